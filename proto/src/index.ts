@@ -1,0 +1,16 @@
+export * from './gen/dirsync/v1/errors_pb.js';
+export * from './gen/dirsync/v1/jobs_pb.js';
+export * from './gen/dirsync/v1/events_pb.js';
+export * from './gen/dirsync/v1/runs_pb.js';
+export {
+  streamName,
+  subject,
+  eventMsgId,
+  runUpdateMsgId,
+  errorCodeName,
+  errorCodeFromName,
+  Stream,
+  Subject,
+} from './names.js';
+export type { Namespace, StreamName } from './names.js';
+export { create, toBinary, fromBinary, toJson, fromJson, clone, equals } from '@bufbuild/protobuf';

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ErrorCode,
+  Stream,
+  Subject,
+  errorCodeFromName,
+  errorCodeName,
+  streamName,
+  subject,
+} from './index.js';
+
+describe('streamName()', () => {
+  it('reads names from names.proto', () => {
+    expect(streamName(Stream.EVENTS)).toEqual({ name: 'DIRSYNC_EVENTS', subjects: ['dirsync.events.>'] });
+    expect(streamName(Stream.LIFECYCLE).subjects).toEqual(['dirsync.lifecycle.>', 'dirsync.runs.>']);
+  });
+  it('applies a namespace to the name and every subject', () => {
+    expect(streamName(Stream.JOBS, 't1')).toEqual({ name: 't1_DIRSYNC_JOBS', subjects: ['t1.dirsync.jobs.>'] });
+  });
+  it('rejects a namespace that would break subjects', () => {
+    expect(() => streamName(Stream.JOBS, 'a.b')).toThrow(/invalid NATS namespace/);
+  });
+});
+
+describe('subject()', () => {
+  it('fills templates', () => {
+    expect(subject(Subject.EVENTS, { directory_id: 'd1' })).toBe('dirsync.events.d1');
+    expect(subject(Subject.RUNS, { run_id: '*' }, 'ns')).toBe('ns.dirsync.runs.*');
+  });
+  it('refuses tokens that would widen a subject', () => {
+    expect(() => subject(Subject.EVENTS, { directory_id: 'a.>' })).toThrow(/invalid subject token/);
+    expect(() => subject(Subject.EVENTS, {})).toThrow(/needs "directory_id"/);
+  });
+});
+
+describe('errorCodeName()', () => {
+  it('round-trips without the prefix', () => {
+    expect(errorCodeName(ErrorCode.INVALID_CREDENTIALS)).toBe('INVALID_CREDENTIALS');
+    expect(errorCodeFromName('BASE_DN_NOT_FOUND')).toBe(ErrorCode.BASE_DN_NOT_FOUND);
+    expect(errorCodeFromName('nope')).toBeUndefined();
+  });
+});

@@ -1,0 +1,150 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+
+/** What the health endpoints report. `/healthz`: the process is alive. `/readyz`: it can serve. */
+export interface HealthChecks {
+  /** Returns problems; an empty list means ready. */
+  ready: () => Promise<string[]>;
+}
+
+export interface HttpServerOptions<TContext extends BaseContext> {
+  apollo?: ApolloServer<TContext>;
+  /** Builds the GraphQL context of one request. */
+  context?: (req: http.IncomingMessage) => Promise<TContext>;
+  health: HealthChecks;
+  /** Largest accepted request body; bigger ones get 413. */
+  maxBodyBytes?: number;
+  /** Path of the GraphQL endpoint. */
+  graphqlPath?: string;
+}
+
+/**
+ * A node:http server that serves `/graphql` through Apollo's HTTP integration API, `/healthz`
+ * and `/readyz`. It is created separately from `listen()` so tests can run it in process on
+ * port 0.
+ */
+export interface HttpServer {
+  readonly server: http.Server;
+  listen(port: number, host: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLarge());
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
+
+export function createHttpServer<TContext extends BaseContext>(
+  opts: HttpServerOptions<TContext>,
+): HttpServer {
+  const graphqlPath = opts.graphqlPath ?? '/graphql';
+  const limit = opts.maxBodyBytes ?? 1024 * 1024;
+
+  const server = http.createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) {
+        sendJson(res, 500, { errors: [{ message: 'internal error', extensions: { code: 'INTERNAL' } }] });
+      }
+      void err;
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/healthz') {
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (url.pathname === '/readyz') {
+      const problems = await opts.health.ready().catch((e: unknown) => [String(e)]);
+      sendJson(res, problems.length === 0 ? 200 : 503, { status: problems.length ? 'not ready' : 'ready', problems });
+      return;
+    }
+    if (url.pathname !== graphqlPath || !opts.apollo) {
+      sendJson(res, 404, { error: 'not found' });
+      return;
+    }
+    let body: unknown = undefined;
+    if (req.method === 'POST') {
+      let text: string;
+      try {
+        text = await readBody(req, limit);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) {
+          sendJson(res, 413, { errors: [{ message: `request body exceeds ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+          return;
+        }
+        throw err;
+      }
+      const type = req.headers['content-type'] ?? '';
+      if (type.includes('application/json')) {
+        try {
+          body = text.length ? JSON.parse(text) : undefined;
+        } catch {
+          sendJson(res, 400, { errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+          return;
+        }
+      } else {
+        body = text;
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await opts.apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
+      context: () => (opts.context ? opts.context(req) : Promise.resolve({} as TContext)),
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  return {
+    server,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const addr = server.address() as AddressInfo;
+          resolve(`http://${host.includes(':') ? `[${host}]` : host}:${addr.port}${graphqlPath}`);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,246 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  connect,
+  nanos,
+  type ConsumerConfig,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+  type StreamConfig,
+} from 'nats';
+import { Stream, streamName, type Namespace } from '@dirsync/proto';
+import type { Logger } from './logger.js';
+
+export type { JetStreamClient, JetStreamManager, JsMsg, NatsConnection };
+
+/** Connect with reconnects forever: a broker restart must not kill a service. */
+export async function connectNats(opts: {
+  url: string;
+  name: string;
+  logger?: Logger;
+}): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: opts.url.split(',').map((s) => s.trim()),
+    name: opts.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    waitOnFirstConnect: false,
+  });
+  if (opts.logger) {
+    const log = opts.logger;
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
+          log.warn({ natsStatus: s.type, data: String(s.data) }, 'nats connection status');
+        }
+      }
+    })();
+  }
+  return nc;
+}
+
+const TWO_MINUTES_MS = 2 * 60 * 1000;
+
+/** The stream configuration of each dirsync stream; retention choices are in DESIGN.md §4. */
+export function streamConfigs(ns: Namespace): Partial<StreamConfig>[] {
+  const events = streamName(Stream.EVENTS, ns);
+  const jobs = streamName(Stream.JOBS, ns);
+  const lifecycle = streamName(Stream.LIFECYCLE, ns);
+  return [
+    {
+      name: events.name,
+      subjects: events.subjects,
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      duplicate_window: nanos(TWO_MINUTES_MS),
+      max_age: nanos(7 * 24 * 3600 * 1000),
+    },
+    {
+      name: jobs.name,
+      subjects: jobs.subjects,
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      duplicate_window: nanos(TWO_MINUTES_MS),
+    },
+    {
+      name: lifecycle.name,
+      subjects: lifecycle.subjects,
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      duplicate_window: nanos(TWO_MINUTES_MS),
+      max_age: nanos(30 * 24 * 3600 * 1000),
+    },
+  ];
+}
+
+/** Create or update every dirsync stream. Safe to call from every service at start. */
+export async function ensureStreams(jsm: JetStreamManager, ns: Namespace): Promise<void> {
+  for (const cfg of streamConfigs(ns)) {
+    const name = cfg.name as string;
+    try {
+      await jsm.streams.info(name);
+      // Retention cannot change after creation; update what can.
+      const { retention: _r, storage: _s, ...updatable } = cfg;
+      await jsm.streams.update(name, updatable);
+    } catch (err) {
+      if (isNotFound(err)) {
+        try {
+          await jsm.streams.add(cfg);
+        } catch (addErr) {
+          // Another service created it concurrently.
+          if (!String(addErr).includes('already in use')) throw addErr;
+        }
+      } else {
+        throw err;
+      }
+    }
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { code?: string; api_error?: { err_code?: number } };
+  return e?.api_error?.err_code === 10059 || e?.code === '404' || String(err).includes('not found');
+}
+
+/** Create or update a durable pull consumer. */
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+): Promise<void> {
+  const full: Partial<ConsumerConfig> = {
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ...config,
+  };
+  try {
+    await jsm.consumers.info(stream, config.durable_name);
+    await jsm.consumers.update(stream, config.durable_name, full);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.consumers.add(stream, full);
+  }
+}
+
+/** What a consumer handler does with a message after processing. */
+export type ConsumerHandler = (msg: JsMsg) => Promise<void>;
+
+/**
+ * A running pull-consumer loop: one message at a time, in stream order. The handler commits its
+ * work and the loop acks only after the handler returned; a handler that throws leaves the
+ * message unacked (nak with delay) so it is redelivered. `stop()` lets the message in hand
+ * finish, then returns: that is the drain step of a graceful shutdown.
+ */
+export interface ConsumerLoop {
+  stop(): Promise<void>;
+  /** Resolves when the loop has ended (after stop, or on a fatal error). */
+  readonly done: Promise<void>;
+}
+
+export async function startConsumerLoop(opts: {
+  js: JetStreamClient;
+  stream: string;
+  durable: string;
+  handler: ConsumerHandler;
+  logger: Logger;
+  /** Delay before a failed message is redelivered. */
+  retryDelayMs?: number;
+  maxMessages?: number;
+}): Promise<ConsumerLoop> {
+  const consumer = await opts.js.consumers.get(opts.stream, opts.durable);
+  let stopping = false;
+  const messages = await consumer.consume({ max_messages: opts.maxMessages ?? 64 });
+  const done = (async () => {
+    for await (const msg of messages) {
+      if (stopping) {
+        // Not processed: let it be redelivered to whoever runs next.
+        msg.nak();
+        continue;
+      }
+      try {
+        await opts.handler(msg);
+        await msg.ackAck().catch(() => msg.ack());
+      } catch (err) {
+        opts.logger.error({ err, subject: msg.subject, seq: msg.seq }, 'message handler failed; will retry');
+        msg.nak(opts.retryDelayMs ?? 1000);
+      }
+    }
+  })();
+  return {
+    done,
+    async stop() {
+      stopping = true;
+      messages.stop();
+      await done.catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Publishes to JetStream with at most `maxInFlight` unacknowledged publishes, so a slow broker
+ * slows the producer instead of growing its memory. Every message carries a msg id, so a retry
+ * after a timeout is deduplicated by the server. A publish that still fails after `retries`
+ * makes the next `publish()`/`flush()` throw.
+ */
+export class BoundedPublisher {
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown = undefined;
+  private published = 0;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly opts: { maxInFlight?: number; retries?: number; timeoutMs?: number } = {},
+  ) {}
+
+  /** Number of messages the server has acknowledged. */
+  get acknowledged(): number {
+    return this.published;
+  }
+
+  async publish(subject: string, data: Uint8Array, msgId: string): Promise<void> {
+    if (this.failure) throw this.failure;
+    const max = this.opts.maxInFlight ?? 256;
+    while (this.inFlight.size >= max) {
+      await Promise.race(this.inFlight);
+      if (this.failure) throw this.failure;
+    }
+    const p: Promise<void> = this.publishWithRetry(subject, data, msgId)
+      .then(() => {
+        this.published++;
+      })
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        this.inFlight.delete(p);
+      });
+    this.inFlight.add(p);
+  }
+
+  /** Wait for every publish so far to be acknowledged; throws the first failure. */
+  async flush(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+  }
+
+  private async publishWithRetry(subject: string, data: Uint8Array, msgId: string): Promise<void> {
+    const retries = this.opts.retries ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.js.publish(subject, data, { msgID: msgId, timeout: this.opts.timeoutMs ?? 10_000 });
+        return;
+      } catch (err) {
+        if (attempt >= retries) throw err;
+        const backoff = Math.min(5_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  }
+}

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dirsync/v1/runs.proto.
  */
 export const file_dirsync_v1_runs: GenFile = /*@__PURE__*/
-  fileDesc("ChVkaXJzeW5jL3YxL3J1bnMucHJvdG8SCmRpcnN5bmMudjEisQIKCVJ1bkNvdW50cxIMCgRzZWVuGAEgASgNEg8KB2NyZWF0ZWQYAiABKA0SDwoHdXBkYXRlZBgDIAEoDRIRCgl1bmNoYW5nZWQYBCABKA0SEAoIZGlzYWJsZWQYBSABKA0SGAoQcGVuZGluZ19kZWxldGlvbhgGIAEoDRIQCghyZXN0b3JlZBgHIAEoDRIOCgZlcnJvcnMYCCABKA0SEwoLZ3JvdXBzX3NlZW4YCSABKA0SFgoOZ3JvdXBzX2NyZWF0ZWQYCiABKA0SFgoOZ3JvdXBzX3VwZGF0ZWQYCyABKA0SFgoOZ3JvdXBzX3JlbW92ZWQYDCABKA0SGQoRbWVtYmVyc2hpcHNfYWRkZWQYDSABKA0SGwoTbWVtYmVyc2hpcHNfcmVtb3ZlZBgOIAEoDSLeAgoJUnVuVXBkYXRlEg4KBnJ1bl9pZBgBIAEoCRIUCgxkaXJlY3RvcnlfaWQYAiABKAkSCwoDc2VxGAMgASgNEiUKBnN0YXR1cxgEIAEoDjIVLmRpcnN5bmMudjEuUnVuU3RhdHVzEiUKBmNvdW50cxgFIAEoCzIVLmRpcnN5bmMudjEuUnVuQ291bnRzEicKBmVycm9ycxgGIAMoCzIXLmRpcnN5bmMudjEuT2JqZWN0RXJyb3ISJAoFZXJyb3IYByABKAsyFS5kaXJzeW5jLnYxLkVycm9ySW5mbxIOCgZjdXJzb3IYCCABKAkSIgoEbW9kZRgJIAEoDjIULmRpcnN5bmMudjEuU3luY01vZGUSLQoMdXNlcl9vdXRjb21lGAogASgOMhcuZGlyc3luYy52MS5Vc2VyT3V0Y29tZRIPCgd1c2VyX2lkGAsgASgJEg0KBWF0X21zGAwgASgDKp8BCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEVJVTl9TVEFUVVNfUVVFVUVEEAESFgoSUlVOX1NUQVRVU19SVU5OSU5HEAISGAoUUlVOX1NUQVRVU19DT01QTEVURUQQAxIVChFSVU5fU1RBVFVTX0ZBSUxFRBAEEhYKElJVTl9TVEFUVVNfQkxPQ0tFRBAFKu0BCgtVc2VyT3V0Y29tZRIcChhVU0VSX09VVENPTUVfVU5TUEVDSUZJRUQQABIYChRVU0VSX09VVENPTUVfQ1JFQVRFRBABEhgKFFVTRVJfT1VUQ09NRV9VUERBVEVEEAISGgoWVVNFUl9PVVRDT01FX1VOQ0hBTkdFRBADEiEKHVVTRVJfT1VUQ09NRV9QRU5ESU5HX0RFTEVUSU9OEAQSGgoWVVNFUl9PVVRDT01FX05PVF9GT1VORBAFEhkKFVVTRVJfT1VUQ09NRV9SRVNUT1JFRBAGEhYKElVTRVJfT1VUQ09NRV9FUlJPUhAHYgZwcm90bzM", [file_dirsync_v1_errors, file_dirsync_v1_events, file_dirsync_v1_jobs]);
+  fileDesc("ChVkaXJzeW5jL3YxL3J1bnMucHJvdG8SCmRpcnN5bmMudjEisQIKCVJ1bkNvdW50cxIMCgRzZWVuGAEgASgNEg8KB2NyZWF0ZWQYAiABKA0SDwoHdXBkYXRlZBgDIAEoDRIRCgl1bmNoYW5nZWQYBCABKA0SEAoIZGlzYWJsZWQYBSABKA0SGAoQcGVuZGluZ19kZWxldGlvbhgGIAEoDRIQCghyZXN0b3JlZBgHIAEoDRIOCgZlcnJvcnMYCCABKA0SEwoLZ3JvdXBzX3NlZW4YCSABKA0SFgoOZ3JvdXBzX2NyZWF0ZWQYCiABKA0SFgoOZ3JvdXBzX3VwZGF0ZWQYCyABKA0SFgoOZ3JvdXBzX3JlbW92ZWQYDCABKA0SGQoRbWVtYmVyc2hpcHNfYWRkZWQYDSABKA0SGwoTbWVtYmVyc2hpcHNfcmVtb3ZlZBgOIAEoDSLeAgoJUnVuVXBkYXRlEg4KBnJ1bl9pZBgBIAEoCRIUCgxkaXJlY3RvcnlfaWQYAiABKAkSCwoDc2VxGAMgASgNEiUKBnN0YXR1cxgEIAEoDjIVLmRpcnN5bmMudjEuUnVuU3RhdHVzEiUKBmNvdW50cxgFIAEoCzIVLmRpcnN5bmMudjEuUnVuQ291bnRzEicKBmVycm9ycxgGIAMoCzIXLmRpcnN5bmMudjEuT2JqZWN0RXJyb3ISJAoFZXJyb3IYByABKAsyFS5kaXJzeW5jLnYxLkVycm9ySW5mbxIOCgZjdXJzb3IYCCABKAkSIgoEbW9kZRgJIAEoDjIULmRpcnN5bmMudjEuU3luY01vZGUSLQoMdXNlcl9vdXRjb21lGAogASgOMhcuZGlyc3luYy52MS5Vc2VyT3V0Y29tZRIPCgd1c2VyX2lkGAsgASgJEg0KBWF0X21zGAwgASgDIlQKEERpcmVjdG9yeURlbGV0ZWQSFAoMZGlyZWN0b3J5X2lkGAEgASgJEhsKE3Jlc3RvcmVfd2luZG93X2RheXMYAiABKA0SDQoFYXRfbXMYAyABKAMqnwEKCVJ1blN0YXR1cxIaChZSVU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRUlVOX1NUQVRVU19RVUVVRUQQARIWChJSVU5fU1RBVFVTX1JVTk5JTkcQAhIYChRSVU5fU1RBVFVTX0NPTVBMRVRFRBADEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAQSFgoSUlVOX1NUQVRVU19CTE9DS0VEEAUq7QEKC1VzZXJPdXRjb21lEhwKGFVTRVJfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhgKFFVTRVJfT1VUQ09NRV9DUkVBVEVEEAESGAoUVVNFUl9PVVRDT01FX1VQREFURUQQAhIaChZVU0VSX09VVENPTUVfVU5DSEFOR0VEEAMSIQodVVNFUl9PVVRDT01FX1BFTkRJTkdfREVMRVRJT04QBBIaChZVU0VSX09VVENPTUVfTk9UX0ZPVU5EEAUSGQoVVVNFUl9PVVRDT01FX1JFU1RPUkVEEAYSFgoSVVNFUl9PVVRDT01FX0VSUk9SEAdiBnByb3RvMw", [file_dirsync_v1_errors, file_dirsync_v1_events, file_dirsync_v1_jobs]);
 
 /**
  * Cumulative counts of a run as committed by identity.
@@ -186,6 +186,37 @@ export type RunUpdate = Message<"dirsync.v1.RunUpdate"> & {
  */
 export const RunUpdateSchema: GenMessage<RunUpdate> = /*@__PURE__*/
   messageDesc(file_dirsync_v1_runs, 1);
+
+/**
+ * Sync → identity (and any subscriber) on dirsync.lifecycle.directory.deleted: the directory is
+ * gone; identity moves its users to pendingDeletion with the given restore window and drops its
+ * groups. Msg id "directory-deleted:<directory_id>".
+ *
+ * @generated from message dirsync.v1.DirectoryDeleted
+ */
+export type DirectoryDeleted = Message<"dirsync.v1.DirectoryDeleted"> & {
+  /**
+   * @generated from field: string directory_id = 1;
+   */
+  directoryId: string;
+
+  /**
+   * @generated from field: uint32 restore_window_days = 2;
+   */
+  restoreWindowDays: number;
+
+  /**
+   * @generated from field: int64 at_ms = 3;
+   */
+  atMs: bigint;
+};
+
+/**
+ * Describes the message dirsync.v1.DirectoryDeleted.
+ * Use `create(DirectoryDeletedSchema)` to create a new message.
+ */
+export const DirectoryDeletedSchema: GenMessage<DirectoryDeleted> = /*@__PURE__*/
+  messageDesc(file_dirsync_v1_runs, 2);
 
 /**
  * @generated from enum dirsync.v1.RunStatus

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `npm run bench`: generates 100,000 users / 2,000 groups into a separate slapd, starts the
+# services against a scratch database and NATS namespace, and measures the raw floor, a full
+# syncAll, a no-op syncAll and peak memory. Writes bench/results/full-sync.json.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+source infra/scripts/lib.sh
+source infra/scripts/stack.sh
+
+PG_ADMIN_URL="${DIRSYNC_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export DATABASE_URL="${PG_ADMIN_URL%/*}/dirsync_bench"
+export NATS_URL="${DIRSYNC_NATS_URL:-nats://127.0.0.1:4222}"
+export NATS_NAMESPACE="bench$(date +%s)"
+export LOG_LEVEL="${LOG_LEVEL:-warn}"
+export STACK_PORT_BASE=4200 STACK_GATEWAY_PORT=4300 STACK_LOGS="$root/.data/logs/bench"
+export SCHEDULER_ENABLED=false
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+ensure_ldap_packages
+ensure_postgres "$PG_ADMIN_URL"
+ensure_nats "$NATS_URL"
+npx turbo run build --output-logs=errors-only
+
+echo "== bench directory (100,000 users, 2,000 groups)"
+start_bench_slapd
+psql "$PG_ADMIN_URL" -q -c 'drop database if exists dirsync_bench with (force)' -c 'create database dirsync_bench'
+mkdir -p .data
+export DIRSYNC_SECRET_KEY="$(stack_secret_key "$root/.data/secret.key")"
+rm -rf "$STACK_LOGS"
+
+cleanup() {
+  trap - INT TERM EXIT
+  stack_stop
+  stop_slapd bench >/dev/null 2>&1 || true
+  node -e '
+    const { connect } = require(require.resolve("nats", { paths: ["infra/testkit"] }));
+    (async () => { const nc = await connect({ servers: process.argv[1] }); const jsm = await nc.jetstreamManager();
+      for await (const s of jsm.streams.list()) if (s.config.name.startsWith(process.argv[2] + "_")) await jsm.streams.delete(s.config.name);
+      await nc.close(); })().catch(() => {});
+  ' "$NATS_URL" "$NATS_NAMESPACE"
+}
+trap cleanup INT TERM EXIT
+
+echo "== services"
+stack_start
+pids=""
+for name in "${!STACK_PID_OF[@]}"; do pids+="$name:${STACK_PID_OF[$name]},"; done
+
+BENCH_PIDS="$pids" BENCH_GATEWAY_URL="http://127.0.0.1:$STACK_GATEWAY_PORT/graphql" \
+  BENCH_PG_URL="$DATABASE_URL" node bench/full-sync.mjs "$@"

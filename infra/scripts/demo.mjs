@@ -1,0 +1,155 @@
+// The demo's client half: creates (or updates) the demo directory through the gateway, runs
+// syncAll with a live progress bar, prints what the run did, re-syncs one user, and shows
+// queries to try. Plain Node (fetch), no build step.
+import { readFile } from 'node:fs/promises';
+
+const gateway = process.env.DIRSYNC_GATEWAY_URL ?? 'http://127.0.0.1:4000/graphql';
+const definitionPath = process.argv[2] ?? new URL('../demo/demo-directory.json', import.meta.url);
+const bindPassword = process.env.DIRSYNC_DEMO_LDAP_PASSWORD ?? 'admin-secret';
+const tty = process.stdout.isTTY;
+
+async function gql(query, variables = {}) {
+  const res = await fetch(gateway, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await res.json();
+  if (body.errors?.length) {
+    const e = body.errors[0];
+    throw new Error(`${e.extensions?.code ?? 'ERROR'}: ${e.message}`);
+  }
+  return body.data;
+}
+
+function mappingInput(mapping = {}) {
+  const { custom = {}, ...rest } = mapping;
+  return {
+    ...rest,
+    custom: Object.entries(custom).map(([name, attribute]) => ({ name, attribute })),
+  };
+}
+
+function bar(done, total, width = 30) {
+  if (!total) return '[' + ' '.repeat(width) + ']';
+  const filled = Math.min(width, Math.round((done / total) * width));
+  return '[' + '#'.repeat(filled) + '.'.repeat(width - filled) + ']';
+}
+
+const RUN_FIELDS = `id status mode errorCode errorMessage durationMs
+  counts { seen created updated unchanged disabled pendingDeletion restored errors
+           groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved }`;
+
+async function main() {
+  const def = JSON.parse(await readFile(definitionPath, 'utf8'));
+  const input = {
+    name: def.name,
+    ldap: {
+      ...def.ldap,
+      ...(process.env.DIRSYNC_DEMO_LDAP_URL ? { url: process.env.DIRSYNC_DEMO_LDAP_URL } : {}),
+    },
+    bindPassword,
+    selectedGroups: def.selectedGroups,
+    mapping: mappingInput(def.mapping),
+    defaultRegion: def.defaultRegion,
+  };
+
+  const { directories } = await gql(
+    `{ directories(first: 100) { nodes { id name lastRun { counts { seen } } } } }`,
+  );
+  let dir = directories.nodes.find((d) => d.name === def.name);
+  if (dir) {
+    const { updateDirectory } = await gql(
+      `mutation($id: ID!, $input: UpdateDirectoryInput!) { updateDirectory(id: $id, input: $input) { id name } }`,
+      { id: dir.id, input },
+    );
+    dir = updateDirectory;
+    console.log(`Directory "${dir.name}" exists (${dir.id}); settings refreshed.`);
+  } else {
+    const { createDirectory } = await gql(
+      `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id name } }`,
+      { input },
+    );
+    dir = createDirectory;
+    console.log(`Created directory "${dir.name}" (${dir.id}).`);
+  }
+  const expected = dir.lastRun?.counts?.seen ?? def.expectedUsers ?? 0;
+
+  const started = Date.now();
+  const { syncAll } = await gql(
+    `mutation($id: ID!) { syncAll(directoryId: $id) { ${RUN_FIELDS} } }`,
+    { id: dir.id },
+  );
+  console.log(`syncAll started run ${syncAll.id}`);
+  let run = syncAll;
+  for (;;) {
+    if (['COMPLETED', 'FAILED', 'BLOCKED'].includes(run.status)) break;
+    await new Promise((r) => setTimeout(r, 200));
+    run = (await gql(`query($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`, { id: run.id })).run;
+    const c = run.counts;
+    const line = `${bar(c.seen, expected)} ${run.status.padEnd(9)} seen ${c.seen}  created ${c.created}  updated ${c.updated}  unchanged ${c.unchanged}  errors ${c.errors}`;
+    if (tty) process.stdout.write(`\r${line}`);
+  }
+  if (tty) process.stdout.write('\n');
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const c = run.counts;
+  console.log(`\nRun ${run.id}: ${run.status} in ${seconds}s`);
+  if (run.status === 'FAILED') {
+    console.log(`  ${run.errorCode}: ${run.errorMessage}`);
+    process.exitCode = 1;
+    return;
+  }
+  const rows = [
+    ['users seen', c.seen],
+    ['created', c.created],
+    ['updated', c.updated],
+    ['unchanged', c.unchanged],
+    ['disabled', c.disabled],
+    ['pending deletion', c.pendingDeletion],
+    ['restored', c.restored],
+    ['per-object errors', c.errors],
+    ['groups seen', c.groupsSeen],
+    ['groups created', c.groupsCreated],
+    ['memberships added', c.membershipsAdded],
+    ['memberships removed', c.membershipsRemoved],
+  ];
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(20)} ${String(v).padStart(7)}`);
+
+  const { run: withErrors } = await gql(
+    `query($id: ID!) { run(id: $id) { errors(first: 5) { totalCount nodes { code sourceLocator message } } } }`,
+    { id: run.id },
+  );
+  if (withErrors.errors.totalCount > 0) {
+    console.log(`\nPer-object errors (${withErrors.errors.totalCount}, first 5):`);
+    for (const e of withErrors.errors.nodes)
+      console.log(`  ${e.code}  ${e.sourceLocator}  ${e.message}`);
+  }
+
+  const { users } = await gql(
+    `query($dir: ID!) { users(first: 1, filter: { directoryId: $dir }) { totalCount nodes { username } } }`,
+    { dir: dir.id },
+  );
+  const someone = users.nodes[0]?.username;
+  if (someone) {
+    const { syncUser } = await gql(
+      `mutation($id: ID!, $u: String!) { syncUser(directoryId: $id, username: $u) { outcome user { username email directory { name } } } }`,
+      { id: dir.id, u: someone },
+    );
+    console.log(
+      `\nsyncUser("${someone}") → ${syncUser.outcome}` +
+        (syncUser.user ? ` (${syncUser.user.email ?? 'no e-mail'})` : ''),
+    );
+  }
+
+  console.log(`\n${users.totalCount} users in dirsync. Try a query:\n`);
+  console.log(`  curl -s ${gateway} -H 'content-type: application/json' \\
+    -d '{"query":"{ users(first: 5, filter: { search: \\"a\\" }) { totalCount nodes { username email status phones { number } groups { nodes { name } } directory { name } } } }"}'\n`);
+  console.log(`  or re-sync one user:\n`);
+  console.log(`  curl -s ${gateway} -H 'content-type: application/json' \\
+    -d '{"query":"mutation { syncUser(directoryId: \\"${dir.id}\\", username: \\"${someone ?? 'jdoe'}\\") { outcome user { username } } }"}'\n`);
+}
+
+main().catch((err) => {
+  console.error(`demo: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The README's main job (`npm run demo`): installs what is missing, brings up Postgres, NATS
+# JetStream and a demo OpenLDAP, starts identity, sync, connector-ldap and the gateway, creates
+# the demo directory, runs syncAll, prints what it did and keeps serving until Ctrl-C.
+# DIRSYNC_DEMO_EXIT=1 stops everything after the first sync instead of serving.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+source infra/scripts/lib.sh
+source infra/scripts/stack.sh
+
+export DATABASE_URL="${DIRSYNC_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dirsync}"
+export NATS_URL="${DIRSYNC_NATS_URL:-nats://127.0.0.1:4222}"
+export NATS_NAMESPACE="${DIRSYNC_NATS_NAMESPACE:-}"
+export LOG_LEVEL="${LOG_LEVEL:-info}"
+LDAP_PORT="${DIRSYNC_DEMO_LDAP_PORT:-3890}"
+export STACK_GATEWAY_PORT="${DIRSYNC_GATEWAY_PORT:-4000}" STACK_PORT_BASE=4100
+export STACK_LOGS="$root/.data/logs"
+
+say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+
+stack_port_free_or_die "$STACK_GATEWAY_PORT" 4101 4102 4103
+
+say "1/5 dependencies (npm, slapd, Postgres, NATS)"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+ensure_ldap_packages
+ensure_postgres "${DATABASE_URL%/*}/postgres"
+ensure_nats "$NATS_URL"
+stack_ensure_database "$DATABASE_URL"
+
+say "2/5 build"
+npx turbo run build --output-logs=errors-only
+
+say "3/5 demo OpenLDAP directory on ldap://127.0.0.1:$LDAP_PORT"
+start_slapd demo "$LDAP_PORT" infra/demo/demo.ldif
+mkdir -p .data
+export DIRSYNC_SECRET_KEY="$(stack_secret_key "$root/.data/secret.key")"
+
+cleanup() {
+  trap - INT TERM EXIT
+  say "stopping dirsync"
+  stack_stop
+  stop_slapd demo >/dev/null 2>&1 || true
+}
+trap cleanup INT TERM EXIT
+
+say "4/5 dirsync services (logs in .data/logs/)"
+stack_start
+echo "identity :4101  sync :4102  connector-ldap :4103  gateway http://127.0.0.1:$STACK_GATEWAY_PORT/graphql"
+
+say "5/5 sync the demo directory"
+DIRSYNC_GATEWAY_URL="http://127.0.0.1:$STACK_GATEWAY_PORT/graphql" \
+  DIRSYNC_DEMO_LDAP_URL="ldap://127.0.0.1:$LDAP_PORT" node infra/scripts/demo.mjs
+
+if [ "${DIRSYNC_DEMO_EXIT:-}" = "1" ]; then exit 0; fi
+say "dirsync is serving at http://127.0.0.1:$STACK_GATEWAY_PORT/graphql — Ctrl-C stops everything."
+wait

@@ -1,0 +1,91 @@
+# Functions that run the dirsync services as local processes (sourced by demo.sh and bench.sh).
+# Inputs (environment): DATABASE_URL, NATS_URL, NATS_NAMESPACE, DIRSYNC_SECRET_KEY,
+# STACK_LOGS (folder), STACK_PORT_BASE (identity = base+1, sync = +2, connector = +3) and
+# STACK_GATEWAY_PORT.
+
+STACK_PIDS=()
+declare -A STACK_PID_OF=()
+
+stack_ensure_database() { # postgres URL of the database to create if missing
+  node -e '
+    const pg = require(require.resolve("pg", { paths: ["infra/testkit"] }));
+    const url = new URL(process.argv[1]); const db = decodeURIComponent(url.pathname.slice(1)); url.pathname = "/postgres";
+    const c = new pg.Client({ connectionString: url.toString() });
+    c.connect().then(() => c.query("select 1 from pg_database where datname = $1", [db]))
+     .then((r) => r.rowCount ? null : c.query(`create database "${db.replace(/"/g, "\"\"")}"`))
+     .then(() => c.end()).catch((e) => { console.error("cannot create database " + db + ": " + e.message); process.exit(1); });
+  ' "$1"
+}
+
+stack_port_free_or_die() {
+  local port
+  for port in "$@"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "port $port is already in use (is dirsync already running?). Stop it first." >&2
+      return 1
+    fi
+  done
+}
+
+_stack_start_one() { # name dir port [env...]
+  local name=$1 dir=$2 port=$3; shift 3
+  env PORT="$port" "$@" node "$dir/dist/main.js" >>"$STACK_LOGS/$name.log" 2>&1 &
+  STACK_PIDS+=($!)
+  STACK_PID_OF[$name]=$!
+}
+
+_stack_wait_ready() { # name port
+  local name=$1 port=$2
+  for _ in $(seq 1 300); do
+    if ! kill -0 "${STACK_PID_OF[$name]}" 2>/dev/null; then
+      echo "$name exited during start; last lines of $STACK_LOGS/$name.log:" >&2
+      tail -20 "$STACK_LOGS/$name.log" >&2
+      return 1
+    fi
+    if node -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "http://127.0.0.1:$port/readyz"; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "$name did not become ready in 60 s; see $STACK_LOGS/$name.log" >&2
+  tail -20 "$STACK_LOGS/$name.log" >&2
+  return 1
+}
+
+stack_start() {
+  local base=${STACK_PORT_BASE:-4100} gw=${STACK_GATEWAY_PORT:-4000}
+  mkdir -p "$STACK_LOGS"
+  stack_port_free_or_die "$gw" $((base + 1)) $((base + 2)) $((base + 3))
+  _stack_start_one identity services/identity $((base + 1))
+  _stack_start_one sync services/sync $((base + 2))
+  _stack_start_one connector-ldap services/connector-ldap $((base + 3))
+  _stack_wait_ready identity $((base + 1))
+  _stack_wait_ready sync $((base + 2))
+  _stack_wait_ready connector-ldap $((base + 3))
+  _stack_start_one gateway gateway "$gw" \
+    IDENTITY_URL="http://127.0.0.1:$((base + 1))/graphql" SYNC_URL="http://127.0.0.1:$((base + 2))/graphql"
+  _stack_wait_ready gateway "$gw"
+}
+
+stack_stop() {
+  local pid
+  for pid in "${STACK_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${STACK_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  STACK_PIDS=()
+}
+
+# Peak resident memory (VmHWM) of each running service, as "name MB" lines.
+stack_peak_rss() {
+  local name pid kb
+  for name in "${!STACK_PID_OF[@]}"; do
+    pid=${STACK_PID_OF[$name]}
+    kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    echo "$name $((kb / 1024))"
+  done
+}
+
+stack_secret_key() { # file: create a random 32-byte key once, print it
+  [ -s "$1" ] || node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64"))' >"$1"
+  chmod 600 "$1"
+  cat "$1"
+}

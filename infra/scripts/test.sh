@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The README's test command (`npm test`): installs what is missing, starts what is not running,
+# builds, checks generated code, lints, type-checks, then runs every workspace's tests against
+# real Postgres, NATS JetStream and slapd.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+source infra/scripts/lib.sh
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "dependencies"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+ensure_ldap_packages
+ensure_postgres "${DIRSYNC_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+ensure_nats "${DIRSYNC_TEST_NATS_URL:-nats://127.0.0.1:4222}"
+
+step "build"
+npx turbo run build --output-logs=errors-only
+
+step "contracts are current"
+npm run --silent proto:check
+npm run --silent check-supergraph -w @dirsync/gateway
+
+step "lint and format"
+npx eslint . --max-warnings=0
+npx prettier --check . --log-level warn
+
+step "type-check (sources and tests)"
+npx turbo run typecheck --output-logs=errors-only
+
+step "tests"
+npx vitest run "$@"

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// One test run over every workspace; each workspace's own vitest.config.ts applies to its files.
+export default defineConfig({
+  test: {
+    projects: ['proto', 'services/*', 'infra/testkit', 'gateway'],
+    // Two cores: integration files start real servers; more workers only add contention.
+    maxWorkers: 2,
+  },
+});

@@ -37,10 +37,13 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
+      if (size > limit) return; // already refused: discard the rest
       size += chunk.length;
       if (size > limit) {
+        // Not req.destroy(): cutting the socket mid-upload makes clients (fetch) report a
+        // network error instead of the 413; the rest of the body is read and dropped.
+        chunks.length = 0;
         reject(new BodyTooLarge());
-        req.destroy();
         return;
       }
       chunks.push(chunk);

@@ -23,13 +23,21 @@ export const REDACT_PATHS = [
   '*.token',
 ];
 
-/** Structured JSON logs on stdout; `service` is on every line. */
-export function createLogger(service: string, level = 'info'): Logger {
-  return pino({
+/**
+ * Structured JSON logs on stdout; `service` is on every line. `destination` redirects the lines
+ * (tests capture them to check that no secret is logged).
+ */
+export function createLogger(
+  service: string,
+  level = 'info',
+  destination?: { write(line: string): void },
+): Logger {
+  const options = {
     name: service,
     level,
     base: { service },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

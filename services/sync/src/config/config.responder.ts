@@ -1,0 +1,136 @@
+import type { Logger, NatsConnection } from '@dirsync/kit';
+import {
+  AttributeMappingSchema,
+  ConfigReplySchema,
+  ConfigRequestSchema,
+  DirectoryConfigSchema,
+  DirectoryPolicySchema,
+  ErrorCode,
+  ErrorInfoSchema,
+  Subject,
+  create,
+  fromBinary,
+  subject,
+  toBinary,
+  type ConfigReply,
+} from '@dirsync/proto';
+import type { Subscription } from 'nats';
+import type { SyncOrm } from '../db/orm.js';
+import { Directory } from '../directory/directory.entity.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import { isUuid, type RunService } from '../run/run.service.js';
+
+/** Queue group of the config responders: one replica answers each request. */
+export const CONFIG_QUEUE = 'sync';
+
+/**
+ * Answers connectors' `ConfigRequest`s (core request/reply, never stored in a stream) with the
+ * directory's `DirectoryConfig`, secrets decrypted. The only place a secret leaves the service.
+ */
+export class ConfigResponder {
+  private sub: Subscription | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly d: {
+      nc: NatsConnection;
+      natsNamespace: string;
+      orm: SyncOrm;
+      box: SecretBox;
+      runs: RunService;
+      logger: Logger;
+    },
+  ) {}
+
+  start(): void {
+    const subj = subject(Subject.CONFIG, { directory_id: '*' }, this.d.natsNamespace);
+    const sub = this.d.nc.subscribe(subj, { queue: CONFIG_QUEUE });
+    this.sub = sub;
+    this.loop = (async () => {
+      for await (const msg of sub) {
+        const reply = await this.answer(msg.subject, msg.data).catch((err: unknown) => {
+          this.d.logger.error({ err, subject: msg.subject }, 'config request failed');
+          return failure(ErrorCode.INTERNAL, 'the sync service could not read the directory');
+        });
+        msg.respond(toBinary(ConfigReplySchema, reply));
+      }
+    })();
+  }
+
+  /** Stop taking requests; the one in hand is answered first. */
+  async stop(): Promise<void> {
+    if (!this.sub) return;
+    await this.sub.drain().catch(() => undefined);
+    await this.loop;
+    this.sub = undefined;
+  }
+
+  async answer(msgSubject: string, data: Uint8Array): Promise<ConfigReply> {
+    let directoryId = msgSubject.split('.').pop() ?? '';
+    let runId = '';
+    try {
+      const req = fromBinary(ConfigRequestSchema, data);
+      if (req.directoryId) directoryId = req.directoryId;
+      runId = req.runId;
+    } catch {
+      return failure(ErrorCode.INTERNAL, 'the config request is not a ConfigRequest');
+    }
+    const notFound = failure(
+      ErrorCode.DIRECTORY_NOT_FOUND,
+      `directory ${directoryId} does not exist or is disabled`,
+    );
+    if (!isUuid(directoryId)) return notFound;
+    const dir = await this.d.orm.em.fork().findOne(Directory, { id: directoryId });
+    if (!dir || !dir.enabled) return notFound;
+
+    const secrets: Record<string, string> = {};
+    if (dir.bindPasswordEnc) {
+      try {
+        secrets.bindPassword = this.d.box.decrypt(dir.bindPasswordEnc, dir.id);
+      } catch (err) {
+        this.d.logger.error(
+          { directoryId, reason: (err as Error).message },
+          'secret does not decrypt',
+        );
+        return failure(
+          ErrorCode.CONFIG_INVALID,
+          `the bind password of directory ${directoryId} cannot be decrypted: ${(err as Error).message}`,
+        );
+      }
+    }
+    if (runId) await this.d.runs.markPickedUp(runId, dir.id);
+    this.d.logger.info({ directoryId, runId }, 'config sent');
+    const m = dir.mapping;
+    return create(ConfigReplySchema, {
+      result: {
+        case: 'config',
+        value: create(DirectoryConfigSchema, {
+          directoryId: dir.id,
+          kind: dir.kind.toLowerCase(),
+          settingsJson: JSON.stringify(dir.settings),
+          secrets,
+          selectedGroups: dir.selectedGroups,
+          mapping: create(AttributeMappingSchema, {
+            username: m.username,
+            aliases: m.aliases,
+            email: m.email,
+            firstName: m.firstName,
+            lastName: m.lastName,
+            displayName: m.displayName,
+            phones: m.phones,
+            custom: Object.fromEntries(m.custom.map((c) => [c.name, c.attribute])),
+          }),
+          defaultRegion: dir.defaultRegion,
+          cursor: dir.cursor ?? '',
+          policy: create(DirectoryPolicySchema, { restoreWindowDays: dir.restoreWindowDays }),
+        }),
+      },
+    });
+  }
+}
+
+function failure(code: ErrorCode, message: string): ConfigReply {
+  return create(ConfigReplySchema, {
+    result: { case: 'error', value: create(ErrorInfoSchema, { code, message }) },
+  });
+}

@@ -1,0 +1,69 @@
+import { ArrayType, EntitySchema } from '@mikro-orm/core';
+import type { LdapSettings } from '@dirsync/kit';
+
+/** Source kinds a directory can have; only LDAP has a connector today. */
+export const DIRECTORY_KINDS = ['LDAP', 'ENTRA', 'GOOGLE', 'OKTA', 'SCIM'] as const;
+export type DirectoryKind = (typeof DIRECTORY_KINDS)[number];
+
+/** How source attributes become dirsync fields (stored as jsonb, sent in DirectoryConfig). */
+export interface StoredMapping {
+  username: string;
+  aliases: string[];
+  email: string;
+  firstName: string;
+  lastName: string;
+  displayName: string;
+  phones: string[];
+  /** dirsync custom attribute name → source attribute, in the order given. */
+  custom: { name: string; attribute: string }[];
+}
+
+export class Directory {
+  id!: string;
+  name!: string;
+  kind!: DirectoryKind;
+  /** Connector settings without secrets (LDAP: `LdapSettings` with defaults applied). */
+  settings!: LdapSettings;
+  /** `SecretBox` ciphertext of the bind password; never leaves the service except in a ConfigReply. */
+  bindPasswordEnc!: string | null;
+  selectedGroups!: string[];
+  mapping!: StoredMapping;
+  defaultRegion!: string;
+  scheduleIntervalMinutes!: number;
+  enabled!: boolean;
+  restoreWindowDays!: number;
+  /** Delta cursor from the last COMPLETED run ("" or null: none). */
+  cursor!: string | null;
+  createdAt!: Date;
+  updatedAt!: Date;
+  lastRunId!: string | null;
+  nextRunAt!: Date | null;
+}
+
+export const DirectorySchema = new EntitySchema<Directory>({
+  class: Directory,
+  tableName: 'directories',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    name: { type: 'text' },
+    kind: { type: 'text' },
+    settings: { type: 'json' },
+    bindPasswordEnc: { type: 'text', fieldName: 'bind_password_enc', nullable: true },
+    selectedGroups: { type: ArrayType, fieldName: 'selected_groups', columnType: 'text[]' },
+    mapping: { type: 'json' },
+    defaultRegion: { type: 'text', fieldName: 'default_region' },
+    scheduleIntervalMinutes: { type: 'integer', fieldName: 'schedule_interval_minutes' },
+    enabled: { type: 'boolean' },
+    restoreWindowDays: { type: 'integer', fieldName: 'restore_window_days' },
+    cursor: { type: 'text', nullable: true },
+    createdAt: { type: 'datetime', fieldName: 'created_at', columnType: 'timestamptz' },
+    updatedAt: { type: 'datetime', fieldName: 'updated_at', columnType: 'timestamptz' },
+    lastRunId: { type: 'uuid', fieldName: 'last_run_id', nullable: true },
+    nextRunAt: {
+      type: 'datetime',
+      fieldName: 'next_run_at',
+      columnType: 'timestamptz',
+      nullable: true,
+    },
+  },
+});

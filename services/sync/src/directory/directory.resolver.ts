@@ -1,0 +1,111 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { RunStatusEnum } from '../graphql/enums.js';
+import { DEFAULT_FIRST, paginate, type Connection } from '../graphql/pagination.js';
+import { Run, type RunStatus } from '../run/run.entity.js';
+import { SyncRunConnection, SyncRunObject, toRunNode } from '../run/run.type.js';
+import type { SyncContext, SyncServices } from '../services.js';
+import { Directory } from './directory.entity.js';
+import {
+  CreateDirectoryInput,
+  DirectoryConnection,
+  DirectoryObject,
+  LdapSettingsObject,
+  UpdateDirectoryInput,
+} from './directory.type.js';
+
+@Resolver(() => DirectoryObject)
+export class DirectoryResolver {
+  constructor(private readonly s: SyncServices) {}
+
+  @Query(() => DirectoryConnection, { description: 'Directories by name.' })
+  async directories(
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
+    @Ctx() ctx: SyncContext,
+  ): Promise<Connection<Directory>> {
+    return paginate(
+      ctx.em,
+      Directory,
+      {},
+      { first: first ?? DEFAULT_FIRST, after, orderBy: { name: 'asc', id: 'asc' } },
+      (d) => d,
+    );
+  }
+
+  @Query(() => DirectoryObject, { nullable: true })
+  async directory(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: SyncContext,
+  ): Promise<Directory | null> {
+    return this.s.directories.get(ctx.em, id);
+  }
+
+  @Mutation(() => DirectoryObject)
+  async createDirectory(
+    @Arg('input', () => CreateDirectoryInput) input: CreateDirectoryInput,
+  ): Promise<Directory> {
+    return this.s.directories.create(input);
+  }
+
+  @Mutation(() => DirectoryObject, {
+    description: 'Change a directory; `bindPassword` replaces the secret when given.',
+  })
+  async updateDirectory(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateDirectoryInput) input: UpdateDirectoryInput,
+  ): Promise<Directory> {
+    return this.s.directories.update(id, input);
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Delete a directory with its runs; its users move to pending deletion. RUN_IN_PROGRESS while a run is active.',
+  })
+  async deleteDirectory(@Arg('id', () => ID) id: string): Promise<boolean> {
+    await this.s.directories.delete(id);
+    return true;
+  }
+
+  @FieldResolver(() => LdapSettingsObject, {
+    nullable: true,
+    description: 'LDAP directories only.',
+  })
+  ldap(@Root() dir: Directory): LdapSettingsObject | null {
+    return dir.kind === 'LDAP' ? (dir.settings as LdapSettingsObject) : null;
+  }
+
+  @FieldResolver(() => Boolean, {
+    description: 'Whether a bind password is stored (it is never returned).',
+  })
+  hasBindPassword(@Root() dir: Directory): boolean {
+    return Boolean(dir.bindPasswordEnc);
+  }
+
+  @FieldResolver(() => SyncRunObject, { nullable: true })
+  async lastRun(@Root() dir: Directory, @Ctx() ctx: SyncContext): Promise<SyncRunObject | null> {
+    if (!dir.lastRunId) return null;
+    const run = await this.s.runs.get(dir.lastRunId, ctx.em);
+    return run ? toRunNode(run) : null;
+  }
+
+  @FieldResolver(() => SyncRunConnection, { description: 'Newest first.' })
+  async runs(
+    @Root() dir: Directory,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
+    @Arg('status', () => [RunStatusEnum], { nullable: true })
+    status: RunStatus[] | null | undefined,
+    @Ctx() ctx: SyncContext,
+  ): Promise<Connection<SyncRunObject>> {
+    const where = status?.length
+      ? { directoryId: dir.id, status: { $in: status } }
+      : { directoryId: dir.id };
+    return paginate(
+      ctx.em,
+      Run,
+      where,
+      { first: first ?? DEFAULT_FIRST, after, orderBy: { queuedAt: 'desc', id: 'desc' } },
+      toRunNode,
+    );
+  }
+}

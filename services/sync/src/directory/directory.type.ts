@@ -1,0 +1,319 @@
+import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { GraphQLDateTimeISO } from 'graphql-scalars';
+import { connectionTypes } from '../graphql/pagination.js';
+import { DirectoryKindEnum } from '../graphql/enums.js';
+import type { DirectoryKind } from './directory.entity.js';
+
+@ObjectType('LdapSettings', {
+  description: 'Connection settings of an LDAP directory (no secrets).',
+})
+export class LdapSettingsObject {
+  @Field(() => String)
+  url!: string;
+
+  @Field(() => String, { description: '"openldap" or "activedirectory".' })
+  profile!: string;
+
+  @Field(() => String)
+  bindDn!: string;
+
+  @Field(() => String)
+  baseDn!: string;
+
+  @Field(() => String, { nullable: true })
+  userBaseDn?: string;
+
+  @Field(() => String, { nullable: true })
+  groupBaseDn?: string;
+
+  @Field(() => String, { nullable: true })
+  userFilter?: string;
+
+  @Field(() => Boolean)
+  startTls!: boolean;
+
+  @Field(() => String, { nullable: true })
+  tlsCaPem?: string;
+
+  @Field(() => Boolean)
+  tlsRejectUnauthorized!: boolean;
+
+  @Field(() => Int)
+  pageSize!: number;
+
+  @Field(() => Int)
+  timeoutMs!: number;
+}
+
+@ObjectType('CustomAttributeMapping')
+export class CustomAttributeMappingObject {
+  @Field(() => String, { description: 'dirsync custom attribute name.' })
+  name!: string;
+
+  @Field(() => String, { description: 'Source attribute it is read from.' })
+  attribute!: string;
+}
+
+@ObjectType('AttributeMapping', {
+  description: 'Source attribute per dirsync field; an empty string means "not imported".',
+})
+export class AttributeMappingObject {
+  @Field(() => String, { description: 'Cannot change once a run has completed.' })
+  username!: string;
+
+  @Field(() => [String])
+  aliases!: string[];
+
+  @Field(() => String)
+  email!: string;
+
+  @Field(() => String)
+  firstName!: string;
+
+  @Field(() => String)
+  lastName!: string;
+
+  @Field(() => String)
+  displayName!: string;
+
+  @Field(() => [String])
+  phones!: string[];
+
+  @Field(() => [CustomAttributeMappingObject])
+  custom!: CustomAttributeMappingObject[];
+}
+
+@ObjectType('Directory', { description: 'A source dirsync imports users from.' })
+@Directive('@key(fields: "id")')
+export class DirectoryObject {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => DirectoryKindEnum)
+  kind!: DirectoryKind;
+
+  @Field(() => Boolean)
+  enabled!: boolean;
+
+  @Field(() => [String], { description: 'Group DNs whose members are imported (1–400).' })
+  selectedGroups!: string[];
+
+  @Field(() => AttributeMappingObject)
+  mapping!: AttributeMappingObject;
+
+  @Field(() => String, { description: 'ISO 3166 region for phone numbers without a country code.' })
+  defaultRegion!: string;
+
+  @Field(() => Int, { description: 'Minutes between scheduled FULL runs; 0 = not scheduled.' })
+  scheduleIntervalMinutes!: number;
+
+  @Field(() => Int, { description: 'Days a removed user stays restorable.' })
+  restoreWindowDays!: number;
+
+  @Field(() => GraphQLDateTimeISO, { nullable: true })
+  nextRunAt!: Date | null;
+
+  @Field(() => GraphQLDateTimeISO)
+  createdAt!: Date;
+
+  @Field(() => GraphQLDateTimeISO)
+  updatedAt!: Date;
+}
+
+export const { ConnectionType: DirectoryConnection } = connectionTypes(
+  'Directory',
+  DirectoryObject,
+);
+
+@InputType('LdapSettingsInput')
+export class LdapSettingsInput {
+  @Field(() => String, { description: 'ldap://host:port or ldaps://host:port.' })
+  url!: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: '"openldap" (default) or "activedirectory".',
+  })
+  profile?: 'openldap' | 'activedirectory' | null;
+
+  @Field(() => String)
+  bindDn!: string;
+
+  @Field(() => String)
+  baseDn!: string;
+
+  @Field(() => String, { nullable: true })
+  userBaseDn?: string | null;
+
+  @Field(() => String, { nullable: true })
+  groupBaseDn?: string | null;
+
+  @Field(() => String, { nullable: true })
+  userFilter?: string | null;
+
+  @Field(() => Boolean, { nullable: true })
+  startTls?: boolean | null;
+
+  @Field(() => String, { nullable: true })
+  tlsCaPem?: string | null;
+
+  @Field(() => Boolean, { nullable: true })
+  tlsRejectUnauthorized?: boolean | null;
+
+  @Field(() => Int, { nullable: true })
+  pageSize?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  timeoutMs?: number | null;
+}
+
+@InputType('LdapSettingsUpdateInput', {
+  description: 'Fields to change; absent fields keep their value, null clears an optional one.',
+})
+export class LdapSettingsUpdateInput {
+  @Field(() => String, { nullable: true })
+  url?: string | null;
+
+  @Field(() => String, { nullable: true })
+  profile?: 'openldap' | 'activedirectory' | null;
+
+  @Field(() => String, { nullable: true })
+  bindDn?: string | null;
+
+  @Field(() => String, { nullable: true })
+  baseDn?: string | null;
+
+  @Field(() => String, { nullable: true })
+  userBaseDn?: string | null;
+
+  @Field(() => String, { nullable: true })
+  groupBaseDn?: string | null;
+
+  @Field(() => String, { nullable: true })
+  userFilter?: string | null;
+
+  @Field(() => Boolean, { nullable: true })
+  startTls?: boolean | null;
+
+  @Field(() => String, { nullable: true })
+  tlsCaPem?: string | null;
+
+  @Field(() => Boolean, { nullable: true })
+  tlsRejectUnauthorized?: boolean | null;
+
+  @Field(() => Int, { nullable: true })
+  pageSize?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  timeoutMs?: number | null;
+}
+
+@InputType('CustomAttributeInput')
+export class CustomAttributeInput {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String)
+  attribute!: string;
+}
+
+@InputType('AttributeMappingInput', {
+  description:
+    'Absent fields keep their value (defaults on create); "" stops importing an optional field; lists replace.',
+})
+export class AttributeMappingInput {
+  @Field(() => String, { nullable: true })
+  username?: string | null;
+
+  @Field(() => [String], { nullable: true })
+  aliases?: string[] | null;
+
+  @Field(() => String, { nullable: true })
+  email?: string | null;
+
+  @Field(() => String, { nullable: true })
+  firstName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  lastName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  displayName?: string | null;
+
+  @Field(() => [String], { nullable: true })
+  phones?: string[] | null;
+
+  @Field(() => [CustomAttributeInput], {
+    nullable: true,
+    description: 'dirsync custom attribute name → source attribute, as a list of pairs.',
+  })
+  custom?: CustomAttributeInput[] | null;
+}
+
+@InputType('CreateDirectoryInput')
+export class CreateDirectoryInput {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => DirectoryKindEnum, { defaultValue: 'LDAP' })
+  kind!: DirectoryKind;
+
+  @Field(() => LdapSettingsInput)
+  ldap!: LdapSettingsInput;
+
+  @Field(() => String, { description: 'Stored encrypted; never returned.' })
+  bindPassword!: string;
+
+  @Field(() => [String])
+  selectedGroups!: string[];
+
+  @Field(() => AttributeMappingInput, { nullable: true })
+  mapping?: AttributeMappingInput | null;
+
+  @Field(() => String, { nullable: true, description: 'Default "US".' })
+  defaultRegion?: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Default 30; 0 = no schedule.' })
+  scheduleIntervalMinutes?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Default 7.' })
+  restoreWindowDays?: number | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Default true.' })
+  enabled?: boolean | null;
+}
+
+@InputType('UpdateDirectoryInput', {
+  description: 'Fields to change; absent fields keep their value.',
+})
+export class UpdateDirectoryInput {
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => LdapSettingsUpdateInput, { nullable: true })
+  ldap?: LdapSettingsUpdateInput | null;
+
+  @Field(() => String, { nullable: true, description: 'Replaces the stored secret.' })
+  bindPassword?: string | null;
+
+  @Field(() => [String], { nullable: true })
+  selectedGroups?: string[] | null;
+
+  @Field(() => AttributeMappingInput, { nullable: true })
+  mapping?: AttributeMappingInput | null;
+
+  @Field(() => String, { nullable: true })
+  defaultRegion?: string | null;
+
+  @Field(() => Int, { nullable: true })
+  scheduleIntervalMinutes?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  restoreWindowDays?: number | null;
+
+  @Field(() => Boolean, { nullable: true })
+  enabled?: boolean | null;
+}

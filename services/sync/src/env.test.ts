@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { parseSyncEnv } from './env.js';
+
+describe('parseSyncEnv()', () => {
+  it('applies defaults', () => {
+    const c = parseSyncEnv({ DIRSYNC_SECRET_KEY: randomBytes(32).toString('base64') });
+    expect(c).toMatchObject({
+      databaseSchema: 'sync',
+      port: 4102,
+      host: '127.0.0.1',
+      schedulerEnabled: true,
+      schedulerTickSeconds: 15,
+      runTimeoutSeconds: 600,
+      syncUserTimeoutSeconds: 60,
+      natsNamespace: '',
+    });
+  });
+
+  it('requires the secret key and says how to make one', () => {
+    expect(() => parseSyncEnv({})).toThrow(/DIRSYNC_SECRET_KEY: .*openssl rand -base64 32/);
+    expect(() => parseSyncEnv({ DIRSYNC_SECRET_KEY: 'c2hvcnQ=' })).toThrow(
+      /32 bytes.*openssl rand -base64 32/,
+    );
+  });
+
+  it('reports every bad variable at once', () => {
+    let message = '';
+    try {
+      parseSyncEnv({
+        DIRSYNC_SECRET_KEY: randomBytes(32).toString('base64'),
+        PORT: 'x',
+        DATABASE_SCHEMA: 'Bad-Schema',
+        SCHEDULER_ENABLED: 'maybe',
+        SYNC_RUN_TIMEOUT_SECONDS: '0',
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const v of ['PORT', 'DATABASE_SCHEMA', 'SCHEDULER_ENABLED', 'SYNC_RUN_TIMEOUT_SECONDS']) {
+      expect(message).toContain(v);
+    }
+  });
+});

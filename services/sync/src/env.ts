@@ -1,0 +1,80 @@
+import { envVars, loadEnv, parseEnv } from '@dirsync/kit';
+import { z } from 'zod';
+
+const secretKey = z
+  .string({
+    error: 'is required: 32 random bytes, base64 (generate one with `openssl rand -base64 32`)',
+  })
+  .refine((v) => Buffer.from(v, 'base64').length === 32 && /^[A-Za-z0-9+/]+={0,2}$/.test(v), {
+    message: 'must be 32 bytes, base64 encoded (generate one with `openssl rand -base64 32`)',
+  });
+
+const seconds = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
+
+/** Every variable the sync service reads; README.md has the table. */
+export const syncEnvSchema = z.object({
+  DATABASE_URL: envVars.databaseUrl,
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and "_" only')
+    .default('sync'),
+  NATS_URL: envVars.natsUrl,
+  NATS_NAMESPACE: envVars.natsNamespace,
+  PORT: envVars.port(4102),
+  HOST: envVars.host,
+  LOG_LEVEL: envVars.logLevel,
+  DIRSYNC_SECRET_KEY: secretKey,
+  SCHEDULER_ENABLED: envVars.bool(true),
+  SCHEDULER_TICK_SECONDS: seconds(15, 1),
+  SYNC_RUN_TIMEOUT_SECONDS: seconds(600, 1),
+  SYNC_USER_TIMEOUT_SECONDS: seconds(60, 1),
+});
+
+/** The sync service's configuration, as `createSyncService` takes it. */
+export interface SyncConfig {
+  databaseUrl: string;
+  /** Postgres schema holding the service's tables (created if missing). */
+  databaseSchema: string;
+  natsUrl: string;
+  /** Prefix of every stream and subject (see proto `Namespace`). */
+  natsNamespace: string;
+  /** 0 = any free port (tests). */
+  port: number;
+  host: string;
+  logLevel: string;
+  /** AES-256-GCM key (32 bytes, base64) that encrypts directory secrets at rest. */
+  secretKey: string;
+  schedulerEnabled: boolean;
+  schedulerTickSeconds: number;
+  runTimeoutSeconds: number;
+  syncUserTimeoutSeconds: number;
+}
+
+function toConfig(env: z.infer<typeof syncEnvSchema>): SyncConfig {
+  return {
+    databaseUrl: env.DATABASE_URL,
+    databaseSchema: env.DATABASE_SCHEMA,
+    natsUrl: env.NATS_URL,
+    natsNamespace: env.NATS_NAMESPACE,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    secretKey: env.DIRSYNC_SECRET_KEY,
+    schedulerEnabled: env.SCHEDULER_ENABLED,
+    schedulerTickSeconds: env.SCHEDULER_TICK_SECONDS,
+    runTimeoutSeconds: env.SYNC_RUN_TIMEOUT_SECONDS,
+    syncUserTimeoutSeconds: env.SYNC_USER_TIMEOUT_SECONDS,
+  };
+}
+
+/** Parse a given environment record (tests); throws listing every problem. */
+export function parseSyncEnv(source: Record<string, string | undefined>): SyncConfig {
+  const parsed = parseEnv(syncEnvSchema, source);
+  if (!parsed.ok) throw new Error(`invalid configuration:\n  - ${parsed.problems.join('\n  - ')}`);
+  return toConfig(parsed.value);
+}
+
+/** Parse `process.env`, or print every problem and exit 1. */
+export function loadSyncEnv(): SyncConfig {
+  return toConfig(loadEnv('sync', syncEnvSchema, process.env));
+}

@@ -1,0 +1,274 @@
+import 'reflect-metadata';
+import { ApolloServer } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import {
+  connectNats,
+  createHttpServer,
+  createLogger,
+  ensureStreams,
+  isDirsyncError,
+  type ConsumerLoop,
+  type HttpServer,
+  type Logger,
+  type NatsConnection,
+  type Service,
+} from '@dirsync/kit';
+import { toGraphQLError } from '@dirsync/kit/graphql';
+import type { SyncConfig } from './env.js';
+import { openOrm, type SyncOrm } from './db/orm.js';
+import { tables } from './db/sql.js';
+import { SecretBox } from './crypto/secret-box.js';
+import { DirectoryService } from './directory/directory.service.js';
+import { RunService } from './run/run.service.js';
+import { RunWaiters } from './run/run-waiters.js';
+import { startRunUpdatesConsumer } from './run/run-updates.consumer.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { ConfigResponder } from './config/config.responder.js';
+import { OutboxRelay } from './outbox/outbox.relay.js';
+import { buildSyncSchema } from './graphql/schema.js';
+import type { SyncContext } from './services.js';
+
+export type { SyncConfig } from './env.js';
+export { parseSyncEnv, loadSyncEnv, syncEnvSchema } from './env.js';
+export { SecretBox, SecretDecryptError, keyId } from './crypto/secret-box.js';
+export { printSyncSchema, SCHEMA_FILE } from './print-schema.js';
+export { RUN_UPDATES_DURABLE } from './run/run-updates.consumer.js';
+export { CONFIG_QUEUE } from './config/config.responder.js';
+export { directoryDeletedMsgId } from './directory/directory.service.js';
+export { createDirectoryInputFromFile, type DirectoryFile } from './directory/directory.input.js';
+
+/** Optional collaborators; tests inject a clock and a logger. */
+export interface SyncDeps {
+  /** The service's notion of "now" (run timestamps, schedule, timeouts). Default: wall clock. */
+  now?: () => Date;
+  logger?: Logger;
+}
+
+/** The running sync service. The extra methods run one pass of a periodic job (tests, operators). */
+export interface SyncService extends Service {
+  /** GraphQL URL once started. */
+  readonly url: string;
+  readonly logger: Logger;
+  /** One scheduler pass; ids of the runs it started. */
+  schedulerTick(): Promise<string[]>;
+  /** One run-timeout pass; ids of the runs it failed. */
+  sweepTimeouts(): Promise<string[]>;
+}
+
+/** How often the timeout sweep and the outbox retry run, from the configured timeout. */
+function sweepIntervalMs(runTimeoutSeconds: number): number {
+  return Math.min(30_000, Math.max(1_000, (runTimeoutSeconds * 1000) / 10));
+}
+
+/**
+ * Create the sync service: directories, runs, the scheduler, config replies and RunUpdate
+ * consumption, with its GraphQL subgraph on `config.port`. Nothing connects before `start()`.
+ */
+export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): SyncService {
+  const logger = deps.logger ?? createLogger('sync', config.logLevel);
+  const clock = deps.now ?? (() => new Date());
+  const box = new SecretBox(config.secretKey);
+  const t = tables(config.databaseSchema);
+  const waiters = new RunWaiters();
+
+  let orm: SyncOrm | undefined;
+  let nc: NatsConnection | undefined;
+  let http: HttpServer | undefined;
+  let apollo: ApolloServer<SyncContext> | undefined;
+  let consumer: ConsumerLoop | undefined;
+  let responder: ConfigResponder | undefined;
+  let runs: RunService | undefined;
+  let scheduler: Scheduler | undefined;
+  let outbox: OutboxRelay | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  let url = '';
+  let stopping = false;
+  let natsUp = false;
+
+  const every = (ms: number, what: string, fn: () => Promise<unknown>) => {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || stopping) return;
+      busy = true;
+      fn()
+        .catch((err: unknown) => logger.error({ err }, `${what} failed`))
+        .finally(() => {
+          busy = false;
+        });
+    }, ms);
+    timers.push(timer);
+  };
+
+  const formatError = (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof GraphQLError || isDirsyncError(original)) {
+      const e = toGraphQLError(original);
+      return {
+        ...formatted,
+        message: e.message,
+        extensions: { ...formatted.extensions, ...e.extensions },
+      };
+    }
+    if (formatted.extensions?.code && formatted.extensions.code !== 'INTERNAL_SERVER_ERROR') {
+      return formatted; // GraphQL validation and argument coercion errors keep their codes
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error in a resolver');
+    const internal = toGraphQLError(original);
+    return { message: internal.message, path: formatted.path, extensions: internal.extensions };
+  };
+
+  async function startAll(): Promise<void> {
+    orm = await openOrm({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, logger });
+    nc = await connectNats({ url: config.natsUrl, name: 'dirsync-sync', logger });
+    const conn = nc;
+    natsUp = true;
+    void (async () => {
+      for await (const st of conn.status()) {
+        if (st.type === 'disconnect') natsUp = false;
+        if (st.type === 'reconnect') natsUp = true;
+      }
+    })();
+    const jsm = await nc.jetstreamManager();
+    await ensureStreams(jsm, config.natsNamespace);
+    const js = nc.jetstream();
+
+    outbox = new OutboxRelay({ orm, tables: t, js, logger });
+    runs = new RunService({
+      orm,
+      tables: t,
+      js,
+      natsNamespace: config.natsNamespace,
+      clock,
+      logger,
+      waiters,
+      runTimeoutSeconds: config.runTimeoutSeconds,
+    });
+    const directories = new DirectoryService({
+      orm,
+      tables: t,
+      box,
+      clock,
+      natsNamespace: config.natsNamespace,
+      outbox,
+      logger,
+    });
+    scheduler = new Scheduler({ orm, tables: t, runs, clock, logger });
+
+    responder = new ConfigResponder({
+      nc,
+      natsNamespace: config.natsNamespace,
+      orm,
+      box,
+      runs,
+      logger,
+    });
+    responder.start();
+    consumer = await startRunUpdatesConsumer({
+      js,
+      jsm,
+      natsNamespace: config.natsNamespace,
+      runs,
+      logger,
+    });
+
+    const schema = await buildSyncSchema({ config, orm, directories, runs, logger });
+    apollo = new ApolloServer<SyncContext>({
+      schema,
+      formatError,
+      introspection: true,
+      // stopOnSignals owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal.
+      stopOnTerminationSignals: false,
+      // Traces go to Apollo's cloud via the gateway, which we do not use.
+      plugins: [ApolloServerPluginInlineTraceDisabled()],
+    });
+    await apollo.start();
+    const o = orm;
+    const n = nc;
+    http = createHttpServer<SyncContext>({
+      apollo,
+      context: async () => ({ em: o.em.fork() }),
+      health: {
+        ready: async () => {
+          const problems: string[] = [];
+          if (!natsUp || n.isClosed() || stopping) problems.push('nats: not connected');
+          try {
+            await o.em.getConnection().execute('select 1');
+          } catch {
+            problems.push('postgres: not reachable');
+          }
+          return problems;
+        },
+      },
+    });
+    url = await http.listen(config.port, config.host);
+
+    const sweepMs = sweepIntervalMs(config.runTimeoutSeconds);
+    const r = runs;
+    const s = scheduler;
+    const ob = outbox;
+    every(sweepMs, 'run timeout sweep', () => r.sweepTimeouts());
+    every(sweepMs, 'outbox relay', () => ob.kick());
+    if (config.schedulerEnabled) {
+      every(config.schedulerTickSeconds * 1000, 'scheduler tick', () => s.tick());
+    }
+    void ob.kick();
+    logger.info({ url, namespace: config.natsNamespace }, 'sync service started');
+  }
+
+  /** Drain consumers, then close HTTP, the ORM and NATS; safe on a half-started service. */
+  async function stopAll(): Promise<void> {
+    stopping = true;
+    for (const timer of timers) clearInterval(timer);
+    timers.length = 0;
+    await consumer?.stop();
+    await responder?.stop();
+    await outbox?.idle();
+    runs?.close();
+    waiters.notifyAll();
+    await http?.close();
+    await apollo?.stop();
+    await orm?.close(true);
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
+    consumer = undefined;
+    responder = undefined;
+    http = undefined;
+    apollo = undefined;
+    orm = undefined;
+    nc = undefined;
+  }
+
+  const service: SyncService = {
+    name: 'sync',
+    logger,
+    get url() {
+      return url;
+    },
+
+    async start() {
+      try {
+        await startAll();
+      } catch (err) {
+        await stopAll().catch(() => undefined);
+        throw err;
+      }
+    },
+
+    async stop() {
+      await stopAll();
+      logger.info('sync service stopped');
+    },
+
+    async schedulerTick() {
+      if (!scheduler) throw new Error('sync service is not started');
+      return scheduler.tick();
+    },
+
+    async sweepTimeouts() {
+      if (!runs) throw new Error('sync service is not started');
+      return runs.sweepTimeouts();
+    },
+  };
+  return service;
+}

@@ -1,0 +1,117 @@
+import { BigIntType, EntitySchema } from '@mikro-orm/core';
+
+export const RUN_MODES = ['FULL', 'DELTA', 'USER'] as const;
+export type RunMode = (typeof RUN_MODES)[number];
+export const RUN_TRIGGERS = ['MANUAL', 'SCHEDULE'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+export const RUN_STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'BLOCKED'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+/** A directory has at most one run in these states (partial unique index `runs_one_active`). */
+export const ACTIVE_STATUSES: readonly RunStatus[] = ['QUEUED', 'RUNNING'];
+
+export const USER_OUTCOMES = [
+  'CREATED',
+  'UPDATED',
+  'UNCHANGED',
+  'PENDING_DELETION',
+  'RESTORED',
+  'NOT_FOUND',
+  'FAILED',
+] as const;
+export type UserOutcome = (typeof USER_OUTCOMES)[number];
+
+/** Cumulative counts as identity committed them (proto `RunCounts`). */
+export const COUNT_FIELDS = [
+  'seen',
+  'created',
+  'updated',
+  'unchanged',
+  'disabled',
+  'pendingDeletion',
+  'restored',
+  'errors',
+  'groupsSeen',
+  'groupsCreated',
+  'groupsUpdated',
+  'groupsRemoved',
+  'membershipsAdded',
+  'membershipsRemoved',
+] as const;
+export type CountField = (typeof COUNT_FIELDS)[number];
+
+export class Run {
+  id!: string;
+  directoryId!: string;
+  mode!: RunMode;
+  trigger!: RunTrigger;
+  /**
+   * USER runs: the requested username, as UTF-8 bytes: it is passed through verbatim (NUL, `*`,
+   * `(`… included — the connector escapes them) and Postgres text cannot hold a NUL.
+   */
+  username!: Buffer | null;
+  status!: RunStatus;
+  seen!: number;
+  created!: number;
+  updated!: number;
+  unchanged!: number;
+  disabled!: number;
+  pendingDeletion!: number;
+  restored!: number;
+  errors!: number;
+  groupsSeen!: number;
+  groupsCreated!: number;
+  groupsUpdated!: number;
+  groupsRemoved!: number;
+  membershipsAdded!: number;
+  membershipsRemoved!: number;
+  /** Highest RunUpdate seq applied; older updates are ignored. */
+  updateSeq!: number;
+  errorCode!: string | null;
+  errorMessage!: string | null;
+  userOutcome!: UserOutcome | null;
+  userId!: string | null;
+  queuedAt!: Date;
+  startedAt!: Date | null;
+  finishedAt!: Date | null;
+  lastUpdateAt!: Date | null;
+}
+
+const count = (fieldName: string) => ({ type: 'integer', fieldName }) as const;
+const time = (fieldName: string, nullable = true) =>
+  ({ type: 'datetime', fieldName, columnType: 'timestamptz', nullable }) as const;
+
+export const RunSchema = new EntitySchema<Run>({
+  class: Run,
+  tableName: 'runs',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    directoryId: { type: 'uuid', fieldName: 'directory_id' },
+    mode: { type: 'text' },
+    trigger: { type: 'text' },
+    username: { type: 'blob', nullable: true },
+    status: { type: 'text' },
+    seen: count('seen'),
+    created: count('created'),
+    updated: count('updated'),
+    unchanged: count('unchanged'),
+    disabled: count('disabled'),
+    pendingDeletion: count('pending_deletion'),
+    restored: count('restored'),
+    errors: count('errors'),
+    groupsSeen: count('groups_seen'),
+    groupsCreated: count('groups_created'),
+    groupsUpdated: count('groups_updated'),
+    groupsRemoved: count('groups_removed'),
+    membershipsAdded: count('memberships_added'),
+    membershipsRemoved: count('memberships_removed'),
+    updateSeq: { type: new BigIntType('number'), fieldName: 'update_seq' },
+    errorCode: { type: 'text', fieldName: 'error_code', nullable: true },
+    errorMessage: { type: 'text', fieldName: 'error_message', nullable: true },
+    userOutcome: { type: 'text', fieldName: 'user_outcome', nullable: true },
+    userId: { type: 'text', fieldName: 'user_id', nullable: true },
+    queuedAt: time('queued_at', false),
+    startedAt: time('started_at'),
+    finishedAt: time('finished_at'),
+    lastUpdateAt: time('last_update_at'),
+  },
+});

@@ -1,0 +1,159 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { ApiErrorCode, apiError } from '@dirsync/kit/graphql';
+import { RunStatusEnum, SyncModeEnum } from '../graphql/enums.js';
+import {
+  DEFAULT_ERRORS_FIRST,
+  DEFAULT_FIRST,
+  paginate,
+  type Connection,
+} from '../graphql/pagination.js';
+import { Directory } from '../directory/directory.entity.js';
+import { DirectoryObject } from '../directory/directory.type.js';
+import { InvalidInputError, validateUsername } from '../directory/directory.validation.js';
+import { badInput } from '../directory/directory.service.js';
+import type { SyncContext, SyncServices } from '../services.js';
+import { Run, type RunMode, type RunStatus, type UserOutcome } from './run.entity.js';
+import { RunError } from './run-error.entity.js';
+import { isUuid } from './run.service.js';
+import {
+  ObjectErrorConnection,
+  ObjectErrorObject,
+  SyncRunConnection,
+  SyncRunObject,
+  SyncUserResultObject,
+  toRunNode,
+} from './run.type.js';
+
+@Resolver(() => SyncRunObject)
+export class RunResolver {
+  constructor(private readonly s: SyncServices) {}
+
+  @Query(() => SyncRunConnection, { description: 'Runs, newest first.' })
+  async runs(
+    @Arg('directoryId', () => ID, { nullable: true }) directoryId: string | null | undefined,
+    @Arg('status', () => [RunStatusEnum], { nullable: true })
+    status: RunStatus[] | null | undefined,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
+    @Ctx() ctx: SyncContext,
+  ): Promise<Connection<SyncRunObject>> {
+    const where: Record<string, unknown> = {};
+    if (directoryId != null) {
+      if (!isUuid(directoryId))
+        throw apiError(ApiErrorCode.NOT_FOUND, `directory ${directoryId} not found`);
+      where.directoryId = directoryId;
+    }
+    if (status?.length) where.status = { $in: status };
+    return paginate(
+      ctx.em,
+      Run,
+      where,
+      { first: first ?? DEFAULT_FIRST, after, orderBy: { queuedAt: 'desc', id: 'desc' } },
+      toRunNode,
+    );
+  }
+
+  @Query(() => SyncRunObject, { nullable: true })
+  async run(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: SyncContext,
+  ): Promise<SyncRunObject | null> {
+    const run = await this.s.runs.get(id, ctx.em);
+    return run ? toRunNode(run) : null;
+  }
+
+  @Mutation(() => SyncRunObject, {
+    description:
+      'Queue a run of the directory and return it at once (QUEUED). RUN_IN_PROGRESS while another run is active.',
+  })
+  async syncAll(
+    @Arg('directoryId', () => ID) directoryId: string,
+    @Arg('mode', () => SyncModeEnum, { nullable: true, defaultValue: 'FULL' })
+    mode: RunMode | null,
+  ): Promise<SyncRunObject> {
+    if (mode === 'DELTA') {
+      throw apiError(
+        ApiErrorCode.BAD_USER_INPUT,
+        'mode: delta sync is not available for LDAP yet',
+        {
+          field: 'mode',
+        },
+      );
+    }
+    if (mode === 'USER') {
+      throw apiError(ApiErrorCode.BAD_USER_INPUT, 'mode: use syncUser to sync one user', {
+        field: 'mode',
+      });
+    }
+    const run = await this.s.runs.startRun({
+      directoryId,
+      mode: mode ?? 'FULL',
+      trigger: 'MANUAL',
+    });
+    return toRunNode(run);
+  }
+
+  @Mutation(() => SyncUserResultObject, {
+    description:
+      'Sync one user by username and wait for the result (TIMEOUT with `runId` if it takes too long).',
+  })
+  async syncUser(
+    @Arg('directoryId', () => ID) directoryId: string,
+    @Arg('username', () => String) username: string,
+  ): Promise<SyncUserResultObject> {
+    try {
+      validateUsername(username);
+    } catch (err) {
+      if (err instanceof InvalidInputError) badInput(err);
+      throw err;
+    }
+    const started = await this.s.runs.startRun({
+      directoryId,
+      mode: 'USER',
+      trigger: 'MANUAL',
+      username,
+    });
+    const timeoutMs = this.s.config.syncUserTimeoutSeconds * 1000;
+    const run = await this.s.runs.waitForFinal(started.id, timeoutMs);
+    if (!run) {
+      throw apiError(
+        ApiErrorCode.TIMEOUT,
+        `run ${started.id} did not finish within ${this.s.config.syncUserTimeoutSeconds} s; follow it with run(id)`,
+        { runId: started.id },
+      );
+    }
+    let outcome: UserOutcome = 'FAILED';
+    if (run.status === 'COMPLETED')
+      outcome = run.userOutcome ?? (run.userId ? 'UNCHANGED' : 'NOT_FOUND');
+    const hasUser = outcome !== 'FAILED' && outcome !== 'NOT_FOUND' && run.userId;
+    return { outcome, run: toRunNode(run), user: hasUser ? { id: run.userId! } : null };
+  }
+
+  @FieldResolver(() => DirectoryObject)
+  async directory(@Root() run: SyncRunObject, @Ctx() ctx: SyncContext): Promise<Directory> {
+    return this.s.directories.getOrFail(ctx.em, run.directoryId);
+  }
+
+  @FieldResolver(() => ObjectErrorConnection, {
+    description: 'Per-object errors, in the order reported.',
+  })
+  async errors(
+    @Root() run: SyncRunObject,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
+    @Ctx() ctx: SyncContext,
+  ): Promise<Connection<ObjectErrorObject>> {
+    return paginate(
+      ctx.em,
+      RunError,
+      { runId: run.id },
+      { first: first ?? DEFAULT_ERRORS_FIRST, after, orderBy: { updateSeq: 'asc', idx: 'asc' } },
+      (e) => ({
+        externalId: e.externalId,
+        sourceLocator: e.sourceLocator,
+        code: e.code,
+        message: e.message,
+      }),
+    );
+  }
+}

@@ -1,0 +1,400 @@
+import { randomUUID } from 'node:crypto';
+import type { JetStreamClient, Logger } from '@dirsync/kit';
+import { ApiErrorCode, apiError } from '@dirsync/kit/graphql';
+import {
+  ErrorCode,
+  RunStatus as ProtoRunStatus,
+  SyncJobSchema,
+  SyncMode,
+  Subject,
+  UserOutcome as ProtoUserOutcome,
+  create,
+  errorCodeName,
+  subject,
+  toBinary,
+  type RunUpdate,
+} from '@dirsync/proto';
+import type { EntityManager, SyncOrm } from '../db/orm.js';
+import { sql, type Tables } from '../db/sql.js';
+import type { DirectoryKind } from '../directory/directory.entity.js';
+import {
+  ACTIVE_STATUSES,
+  COUNT_FIELDS,
+  Run,
+  type RunMode,
+  type RunStatus,
+  type RunTrigger,
+  type UserOutcome,
+} from './run.entity.js';
+import type { RunWaiters } from './run-waiters.js';
+
+export interface RunServiceDeps {
+  orm: SyncOrm;
+  tables: Tables;
+  js: JetStreamClient;
+  natsNamespace: string;
+  clock: () => Date;
+  logger: Logger;
+  waiters: RunWaiters;
+  runTimeoutSeconds: number;
+}
+
+/** What to start. */
+export interface RunRequest {
+  directoryId: string;
+  mode: RunMode;
+  trigger: RunTrigger;
+  /** USER runs only. */
+  username?: string;
+}
+
+export const FINAL_STATUSES: readonly RunStatus[] = ['COMPLETED', 'FAILED', 'BLOCKED'];
+export const isFinal = (s: RunStatus) => FINAL_STATUSES.includes(s);
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (v: string) => UUID_RE.test(v);
+
+const ACTIVE_SQL = `(${ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ')})`;
+const INT32_MAX = 2_147_483_647;
+
+const CONNECTOR_KIND: Record<DirectoryKind, string> = {
+  LDAP: 'ldap',
+  ENTRA: 'entra',
+  GOOGLE: 'google',
+  OKTA: 'okta',
+  SCIM: 'scim',
+};
+
+const PROTO_MODE: Record<RunMode, SyncMode> = {
+  FULL: SyncMode.FULL,
+  DELTA: SyncMode.DELTA,
+  USER: SyncMode.USER,
+};
+
+const USER_OUTCOME: Partial<Record<ProtoUserOutcome, UserOutcome>> = {
+  [ProtoUserOutcome.CREATED]: 'CREATED',
+  [ProtoUserOutcome.UPDATED]: 'UPDATED',
+  [ProtoUserOutcome.UNCHANGED]: 'UNCHANGED',
+  [ProtoUserOutcome.PENDING_DELETION]: 'PENDING_DELETION',
+  [ProtoUserOutcome.NOT_FOUND]: 'NOT_FOUND',
+  [ProtoUserOutcome.RESTORED]: 'RESTORED',
+  [ProtoUserOutcome.ERROR]: 'FAILED',
+};
+
+/** Postgres text cannot hold NUL; per-object error text comes from sources and may. */
+const clean = (s: string) => s.replaceAll('\0', '\uFFFD');
+
+/**
+ * Runs: starting them (row first, then the job), applying RunUpdates from identity, failing the
+ * ones nobody reports on, and waiting for a run to finish.
+ */
+export class RunService {
+  private closing = false;
+
+  constructor(private readonly d: RunServiceDeps) {}
+
+  /** Stop waiting for runs (shutdown): pending `waitForFinal` calls end with TIMEOUT at once. */
+  close(): void {
+    this.closing = true;
+    this.d.waiters.notifyAll();
+  }
+
+  async get(runId: string, em: EntityManager = this.d.orm.em.fork()): Promise<Run | null> {
+    if (!isUuid(runId)) return null;
+    return em.findOne(Run, { id: runId });
+  }
+
+  /**
+   * Insert a QUEUED run and publish its job. Throws NOT_FOUND, BAD_USER_INPUT (disabled) or
+   * RUN_IN_PROGRESS (with `runId` of the active run). A job that cannot be published leaves the
+   * run FAILED with PUBLISH_FAILED, which is returned, not thrown.
+   */
+  async startRun(req: RunRequest): Promise<Run> {
+    if (!isUuid(req.directoryId)) {
+      throw apiError(ApiErrorCode.NOT_FOUND, `directory ${req.directoryId} not found`);
+    }
+    const em = this.d.orm.em.fork();
+    const t = this.d.tables;
+    const inserted = await em.transactional(async (tem) => {
+      const q = sql(tem);
+      const [dir] = await q<{ enabled: boolean; kind: DirectoryKind }>(
+        `select enabled, kind from ${t.directories} where id = ? for key share`,
+        [req.directoryId],
+      );
+      if (!dir) throw apiError(ApiErrorCode.NOT_FOUND, `directory ${req.directoryId} not found`);
+      if (!dir.enabled) {
+        throw apiError(
+          ApiErrorCode.BAD_USER_INPUT,
+          `directory ${req.directoryId} is disabled; enable it to sync`,
+          { field: 'directoryId' },
+        );
+      }
+      // The active run may finish between the insert and the lookup: then insert again.
+      for (let attempt = 0; ; attempt++) {
+        const runId = await this.insertRun(tem, req);
+        if (runId) return { runId, kind: dir.kind };
+        const [active] = await q<{ id: string }>(
+          `select id from ${t.runs} where directory_id = ? and status in ${ACTIVE_SQL}`,
+          [req.directoryId],
+        );
+        if (active || attempt >= 2) {
+          throw apiError(
+            ApiErrorCode.RUN_IN_PROGRESS,
+            `directory ${req.directoryId} already has an active run${active ? ` (${active.id})` : ''}`,
+            { runId: active?.id ?? null, directoryId: req.directoryId },
+          );
+        }
+      }
+    });
+    await this.publishJob(inserted.runId, inserted.kind, req);
+    return this.d.orm.em.fork().findOneOrFail(Run, { id: inserted.runId });
+  }
+
+  /**
+   * Insert a QUEUED run inside the caller's transaction; `undefined` when the directory already
+   * has an active one (the partial unique index decides, so concurrent callers cannot both win).
+   * A FULL run also moves the directory's next scheduled run one interval ahead.
+   */
+  async insertRun(tem: Parameters<typeof sql>[0], req: RunRequest): Promise<string | undefined> {
+    const q = sql(tem);
+    const t = this.d.tables;
+    const now = this.d.clock();
+    const id = randomUUID();
+    const rows = await q<{ id: string }>(
+      `insert into ${t.runs} (id, directory_id, mode, trigger, username, status, queued_at)
+       values (?, ?, ?, ?, ?, 'QUEUED', ?)
+       on conflict (directory_id) where status in ${ACTIVE_SQL} do nothing
+       returning id`,
+      [
+        id,
+        req.directoryId,
+        req.mode,
+        req.trigger,
+        req.username === undefined ? null : Buffer.from(req.username, 'utf8'),
+        now,
+      ],
+    );
+    if (rows.length === 0) return undefined;
+    await q(
+      `update ${t.directories} set last_run_id = ?,
+         next_run_at = case when ? and enabled and schedule_interval_minutes > 0
+           then ?::timestamptz + schedule_interval_minutes * interval '1 minute'
+           else next_run_at end
+       where id = ?`,
+      [id, req.mode === 'FULL', now, req.directoryId],
+    );
+    return id;
+  }
+
+  /** Publish the job of a committed run (msg id = run id); on failure mark it PUBLISH_FAILED. */
+  async publishJob(runId: string, kind: DirectoryKind, req: RunRequest): Promise<boolean> {
+    const job = create(SyncJobSchema, {
+      runId,
+      directoryId: req.directoryId,
+      mode: PROTO_MODE[req.mode],
+      username: req.username ?? '',
+      requestedAtMs: BigInt(this.d.clock().getTime()),
+    });
+    const subj = subject(
+      Subject.JOBS,
+      { connector_kind: CONNECTOR_KIND[kind] },
+      this.d.natsNamespace,
+    );
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.d.js.publish(subj, toBinary(SyncJobSchema, job), {
+          msgID: runId,
+          timeout: 5_000,
+        });
+        this.d.logger.info({ runId, directoryId: req.directoryId, mode: req.mode }, 'run queued');
+        return true;
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    this.d.logger.error({ err: lastErr, runId }, 'job publish failed; run marked FAILED');
+    await this.fail(
+      runId,
+      ErrorCode.PUBLISH_FAILED,
+      `the job could not be published: ${String(lastErr)}`,
+    );
+    return false;
+  }
+
+  private async fail(runId: string, code: ErrorCode, message: string): Promise<void> {
+    const now = this.d.clock();
+    await sql(this.d.orm.em.fork())(
+      `update ${this.d.tables.runs}
+         set status = 'FAILED', error_code = ?, error_message = ?, finished_at = ?, last_update_at = ?
+       where id = ? and status in ${ACTIVE_SQL}`,
+      [errorCodeName(code), message, now, now, runId],
+    );
+    this.d.waiters.notify(runId);
+  }
+
+  /**
+   * Apply one RunUpdate. Idempotent: per-object errors are keyed by (run, update seq, index) and
+   * inserted even from an old update; counts and status only move forward (highest seq wins) and
+   * a finished run stays finished. The cursor is stored only from a COMPLETED FULL/DELTA update.
+   */
+  async applyUpdate(update: RunUpdate): Promise<'applied' | 'stale' | 'finished' | 'unknown'> {
+    if (!isUuid(update.runId)) return 'unknown';
+    const t = this.d.tables;
+    const now = this.d.clock();
+    const result = await this.d.orm.em.fork().transactional(async (tem) => {
+      const q = sql(tem);
+      const [run] = await q<{
+        directory_id: string;
+        mode: RunMode;
+        status: RunStatus;
+        update_seq: string;
+      }>(`select directory_id, mode, status, update_seq from ${t.runs} where id = ? for update`, [
+        update.runId,
+      ]);
+      if (!run) return 'unknown' as const;
+      if (update.directoryId && update.directoryId !== run.directory_id) {
+        this.d.logger.warn(
+          { runId: update.runId, directoryId: update.directoryId },
+          'RunUpdate names another directory than its run; ignored',
+        );
+        return 'unknown' as const;
+      }
+      if (update.errors.length > 0) {
+        const rows = update.errors.map((e, idx) => ({
+          idx,
+          external_id: clean(e.externalId),
+          source_locator: clean(e.sourceLocator),
+          code: errorCodeName(e.code),
+          message: clean(e.message),
+        }));
+        await q(
+          `insert into ${t.runErrors} (run_id, update_seq, idx, external_id, source_locator, code, message)
+           select ?, ?, x.idx, x.external_id, x.source_locator, x.code, x.message
+             from jsonb_to_recordset(?::jsonb)
+               as x(idx int, external_id text, source_locator text, code text, message text)
+           on conflict (run_id, update_seq, idx) do nothing`,
+          [update.runId, update.seq, JSON.stringify(rows)],
+        );
+      }
+      if (isFinal(run.status)) return 'finished' as const;
+      if (update.seq <= Number(run.update_seq)) return 'stale' as const;
+
+      const status = statusOf(update.status);
+      const final = isFinal(status);
+      const sets: string[] = [
+        'update_seq = ?',
+        'status = ?',
+        'last_update_at = ?',
+        'started_at = coalesce(started_at, ?)',
+      ];
+      const params: unknown[] = [update.seq, status, now, now];
+      if (update.counts) {
+        for (const f of COUNT_FIELDS) {
+          sets.push(`${snake(f)} = ?`);
+          params.push(Math.min(update.counts[f], INT32_MAX));
+        }
+      }
+      if (final) {
+        sets.push('finished_at = ?');
+        params.push(now);
+      }
+      if (status === 'FAILED') {
+        sets.push('error_code = ?', 'error_message = ?');
+        params.push(
+          errorCodeName(update.error?.code ?? ErrorCode.INTERNAL),
+          clean(update.error?.message ?? 'the run failed'),
+        );
+      }
+      if (status === 'COMPLETED' && run.mode === 'USER') {
+        sets.push('user_outcome = ?', 'user_id = ?');
+        params.push(USER_OUTCOME[update.userOutcome] ?? null, update.userId || null);
+      }
+      await q(`update ${t.runs} set ${sets.join(', ')} where id = ?`, [...params, update.runId]);
+      if (status === 'COMPLETED' && (run.mode === 'FULL' || run.mode === 'DELTA')) {
+        await q(`update ${t.directories} set cursor = ? where id = ?`, [
+          clean(update.cursor),
+          run.directory_id,
+        ]);
+      }
+      return 'applied' as const;
+    });
+    if (result === 'applied' || result === 'finished') this.d.waiters.notify(update.runId);
+    return result;
+  }
+
+  /**
+   * Fail active runs without an update for the run timeout: QUEUED and never picked up means no
+   * connector took the job; otherwise the connector (or identity) stopped reporting.
+   */
+  async sweepTimeouts(): Promise<string[]> {
+    const now = this.d.clock();
+    const secs = this.d.runTimeoutSeconds;
+    const rows = await sql(this.d.orm.em.fork())<{ id: string }>(
+      `update ${this.d.tables.runs}
+          set status = 'FAILED', error_code = ?, finished_at = ?,
+              error_message = case when started_at is null and update_seq = 0 then ? else ? end
+        where status in ${ACTIVE_SQL}
+          and coalesce(last_update_at, queued_at) < ?::timestamptz - ? * interval '1 second'
+        returning id`,
+      [
+        errorCodeName(ErrorCode.RUN_TIMEOUT),
+        now,
+        `no connector picked the job up within ${secs} s`,
+        `the connector stopped reporting: no update for ${secs} s`,
+        now,
+        secs,
+      ],
+    );
+    for (const { id } of rows) {
+      this.d.logger.warn({ runId: id }, 'run timed out');
+      this.d.waiters.notify(id);
+    }
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Record that a connector picked the run up (it asked for the config): the run is RUNNING and
+   * its timeout restarts. Only an active run of that directory moves.
+   */
+  async markPickedUp(runId: string, directoryId: string): Promise<void> {
+    if (!isUuid(runId)) return;
+    const now = this.d.clock();
+    await sql(this.d.orm.em.fork())(
+      `update ${this.d.tables.runs}
+          set status = 'RUNNING', started_at = coalesce(started_at, ?), last_update_at = ?
+        where id = ? and directory_id = ? and status in ${ACTIVE_SQL}`,
+      [now, now, runId, directoryId],
+    );
+  }
+
+  /** The run once it is final, or `undefined` after `timeoutMs`. Works across replicas (polls). */
+  async waitForFinal(runId: string, timeoutMs: number, pollMs = 500): Promise<Run | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.closing) return undefined;
+      const run = await this.get(runId);
+      if (run && isFinal(run.status)) return run;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.closing) return undefined;
+      await this.d.waiters.wait(runId, Math.min(pollMs, left));
+    }
+  }
+}
+
+function statusOf(s: ProtoRunStatus): RunStatus {
+  switch (s) {
+    case ProtoRunStatus.COMPLETED:
+      return 'COMPLETED';
+    case ProtoRunStatus.FAILED:
+      return 'FAILED';
+    case ProtoRunStatus.BLOCKED:
+      return 'BLOCKED';
+    default:
+      return 'RUNNING';
+  }
+}
+
+function snake(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}

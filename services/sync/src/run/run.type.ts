@@ -1,0 +1,154 @@
+import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
+import { GraphQLDateTimeISO } from 'graphql-scalars';
+import { connectionTypes } from '../graphql/pagination.js';
+import {
+  RunStatusEnum,
+  RunTriggerEnum,
+  SyncModeEnum,
+  SyncUserOutcomeEnum,
+} from '../graphql/enums.js';
+import {
+  COUNT_FIELDS,
+  type CountField,
+  type Run,
+  type RunMode,
+  type RunStatus,
+  type RunTrigger,
+  type UserOutcome,
+} from './run.entity.js';
+
+@ObjectType('RunCounts', { description: 'Cumulative counts of a run as identity committed them.' })
+export class RunCountsObject {
+  @Field(() => Int) seen!: number;
+  @Field(() => Int) created!: number;
+  @Field(() => Int) updated!: number;
+  @Field(() => Int) unchanged!: number;
+  @Field(() => Int) disabled!: number;
+  @Field(() => Int) pendingDeletion!: number;
+  @Field(() => Int) restored!: number;
+  @Field(() => Int) errors!: number;
+  @Field(() => Int) groupsSeen!: number;
+  @Field(() => Int) groupsCreated!: number;
+  @Field(() => Int) groupsUpdated!: number;
+  @Field(() => Int) groupsRemoved!: number;
+  @Field(() => Int) membershipsAdded!: number;
+  @Field(() => Int) membershipsRemoved!: number;
+}
+
+@ObjectType('ObjectError', {
+  description: 'A record a run could not (fully) import; the run went on.',
+})
+export class ObjectErrorObject {
+  @Field(() => String)
+  externalId!: string;
+
+  @Field(() => String, { description: 'Where the record lives in the source (LDAP DN).' })
+  sourceLocator!: string;
+
+  @Field(() => String, { description: 'An ErrorCode name, e.g. MISSING_USERNAME.' })
+  code!: string;
+
+  @Field(() => String)
+  message!: string;
+}
+
+export const { ConnectionType: ObjectErrorConnection } = connectionTypes(
+  'ObjectError',
+  ObjectErrorObject,
+);
+
+@ObjectType('SyncRun', { description: 'One synchronisation of a directory.' })
+@Directive('@key(fields: "id")')
+export class SyncRunObject {
+  @Field(() => ID)
+  id!: string;
+
+  directoryId!: string;
+
+  @Field(() => SyncModeEnum)
+  mode!: RunMode;
+
+  @Field(() => RunTriggerEnum)
+  trigger!: RunTrigger;
+
+  @Field(() => RunStatusEnum)
+  status!: RunStatus;
+
+  @Field(() => String, { nullable: true, description: 'USER runs: the requested username.' })
+  username!: string | null;
+
+  @Field(() => RunCountsObject)
+  counts!: RunCountsObject;
+
+  @Field(() => String, { nullable: true, description: 'FAILED runs: an ErrorCode name.' })
+  errorCode!: string | null;
+
+  @Field(() => String, { nullable: true })
+  errorMessage!: string | null;
+
+  @Field(() => GraphQLDateTimeISO)
+  queuedAt!: Date;
+
+  @Field(() => GraphQLDateTimeISO, { nullable: true })
+  startedAt!: Date | null;
+
+  @Field(() => GraphQLDateTimeISO, { nullable: true })
+  finishedAt!: Date | null;
+
+  @Field(() => Int, { nullable: true, description: 'From start (or queueing) to finish.' })
+  durationMs!: number | null;
+
+  userOutcome!: UserOutcome | null;
+  userId!: string | null;
+}
+
+export const { ConnectionType: SyncRunConnection } = connectionTypes('SyncRun', SyncRunObject);
+
+/** The identity subgraph's user; this subgraph only refers to it by id. */
+@ObjectType('User')
+@Directive('@key(fields: "id", resolvable: false)')
+export class UserReference {
+  @Field(() => ID)
+  id!: string;
+}
+
+@ObjectType('SyncUserResult')
+export class SyncUserResultObject {
+  @Field(() => SyncUserOutcomeEnum)
+  outcome!: UserOutcome;
+
+  @Field(() => SyncRunObject)
+  run!: SyncRunObject;
+
+  @Field(() => UserReference, {
+    nullable: true,
+    description: 'The user the run created or updated (resolved by the identity subgraph).',
+  })
+  user!: UserReference | null;
+}
+
+/** The GraphQL view of a run row. */
+export function toRunNode(run: Run): SyncRunObject {
+  const counts = Object.fromEntries(COUNT_FIELDS.map((f) => [f, run[f]])) as Record<
+    CountField,
+    number
+  >;
+  const start = run.startedAt ?? run.queuedAt;
+  return {
+    id: run.id,
+    directoryId: run.directoryId,
+    mode: run.mode,
+    trigger: run.trigger,
+    status: run.status,
+    username: run.username ? run.username.toString('utf8') : null,
+    counts,
+    errorCode: run.errorCode,
+    errorMessage: run.errorMessage,
+    queuedAt: run.queuedAt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    durationMs: run.finishedAt ? Math.max(0, run.finishedAt.getTime() - start.getTime()) : null,
+    userOutcome: run.userOutcome,
+    userId: run.userId,
+  };
+}

@@ -1,0 +1,19 @@
+import type { Logger } from '@dirsync/kit';
+import type { SyncConfig } from './env.js';
+import type { EntityManager, SyncOrm } from './db/orm.js';
+import type { DirectoryService } from './directory/directory.service.js';
+import type { RunService } from './run/run.service.js';
+
+/** What resolvers use; one set per service instance. */
+export interface SyncServices {
+  config: SyncConfig;
+  orm: SyncOrm;
+  directories: DirectoryService;
+  runs: RunService;
+  logger: Logger;
+}
+
+/** Per-request GraphQL context: one entity manager, so a request loads each row once. */
+export interface SyncContext {
+  em: EntityManager;
+}

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunStatus } from '@dirsync/proto';
+import { waitFor } from '@dirsync/testkit';
+import type { SyncService } from '../src/index.js';
+import { FakeClock, Harness, createDirectory, gqlOk } from './helpers.js';
+
+const MINUTE = 60_000;
+const h = new Harness();
+const clock = new FakeClock();
+let a: SyncService;
+let b: SyncService;
+
+beforeAll(async () => {
+  await h.setup();
+  // Two replicas sharing the database and the clock; ticks are driven by the test.
+  a = await h.start({}, clock.now);
+  b = await h.start({}, clock.now);
+});
+afterAll(() => h.teardown());
+
+async function runsOf(
+  directoryId: string,
+): Promise<{ id: string; status: string; trigger: string }[]> {
+  return h.sql(
+    'select id, status, trigger from sync.runs where directory_id = ? order by queued_at',
+    [directoryId],
+  );
+}
+
+async function complete(url: string, runId: string, directoryId: string): Promise<void> {
+  await h.publishUpdate({ runId, directoryId, seq: 1, status: RunStatus.COMPLETED });
+  await waitFor(
+    async () =>
+      (
+        await gqlOk<{ run: { status: string } }>(
+          url,
+          `query($id: ID!) { run(id: $id) { status } }`,
+          { id: runId },
+        )
+      ).run.status === 'COMPLETED',
+    { message: `run ${runId} completed` },
+  );
+}
+
+describe('scheduler', () => {
+  it('starts one FULL run per interval, however often it ticks', async () => {
+    const dir = await createDirectory(a.url, { scheduleIntervalMinutes: 1 });
+    const off = await createDirectory(a.url, { scheduleIntervalMinutes: 0 });
+    const disabled = await createDirectory(a.url, { scheduleIntervalMinutes: 1, enabled: false });
+
+    // Not due before one interval has passed since creation.
+    clock.advance(30_000);
+    expect(await a.schedulerTick()).toEqual([]);
+
+    clock.advance(31_000); // t = 61 s
+    const first = await a.schedulerTick();
+    const runs1 = await runsOf(dir.id);
+    expect(runs1.map((r) => [r.status, r.trigger])).toEqual([['QUEUED', 'SCHEDULE']]);
+    expect(first).toContain(runs1[0]!.id);
+    await complete(a.url, runs1[0]!.id, dir.id);
+
+    // A second tick inside the same interval (the run finished meanwhile) starts nothing.
+    clock.advance(30_000); // t = 91 s
+    expect(await a.schedulerTick()).toEqual([]);
+    expect(await b.schedulerTick()).toEqual([]);
+    expect((await runsOf(dir.id)).length).toBe(1);
+
+    clock.advance(31_000); // t = 122 s: the next interval
+    await b.schedulerTick();
+    expect((await runsOf(dir.id)).length).toBe(2);
+    expect((await runsOf(off.id)).length).toBe(0);
+    expect((await runsOf(disabled.id)).length).toBe(0);
+    const [, second] = await runsOf(dir.id);
+    await complete(a.url, second!.id, dir.id);
+  });
+
+  it('skips a directory whose run is still active, and runs it once that run ends', async () => {
+    const dir = await createDirectory(a.url, { scheduleIntervalMinutes: 1 });
+    const manual = (
+      await gqlOk<{ syncAll: { id: string } }>(
+        a.url,
+        `mutation($id: ID!) { syncAll(directoryId: $id) { id } }`,
+        {
+          id: dir.id,
+        },
+      )
+    ).syncAll.id;
+    clock.advance(2 * MINUTE);
+    // (Directories of other tests in this file may be due too; look at this one only.)
+    await a.schedulerTick();
+    expect((await runsOf(dir.id)).length).toBe(1);
+    await complete(a.url, manual, dir.id);
+    await a.schedulerTick();
+    const runs = await runsOf(dir.id);
+    expect(runs.map((r) => r.trigger)).toEqual(['MANUAL', 'SCHEDULE']);
+    await complete(a.url, runs[1]!.id, dir.id);
+  });
+
+  it('two replicas ticking together start exactly one run per due directory', async () => {
+    const dirs = [];
+    for (let i = 0; i < 8; i++)
+      dirs.push(await createDirectory(a.url, { scheduleIntervalMinutes: 1 }));
+    clock.advance(2 * MINUTE);
+    for (let round = 0; round < 3; round++) {
+      const [ra, rb] = await Promise.all([a.schedulerTick(), b.schedulerTick()]);
+      const started = [...ra, ...rb];
+      expect(new Set(started).size).toBe(started.length);
+    }
+    for (const d of dirs) {
+      const runs = await runsOf(d.id);
+      expect(runs.length).toBe(1);
+      expect(runs[0]!.status).toBe('QUEUED');
+    }
+    const active = await h.sql<{ n: string }>(
+      `select count(*) as n from sync.runs where status in ('QUEUED', 'RUNNING')
+         group by directory_id having count(*) > 1`,
+    );
+    expect(active).toEqual([]);
+  });
+
+  it('reschedules when the interval changes', async () => {
+    const dir = await createDirectory(a.url, { scheduleIntervalMinutes: 0 });
+    clock.advance(10 * MINUTE);
+    await a.schedulerTick();
+    expect((await runsOf(dir.id)).length).toBe(0);
+    const u = await gqlOk<{ updateDirectory: { nextRunAt: string } }>(
+      a.url,
+      `mutation($id: ID!) { updateDirectory(id: $id, input: { scheduleIntervalMinutes: 5 }) { nextRunAt } }`,
+      { id: dir.id },
+    );
+    expect(new Date(u.updateDirectory.nextRunAt).getTime()).toBe(
+      clock.now().getTime() + 5 * MINUTE,
+    );
+    clock.advance(5 * MINUTE);
+    await a.schedulerTick();
+    expect((await runsOf(dir.id)).length).toBe(1);
+  });
+});

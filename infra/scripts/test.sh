@@ -22,7 +22,7 @@ npx turbo run build --output-logs=errors-only
 
 step "contracts are current"
 npm run --silent proto:check
-npm run --silent check-supergraph -w @dirsync/gateway
+npm run --silent compose:check -w @dirsync/gateway
 
 step "lint and format"
 npx eslint . --max-warnings=0

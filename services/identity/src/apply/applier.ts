@@ -1,0 +1,248 @@
+import {
+  ErrorCode,
+  Subject,
+  SyncMode,
+  subject,
+  type DirectoryEvent,
+  type ObjectError,
+  type RunStarted,
+} from '@dirsync/proto';
+import type { Logger } from '@dirsync/kit';
+import type { Database } from '../db/database.js';
+import type { Sql } from '../db/sql.js';
+import { completeDelta, completeFull, completeUser, missingSeqs, unsupported } from './complete.js';
+import { applyGroupBatch, applyObjectErrors, stageMemberships } from './groups.apply.js';
+import {
+  dropStaging,
+  insertRun,
+  lockRun,
+  lockRunningRuns,
+  newRun,
+  commitRun,
+  type RunState,
+} from './run.repository.js';
+import { applyUserBatch } from './users.apply.js';
+
+/** Restore window when a directory's policy does not set one. */
+export const DEFAULT_RESTORE_WINDOW_DAYS = 7;
+
+/** What applying one event did. */
+export type ApplyOutcome =
+  /** Committed; `outbox` tells whether RunUpdates were written. */
+  | { kind: 'applied'; outbox: boolean }
+  /** (run, seq) was applied before: nothing changed. */
+  | { kind: 'duplicate' }
+  /** The run is already finished here, or the event is unusable: nothing changed. */
+  | { kind: 'ignored'; reason: string };
+
+export interface Applier {
+  apply(event: DirectoryEvent): Promise<ApplyOutcome>;
+}
+
+class Rollback extends Error {
+  constructor(readonly outcome: ApplyOutcome) {
+    super('rollback');
+  }
+}
+
+/**
+ * The apply path: each event in its own transaction, recorded in `applied_events` so that a
+ * redelivery or a re-publish changes nothing, with the run's RunUpdate written to the outbox in
+ * the same transaction.
+ */
+export function createApplier(deps: { db: Database; namespace: string; logger: Logger }): Applier {
+  const { db, namespace, logger } = deps;
+
+  async function finish(
+    sql: Sql,
+    run: RunState,
+    status: 'COMPLETED' | 'FAILED',
+    error?: { code: ErrorCode; message: string },
+  ): Promise<void> {
+    run.status = status;
+    run.error = error ?? null;
+    await dropStaging(sql, run.runId);
+    await commitRun(sql, namespace, run);
+  }
+
+  async function progress(sql: Sql, run: RunState, errors: ObjectError[]): Promise<void> {
+    await commitRun(sql, namespace, run, errors);
+  }
+
+  async function start(sql: Sql, event: DirectoryEvent, body: RunStarted): Promise<void> {
+    // One active run per directory: a run still open here was abandoned (sync timed it out).
+    for (const stale of await lockRunningRuns(sql, event.directoryId)) {
+      await finish(sql, stale, 'FAILED', {
+        code: ErrorCode.RUN_TIMEOUT,
+        message: `superseded by run ${event.runId} before it completed`,
+      });
+    }
+    const run = newRun({
+      runId: event.runId,
+      directoryId: event.directoryId,
+      mode: body.mode,
+      username: body.username.trim() || null,
+      dryRun: body.dryRun,
+      restoreWindowDays: body.policy?.restoreWindowDays || DEFAULT_RESTORE_WINDOW_DAYS,
+    });
+    await insertRun(sql, run);
+    const problem = unsupported(run);
+    if (problem) await finish(sql, run, 'FAILED', problem);
+    else await progress(sql, run, []);
+  }
+
+  async function complete(sql: Sql, run: RunState, lastSeq: number, cursor: string): Promise<void> {
+    run.lastSeq = lastSeq;
+    const missing = await missingSeqs(sql, run.runId, lastSeq);
+    if (missing.length > 0) {
+      await finish(sql, run, 'FAILED', {
+        code: ErrorCode.EVENTS_INCOMPLETE,
+        message: `events ${missing.join(', ')} of run ${run.runId} were never applied; nobody was removed`,
+      });
+      return;
+    }
+    if (run.mode === SyncMode.FULL) await completeFull(sql, run);
+    else if (run.mode === SyncMode.USER) await completeUser(sql, run);
+    else await completeDelta(sql, run);
+    run.cursor = cursor;
+    await finish(sql, run, 'COMPLETED');
+  }
+
+  async function applyInTx(sql: Sql, event: DirectoryEvent): Promise<ApplyOutcome> {
+    const [{ fresh } = { fresh: '0' }] = await sql.rows<{ fresh: string }>(
+      `with ins as (insert into applied_events (run_id, seq) values (?, ?)
+                    on conflict do nothing returning 1)
+       select (select count(*) from ins) as fresh, set_config('synchronous_commit', ?, true)`,
+      [event.runId, event.seq, isBatch(event) ? 'off' : 'on'],
+    );
+    if (fresh === '0') return { kind: 'duplicate' };
+    const run = await lockRun(sql, event.runId);
+    const body = event.body;
+
+    if (body.case === 'runStarted') {
+      if (run) return { kind: 'ignored', reason: 'run already known' };
+      await start(sql, event, body.value);
+      return { kind: 'applied', outbox: true };
+    }
+
+    if (!run) {
+      if (body.case === 'runCompleted' || body.case === 'runFailed') {
+        // Tell sync now rather than let the run time out: without RunStarted nothing applied.
+        const orphan = newRun({
+          runId: event.runId,
+          directoryId: event.directoryId,
+          mode: SyncMode.UNSPECIFIED,
+          username: null,
+          dryRun: false,
+          restoreWindowDays: DEFAULT_RESTORE_WINDOW_DAYS,
+        });
+        await insertRun(sql, orphan);
+        await finish(
+          sql,
+          orphan,
+          'FAILED',
+          body.case === 'runFailed' && body.value.error
+            ? { code: body.value.error.code, message: body.value.error.message }
+            : {
+                code: ErrorCode.EVENTS_INCOMPLETE,
+                message: `run ${event.runId} ended but its RunStarted was never applied; nobody was removed`,
+              },
+        );
+        return { kind: 'applied', outbox: true };
+      }
+      // Not recorded as applied: the gap makes the run's completion fail, as it must.
+      throw new Rollback({ kind: 'ignored', reason: 'batch of an unknown run' });
+    }
+    if (run.status !== 'RUNNING') return { kind: 'ignored', reason: `run is ${run.status}` };
+    if (run.directoryId !== event.directoryId) {
+      throw new Rollback({ kind: 'ignored', reason: 'directory id differs from the run' });
+    }
+
+    switch (body.case) {
+      case 'users':
+        await progress(sql, run, await applyUserBatch(sql, run, body.value.users));
+        break;
+      case 'groups':
+        await progress(sql, run, await applyGroupBatch(sql, run, body.value.groups));
+        break;
+      case 'memberships':
+        await stageMemberships(sql, run, body.value.groups);
+        await progress(sql, run, []);
+        break;
+      case 'objectErrors':
+        await applyObjectErrors(sql, run, body.value.errors);
+        await progress(sql, run, body.value.errors);
+        break;
+      case 'runCompleted':
+        await complete(sql, run, body.value.lastSeq || event.seq, body.value.cursor);
+        break;
+      case 'runFailed':
+        await finish(
+          sql,
+          run,
+          'FAILED',
+          body.value.error
+            ? { code: body.value.error.code, message: body.value.error.message }
+            : { code: ErrorCode.INTERNAL, message: 'the connector reported a failure' },
+        );
+        break;
+      default:
+        throw new Rollback({ kind: 'ignored', reason: 'event without a body' });
+    }
+    return { kind: 'applied', outbox: true };
+  }
+
+  return {
+    async apply(event) {
+      const invalid = validate(event);
+      if (invalid) return { kind: 'ignored', reason: invalid };
+      try {
+        const outcome = await db.tx((sql) => applyInTx(sql, event));
+        if (outcome.kind === 'ignored') {
+          logger.warn(
+            { runId: event.runId, seq: event.seq, reason: outcome.reason },
+            'event ignored',
+          );
+        }
+        return outcome;
+      } catch (err) {
+        if (err instanceof Rollback) {
+          logger.warn(
+            {
+              runId: event.runId,
+              seq: event.seq,
+              reason: (err.outcome as { reason?: string }).reason,
+            },
+            'event ignored',
+          );
+          return err.outcome;
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * Observation batches commit without waiting for the WAL flush. If Postgres crashes right after
+ * such a commit the batch is lost together with its `applied_events` row, so the run's
+ * completion sees the gap and fails with EVENTS_INCOMPLETE: nobody is removed on the strength of
+ * a lost batch. Run boundaries and their RunUpdates are always flushed before the ack.
+ */
+function isBatch(event: DirectoryEvent): boolean {
+  const c = event.body.case;
+  return c === 'users' || c === 'groups' || c === 'memberships' || c === 'objectErrors';
+}
+
+function validate(event: DirectoryEvent): string | undefined {
+  if (!event.directoryId.trim()) return 'event without a directory id';
+  if (event.seq < 1) return 'event seq must be ≥ 1';
+  try {
+    // A run id must be usable as a subject token for its RunUpdates.
+    subject(Subject.RUNS, { run_id: event.runId });
+  } catch {
+    return `run id "${event.runId}" is not usable as a subject token`;
+  }
+  if (!event.body.case) return 'event without a body';
+  return undefined;
+}

@@ -1,0 +1,241 @@
+import { ErrorCode, SyncMode, UserOutcome } from '@dirsync/proto';
+import { toInt, type Sql } from '../db/sql.js';
+import { nameKey } from './normalize.js';
+import type { RunState } from './run.repository.js';
+
+/**
+ * The seqs below `lastSeq` that were never applied (at most `limit` of them). A run with a gap
+ * must not sweep: a missing batch would look like users that left.
+ */
+export async function missingSeqs(
+  sql: Sql,
+  runId: string,
+  lastSeq: number,
+  limit = 10,
+): Promise<number[]> {
+  if (lastSeq <= 1) return [];
+  const [row] = await sql.rows<{ n: string }>(
+    'select count(*) as n from applied_events where run_id = ? and seq between 1 and ?',
+    [runId, lastSeq - 1],
+  );
+  if (toInt(row?.n) === lastSeq - 1) return [];
+  const missing = await sql.rows<{ seq: number }>(
+    `select s as seq from generate_series(1, ?::int) s
+     where not exists (select 1 from applied_events a where a.run_id = ? and a.seq = s)
+     order by s limit ?`,
+    [lastSeq - 1, runId, limit],
+  );
+  return missing.map((m) => m.seq);
+}
+
+const PENDING_DELETION_SET = `
+  previous_status = u.status,
+  status = 'pending_deletion',
+  pending_deletion_at = now(),
+  purge_after = now() + make_interval(days => ?),
+  updated_at = now()`;
+
+/**
+ * FULL run: users not observed → pending deletion, groups not observed → removed, memberships
+ * made equal to the observed set. Set-based, and an unchanged directory writes no row.
+ */
+export async function completeFull(sql: Sql, run: RunState): Promise<void> {
+  await analyzeStaging(sql);
+  const counts = run.counts;
+  counts.pendingDeletion += await sql.exec(
+    `update users u set ${PENDING_DELETION_SET}
+     where u.directory_id = ? and u.status <> 'pending_deletion'
+       and not exists (select 1 from run_seen_users s
+                       where s.run_id = ? and s.external_id = u.external_id)`,
+    [run.restoreWindowDays, run.directoryId, run.runId],
+  );
+
+  // Groups first: what remains are the observed groups. Their memberships cascade (by trigger),
+  // so count them before they go.
+  const [gone] = await sql.rows<{ groups: string; memberships: string }>(
+    `with unseen as (
+       select g.id from groups g
+       where g.directory_id = ?
+         and not exists (select 1 from run_seen_groups s
+                         where s.run_id = ? and s.external_id = g.external_id)
+     ),
+     lost as (select count(*) as n from memberships m where m.group_id in (select id from unseen)),
+     removed as (delete from groups g where g.id in (select id from unseen) returning 1)
+     select (select count(*) from removed) as groups, (select n from lost) as memberships`,
+    [run.directoryId, run.runId],
+  );
+  counts.groupsRemoved += toInt(gone?.groups);
+  counts.membershipsRemoved += toInt(gone?.memberships);
+
+  // Memberships become the observed set, between observed groups and users still in the
+  // directory (the sweep above just moved everyone unobserved to pending deletion). One hash
+  // full join finds both sides of the difference; an unchanged directory writes nothing.
+  const [diff] = await sql.rows<{ added: string; removed: string }>(
+    `with desired as (
+       select g.id as group_id, u.id as user_id
+       from run_memberships rm
+       join groups g on g.directory_id = ? and g.external_id = rm.group_external_id
+       join users u on u.directory_id = ? and u.external_id = rm.user_external_id
+       where rm.run_id = ? and u.status <> 'pending_deletion'
+     ),
+     current as (
+       select m.ctid as row, m.group_id, m.user_id
+       from memberships m join groups g on g.id = m.group_id
+       where g.directory_id = ?
+     ),
+     diff as (
+       select d.group_id, d.user_id, c.row
+       from desired d full join current c on c.group_id = d.group_id and c.user_id = d.user_id
+       where d.group_id is null or c.group_id is null
+     ),
+     removed as (
+       delete from memberships
+       where ctid = any(array(select row from diff where group_id is null))
+       returning 1
+     ),
+     added as (
+       insert into memberships (group_id, user_id)
+       select distinct group_id, user_id from diff where row is null
+       order by 1, 2
+       returning 1
+     )
+     select (select count(*) from added) as added, (select count(*) from removed) as removed`,
+    [run.directoryId, run.directoryId, run.runId, run.directoryId],
+  );
+  counts.membershipsAdded += toInt(diff?.added);
+  counts.membershipsRemoved += toInt(diff?.removed);
+  await markDirectorySynced(sql, run, true);
+}
+
+/** DELTA run: changes were upserted as they came; memberships are only added, nobody swept. */
+export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
+  await analyzeStaging(sql);
+  const [row] = await sql.rows<{ added: string }>(
+    `with added as (
+       insert into memberships (group_id, user_id)
+       select g.id, u.id
+       from run_memberships rm
+       join groups g on g.directory_id = ? and g.external_id = rm.group_external_id
+       join users u on u.directory_id = ? and u.external_id = rm.user_external_id
+       where rm.run_id = ?
+       on conflict do nothing
+       returning 1
+     )
+     select count(*) as added from added`,
+    [run.directoryId, run.directoryId, run.runId],
+  );
+  run.counts.membershipsAdded += toInt(row?.added);
+  await markDirectorySynced(sql, run, false);
+}
+
+/**
+ * USER run: only the requested user changes. Observed → its memberships become the observed
+ * ones (in groups that exist); not observed → pending deletion when known, else NOT_FOUND.
+ */
+export async function completeUser(sql: Sql, run: RunState): Promise<void> {
+  const [seen] = await sql.rows<{ id: string; external_id: string }>(
+    `select u.id, u.external_id from run_seen_users s
+     join users u on u.directory_id = ? and u.external_id = s.external_id
+     where s.run_id = ?
+     order by (u.username_key = ?) desc, u.username_key
+     limit 1`,
+    [run.directoryId, run.runId, run.username ? nameKey(run.username) : ''],
+  );
+  if (seen) {
+    await replaceUserMemberships(sql, run, seen.id, seen.external_id);
+    if (run.userOutcome === UserOutcome.UNSPECIFIED) run.userOutcome = UserOutcome.UNCHANGED;
+    run.userId ??= seen.id;
+  } else if (run.userOutcome !== UserOutcome.ERROR) {
+    const key = run.username ? nameKey(run.username) : '';
+    const [known] = await sql.rows<{ id: string; status: string }>(
+      'select id, status from users where directory_id = ? and username_key = ? for update',
+      [run.directoryId, key],
+    );
+    if (known) {
+      if (known.status !== 'pending_deletion') {
+        run.counts.pendingDeletion += await sql.exec(
+          `update users u set ${PENDING_DELETION_SET} where u.id = ?`,
+          [run.restoreWindowDays, known.id],
+        );
+      }
+      run.userOutcome = UserOutcome.PENDING_DELETION;
+      run.userId = known.id;
+    } else {
+      run.userOutcome = UserOutcome.NOT_FOUND;
+      run.userId = null;
+    }
+  }
+  await markDirectorySynced(sql, run, false);
+}
+
+async function replaceUserMemberships(
+  sql: Sql,
+  run: RunState,
+  userId: string,
+  externalId: string,
+): Promise<void> {
+  const [diff] = await sql.rows<{ added: string; removed: string }>(
+    `with desired as (
+       select g.id as group_id
+       from run_memberships rm
+       join groups g on g.directory_id = ? and g.external_id = rm.group_external_id
+       where rm.run_id = ? and rm.user_external_id = ?
+     ),
+     removed as (
+       delete from memberships m using groups g
+       where m.user_id = ? and g.id = m.group_id and g.directory_id = ?
+         and m.group_id not in (select group_id from desired)
+       returning 1
+     ),
+     added as (
+       insert into memberships (group_id, user_id)
+       select d.group_id, ? from desired d
+       on conflict do nothing
+       returning 1
+     )
+     select (select count(*) from added) as added, (select count(*) from removed) as removed`,
+    [run.directoryId, run.runId, externalId, userId, run.directoryId, userId],
+  );
+  run.counts.membershipsAdded += toInt(diff?.added);
+  run.counts.membershipsRemoved += toInt(diff?.removed);
+}
+
+/**
+ * Prepare for whole-directory statements. The staging tables (and after a first import, the
+ * directory's own tables) were just filled, so statistics are stale and the planner would take
+ * them for empty: nested loops over 100k rows, or rescans of a table while filling it. These
+ * statements always touch whole sets, so hash joins are right whatever the statistics say.
+ */
+async function analyzeStaging(sql: Sql): Promise<void> {
+  await sql.exec('analyze run_seen_users, run_seen_groups, run_memberships');
+  await sql.rows(
+    `select set_config('enable_nestloop', 'off', true), set_config('work_mem', '64MB', true)`,
+  );
+}
+
+async function markDirectorySynced(sql: Sql, run: RunState, full: boolean): Promise<void> {
+  await sql.exec(
+    `insert into directory_state (directory_id, last_full_run_id, last_full_sync_at, last_sync_at)
+     values (?, case when ? then ? end, case when ? then now() end, now())
+     on conflict (directory_id) do update set
+       last_full_run_id = coalesce(excluded.last_full_run_id, directory_state.last_full_run_id),
+       last_full_sync_at = coalesce(excluded.last_full_sync_at, directory_state.last_full_sync_at),
+       last_sync_at = excluded.last_sync_at`,
+    [run.directoryId, full, run.runId, full],
+  );
+}
+
+/** Why a run cannot be completed as requested, or undefined when it can. */
+export function unsupported(run: RunState): { code: ErrorCode; message: string } | undefined {
+  if (run.dryRun) return { code: ErrorCode.CONFIG_INVALID, message: 'dry run not supported yet' };
+  if (run.mode === SyncMode.ADMIN) {
+    return { code: ErrorCode.CONFIG_INVALID, message: 'admin sync not supported yet' };
+  }
+  if (run.mode === SyncMode.USER && !run.username?.trim()) {
+    return { code: ErrorCode.CONFIG_INVALID, message: 'a USER run needs a username' };
+  }
+  if (run.mode !== SyncMode.FULL && run.mode !== SyncMode.DELTA && run.mode !== SyncMode.USER) {
+    return { code: ErrorCode.CONFIG_INVALID, message: 'the run has no sync mode' };
+  }
+  return undefined;
+}

@@ -1,0 +1,103 @@
+import {
+  DirectoryDeletedSchema,
+  ErrorCode,
+  Stream,
+  Subject,
+  fromBinary,
+  streamName,
+  subject,
+  type DirectoryDeleted,
+} from '@dirsync/proto';
+import {
+  ensureConsumer,
+  startConsumerLoop,
+  type ConsumerLoop,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Logger,
+} from '@dirsync/kit';
+import type { Database } from '../db/database.js';
+import { DEFAULT_RESTORE_WINDOW_DAYS } from './applier.js';
+import { commitRun, dropStaging, lockRunningRuns } from './run.repository.js';
+
+export const LIFECYCLE_DURABLE = 'identity-directory-deleted';
+
+/**
+ * A deleted directory: its users go to pending deletion with the given window, its groups (and
+ * so their memberships) go, and any run still open for it fails. Applying it twice changes
+ * nothing the second time.
+ */
+export async function applyDirectoryDeleted(
+  db: Database,
+  namespace: string,
+  event: DirectoryDeleted,
+): Promise<{ pendingDeletion: number; groupsRemoved: number }> {
+  const days = event.restoreWindowDays || DEFAULT_RESTORE_WINDOW_DAYS;
+  return db.tx(async (sql) => {
+    for (const run of await lockRunningRuns(sql, event.directoryId)) {
+      run.status = 'FAILED';
+      run.error = {
+        code: ErrorCode.DIRECTORY_NOT_FOUND,
+        message: `directory ${event.directoryId} was deleted while the run was open`,
+      };
+      await dropStaging(sql, run.runId);
+      await commitRun(sql, namespace, run);
+    }
+    const pendingDeletion = await sql.exec(
+      `update users u set previous_status = u.status, status = 'pending_deletion',
+         pending_deletion_at = now(), purge_after = now() + make_interval(days => ?),
+         updated_at = now()
+       where u.directory_id = ? and u.status <> 'pending_deletion'`,
+      [days, event.directoryId],
+    );
+    const groupsRemoved = await sql.exec('delete from groups where directory_id = ?', [
+      event.directoryId,
+    ]);
+    await sql.exec('delete from directory_state where directory_id = ?', [event.directoryId]);
+    return { pendingDeletion, groupsRemoved };
+  });
+}
+
+/** Second durable consumer: `dirsync.lifecycle.directory.deleted` on DIRSYNC_LIFECYCLE. */
+export async function startDirectoryDeletedConsumer(deps: {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  namespace: string;
+  db: Database;
+  logger: Logger;
+  onOutbox: () => void;
+}): Promise<ConsumerLoop> {
+  const stream = streamName(Stream.LIFECYCLE, deps.namespace).name;
+  await ensureConsumer(deps.jsm, stream, {
+    durable_name: LIFECYCLE_DURABLE,
+    filter_subject: subject(
+      Subject.LIFECYCLE,
+      { entity: 'directory', transition: 'deleted' },
+      deps.namespace,
+    ),
+    max_ack_pending: 1,
+  });
+  const log = deps.logger.child({ consumer: LIFECYCLE_DURABLE });
+  return startConsumerLoop({
+    js: deps.js,
+    stream,
+    durable: LIFECYCLE_DURABLE,
+    logger: log,
+    handler: async (msg) => {
+      let event: DirectoryDeleted;
+      try {
+        event = fromBinary(DirectoryDeletedSchema, msg.data);
+      } catch (err) {
+        log.error({ err, streamSeq: msg.seq }, 'undecodable DirectoryDeleted dropped');
+        return;
+      }
+      if (!event.directoryId.trim()) {
+        log.warn({ streamSeq: msg.seq }, 'DirectoryDeleted without a directory id dropped');
+        return;
+      }
+      const result = await applyDirectoryDeleted(deps.db, deps.namespace, event);
+      log.info({ directoryId: event.directoryId, ...result }, 'directory deleted');
+      deps.onOutbox();
+    },
+  });
+}

@@ -1,0 +1,70 @@
+import {
+  DirectoryEventSchema,
+  Stream,
+  Subject,
+  fromBinary,
+  streamName,
+  subject,
+} from '@dirsync/proto';
+import {
+  ensureConsumer,
+  startConsumerLoop,
+  type ConsumerLoop,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Logger,
+} from '@dirsync/kit';
+import type { Applier } from './applier.js';
+
+/** Durable name of identity's consumer on DIRSYNC_EVENTS. */
+export const EVENTS_DURABLE = 'identity';
+
+/**
+ * Consume `DirectoryEvent`s one at a time, in stream order, acking after the transaction
+ * committed. `max_ack_pending: 1` keeps that order across redeliveries and replicas: the server
+ * hands out the next event only when the previous one is acked.
+ */
+export async function startEventsConsumer(deps: {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  namespace: string;
+  applier: Applier;
+  logger: Logger;
+  /** Called after a commit that wrote RunUpdates to the outbox. */
+  onOutbox: () => void;
+}): Promise<ConsumerLoop> {
+  const stream = streamName(Stream.EVENTS, deps.namespace).name;
+  await ensureConsumer(deps.jsm, stream, {
+    durable_name: EVENTS_DURABLE,
+    filter_subject: subject(Subject.EVENTS, { directory_id: '>' }, deps.namespace),
+    max_ack_pending: 1,
+  });
+  const log = deps.logger.child({ consumer: EVENTS_DURABLE });
+  return startConsumerLoop({
+    js: deps.js,
+    stream,
+    durable: EVENTS_DURABLE,
+    logger: log,
+    handler: async (msg) => {
+      let event;
+      try {
+        event = fromBinary(DirectoryEventSchema, msg.data);
+      } catch (err) {
+        // Redelivering bytes that do not decode cannot help; drop them loudly.
+        log.error({ err, subject: msg.subject, streamSeq: msg.seq }, 'undecodable event dropped');
+        return;
+      }
+      // A FULL completion of a big directory can outlast the ack wait; tell the server we are
+      // still on it rather than have it redelivered meanwhile.
+      const keepAlive = setInterval(() => msg.working(), 10_000);
+      let outcome;
+      try {
+        outcome = await deps.applier.apply(event);
+      } finally {
+        clearInterval(keepAlive);
+      }
+      log.debug({ runId: event.runId, seq: event.seq, outcome: outcome.kind }, 'event handled');
+      if (outcome.kind === 'applied' && outcome.outbox) deps.onOutbox();
+    },
+  });
+}

@@ -1,0 +1,120 @@
+import { ErrorCode, type GroupMembers, type ObjectError, type ObservedGroup } from '@dirsync/proto';
+import type { Sql } from '../db/sql.js';
+import { normalizeGroup, type NormalizedGroup } from './normalize.js';
+import { objectError, type RunState } from './run.repository.js';
+
+const APPLY_GROUPS = `
+with up as (
+insert into groups as g (directory_id, external_id, name, name_key, description, source_locator,
+  content_hash)
+select ?, t.external_id, t.name, t.name_key, t.description, t.source_locator, t.content_hash
+from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+  as t(external_id, name, name_key, description, source_locator, content_hash)
+on conflict (directory_id, external_id) do update set
+  name = excluded.name,
+  name_key = excluded.name_key,
+  description = excluded.description,
+  source_locator = excluded.source_locator,
+  content_hash = excluded.content_hash,
+  updated_at = now()
+where g.content_hash is distinct from excluded.content_hash
+returning (g.xmax = 0) as inserted
+),
+seen as (insert into run_seen_groups (run_id, external_id) select ?, unnest(?::text[]))
+select inserted from up`;
+
+/** Apply one `GroupBatch`: upsert what changed, stage what was observed, count. */
+export async function applyGroupBatch(
+  sql: Sql,
+  run: RunState,
+  observed: readonly ObservedGroup[],
+): Promise<ObjectError[]> {
+  const errors: ObjectError[] = [];
+  const byExt = new Map<string, NormalizedGroup>();
+  for (const raw of observed) {
+    const g = normalizeGroup(raw);
+    if (!g) {
+      errors.push(
+        objectError(
+          raw.externalId.trim() ? ErrorCode.INVALID_ATTRIBUTE : ErrorCode.MISSING_EXTERNAL_ID,
+          raw.externalId.trim() ? 'the group has no name' : 'the group has no external id',
+          raw.externalId,
+          raw.sourceLocator,
+        ),
+      );
+      continue;
+    }
+    byExt.delete(g.externalId);
+    byExt.set(g.externalId, g);
+  }
+  const groups = [...byExt.values()];
+  const counts = run.counts;
+  counts.groupsSeen += groups.length;
+  counts.errors += errors.length;
+  if (groups.length === 0) return errors;
+
+  const written = await sql.rows<{ inserted: boolean }>(APPLY_GROUPS, [
+    run.directoryId,
+    groups.map((g) => g.externalId),
+    groups.map((g) => g.name),
+    groups.map((g) => g.nameKey),
+    groups.map((g) => g.description),
+    groups.map((g) => g.sourceLocator),
+    groups.map((g) => g.contentHash),
+    run.runId,
+    groups.map((g) => g.externalId),
+  ]);
+  for (const w of written) {
+    if (w.inserted) counts.groupsCreated += 1;
+    else counts.groupsUpdated += 1;
+  }
+  return errors;
+}
+
+/**
+ * Stage one `MembershipBatch`. Memberships are resolved when the run completes, so a batch may
+ * name groups and users whose own batches come later.
+ */
+export async function stageMemberships(
+  sql: Sql,
+  run: RunState,
+  groups: readonly GroupMembers[],
+): Promise<void> {
+  const groupIds: string[] = [];
+  const userIds: string[] = [];
+  for (const g of groups) {
+    const gid = g.groupExternalId.trim();
+    if (!gid) continue;
+    for (const u of g.userExternalIds) {
+      const uid = u.trim();
+      if (!uid) continue;
+      groupIds.push(gid);
+      userIds.push(uid);
+    }
+  }
+  if (groupIds.length === 0) return;
+  await sql.exec(
+    `insert into run_memberships (run_id, group_external_id, user_external_id)
+     select ?, t.g, t.u from unnest(?::text[], ?::text[]) as t(g, u)`,
+    [run.runId, groupIds, userIds],
+  );
+}
+
+/**
+ * Record the connector's per-object errors. The objects they name were seen in the source, so
+ * they protect their users from this run's sweep: a record we could not read is not a record
+ * that is gone.
+ */
+export async function applyObjectErrors(
+  sql: Sql,
+  run: RunState,
+  errors: readonly ObjectError[],
+): Promise<void> {
+  run.counts.errors += errors.length;
+  const ids = [...new Set(errors.map((e) => e.externalId.trim()).filter((id) => id !== ''))];
+  if (ids.length === 0) return;
+  await sql.exec('insert into run_seen_users (run_id, external_id) select ?, unnest(?::text[])', [
+    run.runId,
+    ids,
+  ]);
+}

@@ -1,0 +1,88 @@
+import { create, ObservedGroupSchema, ObservedUserSchema } from '@dirsync/proto';
+import { describe, expect, it } from 'vitest';
+import { nameKey, normalizeGroup, normalizeUser } from './normalize.js';
+
+const base = {
+  externalId: 'e1',
+  username: 'Zoë',
+  aliases: ['zoe', ' zoe ', ''],
+  email: ' zoe@example.org ',
+  firstName: 'Zoë',
+  lastName: '',
+  phones: [{ number: '+33612345678', kind: 'mobile' }],
+  customAttributes: { b: '2', a: '1' },
+  sourceLocator: 'uid=zoe,dc=example,dc=org',
+};
+
+describe('nameKey()', () => {
+  it('compares after NFC and lower case', () => {
+    expect(nameKey('ZOE\u0308')).toBe(nameKey('zoë'));
+    expect(nameKey('Alice')).toBe('alice');
+    expect(nameKey('alice')).not.toBe(nameKey('alicé'));
+  });
+});
+
+describe('normalizeUser()', () => {
+  it('trims, drops empty values and duplicate aliases, keeps source order', () => {
+    const u = normalizeUser(create(ObservedUserSchema, base));
+    expect(u).toMatchObject({
+      externalId: 'e1',
+      username: 'Zoë',
+      usernameKey: 'zoë',
+      aliases: ['zoe'],
+      email: 'zoe@example.org',
+      lastName: null,
+      displayName: null,
+      customAttributes: { a: '1', b: '2' },
+    });
+  });
+
+  it('gives the same hash to the same record however it is spelled', () => {
+    const a = normalizeUser(create(ObservedUserSchema, base));
+    const b = normalizeUser(
+      create(ObservedUserSchema, {
+        ...base,
+        username: 'Zoe\u0308',
+        customAttributes: { a: '1', b: '2' },
+        email: 'zoe@example.org',
+      }),
+    );
+    expect(a?.contentHash).toBe(b?.contentHash);
+  });
+
+  it('changes the hash with every imported field', () => {
+    const hash = (over: Partial<typeof base> & { disabled?: boolean; displayName?: string }) =>
+      normalizeUser(create(ObservedUserSchema, { ...base, ...over }))?.contentHash;
+    const original = hash({});
+    for (const change of [
+      { username: 'zoe2' },
+      { aliases: ['other'] },
+      { email: 'z@example.org' },
+      { firstName: 'Z' },
+      { lastName: 'B' },
+      { displayName: 'Zoë B' },
+      { phones: [{ number: '+33612345678', kind: 'telephoneNumber' }] },
+      { disabled: true },
+      { customAttributes: { a: '1', b: '3' } },
+      { sourceLocator: 'uid=zoe,ou=moved,dc=example,dc=org' },
+    ]) {
+      expect(hash(change), JSON.stringify(change)).not.toBe(original);
+    }
+  });
+
+  it('rejects a record without external id or username', () => {
+    expect(normalizeUser(create(ObservedUserSchema, { ...base, externalId: ' ' }))).toBeUndefined();
+    expect(normalizeUser(create(ObservedUserSchema, { ...base, username: '' }))).toBeUndefined();
+  });
+});
+
+describe('normalizeGroup()', () => {
+  it('keys the name and hashes what is stored', () => {
+    const g = normalizeGroup(create(ObservedGroupSchema, { externalId: 'g', name: 'Sales ' }));
+    expect(g).toMatchObject({ name: 'Sales', nameKey: 'sales', description: null });
+    const h = normalizeGroup(
+      create(ObservedGroupSchema, { externalId: 'g', name: 'Sales', description: 'x' }),
+    );
+    expect(h?.contentHash).not.toBe(g?.contentHash);
+  });
+});

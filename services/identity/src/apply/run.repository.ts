@@ -1,0 +1,258 @@
+import {
+  ErrorCode,
+  ObjectErrorSchema,
+  RunCountsSchema,
+  RunStatus,
+  RunUpdateSchema,
+  Subject,
+  SyncMode,
+  UserOutcome,
+  create,
+  errorCodeFromName,
+  errorCodeName,
+  runUpdateMsgId,
+  subject,
+  toBinary,
+  type ObjectError,
+  type RunCounts,
+} from '@dirsync/proto';
+import type { Sql } from '../db/sql.js';
+
+/** The counters of a run, keyed like the protobuf `RunCounts` fields. */
+export type Counts = Omit<RunCounts, '$typeName' | '$unknown'>;
+
+export const COUNT_KEYS = [
+  'seen',
+  'created',
+  'updated',
+  'unchanged',
+  'disabled',
+  'pendingDeletion',
+  'restored',
+  'errors',
+  'groupsSeen',
+  'groupsCreated',
+  'groupsUpdated',
+  'groupsRemoved',
+  'membershipsAdded',
+  'membershipsRemoved',
+] as const satisfies readonly (keyof Counts)[];
+
+export function emptyCounts(): Counts {
+  return Object.fromEntries(COUNT_KEYS.map((k) => [k, 0])) as unknown as Counts;
+}
+
+/** A run row, locked for the transaction that applies one of its events. */
+export interface RunState {
+  runId: string;
+  directoryId: string;
+  mode: SyncMode;
+  username: string | null;
+  dryRun: boolean;
+  status: 'RUNNING' | 'COMPLETED' | 'FAILED';
+  counts: Counts;
+  restoreWindowDays: number;
+  updateSeq: number;
+  lastSeq: number | null;
+  cursor: string | null;
+  error: { code: ErrorCode; message: string } | null;
+  userOutcome: UserOutcome;
+  userId: string | null;
+}
+
+interface RunRow {
+  run_id: string;
+  directory_id: string;
+  mode: string;
+  username: string | null;
+  dry_run: boolean;
+  status: RunState['status'];
+  counts: Partial<Record<string, number>>;
+  restore_window_days: number;
+  update_seq: number;
+  last_seq: number | null;
+  cursor: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  user_outcome: string | null;
+  user_id: string | null;
+}
+
+function modeFromName(name: string): SyncMode {
+  const v = (SyncMode as unknown as Record<string, number | undefined>)[name];
+  return (v ?? SyncMode.UNSPECIFIED) as SyncMode;
+}
+
+function outcomeFromName(name: string | null): UserOutcome {
+  const v = name ? (UserOutcome as unknown as Record<string, number | undefined>)[name] : undefined;
+  return (v ?? UserOutcome.UNSPECIFIED) as UserOutcome;
+}
+
+function fromRow(r: RunRow): RunState {
+  const counts = emptyCounts();
+  for (const k of COUNT_KEYS) counts[k] = r.counts[k] ?? 0;
+  return {
+    runId: r.run_id,
+    directoryId: r.directory_id,
+    mode: modeFromName(r.mode),
+    username: r.username,
+    dryRun: r.dry_run,
+    status: r.status,
+    counts,
+    restoreWindowDays: r.restore_window_days,
+    updateSeq: r.update_seq,
+    lastSeq: r.last_seq,
+    cursor: r.cursor,
+    error: r.error_code
+      ? {
+          code: errorCodeFromName(r.error_code) ?? ErrorCode.INTERNAL,
+          message: r.error_message ?? '',
+        }
+      : null,
+    userOutcome: outcomeFromName(r.user_outcome),
+    userId: r.user_id,
+  };
+}
+
+/** Load a run and lock it until the transaction ends (one writer per run, whatever happens). */
+export async function lockRun(sql: Sql, runId: string): Promise<RunState | undefined> {
+  const rows = await sql.rows<RunRow>('select * from runs where run_id = ? for update', [runId]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** Runs of a directory that are still open, locked. */
+export async function lockRunningRuns(sql: Sql, directoryId: string): Promise<RunState[]> {
+  const rows = await sql.rows<RunRow>(
+    `select * from runs where directory_id = ? and status = 'RUNNING' order by run_id for update`,
+    [directoryId],
+  );
+  return rows.map(fromRow);
+}
+
+export function newRun(init: {
+  runId: string;
+  directoryId: string;
+  mode: SyncMode;
+  username: string | null;
+  dryRun: boolean;
+  restoreWindowDays: number;
+}): RunState {
+  return {
+    ...init,
+    status: 'RUNNING',
+    counts: emptyCounts(),
+    updateSeq: 0,
+    lastSeq: null,
+    cursor: null,
+    error: null,
+    userOutcome: UserOutcome.UNSPECIFIED,
+    userId: null,
+  };
+}
+
+export async function insertRun(sql: Sql, run: RunState): Promise<void> {
+  await sql.exec(
+    `insert into runs (run_id, directory_id, mode, username, dry_run, status, counts,
+       restore_window_days, update_seq)
+     values (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
+    [
+      run.runId,
+      run.directoryId,
+      SyncMode[run.mode],
+      run.username,
+      run.dryRun,
+      run.status,
+      JSON.stringify(run.counts),
+      run.restoreWindowDays,
+      run.updateSeq,
+    ],
+  );
+}
+
+/**
+ * Drop the per-run staging rows; called when a run ends, whichever way. When no other run is
+ * open the tables are truncated, which costs nothing however big the run was.
+ */
+export async function dropStaging(sql: Sql, runId: string): Promise<void> {
+  const [others] = await sql.rows<{ open: boolean }>(
+    `select exists (select 1 from runs where status = 'RUNNING' and run_id <> ?) as open`,
+    [runId],
+  );
+  if (others?.open) {
+    await sql.exec(
+      `with u as (delete from run_seen_users where run_id = ?),
+            g as (delete from run_seen_groups where run_id = ?)
+       delete from run_memberships where run_id = ?`,
+      [runId, runId, runId],
+    );
+  } else {
+    await sql.exec('truncate run_seen_users, run_seen_groups, run_memberships');
+  }
+}
+
+const RUN_STATUS: Record<RunState['status'], RunStatus> = {
+  RUNNING: RunStatus.RUNNING,
+  COMPLETED: RunStatus.COMPLETED,
+  FAILED: RunStatus.FAILED,
+};
+
+/**
+ * Save the run and put its state into the outbox as the next `RunUpdate`, in one statement of
+ * the transaction that made the change. `errors` are the per-object errors of this change only.
+ */
+export async function commitRun(
+  sql: Sql,
+  namespace: string,
+  run: RunState,
+  errors: readonly ObjectError[] = [],
+): Promise<void> {
+  run.updateSeq += 1;
+  const finished = run.status !== 'RUNNING';
+  const update = create(RunUpdateSchema, {
+    runId: run.runId,
+    directoryId: run.directoryId,
+    seq: run.updateSeq,
+    status: RUN_STATUS[run.status],
+    counts: create(RunCountsSchema, run.counts),
+    errors: errors.map((e) => create(ObjectErrorSchema, e)),
+    error: run.status === 'FAILED' && run.error ? run.error : undefined,
+    cursor: run.status === 'COMPLETED' ? (run.cursor ?? '') : '',
+    mode: run.mode,
+    userOutcome: finished ? run.userOutcome : UserOutcome.UNSPECIFIED,
+    userId: finished ? (run.userId ?? '') : '',
+    atMs: BigInt(Date.now()),
+  });
+  await sql.exec(
+    `with o as (insert into outbox (subject, msg_id, payload) values (?, ?, ?))
+     update runs set status = ?, counts = ?::jsonb, update_seq = ?, last_seq = ?, cursor = ?,
+       error_code = ?, error_message = ?, user_outcome = ?, user_id = ?, updated_at = now(),
+       finished_at = case when ? then coalesce(finished_at, now()) else null end
+     where run_id = ?`,
+    [
+      subject(Subject.RUNS, { run_id: run.runId }, namespace),
+      runUpdateMsgId(run.runId, run.updateSeq),
+      Buffer.from(toBinary(RunUpdateSchema, update)),
+      run.status,
+      JSON.stringify(run.counts),
+      run.updateSeq,
+      run.lastSeq,
+      run.cursor,
+      run.error ? errorCodeName(run.error.code) : null,
+      run.error?.message ?? null,
+      run.userOutcome === UserOutcome.UNSPECIFIED ? null : UserOutcome[run.userOutcome],
+      run.userId,
+      finished,
+      run.runId,
+    ],
+  );
+}
+
+/** A per-object error identity itself reports (the connector reports its own). */
+export function objectError(
+  code: ErrorCode,
+  message: string,
+  externalId = '',
+  sourceLocator = '',
+): ObjectError {
+  return create(ObjectErrorSchema, { code, message, externalId, sourceLocator });
+}

@@ -1,0 +1,332 @@
+import {
+  ErrorCode,
+  SyncMode,
+  UserOutcome,
+  type ObjectError,
+  type ObservedUser,
+} from '@dirsync/proto';
+import type { Sql } from '../db/sql.js';
+import { nameKey, normalizeUser, type NormalizedUser } from './normalize.js';
+import { objectError, type RunState } from './run.repository.js';
+
+interface ExistingUser {
+  id: string;
+  external_id: string;
+  username_key: string;
+  status: string;
+  content_hash: string;
+}
+
+interface WrittenUser {
+  id: string;
+  external_id: string;
+  inserted: boolean;
+  status: string;
+}
+
+/**
+ * One statement per batch: upsert the users that changed, bring their aliases and phones to the
+ * observed lists (positions beyond the new length deleted, changed positions updated, the rest
+ * left alone), and stage every observed external id as seen.
+ */
+const APPLY_USERS = `
+with input as (
+  select * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
+    ?::text[], ?::boolean[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[])
+    as t(external_id, username, username_key, display_name, first_name, last_name, email,
+      disabled, custom_attributes, source_locator, content_hash, alias_count, phone_count)
+),
+up as (
+  insert into users as u (directory_id, external_id, username, username_key, display_name,
+    first_name, last_name, email, status, custom_attributes, source_locator, content_hash)
+  select ?, i.external_id, i.username, i.username_key, i.display_name, i.first_name,
+    i.last_name, i.email, case when i.disabled then 'disabled' else 'active' end,
+    i.custom_attributes::jsonb, i.source_locator, i.content_hash
+  from input i
+  on conflict (directory_id, external_id) do update set
+    username = excluded.username,
+    username_key = excluded.username_key,
+    display_name = excluded.display_name,
+    first_name = excluded.first_name,
+    last_name = excluded.last_name,
+    email = excluded.email,
+    custom_attributes = excluded.custom_attributes,
+    source_locator = excluded.source_locator,
+    content_hash = excluded.content_hash,
+    -- An operator's bypass survives syncs, also across a pending deletion and its restore.
+    status = case
+      when u.status = 'bypass' then 'bypass'
+      when u.status = 'pending_deletion' and u.previous_status = 'bypass' then 'bypass'
+      else excluded.status
+    end,
+    previous_status = case when u.status = 'pending_deletion' then null else u.previous_status end,
+    pending_deletion_at = null,
+    purge_after = null,
+    updated_at = now(),
+    synced_at = now()
+  where u.content_hash is distinct from excluded.content_hash or u.status = 'pending_deletion'
+  returning u.id, u.external_id, (u.xmax = 0) as inserted, u.status
+),
+alias_in as (
+  select * from unnest(?::text[], ?::smallint[], ?::text[], ?::text[])
+    as t(external_id, position, alias, alias_key)
+),
+alias_up as (
+  insert into user_aliases as a (user_id, position, alias, alias_key)
+  select up.id, ai.position, ai.alias, ai.alias_key from alias_in ai join up using (external_id)
+  on conflict (user_id, position) do update set alias = excluded.alias,
+    alias_key = excluded.alias_key
+  where a.alias is distinct from excluded.alias
+),
+alias_cut as (
+  delete from user_aliases a using up join input i using (external_id)
+  where a.user_id = up.id and not up.inserted and a.position >= i.alias_count
+),
+phone_in as (
+  select * from unnest(?::text[], ?::smallint[], ?::text[], ?::text[])
+    as t(external_id, position, number, kind)
+),
+phone_up as (
+  insert into user_phones as p (user_id, position, number, kind)
+  select up.id, pi.position, pi.number, pi.kind from phone_in pi join up using (external_id)
+  on conflict (user_id, position) do update set number = excluded.number, kind = excluded.kind
+  where (p.number, p.kind) is distinct from (excluded.number, excluded.kind)
+),
+phone_cut as (
+  delete from user_phones p using up join input i using (external_id)
+  where p.user_id = up.id and not up.inserted and p.position >= i.phone_count
+),
+seen as (
+  insert into run_seen_users (run_id, external_id) select ?, unnest(?::text[])
+)
+select id, external_id, inserted, status from up`;
+
+/**
+ * Apply one `UserBatch`: upsert what changed, stage what was observed, count. A user whose
+ * username another user of the directory holds is reported (`DUPLICATE_USERNAME`) and skipped;
+ * the rest of the batch applies.
+ */
+export async function applyUserBatch(
+  sql: Sql,
+  run: RunState,
+  observed: readonly ObservedUser[],
+): Promise<ObjectError[]> {
+  const errors: ObjectError[] = [];
+  const byExt = new Map<string, NormalizedUser>();
+  for (const raw of observed) {
+    const u = normalizeUser(raw);
+    if (!u) {
+      errors.push(
+        raw.externalId.trim()
+          ? objectError(
+              ErrorCode.MISSING_USERNAME,
+              'the user has no username',
+              raw.externalId,
+              raw.sourceLocator,
+            )
+          : objectError(
+              ErrorCode.MISSING_EXTERNAL_ID,
+              'the user has no external id',
+              '',
+              raw.sourceLocator,
+            ),
+      );
+      continue;
+    }
+    // The same record twice in a batch: the later observation is the current one.
+    byExt.delete(u.externalId);
+    byExt.set(u.externalId, u);
+  }
+  const users = [...byExt.values()];
+  const counts = run.counts;
+  counts.seen += users.length;
+  if (users.length === 0) {
+    counts.errors += errors.length;
+    return errors;
+  }
+
+  // One index lookup per record (lateral): planned the same however stale the statistics are,
+  // where a plain `= any(array)` may filter the whole directory against the array instead.
+  const existing = await sql.rows<ExistingUser>(
+    `select u.id, u.external_id, u.username_key, u.status, u.content_hash
+     from unnest(?::text[]) as x(ext)
+     cross join lateral (
+       select * from users u where u.directory_id = ? and u.external_id = x.ext limit 1) u
+     union
+     select u.id, u.external_id, u.username_key, u.status, u.content_hash
+     from unnest(?::text[]) as x(key)
+     cross join lateral (
+       select * from users u where u.directory_id = ? and u.username_key = x.key limit 1) u`,
+    [
+      users.map((u) => u.externalId),
+      run.directoryId,
+      users.map((u) => u.usernameKey),
+      run.directoryId,
+    ],
+  );
+  const existingByExt = new Map(existing.map((e) => [e.external_id, e]));
+  const existingByKey = new Map(existing.map((e) => [e.username_key, e]));
+
+  const rejected = new Set<NormalizedUser>();
+  const accepted = resolveUsernames(users, existingByKey, rejected);
+  for (const u of rejected) {
+    errors.push(
+      objectError(
+        ErrorCode.DUPLICATE_USERNAME,
+        `username "${u.username}" is already used by another user of this directory`,
+        u.externalId,
+        u.sourceLocator ?? '',
+      ),
+    );
+  }
+
+  const toWrite = accepted.filter((u) => {
+    const e = existingByExt.get(u.externalId);
+    return !e || e.content_hash !== u.contentHash || e.status === 'pending_deletion';
+  });
+  const written = await writeUsers(sql, run, toWrite, users);
+  const writtenByExt = new Map(written.map((w) => [w.external_id, w]));
+
+  for (const w of written) {
+    const before = existingByExt.get(w.external_id);
+    if (w.inserted) counts.created += 1;
+    else if (before?.status === 'pending_deletion') counts.restored += 1;
+    else counts.updated += 1;
+    if (w.status === 'disabled' && before?.status !== 'disabled') counts.disabled += 1;
+  }
+  counts.unchanged += accepted.length - written.length;
+  counts.errors += errors.length;
+
+  if (run.mode === SyncMode.USER) {
+    recordUserOutcome(run, users, rejected, existingByExt, writtenByExt);
+  }
+  return errors;
+}
+
+/**
+ * Decide which users may take their username. Within the batch the current holder of a key (or
+ * else the first record) wins; against the database a key is free when its holder is renamed
+ * away in this same batch. Rejecting one user can keep another's key taken, so repeat until
+ * nothing changes.
+ */
+function resolveUsernames(
+  users: readonly NormalizedUser[],
+  existingByKey: ReadonlyMap<string, ExistingUser>,
+  rejected: Set<NormalizedUser>,
+): NormalizedUser[] {
+  const accepted = new Set<NormalizedUser>();
+  const byKey = new Map<string, NormalizedUser[]>();
+  for (const u of users) {
+    const list = byKey.get(u.usernameKey);
+    if (list) list.push(u);
+    else byKey.set(u.usernameKey, [u]);
+  }
+  for (const [key, list] of byKey) {
+    const holder = existingByKey.get(key);
+    const winner = list.find((u) => u.externalId === holder?.external_id) ?? list[0];
+    for (const u of list) (u === winner ? accepted : rejected).add(u);
+  }
+  const inputByExt = new Map(users.map((u) => [u.externalId, u]));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const u of accepted) {
+      const holder = existingByKey.get(u.usernameKey);
+      if (!holder || holder.external_id === u.externalId) continue;
+      const moving = inputByExt.get(holder.external_id);
+      if (moving && accepted.has(moving) && moving.usernameKey !== u.usernameKey) continue;
+      accepted.delete(u);
+      rejected.add(u);
+      changed = true;
+    }
+  }
+  return users.filter((u) => accepted.has(u));
+}
+
+async function writeUsers(
+  sql: Sql,
+  run: RunState,
+  users: readonly NormalizedUser[],
+  observed: readonly NormalizedUser[],
+): Promise<WrittenUser[]> {
+  const alias = {
+    ext: [] as string[],
+    pos: [] as number[],
+    value: [] as string[],
+    key: [] as string[],
+  };
+  const phone = {
+    ext: [] as string[],
+    pos: [] as number[],
+    number: [] as string[],
+    kind: [] as string[],
+  };
+  for (const u of users) {
+    u.aliases.forEach((a, i) => {
+      alias.ext.push(u.externalId);
+      alias.pos.push(i);
+      alias.value.push(a);
+      alias.key.push(nameKey(a));
+    });
+    u.phones.forEach((p, i) => {
+      phone.ext.push(u.externalId);
+      phone.pos.push(i);
+      phone.number.push(p.number);
+      phone.kind.push(p.kind);
+    });
+  }
+  return sql.rows<WrittenUser>(APPLY_USERS, [
+    users.map((u) => u.externalId),
+    users.map((u) => u.username),
+    users.map((u) => u.usernameKey),
+    users.map((u) => u.displayName),
+    users.map((u) => u.firstName),
+    users.map((u) => u.lastName),
+    users.map((u) => u.email),
+    users.map((u) => u.disabled),
+    users.map((u) => JSON.stringify(u.customAttributes)),
+    users.map((u) => u.sourceLocator),
+    users.map((u) => u.contentHash),
+    users.map((u) => u.aliases.length),
+    users.map((u) => u.phones.length),
+    run.directoryId,
+    alias.ext,
+    alias.pos,
+    alias.value,
+    alias.key,
+    phone.ext,
+    phone.pos,
+    phone.number,
+    phone.kind,
+    run.runId,
+    observed.map((u) => u.externalId),
+  ]);
+}
+
+/** USER runs report what happened to the requested user in the final RunUpdate. */
+function recordUserOutcome(
+  run: RunState,
+  users: readonly NormalizedUser[],
+  rejected: ReadonlySet<NormalizedUser>,
+  existingByExt: ReadonlyMap<string, ExistingUser>,
+  writtenByExt: ReadonlyMap<string, WrittenUser>,
+): void {
+  const wanted = run.username ? nameKey(run.username) : undefined;
+  const u = users.find((x) => x.usernameKey === wanted) ?? users[0];
+  if (!u) return;
+  const before = existingByExt.get(u.externalId);
+  const w = writtenByExt.get(u.externalId);
+  if (rejected.has(u)) {
+    run.userOutcome = UserOutcome.ERROR;
+    run.userId = before?.id ?? null;
+  } else if (w) {
+    run.userOutcome = w.inserted
+      ? UserOutcome.CREATED
+      : before?.status === 'pending_deletion'
+        ? UserOutcome.RESTORED
+        : UserOutcome.UPDATED;
+    run.userId = w.id;
+  } else {
+    run.userOutcome = UserOutcome.UNCHANGED;
+    run.userId = before?.id ?? null;
+  }
+}

@@ -1,0 +1,123 @@
+import { EntitySchema } from '@mikro-orm/core';
+import { GraphQLDateTimeISO } from 'graphql-scalars';
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+
+/** A user's lifecycle state. The enum values are what the `users.status` column stores. */
+export enum UserStatus {
+  ACTIVE = 'active',
+  /** Disabled in the source; re-enabled by the source. */
+  DISABLED = 'disabled',
+  /** Set by an operator; survives syncs. */
+  BYPASS = 'bypass',
+  /** Removed from the source (or out of scope); restorable until `purgeAfter`. */
+  PENDING_DELETION = 'pending_deletion',
+}
+
+registerEnumType(UserStatus, {
+  name: 'UserStatus',
+  description: 'Lifecycle state of a user.',
+  valuesConfig: {
+    DISABLED: { description: 'Disabled in the source directory.' },
+    BYPASS: { description: 'Set by an operator; directory syncs do not change it.' },
+    PENDING_DELETION: { description: 'Gone from the source; restorable until purgeAfter.' },
+  },
+});
+
+/**
+ * A user imported from a directory. Identity is `(directoryId, externalId)`; every synced field
+ * is read-only through the API. The row is the MikroORM entity and the GraphQL type at once;
+ * fields computed from other tables are resolved in `user.resolver.ts`.
+ */
+@ObjectType('User', {
+  description: 'A user imported from a directory. Synced fields are read-only.',
+})
+@Directive('@key(fields: "id")')
+export class User {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  directoryId!: string;
+
+  @Field(() => String, { description: "The source's immutable id (OpenLDAP entryUUID, ...)." })
+  externalId!: string;
+
+  @Field(() => String)
+  username!: string;
+
+  /** NFC + lower-case username: what uniqueness and lookups compare. */
+  usernameKey!: string;
+
+  @Field(() => String, { nullable: true })
+  displayName!: string | null;
+
+  @Field(() => String, { nullable: true })
+  firstName!: string | null;
+
+  @Field(() => String, { nullable: true })
+  lastName!: string | null;
+
+  @Field(() => String, { nullable: true })
+  email!: string | null;
+
+  @Field(() => UserStatus)
+  status!: UserStatus;
+
+  /** The status to return to when a pending deletion is undone. */
+  previousStatus!: UserStatus | null;
+
+  customAttributes!: Record<string, string>;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Where the record lives in the source (an LDAP DN), for operators.',
+  })
+  sourceLocator!: string | null;
+
+  /** Hash of the normalised source record; an observation with the same hash writes nothing. */
+  contentHash!: string;
+
+  @Field(() => GraphQLDateTimeISO)
+  createdAt!: Date;
+
+  @Field(() => GraphQLDateTimeISO)
+  updatedAt!: Date;
+
+  /** When a sync last wrote this row (created, changed or restored). */
+  syncedAt!: Date;
+
+  @Field(() => GraphQLDateTimeISO, { nullable: true })
+  pendingDeletionAt!: Date | null;
+
+  @Field(() => GraphQLDateTimeISO, {
+    nullable: true,
+    description: 'When a pending deletion becomes final.',
+  })
+  purgeAfter!: Date | null;
+}
+
+export const UserSchema = new EntitySchema<User>({
+  class: User,
+  tableName: 'users',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    directoryId: { type: 'text' },
+    externalId: { type: 'text' },
+    username: { type: 'text' },
+    usernameKey: { type: 'text' },
+    displayName: { type: 'text', nullable: true },
+    firstName: { type: 'text', nullable: true },
+    lastName: { type: 'text', nullable: true },
+    email: { type: 'text', nullable: true },
+    status: { type: 'text' },
+    previousStatus: { type: 'text', nullable: true },
+    customAttributes: { type: 'json' },
+    sourceLocator: { type: 'text', nullable: true },
+    contentHash: { type: 'text' },
+    createdAt: { type: 'datetime', columnType: 'timestamptz' },
+    updatedAt: { type: 'datetime', columnType: 'timestamptz' },
+    syncedAt: { type: 'datetime', columnType: 'timestamptz' },
+    pendingDeletionAt: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+    purgeAfter: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+  },
+});

@@ -1,0 +1,36 @@
+import { envVars, loadEnv } from '@dirsync/kit';
+import { z } from 'zod';
+import type { IdentityConfig } from './config.js';
+
+/** Every variable the identity service reads; the README has the table. */
+export const identityEnvSchema = z.object({
+  DATABASE_URL: envVars.databaseUrl,
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and "_", starting with a letter')
+    .default('identity'),
+  NATS_URL: envVars.natsUrl,
+  NATS_NAMESPACE: envVars.natsNamespace,
+  PORT: envVars.port(4101),
+  HOST: envVars.host,
+  LOG_LEVEL: envVars.logLevel,
+  OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(100).default(10),
+});
+
+export function loadIdentityConfig(
+  source: Record<string, string | undefined> = process.env,
+): IdentityConfig {
+  const env = loadEnv('identity', identityEnvSchema, source);
+  return {
+    databaseUrl: env.DATABASE_URL,
+    databaseSchema: env.DATABASE_SCHEMA,
+    databasePoolMax: env.DATABASE_POOL_MAX,
+    natsUrl: env.NATS_URL,
+    natsNamespace: env.NATS_NAMESPACE,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    outboxPollMs: env.OUTBOX_POLL_MS,
+  };
+}

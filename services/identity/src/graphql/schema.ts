@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { buildFederatedSchema } from '@dirsync/kit/graphql';
+import type { GraphQLSchema } from 'graphql';
+import { Directory } from './types.js';
+import { GroupResolver, resolveGroupReference } from './group.resolver.js';
+import { UserResolver, resolveUserReference } from './user.resolver.js';
+
+/** The identity subgraph: User and Group entities, read-only queries. */
+export function buildIdentitySchema(): Promise<GraphQLSchema> {
+  return buildFederatedSchema(
+    {
+      resolvers: [UserResolver, GroupResolver],
+      // Only referenced through field resolvers: without this it would vanish from the SDL.
+      orphanedTypes: [Directory],
+      validate: false,
+    },
+    {
+      User: { __resolveReference: resolveUserReference },
+      Group: { __resolveReference: resolveGroupReference },
+    },
+  );
+}

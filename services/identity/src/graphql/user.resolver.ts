@@ -1,0 +1,150 @@
+import type { FilterQuery } from '@mikro-orm/core';
+import { apiError, ApiErrorCode } from '@dirsync/kit/graphql';
+import { GraphQLDateTimeISO } from 'graphql-scalars';
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { nameKey } from '../apply/normalize.js';
+import { CustomAttribute, UserPhone } from '../entities/user-detail.entity.js';
+import { User } from '../entities/user.entity.js';
+import type { IdentityContext } from './context.js';
+import { checkFirst, decodeCursor, isUuid, likePattern, requireUuid } from './pagination.js';
+import {
+  Directory,
+  GroupConnection,
+  UserConnection,
+  UserFilter,
+  groupConnection,
+  userConnection,
+} from './types.js';
+
+@Resolver(() => User)
+export class UserResolver {
+  @Query(() => UserConnection, {
+    description: 'Users in username order (case-insensitive), a page at a time.',
+  })
+  async users(
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: 'At most 500.' })
+    first: number | null | undefined,
+    @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
+    @Arg('filter', () => UserFilter, { nullable: true }) filter: UserFilter | null | undefined,
+    @Ctx() ctx: IdentityContext,
+  ): Promise<UserConnection> {
+    const size = checkFirst(first);
+    const position = decodeCursor(after);
+    const where: FilterQuery<User> = {};
+    if (filter?.directoryId) where.directoryId = filter.directoryId;
+    if (filter?.status && filter.status.length > 0) where.status = { $in: filter.status };
+    const qb = ctx.em.createQueryBuilder(User, 'u').select('*').where(where);
+    if (filter?.search) {
+      // search_text is the lower-cased username, e-mail and names (see the migration).
+      qb.andWhere('u.search_text like lower(?)', [likePattern(filter.search.normalize('NFC'))]);
+    }
+    if (filter?.groupId) {
+      qb.andWhere(
+        'exists (select 1 from memberships m where m.user_id = u.id and m.group_id = ?::uuid)',
+        [requireUuid(filter.groupId, 'filter.groupId')],
+      );
+    }
+    const counter = qb.clone();
+    if (position) {
+      qb.andWhere('(u.username_key, u.id) > (?::text, ?::uuid)', [position.key, position.id]);
+    }
+    const rows = await qb
+      .orderBy({ usernameKey: 'asc', id: 'asc' })
+      .limit(size + 1)
+      .getResultList();
+    return userConnection(rows, size, () => counter.getCount());
+  }
+
+  @Query(() => User, { nullable: true, description: 'A user by id; null when unknown.' })
+  user(@Arg('id', () => ID) id: string, @Ctx() ctx: IdentityContext): Promise<User | null> {
+    return ctx.loaders.userById.load(requireUuid(id, 'id'));
+  }
+
+  @Query(() => User, {
+    nullable: true,
+    description:
+      'A user by username (Unicode NFC, case-insensitive). Without directoryId the username ' +
+      'must be unique across directories.',
+  })
+  async userByUsername(
+    @Arg('username', () => String) username: string,
+    @Arg('directoryId', () => ID, { nullable: true }) directoryId: string | null | undefined,
+    @Ctx() ctx: IdentityContext,
+  ): Promise<User | null> {
+    const key = nameKey(username.trim());
+    if (!key) throw apiError(ApiErrorCode.BAD_USER_INPUT, 'username must not be empty');
+    const users = await ctx.em.find(
+      User,
+      directoryId ? { usernameKey: key, directoryId } : { usernameKey: key },
+      { limit: 2, orderBy: { directoryId: 'asc' } },
+    );
+    if (users.length > 1) {
+      throw apiError(
+        ApiErrorCode.BAD_USER_INPUT,
+        `username "${username}" exists in several directories; pass directoryId`,
+        { argumentName: 'directoryId' },
+      );
+    }
+    return users[0] ?? null;
+  }
+
+  @FieldResolver(() => Directory)
+  directory(@Root() user: User): Directory {
+    return Object.assign(new Directory(), { id: user.directoryId });
+  }
+
+  @FieldResolver(() => [String], { description: 'Alias usernames, in source order.' })
+  aliases(@Root() user: User, @Ctx() ctx: IdentityContext): Promise<string[]> {
+    return ctx.loaders.aliases.load(user.id);
+  }
+
+  @FieldResolver(() => [UserPhone])
+  phones(@Root() user: User, @Ctx() ctx: IdentityContext): Promise<UserPhone[]> {
+    return ctx.loaders.phones.load(user.id);
+  }
+
+  @FieldResolver(() => [CustomAttribute], { description: 'Mapped per directory; sorted by name.' })
+  customAttributes(@Root() user: User): CustomAttribute[] {
+    return Object.keys(user.customAttributes ?? {})
+      .sort()
+      .map((name) =>
+        Object.assign(new CustomAttribute(), { name, value: user.customAttributes[name] ?? '' }),
+      );
+  }
+
+  @FieldResolver(() => GroupConnection, { description: 'Groups the user is a member of.' })
+  async groups(
+    @Root() user: User,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: 'At most 500.' })
+    first: number | null | undefined,
+    @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
+    @Ctx() ctx: IdentityContext,
+  ): Promise<GroupConnection> {
+    const size = checkFirst(first);
+    const rows = await ctx.loaders.userGroups(size, decodeCursor(after)).load(user.id);
+    return groupConnection(rows, size, () => ctx.loaders.groupCount.load(user.id));
+  }
+
+  @FieldResolver(() => GraphQLDateTimeISO, {
+    nullable: true,
+    description:
+      'When a directory sync last covered this user: the later of the last completed full sync ' +
+      'of its directory (while the user is in it) and the last sync that changed the user.',
+  })
+  async lastDirectorySync(@Root() user: User, @Ctx() ctx: IdentityContext): Promise<Date | null> {
+    const state = await ctx.loaders.directoryState.load(user.directoryId);
+    const full = user.status === 'pending_deletion' ? null : (state?.lastFullSyncAt ?? null);
+    const own = user.syncedAt ?? null;
+    if (!full) return own;
+    if (!own) return full;
+    return full > own ? full : own;
+  }
+}
+
+/** `__resolveReference` for User: another subgraph hands us `{ id }`. */
+export function resolveUserReference(
+  ref: { id: string },
+  ctx: IdentityContext,
+): Promise<User | null> | null {
+  return isUuid(ref.id) ? ctx.loaders.userById.load(ref.id.toLowerCase()) : null;
+}

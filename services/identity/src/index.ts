@@ -1,0 +1,218 @@
+import { ApolloServer } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import {
+  connectNats,
+  createHttpServer,
+  createLogger,
+  ensureStreams,
+  type ConsumerLoop,
+  type HttpServer,
+  type Logger,
+  type NatsConnection,
+  type Service,
+} from '@dirsync/kit';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { createApplier, type Applier } from './apply/applier.js';
+import { startDirectoryDeletedConsumer } from './apply/directory-deleted.consumer.js';
+import { startEventsConsumer } from './apply/events.consumer.js';
+import type { IdentityConfig } from './config.js';
+import { openDatabase, type Database } from './db/database.js';
+import type { IdentityContext } from './graphql/context.js';
+import { createLoaders } from './graphql/loaders.js';
+import { buildIdentitySchema } from './graphql/schema.js';
+import { startOutboxRelay, type OutboxRelay } from './outbox/outbox.relay.js';
+
+export type { IdentityConfig } from './config.js';
+export { buildIdentitySchema } from './graphql/schema.js';
+export { openDatabase, type Database } from './db/database.js';
+export { EVENTS_DURABLE } from './apply/events.consumer.js';
+export { LIFECYCLE_DURABLE } from './apply/directory-deleted.consumer.js';
+export { DEFAULT_RESTORE_WINDOW_DAYS, type ApplyOutcome } from './apply/applier.js';
+export { nameKey } from './apply/normalize.js';
+export { UserStatus } from './entities/user.entity.js';
+
+/** The identity service as `main()` and tests run it. */
+export interface IdentityService extends Service {
+  /** GraphQL endpoint, e.g. `http://127.0.0.1:4101/graphql` (after start). */
+  readonly url: string;
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  /** The service's database (after start); tests read rows through it. */
+  readonly database: Database;
+  /** The outbox relay (after start): `drain()` publishes now, `pending()` counts. */
+  readonly outbox: OutboxRelay;
+}
+
+export interface IdentityDeps {
+  logger?: Logger;
+}
+
+/**
+ * Build the identity service: the apply path (DIRSYNC_EVENTS consumer, DirectoryDeleted
+ * consumer), the outbox relay and the GraphQL subgraph. Nothing connects before `start()`.
+ */
+export function createIdentityService(
+  config: IdentityConfig,
+  deps: IdentityDeps = {},
+): IdentityService {
+  const logger = deps.logger ?? createLogger('identity', config.logLevel);
+  let db: Database | undefined;
+  let nc: NatsConnection | undefined;
+  let relay: OutboxRelay | undefined;
+  let consumers: ConsumerLoop[] = [];
+  let apollo: ApolloServer<IdentityContext> | undefined;
+  let http: HttpServer | undefined;
+  let url = '';
+  let port = 0;
+  let natsUp = false;
+
+  async function stopAll(): Promise<void> {
+    // Drain first: the event in hand commits and is acked; the rest is redelivered elsewhere.
+    await Promise.all(consumers.map((c) => c.stop()));
+    consumers = [];
+    await relay?.stop();
+    relay = undefined;
+    await http?.close();
+    http = undefined;
+    await apollo?.stop();
+    apollo = undefined;
+    await db?.close();
+    db = undefined;
+    if (nc && !nc.isClosed()) await nc.close();
+    nc = undefined;
+  }
+
+  return {
+    name: 'identity',
+    get url() {
+      return url;
+    },
+    get port() {
+      return port;
+    },
+    get database() {
+      if (!db) throw new Error('identity service is not started');
+      return db;
+    },
+    get outbox() {
+      if (!relay) throw new Error('identity service is not started');
+      return relay;
+    },
+
+    async start() {
+      try {
+        const database = await openDatabase({
+          url: config.databaseUrl,
+          schema: config.databaseSchema,
+          poolMax: config.databasePoolMax,
+          logger,
+        });
+        db = database;
+        const conn = await connectNats({ url: config.natsUrl, name: 'identity', logger });
+        nc = conn;
+        natsUp = true;
+        void (async () => {
+          for await (const s of conn.status()) {
+            if (s.type === 'disconnect') natsUp = false;
+            if (s.type === 'reconnect') natsUp = true;
+          }
+        })();
+        const jsm = await conn.jetstreamManager();
+        const js = conn.jetstream();
+        await ensureStreams(jsm, config.natsNamespace);
+
+        const outbox = startOutboxRelay({
+          db: database,
+          js,
+          schema: config.databaseSchema,
+          pollMs: config.outboxPollMs,
+          logger: logger.child({ component: 'outbox' }),
+        });
+        relay = outbox;
+        const applier: Applier = createApplier({
+          db: database,
+          namespace: config.natsNamespace,
+          logger,
+        });
+        consumers.push(
+          await startEventsConsumer({
+            js,
+            jsm,
+            namespace: config.natsNamespace,
+            applier,
+            logger,
+            onOutbox: () => outbox.wake(),
+          }),
+          await startDirectoryDeletedConsumer({
+            js,
+            jsm,
+            namespace: config.natsNamespace,
+            db: database,
+            logger,
+            onOutbox: () => outbox.wake(),
+          }),
+        );
+
+        const server = new ApolloServer<IdentityContext>({
+          schema: await buildIdentitySchema(),
+          includeStacktraceInErrorResponses: false,
+          // stop() owns shutdown; Apollo's own handler would re-raise the signal mid-drain.
+          stopOnTerminationSignals: false,
+          // Federated tracing is for Apollo's hosted studio, which dirsync does not use.
+          plugins: [ApolloServerPluginInlineTraceDisabled()],
+          formatError: (formatted, error) => formatError(formatted, error, logger),
+        });
+        apollo = server;
+        await server.start();
+        http = createHttpServer<IdentityContext>({
+          apollo: server,
+          context: async () => {
+            const em = database.em();
+            return { em, db: database, loaders: createLoaders(em, database) };
+          },
+          health: {
+            ready: async () => {
+              const problems: string[] = [];
+              if (!(await database.ping())) problems.push('database unreachable');
+              if (!natsUp) problems.push('NATS disconnected');
+              if (consumers.length === 0) problems.push('consumers not running');
+              return problems;
+            },
+          },
+        });
+        url = await http.listen(config.port, config.host);
+        port = Number(new URL(url).port);
+        logger.info({ url, namespace: config.natsNamespace }, 'identity started');
+      } catch (err) {
+        await stopAll().catch(() => undefined);
+        throw err;
+      }
+    },
+
+    async stop() {
+      await stopAll();
+      logger.info('identity stopped');
+    },
+  };
+}
+
+/** Codes from our resolvers pass through; anything unexpected is logged and hidden. */
+function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  logger: Logger,
+): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  const code = formatted.extensions?.code;
+  if (original instanceof GraphQLError || (code && code !== 'INTERNAL_SERVER_ERROR')) {
+    return formatted;
+  }
+  logger.error({ err: original }, 'GraphQL resolver failed');
+  return {
+    message: 'internal error',
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions: { code: 'INTERNAL' },
+  };
+}

@@ -1,0 +1,7 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20251203000000 } from './Migration20251203000000.js';
+
+/** Every migration, in order. Listed explicitly so the same list runs from src (tests) and dist. */
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20251203000000', class: Migration20251203000000 },
+];

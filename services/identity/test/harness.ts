@@ -1,0 +1,301 @@
+import {
+  DirectoryEventSchema,
+  ErrorCode,
+  RunStatus,
+  RunUpdateSchema,
+  Stream,
+  Subject,
+  SyncMode,
+  create,
+  eventMsgId,
+  fromBinary,
+  streamName,
+  subject,
+  toBinary,
+  type DirectoryEvent,
+  type RunUpdate,
+} from '@dirsync/proto';
+import { createLogger } from '@dirsync/kit';
+import {
+  createTestDatabase,
+  deleteNamespaceStreams,
+  natsNamespace,
+  natsUrl,
+  waitFor,
+  type TestDatabase,
+} from '@dirsync/testkit';
+import { connect, type NatsConnection } from 'nats';
+import { randomUUID } from 'node:crypto';
+import { createIdentityService, type IdentityService } from '../src/index.js';
+import type { IdentityConfig } from '../src/config.js';
+import { openDatabase, type Database } from '../src/db/database.js';
+
+/** An ObservedUser as tests write it. */
+export interface UserInit {
+  externalId: string;
+  username: string;
+  aliases?: string[];
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  displayName?: string;
+  phones?: { number: string; kind: string }[];
+  disabled?: boolean;
+  customAttributes?: Record<string, string>;
+  sourceLocator?: string;
+}
+
+export interface GroupInit {
+  externalId: string;
+  name: string;
+  description?: string;
+  sourceLocator?: string;
+}
+type EventInit = NonNullable<Parameters<typeof create<typeof DirectoryEventSchema>>[1]>;
+
+/** A user as a connector would observe it: `user('u1', 'alice', { email: … })`. */
+export function user(
+  externalId: string,
+  username: string,
+  extra: Partial<UserInit> = {},
+): UserInit {
+  return {
+    externalId,
+    username,
+    email: `${username}@example.org`,
+    firstName: username,
+    lastName: 'Test',
+    displayName: `${username} Test`,
+    sourceLocator: `uid=${username},ou=people,dc=example,dc=org`,
+    ...extra,
+  };
+}
+
+export function group(externalId: string, name: string, extra: Partial<GroupInit> = {}): GroupInit {
+  return { externalId, name, sourceLocator: `cn=${name},ou=groups,dc=example,dc=org`, ...extra };
+}
+
+type Body = DirectoryEvent['body'];
+
+/** Builds the events of one run with contiguous seqs, the way a connector emits them. */
+export class RunBuilder {
+  readonly events: DirectoryEvent[] = [];
+
+  constructor(
+    readonly directoryId: string,
+    readonly runId: string = randomUUID(),
+  ) {}
+
+  private push(body: Body): this {
+    this.events.push(
+      create(DirectoryEventSchema, {
+        runId: this.runId,
+        directoryId: this.directoryId,
+        seq: this.events.length + 1,
+        emittedAtMs: BigInt(Date.now()),
+        body,
+      } as EventInit),
+    );
+    return this;
+  }
+
+  started(
+    mode: SyncMode = SyncMode.FULL,
+    opts: { username?: string; dryRun?: boolean; restoreWindowDays?: number } = {},
+  ): this {
+    return this.push({
+      case: 'runStarted',
+      value: {
+        mode,
+        username: opts.username ?? '',
+        dryRun: opts.dryRun ?? false,
+        policy: { restoreWindowDays: opts.restoreWindowDays ?? 7 },
+      },
+    } as Body);
+  }
+
+  users(users: UserInit[]): this {
+    return this.push({ case: 'users', value: { users } } as Body);
+  }
+
+  groups(groups: GroupInit[]): this {
+    return this.push({ case: 'groups', value: { groups } } as Body);
+  }
+
+  members(byGroup: Record<string, string[]>): this {
+    return this.push({
+      case: 'memberships',
+      value: {
+        groups: Object.entries(byGroup).map(([groupExternalId, userExternalIds]) => ({
+          groupExternalId,
+          userExternalIds,
+        })),
+      },
+    } as Body);
+  }
+
+  objectErrors(errors: { externalId: string; code: ErrorCode; message: string }[]): this {
+    return this.push({ case: 'objectErrors', value: { errors } } as Body);
+  }
+
+  completed(cursor = ''): this {
+    return this.push({
+      case: 'runCompleted',
+      value: { lastSeq: this.events.length + 1, cursor },
+    } as Body);
+  }
+
+  failed(code: ErrorCode, message: string): this {
+    return this.push({ case: 'runFailed', value: { error: { code, message } } } as Body);
+  }
+}
+
+/** A convenient full run: started → users → groups → members → completed. */
+export function fullRun(
+  directoryId: string,
+  users: UserInit[],
+  groups: GroupInit[] = [],
+  members: Record<string, string[]> = {},
+): RunBuilder {
+  const run = new RunBuilder(directoryId).started(SyncMode.FULL);
+  if (users.length) run.users(users);
+  if (groups.length) run.groups(groups);
+  if (Object.keys(members).length) run.members(members);
+  return run.completed(`cursor-${run.runId}`);
+}
+
+export interface StoredUpdate {
+  update: RunUpdate;
+  msgId: string | undefined;
+}
+
+export interface Harness {
+  readonly ns: string;
+  readonly nc: NatsConnection;
+  readonly db: Database;
+  readonly config: IdentityConfig;
+  readonly database: TestDatabase;
+  service: IdentityService;
+  /** Start a new instance (after `service.stop()`). */
+  restart(): Promise<IdentityService>;
+  publish(events: readonly DirectoryEvent[], opts?: { msgIdSuffix?: string }): Promise<void>;
+  /** Every RunUpdate stored in the lifecycle stream, in stream order. */
+  updates(runId?: string): Promise<StoredUpdate[]>;
+  /** Wait for the run's final (COMPLETED/FAILED) RunUpdate. */
+  finalUpdate(runId: string, timeoutMs?: number): Promise<RunUpdate>;
+  rows<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(overrides: Partial<IdentityConfig> = {}): Promise<Harness> {
+  const database = await createTestDatabase();
+  const ns = natsNamespace();
+  const config: IdentityConfig = {
+    databaseUrl: database.url,
+    databaseSchema: 'identity',
+    databasePoolMax: 10,
+    natsUrl: natsUrl(),
+    natsNamespace: ns,
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: process.env.IDENTITY_TEST_LOG_LEVEL ?? 'silent',
+    outboxPollMs: 100,
+    ...overrides,
+  };
+  const logger = createLogger('identity-test', config.logLevel);
+  const nc = await connect({ servers: config.natsUrl });
+  const js = nc.jetstream();
+  const jsm = await nc.jetstreamManager();
+  let service = createIdentityService(config, { logger });
+  await service.start();
+  const db = await openDatabase({
+    url: database.url,
+    schema: config.databaseSchema,
+    poolMax: 4,
+    logger,
+  });
+  const lifecycle = streamName(Stream.LIFECYCLE, ns).name;
+
+  async function updates(runId?: string): Promise<StoredUpdate[]> {
+    const info = await jsm.streams.info(lifecycle);
+    const out: StoredUpdate[] = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq && seq > 0; seq++) {
+      const sm = await jsm.streams.getMessage(lifecycle, { seq }).catch(() => undefined);
+      if (!sm || !sm.subject.startsWith(`${ns}.dirsync.runs.`)) continue;
+      const update = fromBinary(RunUpdateSchema, sm.data);
+      if (runId && update.runId !== runId) continue;
+      out.push({ update, msgId: sm.header?.get('Nats-Msg-Id') });
+    }
+    return out;
+  }
+
+  return {
+    ns,
+    nc,
+    db,
+    config,
+    database,
+    get service() {
+      return service;
+    },
+    set service(s) {
+      service = s;
+    },
+    async restart() {
+      service = createIdentityService(config, { logger });
+      await service.start();
+      return service;
+    },
+    async publish(events, opts = {}) {
+      for (const e of events) {
+        await js.publish(
+          subject(Subject.EVENTS, { directory_id: e.directoryId }, ns),
+          toBinary(DirectoryEventSchema, e),
+          { msgID: eventMsgId(e.runId, e.seq) + (opts.msgIdSuffix ?? '') },
+        );
+      }
+    },
+    updates,
+    async finalUpdate(runId, timeoutMs = 20_000) {
+      const found = await waitFor(
+        async () =>
+          (await updates(runId)).find(
+            (u) => u.update.status === RunStatus.COMPLETED || u.update.status === RunStatus.FAILED,
+          ),
+        { timeoutMs, message: `final RunUpdate of run ${runId}` },
+      );
+      return found.update;
+    },
+    rows: (sql, params = []) => db.sql.rows(sql, params),
+    async close() {
+      await service.stop().catch(() => undefined);
+      await db.close().catch(() => undefined);
+      await deleteNamespaceStreams(nc, ns).catch(() => undefined);
+      await nc.close();
+      await database.drop();
+    },
+  };
+}
+
+/** Run a full set of events and wait for its final update. */
+export async function runAndWait(h: Harness, run: RunBuilder): Promise<RunUpdate> {
+  await h.publish(run.events);
+  return h.finalUpdate(run.runId);
+}
+
+/** POST a GraphQL query to the service. */
+export async function gql<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<{ data?: T; errors?: { message: string; extensions?: { code?: string } }[] }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as {
+    data?: T;
+    errors?: { message: string; extensions?: { code?: string } }[];
+  };
+}

@@ -1,0 +1,285 @@
+import {
+  DirectoryDeletedSchema,
+  ErrorCode,
+  RunStatus,
+  Subject,
+  SyncMode,
+  UserOutcome,
+  create,
+  subject,
+  toBinary,
+} from '@dirsync/proto';
+import { waitFor } from '@dirsync/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  RunBuilder,
+  fullRun,
+  group,
+  runAndWait,
+  startHarness,
+  user,
+  type Harness,
+} from './harness.js';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function userRow(directoryId: string, externalId: string) {
+  const [row] = await h.rows<{
+    id: string;
+    status: string;
+    email: string;
+    purge_after: Date | null;
+  }>(
+    'select id, status, email, purge_after from users where directory_id = ? and external_id = ?',
+    [directoryId, externalId],
+  );
+  return row;
+}
+
+async function groupsOfUser(directoryId: string, externalId: string): Promise<string[]> {
+  const rows = await h.rows<{ g: string }>(
+    `select g.external_id as g from memberships m join groups g on g.id = m.group_id
+     join users u on u.id = m.user_id
+     where u.directory_id = ? and u.external_id = ? order by 1`,
+    [directoryId, externalId],
+  );
+  return rows.map((r) => r.g);
+}
+
+function userRun(directoryId: string, username: string): RunBuilder {
+  return new RunBuilder(directoryId).started(SyncMode.USER, { username });
+}
+
+describe('USER runs', () => {
+  const dir = 'dir-user';
+
+  beforeAll(async () => {
+    await runAndWait(
+      h,
+      fullRun(
+        dir,
+        [user('k1', 'kim'), user('k2', 'kai')],
+        [group('ga', 'Alpha'), group('gb', 'Beta'), group('gc', 'Gamma')],
+        { ga: ['k1', 'k2'], gb: ['k1'] },
+      ),
+    );
+  });
+
+  it('creates a user it has not seen and reports CREATED with its id', async () => {
+    const final = await runAndWait(
+      h,
+      userRun(dir, 'kit')
+        .users([user('k3', 'kit')])
+        .completed(),
+    );
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.mode).toBe(SyncMode.USER);
+    expect(final.userOutcome).toBe(UserOutcome.CREATED);
+    expect(final.userId).toBe((await userRow(dir, 'k3'))?.id);
+    expect(final.counts).toMatchObject({ seen: 1, created: 1, pendingDeletion: 0 });
+  });
+
+  it('reports UNCHANGED, and touches no other user', async () => {
+    const before = await h.rows<{ v: string }>(
+      `select id::text || ':' || xmin::text as v from users where directory_id = ? order by id`,
+      [dir],
+    );
+    const final = await runAndWait(
+      h,
+      userRun(dir, 'kim')
+        .users([user('k1', 'kim')])
+        .members({ ga: ['k1'], gb: ['k1'] })
+        .completed(),
+    );
+    expect(final.userOutcome).toBe(UserOutcome.UNCHANGED);
+    expect(final.userId).toBe((await userRow(dir, 'k1'))?.id);
+    expect(final.counts).toMatchObject({
+      unchanged: 1,
+      membershipsAdded: 0,
+      membershipsRemoved: 0,
+    });
+    const after = await h.rows<{ v: string }>(
+      `select id::text || ':' || xmin::text as v from users where directory_id = ? order by id`,
+      [dir],
+    );
+    expect(after).toEqual(before);
+  });
+
+  it("reports UPDATED and replaces only that user's memberships", async () => {
+    const final = await runAndWait(
+      h,
+      userRun(dir, 'KIM')
+        .users([user('k1', 'kim', { email: 'kim@new.example.org' })])
+        // Beta dropped, Gamma added; "gz" does not exist here and is ignored.
+        .members({ ga: ['k1'], gc: ['k1'], gz: ['k1'] })
+        .completed(),
+    );
+    expect(final.userOutcome).toBe(UserOutcome.UPDATED);
+    expect(final.counts).toMatchObject({ updated: 1, membershipsAdded: 1, membershipsRemoved: 1 });
+    expect((await userRow(dir, 'k1'))?.email).toBe('kim@new.example.org');
+    expect(await groupsOfUser(dir, 'k1')).toEqual(['ga', 'gc']);
+    expect(await groupsOfUser(dir, 'k2')).toEqual(['ga']);
+  });
+
+  it('moves a known user the source no longer has to pending deletion', async () => {
+    const final = await runAndWait(h, userRun(dir, 'Kai').completed());
+    expect(final.userOutcome).toBe(UserOutcome.PENDING_DELETION);
+    const kai = await userRow(dir, 'k2');
+    expect(final.userId).toBe(kai?.id);
+    expect(kai?.status).toBe('pending_deletion');
+    expect(final.counts).toMatchObject({ pendingDeletion: 1 });
+    // Nobody else was swept.
+    expect((await userRow(dir, 'k1'))?.status).toBe('active');
+    expect((await userRow(dir, 'k3'))?.status).toBe('active');
+  });
+
+  it('restores it when the source has it again', async () => {
+    const final = await runAndWait(
+      h,
+      userRun(dir, 'kai')
+        .users([user('k2', 'kai')])
+        .completed(),
+    );
+    expect(final.userOutcome).toBe(UserOutcome.RESTORED);
+    expect((await userRow(dir, 'k2'))?.status).toBe('active');
+  });
+
+  it('reports NOT_FOUND for a user nobody knows, and changes nothing', async () => {
+    const final = await runAndWait(h, userRun(dir, 'nobody').completed());
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.userOutcome).toBe(UserOutcome.NOT_FOUND);
+    expect(final.userId).toBe('');
+    expect(final.counts).toMatchObject({ pendingDeletion: 0, created: 0 });
+  });
+});
+
+describe('DELTA runs and overlapping runs', () => {
+  const dir = 'dir-delta';
+
+  it('upserts and adds memberships, and never sweeps', async () => {
+    await runAndWait(
+      h,
+      fullRun(dir, [user('d1', 'dana'), user('d2', 'dirk')], [group('gd', 'Delta')], {
+        gd: ['d1'],
+      }),
+    );
+    const final = await runAndWait(
+      h,
+      new RunBuilder(dir)
+        .started(SyncMode.DELTA)
+        .users([user('d3', 'dora')])
+        .members({ gd: ['d3'] })
+        .completed('delta-cursor'),
+    );
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.cursor).toBe('delta-cursor');
+    expect(final.counts).toMatchObject({ created: 1, pendingDeletion: 0, membershipsAdded: 1 });
+    expect((await userRow(dir, 'd2'))?.status).toBe('active');
+    expect(await groupsOfUser(dir, 'd1')).toEqual(['gd']);
+    expect(await groupsOfUser(dir, 'd3')).toEqual(['gd']);
+  });
+
+  it('a new run of a directory ends the one it left open', async () => {
+    const abandoned = new RunBuilder(dir).started().users([user('d1', 'dana')]);
+    await h.publish(abandoned.events);
+    const next = fullRun(dir, [user('d1', 'dana'), user('d2', 'dirk'), user('d3', 'dora')]);
+    await runAndWait(h, next);
+    const ended = await h.finalUpdate(abandoned.runId);
+    expect(ended.status).toBe(RunStatus.FAILED);
+    expect(ended.error?.code).toBe(ErrorCode.RUN_TIMEOUT);
+    expect((await userRow(dir, 'd2'))?.status).toBe('active');
+  });
+});
+
+describe('identity restarted in the middle of a run', () => {
+  const dir = 'dir-restart';
+
+  it('finishes the run correctly with a new instance', async () => {
+    const staff = Array.from({ length: 60 }, (_, i) => user(`r${i}`, `restart${i}`));
+    await runAndWait(h, fullRun(dir, [...staff, user('gone', 'leaver')]));
+
+    const run = new RunBuilder(dir).started();
+    for (let i = 0; i < staff.length; i += 10) run.users(staff.slice(i, i + 10));
+    run.completed('cursor-after-restart');
+    const firstHalf = run.events.slice(0, 4);
+    await h.publish(firstHalf);
+    await waitFor(
+      async () => {
+        const [r] = await h.rows<{ n: string }>(
+          'select count(*) as n from applied_events where run_id = ?',
+          [run.runId],
+        );
+        return Number(r?.n) === firstHalf.length;
+      },
+      { message: 'first half applied' },
+    );
+    await h.service.stop();
+    // The rest arrives while identity is down; a new instance picks it up from the durable.
+    await h.publish(run.events.slice(4));
+    await h.restart();
+    const final = await h.finalUpdate(run.runId);
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.cursor).toBe('cursor-after-restart');
+    expect(final.counts).toMatchObject({ seen: 60, unchanged: 60, pendingDeletion: 1 });
+    expect((await userRow(dir, 'gone'))?.status).toBe('pending_deletion');
+    const updates = await h.updates(run.runId);
+    expect(updates.map((u) => u.update.seq)).toEqual(run.events.map((e) => e.seq));
+  });
+});
+
+describe('DirectoryDeleted', () => {
+  const dir = 'dir-deleted';
+
+  it('moves its users to pending deletion, drops its groups, and fails its open run', async () => {
+    await runAndWait(
+      h,
+      fullRun(dir, [user('x1', 'xena'), user('x2', 'xiu')], [group('gx', 'Ex')], {
+        gx: ['x1', 'x2'],
+      }),
+    );
+    await runAndWait(h, fullRun('dir-bystander', [user('y1', 'yara')]));
+    const open = new RunBuilder(dir).started().users([user('x1', 'xena')]);
+    await h.publish(open.events);
+    await waitFor(async () => (await h.updates(open.runId)).length === 2, { message: 'run open' });
+
+    const event = create(DirectoryDeletedSchema, {
+      directoryId: dir,
+      restoreWindowDays: 30,
+      atMs: BigInt(Date.now()),
+    });
+    await h.nc
+      .jetstream()
+      .publish(
+        subject(Subject.LIFECYCLE, { entity: 'directory', transition: 'deleted' }, h.ns),
+        toBinary(DirectoryDeletedSchema, event),
+        { msgID: `directory-deleted:${dir}` },
+      );
+    const final = await h.finalUpdate(open.runId);
+    expect(final.status).toBe(RunStatus.FAILED);
+    expect(final.error?.code).toBe(ErrorCode.DIRECTORY_NOT_FOUND);
+
+    const users = await h.rows<{ status: string; days: number }>(
+      `select status, extract(epoch from purge_after - pending_deletion_at) / 86400 as days
+       from users where directory_id = ?`,
+      [dir],
+    );
+    expect(users.map((u) => u.status)).toEqual(['pending_deletion', 'pending_deletion']);
+    expect(users.map((u) => Math.round(Number(u.days)))).toEqual([30, 30]);
+    const left = await h.rows<{ n: string }>(
+      `select (select count(*) from groups where directory_id = ?) +
+              (select count(*) from memberships m join users u on u.id = m.user_id
+               where u.directory_id = ?) as n`,
+      [dir, dir],
+    );
+    expect(Number(left[0]?.n)).toBe(0);
+    expect((await userRow('dir-bystander', 'y1'))?.status).toBe('active');
+  });
+});

@@ -3,6 +3,7 @@
 # services against a scratch database and NATS namespace, and measures the raw floor, a full
 # syncAll, a no-op syncAll and peak memory. Writes bench/results/full-sync.json.
 set -euo pipefail
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 source infra/scripts/lib.sh

@@ -4,6 +4,7 @@
 # the demo directory, runs syncAll, prints what it did and keeps serving until Ctrl-C.
 # DIRSYNC_DEMO_EXIT=1 stops everything after the first sync instead of serving.
 set -euo pipefail
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 source infra/scripts/lib.sh

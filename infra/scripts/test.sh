@@ -3,6 +3,7 @@
 # builds, checks generated code, lints, type-checks, then runs every workspace's tests against
 # real Postgres, NATS JetStream and slapd.
 set -euo pipefail
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 source infra/scripts/lib.sh

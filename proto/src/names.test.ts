@@ -11,11 +11,20 @@ import {
 
 describe('streamName()', () => {
   it('reads names from names.proto', () => {
-    expect(streamName(Stream.EVENTS)).toEqual({ name: 'DIRSYNC_EVENTS', subjects: ['dirsync.events.>'] });
-    expect(streamName(Stream.LIFECYCLE).subjects).toEqual(['dirsync.lifecycle.>', 'dirsync.runs.>']);
+    expect(streamName(Stream.EVENTS)).toEqual({
+      name: 'DIRSYNC_EVENTS',
+      subjects: ['dirsync.events.>'],
+    });
+    expect(streamName(Stream.LIFECYCLE).subjects).toEqual([
+      'dirsync.lifecycle.>',
+      'dirsync.runs.>',
+    ]);
   });
   it('applies a namespace to the name and every subject', () => {
-    expect(streamName(Stream.JOBS, 't1')).toEqual({ name: 't1_DIRSYNC_JOBS', subjects: ['t1.dirsync.jobs.>'] });
+    expect(streamName(Stream.JOBS, 't1')).toEqual({
+      name: 't1_DIRSYNC_JOBS',
+      subjects: ['t1.dirsync.jobs.>'],
+    });
   });
   it('rejects a namespace that would break subjects', () => {
     expect(() => streamName(Stream.JOBS, 'a.b')).toThrow(/invalid NATS namespace/);

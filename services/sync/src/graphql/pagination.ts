@@ -24,6 +24,8 @@ export interface Edge<T> {
 
 export interface Connection<T> {
   edges: Edge<T>[];
+  /** The edges' nodes, for clients that do not need cursors per item. */
+  nodes: T[];
   pageInfo: PageInfo;
   totalCount: number;
 }
@@ -43,6 +45,9 @@ export function connectionTypes<T extends object>(name: string, node: ClassType<
   class ConnectionType {
     @Field(() => [EdgeType])
     edges!: EdgeType[];
+
+    @Field(() => [node], { description: 'The nodes of `edges`, in the same order.' })
+    nodes!: T[];
 
     @Field(() => PageInfo)
     pageInfo!: PageInfo;
@@ -84,8 +89,10 @@ export async function paginate<T extends object, N>(
     includeCount: true,
   });
   const items = cursor.items as T[];
+  const edges = items.map((item) => ({ cursor: cursor.from(item as never), node: toNode(item) }));
   return {
-    edges: items.map((item) => ({ cursor: cursor.from(item as never), node: toNode(item) })),
+    edges,
+    nodes: edges.map((e) => e.node),
     pageInfo: {
       hasNextPage: cursor.hasNextPage,
       endCursor: cursor.endCursor,

@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { connect, type NatsConnection } from 'nats';
+import { createLogger } from '@dirsync/kit';
+import { createIdentityService, type IdentityService } from '@dirsync/identity';
+import { createSyncService, type SyncService } from '@dirsync/sync';
+import { createLdapConnectorService, type LdapConnectorService } from '@dirsync/connector-ldap';
+import {
+  createTestDatabase,
+  deleteNamespaceStreams,
+  natsNamespace,
+  natsUrl,
+  waitFor,
+} from '@dirsync/testkit';
+import { createGatewayService, type GatewayService } from '../../src/index.js';
+
+/** The whole of dirsync in process: identity, sync, connector-ldap and the gateway. */
+export interface Stack {
+  namespace: string;
+  databaseUrl: string;
+  gatewayUrl: string;
+  nc: NatsConnection;
+  identity: IdentityService;
+  sync: SyncService;
+  connector: LdapConnectorService;
+  gateway: GatewayService;
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** Like gql, but returns errors instead of throwing. */
+  gqlRaw(query: string, variables?: Record<string, unknown>): Promise<GraphQLResult>;
+  /** Stop and start a fresh identity service on the same database and namespace. */
+  restartIdentity(): Promise<void>;
+  stopIdentity(): Promise<void>;
+  startIdentity(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface GraphQLResult {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: { code?: string } & Record<string, unknown> }[];
+}
+
+export async function startStack(opts: { runTimeoutSeconds?: number } = {}): Promise<Stack> {
+  const namespace = natsNamespace();
+  const db = await createTestDatabase();
+  const logLevel = 'silent';
+  const nats = natsUrl();
+  const nc = await connect({ servers: nats });
+
+  const identityConfig = {
+    databaseUrl: db.url,
+    databaseSchema: 'identity',
+    databasePoolMax: 5,
+    natsUrl: nats,
+    natsNamespace: namespace,
+    port: 0,
+    host: '127.0.0.1',
+    logLevel,
+    outboxPollMs: 200,
+  };
+  let identity = createIdentityService(identityConfig, {
+    logger: createLogger('identity', logLevel),
+  });
+  const sync = createSyncService(
+    {
+      databaseUrl: db.url,
+      databaseSchema: 'sync',
+      natsUrl: nats,
+      natsNamespace: namespace,
+      port: 0,
+      host: '127.0.0.1',
+      logLevel,
+      secretKey: randomBytes(32).toString('base64'),
+      schedulerEnabled: false,
+      schedulerTickSeconds: 15,
+      runTimeoutSeconds: opts.runTimeoutSeconds ?? 120,
+      syncUserTimeoutSeconds: 30,
+    },
+    { logger: createLogger('sync', logLevel) },
+  );
+  const connector = createLdapConnectorService(
+    { natsUrl: nats, natsNamespace: namespace, port: 0, host: '127.0.0.1', logLevel },
+    { logger: createLogger('connector-ldap', logLevel) },
+  );
+  await identity.start();
+  await sync.start();
+  await connector.start();
+  const gateway = createGatewayService(
+    {
+      port: 0,
+      host: '127.0.0.1',
+      logLevel,
+      subgraphUrls: { identity: identity.url, sync: sync.url },
+      devIntrospect: false,
+      maxBodyBytes: 262_144,
+    },
+    { logger: createLogger('gateway', logLevel) },
+  );
+  await gateway.start();
+
+  async function gqlRaw(
+    query: string,
+    variables: Record<string, unknown> = {},
+  ): Promise<GraphQLResult> {
+    const res = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await res.json()) as GraphQLResult;
+  }
+
+  const stack: Stack = {
+    namespace,
+    databaseUrl: db.url,
+    get gatewayUrl() {
+      return gateway.url;
+    },
+    nc,
+    get identity() {
+      return identity;
+    },
+    sync,
+    connector,
+    gateway,
+    gqlRaw,
+    async gql<T>(query: string, variables: Record<string, unknown> = {}) {
+      const body = await gqlRaw(query, variables);
+      if (body.errors?.length) {
+        const e = body.errors[0]!;
+        throw new Error(`${e.extensions?.code ?? 'ERROR'}: ${e.message}`);
+      }
+      return body.data as T;
+    },
+    async stopIdentity() {
+      await identity.stop();
+    },
+    async startIdentity() {
+      identity = createIdentityService(
+        {
+          ...identityConfig,
+          port: new URL(identity.url).port ? Number(new URL(identity.url).port) : 0,
+        },
+        { logger: createLogger('identity', logLevel) },
+      );
+      await identity.start();
+    },
+    async restartIdentity() {
+      await stack.stopIdentity();
+      await stack.startIdentity();
+    },
+    async stop() {
+      await gateway.stop().catch(() => undefined);
+      await connector.stop().catch(() => undefined);
+      await sync.stop().catch(() => undefined);
+      await identity.stop().catch(() => undefined);
+      await deleteNamespaceStreams(nc, namespace).catch(() => undefined);
+      await nc.close();
+      await db.drop();
+    },
+  };
+  return stack;
+}
+
+export const RUN_FIELDS = `id status mode errorCode errorMessage
+  counts { seen created updated unchanged disabled pendingDeletion restored errors
+           groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved }`;
+
+export interface RunView {
+  id: string;
+  status: string;
+  mode: string;
+  errorCode: string | null;
+  errorMessage: string | null;
+  counts: Record<string, number>;
+}
+
+/** Start a full sync through the gateway and wait until it ends. */
+export async function syncAllAndWait(
+  stack: Stack,
+  directoryId: string,
+  timeoutMs = 60_000,
+): Promise<RunView> {
+  const { syncAll } = await stack.gql<{ syncAll: RunView }>(
+    `mutation($id: ID!) { syncAll(directoryId: $id) { ${RUN_FIELDS} } }`,
+    { id: directoryId },
+  );
+  return waitForRun(stack, syncAll.id, timeoutMs);
+}
+
+export async function waitForRun(
+  stack: Stack,
+  runId: string,
+  timeoutMs = 60_000,
+): Promise<RunView> {
+  return waitFor(
+    async () => {
+      const { run } = await stack.gql<{ run: RunView }>(
+        `query($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`,
+        { id: runId },
+      );
+      return ['COMPLETED', 'FAILED', 'BLOCKED'].includes(run.status) ? run : undefined;
+    },
+    { timeoutMs, intervalMs: 100, message: `run ${runId} did not finish` },
+  );
+}

@@ -6,3 +6,4 @@ export * from './http.js';
 export * from './lifecycle.js';
 export * from './phone.js';
 export * from './sources/ldap.js';
+export * from './connector/index.js';

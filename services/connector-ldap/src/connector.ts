@@ -1,0 +1,392 @@
+import { ErrorCode, SyncMode } from '@dirsync/proto';
+import {
+  DirsyncError,
+  ldapSettingsSchema,
+  type LdapSettings,
+  type RecordSink,
+  type RunContext,
+  type RunResult,
+  type SourceConnector,
+} from '@dirsync/kit';
+import { tryNormalizeDn, type NormalizeOptions } from './dn.js';
+import { and, equals, filterProblem } from './filter.js';
+import { computeScope, uidKey, type GroupNode, type Scope } from './graph.js';
+import {
+  AttributeNames,
+  EntryAttributes,
+  mapUser,
+  resolveMapping,
+  userAttributes,
+  type ResolvedMapping,
+} from './mapping.js';
+import { profileFor, type LdapProfile } from './profiles/index.js';
+import { LdapSession } from './session.js';
+
+export interface LdapConnectorOptions {
+  /** Overrides every directory's `pageSize` (operator knob, `LDAP_PAGE_SIZE`). */
+  pageSize?: number;
+  /** Clock for disabled-ness checks (AD accountExpires); tests pin it. */
+  now?: () => Date;
+}
+
+/** Everything a run derives from its configuration before touching the server. */
+interface Plan {
+  settings: LdapSettings;
+  profile: LdapProfile;
+  dnOptions: NormalizeOptions;
+  baseDn: string;
+  userBaseDn: string;
+  groupBaseDn: string;
+  userFilter: string;
+  mapping: ResolvedMapping;
+  /** Normalised selected group DN → the DN as configured. */
+  selected: Map<string, string>;
+}
+
+function configInvalid(message: string): DirsyncError {
+  return new DirsyncError(ErrorCode.CONFIG_INVALID, message);
+}
+
+function plan(ctx: RunContext<LdapSettings>): Plan {
+  const settings = ctx.settings;
+  const profile = profileFor(settings.profile);
+  const dnOptions: NormalizeOptions = { caseIgnoreAll: profile.caseIgnoreAllDnValues };
+  const checkDn = (name: string, dn: string) => {
+    if (tryNormalizeDn(dn, dnOptions) === undefined) {
+      throw configInvalid(`${name}: "${dn}" is not a valid DN`);
+    }
+    return dn.trim();
+  };
+  const baseDn = checkDn('baseDn', settings.baseDn);
+  const userBaseDn = checkDn('userBaseDn', settings.userBaseDn || baseDn);
+  const groupBaseDn = checkDn('groupBaseDn', settings.groupBaseDn || baseDn);
+  let userFilter = profile.userObjectFilter;
+  if (settings.userFilter?.trim()) {
+    const problem = filterProblem(settings.userFilter);
+    if (problem) throw configInvalid(`userFilter: "${settings.userFilter}" ${problem}`);
+    userFilter = and(profile.userObjectFilter, settings.userFilter.trim());
+  }
+  const selected = new Map<string, string>();
+  for (const dn of ctx.directory.selectedGroups) {
+    const key = tryNormalizeDn(dn, dnOptions);
+    if (key === undefined) throw configInvalid(`selected group "${dn}" is not a valid DN`);
+    if (!selected.has(key)) selected.set(key, dn);
+  }
+  return {
+    settings,
+    profile,
+    dnOptions,
+    baseDn,
+    userBaseDn,
+    groupBaseDn,
+    userFilter,
+    mapping: resolveMapping(ctx.directory.mapping, profile),
+    selected,
+  };
+}
+
+/** Read every group under groupBaseDn in one paged search and index it by normalised DN. */
+async function readGroups(
+  session: LdapSession,
+  p: Plan,
+  sink: RecordSink,
+): Promise<Map<string, GroupNode>> {
+  const { profile } = p;
+  const attributes = [
+    profile.idAttribute,
+    profile.groupNameAttribute,
+    profile.groupDescriptionAttribute,
+    ...profile.memberDnAttributes,
+    ...(profile.memberUidAttribute ? [profile.memberUidAttribute] : []),
+  ];
+  const groups = new Map<string, GroupNode>();
+  const names = new AttributeNames();
+  for await (const page of session.pages(p.groupBaseDn, {
+    filter: profile.groupObjectFilter,
+    attributes,
+    what: 'groups',
+  })) {
+    for (const entry of page) {
+      const key = tryNormalizeDn(entry.dn, p.dnOptions);
+      if (key === undefined) {
+        await sink.objectError({
+          sourceLocator: entry.dn,
+          code: ErrorCode.INVALID_ATTRIBUTE,
+          message: `group "${entry.dn}" has a DN that does not parse; skipped`,
+        });
+        continue;
+      }
+      const attrs = new EntryAttributes(entry, names);
+      const rawMembers: string[] = [];
+      const invalidMembers: string[] = [];
+      for (const attr of profile.memberDnAttributes) {
+        for (const v of attrs.get(attr)) {
+          if (typeof v === 'string') rawMembers.push(v);
+          else invalidMembers.push(`#${v.toString('hex')}`);
+        }
+      }
+      const memberUids = profile.memberUidAttribute
+        ? attrs
+            .strings(profile.memberUidAttribute)
+            .values.map(uidKey)
+            .filter((u) => u !== '')
+        : [];
+      groups.set(key, {
+        dn: entry.dn,
+        key,
+        id: profile.readId(attrs.get(profile.idAttribute)[0]),
+        name: attrs.first(profile.groupNameAttribute) ?? entry.dn,
+        description: attrs.first(profile.groupDescriptionAttribute),
+        rawMembers,
+        memberUids,
+        invalidMembers,
+      });
+    }
+  }
+  return groups;
+}
+
+/** Fail the run when a selected group is not among the groups read. */
+function checkSelected(p: Plan, groups: Map<string, GroupNode>): void {
+  const missing = [...p.selected].filter(([key]) => !groups.has(key)).map(([, dn]) => dn);
+  if (missing.length === 0) return;
+  throw new DirsyncError(
+    ErrorCode.GROUP_NOT_FOUND,
+    `selected group${missing.length > 1 ? 's' : ''} ${missing.map((d) => `"${d}"`).join(', ')} ` +
+      `not found under groupBaseDn "${p.groupBaseDn}"`,
+  );
+}
+
+async function reportCycles(scope: Scope, sink: RecordSink): Promise<void> {
+  for (const cycle of scope.cycles) {
+    await sink.objectError({
+      sourceLocator: cycle[0] ?? '',
+      code: ErrorCode.GROUP_CYCLE,
+      message: `group nesting loops: ${cycle.map((d) => `"${d}"`).join(' ↔ ')}; their members are merged and the loop is not followed`,
+    });
+  }
+}
+
+/** Ref indexes a user entry stands for (its DN, its memberUid name). */
+function refsOf(
+  scope: Scope,
+  p: Plan,
+  dn: string,
+  attrs: EntryAttributes | undefined,
+  out: number[],
+): void {
+  out.length = 0;
+  if (scope.dnRefs.size > 0) {
+    let idx = scope.rawDnRefs.get(dn);
+    if (idx === undefined) {
+      const key = tryNormalizeDn(dn, p.dnOptions);
+      idx = key === undefined ? undefined : scope.dnRefs.get(key);
+    }
+    if (idx !== undefined) out.push(idx);
+  }
+  if (scope.uidRefs.size > 0 && attrs) {
+    for (const v of attrs.strings(p.profile.memberUidUserAttribute).values) {
+      const idx = scope.uidRefs.get(uidKey(v));
+      if (idx !== undefined && !out.includes(idx)) out.push(idx);
+    }
+  }
+}
+
+async function emitGroups(scope: Scope, sink: RecordSink, only?: Set<string>): Promise<void> {
+  for (const g of scope.groups) {
+    if (only && !only.has(g.key)) continue;
+    await sink.group({
+      externalId: g.id ?? '',
+      name: g.name,
+      description: g.description,
+      sourceLocator: g.dn,
+    });
+  }
+}
+
+async function emitUser(
+  sink: RecordSink,
+  p: Plan,
+  dn: string,
+  attrs: EntryAttributes,
+  now: Date,
+): Promise<string> {
+  const { user, problems } = mapUser(dn, attrs, p.mapping, p.profile, now);
+  for (const problem of problems) {
+    await sink.objectError({ externalId: user.externalId, sourceLocator: dn, ...problem });
+  }
+  await sink.user(user);
+  return user.externalId;
+}
+
+async function runFull(
+  session: LdapSession,
+  p: Plan,
+  scope: Scope,
+  sink: RecordSink,
+  now: Date,
+  signal: AbortSignal,
+): Promise<void> {
+  await emitGroups(scope, sink);
+
+  // One paged search of every user; keep the ones in scope and stream them out.
+  const resolved: (string | undefined)[] = new Array<string | undefined>(scope.refs.length);
+  const seenRef = new Uint8Array(scope.refs.length);
+  const refs: number[] = [];
+  const needAttrsForScope = scope.uidRefs.size > 0;
+  const names = new AttributeNames();
+  for await (const page of session.pages(p.userBaseDn, {
+    filter: p.userFilter,
+    attributes: userAttributes(p.mapping, p.profile),
+    what: 'users',
+  })) {
+    for (const entry of page) {
+      const attrs = needAttrsForScope ? new EntryAttributes(entry, names) : undefined;
+      refsOf(scope, p, entry.dn, attrs, refs);
+      if (refs.length === 0) continue;
+      const externalId = await emitUser(
+        sink,
+        p,
+        entry.dn,
+        attrs ?? new EntryAttributes(entry, names),
+        now,
+      );
+      for (const r of refs) {
+        seenRef[r] = 1;
+        if (externalId && resolved[r] === undefined) resolved[r] = externalId;
+      }
+    }
+    signal.throwIfAborted();
+  }
+
+  for (const g of scope.groups) {
+    if (!g.id) continue;
+    const set = scope.members.get(g.key);
+    if (!set || set.size === 0) continue;
+    const ids: string[] = [];
+    for (const r of set) {
+      const id = resolved[r];
+      if (id) ids.push(id);
+    }
+    await sink.members(g.id, ids);
+  }
+
+  for (let r = 0; r < scope.refs.length; r++) {
+    if (seenRef[r]) continue;
+    const isDn = (scope.refs[r] as string).startsWith('dn:');
+    const label = scope.labels[r] ?? '';
+    const group = scope.referencedBy[r] ?? '';
+    const message = isDn
+      ? `member "${label}" of group "${group}" is not a user under "${p.userBaseDn}" matching the user filter; skipped`
+      : `memberUid "${label}" of group "${group}" matches no user under "${p.userBaseDn}"; skipped`;
+    await sink.objectError({
+      sourceLocator: isDn ? label : group,
+      code: ErrorCode.UNRESOLVED_MEMBER,
+      message,
+    });
+  }
+  for (const { group, value } of scope.invalidMembers) {
+    await sink.objectError({
+      sourceLocator: group,
+      code: ErrorCode.UNRESOLVED_MEMBER,
+      message: `member value "${value}" of group "${group}" is not a valid DN; skipped`,
+    });
+  }
+}
+
+async function runUser(
+  session: LdapSession,
+  p: Plan,
+  scope: Scope,
+  sink: RecordSink,
+  username: string,
+  now: Date,
+): Promise<void> {
+  const filter = and(p.userFilter, equals(p.mapping.username, username));
+  const refs: number[] = [];
+  for await (const page of session.pages(p.userBaseDn, {
+    filter,
+    attributes: userAttributes(p.mapping, p.profile),
+    what: `the user "${username}"`,
+  })) {
+    for (const entry of page) {
+      const attrs = new EntryAttributes(entry);
+      refsOf(scope, p, entry.dn, attrs, refs);
+      if (refs.length === 0) continue; // exists, but outside every selected group
+      const inGroups = new Set<string>();
+      for (const g of scope.groups) {
+        const set = scope.members.get(g.key);
+        if (set && refs.some((r) => set.has(r))) inGroups.add(g.key);
+      }
+      const externalId = await emitUser(sink, p, entry.dn, attrs, now);
+      await emitGroups(scope, sink, inGroups);
+      if (!externalId) continue;
+      for (const g of scope.groups) {
+        if (g.id && inGroups.has(g.key)) await sink.members(g.id, [externalId]);
+      }
+    }
+  }
+}
+
+/**
+ * The OpenLDAP connector (Active Directory through a profile later). A run reads every group
+ * under groupBaseDn in one paged search, computes the scope in memory, then reads users in ONE
+ * paged search under userBaseDn (USER mode: one escaped equality search), streaming the users in
+ * scope to the sink page by page.
+ */
+export function createLdapConnector(
+  opts: LdapConnectorOptions = {},
+): SourceConnector<LdapSettings> {
+  const now = opts.now ?? (() => new Date());
+  return {
+    kind: 'ldap',
+    settingsSchema: ldapSettingsSchema,
+    modes: [SyncMode.FULL, SyncMode.DELTA, SyncMode.USER],
+    requiredSecrets: ['bindPassword'],
+    async run(ctx: RunContext<LdapSettings>): Promise<RunResult> {
+      const p = plan(ctx);
+      const session = await LdapSession.open({
+        settings: p.settings,
+        password: ctx.secrets.bindPassword ?? '',
+        pageSize: opts.pageSize ?? p.settings.pageSize,
+        binaryAttributes: p.profile.binaryAttributes,
+        signal: ctx.signal,
+        logger: ctx.logger,
+      });
+      try {
+        if (!(await session.exists(p.baseDn, 'the base DN'))) {
+          throw new DirsyncError(
+            ErrorCode.BASE_DN_NOT_FOUND,
+            `baseDn "${p.baseDn}" does not exist on ${session.server}`,
+          );
+        }
+        const started = Date.now();
+        const groups = await readGroups(session, p, ctx.sink);
+        checkSelected(p, groups);
+        const scope = computeScope(groups, [...p.selected.keys()], (dn) =>
+          tryNormalizeDn(dn, p.dnOptions),
+        );
+        ctx.logger.debug(
+          {
+            groupsRead: groups.size,
+            groupsInScope: scope.groups.length,
+            refs: scope.refs.length,
+            ms: Date.now() - started,
+          },
+          'group graph built',
+        );
+        await reportCycles(scope, ctx.sink);
+        if (ctx.job.mode === SyncMode.USER) {
+          await runUser(session, p, scope, ctx.sink, ctx.job.username, now());
+        } else {
+          // DELTA has no server-side change feed here yet: read everything (identity never
+          // sweeps on DELTA runs, so this is correct, only not cheaper).
+          await runFull(session, p, scope, ctx.sink, now(), ctx.signal);
+        }
+        return { cursor: ctx.directory.cursor };
+      } finally {
+        await session.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * A source profile: what differs between LDAP servers (OpenLDAP, Active Directory, …) while the
+ * connector's algorithm stays the same. Everything server-specific the connector reads goes
+ * through this seam, so Active Directory (objectGUID, ranged `member;range=` retrieval,
+ * userAccountControl) is one more file, not a fork.
+ */
+export interface LdapProfile {
+  readonly name: 'openldap' | 'activedirectory';
+  /** The attribute holding the immutable id (`entryUUID`; AD `objectGUID`). */
+  readonly idAttribute: string;
+  /** Attributes to receive as Buffers, never decoded as UTF-8 (AD `objectGUID`, `objectSid`). */
+  readonly binaryAttributes: readonly string[];
+  /** Turns the id attribute's raw value into the external id string; undefined when unusable. */
+  readId(value: string | Buffer | undefined): string | undefined;
+  /** Filter selecting user entries (ANDed with the directory's `userFilter`). */
+  readonly userObjectFilter: string;
+  /** Filter selecting group entries. */
+  readonly groupObjectFilter: string;
+  /** Group attributes whose values are member DNs (users or nested groups). */
+  readonly memberDnAttributes: readonly string[];
+  /**
+   * Group attribute whose values are usernames (posixGroup `memberUid`), resolved against
+   * {@link memberUidUserAttribute} of user entries; undefined when the server has none.
+   */
+  readonly memberUidAttribute: string | undefined;
+  readonly memberUidUserAttribute: string;
+  /**
+   * True when the server may return a large member attribute in ranges
+   * (`member;range=0-1499`), to be completed with further base searches (AD).
+   */
+  readonly rangedMembers: boolean;
+  /** Group naming attributes. */
+  readonly groupNameAttribute: string;
+  readonly groupDescriptionAttribute: string;
+  /** Default source attributes of the mapping when the directory leaves a field empty. */
+  readonly defaults: {
+    username: string;
+    email: string;
+    firstName: string;
+    lastName: string;
+    displayName: string;
+    phones: readonly string[];
+  };
+  /** Extra user attributes the profile needs to decide disabled-ness. */
+  readonly statusAttributes: readonly string[];
+  /** Whether a user entry is disabled in the source; `get` reads an attribute's values. */
+  isDisabled(get: (attribute: string) => readonly (string | Buffer)[], now: Date): boolean;
+  /** Whether every attribute type compares case-insensitively in DNs (AD: yes). */
+  readonly caseIgnoreAllDnValues: boolean;
+}

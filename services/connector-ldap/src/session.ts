@@ -1,0 +1,180 @@
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import { ErrorCode } from '@dirsync/proto';
+import { DirsyncError, type LdapSettings, type Logger } from '@dirsync/kit';
+import { Client, ResultCodeError, type Entry } from 'ldapts';
+import { translateLdapError, type LdapPhase } from './errors.js';
+
+export interface SessionOptions {
+  settings: LdapSettings;
+  /** The bind password; kept inside ldapts only for the bind. */
+  password: string;
+  pageSize: number;
+  binaryAttributes: readonly string[];
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+export interface SearchOptions {
+  filter: string;
+  attributes: string[];
+  scope?: 'base' | 'one' | 'sub';
+  /** For messages: what is being read ("groups", "users"). */
+  what: string;
+}
+
+/**
+ * One bound LDAP connection for one run. Every ldapts error goes through
+ * {@link translateLdapError} with the phase it happened in. The session never reconnects: a
+ * connection lost mid-run fails the run (`SOURCE_UNAVAILABLE`) instead of silently continuing
+ * on a fresh, unauthenticated connection.
+ */
+export class LdapSession {
+  readonly server: string;
+  private readonly client: Client;
+  private bound = false;
+  private closed = false;
+  private readonly onAbort: () => void;
+
+  private constructor(private readonly opts: SessionOptions) {
+    const url = new URL(opts.settings.url);
+    const secure = url.protocol.toLowerCase() === 'ldaps:';
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = url.port ? Number(url.port) : secure ? 636 : 389;
+    this.server = `${host}:${port}`;
+    this.client = new Client({
+      url: opts.settings.url,
+      timeout: opts.settings.timeoutMs,
+      connectTimeout: opts.settings.timeoutMs,
+      // ldapts treats any TLS option as "connect with TLS", so StartTLS gets its options later.
+      tlsOptions: secure ? this.tlsOptions(host) : undefined,
+      strictDN: false,
+    });
+    this.onAbort = () => void this.close();
+    opts.signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  private tlsOptions(host: string): ConnectionOptions {
+    const s = this.opts.settings;
+    return {
+      ca: s.tlsCaPem ? [s.tlsCaPem] : undefined,
+      rejectUnauthorized: s.tlsRejectUnauthorized,
+      // Certificate names are checked against the configured host; SNI only for names.
+      host,
+      servername: isIP(host) ? undefined : host,
+      minVersion: 'TLSv1.2',
+    };
+  }
+
+  /** Connect (StartTLS when configured) and simple-bind. */
+  static async open(opts: SessionOptions): Promise<LdapSession> {
+    const session = new LdapSession(opts);
+    try {
+      await session.connectAndBind();
+      return session;
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+  }
+
+  private fail(err: unknown, phase: LdapPhase, extra: { base?: string; what?: string } = {}) {
+    if (this.opts.signal.aborted)
+      return new DirsyncError(ErrorCode.INTERNAL, 'the run was aborted');
+    return translateLdapError(err, {
+      phase,
+      server: this.server,
+      bindDn: this.opts.settings.bindDn,
+      ...extra,
+    });
+  }
+
+  private async connectAndBind(): Promise<void> {
+    const s = this.opts.settings;
+    if (s.startTls && !s.url.toLowerCase().startsWith('ldaps:')) {
+      try {
+        const host = new URL(s.url).hostname.replace(/^\[|\]$/g, '');
+        await this.client.startTLS(this.tlsOptions(host));
+      } catch (err) {
+        throw this.fail(err, err instanceof ResultCodeError ? 'starttls' : 'connect');
+      }
+    }
+    try {
+      await this.client.bind(s.bindDn, this.opts.password);
+      this.bound = true;
+    } catch (err) {
+      throw this.fail(err, 'bind');
+    }
+  }
+
+  private ensureUsable(what: string): void {
+    this.opts.signal.throwIfAborted();
+    if (this.closed || !this.bound || !this.client.isBound) {
+      throw new DirsyncError(
+        ErrorCode.SOURCE_UNAVAILABLE,
+        `the connection to ${this.server} was lost before reading ${what}`,
+      );
+    }
+  }
+
+  /**
+   * A paged search (RFC 2696) with the run's page size, yielding one page of entries at a time
+   * so callers stream instead of holding the whole result.
+   */
+  async *pages(base: string, opts: SearchOptions): AsyncGenerator<Entry[]> {
+    this.ensureUsable(opts.what);
+    const iterator = this.client.searchPaginated(base, {
+      scope: opts.scope ?? 'sub',
+      filter: opts.filter,
+      attributes: opts.attributes,
+      explicitBufferAttributes: [...this.opts.binaryAttributes],
+      paged: { pageSize: this.opts.pageSize },
+      derefAliases: 'never',
+    });
+    // Ask for the next page as soon as one arrives, so the server prepares it while this one
+    // is being processed (the paged-results cookie allows nothing earlier).
+    let pending = iterator.next();
+    for (;;) {
+      let next: IteratorResult<{ searchEntries: Entry[] }>;
+      try {
+        next = await pending;
+      } catch (err) {
+        throw this.fail(err, 'read', { base, what: opts.what });
+      }
+      if (next.done) return;
+      this.opts.signal.throwIfAborted();
+      pending = iterator.next();
+      // If the caller stops early, the prefetched page's failure must not go unhandled.
+      pending.catch(() => undefined);
+      yield next.value.searchEntries;
+    }
+  }
+
+  /** Whether an entry exists (a base search); other errors are thrown translated. */
+  async exists(dn: string, what: string): Promise<boolean> {
+    this.ensureUsable(what);
+    try {
+      const result = await this.client.search(dn, {
+        scope: 'base',
+        filter: '(objectClass=*)',
+        attributes: ['1.1'],
+      });
+      return result.searchEntries.length > 0;
+    } catch (err) {
+      const translated = this.fail(err, 'read', { base: dn, what });
+      if (translated.code === ErrorCode.BASE_DN_NOT_FOUND) return false;
+      throw translated;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.opts.signal.removeEventListener('abort', this.onAbort);
+    try {
+      await this.client.unbind();
+    } catch (err) {
+      this.opts.logger.debug({ error: String(err) }, 'unbind failed');
+    }
+  }
+}

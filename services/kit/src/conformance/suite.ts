@@ -1,0 +1,505 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ErrorCode,
+  SyncMode,
+  errorCodeName,
+  eventMsgId,
+  type AttributeMapping,
+} from '@dirsync/proto';
+import type { SourceConnector } from '../connector/types.js';
+import {
+  memberUsernames,
+  observedUsernames,
+  startConnectorHarness,
+  type CollectedRun,
+  type ConnectorHarness,
+  type HarnessConfig,
+} from './harness.js';
+
+/** A user of a conformance fixture; `key` names it in groups and mutations. */
+export interface FixtureUser {
+  key: string;
+  /** Absent → the source record has no value for the username attribute. */
+  username?: string;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  displayName?: string;
+  /** Raw phone values as the source would hold them. */
+  phones?: string[];
+}
+
+export interface FixtureGroup {
+  key: string;
+  name: string;
+  /** User keys. */
+  members?: string[];
+  /** Keys of groups nested in this one. */
+  groups?: string[];
+}
+
+export interface SourceFixture {
+  users: FixtureUser[];
+  groups: FixtureGroup[];
+}
+
+export type FixtureMutation =
+  | { op: 'addMember'; group: string; user: string }
+  | { op: 'removeMember'; group: string; user: string }
+  | { op: 'updateUser'; user: string; changes: Partial<Omit<FixtureUser, 'key'>> }
+  | { op: 'deleteUser'; user: string };
+
+/** The directory configuration a connector's hooks produce for a fixture. */
+export interface ConformanceConfig {
+  settings: unknown;
+  secrets: Record<string, string>;
+  /** Selected groups in the source's notation. */
+  selectedGroups: string[];
+  /** Maps username, email, firstName, lastName, displayName and phones to the source. */
+  mapping: Partial<Omit<AttributeMapping, '$typeName'>>;
+}
+
+/**
+ * What a connector provides to be tested by {@link runConnectorConformance}. The hooks own the
+ * source (a real server or a stateful fake); the suite owns NATS, the worker and the assertions.
+ */
+export interface ConformanceHooks<S> {
+  /** Used in the describe title. */
+  name: string;
+  connector: () => SourceConnector<S> | Promise<SourceConnector<S>>;
+  /** Start the source (once, before everything). */
+  setup?: () => Promise<void>;
+  /** Stop it (once, after everything). */
+  teardown?: () => Promise<void>;
+  /** Make the source hold exactly this fixture (removing what a previous seed left). */
+  seed: (fixture: SourceFixture) => Promise<void>;
+  /** Change the seeded source in place. */
+  mutate: (mutations: FixtureMutation[]) => Promise<void>;
+  /**
+   * The configuration for the seeded source with the given groups selected (fixture keys; an
+   * unknown key must become a reference to a group that does not exist). `failure` asks for a
+   * configuration whose source cannot be reached, or whose credentials are wrong.
+   */
+  directoryConfig: (opts: {
+    selectedGroups: string[];
+    failure?: 'unreachable' | 'bad-credentials';
+  }) => ConformanceConfig | Promise<ConformanceConfig>;
+  /** Settings the connector's schema rejects, and the field names the error must mention. */
+  invalidSettings?: () => { settings: unknown; fields: string[] };
+  natsUrl?: string;
+  /** NATS namespace; a fresh random one by default. */
+  namespace?: string;
+  /** Per-run timeout (default 60 s). */
+  runTimeoutMs?: number;
+}
+
+const BATCH = 50;
+const BIG = 120;
+
+function fixture(): SourceFixture {
+  const bigUsers: FixtureUser[] = Array.from({ length: BIG }, (_v, i) => ({
+    key: `u${String(i).padStart(3, '0')}`,
+    username: `user${String(i).padStart(3, '0')}`,
+    firstName: 'Bulk',
+    lastName: `User ${i}`,
+  }));
+  return {
+    users: [
+      {
+        key: 'alice',
+        username: 'alice',
+        email: 'alice@example.org',
+        firstName: 'Alice',
+        lastName: 'Archer',
+        displayName: 'Alice Archer',
+        phones: ['+1 415 555 0100'],
+      },
+      { key: 'bob', username: 'bob', firstName: 'Bob', lastName: 'Baker' },
+      { key: 'carol', username: 'carol', firstName: 'Carol', lastName: 'Cook' },
+      { key: 'dave', username: 'dave', firstName: 'Dave', lastName: 'Dyer' },
+      { key: 'erin', firstName: 'Erin', lastName: 'Nousername' },
+      {
+        key: 'frank',
+        username: 'frank',
+        firstName: 'Frank',
+        lastName: 'Fisher',
+        phones: ['(415) 555-0101', 'not a phone'],
+      },
+      ...bigUsers,
+    ],
+    groups: [
+      {
+        key: 'eng',
+        name: 'engineering',
+        members: ['alice', 'erin', 'frank'],
+        groups: ['platform'],
+      },
+      { key: 'platform', name: 'platform', members: ['bob'] },
+      { key: 'sales', name: 'sales', members: ['carol'] },
+      { key: 'big', name: 'big', members: bigUsers.map((u) => u.key) },
+    ],
+  };
+}
+
+const SELECTED = ['eng', 'big'];
+
+function codeOf(run: CollectedRun): string | undefined {
+  const code = run.failed?.error?.code;
+  return code === undefined ? undefined : errorCodeName(code);
+}
+
+/**
+ * The protocol every connector must keep, as vitest `describe`s (after scimmy's resource hooks):
+ * call it at the top level of a connector's test file with that connector's hooks. It seeds the
+ * source, runs the real worker against a real NATS namespace with an in-test config responder,
+ * collects the published events from the stream and asserts the protocol.
+ */
+export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
+  describe(`${hooks.name} connector conformance`, () => {
+    let h: ConnectorHarness;
+    let full: CollectedRun;
+    const timeoutMs = hooks.runTimeoutMs ?? 60_000;
+    const directoryId = () => `dir-${randomUUID()}`;
+
+    async function configure(
+      id: string,
+      opts: Parameters<ConformanceHooks<S>['directoryConfig']>[0],
+    ): Promise<HarnessConfig> {
+      const cfg = await hooks.directoryConfig(opts);
+      const config: HarnessConfig = {
+        settings: cfg.settings,
+        secrets: cfg.secrets,
+        selectedGroups: cfg.selectedGroups,
+        mapping: cfg.mapping,
+        defaultRegion: 'US',
+        restoreWindowDays: 11,
+      };
+      h.setConfig(id, config);
+      return config;
+    }
+
+    async function runFull(selectedGroups = SELECTED): Promise<CollectedRun> {
+      const id = directoryId();
+      await configure(id, { selectedGroups });
+      return h.run({ directoryId: id, mode: SyncMode.FULL }, { timeoutMs });
+    }
+
+    async function runUser(username: string): Promise<CollectedRun> {
+      const id = directoryId();
+      await configure(id, { selectedGroups: SELECTED });
+      return h.run({ directoryId: id, mode: SyncMode.USER, username }, { timeoutMs });
+    }
+
+    beforeAll(async () => {
+      await hooks.setup?.();
+      h = await startConnectorHarness({
+        connector: await hooks.connector(),
+        natsUrl: hooks.natsUrl,
+        namespace: hooks.namespace,
+        batchSize: BATCH,
+      });
+      await hooks.seed(fixture());
+      full = await runFull();
+    });
+
+    afterAll(async () => {
+      await h?.close();
+      await hooks.teardown?.();
+    });
+
+    describe('FULL run', () => {
+      it('completes', () => {
+        expect(full.outcome.error).toBeUndefined();
+        expect(full.outcome.status).toBe('completed');
+        expect(full.failed).toBeUndefined();
+      });
+
+      it('numbers events contiguously from 1, RunStarted first and RunCompleted last', () => {
+        expect(full.events.length).toBeGreaterThan(2);
+        expect(full.events.map((e) => e.seq)).toEqual(full.events.map((_e, i) => i + 1));
+        expect(full.events[0]?.body.case).toBe('runStarted');
+        expect(full.events.at(-1)?.body.case).toBe('runCompleted');
+        expect(full.events.slice(1, -1).every((e) => e.body.case !== 'runStarted')).toBe(true);
+        expect(full.events.filter((e) => e.body.case === 'runCompleted')).toHaveLength(1);
+        expect(full.completed?.lastSeq).toBe(full.events.length);
+      });
+
+      it('stamps every event with its run, directory and emission time', () => {
+        for (const e of full.events) {
+          expect(e.runId).toBe(full.runId);
+          expect(e.directoryId).toBe(full.directoryId);
+          expect(e.emittedAtMs).toBeGreaterThan(0n);
+        }
+      });
+
+      it('forwards the job and the policy in RunStarted', () => {
+        expect(full.started?.mode).toBe(SyncMode.FULL);
+        expect(full.started?.dryRun).toBe(false);
+        expect(full.started?.policy?.restoreWindowDays).toBe(11);
+      });
+
+      it('uses deterministic message ids "<run>:<seq>"', () => {
+        expect(full.msgIds).toEqual(full.events.map((e) => eventMsgId(full.runId, e.seq)));
+      });
+
+      it('observes exactly the transitive members of the selected groups', () => {
+        const expected = [
+          'alice',
+          'bob',
+          'frank',
+          ...Array.from({ length: BIG }, (_v, i) => `user${String(i).padStart(3, '0')}`),
+        ].sort();
+        expect(observedUsernames(full)).toEqual(expected);
+      });
+
+      it('observes the selected groups and the groups nested in them, not others', () => {
+        expect(full.groups.map((g) => g.name).sort()).toEqual(['big', 'engineering', 'platform']);
+      });
+
+      it('reports members transitively: nested members belong to the outer group', () => {
+        expect(memberUsernames(full, 'platform')).toEqual(['bob']);
+        expect(memberUsernames(full, 'engineering')).toEqual(['alice', 'bob', 'frank']);
+      });
+
+      it('splits a big group over several chunks whose union is complete', () => {
+        const big = full.groups.find((g) => g.name === 'big');
+        expect(big).toBeDefined();
+        expect(memberUsernames(full, 'big')).toHaveLength(BIG);
+        expect(full.membershipChunks.get(big?.externalId ?? '')).toBeGreaterThanOrEqual(
+          Math.ceil(BIG / BATCH),
+        );
+      });
+
+      it(`never puts more than ${BATCH} records in one message`, () => {
+        for (const e of full.events) {
+          const b = e.body;
+          const n =
+            b.case === 'users'
+              ? b.value.users.length
+              : b.case === 'groups'
+                ? b.value.groups.length
+                : b.case === 'memberships'
+                  ? b.value.groups.reduce((s, g) => s + g.userExternalIds.length, 0)
+                  : b.case === 'objectErrors'
+                    ? b.value.errors.length
+                    : 1;
+          expect(n).toBeGreaterThan(0);
+          expect(n).toBeLessThanOrEqual(BATCH);
+        }
+      });
+
+      it('counts in RunCompleted what it published', () => {
+        expect(full.completed?.usersObserved).toBe(full.users.length);
+        expect(full.completed?.groupsObserved).toBe(full.groups.length);
+      });
+
+      it('publishes each user and group once, with distinct external ids', () => {
+        const ids = full.users.map((u) => u.externalId);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids.every((id) => id.length > 0)).toBe(true);
+        const gids = full.groups.map((g) => g.externalId);
+        expect(new Set(gids).size).toBe(gids.length);
+      });
+
+      it('only references observed users in memberships', () => {
+        const ids = new Set(full.users.map((u) => u.externalId));
+        for (const members of full.memberships.values()) {
+          for (const id of members) expect(ids.has(id)).toBe(true);
+        }
+      });
+
+      it('reports a user without username as MISSING_USERNAME and goes on', () => {
+        const missing = full.objectErrors.filter((e) => e.code === ErrorCode.MISSING_USERNAME);
+        expect(missing).toHaveLength(1);
+        expect(missing[0]?.message.length).toBeGreaterThan(0);
+      });
+
+      it('maps attributes and normalises phones to E.164 with the default region', () => {
+        const alice = full.users.find((u) => u.username === 'alice');
+        expect(alice).toMatchObject({
+          email: 'alice@example.org',
+          firstName: 'Alice',
+          lastName: 'Archer',
+          displayName: 'Alice Archer',
+        });
+        expect(alice?.phones.map((p) => p.number)).toEqual(['+14155550100']);
+        const frank = full.users.find((u) => u.username === 'frank');
+        expect(frank?.phones.map((p) => p.number)).toEqual(['+14155550101']);
+      });
+
+      it('reports an invalid phone as INVALID_PHONE and still imports the user', () => {
+        const frank = full.users.find((u) => u.username === 'frank');
+        const invalid = full.objectErrors.filter((e) => e.code === ErrorCode.INVALID_PHONE);
+        expect(invalid).toHaveLength(1);
+        expect(invalid[0]?.externalId).toBe(frank?.externalId);
+      });
+    });
+
+    describe('re-publish', () => {
+      it('a second execution of the same run publishes the same message ids, which the server drops', async () => {
+        const again = await h.run(
+          { directoryId: full.directoryId, runId: full.runId, mode: SyncMode.FULL },
+          { timeoutMs, jobMsgId: `${full.runId}:again` },
+        );
+        expect(again.outcome.status).toBe('completed');
+        expect(again.outcome.lastSeq).toBe(full.events.length);
+        // Nothing new reached the stream: the same events, once each.
+        expect(again.msgIds).toEqual(full.msgIds);
+      });
+    });
+
+    describe('USER mode', () => {
+      it('observes the requested user only, with its memberships', async () => {
+        const run = await runUser('bob');
+        expect(run.outcome.status).toBe('completed');
+        expect(run.started?.mode).toBe(SyncMode.USER);
+        expect(run.started?.username).toBe('bob');
+        expect(observedUsernames(run)).toEqual(['bob']);
+        expect(run.completed?.usersObserved).toBe(1);
+        const bob = run.users[0];
+        const groupsOfBob = [...run.memberships.entries()]
+          .filter(([, members]) => members.has(bob?.externalId ?? ''))
+          .map(([gid]) => run.groups.find((g) => g.externalId === gid)?.name)
+          .sort();
+        expect(groupsOfBob).toEqual(['engineering', 'platform']);
+        for (const members of run.memberships.values()) {
+          expect([...members]).toEqual([bob?.externalId]);
+        }
+      });
+
+      it('observes the same external id as a FULL run', async () => {
+        const run = await runUser('alice');
+        const inFull = full.users.find((u) => u.username === 'alice');
+        expect(run.users.map((u) => u.externalId)).toEqual([inFull?.externalId]);
+      });
+
+      it('observes nobody for a user outside the selected groups', async () => {
+        const run = await runUser('carol');
+        expect(run.outcome.status).toBe('completed');
+        expect(run.users).toHaveLength(0);
+        expect(run.completed?.usersObserved).toBe(0);
+      });
+
+      it('completes with zero users for an unknown user', async () => {
+        const run = await runUser('nobody-by-this-name');
+        expect(run.outcome.status).toBe('completed');
+        expect(run.users).toHaveLength(0);
+        expect(run.completed?.usersObserved).toBe(0);
+      });
+
+      for (const pattern of ['*', 'a*', '*e*', 'user00*']) {
+        it(`treats "${pattern}" as a name, never as a pattern`, async () => {
+          const run = await runUser(pattern);
+          expect(run.outcome.status).toBe('completed');
+          expect(run.users).toHaveLength(0);
+        });
+      }
+    });
+
+    describe('failures', () => {
+      it('an unreachable source fails the run with SOURCE_UNREACHABLE', async () => {
+        const id = directoryId();
+        await configure(id, { selectedGroups: SELECTED, failure: 'unreachable' });
+        const run = await h.run({ directoryId: id }, { timeoutMs });
+        expect(run.events[0]?.body.case).toBe('runStarted');
+        expect(run.events.at(-1)?.body.case).toBe('runFailed');
+        expect(run.completed).toBeUndefined();
+        expect(codeOf(run)).toBe('SOURCE_UNREACHABLE');
+        expect(run.failed?.error?.message.length).toBeGreaterThan(0);
+      });
+
+      it('bad credentials fail the run with INVALID_CREDENTIALS and never echo the secret', async () => {
+        const id = directoryId();
+        const config = await configure(id, {
+          selectedGroups: SELECTED,
+          failure: 'bad-credentials',
+        });
+        const run = await h.run({ directoryId: id }, { timeoutMs });
+        expect(codeOf(run)).toBe('INVALID_CREDENTIALS');
+        expect(run.completed).toBeUndefined();
+        const secrets = Object.values(config.secrets ?? {}).filter((s) => s.length > 0);
+        expect(secrets.length).toBeGreaterThan(0);
+        for (const payload of run.payloads) {
+          const text = Buffer.from(payload).toString('latin1');
+          for (const s of secrets) expect(text.includes(s)).toBe(false);
+        }
+      });
+
+      it('a selected group that does not exist fails the run with GROUP_NOT_FOUND naming it', async () => {
+        const id = directoryId();
+        const config = await configure(id, { selectedGroups: ['eng', 'no-such-group'] });
+        const run = await h.run({ directoryId: id }, { timeoutMs });
+        expect(codeOf(run)).toBe('GROUP_NOT_FOUND');
+        const ghost = config.selectedGroups?.[1] ?? '';
+        expect(run.failed?.error?.message).toContain(ghost);
+      });
+
+      it('a config error reply fails the run with that code', async () => {
+        const id = directoryId();
+        h.setConfig(id, {
+          error: { code: ErrorCode.DIRECTORY_NOT_FOUND, message: `directory ${id} was deleted` },
+        });
+        const run = await h.run({ directoryId: id }, { timeoutMs });
+        expect(run.events.map((e) => e.body.case)).toEqual(['runStarted', 'runFailed']);
+        expect(codeOf(run)).toBe('DIRECTORY_NOT_FOUND');
+        expect(run.failed?.error?.message).toContain('was deleted');
+      });
+
+      it('no config answer fails the run (INTERNAL) instead of hanging', async () => {
+        const id = directoryId();
+        h.setConfig(id, 'no-answer');
+        const run = await h.run({ directoryId: id }, { timeoutMs });
+        expect(codeOf(run)).toBe('INTERNAL');
+        expect(run.failed?.error?.message).toContain('config');
+      });
+
+      it('invalid settings fail the run with CONFIG_INVALID naming each bad field', async () => {
+        const id = directoryId();
+        const base = await hooks.directoryConfig({ selectedGroups: SELECTED });
+        const invalid = hooks.invalidSettings?.() ?? { settings: 42, fields: [] };
+        h.setConfig(id, { ...base, settings: invalid.settings });
+        const run = await h.run({ directoryId: id }, { timeoutMs });
+        expect(codeOf(run)).toBe('CONFIG_INVALID');
+        for (const field of invalid.fields) expect(run.failed?.error?.message).toContain(field);
+        for (const s of Object.values(base.secrets)) {
+          if (s) expect(run.failed?.error?.message).not.toContain(s);
+        }
+      });
+
+      it('settings that are not JSON fail the run with CONFIG_INVALID', async () => {
+        const id = directoryId();
+        const base = await hooks.directoryConfig({ selectedGroups: SELECTED });
+        h.setConfig(id, { ...base, settings: '{not json' });
+        const run = await h.run({ directoryId: id }, { timeoutMs });
+        expect(codeOf(run)).toBe('CONFIG_INVALID');
+      });
+    });
+
+    describe('source changes', () => {
+      it('sees a removed and an added member at the next run', async () => {
+        await hooks.mutate([
+          { op: 'removeMember', group: 'eng', user: 'alice' },
+          { op: 'addMember', group: 'eng', user: 'dave' },
+        ]);
+        const run = await runFull();
+        expect(run.outcome.status).toBe('completed');
+        const names = observedUsernames(run);
+        expect(names).not.toContain('alice');
+        expect(names).toContain('dave');
+        expect(memberUsernames(run, 'engineering')).toEqual(['bob', 'dave', 'frank']);
+      });
+
+      it('sees a changed attribute and a deleted user at the next run', async () => {
+        await hooks.mutate([
+          { op: 'updateUser', user: 'frank', changes: { lastName: 'Fischer' } },
+          { op: 'deleteUser', user: 'bob' },
+        ]);
+        const run = await runFull();
+        expect(run.users.find((u) => u.username === 'frank')?.lastName).toBe('Fischer');
+        expect(observedUsernames(run)).not.toContain('bob');
+        expect(memberUsernames(run, 'platform')).toEqual([]);
+      });
+    });
+  });
+}

@@ -1,0 +1,19 @@
+export * from './types.js';
+export {
+  MAX_ALIASES,
+  MAX_PHONES,
+  MAX_VALUE_LENGTH,
+  cleanText,
+  normalizeUser,
+  usernameKey,
+  type NormalizedUser,
+} from './normalize.js';
+export { BatchingSink, type BatchingSinkOptions, type ObservationBody } from './sink.js';
+export {
+  MAX_BATCH_SIZE,
+  createConnectorWorker,
+  secretScrubber,
+  type ConnectorWorker,
+  type ConnectorWorkerOptions,
+  type RunOutcome,
+} from './worker.js';

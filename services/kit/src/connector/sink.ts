@@ -1,0 +1,281 @@
+import {
+  ErrorCode,
+  GroupBatchSchema,
+  GroupMembersSchema,
+  MembershipBatchSchema,
+  ObjectErrorBatchSchema,
+  ObjectErrorSchema,
+  ObservedGroupSchema,
+  UserBatchSchema,
+  create,
+  type DirectoryEvent,
+  type GroupMembers,
+  type ObjectError,
+  type ObservedGroup,
+  type ObservedUser,
+} from '@dirsync/proto';
+import type { Logger } from '../logger.js';
+import { cleanText, normalizeUser, usernameKey } from './normalize.js';
+import type { RecordSink, SourceGroup, SourceObjectError, SourceUser } from './types.js';
+
+/** The body of one observation message. */
+export type ObservationBody = Extract<
+  DirectoryEvent['body'],
+  { case: 'users' | 'groups' | 'memberships' | 'objectErrors' }
+>;
+
+export interface BatchingSinkOptions {
+  /** Publishes one observation message (assigns its seq); awaited for back-pressure. */
+  emit: (body: ObservationBody) => Promise<void>;
+  /** At most this many records (users, groups, member ids, errors) per message. */
+  batchSize: number;
+  /**
+   * Upper bound on the estimated encoded size of one message. The estimate over-counts (3 bytes
+   * per UTF-16 unit), so a message never exceeds the broker's max_payload as long as this is
+   * below it.
+   */
+  maxMessageBytes: number;
+  defaultRegion: string;
+  /** USER mode: only a user with this username (compared by `usernameKey`) may be observed. */
+  onlyUsername?: string | undefined;
+  /** Values that must never leave the process (the directory's secrets). */
+  scrub: (text: string) => string;
+  logger: Logger;
+}
+
+/** Per-record overhead of the protobuf framing in the size estimate. */
+const FIELD_OVERHEAD = 8;
+
+function estimate(...values: (string | undefined)[]): number {
+  let n = FIELD_OVERHEAD;
+  for (const v of values) if (v) n += v.length * 3 + FIELD_OVERHEAD;
+  return n;
+}
+
+function estimateUser(u: ObservedUser): number {
+  let n = estimate(
+    u.externalId,
+    u.username,
+    u.email,
+    u.firstName,
+    u.lastName,
+    u.displayName,
+    u.sourceLocator,
+  );
+  for (const a of u.aliases) n += estimate(a);
+  for (const p of u.phones) n += estimate(p.number, p.kind);
+  for (const [k, v] of Object.entries(u.customAttributes)) n += estimate(k, v);
+  return n;
+}
+
+/**
+ * The kit's {@link RecordSink}: normalises records, tracks the run's state (observed ids,
+ * usernames, rejected users) and cuts records into messages of at most `batchSize` records.
+ */
+export class BatchingSink implements RecordSink {
+  private users: ObservedUser[] = [];
+  private usersBytes = 0;
+  private groups: ObservedGroup[] = [];
+  private groupsBytes = 0;
+  private memberChunks: GroupMembers[] = [];
+  private memberCount = 0;
+  private membersBytes = 0;
+  private errors: ObjectError[] = [];
+  private errorsBytes = 0;
+
+  private readonly userIds = new Set<string>();
+  private readonly usernames = new Map<string, string>();
+  /** External ids handed in but not observed: their memberships are dropped. */
+  private readonly rejected = new Set<string>();
+  private readonly groupIds = new Set<string>();
+  private readonly onlyKey: string | undefined;
+  private closedReason: Error | undefined;
+
+  usersObserved = 0;
+  groupsObserved = 0;
+  objectErrors = 0;
+
+  constructor(private readonly opts: BatchingSinkOptions) {
+    this.onlyKey =
+      opts.onlyUsername === undefined ? undefined : usernameKey(opts.onlyUsername.trim());
+  }
+
+  /** Refuse every later call (the run is over or aborted). */
+  close(reason: Error): void {
+    this.closedReason ??= reason;
+  }
+
+  private check(): void {
+    if (this.closedReason) throw this.closedReason;
+  }
+
+  async user(source: SourceUser): Promise<void> {
+    this.check();
+    const { user, errors } = normalizeUser(source, this.opts.defaultRegion);
+    for (const e of errors) await this.objectError(e);
+    const externalId = cleanText(source.externalId);
+    if (!user) {
+      if (externalId) this.rejected.add(externalId);
+      return;
+    }
+    if (this.userIds.has(user.externalId)) {
+      this.opts.logger.debug({ externalId: user.externalId }, 'user handed over twice; ignored');
+      return;
+    }
+    const key = usernameKey(user.username);
+    if (this.onlyKey !== undefined && key !== this.onlyKey) {
+      // A USER run observes one user only; anything else is a connector bug (e.g. a filter that
+      // matched more than it should), and observing it could misattribute the user.
+      this.opts.logger.warn(
+        { externalId: user.externalId },
+        'USER run: connector returned a user other than the one requested; ignored',
+      );
+      this.rejected.add(user.externalId);
+      return;
+    }
+    const first = this.usernames.get(key);
+    if (first !== undefined) {
+      this.rejected.add(user.externalId);
+      await this.objectError({
+        externalId: user.externalId,
+        sourceLocator: user.sourceLocator,
+        code: ErrorCode.DUPLICATE_USERNAME,
+        message: `${user.sourceLocator || user.externalId} has username "${user.username}", which another user in scope already has (external id ${first}); it is not imported`,
+      });
+      return;
+    }
+    this.usernames.set(key, user.externalId);
+    this.userIds.add(user.externalId);
+    this.usersObserved++;
+    this.users.push(user);
+    this.usersBytes += estimateUser(user);
+    if (this.users.length >= this.opts.batchSize || this.usersBytes >= this.opts.maxMessageBytes) {
+      await this.flushUsers();
+    }
+  }
+
+  async group(source: SourceGroup): Promise<void> {
+    this.check();
+    const externalId = cleanText(source.externalId);
+    const locator = cleanText(source.sourceLocator) ?? '';
+    if (!externalId) {
+      await this.objectError({
+        sourceLocator: locator,
+        code: ErrorCode.MISSING_EXTERNAL_ID,
+        message: `group ${locator || source.name} has no external id; it is not imported`,
+      });
+      return;
+    }
+    if (this.groupIds.has(externalId)) return;
+    this.groupIds.add(externalId);
+    const group = create(ObservedGroupSchema, {
+      externalId,
+      name: cleanText(source.name) ?? externalId,
+      description: cleanText(source.description) ?? '',
+      sourceLocator: locator,
+    });
+    this.groupsObserved++;
+    this.groups.push(group);
+    this.groupsBytes += estimate(group.externalId, group.name, group.description, locator);
+    if (
+      this.groups.length >= this.opts.batchSize ||
+      this.groupsBytes >= this.opts.maxMessageBytes
+    ) {
+      await this.flushGroups();
+    }
+  }
+
+  async members(groupExternalId: string, userExternalIds: Iterable<string>): Promise<void> {
+    this.check();
+    const groupId = cleanText(groupExternalId);
+    if (!groupId) return;
+    const seen = new Set<string>();
+    let current: GroupMembers | undefined;
+    for (const raw of userExternalIds) {
+      const id = cleanText(raw);
+      if (!id || seen.has(id) || this.rejected.has(id)) continue;
+      seen.add(id);
+      if (!current) {
+        current = create(GroupMembersSchema, { groupExternalId: groupId, userExternalIds: [] });
+        this.memberChunks.push(current);
+        this.membersBytes += estimate(groupId);
+      }
+      current.userExternalIds.push(id);
+      this.memberCount++;
+      this.membersBytes += estimate(id);
+      if (
+        this.memberCount >= this.opts.batchSize ||
+        this.membersBytes >= this.opts.maxMessageBytes
+      ) {
+        await this.flushMembers();
+        current = undefined;
+      }
+    }
+  }
+
+  async objectError(error: SourceObjectError): Promise<void> {
+    this.check();
+    const e = create(ObjectErrorSchema, {
+      externalId: error.externalId ?? '',
+      sourceLocator: error.sourceLocator ?? '',
+      code: error.code,
+      message: this.opts.scrub(error.message),
+    });
+    this.objectErrors++;
+    this.errors.push(e);
+    this.errorsBytes += estimate(e.externalId, e.sourceLocator, e.message);
+    if (
+      this.errors.length >= this.opts.batchSize ||
+      this.errorsBytes >= this.opts.maxMessageBytes
+    ) {
+      await this.flushErrors();
+    }
+  }
+
+  /** Emit every partial batch. Used at the end of a run, successful or not. */
+  async flush(): Promise<void> {
+    await this.flushGroups();
+    await this.flushUsers();
+    await this.flushMembers();
+    await this.flushErrors();
+  }
+
+  private async flushUsers(): Promise<void> {
+    if (this.users.length === 0) return;
+    const users = this.users;
+    this.users = [];
+    this.usersBytes = 0;
+    await this.opts.emit({ case: 'users', value: create(UserBatchSchema, { users }) });
+  }
+
+  private async flushGroups(): Promise<void> {
+    if (this.groups.length === 0) return;
+    const groups = this.groups;
+    this.groups = [];
+    this.groupsBytes = 0;
+    await this.opts.emit({ case: 'groups', value: create(GroupBatchSchema, { groups }) });
+  }
+
+  private async flushMembers(): Promise<void> {
+    if (this.memberChunks.length === 0) return;
+    const groups = this.memberChunks;
+    this.memberChunks = [];
+    this.memberCount = 0;
+    this.membersBytes = 0;
+    await this.opts.emit({
+      case: 'memberships',
+      value: create(MembershipBatchSchema, { groups }),
+    });
+  }
+
+  private async flushErrors(): Promise<void> {
+    if (this.errors.length === 0) return;
+    const errors = this.errors;
+    this.errors = [];
+    this.errorsBytes = 0;
+    await this.opts.emit({
+      case: 'objectErrors',
+      value: create(ObjectErrorBatchSchema, { errors }),
+    });
+  }
+}

@@ -1,0 +1,557 @@
+import {
+  AttributeMappingSchema,
+  ConfigReplySchema,
+  ConfigRequestSchema,
+  DirectoryEventSchema,
+  ErrorCode,
+  ErrorInfoSchema,
+  RunCompletedSchema,
+  RunFailedSchema,
+  RunStartedSchema,
+  Stream,
+  Subject,
+  SyncJobSchema,
+  SyncMode,
+  create,
+  errorCodeName,
+  eventMsgId,
+  fromBinary,
+  streamName,
+  subject,
+  toBinary,
+  type DirectoryConfig,
+  type DirectoryEvent,
+  type DirectoryPolicy,
+  type SyncJob,
+} from '@dirsync/proto';
+import { AckPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { DirsyncError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { BoundedPublisher, ensureConsumer, ensureStreams } from '../nats.js';
+import { MAX_ALIAS_ATTRIBUTES, MAX_SELECTED_GROUPS } from '../sources/ldap.js';
+import { BatchingSink, type ObservationBody } from './sink.js';
+import type { DirectoryContext, RunContext, SourceConnector } from './types.js';
+
+/** The protocol's cap on records per observation message (docs/architecture.md §3). */
+export const MAX_BATCH_SIZE = 500;
+
+export interface ConnectorWorkerOptions<S> {
+  connector: SourceConnector<S>;
+  nc: NatsConnection;
+  /** NATS namespace of the deployment or test file ("" in production). */
+  namespace?: string;
+  logger: Logger;
+  /** Defaults to `connector.kind`; the jobs subject is `dirsync.jobs.<kind>`. */
+  kind?: string;
+  /** Records per observation message, 1‥500 (default 500). */
+  batchSize?: number;
+  /** Unacknowledged publishes allowed at once (default 64). */
+  maxInFlight?: number;
+  /** How long to wait for the sync service's config reply (default 10 s). */
+  configTimeoutMs?: number;
+  /** How long `stop()` lets a run in hand finish before aborting it (default 20 s). */
+  stopGraceMs?: number;
+  /** Called after each run's terminal event was published (or could not be). */
+  onRunEnd?: (outcome: RunOutcome) => void;
+}
+
+/** How one run ended, as the worker saw it. */
+export interface RunOutcome {
+  runId: string;
+  directoryId: string;
+  status: 'completed' | 'failed';
+  /** Seq of the terminal event (0 when not even RunStarted could be published). */
+  lastSeq: number;
+  usersObserved: number;
+  groupsObserved: number;
+  objectErrors: number;
+  /** Set when failed: the code name (e.g. "INVALID_CREDENTIALS") and the published message. */
+  error?: { code: string; message: string };
+  durationMs: number;
+}
+
+/**
+ * A connector process's job loop. One job at a time per worker; scale out by running more
+ * workers (they share the durable consumer, so each job goes to one of them).
+ */
+export interface ConnectorWorker {
+  /** Ensure the streams and the durable consumer, then start taking jobs. */
+  start(): Promise<void>;
+  /**
+   * Stop taking jobs; let the run in hand finish within the grace period, else abort it and
+   * publish its `RunFailed`; then resolve. Does not close the NATS connection (the caller owns it).
+   */
+  stop(): Promise<void>;
+  /** Problems that make the worker unable to take jobs; empty when ready. */
+  problems(): string[];
+  /** The run being executed, if any. */
+  readonly activeRunId: string | undefined;
+}
+
+/** The run was aborted by `stop()` after its grace period. */
+class RunAbortedError extends Error {
+  constructor() {
+    super('the connector was stopped before the run finished');
+    this.name = 'RunAbortedError';
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+/** Replaces every secret value in a text, so no message leaving the process carries one. */
+export function secretScrubber(secrets: Record<string, string>): (text: string) => string {
+  const values = Object.values(secrets)
+    .filter((v) => v.length > 0)
+    .sort((a, b) => b.length - a.length);
+  if (values.length === 0) return (text) => text;
+  return (text) => {
+    let out = text;
+    for (const v of values) if (out.includes(v)) out = out.split(v).join('[redacted]');
+    return out;
+  };
+}
+
+/**
+ * Create the worker that runs `connector` for every job of its kind (docs/architecture.md):
+ *
+ * - durable pull consumer `connector-<kind>` on DIRSYNC_JOBS, filter `dirsync.jobs.<kind>`; a
+ *   job is acked when it is picked up (at-most-once: a crash is caught by the run timeout);
+ * - `ConfigRequest` on `dirsync.config.<directory>`; an error reply fails the run with its code,
+ *   no answer within `configTimeoutMs` fails it as INTERNAL;
+ * - `RunStarted` is always seq 1 and awaited — also when the config request failed (then
+ *   without policy), so every run on the stream starts the same way;
+ * - observation messages of at most `batchSize` records (a MembershipBatch counts member ids)
+ *   and at most ~512 KiB, through a BoundedPublisher (`maxInFlight` unacknowledged);
+ * - after a flush, `RunCompleted { last_seq, users_observed, groups_observed, cursor }`; any
+ *   error → flush what was read → `RunFailed { code, message }`, secrets scrubbed from it.
+ */
+export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): ConnectorWorker {
+  const { connector, nc, logger } = opts;
+  const ns = opts.namespace ?? '';
+  const kind = opts.kind ?? connector.kind;
+  const batchSize = Math.max(1, Math.min(MAX_BATCH_SIZE, opts.batchSize ?? MAX_BATCH_SIZE));
+  const maxInFlight = Math.max(1, opts.maxInFlight ?? 64);
+  const configTimeoutMs = opts.configTimeoutMs ?? 10_000;
+  const stopGraceMs = opts.stopGraceMs ?? 20_000;
+  const jobsStream = streamName(Stream.JOBS, ns).name;
+  const durable = `connector-${kind}`;
+  const js = nc.jetstream();
+  const log = logger.child({ connector: kind });
+
+  let started = false;
+  let stopping = false;
+  const stopController = new AbortController();
+  let currentFetch: ConsumerMessages | undefined;
+  let loopDone: Promise<void> | undefined;
+  let active: { runId: string; abort: AbortController; done: Promise<void> } | undefined;
+  /** Set when stop()'s grace period is over: any run still going (or starting) is aborted. */
+  let graceOver = false;
+  let lastLoopError: string | undefined;
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      try {
+        const consumer = await js.consumers.get(jobsStream, durable);
+        while (!stopping) {
+          const messages = await consumer.fetch({ max_messages: 1, expires: 5_000 });
+          currentFetch = messages;
+          try {
+            for await (const msg of messages) {
+              if (stopping) {
+                msg.nak();
+                continue;
+              }
+              await handleJob(msg);
+            }
+          } finally {
+            currentFetch = undefined;
+          }
+          lastLoopError = undefined;
+        }
+      } catch (err) {
+        if (stopping) break;
+        lastLoopError = String(err);
+        log.warn({ err }, 'taking jobs failed; retrying');
+        await sleep(1_000, stopController.signal);
+      }
+    }
+  }
+
+  async function handleJob(msg: JsMsg): Promise<void> {
+    let job: SyncJob;
+    try {
+      job = fromBinary(SyncJobSchema, msg.data);
+    } catch (err) {
+      log.error({ err, seq: msg.seq }, 'undecodable job; dropped');
+      msg.term();
+      return;
+    }
+    // Acked at pickup: a connector crash is caught by the run timeout, never retried into a
+    // half-published run (architecture §2).
+    try {
+      await msg.ackAck();
+    } catch {
+      msg.ack();
+    }
+    if (!job.runId || !job.directoryId) {
+      log.error(
+        { runId: job.runId, directoryId: job.directoryId },
+        'job without run or directory id; dropped',
+      );
+      return;
+    }
+    const abort = new AbortController();
+    if (graceOver) abort.abort();
+    const done = runJob(job, abort.signal);
+    active = { runId: job.runId, abort, done };
+    try {
+      await done;
+    } finally {
+      active = undefined;
+    }
+  }
+
+  async function fetchConfig(job: SyncJob): Promise<DirectoryConfig> {
+    const configSubject = subject(Subject.CONFIG, { directory_id: job.directoryId }, ns);
+    const request = create(ConfigRequestSchema, { directoryId: job.directoryId, runId: job.runId });
+    let data: Uint8Array;
+    try {
+      const reply = await nc.request(configSubject, toBinary(ConfigRequestSchema, request), {
+        timeout: configTimeoutMs,
+      });
+      data = reply.data;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const why =
+        code === '503'
+          ? `nothing answers config requests on ${configSubject} (is the sync service running?)`
+          : `no answer to the config request on ${configSubject} within ${configTimeoutMs} ms`;
+      throw new DirsyncError(ErrorCode.INTERNAL, why, { cause: err });
+    }
+    let reply;
+    try {
+      reply = fromBinary(ConfigReplySchema, data);
+    } catch (err) {
+      throw new DirsyncError(ErrorCode.INTERNAL, 'the config reply could not be decoded', {
+        cause: err,
+      });
+    }
+    if (reply.result.case === 'error') {
+      const e = reply.result.value;
+      throw new DirsyncError(
+        e.code === ErrorCode.UNSPECIFIED ? ErrorCode.INTERNAL : e.code,
+        e.message || 'the sync service refused the config request',
+      );
+    }
+    if (reply.result.case !== 'config') {
+      throw new DirsyncError(ErrorCode.INTERNAL, 'the config reply is empty');
+    }
+    return reply.result.value;
+  }
+
+  function validate(job: SyncJob, config: DirectoryConfig): S {
+    const invalid = (message: string) => new DirsyncError(ErrorCode.CONFIG_INVALID, message);
+    if (config.kind && config.kind !== kind) {
+      throw invalid(`directory ${job.directoryId} is of kind "${config.kind}", not "${kind}"`);
+    }
+    if (connector.modes && !connector.modes.includes(job.mode)) {
+      throw invalid(`the ${kind} connector does not support ${SyncMode[job.mode]} runs`);
+    }
+    if (job.mode === SyncMode.USER && !job.username.trim()) {
+      throw invalid('a USER run needs a username');
+    }
+    if (config.selectedGroups.length > MAX_SELECTED_GROUPS) {
+      throw new DirsyncError(
+        ErrorCode.TOO_MANY_GROUPS,
+        `${config.selectedGroups.length} groups are selected; at most ${MAX_SELECTED_GROUPS} are allowed`,
+      );
+    }
+    if ((config.mapping?.aliases.length ?? 0) > MAX_ALIAS_ATTRIBUTES) {
+      throw invalid(`at most ${MAX_ALIAS_ATTRIBUTES} alias attributes may be mapped`);
+    }
+    for (const name of connector.requiredSecrets ?? []) {
+      if (!config.secrets[name]) throw invalid(`the secret "${name}" is not set`);
+    }
+    let raw: unknown;
+    try {
+      raw = config.settingsJson.trim() ? JSON.parse(config.settingsJson) : {};
+    } catch {
+      throw invalid(`the ${kind} settings are not valid JSON`);
+    }
+    const parsed = connector.settingsSchema.safeParse(raw);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map(
+        (i) => `${i.path.map(String).join('.') || '(settings)'}: ${i.message}`,
+      );
+      throw invalid(`invalid ${kind} settings: ${problems.join('; ')}`);
+    }
+    return parsed.data;
+  }
+
+  async function runJob(job: SyncJob, signal: AbortSignal): Promise<void> {
+    const startedAt = Date.now();
+    const runLog = log.child({ runId: job.runId, directoryId: job.directoryId });
+    let eventsSubject: string;
+    try {
+      eventsSubject = subject(Subject.EVENTS, { directory_id: job.directoryId }, ns);
+    } catch (err) {
+      runLog.error({ err }, 'directory id is not a valid subject token; job dropped');
+      return;
+    }
+    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    let publisher = new BoundedPublisher(js, { maxInFlight });
+    let seq = 0;
+    let scrub = (text: string) => text;
+    let runStarted = false;
+    let sink: BatchingSink | undefined;
+
+    const publishFailed = (err: unknown) =>
+      new DirsyncError(
+        ErrorCode.PUBLISH_FAILED,
+        `events could not be published to JetStream (${err instanceof Error ? err.message : String(err)})`,
+        { cause: err },
+      );
+    const emit = async (body: DirectoryEvent['body']): Promise<void> => {
+      seq++;
+      const event = create(DirectoryEventSchema, {
+        runId: job.runId,
+        directoryId: job.directoryId,
+        seq,
+        emittedAtMs: BigInt(Date.now()),
+        body,
+      });
+      try {
+        await publisher.publish(
+          eventsSubject,
+          toBinary(DirectoryEventSchema, event),
+          eventMsgId(job.runId, seq),
+        );
+      } catch (err) {
+        throw publishFailed(err);
+      }
+    };
+    const flush = async () => {
+      try {
+        await publisher.flush();
+      } catch (err) {
+        throw publishFailed(err);
+      }
+    };
+    const sendRunStarted = async (policy: DirectoryPolicy | undefined) => {
+      await emit({
+        case: 'runStarted',
+        value: create(RunStartedSchema, {
+          mode: job.mode,
+          username: job.username,
+          dryRun: job.dryRun,
+          policy,
+        }),
+      });
+      await flush();
+      runStarted = true;
+    };
+    const finish = (outcome: Omit<RunOutcome, 'runId' | 'directoryId' | 'durationMs'>) => {
+      try {
+        opts.onRunEnd?.({
+          runId: job.runId,
+          directoryId: job.directoryId,
+          durationMs: Date.now() - startedAt,
+          ...outcome,
+        });
+      } catch (err) {
+        runLog.warn({ err }, 'onRunEnd threw');
+      }
+    };
+
+    try {
+      const config = await fetchConfig(job);
+      scrub = secretScrubber(config.secrets);
+      await sendRunStarted(config.policy);
+      runLog.info({ mode: SyncMode[job.mode], dryRun: job.dryRun }, 'run started');
+      const settings = validate(job, config);
+      const directory: DirectoryContext = {
+        directoryId: job.directoryId,
+        selectedGroups: config.selectedGroups,
+        mapping: config.mapping ?? create(AttributeMappingSchema),
+        defaultRegion: config.defaultRegion,
+        cursor: config.cursor,
+        policy: config.policy,
+      };
+      sink = new BatchingSink({
+        emit: (body: ObservationBody) => emit(body),
+        batchSize,
+        maxMessageBytes: Math.min(512 * 1024, Math.floor(maxPayload / 2)),
+        defaultRegion: config.defaultRegion,
+        onlyUsername: job.mode === SyncMode.USER ? job.username : undefined,
+        scrub,
+        logger: runLog,
+      });
+      const ctx: RunContext<S> = {
+        job,
+        directory,
+        settings,
+        secrets: config.secrets,
+        sink,
+        logger: runLog,
+        signal,
+      };
+      const running = connector.run(ctx);
+      running.catch(() => undefined);
+      const result = await Promise.race([
+        running,
+        new Promise<never>((_resolve, reject) => {
+          if (signal.aborted) reject(new RunAbortedError());
+          signal.addEventListener('abort', () => reject(new RunAbortedError()), { once: true });
+        }),
+      ]);
+      const activeSink = sink;
+      await activeSink.flush();
+      activeSink.close(new Error('the run is over'));
+      await flush();
+      const lastSeq = seq + 1;
+      await emit({
+        case: 'runCompleted',
+        value: create(RunCompletedSchema, {
+          lastSeq,
+          usersObserved: activeSink.usersObserved,
+          groupsObserved: activeSink.groupsObserved,
+          cursor: result?.cursor ?? '',
+        }),
+      });
+      await flush();
+      runLog.info(
+        {
+          lastSeq,
+          users: activeSink.usersObserved,
+          groups: activeSink.groupsObserved,
+          objectErrors: activeSink.objectErrors,
+          ms: Date.now() - startedAt,
+        },
+        'run completed',
+      );
+      finish({
+        status: 'completed',
+        lastSeq,
+        usersObserved: activeSink.usersObserved,
+        groupsObserved: activeSink.groupsObserved,
+        objectErrors: activeSink.objectErrors,
+      });
+    } catch (err) {
+      const failure = describeFailure(err, kind);
+      const message = scrub(failure.message);
+      runLog.error(
+        {
+          code: errorCodeName(failure.code),
+          error: message,
+          cause: err instanceof DirsyncError ? undefined : scrub(String(err)),
+        },
+        'run failed',
+      );
+      sink?.close(new RunAbortedError());
+      // Flush what can be flushed: observations already read are valid, and RunFailed must
+      // come after them.
+      try {
+        await sink?.flush();
+        await flush();
+      } catch (flushErr) {
+        runLog.warn(
+          { error: scrub(String(flushErr)) },
+          'could not flush observations of a failed run',
+        );
+        publisher = new BoundedPublisher(js, { maxInFlight: 1 });
+      }
+      let lastSeq = 0;
+      try {
+        if (!runStarted) await sendRunStarted(undefined);
+        lastSeq = seq + 1;
+        await emit({
+          case: 'runFailed',
+          value: create(RunFailedSchema, {
+            error: create(ErrorInfoSchema, { code: failure.code, message }),
+          }),
+        });
+        await flush();
+      } catch (pubErr) {
+        lastSeq = 0;
+        runLog.error({ error: scrub(String(pubErr)) }, 'could not publish RunFailed');
+      }
+      finish({
+        status: 'failed',
+        lastSeq,
+        usersObserved: sink?.usersObserved ?? 0,
+        groupsObserved: sink?.groupsObserved ?? 0,
+        objectErrors: sink?.objectErrors ?? 0,
+        error: { code: errorCodeName(failure.code), message },
+      });
+    }
+  }
+
+  return {
+    get activeRunId() {
+      return active?.runId;
+    },
+    async start() {
+      if (started) return;
+      const jsm = await nc.jetstreamManager();
+      await ensureStreams(jsm, ns);
+      await ensureConsumer(jsm, jobsStream, {
+        durable_name: durable,
+        filter_subject: subject(Subject.JOBS, { connector_kind: kind }, ns),
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: nanos(30_000),
+      });
+      started = true;
+      loopDone = loop();
+      log.info({ durable, stream: jobsStream }, 'taking jobs');
+    },
+    async stop() {
+      if (!started || stopping) {
+        await loopDone;
+        return;
+      }
+      stopping = true;
+      stopController.abort();
+      currentFetch?.stop();
+      // The loop ends once the job in hand (if any, even one picked up this very moment) is
+      // over; past the grace period that job is aborted and ends with RunFailed.
+      const timer = setTimeout(() => {
+        graceOver = true;
+        if (active) {
+          log.warn({ runId: active.runId }, 'grace period over; aborting the run');
+          active.abort.abort();
+        }
+      }, stopGraceMs);
+      try {
+        await loopDone;
+      } finally {
+        clearTimeout(timer);
+      }
+      log.info('stopped taking jobs');
+    },
+    problems() {
+      const problems: string[] = [];
+      if (!started) problems.push('the connector worker has not started');
+      if (stopping) problems.push('the connector worker is stopping');
+      if (nc.isClosed()) problems.push('the NATS connection is closed');
+      if (lastLoopError) problems.push(`taking jobs failed: ${lastLoopError}`);
+      return problems;
+    },
+  };
+}
+
+/** The code and message a failed run is reported with. */
+function describeFailure(err: unknown, kind: string): { code: ErrorCode; message: string } {
+  if (err instanceof DirsyncError) return { code: err.code, message: err.message };
+  if (err instanceof RunAbortedError) return { code: ErrorCode.INTERNAL, message: err.message };
+  return {
+    code: ErrorCode.INTERNAL,
+    message: `unexpected error in the ${kind} connector (see its log)`,
+  };
+}

@@ -11,16 +11,30 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'off',
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration in the service env.ts only.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration in the service env.ts only.',
+        },
       ],
     },
   },
   {
-    files: ['**/env.ts', '**/test/**', '**/*.test.ts', 'infra/**', '**/vitest.config.ts', '**/scripts/**'],
+    files: [
+      '**/env.ts',
+      '**/test/**',
+      '**/*.test.ts',
+      'infra/**',
+      '**/vitest.config.ts',
+      '**/scripts/**',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

@@ -25,7 +25,10 @@ export function isDirsyncError(err: unknown): err is DirsyncError {
 }
 
 /** Wrap anything thrown into a DirsyncError (unknown errors become INTERNAL). */
-export function asDirsyncError(err: unknown, fallback: ErrorCode = ErrorCode.INTERNAL): DirsyncError {
+export function asDirsyncError(
+  err: unknown,
+  fallback: ErrorCode = ErrorCode.INTERNAL,
+): DirsyncError {
   if (err instanceof DirsyncError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new DirsyncError(fallback, message, { cause: err });

@@ -41,6 +41,7 @@ export async function buildFederatedSchema(
 export async function subgraphSdl(schema: GraphQLSchema): Promise<string> {
   const result = await graphql({ schema, source: '{ _service { sdl } }' });
   const sdl = (result.data as { _service?: { sdl?: string } } | null | undefined)?._service?.sdl;
-  if (!sdl) throw new Error(`schema is not a federation subgraph: ${JSON.stringify(result.errors)}`);
+  if (!sdl)
+    throw new Error(`schema is not a federation subgraph: ${JSON.stringify(result.errors)}`);
   return sdl;
 }

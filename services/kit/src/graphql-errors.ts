@@ -17,7 +17,11 @@ export const ApiErrorCode = {
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
 
 /** A GraphQL error with a stable `extensions.code` and optional extra fields. */
-export function apiError(code: ApiErrorCode | string, message: string, extra: Record<string, unknown> = {}): GraphQLError {
+export function apiError(
+  code: ApiErrorCode | string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): GraphQLError {
   return new GraphQLError(message, { extensions: { ...extra, code } });
 }
 

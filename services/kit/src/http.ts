@@ -68,7 +68,9 @@ export function createHttpServer<TContext extends BaseContext>(
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) {
-        sendJson(res, 500, { errors: [{ message: 'internal error', extensions: { code: 'INTERNAL' } }] });
+        sendJson(res, 500, {
+          errors: [{ message: 'internal error', extensions: { code: 'INTERNAL' } }],
+        });
       }
       void err;
     });
@@ -82,7 +84,10 @@ export function createHttpServer<TContext extends BaseContext>(
     }
     if (url.pathname === '/readyz') {
       const problems = await opts.health.ready().catch((e: unknown) => [String(e)]);
-      sendJson(res, problems.length === 0 ? 200 : 503, { status: problems.length ? 'not ready' : 'ready', problems });
+      sendJson(res, problems.length === 0 ? 200 : 503, {
+        status: problems.length ? 'not ready' : 'ready',
+        problems,
+      });
       return;
     }
     if (url.pathname !== graphqlPath || !opts.apollo) {
@@ -96,7 +101,14 @@ export function createHttpServer<TContext extends BaseContext>(
         text = await readBody(req, limit);
       } catch (err) {
         if (err instanceof BodyTooLarge) {
-          sendJson(res, 413, { errors: [{ message: `request body exceeds ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+          sendJson(res, 413, {
+            errors: [
+              {
+                message: `request body exceeds ${limit} bytes`,
+                extensions: { code: 'PAYLOAD_TOO_LARGE' },
+              },
+            ],
+          });
           return;
         }
         throw err;
@@ -106,7 +118,11 @@ export function createHttpServer<TContext extends BaseContext>(
         try {
           body = text.length ? JSON.parse(text) : undefined;
         } catch {
-          sendJson(res, 400, { errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+          sendJson(res, 400, {
+            errors: [
+              { message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } },
+            ],
+          });
           return;
         }
       } else {
@@ -118,7 +134,12 @@ export function createHttpServer<TContext extends BaseContext>(
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
     const response = await opts.apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
+      httpGraphQLRequest: {
+        method: (req.method ?? 'GET').toUpperCase(),
+        headers,
+        search: url.search,
+        body,
+      },
       context: () => (opts.context ? opts.context(req) : Promise.resolve({} as TContext)),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);

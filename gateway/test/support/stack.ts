@@ -170,7 +170,24 @@ export interface RunView {
   mode: string;
   errorCode: string | null;
   errorMessage: string | null;
-  counts: Record<string, number>;
+  counts: RunCounts;
+}
+
+export interface RunCounts {
+  seen: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  disabled: number;
+  pendingDeletion: number;
+  restored: number;
+  errors: number;
+  groupsSeen: number;
+  groupsCreated: number;
+  groupsUpdated: number;
+  groupsRemoved: number;
+  membershipsAdded: number;
+  membershipsRemoved: number;
 }
 
 /** Start a full sync through the gateway and wait until it ends. */

@@ -71,17 +71,17 @@ async function allUsers(stack: Stack, directoryId: string, status?: string[]): P
   const out: UserView[] = [];
   let after: string | null = null;
   for (;;) {
-    const { users } = await stack.gql<{
+    const page: {
       users: { nodes: UserView[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
-    }>(
+    } = await stack.gql(
       `query($dir: ID!, $after: String, $status: [UserStatus!]) {
         users(first: 500, after: $after, filter: { directoryId: $dir, status: $status }) {
           nodes { ${USER_FIELDS} } pageInfo { hasNextPage endCursor } } }`,
       { dir: directoryId, after, status: status ?? null },
     );
-    out.push(...users.nodes);
-    if (!users.pageInfo.hasNextPage) return out;
-    after = users.pageInfo.endCursor;
+    out.push(...page.users.nodes);
+    if (!page.users.pageInfo.hasNextPage) return out;
+    after = page.users.pageInfo.endCursor;
   }
 }
 

@@ -94,6 +94,7 @@ export function createGatewayService(
       apollo = new ApolloServer({
         gateway,
         introspection: true,
+        includeStacktraceInErrorResponses: false,
         // stopOnSignals owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal.
         stopOnTerminationSignals: false,
       });

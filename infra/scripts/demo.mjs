@@ -82,6 +82,7 @@ async function main() {
   );
   console.log(`syncAll started run ${syncAll.id}`);
   let run = syncAll;
+  let lastPrint = 0;
   for (;;) {
     if (['COMPLETED', 'FAILED', 'BLOCKED'].includes(run.status)) break;
     await new Promise((r) => setTimeout(r, 200));
@@ -89,6 +90,10 @@ async function main() {
     const c = run.counts;
     const line = `${bar(c.seen, expected)} ${run.status.padEnd(9)} seen ${c.seen}  created ${c.created}  updated ${c.updated}  unchanged ${c.unchanged}  errors ${c.errors}`;
     if (tty) process.stdout.write(`\r${line}`);
+    else if (Date.now() - lastPrint >= 1000) {
+      console.log(line);
+      lastPrint = Date.now();
+    }
   }
   if (tty) process.stdout.write('\n');
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -120,28 +125,37 @@ async function main() {
     { id: run.id },
   );
   if (withErrors.errors.totalCount > 0) {
-    console.log(`\nPer-object errors (${withErrors.errors.totalCount}, first 5):`);
+    console.log(
+      `\nPer-object errors (${withErrors.errors.totalCount}, first 5) — records that could not be fully` +
+        `\nimported; the run goes on without them. The demo directory contains such cases on purpose` +
+        `\n(a person without uid, invalid phone numbers, a group cycle): see infra/demo/README.md.`,
+    );
     for (const e of withErrors.errors.nodes)
       console.log(`  ${e.code}  ${e.sourceLocator}  ${e.message}`);
   }
 
   const { users } = await gql(
-    `query($dir: ID!) { users(first: 1, filter: { directoryId: $dir }) { totalCount nodes { username } } }`,
+    `query($dir: ID!) { users(first: 1, filter: { directoryId: $dir, status: [ACTIVE] }) { totalCount nodes { username } } }`,
     { dir: dir.id },
   );
   const someone = users.nodes[0]?.username;
   if (someone) {
     const { syncUser } = await gql(
-      `mutation($id: ID!, $u: String!) { syncUser(directoryId: $id, username: $u) { outcome user { username email directory { name } } } }`,
+      `mutation($id: ID!, $u: String!) { syncUser(directoryId: $id, username: $u) {
+         outcome run { errorCode errorMessage } user { username email directory { name } } } }`,
       { id: dir.id, u: someone },
     );
     console.log(
       `\nsyncUser("${someone}") → ${syncUser.outcome}` +
-        (syncUser.user ? ` (${syncUser.user.email ?? 'no e-mail'})` : ''),
+        (syncUser.user ? ` (${syncUser.user.email ?? 'no e-mail'})` : '') +
+        (syncUser.run?.errorCode ? ` ${syncUser.run.errorCode}: ${syncUser.run.errorMessage}` : ''),
     );
   }
 
-  console.log(`\n${users.totalCount} users in dirsync. Try a query:\n`);
+  console.log(
+    `\n${users.totalCount} active users from "${def.name}": the members of its ${def.selectedGroups.length} selected` +
+      `\ngroups (nested groups expanded); people outside them are not imported. Try a query:\n`,
+  );
   console.log(`  curl -s ${gateway} -H 'content-type: application/json' \\
     -d '{"query":"{ users(first: 5, filter: { search: \\"a\\" }) { totalCount nodes { username email status phones { number } groups { nodes { name } } directory { name } } } }"}'\n`);
   console.log(`  or re-sync one user:\n`);

@@ -468,7 +468,18 @@ start_slapd() {
   fi
   stop_slapd "$name" >/dev/null 2>&1 || true
   _ds_slapd_conf "$name" || return 1
-  _ds_slapd_load "$name" "$@" || return 1
+  # A directory keeps its state across restarts, like a real one: reload only when the LDIF
+  # changed (or DIRSYNC_SLAPD_RELOAD=1), so changes made with ldapmodify survive a restart.
+  local dir stamp
+  dir=$(_ds_slapd_dir "$name")
+  stamp=$(cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1)
+  if [ "${DIRSYNC_SLAPD_RELOAD:-0}" != 1 ] && [ -s "$dir/data/data.mdb" ] &&
+    [ "$(cat "$dir/loaded-from" 2>/dev/null)" = "$stamp" ]; then
+    echo "slapd $name: keeping its data (delete $dir or set DIRSYNC_SLAPD_RELOAD=1 to reload the LDIF)"
+  else
+    _ds_slapd_load "$name" "$@" || return 1
+    echo "$stamp" >"$dir/loaded-from"
+  fi
   _ds_slapd_launch "$name" "$port" || return 1
   echo "slapd $name: started on ldap://${DIRSYNC_SLAPD_HOST:-127.0.0.1}:$port/ (pid $(cat "$(_ds_slapd_dir "$name")/slapd.pid"), data $(_ds_slapd_dir "$name")/data)"
 }

@@ -29,7 +29,9 @@ stack_port_free_or_die() {
 
 _stack_start_one() { # name dir port [env...]
   local name=$1 dir=$2 port=$3; shift 3
-  env PORT="$port" "$@" node "$dir/dist/main.js" >>"$STACK_LOGS/$name.log" 2>&1 &
+  # setsid: a Ctrl-C in the terminal reaches the script, whose cleanup stops the services once;
+  # otherwise each service would get SIGINT and then the cleanup's SIGTERM as a second signal.
+  setsid env PORT="$port" "$@" node "$dir/dist/main.js" >>"$STACK_LOGS/$name.log" 2>&1 &
   STACK_PIDS+=($!)
   STACK_PID_OF[$name]=$!
 }
@@ -71,6 +73,7 @@ stack_stop() {
   local pid
   for pid in "${STACK_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${STACK_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [ ${#STACK_PIDS[@]} -gt 0 ] && echo "dirsync services stopped"
   STACK_PIDS=()
 }
 

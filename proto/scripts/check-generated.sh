@@ -7,8 +7,8 @@ npx buf lint
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp -a src/gen "$tmp/committed"
-npx buf generate --output "$tmp/fresh-root" >/dev/null 2>&1 || npx buf generate
-if [ -d "$tmp/fresh-root/src/gen" ]; then fresh="$tmp/fresh-root/src/gen"; else fresh=src/gen; fi
+npx buf generate --output "$tmp/fresh-root"
+fresh="$tmp/fresh-root/src/gen"
 if ! diff -r "$tmp/committed" "$fresh" >/dev/null; then
   diff -r "$tmp/committed" "$fresh" | head -40
   echo "proto: generated TypeScript is stale. Run: npm run proto:generate, then commit proto/src/gen." >&2

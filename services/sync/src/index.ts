@@ -178,6 +178,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
       schema,
       formatError,
       introspection: true,
+      includeStacktraceInErrorResponses: false,
       // stopOnSignals owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal.
       stopOnTerminationSignals: false,
       // Traces go to Apollo's cloud via the gateway, which we do not use.

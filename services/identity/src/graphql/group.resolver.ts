@@ -49,7 +49,10 @@ export class GroupResolver {
     return ctx.loaders.groupById.load(requireUuid(id, 'id'));
   }
 
-  @FieldResolver(() => Directory)
+  @FieldResolver(() => Directory, {
+    nullable: true,
+    description: 'The source directory; null once the directory has been deleted.',
+  })
   directory(@Root() group: Group): Directory {
     return Object.assign(new Directory(), { id: group.directoryId });
   }

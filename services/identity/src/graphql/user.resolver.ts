@@ -88,7 +88,10 @@ export class UserResolver {
     return users[0] ?? null;
   }
 
-  @FieldResolver(() => Directory)
+  @FieldResolver(() => Directory, {
+    nullable: true,
+    description: 'The source directory; null once the directory has been deleted.',
+  })
   directory(@Root() user: User): Directory {
     return Object.assign(new Directory(), { id: user.directoryId });
   }

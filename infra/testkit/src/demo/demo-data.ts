@@ -315,7 +315,9 @@ export interface DemoExpected {
 
 /** A name-based UUID (version 5 layout, SHA-1) for a demo DN. */
 function stableUuid(dn: string): string {
-  const h = createHash('sha1').update(`dirsync-demo:${normalizeDn(dn)}`).digest();
+  const h = createHash('sha1')
+    .update(`dirsync-demo:${normalizeDn(dn)}`)
+    .digest();
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');

@@ -14,4 +14,11 @@ export interface IdentityConfig {
   logLevel: string;
   /** How often the outbox relay looks for rows written by another replica. */
   outboxPollMs: number;
+  /**
+   * Deliveries of an event whose apply fails before identity gives up on it and fails its run
+   * (a poison event must not stop every directory's sync). Default 5.
+   */
+  eventMaxDeliveries?: number;
+  /** Delay before a failed event is retried; doubles per delivery (up to 30 s). Default 1000. */
+  eventRetryDelayMs?: number;
 }

@@ -16,6 +16,8 @@ export const identityEnvSchema = z.object({
   LOG_LEVEL: envVars.logLevel,
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(100).default(10),
+  EVENT_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
+  EVENT_RETRY_DELAY_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
 });
 
 export function loadIdentityConfig(
@@ -32,5 +34,7 @@ export function loadIdentityConfig(
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
     outboxPollMs: env.OUTBOX_POLL_MS,
+    eventMaxDeliveries: env.EVENT_MAX_DELIVERIES,
+    eventRetryDelayMs: env.EVENT_RETRY_DELAY_MS,
   };
 }

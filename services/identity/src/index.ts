@@ -143,6 +143,8 @@ export function createIdentityService(
             applier,
             logger,
             onOutbox: () => outbox.wake(),
+            maxDeliveries: config.eventMaxDeliveries,
+            retryDelayMs: config.eventRetryDelayMs,
           }),
           await startDirectoryDeletedConsumer({
             js,

@@ -415,3 +415,209 @@ describe('per-object problems', () => {
     expect(users.get('b')?.username).toBe('first');
   });
 });
+
+describe('text with U+0000 (Postgres text cannot hold it)', () => {
+  const dir = 'dir-nul';
+
+  it('replaces NUL in stored attributes, refuses it in identifiers, and runs to completion', async () => {
+    const nul = [
+      user('n1', 'nina', {
+        displayName: 'Ni\u0000na',
+        email: 'nina\u0000@example.org',
+        aliases: ['ni\u0000'],
+        phones: [{ number: '+14155550199', kind: 'mo\u0000bile' }],
+        customAttributes: { 'co\u0000de': 'a\u0000b' },
+        sourceLocator: 'uid=nina\u0000,dc=example,dc=org',
+      }),
+      user('n2', 'ne\u0000d'),
+      user('n\u00003', 'nora'),
+      user('n4', 'noel'),
+    ];
+    const run = new RunBuilder(dir)
+      .started()
+      .users(nul)
+      .groups([group('gn', 'Nul\u0000s', { description: 'd\u0000' }), group('g\u0000x', 'X')])
+      .members({ gn: ['n1', 'n\u00003', 'n4'], 'g\u0000x': ['n1'] })
+      .objectErrors([
+        { externalId: 'n\u00005', code: ErrorCode.INVALID_ATTRIBUTE, message: 'bad \u0000 value' },
+      ])
+      .completed('cur\u0000sor');
+    const final = await runAndWait(h, run);
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.cursor).toBe('cur\uFFFDsor');
+    expect(final.counts).toMatchObject({ seen: 2, created: 2, groupsCreated: 1, errors: 4 });
+
+    const errors = (await h.updates(run.runId)).flatMap((u) => u.update.errors);
+    expect(errors.map((e) => [e.externalId, errorCodeName(e.code), e.message])).toEqual([
+      ['n2', 'INVALID_ATTRIBUTE', 'the username contains U+0000'],
+      ['n\uFFFD3', 'INVALID_ATTRIBUTE', 'the external id contains U+0000'],
+      ['g\uFFFDx', 'INVALID_ATTRIBUTE', 'the external id contains U+0000'],
+      ['n\uFFFD5', 'INVALID_ATTRIBUTE', 'bad \uFFFD value'],
+    ]);
+
+    const users = await usersOf(dir);
+    expect([...users.keys()]).toEqual(['n1', 'n4']);
+    const [nina] = await h.rows<Record<string, unknown>>(
+      `select display_name, email, source_locator, custom_attributes,
+         (select array_agg(alias) from user_aliases a where a.user_id = u.id) as aliases,
+         (select array_agg(kind) from user_phones p where p.user_id = u.id) as kinds
+       from users u where directory_id = ? and external_id = 'n1'`,
+      [dir],
+    );
+    expect(nina).toEqual({
+      display_name: 'Ni\uFFFDna',
+      email: 'nina\uFFFD@example.org',
+      source_locator: 'uid=nina\uFFFD,dc=example,dc=org',
+      custom_attributes: { 'co\uFFFDde': 'a\uFFFDb' },
+      aliases: ['ni\uFFFD'],
+      kinds: ['mo\uFFFDbile'],
+    });
+    const [gn] = await h.rows<{ name: string; description: string }>(
+      `select name, description from groups where directory_id = ?`,
+      [dir],
+    );
+    expect(gn).toEqual({ name: 'Nul\uFFFDs', description: 'd\uFFFD' });
+    expect(await membershipsOf(dir)).toEqual(['gn>n1', 'gn>n4']);
+
+    // The same observation again is unchanged (the hash covers what is stored), and a refused
+    // record with a usable external id (n2) is protected from the sweep like any unreadable one.
+    const again = await runAndWait(
+      h,
+      new RunBuilder(dir)
+        .started()
+        .users(nul)
+        .groups([group('gn', 'Nul\u0000s', { description: 'd\u0000' })])
+        .members({ gn: ['n1', 'n4'] })
+        .completed(),
+    );
+    expect(again.counts).toMatchObject({ unchanged: 2, updated: 0, pendingDeletion: 0 });
+  });
+
+  it('keeps a refused record of a known user from being swept', async () => {
+    const final = await runAndWait(
+      h,
+      fullRun(dir, [user('n1', 'nina'), user('n4', 'no\u0000el')], [group('gn', 'Nul\u0000s')], {
+        gn: ['n1', 'n4'],
+      }),
+    );
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.counts).toMatchObject({ updated: 1, errors: 1, pendingDeletion: 0 });
+    expect((await usersOf(dir)).get('n4')).toMatchObject({ username: 'noel', status: 'active' });
+  });
+
+  it('fails a run with a NUL in the connector error message, storing U+FFFD', async () => {
+    const run = new RunBuilder(dir)
+      .started()
+      .failed(ErrorCode.SOURCE_UNAVAILABLE, 'reset\u0000by peer');
+    const final = await runAndWait(h, run);
+    expect(final.status).toBe(RunStatus.FAILED);
+    expect(final.error?.message).toBe('reset\uFFFDby peer');
+    const [row] = await h.rows<{ error_message: string }>(
+      'select error_message from runs where run_id = ?',
+      [run.runId],
+    );
+    expect(row?.error_message).toBe('reset\uFFFDby peer');
+  });
+});
+
+describe('a user deleted and re-created in the source inside the restore window', () => {
+  const dir = 'dir-recreate';
+  const crew = [user('r1', 'rita'), user('r2', 'rob')];
+  const crews = [group('gr', 'Crew')];
+
+  it('is restored with its id when the new entry (new external id) comes back', async () => {
+    await runAndWait(h, fullRun(dir, crew, crews, { gr: ['r1', 'r2'] }));
+    const before = (await usersOf(dir)).get('r1');
+    const gone = await runAndWait(h, fullRun(dir, [crew[1]!], crews, { gr: ['r2'] }));
+    expect(gone.counts).toMatchObject({ pendingDeletion: 1, membershipsRemoved: 1 });
+
+    // Re-created: OpenLDAP gave the entry a new entryUUID; the username differs only in case.
+    const back = await runAndWait(
+      h,
+      fullRun(dir, [user('r1-new', 'Rita', { email: 'rita@new.example.org' }), crew[1]!], crews, {
+        gr: ['r1-new', 'r2'],
+      }),
+    );
+    expect(back.status).toBe(RunStatus.COMPLETED);
+    expect(back.counts).toMatchObject({
+      seen: 2,
+      created: 0,
+      restored: 1,
+      unchanged: 1,
+      errors: 0,
+      pendingDeletion: 0,
+      membershipsAdded: 1,
+    });
+    expect(back.errors).toEqual([]);
+    const users = await usersOf(dir);
+    expect([...users.keys()]).toEqual(['r1-new', 'r2']);
+    expect(users.get('r1-new')).toMatchObject({
+      id: before?.id,
+      username: 'Rita',
+      username_key: 'rita',
+      email: 'rita@new.example.org',
+      status: 'active',
+      previous_status: null,
+      pending_deletion_at: null,
+      purge_after: null,
+    });
+    expect(await membershipsOf(dir)).toEqual(['gr>r1-new', 'gr>r2']);
+
+    // And it is an ordinary user from then on.
+    const again = await runAndWait(
+      h,
+      fullRun(dir, [user('r1-new', 'Rita', { email: 'rita@new.example.org' }), crew[1]!], crews, {
+        gr: ['r1-new', 'r2'],
+      }),
+    );
+    expect(again.counts).toMatchObject({ unchanged: 2, restored: 0, created: 0 });
+  });
+
+  it('keeps a pending bypass user bypass when it is claimed', async () => {
+    await h.db.sql.exec(
+      `update users set status = 'bypass' where directory_id = ? and external_id = 'r2'`,
+      [dir],
+    );
+    await runAndWait(h, fullRun(dir, [user('r1-new', 'Rita', { email: 'rita@new.example.org' })]));
+    expect((await usersOf(dir)).get('r2')?.status).toBe('pending_deletion');
+    const back = await runAndWait(
+      h,
+      fullRun(dir, [
+        user('r1-new', 'Rita', { email: 'rita@new.example.org' }),
+        user('r2-new', 'rob'),
+      ]),
+    );
+    expect(back.counts).toMatchObject({ restored: 1, created: 0, errors: 0 });
+    const users = await usersOf(dir);
+    expect(users.get('r2-new')?.status).toBe('bypass');
+    expect(users.has('r2')).toBe(false);
+  });
+
+  it('stays a DUPLICATE_USERNAME when the holder is live, or observed with its own id', async () => {
+    const run = new RunBuilder(dir)
+      .started()
+      // rob is live: a new entry with his username is a duplicate (he is observed later on).
+      .users([user('r3', 'ROB')])
+      .users([user('r1-new', 'Rita', { email: 'rita@new.example.org' }), user('r2-new', 'rob')])
+      .completed();
+    const final = await runAndWait(h, run);
+    expect(final.counts).toMatchObject({ created: 0, restored: 0, errors: 1 });
+    const errors = (await h.updates(run.runId)).flatMap((u) => u.update.errors);
+    expect(errors.map((e) => [e.externalId, errorCodeName(e.code)])).toEqual([
+      ['r3', 'DUPLICATE_USERNAME'],
+    ]);
+
+    // A pending user observed again under its own id in the same batch as a newcomer with its
+    // username keeps it: the newcomer is the duplicate.
+    await runAndWait(h, fullRun(dir, [user('r2-new', 'rob')]));
+    expect((await usersOf(dir)).get('r1-new')?.status).toBe('pending_deletion');
+    const both = await runAndWait(
+      h,
+      fullRun(dir, [user('r4', 'rita'), user('r1-new', 'Rita'), user('r2-new', 'rob')]),
+    );
+    expect(both.counts).toMatchObject({ restored: 1, created: 0, errors: 1 });
+    const users = await usersOf(dir);
+    expect([...users.keys()]).toEqual(['r1-new', 'r2-new']);
+    expect(users.get('r1-new')?.status).toBe('active');
+  });
+});

@@ -283,3 +283,97 @@ describe('DirectoryDeleted', () => {
     expect((await userRow('dir-bystander', 'y1'))?.status).toBe('active');
   });
 });
+
+describe('USER runs and the text Postgres cannot hold', () => {
+  const dir = 'dir-user-nul';
+
+  it('a username with U+0000 is NOT_FOUND and changes nothing', async () => {
+    await runAndWait(
+      h,
+      fullRun(dir, [user('a1', 'alice')], [group('ga', 'Alpha')], { ga: ['a1'] }),
+    );
+    const before = await h.rows<{ v: string }>(
+      `select id::text || ':' || xmin::text || ':' || status as v from users
+       where directory_id = ? order by id`,
+      [dir],
+    );
+    // The connector escapes the NUL in its LDAP filter; whatever it then reports is ignored.
+    const run = userRun(dir, 'ali\u0000ce')
+      .users([user('a1', 'alice', { email: 'changed@example.org' })])
+      .members({ ga: [] })
+      .completed();
+    const final = await runAndWait(h, run);
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.mode).toBe(SyncMode.USER);
+    expect(final.userOutcome).toBe(UserOutcome.NOT_FOUND);
+    expect(final.userId).toBe('');
+    expect(final.counts).toMatchObject({ seen: 0, created: 0, updated: 0, pendingDeletion: 0 });
+    const [row] = await h.rows<{ username: string; status: string }>(
+      'select username, status from runs where run_id = ?',
+      [run.runId],
+    );
+    expect(row).toEqual({ username: 'ali\uFFFDce', status: 'COMPLETED' });
+    const after = await h.rows<{ v: string }>(
+      `select id::text || ':' || xmin::text || ':' || status as v from users
+       where directory_id = ? order by id`,
+      [dir],
+    );
+    expect(after).toEqual(before);
+    expect(await groupsOfUser(dir, 'a1')).toEqual(['ga']);
+    // One update: the run ended at RunStarted.
+    expect((await h.updates(run.runId)).length).toBe(1);
+  });
+});
+
+describe('USER run of a user deleted and re-created in the source', () => {
+  const dir = 'dir-user-recreate';
+
+  it('restores the pending user under the new external id, with its memberships', async () => {
+    await runAndWait(
+      h,
+      fullRun(
+        dir,
+        [user('k1', 'kate'), user('k2', 'karl')],
+        [group('ga', 'Alpha'), group('gb', 'Beta')],
+        { ga: ['k1', 'k2'] },
+      ),
+    );
+    const kate = await userRow(dir, 'k1');
+    const gone = await runAndWait(h, userRun(dir, 'kate').completed());
+    expect(gone.userOutcome).toBe(UserOutcome.PENDING_DELETION);
+
+    const back = await runAndWait(
+      h,
+      userRun(dir, 'KATE')
+        .users([user('k1-new', 'kate', { email: 'kate@new.example.org' })])
+        .members({ ga: ['k1-new'], gb: ['k1-new'] })
+        .completed(),
+    );
+    expect(back.status).toBe(RunStatus.COMPLETED);
+    expect(back.userOutcome).toBe(UserOutcome.RESTORED);
+    expect(back.userId).toBe(kate?.id);
+    expect(back.counts).toMatchObject({ restored: 1, created: 0, errors: 0, membershipsAdded: 1 });
+    expect(await userRow(dir, 'k1')).toBeUndefined();
+    expect(await userRow(dir, 'k1-new')).toMatchObject({
+      id: kate?.id,
+      status: 'active',
+      email: 'kate@new.example.org',
+      purge_after: null,
+    });
+    expect(await groupsOfUser(dir, 'k1-new')).toEqual(['ga', 'gb']);
+    expect(await groupsOfUser(dir, 'k2')).toEqual(['ga']);
+  });
+
+  it('reports a live holder as DUPLICATE_USERNAME (ERROR outcome)', async () => {
+    const run = userRun(dir, 'karl')
+      .users([user('k2-new', 'karl')])
+      .completed();
+    const final = await runAndWait(h, run);
+    expect(final.userOutcome).toBe(UserOutcome.ERROR);
+    expect(final.counts).toMatchObject({ created: 0, restored: 0, errors: 1 });
+    expect((await h.updates(run.runId)).flatMap((u) => u.update.errors)[0]?.code).toBe(
+      ErrorCode.DUPLICATE_USERNAME,
+    );
+    expect((await userRow(dir, 'k2'))?.status).toBe('active');
+  });
+});

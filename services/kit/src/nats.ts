@@ -133,6 +133,15 @@ export async function ensureConsumer(
 export type ConsumerHandler = (msg: JsMsg) => Promise<void>;
 
 /**
+ * Called instead of another retry when the handler failed on the `maxDeliveries`-th delivery of
+ * a message (or a later one). It should record that the message could not be processed; when it
+ * returns, the message is acked and the loop goes on. When it throws, the message is retried as
+ * usual (and handed to it again after the next failure): a give-up that cannot be recorded, say
+ * because the database is down, must not lose the message.
+ */
+export type ConsumerGiveUp = (msg: JsMsg, err: unknown) => Promise<void>;
+
+/**
  * A running pull-consumer loop: one message at a time, in stream order. The handler commits its
  * work and the loop acks only after the handler returned; a handler that throws leaves the
  * message unacked (nak with delay) so it is redelivered. `stop()` lets the message in hand
@@ -144,19 +153,66 @@ export interface ConsumerLoop {
   readonly done: Promise<void>;
 }
 
-export async function startConsumerLoop(opts: {
+export interface ConsumerLoopOptions {
   js: JetStreamClient;
   stream: string;
   durable: string;
   handler: ConsumerHandler;
   logger: Logger;
-  /** Delay before a failed message is redelivered. */
+  /**
+   * Delay before a failed message is redelivered the first time (default 1000 ms). It doubles
+   * with every further delivery, up to `maxRetryDelayMs`.
+   */
   retryDelayMs?: number;
+  /** Upper bound of the retry delay; defaults to `retryDelayMs` (a constant delay). */
+  maxRetryDelayMs?: number;
   maxMessages?: number;
-}): Promise<ConsumerLoop> {
+  /**
+   * With `onGiveUp`: the delivery (1-based, `msg.info.redeliveryCount`) from which a failure is
+   * handed to `onGiveUp` instead of being retried. Without both, a failing message is retried
+   * for ever, which with `max_ack_pending: 1` stops the consumer at that message.
+   */
+  maxDeliveries?: number;
+  onGiveUp?: ConsumerGiveUp;
+}
+
+/** The delay before delivery `delivery + 1` of a message whose delivery `delivery` failed. */
+export function consumerRetryDelay(
+  opts: Pick<ConsumerLoopOptions, 'retryDelayMs' | 'maxRetryDelayMs'>,
+  delivery: number,
+): number {
+  const base = opts.retryDelayMs ?? 1000;
+  const max = Math.max(base, opts.maxRetryDelayMs ?? base);
+  return Math.min(max, base * 2 ** Math.min(30, Math.max(0, delivery - 1)));
+}
+
+export async function startConsumerLoop(opts: ConsumerLoopOptions): Promise<ConsumerLoop> {
   const consumer = await opts.js.consumers.get(opts.stream, opts.durable);
   let stopping = false;
   const messages = await consumer.consume({ max_messages: opts.maxMessages ?? 64 });
+
+  /** After a failed handler: ack when the failure was given up on, else nak for a retry. */
+  async function failed(msg: JsMsg, err: unknown): Promise<boolean> {
+    const delivery = msg.info.redeliveryCount;
+    const where = { subject: msg.subject, seq: msg.seq, delivery };
+    if (opts.onGiveUp && opts.maxDeliveries !== undefined && delivery >= opts.maxDeliveries) {
+      try {
+        await opts.onGiveUp(msg, err);
+        opts.logger.error({ err, ...where }, 'message handler failed on every delivery; gave up');
+        return true;
+      } catch (giveUpErr) {
+        opts.logger.error(
+          { err, giveUpErr, ...where },
+          'message handler failed and giving up failed too; will retry',
+        );
+      }
+    } else {
+      opts.logger.error({ err, ...where }, 'message handler failed; will retry');
+    }
+    msg.nak(consumerRetryDelay(opts, delivery));
+    return false;
+  }
+
   const done = (async () => {
     for await (const msg of messages) {
       if (stopping) {
@@ -166,10 +222,15 @@ export async function startConsumerLoop(opts: {
       }
       try {
         await opts.handler(msg);
+      } catch (err) {
+        if (!(await failed(msg, err))) continue;
+      }
+      try {
         await msg.ackAck().catch(() => msg.ack());
       } catch (err) {
-        opts.logger.error({ err, subject: msg.subject, seq: msg.seq }, 'message handler failed; will retry');
-        msg.nak(opts.retryDelayMs ?? 1000);
+        // The work is committed; the message comes back after the ack wait and the handler
+        // (idempotent, as every handler here must be) skips it.
+        opts.logger.warn({ err, subject: msg.subject, seq: msg.seq }, 'ack failed');
       }
     }
   })();
@@ -234,7 +295,10 @@ export class BoundedPublisher {
     const retries = this.opts.retries ?? 5;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.js.publish(subject, data, { msgID: msgId, timeout: this.opts.timeoutMs ?? 10_000 });
+        await this.js.publish(subject, data, {
+          msgID: msgId,
+          timeout: this.opts.timeoutMs ?? 10_000,
+        });
         return;
       } catch (err) {
         if (attempt >= retries) throw err;

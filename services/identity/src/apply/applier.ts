@@ -2,6 +2,7 @@ import {
   ErrorCode,
   Subject,
   SyncMode,
+  UserOutcome,
   subject,
   type DirectoryEvent,
   type ObjectError,
@@ -9,9 +10,15 @@ import {
 } from '@dirsync/proto';
 import type { Logger } from '@dirsync/kit';
 import type { Database } from '../db/database.js';
+import { errorClass } from '../db/errors.js';
 import type { Sql } from '../db/sql.js';
 import { completeDelta, completeFull, completeUser, missingSeqs, unsupported } from './complete.js';
-import { applyGroupBatch, applyObjectErrors, stageMemberships } from './groups.apply.js';
+import {
+  applyGroupBatch,
+  applyObjectErrors,
+  stageMemberships,
+  storableError,
+} from './groups.apply.js';
 import {
   dropStaging,
   insertRun,
@@ -21,6 +28,7 @@ import {
   commitRun,
   type RunState,
 } from './run.repository.js';
+import { hasNul, storable } from './normalize.js';
 import { applyUserBatch } from './users.apply.js';
 
 /** Restore window when a directory's policy does not set one. */
@@ -37,6 +45,14 @@ export type ApplyOutcome =
 
 export interface Applier {
   apply(event: DirectoryEvent): Promise<ApplyOutcome>;
+  /**
+   * Give up on an event whose apply failed `attempts` times with `err` (a poison event): in a
+   * transaction of its own, fail its run with INTERNAL (the final FAILED RunUpdate goes to the
+   * outbox as usual) and record the event as handled. Nobody is removed: whatever the event
+   * would have done was rolled back, and the run's later events are ignored like those of any
+   * finished run. A run unknown here (its RunStarted was the poison) is recorded as failed.
+   */
+  giveUp(event: DirectoryEvent, err: unknown, attempts: number): Promise<ApplyOutcome>;
 }
 
 class Rollback extends Error {
@@ -77,18 +93,28 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
         message: `superseded by run ${event.runId} before it completed`,
       });
     }
+    const username = body.username.trim();
     const run = newRun({
       runId: event.runId,
       directoryId: event.directoryId,
       mode: body.mode,
-      username: body.username.trim() || null,
+      username: storable(username) || null,
       dryRun: body.dryRun,
+      // proto3 cannot tell an unset window from 0: 0 means the default (README).
       restoreWindowDays: body.policy?.restoreWindowDays || DEFAULT_RESTORE_WINDOW_DAYS,
     });
     await insertRun(sql, run);
     const problem = unsupported(run);
-    if (problem) await finish(sql, run, 'FAILED', problem);
-    else await progress(sql, run, []);
+    if (problem) {
+      await finish(sql, run, 'FAILED', problem);
+    } else if (run.mode === SyncMode.USER && hasNul(username)) {
+      // No stored username has a NUL (such records are refused), so this user cannot be known
+      // here: the run is over before the connector's events, which are ignored, change anything.
+      run.userOutcome = UserOutcome.NOT_FOUND;
+      await finish(sql, run, 'COMPLETED');
+    } else {
+      await progress(sql, run, []);
+    }
   }
 
   async function complete(sql: Sql, run: RunState, lastSeq: number, cursor: string): Promise<void> {
@@ -142,7 +168,7 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
           orphan,
           'FAILED',
           body.case === 'runFailed' && body.value.error
-            ? { code: body.value.error.code, message: body.value.error.message }
+            ? { code: body.value.error.code, message: storable(body.value.error.message) }
             : {
                 code: ErrorCode.EVENTS_INCOMPLETE,
                 message: `run ${event.runId} ended but its RunStarted was never applied; nobody was removed`,
@@ -169,12 +195,14 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
         await stageMemberships(sql, run, body.value.groups);
         await progress(sql, run, []);
         break;
-      case 'objectErrors':
-        await applyObjectErrors(sql, run, body.value.errors);
-        await progress(sql, run, body.value.errors);
+      case 'objectErrors': {
+        const errors = body.value.errors.map(storableError);
+        await applyObjectErrors(sql, run, errors);
+        await progress(sql, run, errors);
         break;
+      }
       case 'runCompleted':
-        await complete(sql, run, body.value.lastSeq || event.seq, body.value.cursor);
+        await complete(sql, run, body.value.lastSeq || event.seq, storable(body.value.cursor));
         break;
       case 'runFailed':
         await finish(
@@ -182,7 +210,7 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
           run,
           'FAILED',
           body.value.error
-            ? { code: body.value.error.code, message: body.value.error.message }
+            ? { code: body.value.error.code, message: storable(body.value.error.message) }
             : { code: ErrorCode.INTERNAL, message: 'the connector reported a failure' },
         );
         break;
@@ -192,7 +220,51 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
     return { kind: 'applied', outbox: true };
   }
 
+  async function giveUpInTx(
+    sql: Sql,
+    event: DirectoryEvent,
+    err: unknown,
+    attempts: number,
+  ): Promise<ApplyOutcome> {
+    await sql.exec(
+      'insert into applied_events (run_id, seq) values (?, ?) on conflict do nothing',
+      [event.runId, event.seq],
+    );
+    let run = await lockRun(sql, event.runId);
+    if (run && run.status !== 'RUNNING') return { kind: 'ignored', reason: `run is ${run.status}` };
+    if (!run) {
+      const body = event.body;
+      run = newRun({
+        runId: event.runId,
+        directoryId: event.directoryId,
+        mode: body.case === 'runStarted' ? body.value.mode : SyncMode.UNSPECIFIED,
+        // Nothing else from the event: it is the one Postgres refused.
+        username: null,
+        dryRun: false,
+        restoreWindowDays: DEFAULT_RESTORE_WINDOW_DAYS,
+      });
+      await insertRun(sql, run);
+    }
+    await finish(sql, run, 'FAILED', {
+      code: ErrorCode.INTERNAL,
+      message:
+        `event ${event.seq} (${event.body.case ?? 'no body'}) of run ${event.runId} could not ` +
+        `be applied after ${attempts} attempts: ${errorClass(err)}; the run was stopped and ` +
+        `nobody was removed`,
+    });
+    return { kind: 'applied', outbox: true };
+  }
+
   return {
+    async giveUp(event, err, attempts) {
+      const outcome = await db.tx((sql) => giveUpInTx(sql, event, err, attempts));
+      logger.error(
+        { err, runId: event.runId, seq: event.seq, attempts, outcome: outcome.kind },
+        'poison event: its run was failed',
+      );
+      return outcome;
+    },
+
     async apply(event) {
       const invalid = validate(event);
       if (invalid) return { kind: 'ignored', reason: invalid };
@@ -234,8 +306,17 @@ function isBatch(event: DirectoryEvent): boolean {
   return c === 'users' || c === 'groups' || c === 'memberships' || c === 'objectErrors';
 }
 
+/** Run and directory ids are UUIDs or short names; anything longer is not one of them. */
+const MAX_ID_LENGTH = 256;
+
 function validate(event: DirectoryEvent): string | undefined {
   if (!event.directoryId.trim()) return 'event without a directory id';
+  // Neither could be stored (Postgres text has no U+0000, an index entry has a size limit),
+  // nor name a real directory or run; giving up on such an event could not record it either.
+  if (hasNul(event.directoryId)) return 'directory id contains U+0000';
+  if (hasNul(event.runId)) return 'run id contains U+0000';
+  if (event.directoryId.length > MAX_ID_LENGTH) return 'directory id too long';
+  if (event.runId.length > MAX_ID_LENGTH) return 'run id too long';
   if (event.seq < 1) return 'event seq must be ≥ 1';
   try {
     // A run id must be usable as a subject token for its RunUpdates.

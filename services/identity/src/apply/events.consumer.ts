@@ -14,10 +14,14 @@ import {
   type JetStreamManager,
   type Logger,
 } from '@dirsync/kit';
+import { isTransientDatabaseError } from '../db/errors.js';
 import type { Applier } from './applier.js';
 
 /** Durable name of identity's consumer on DIRSYNC_EVENTS. */
 export const EVENTS_DURABLE = 'identity';
+
+/** The retry delay of a failing event stops doubling here. */
+const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
  * Consume `DirectoryEvent`s one at a time, in stream order, acking after the transaction
@@ -32,6 +36,10 @@ export async function startEventsConsumer(deps: {
   logger: Logger;
   /** Called after a commit that wrote RunUpdates to the outbox. */
   onOutbox: () => void;
+  /** Deliveries of a failing event before its run is failed (default 5). */
+  maxDeliveries?: number;
+  /** Delay before the first retry of a failing event; doubles per delivery (default 1000). */
+  retryDelayMs?: number;
 }): Promise<ConsumerLoop> {
   const stream = streamName(Stream.EVENTS, deps.namespace).name;
   await ensureConsumer(deps.jsm, stream, {
@@ -45,6 +53,18 @@ export async function startEventsConsumer(deps: {
     stream,
     durable: EVENTS_DURABLE,
     logger: log,
+    retryDelayMs: deps.retryDelayMs ?? 1000,
+    maxRetryDelayMs: MAX_RETRY_DELAY_MS,
+    maxDeliveries: deps.maxDeliveries ?? 5,
+    // A poison event (its apply fails every time) must not stop every directory's sync: after
+    // the last attempt its run is failed and the event acked. A database that is away is not
+    // poison: that failure is retried (with the backoff capped) for as long as it lasts.
+    onGiveUp: async (msg, err) => {
+      if (isTransientDatabaseError(err)) throw err;
+      const event = fromBinary(DirectoryEventSchema, msg.data);
+      const outcome = await deps.applier.giveUp(event, err, msg.info.redeliveryCount);
+      if (outcome.kind === 'applied' && outcome.outbox) deps.onOutbox();
+    },
     handler: async (msg) => {
       let event;
       try {

@@ -1,6 +1,12 @@
 import { ErrorCode, type GroupMembers, type ObjectError, type ObservedGroup } from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
-import { normalizeGroup, type NormalizedGroup } from './normalize.js';
+import {
+  hasNul,
+  normalizeGroup,
+  storable,
+  unusableGroup,
+  type NormalizedGroup,
+} from './normalize.js';
 import { objectError, type RunState } from './run.repository.js';
 
 const APPLY_GROUPS = `
@@ -32,15 +38,15 @@ export async function applyGroupBatch(
   const errors: ObjectError[] = [];
   const byExt = new Map<string, NormalizedGroup>();
   for (const raw of observed) {
-    const g = normalizeGroup(raw);
+    const problem = unusableGroup(raw);
+    const g = problem ? undefined : normalizeGroup(raw);
     if (!g) {
+      const { code, message } = problem ?? {
+        code: ErrorCode.INVALID_ATTRIBUTE,
+        message: 'the group cannot be stored',
+      };
       errors.push(
-        objectError(
-          raw.externalId.trim() ? ErrorCode.INVALID_ATTRIBUTE : ErrorCode.MISSING_EXTERNAL_ID,
-          raw.externalId.trim() ? 'the group has no name' : 'the group has no external id',
-          raw.externalId,
-          raw.sourceLocator,
-        ),
+        objectError(code, message, storable(raw.externalId), storable(raw.sourceLocator)),
       );
       continue;
     }
@@ -73,7 +79,8 @@ export async function applyGroupBatch(
 
 /**
  * Stage one `MembershipBatch`. Memberships are resolved when the run completes, so a batch may
- * name groups and users whose own batches come later.
+ * name groups and users whose own batches come later. An external id with a NUL names no stored
+ * record (those are refused), so its memberships are dropped here.
  */
 export async function stageMemberships(
   sql: Sql,
@@ -84,10 +91,10 @@ export async function stageMemberships(
   const userIds: string[] = [];
   for (const g of groups) {
     const gid = g.groupExternalId.trim();
-    if (!gid) continue;
+    if (!gid || hasNul(gid)) continue;
     for (const u of g.userExternalIds) {
       const uid = u.trim();
-      if (!uid) continue;
+      if (!uid || hasNul(uid)) continue;
       groupIds.push(gid);
       userIds.push(uid);
     }
@@ -100,10 +107,20 @@ export async function stageMemberships(
   );
 }
 
+/** A connector's per-object error with its text made storable (NUL → U+FFFD). */
+export function storableError(e: ObjectError): ObjectError {
+  return objectError(
+    e.code,
+    storable(e.message),
+    storable(e.externalId),
+    storable(e.sourceLocator),
+  );
+}
+
 /**
- * Record the connector's per-object errors. The objects they name were seen in the source, so
- * they protect their users from this run's sweep: a record we could not read is not a record
- * that is gone.
+ * Record the connector's per-object errors (already `storableError`). The objects they name were
+ * seen in the source, so they protect their users from this run's sweep: a record we could not
+ * read is not a record that is gone.
  */
 export async function applyObjectErrors(
   sql: Sql,

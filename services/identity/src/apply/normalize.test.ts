@@ -1,6 +1,13 @@
-import { create, ObservedGroupSchema, ObservedUserSchema } from '@dirsync/proto';
+import { create, ErrorCode, ObservedGroupSchema, ObservedUserSchema } from '@dirsync/proto';
 import { describe, expect, it } from 'vitest';
-import { nameKey, normalizeGroup, normalizeUser } from './normalize.js';
+import {
+  nameKey,
+  normalizeGroup,
+  normalizeUser,
+  storable,
+  unusableGroup,
+  unusableUser,
+} from './normalize.js';
 
 const base = {
   externalId: 'e1',
@@ -84,5 +91,47 @@ describe('normalizeGroup()', () => {
       create(ObservedGroupSchema, { externalId: 'g', name: 'Sales', description: 'x' }),
     );
     expect(h?.contentHash).not.toBe(g?.contentHash);
+  });
+});
+
+describe('U+0000', () => {
+  it('is replaced by U+FFFD in stored text', () => {
+    expect(storable('a\u0000b\u0000')).toBe('a\uFFFDb\uFFFD');
+    expect(storable('plain')).toBe('plain');
+    const u = normalizeUser(
+      create(ObservedUserSchema, {
+        ...base,
+        firstName: 'Z\u0000',
+        aliases: ['z\u0000e'],
+        phones: [{ number: '+33612345678\u0000', kind: 'mobile' }],
+        customAttributes: { 'k\u0000': 'v\u0000' },
+        sourceLocator: 'uid=z\u0000',
+      }),
+    );
+    expect(u).toMatchObject({
+      firstName: 'Z\uFFFD',
+      aliases: ['z\uFFFDe'],
+      phones: [{ number: '+33612345678\uFFFD', kind: 'mobile' }],
+      customAttributes: { 'k\uFFFD': 'v\uFFFD' },
+      sourceLocator: 'uid=z\uFFFD',
+    });
+    expect(JSON.stringify(u)).not.toContain('\\u0000');
+  });
+
+  it('makes the identifiers of a record unusable', () => {
+    const bad = (over: Partial<typeof base>) => create(ObservedUserSchema, { ...base, ...over });
+    expect(unusableUser(bad({ username: 'z\u0000' }))).toEqual({
+      code: ErrorCode.INVALID_ATTRIBUTE,
+      message: 'the username contains U+0000',
+    });
+    expect(unusableUser(bad({ externalId: 'e\u0000' }))?.code).toBe(ErrorCode.INVALID_ATTRIBUTE);
+    expect(unusableUser(bad({ username: ' ' }))?.code).toBe(ErrorCode.MISSING_USERNAME);
+    expect(unusableUser(bad({}))).toBeUndefined();
+    expect(normalizeUser(bad({ username: 'z\u0000' }))).toBeUndefined();
+    const group = (externalId: string, name: string) =>
+      create(ObservedGroupSchema, { externalId, name });
+    expect(unusableGroup(group('g\u0000', 'G'))?.code).toBe(ErrorCode.INVALID_ATTRIBUTE);
+    expect(unusableGroup(group('g', ' '))?.message).toBe('the group has no name');
+    expect(normalizeGroup(group('g', 'G\u0000'))?.name).toBe('G\uFFFD');
   });
 });

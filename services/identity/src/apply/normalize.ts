@@ -1,5 +1,19 @@
 import { createHash } from 'node:crypto';
-import type { ObservedGroup, ObservedUser } from '@dirsync/proto';
+import { ErrorCode, type ObservedGroup, type ObservedUser } from '@dirsync/proto';
+
+/**
+ * Postgres `text` (and `jsonb`) cannot hold U+0000. Every string identity stores from an event
+ * goes through here or through `hasNul()`: identifiers with a NUL are refused (no stored
+ * record can have them, so they match nothing), any other text gets U+FFFD in its place.
+ */
+export function hasNul(value: string): boolean {
+  return value.includes('\0');
+}
+
+/** `value` with every U+0000 replaced by U+FFFD (the replacement character). */
+export function storable(value: string): string {
+  return hasNul(value) ? value.replaceAll('\0', '\uFFFD') : value;
+}
 
 /**
  * The comparison key of a username, alias or group name: Unicode NFC, then lower case. Two
@@ -36,7 +50,7 @@ export interface NormalizedGroup {
 }
 
 function text(value: string): string | null {
-  const v = value.normalize('NFC').trim();
+  const v = storable(value).normalize('NFC').trim();
   return v === '' ? null : v;
 }
 
@@ -44,8 +58,51 @@ function hash(parts: unknown): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
 }
 
-/** Normalise an observed user; `undefined` when it lacks an external id or a username. */
+/** Why a record cannot be stored (a per-object error of the run). */
+export interface Unusable {
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * Why an observed user cannot be stored, or undefined when it can. Its external id and username
+ * identify it, so a NUL there is not repaired: the record is reported as INVALID_ATTRIBUTE.
+ */
+export function unusableUser(u: ObservedUser): Unusable | undefined {
+  if (!u.externalId.trim()) {
+    return { code: ErrorCode.MISSING_EXTERNAL_ID, message: 'the user has no external id' };
+  }
+  if (hasNul(u.externalId)) {
+    return { code: ErrorCode.INVALID_ATTRIBUTE, message: 'the external id contains U+0000' };
+  }
+  if (!u.username.trim()) {
+    return { code: ErrorCode.MISSING_USERNAME, message: 'the user has no username' };
+  }
+  if (hasNul(u.username)) {
+    return { code: ErrorCode.INVALID_ATTRIBUTE, message: 'the username contains U+0000' };
+  }
+  return undefined;
+}
+
+/** Why an observed group cannot be stored, or undefined when it can. */
+export function unusableGroup(g: ObservedGroup): Unusable | undefined {
+  if (!g.externalId.trim()) {
+    return { code: ErrorCode.MISSING_EXTERNAL_ID, message: 'the group has no external id' };
+  }
+  if (hasNul(g.externalId)) {
+    return { code: ErrorCode.INVALID_ATTRIBUTE, message: 'the external id contains U+0000' };
+  }
+  if (!text(g.name)) return { code: ErrorCode.INVALID_ATTRIBUTE, message: 'the group has no name' };
+  return undefined;
+}
+
+/**
+ * Normalise an observed user; `undefined` when `unusableUser()` refuses it. Every other text
+ * (aliases, names, email, phones, custom attribute names and values, locator) has its NULs
+ * replaced by U+FFFD, before hashing, so the hash describes what is stored.
+ */
 export function normalizeUser(u: ObservedUser): NormalizedUser | undefined {
+  if (unusableUser(u)) return undefined;
   const externalId = u.externalId.trim();
   const username = text(u.username);
   if (!externalId || !username) return undefined;
@@ -55,11 +112,11 @@ export function normalizeUser(u: ObservedUser): NormalizedUser | undefined {
     if (v !== null && !aliases.includes(v)) aliases.push(v);
   }
   const phones = u.phones
-    .map((p) => ({ number: p.number.trim(), kind: p.kind.trim() }))
+    .map((p) => ({ number: storable(p.number).trim(), kind: storable(p.kind).trim() }))
     .filter((p) => p.number !== '');
   const customAttributes: Record<string, string> = {};
   for (const name of Object.keys(u.customAttributes).sort()) {
-    customAttributes[name] = (u.customAttributes[name] ?? '').normalize('NFC');
+    customAttributes[storable(name)] = storable(u.customAttributes[name] ?? '').normalize('NFC');
   }
   const n = {
     externalId,
@@ -92,7 +149,9 @@ export function normalizeUser(u: ObservedUser): NormalizedUser | undefined {
   return { ...n, contentHash };
 }
 
+/** Normalise an observed group; `undefined` when `unusableGroup()` refuses it. */
 export function normalizeGroup(g: ObservedGroup): NormalizedGroup | undefined {
+  if (unusableGroup(g)) return undefined;
   const externalId = g.externalId.trim();
   const name = text(g.name);
   if (!externalId || !name) return undefined;

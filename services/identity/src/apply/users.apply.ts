@@ -6,7 +6,14 @@ import {
   type ObservedUser,
 } from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
-import { nameKey, normalizeUser, type NormalizedUser } from './normalize.js';
+import {
+  hasNul,
+  nameKey,
+  normalizeUser,
+  storable,
+  unusableUser,
+  type NormalizedUser,
+} from './normalize.js';
 import { objectError, type RunState } from './run.repository.js';
 
 interface ExistingUser {
@@ -104,7 +111,10 @@ select id, external_id, inserted, status from up`;
 /**
  * Apply one `UserBatch`: upsert what changed, stage what was observed, count. A user whose
  * username another user of the directory holds is reported (`DUPLICATE_USERNAME`) and skipped;
- * the rest of the batch applies.
+ * the rest of the batch applies. A new record whose username a `pending_deletion` user holds
+ * claims that user instead (see `resolveUsernames`). A record without external id or username,
+ * or with a U+0000 in either, is reported and skipped (but, when it has a usable external id,
+ * still protected from the sweep: it is in the source).
  */
 export async function applyUserBatch(
   sql: Sql,
@@ -113,24 +123,21 @@ export async function applyUserBatch(
 ): Promise<ObjectError[]> {
   const errors: ObjectError[] = [];
   const byExt = new Map<string, NormalizedUser>();
+  // Records refused for their username: still in the source, so protected from the sweep.
+  const unreadable: string[] = [];
   for (const raw of observed) {
-    const u = normalizeUser(raw);
+    const problem = unusableUser(raw);
+    const u = problem ? undefined : normalizeUser(raw);
     if (!u) {
+      const { code, message } = problem ?? {
+        code: ErrorCode.INVALID_ATTRIBUTE,
+        message: 'the user cannot be stored',
+      };
       errors.push(
-        raw.externalId.trim()
-          ? objectError(
-              ErrorCode.MISSING_USERNAME,
-              'the user has no username',
-              raw.externalId,
-              raw.sourceLocator,
-            )
-          : objectError(
-              ErrorCode.MISSING_EXTERNAL_ID,
-              'the user has no external id',
-              '',
-              raw.sourceLocator,
-            ),
+        objectError(code, message, storable(raw.externalId.trim()), storable(raw.sourceLocator)),
       );
+      const ext = raw.externalId.trim();
+      if (ext && !hasNul(ext)) unreadable.push(ext);
       continue;
     }
     // The same record twice in a batch: the later observation is the current one.
@@ -142,6 +149,13 @@ export async function applyUserBatch(
   counts.seen += users.length;
   if (users.length === 0) {
     counts.errors += errors.length;
+    if (run.mode === SyncMode.USER && errors.length > 0) run.userOutcome = UserOutcome.ERROR;
+    if (unreadable.length > 0) {
+      await sql.exec(
+        'insert into run_seen_users (run_id, external_id) select ?, unnest(?::text[])',
+        [run.runId, unreadable],
+      );
+    }
     return errors;
   }
 
@@ -168,7 +182,10 @@ export async function applyUserBatch(
   const existingByKey = new Map(existing.map((e) => [e.username_key, e]));
 
   const rejected = new Set<NormalizedUser>();
-  const accepted = resolveUsernames(users, existingByKey, rejected);
+  const claims = new Map<NormalizedUser, ExistingUser>();
+  const accepted = resolveUsernames(users, existingByExt, existingByKey, rejected, claims);
+  // A claimed record is, from here on, the pending user it restores.
+  for (const [u, holder] of claims) existingByExt.set(u.externalId, holder);
   for (const u of rejected) {
     errors.push(
       objectError(
@@ -184,7 +201,10 @@ export async function applyUserBatch(
     const e = existingByExt.get(u.externalId);
     return !e || e.content_hash !== u.contentHash || e.status === 'pending_deletion';
   });
-  const written = await writeUsers(sql, run, toWrite, users);
+  const written = await writeUsers(sql, run, toWrite, claims, [
+    ...users.map((u) => u.externalId),
+    ...unreadable,
+  ]);
   const writtenByExt = new Map(written.map((w) => [w.external_id, w]));
 
   for (const w of written) {
@@ -205,15 +225,32 @@ export async function applyUserBatch(
 
 /**
  * Decide which users may take their username. Within the batch the current holder of a key (or
- * else the first record) wins; against the database a key is free when its holder is renamed
- * away in this same batch. Rejecting one user can keep another's key taken, so repeat until
- * nothing changes.
+ * else a record that claims it, or else the first record) wins; against the database a key is
+ * free when its holder is renamed away in this same batch. Rejecting one user can keep another's
+ * key taken, so repeat until nothing changes.
+ *
+ * A record identity has never seen (new external id) whose username is held by a
+ * `pending_deletion` user that this batch does not observe under its own external id *claims*
+ * that user (`claims`): the source deleted and re-created the entry inside the restore window
+ * (OpenLDAP gives the new entry a new entryUUID), and the user is restored, not duplicated. A
+ * live holder, or a pending one observed in this batch, keeps its username (DUPLICATE_USERNAME
+ * for the newcomer, as before); so does a pending holder when the newcomer's external id is
+ * already a user of its own (two records cannot be merged).
  */
 function resolveUsernames(
   users: readonly NormalizedUser[],
+  existingByExt: ReadonlyMap<string, ExistingUser>,
   existingByKey: ReadonlyMap<string, ExistingUser>,
   rejected: Set<NormalizedUser>,
+  claims: Map<NormalizedUser, ExistingUser>,
 ): NormalizedUser[] {
+  const inputByExt = new Map(users.map((u) => [u.externalId, u]));
+  const claimable = (u: NormalizedUser, holder: ExistingUser | undefined): boolean =>
+    holder !== undefined &&
+    holder.status === 'pending_deletion' &&
+    holder.external_id !== u.externalId &&
+    !inputByExt.has(holder.external_id) &&
+    !existingByExt.has(u.externalId);
   const accepted = new Set<NormalizedUser>();
   const byKey = new Map<string, NormalizedUser[]>();
   for (const u of users) {
@@ -223,15 +260,18 @@ function resolveUsernames(
   }
   for (const [key, list] of byKey) {
     const holder = existingByKey.get(key);
-    const winner = list.find((u) => u.externalId === holder?.external_id) ?? list[0];
+    const winner =
+      list.find((u) => u.externalId === holder?.external_id) ??
+      list.find((u) => claimable(u, holder)) ??
+      list[0];
     for (const u of list) (u === winner ? accepted : rejected).add(u);
+    if (winner && holder && claimable(winner, holder)) claims.set(winner, holder);
   }
-  const inputByExt = new Map(users.map((u) => [u.externalId, u]));
   for (let changed = true; changed; ) {
     changed = false;
     for (const u of accepted) {
       const holder = existingByKey.get(u.usernameKey);
-      if (!holder || holder.external_id === u.externalId) continue;
+      if (!holder || holder.external_id === u.externalId || claims.has(u)) continue;
       const moving = inputByExt.get(holder.external_id);
       if (moving && accepted.has(moving) && moving.usernameKey !== u.usernameKey) continue;
       accepted.delete(u);
@@ -246,8 +286,24 @@ async function writeUsers(
   sql: Sql,
   run: RunState,
   users: readonly NormalizedUser[],
-  observed: readonly NormalizedUser[],
+  claims: ReadonlyMap<NormalizedUser, ExistingUser>,
+  observed: readonly string[],
 ): Promise<WrittenUser[]> {
+  if (claims.size > 0) {
+    // The claimed users take their new external id first; the upsert below then finds them
+    // under it and restores them like any pending user observed again (same id, attributes,
+    // aliases and phones brought to the observation, bypass kept).
+    const claimed = [...claims];
+    const moved = await sql.exec(
+      `update users u set external_id = c.external_id
+       from unnest(?::uuid[], ?::text[]) as c(id, external_id)
+       where u.id = c.id and u.directory_id = ? and u.status = 'pending_deletion'`,
+      [claimed.map(([, holder]) => holder.id), claimed.map(([u]) => u.externalId), run.directoryId],
+    );
+    if (moved !== claimed.length) {
+      throw new Error(`claimed ${claimed.length} pending users but moved ${moved}`);
+    }
+  }
   const alias = {
     ext: [] as string[],
     pos: [] as number[],
@@ -298,7 +354,7 @@ async function writeUsers(
     phone.number,
     phone.kind,
     run.runId,
-    observed.map((u) => u.externalId),
+    observed,
   ]);
 }
 

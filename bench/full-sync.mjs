@@ -190,7 +190,8 @@ const { createDirectory } = await gql(
         displayName: 'displayName',
         phones: ['telephoneNumber', 'mobile'],
       },
-      defaultRegion: 'US',
+      // The generated numbers are British (07400 …): the directory's region, as the generator says.
+      defaultRegion: summary.directory?.defaultRegion ?? 'GB',
       scheduleIntervalMinutes: 0,
     },
   },

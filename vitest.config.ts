@@ -8,6 +8,7 @@ export default defineConfig({
       'services/*/vitest.config.ts',
       'infra/*/vitest.config.ts',
       'gateway/vitest.config.ts',
+      'examples/*/vitest.config.ts',
     ],
     // Two cores: integration files start real servers; more workers only add contention.
     maxWorkers: 2,

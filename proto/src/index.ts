@@ -1,3 +1,4 @@
+export * from './gen/dirsync/v1/admins_pb.js';
 export * from './gen/dirsync/v1/errors_pb.js';
 export * from './gen/dirsync/v1/jobs_pb.js';
 export * from './gen/dirsync/v1/events_pb.js';

@@ -4,6 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { AdminRoleGroups } from "./admins_pb.js";
+import { file_dirsync_v1_admins } from "./admins_pb.js";
 import type { ErrorInfo } from "./errors_pb.js";
 import { file_dirsync_v1_errors } from "./errors_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dirsync/v1/jobs.proto.
  */
 export const file_dirsync_v1_jobs: GenFile = /*@__PURE__*/
-  fileDesc("ChVkaXJzeW5jL3YxL2pvYnMucHJvdG8SCmRpcnN5bmMudjEingEKB1N5bmNKb2ISDgoGcnVuX2lkGAEgASgJEhQKDGRpcmVjdG9yeV9pZBgCIAEoCRIiCgRtb2RlGAMgASgOMhQuZGlyc3luYy52MS5TeW5jTW9kZRIQCgh1c2VybmFtZRgEIAEoCRINCgVlbWFpbBgFIAEoCRIPCgdkcnlfcnVuGAYgASgIEhcKD3JlcXVlc3RlZF9hdF9tcxgHIAEoAyI1Cg1Db25maWdSZXF1ZXN0EhQKDGRpcmVjdG9yeV9pZBgBIAEoCRIOCgZydW5faWQYAiABKAkibgoLQ29uZmlnUmVwbHkSLQoGY29uZmlnGAEgASgLMhsuZGlyc3luYy52MS5EaXJlY3RvcnlDb25maWdIABImCgVlcnJvchgCIAEoCzIVLmRpcnN5bmMudjEuRXJyb3JJbmZvSABCCAoGcmVzdWx0ItQCCg9EaXJlY3RvcnlDb25maWcSFAoMZGlyZWN0b3J5X2lkGAEgASgJEgwKBGtpbmQYAiABKAkSFQoNc2V0dGluZ3NfanNvbhgDIAEoCRI5CgdzZWNyZXRzGAQgAygLMiguZGlyc3luYy52MS5EaXJlY3RvcnlDb25maWcuU2VjcmV0c0VudHJ5EhcKD3NlbGVjdGVkX2dyb3VwcxgFIAMoCRItCgdtYXBwaW5nGAYgASgLMhwuZGlyc3luYy52MS5BdHRyaWJ1dGVNYXBwaW5nEhYKDmRlZmF1bHRfcmVnaW9uGAcgASgJEg4KBmN1cnNvchgIIAEoCRIrCgZwb2xpY3kYCSABKAsyGy5kaXJzeW5jLnYxLkRpcmVjdG9yeVBvbGljeRouCgxTZWNyZXRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL6AQoQQXR0cmlidXRlTWFwcGluZxIQCgh1c2VybmFtZRgBIAEoCRIPCgdhbGlhc2VzGAIgAygJEg0KBWVtYWlsGAMgASgJEhIKCmZpcnN0X25hbWUYBCABKAkSEQoJbGFzdF9uYW1lGAUgASgJEhQKDGRpc3BsYXlfbmFtZRgGIAEoCRIOCgZwaG9uZXMYByADKAkSOAoGY3VzdG9tGAggAygLMiguZGlyc3luYy52MS5BdHRyaWJ1dGVNYXBwaW5nLkN1c3RvbUVudHJ5Gi0KC0N1c3RvbUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiLgoPRGlyZWN0b3J5UG9saWN5EhsKE3Jlc3RvcmVfd2luZG93X2RheXMYASABKA0qdwoIU3luY01vZGUSGQoVU1lOQ19NT0RFX1VOU1BFQ0lGSUVEEAASEgoOU1lOQ19NT0RFX0ZVTEwQARITCg9TWU5DX01PREVfREVMVEEQAhISCg5TWU5DX01PREVfVVNFUhADEhMKD1NZTkNfTU9ERV9BRE1JThAEYgZwcm90bzM", [file_dirsync_v1_errors]);
+  fileDesc("ChVkaXJzeW5jL3YxL2pvYnMucHJvdG8SCmRpcnN5bmMudjEingEKB1N5bmNKb2ISDgoGcnVuX2lkGAEgASgJEhQKDGRpcmVjdG9yeV9pZBgCIAEoCRIiCgRtb2RlGAMgASgOMhQuZGlyc3luYy52MS5TeW5jTW9kZRIQCgh1c2VybmFtZRgEIAEoCRINCgVlbWFpbBgFIAEoCRIPCgdkcnlfcnVuGAYgASgIEhcKD3JlcXVlc3RlZF9hdF9tcxgHIAEoAyI1Cg1Db25maWdSZXF1ZXN0EhQKDGRpcmVjdG9yeV9pZBgBIAEoCRIOCgZydW5faWQYAiABKAkibgoLQ29uZmlnUmVwbHkSLQoGY29uZmlnGAEgASgLMhsuZGlyc3luYy52MS5EaXJlY3RvcnlDb25maWdIABImCgVlcnJvchgCIAEoCzIVLmRpcnN5bmMudjEuRXJyb3JJbmZvSABCCAoGcmVzdWx0IowDCg9EaXJlY3RvcnlDb25maWcSFAoMZGlyZWN0b3J5X2lkGAEgASgJEgwKBGtpbmQYAiABKAkSFQoNc2V0dGluZ3NfanNvbhgDIAEoCRI5CgdzZWNyZXRzGAQgAygLMiguZGlyc3luYy52MS5EaXJlY3RvcnlDb25maWcuU2VjcmV0c0VudHJ5EhcKD3NlbGVjdGVkX2dyb3VwcxgFIAMoCRItCgdtYXBwaW5nGAYgASgLMhwuZGlyc3luYy52MS5BdHRyaWJ1dGVNYXBwaW5nEhYKDmRlZmF1bHRfcmVnaW9uGAcgASgJEg4KBmN1cnNvchgIIAEoCRIrCgZwb2xpY3kYCSABKAsyGy5kaXJzeW5jLnYxLkRpcmVjdG9yeVBvbGljeRI2ChFhZG1pbl9yb2xlX2dyb3VwcxgeIAMoCzIbLmRpcnN5bmMudjEuQWRtaW5Sb2xlR3JvdXBzGi4KDFNlY3JldHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvoBChBBdHRyaWJ1dGVNYXBwaW5nEhAKCHVzZXJuYW1lGAEgASgJEg8KB2FsaWFzZXMYAiADKAkSDQoFZW1haWwYAyABKAkSEgoKZmlyc3RfbmFtZRgEIAEoCRIRCglsYXN0X25hbWUYBSABKAkSFAoMZGlzcGxheV9uYW1lGAYgASgJEg4KBnBob25lcxgHIAMoCRI4CgZjdXN0b20YCCADKAsyKC5kaXJzeW5jLnYxLkF0dHJpYnV0ZU1hcHBpbmcuQ3VzdG9tRW50cnkaLQoLQ3VzdG9tRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIuCg9EaXJlY3RvcnlQb2xpY3kSGwoTcmVzdG9yZV93aW5kb3dfZGF5cxgBIAEoDSp3CghTeW5jTW9kZRIZChVTWU5DX01PREVfVU5TUEVDSUZJRUQQABISCg5TWU5DX01PREVfRlVMTBABEhMKD1NZTkNfTU9ERV9ERUxUQRACEhIKDlNZTkNfTU9ERV9VU0VSEAMSEwoPU1lOQ19NT0RFX0FETUlOEARiBnByb3RvMw", [file_dirsync_v1_admins, file_dirsync_v1_errors]);
 
 /**
  * Sync → connector, on the work-queue stream (subject SUBJECT_JOBS). Carries no secrets: the
@@ -44,7 +46,7 @@ export type SyncJob = Message<"dirsync.v1.SyncJob"> & {
   username: string;
 
   /**
-   * ADMIN mode: the e-mail to read.
+   * ADMIN mode: the e-mail to read; "" = every administrator.
    *
    * @generated from field: string email = 5;
    */
@@ -184,6 +186,13 @@ export type DirectoryConfig = Message<"dirsync.v1.DirectoryConfig"> & {
    * @generated from field: dirsync.v1.DirectoryPolicy policy = 9;
    */
   policy?: DirectoryPolicy | undefined;
+
+  /**
+   * Admin sync: role → source groups (fields 30–39 are admin sync's). Empty: no admin sync.
+   *
+   * @generated from field: repeated dirsync.v1.AdminRoleGroups admin_role_groups = 30;
+   */
+  adminRoleGroups: AdminRoleGroups[];
 };
 
 /**
@@ -306,7 +315,9 @@ export enum SyncMode {
   USER = 3,
 
   /**
-   * Read one administrator (by e-mail).
+   * Read the administrators (members of the directory's role groups): every one when
+   * SyncJob.email is "" (a full admin run: identity removes the directory's admins it did not
+   * observe), else the one with that e-mail. Never touches users.
    *
    * @generated from enum value: SYNC_MODE_ADMIN = 4;
    */

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dirsync/v1/runs.proto.
  */
 export const file_dirsync_v1_runs: GenFile = /*@__PURE__*/
-  fileDesc("ChVkaXJzeW5jL3YxL3J1bnMucHJvdG8SCmRpcnN5bmMudjEisQIKCVJ1bkNvdW50cxIMCgRzZWVuGAEgASgNEg8KB2NyZWF0ZWQYAiABKA0SDwoHdXBkYXRlZBgDIAEoDRIRCgl1bmNoYW5nZWQYBCABKA0SEAoIZGlzYWJsZWQYBSABKA0SGAoQcGVuZGluZ19kZWxldGlvbhgGIAEoDRIQCghyZXN0b3JlZBgHIAEoDRIOCgZlcnJvcnMYCCABKA0SEwoLZ3JvdXBzX3NlZW4YCSABKA0SFgoOZ3JvdXBzX2NyZWF0ZWQYCiABKA0SFgoOZ3JvdXBzX3VwZGF0ZWQYCyABKA0SFgoOZ3JvdXBzX3JlbW92ZWQYDCABKA0SGQoRbWVtYmVyc2hpcHNfYWRkZWQYDSABKA0SGwoTbWVtYmVyc2hpcHNfcmVtb3ZlZBgOIAEoDSLeAgoJUnVuVXBkYXRlEg4KBnJ1bl9pZBgBIAEoCRIUCgxkaXJlY3RvcnlfaWQYAiABKAkSCwoDc2VxGAMgASgNEiUKBnN0YXR1cxgEIAEoDjIVLmRpcnN5bmMudjEuUnVuU3RhdHVzEiUKBmNvdW50cxgFIAEoCzIVLmRpcnN5bmMudjEuUnVuQ291bnRzEicKBmVycm9ycxgGIAMoCzIXLmRpcnN5bmMudjEuT2JqZWN0RXJyb3ISJAoFZXJyb3IYByABKAsyFS5kaXJzeW5jLnYxLkVycm9ySW5mbxIOCgZjdXJzb3IYCCABKAkSIgoEbW9kZRgJIAEoDjIULmRpcnN5bmMudjEuU3luY01vZGUSLQoMdXNlcl9vdXRjb21lGAogASgOMhcuZGlyc3luYy52MS5Vc2VyT3V0Y29tZRIPCgd1c2VyX2lkGAsgASgJEg0KBWF0X21zGAwgASgDIlQKEERpcmVjdG9yeURlbGV0ZWQSFAoMZGlyZWN0b3J5X2lkGAEgASgJEhsKE3Jlc3RvcmVfd2luZG93X2RheXMYAiABKA0SDQoFYXRfbXMYAyABKAMqnwEKCVJ1blN0YXR1cxIaChZSVU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRUlVOX1NUQVRVU19RVUVVRUQQARIWChJSVU5fU1RBVFVTX1JVTk5JTkcQAhIYChRSVU5fU1RBVFVTX0NPTVBMRVRFRBADEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAQSFgoSUlVOX1NUQVRVU19CTE9DS0VEEAUq7QEKC1VzZXJPdXRjb21lEhwKGFVTRVJfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhgKFFVTRVJfT1VUQ09NRV9DUkVBVEVEEAESGAoUVVNFUl9PVVRDT01FX1VQREFURUQQAhIaChZVU0VSX09VVENPTUVfVU5DSEFOR0VEEAMSIQodVVNFUl9PVVRDT01FX1BFTkRJTkdfREVMRVRJT04QBBIaChZVU0VSX09VVENPTUVfTk9UX0ZPVU5EEAUSGQoVVVNFUl9PVVRDT01FX1JFU1RPUkVEEAYSFgoSVVNFUl9PVVRDT01FX0VSUk9SEAdiBnByb3RvMw", [file_dirsync_v1_errors, file_dirsync_v1_events, file_dirsync_v1_jobs]);
+  fileDesc("ChVkaXJzeW5jL3YxL3J1bnMucHJvdG8SCmRpcnN5bmMudjEi4wMKCVJ1bkNvdW50cxIMCgRzZWVuGAEgASgNEg8KB2NyZWF0ZWQYAiABKA0SDwoHdXBkYXRlZBgDIAEoDRIRCgl1bmNoYW5nZWQYBCABKA0SEAoIZGlzYWJsZWQYBSABKA0SGAoQcGVuZGluZ19kZWxldGlvbhgGIAEoDRIQCghyZXN0b3JlZBgHIAEoDRIOCgZlcnJvcnMYCCABKA0SEwoLZ3JvdXBzX3NlZW4YCSABKA0SFgoOZ3JvdXBzX2NyZWF0ZWQYCiABKA0SFgoOZ3JvdXBzX3VwZGF0ZWQYCyABKA0SFgoOZ3JvdXBzX3JlbW92ZWQYDCABKA0SGQoRbWVtYmVyc2hpcHNfYWRkZWQYDSABKA0SGwoTbWVtYmVyc2hpcHNfcmVtb3ZlZBgOIAEoDRITCgthZG1pbnNfc2VlbhgeIAEoDRIWCg5hZG1pbnNfY3JlYXRlZBgfIAEoDRIWCg5hZG1pbnNfdXBkYXRlZBggIAEoDRIYChBhZG1pbnNfdW5jaGFuZ2VkGCEgASgNEhcKD2FkbWluc19kaXNhYmxlZBgiIAEoDRIfChdhZG1pbnNfcGVuZGluZ19kZWxldGlvbhgjIAEoDRIXCg9hZG1pbnNfcmVzdG9yZWQYJCABKA0ioAMKCVJ1blVwZGF0ZRIOCgZydW5faWQYASABKAkSFAoMZGlyZWN0b3J5X2lkGAIgASgJEgsKA3NlcRgDIAEoDRIlCgZzdGF0dXMYBCABKA4yFS5kaXJzeW5jLnYxLlJ1blN0YXR1cxIlCgZjb3VudHMYBSABKAsyFS5kaXJzeW5jLnYxLlJ1bkNvdW50cxInCgZlcnJvcnMYBiADKAsyFy5kaXJzeW5jLnYxLk9iamVjdEVycm9yEiQKBWVycm9yGAcgASgLMhUuZGlyc3luYy52MS5FcnJvckluZm8SDgoGY3Vyc29yGAggASgJEiIKBG1vZGUYCSABKA4yFC5kaXJzeW5jLnYxLlN5bmNNb2RlEi0KDHVzZXJfb3V0Y29tZRgKIAEoDjIXLmRpcnN5bmMudjEuVXNlck91dGNvbWUSDwoHdXNlcl9pZBgLIAEoCRINCgVhdF9tcxgMIAEoAxIuCg1hZG1pbl9vdXRjb21lGB4gASgOMhcuZGlyc3luYy52MS5Vc2VyT3V0Y29tZRIQCghhZG1pbl9pZBgfIAEoCSJUChBEaXJlY3RvcnlEZWxldGVkEhQKDGRpcmVjdG9yeV9pZBgBIAEoCRIbChNyZXN0b3JlX3dpbmRvd19kYXlzGAIgASgNEg0KBWF0X21zGAMgASgDKp8BCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEVJVTl9TVEFUVVNfUVVFVUVEEAESFgoSUlVOX1NUQVRVU19SVU5OSU5HEAISGAoUUlVOX1NUQVRVU19DT01QTEVURUQQAxIVChFSVU5fU1RBVFVTX0ZBSUxFRBAEEhYKElJVTl9TVEFUVVNfQkxPQ0tFRBAFKu0BCgtVc2VyT3V0Y29tZRIcChhVU0VSX09VVENPTUVfVU5TUEVDSUZJRUQQABIYChRVU0VSX09VVENPTUVfQ1JFQVRFRBABEhgKFFVTRVJfT1VUQ09NRV9VUERBVEVEEAISGgoWVVNFUl9PVVRDT01FX1VOQ0hBTkdFRBADEiEKHVVTRVJfT1VUQ09NRV9QRU5ESU5HX0RFTEVUSU9OEAQSGgoWVVNFUl9PVVRDT01FX05PVF9GT1VORBAFEhkKFVVTRVJfT1VUQ09NRV9SRVNUT1JFRBAGEhYKElVTRVJfT1VUQ09NRV9FUlJPUhAHYgZwcm90bzM", [file_dirsync_v1_errors, file_dirsync_v1_events, file_dirsync_v1_jobs]);
 
 /**
  * Cumulative counts of a run as committed by identity.
@@ -93,6 +93,43 @@ export type RunCounts = Message<"dirsync.v1.RunCounts"> & {
    * @generated from field: uint32 memberships_removed = 14;
    */
   membershipsRemoved: number;
+
+  /**
+   * ADMIN runs (fields 30–39 are admin sync's).
+   *
+   * @generated from field: uint32 admins_seen = 30;
+   */
+  adminsSeen: number;
+
+  /**
+   * @generated from field: uint32 admins_created = 31;
+   */
+  adminsCreated: number;
+
+  /**
+   * @generated from field: uint32 admins_updated = 32;
+   */
+  adminsUpdated: number;
+
+  /**
+   * @generated from field: uint32 admins_unchanged = 33;
+   */
+  adminsUnchanged: number;
+
+  /**
+   * @generated from field: uint32 admins_disabled = 34;
+   */
+  adminsDisabled: number;
+
+  /**
+   * @generated from field: uint32 admins_pending_deletion = 35;
+   */
+  adminsPendingDeletion: number;
+
+  /**
+   * @generated from field: uint32 admins_restored = 36;
+   */
+  adminsRestored: number;
 };
 
 /**
@@ -178,6 +215,20 @@ export type RunUpdate = Message<"dirsync.v1.RunUpdate"> & {
    * @generated from field: int64 at_ms = 12;
    */
   atMs: bigint;
+
+  /**
+   * ADMIN runs for one e-mail, when COMPLETED: what happened to that admin (fields 30–39 are
+   * admin sync's). NOT_FOUND: the e-mail is no admin of the directory and the source has nobody
+   * with it in a role group; nothing changed.
+   *
+   * @generated from field: dirsync.v1.UserOutcome admin_outcome = 30;
+   */
+  adminOutcome: UserOutcome;
+
+  /**
+   * @generated from field: string admin_id = 31;
+   */
+  adminId: string;
 };
 
 /**

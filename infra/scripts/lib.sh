@@ -9,6 +9,8 @@
 #   stop_slapd NAME                            # SIGTERM it and wait (SIGKILL after 10 s)
 #   slapd_running NAME                         # status 0 when the slapd of NAME is up and answers
 #   start_bench_slapd                          # 100k-user benchmark directory on 127.0.0.1:3891
+#   ensure_samba_packages                      # Samba AD DC from apt (root), nothing started
+#   ensure_samba_template                      # provision a domain ONCE (cached) + the tests' own CA
 #   stop_private_postgres / stop_private_nats  # stop what ensure_* started (never a reused server)
 #
 # Everything lives under $DIRSYNC_DATA_DIR (default <repo>/.data, git-ignored). slapd runs in the
@@ -561,4 +563,103 @@ start_bench_slapd() {
   fi
   _ds_slapd_launch bench "$DIRSYNC_BENCH_PORT" || return 1
   echo "slapd bench: started on ldap://127.0.0.1:$DIRSYNC_BENCH_PORT/ (pid $(cat "$dir/slapd.pid"); summary $bench/bench.json)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Samba AD domain controller (tests: infra/testkit startSambaAd copies the template per run)
+
+DIRSYNC_SAMBA_REALM="${DIRSYNC_SAMBA_REALM:-EXAMPLE.TEST}"
+DIRSYNC_SAMBA_DOMAIN="${DIRSYNC_SAMBA_DOMAIN:-EXAMPLE}"
+DIRSYNC_SAMBA_ADMIN_PASSWORD="${DIRSYNC_SAMBA_ADMIN_PASSWORD:-Admin-Secret-1}"
+# Bump when the template's recipe changes, so cached templates are provisioned again.
+_DS_SAMBA_TEMPLATE_VERSION=1
+
+# ensure_samba_packages: samba, samba-tool and the provisioning data. Installs the AD DC packages
+# from apt when one is missing (samba-ad-provision must be named: --no-install-recommends skips
+# it). apt does not start the daemons here; should a package start one anyway, nothing of ours
+# depends on it (our instances bind their own 127.0.0.x addresses).
+ensure_samba_packages() {
+  if command -v samba >/dev/null 2>&1 && command -v samba-tool >/dev/null 2>&1 &&
+    command -v ldapmodify >/dev/null 2>&1 && [ -d /usr/share/samba/setup ]; then
+    return 0
+  fi
+  _ds_log "installing the Samba AD DC from apt…"
+  _ds_apt_install samba samba-ad-dc samba-dsdb-modules samba-vfs-modules winbind ldb-tools \
+    samba-ad-provision ldap-utils openssl || return 1
+  hash -r
+  command -v samba >/dev/null 2>&1 && [ -d /usr/share/samba/setup ] || {
+    _ds_die "samba still missing after apt-get install"
+    return 1
+  }
+  _ds_log "installed $(samba --version 2>/dev/null)"
+}
+
+# _ds_samba_tls DIR: the tests' own CA (ca.pem/ca.key) and a server certificate it signed
+# (cert.pem/key.pem, EC P-256, valid for dc1.<realm>, localhost and every 127.0.0.x), in DIR.
+_ds_samba_tls() {
+  local dir=$1 realm san i
+  realm=$(printf '%s' "$DIRSYNC_SAMBA_REALM" | tr '[:upper:]' '[:lower:]')
+  mkdir -p "$dir"
+  san="DNS:dc1.$realm,DNS:$realm,DNS:localhost"
+  for i in $(seq 1 254); do san="$san,IP:127.0.0.$i"; done
+  (
+    set -e
+    cd "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -keyout ca.key -out ca.pem -subj "/CN=dirsync test CA (Samba AD)" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout key.pem \
+      -out server.csr -subj "/CN=dc1.$realm"
+    printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' \
+      "$san" >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile server.ext -out cert.pem
+    chmod 600 key.pem ca.key
+    rm -f server.csr server.ext ca.srl
+  ) >"$dir/openssl.log" 2>&1 || {
+    _ds_die "making the test CA failed, see $dir/openssl.log"
+    return 1
+  }
+}
+
+# ensure_samba_template — prints the template folder (on stdout, one line).
+# Provisions the domain $DIRSYNC_SAMBA_REALM ($DIRSYNC_SAMBA_DOMAIN, Administrator password
+# $DIRSYNC_SAMBA_ADMIN_PASSWORD, no DNS, RFC 2307 attributes) ONCE into
+# $DIRSYNC_DATA_DIR/samba-ad/template-<samba version>-v<recipe>/ (~5 s) and makes the tests' CA
+# beside it (tls/). Later calls only print the folder. Concurrent callers wait on a lock, so
+# exactly one provisions. A DC is started from a copy of the template's `dc/` folder with its own
+# smb.conf (testkit startSambaAd); the template itself is never served.
+ensure_samba_template() {
+  ensure_samba_packages >&2 || return 1
+  local version base tpl start
+  version=$(samba --version 2>/dev/null | sed 's/^Version //; s/[^A-Za-z0-9._-]/_/g')
+  base="$DIRSYNC_DATA_DIR/samba-ad"
+  tpl="$base/template-$version-v$_DS_SAMBA_TEMPLATE_VERSION"
+  if [ -f "$tpl/.ready" ]; then
+    printf '%s\n' "$tpl"
+    return 0
+  fi
+  mkdir -p "$base"
+  (
+    flock 9
+    [ -f "$tpl/.ready" ] && exit 0
+    start=$(_ds_ms)
+    rm -rf "$tpl" "$tpl.tmp"
+    mkdir -p "$tpl.tmp"
+    samba-tool domain provision --realm="$DIRSYNC_SAMBA_REALM" --domain="$DIRSYNC_SAMBA_DOMAIN" \
+      --server-role=dc --dns-backend=NONE --use-rfc2307 --adminpass="$DIRSYNC_SAMBA_ADMIN_PASSWORD" \
+      --targetdir="$tpl.tmp/dc" --host-name=dc1 --host-ip=127.0.0.2 \
+      --option="interfaces=127.0.0.2/8" --option="bind interfaces only=yes" \
+      >"$tpl.tmp/provision.log" 2>&1 || {
+      _ds_die "samba-tool domain provision failed: $(tail -n 5 "$tpl.tmp/provision.log")"
+      exit 1
+    }
+    # The provisioned smb.conf is replaced per instance; only sam.ldb & co. are the template.
+    rm -f "$tpl.tmp/dc/etc/smb.conf"
+    _ds_samba_tls "$tpl.tmp/tls" || exit 1
+    mv "$tpl.tmp" "$tpl"
+    touch "$tpl/.ready"
+    _ds_log "samba: provisioned the test domain $DIRSYNC_SAMBA_REALM in $(_ds_since "$start") ($tpl)"
+  ) 9>"$base/.provision.lock" || return 1
+  printf '%s\n' "$tpl"
 }

@@ -43,3 +43,12 @@ export {
   type DemoExpected,
 } from './demo/demo-data.js';
 export { loadDemo, type DemoFiles } from './demo/index.js';
+export {
+  startSambaAd,
+  SAMBA_REALM,
+  SAMBA_BASE_DN,
+  SAMBA_ADMIN_DN,
+  SAMBA_ADMIN_PASSWORD,
+  type SambaAd,
+  type StartSambaAdOptions,
+} from './samba.js';

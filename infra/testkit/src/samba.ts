@@ -1,0 +1,535 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client, type Control, type Entry } from 'ldapts';
+import { findBinary, run } from './exec.js';
+import { DATA_DIR, REPO_ROOT } from './paths.js';
+import { waitFor } from './wait.js';
+
+/** The test domain every Samba AD instance serves (provisioned once by infra/scripts/lib.sh). */
+export const SAMBA_REALM = 'EXAMPLE.TEST';
+export const SAMBA_BASE_DN = 'DC=example,DC=test';
+export const SAMBA_ADMIN_DN = `CN=Administrator,CN=Users,${SAMBA_BASE_DN}`;
+export const SAMBA_ADMIN_PASSWORD = 'Admin-Secret-1';
+
+/** Options of {@link startSambaAd}. */
+export interface StartSambaAdOptions {
+  /** A label for temp folders and error messages (default `samba`). */
+  name?: string;
+  /**
+   * LDIF change records (`changetype: add | modify | delete | modrdn`; a record without one is
+   * an add) applied once through LDAP as the Administrator, as an administrator would. The
+   * loaded domain is cached under `.data/samba-ad/fixtures/<hash of the text>`, so every later
+   * start with the same text copies it instead of loading again (adds cost ~5 ms each).
+   * A function is called only when the cache has no copy yet; then `fixtureKey` must identify
+   * what it returns.
+   */
+  fixture?: string | (() => string);
+  /** Cache key of a `fixture` function (e.g. `"domain-2000-v1"`). */
+  fixtureKey?: string;
+}
+
+/** A private Samba AD domain controller, see {@link startSambaAd}. */
+export interface SambaAd {
+  /** `127.0.0.X`: the address this instance alone listens on (ports 389 and 636). */
+  readonly host: string;
+  /** `ldap://127.0.0.X` (plain LDAP; StartTLS works on it). */
+  readonly url: string;
+  /** `ldaps://127.0.0.X` */
+  readonly ldapsUrl: string;
+  /** `DC=example,DC=test` */
+  readonly baseDn: string;
+  /** `CN=Users,DC=example,DC=test` */
+  readonly usersDn: string;
+  /** `CN=Administrator,CN=Users,…` and its password. */
+  readonly adminDn: string;
+  readonly adminPassword: string;
+  /** PEM of the tests' own CA, which signed the server certificate (valid for every 127.0.0.x). */
+  readonly caPem: string;
+  /** The instance folder (smb.conf, private/, logs). */
+  readonly dir: string;
+  readonly running: boolean;
+  readonly pid: number | undefined;
+  /** Apply LDIF change records with `ldapmodify` as the Administrator; throws with its output. */
+  modify(ldif: string): Promise<void>;
+  /** A new ldapts client bound as the Administrator; the caller unbinds it. */
+  connect(): Promise<Client>;
+  /** Paged subtree search as the Administrator (binary `objectGUID`/`objectSid` as Buffers). */
+  search(
+    base: string,
+    filter?: string,
+    attributes?: string[],
+    opts?: { scope?: 'base' | 'one' | 'sub'; controls?: Control[] },
+  ): Promise<Entry[]>;
+  /** SIGTERM and wait for the exit. No-op when stopped. */
+  stop(): Promise<void>;
+  /** Start again on the same data and address, wait until it answers. No-op when running. */
+  start(): Promise<void>;
+  /** While stopped: copy the domain's database aside under `name` (a backup). */
+  backup(name: string): void;
+  /** While stopped: put back a copy made by {@link backup} (a restore from backup). */
+  restore(name: string): void;
+  /** stop(), release the address and delete the instance folder. */
+  dispose(): Promise<void>;
+}
+
+const FIRST_HOST = 10;
+const LAST_HOST = 249;
+const LOCK_DIR = tmpdir();
+
+const live = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of live) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    for (const dir of tempDirs) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        /* best effort */
+      }
+    }
+  });
+}
+
+/** The provisioned template (provisioning it the first time, under lib.sh's lock). */
+async function template(): Promise<string> {
+  const res = await run('bash', [
+    '-c',
+    `source ${JSON.stringify(resolve(REPO_ROOT, 'infra/scripts/lib.sh'))} && ensure_samba_template`,
+  ]);
+  const dir = res.stdout.trim().split('\n').at(-1) ?? '';
+  if (res.code !== 0 || !existsSync(join(dir, '.ready'))) {
+    throw new Error(
+      `ensure_samba_template failed (exit ${res.code}): ${(res.stderr || res.stdout).trim()}`,
+    );
+  }
+  return dir;
+}
+
+function smbConf(dir: string, host: string, tls: string): string {
+  const p = (sub: string) => join(dir, sub);
+  return `# generated by @dirsync/testkit startSambaAd
+[global]
+	netbios name = DC1
+	realm = ${SAMBA_REALM}
+	workgroup = EXAMPLE
+	server role = active directory domain controller
+	server services = ldap
+	interfaces = ${host}/8
+	bind interfaces only = yes
+	private dir = ${p('dc/private')}
+	lock directory = ${p('dc')}
+	state directory = ${p('dc/state')}
+	cache directory = ${p('dc/cache')}
+	binddns dir = ${p('dc/bind-dns')}
+	pid directory = ${p('run')}
+	ncalrpc dir = ${p('run/ncalrpc')}
+	log file = ${p('samba.log')}
+	logging = file
+	log level = 1
+	idmap_ldb:use rfc2307 = yes
+	# simple binds over plain LDAP (tests also use LDAPS and StartTLS)
+	ldap server require strong auth = no
+	# tests need no durability: ~4x faster writes
+	ldb:nosync = true
+	tls enabled = yes
+	tls keyfile = ${join(tls, 'key.pem')}
+	tls certfile = ${join(tls, 'cert.pem')}
+	tls cafile = ${join(tls, 'ca.pem')}
+`;
+}
+
+function portAnswers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolveAnswer) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(500);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolveAnswer(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolveAnswer(false);
+    });
+    socket.once('error', () => resolveAnswer(false));
+  });
+}
+
+/**
+ * Hold `/tmp/dirsync-samba-<host>.lock` (flock) for as long as the returned process lives: a
+ * `flock` child whose stdin we keep open. When this Node process dies, the pipe closes and the
+ * lock goes with it, so a crashed test run never strands an address. Undefined when taken.
+ */
+async function lockHost(host: string): Promise<ChildProcess | undefined> {
+  const child = spawn(
+    findBinary('flock'),
+    ['-n', '-E', '75', join(LOCK_DIR, `dirsync-samba-${host}.lock`), '-c', 'echo locked; exec cat'],
+    { stdio: ['pipe', 'pipe', 'ignore'] },
+  );
+  const locked = await new Promise<boolean>((resolveLock) => {
+    child.stdout?.once('data', () => resolveLock(true));
+    child.once('exit', () => resolveLock(false));
+    child.once('error', () => resolveLock(false));
+  });
+  if (!locked) return undefined;
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+/** Lock a free 127.0.0.x (x in 10..249), starting at a random one to spread processes. */
+async function acquireHost(): Promise<{ host: string; lock: ChildProcess }> {
+  const span = LAST_HOST - FIRST_HOST + 1;
+  const offset = Math.floor(Math.random() * span);
+  for (let i = 0; i < span; i++) {
+    const host = `127.0.0.${FIRST_HOST + ((offset + i) % span)}`;
+    const lock = await lockHost(host);
+    if (!lock) continue;
+    // a server left by a killed process may still hold the ports without the lock
+    if ((await portAnswers(host, 389)) || (await portAnswers(host, 636))) {
+      lock.stdin?.end();
+      continue;
+    }
+    return { host, lock };
+  }
+  throw new Error('startSambaAd: every address 127.0.0.10-249 is in use');
+}
+
+class SambaServer implements SambaAd {
+  readonly url: string;
+  readonly ldapsUrl: string;
+  readonly baseDn = SAMBA_BASE_DN;
+  readonly usersDn = `CN=Users,${SAMBA_BASE_DN}`;
+  readonly adminDn = SAMBA_ADMIN_DN;
+  readonly adminPassword = SAMBA_ADMIN_PASSWORD;
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> | undefined;
+  private output = '';
+  private disposed = false;
+
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly host: string,
+    private lock: ChildProcess | undefined,
+    readonly caPem: string,
+  ) {
+    this.url = `ldap://${host}`;
+    this.ldapsUrl = `ldaps://${host}`;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    if (this.disposed) throw new Error(`samba ${this.name}: disposed`);
+    if (this.child) return;
+    mkdirSync(join(this.dir, 'run'), { recursive: true });
+    mkdirSync(join(this.dir, 'dc/cache'), { recursive: true });
+    this.output = '';
+    const child = spawn(
+      findBinary('samba'),
+      ['-s', join(this.dir, 'smb.conf'), '-F', '-M', 'single', '--no-process-group'],
+      // stdin must not be a pipe that closes: samba -i would exit on EOF, -F ignores it.
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const collect = (b: Buffer) => {
+      this.output = (this.output + b.toString('utf8')).slice(-4000);
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    let exitedEarly: Error | undefined;
+    this.exited = new Promise<void>((resolveExit) => {
+      const done = (err: Error) => {
+        live.delete(child);
+        if (this.child === child) this.child = undefined;
+        exitedEarly = err;
+        resolveExit();
+      };
+      child.once('exit', (code, signal) =>
+        done(
+          new Error(
+            `samba ${this.name} exited (code ${code}, signal ${signal}): ${this.output.trim()} ${this.logTail()}`,
+          ),
+        ),
+      );
+      child.once('error', done);
+    });
+    this.child = child;
+    live.add(child);
+    child.unref();
+    (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+
+    const outcome = await waitFor(
+      async () => {
+        if (exitedEarly) return 'exited' as const;
+        const client = new Client({ url: this.url, connectTimeout: 500, timeout: 2000 });
+        try {
+          await client.bind(this.adminDn, this.adminPassword);
+          return 'ready' as const;
+        } finally {
+          await client.unbind().catch(() => undefined);
+        }
+      },
+      { timeoutMs: 30_000, intervalMs: 25, message: `samba ${this.name} answering on ${this.url}` },
+    );
+    if (outcome === 'exited') throw exitedEarly ?? new Error(`samba ${this.name} exited`);
+  }
+
+  private logTail(): string {
+    try {
+      return readFileSync(join(this.dir, 'samba.log'), 'utf8').slice(-1500);
+    } catch {
+      return '';
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const exited = this.exited;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private requireStopped(what: string): void {
+    if (this.child) throw new Error(`samba ${this.name}: stop() before ${what}`);
+  }
+
+  backup(name: string): void {
+    this.requireStopped('backup()');
+    const to = join(this.dir, 'backups', name);
+    rmSync(to, { recursive: true, force: true });
+    copyDomain(join(this.dir, 'dc'), to);
+  }
+
+  restore(name: string): void {
+    this.requireStopped('restore()');
+    const from = join(this.dir, 'backups', name);
+    if (!existsSync(from)) throw new Error(`samba ${this.name}: no backup "${name}"`);
+    rmSync(join(this.dir, 'dc'), { recursive: true, force: true });
+    copyDomain(from, join(this.dir, 'dc'));
+  }
+
+  /** Give the address back (the instance must be stopped). */
+  releaseAddress(): void {
+    this.lock?.stdin?.end();
+    this.lock = undefined;
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    this.disposed = true;
+    this.releaseAddress();
+    rmSync(this.dir, { recursive: true, force: true });
+    tempDirs.delete(this.dir);
+  }
+
+  async modify(ldif: string): Promise<void> {
+    if (!this.child) throw new Error(`samba ${this.name} is not running`);
+    await ldapmodify(this.url, ldif);
+  }
+
+  async connect(): Promise<Client> {
+    const client = new Client({ url: this.url, connectTimeout: 2000, timeout: 60_000 });
+    await client.bind(this.adminDn, this.adminPassword);
+    return client;
+  }
+
+  async search(
+    base: string,
+    filter = '(objectClass=*)',
+    attributes?: string[],
+    opts: { scope?: 'base' | 'one' | 'sub'; controls?: Control[] } = {},
+  ): Promise<Entry[]> {
+    const client = await this.connect();
+    try {
+      const { searchEntries } = await client.search(
+        base,
+        {
+          scope: opts.scope ?? 'sub',
+          filter,
+          ...(attributes ? { attributes } : {}),
+          explicitBufferAttributes: ['objectGUID', 'objectSid', 'objectguid', 'objectsid'],
+          ...(opts.scope === 'base' ? {} : { paged: { pageSize: 1000 } }),
+        },
+        opts.controls,
+      );
+      return searchEntries;
+    } finally {
+      await client.unbind().catch(() => undefined);
+    }
+  }
+}
+
+/** Apply LDIF records with ldapmodify (records without changetype are adds). */
+async function ldapmodify(url: string, ldif: string): Promise<void> {
+  const res = await run(
+    findBinary('ldapmodify'),
+    ['-x', '-a', '-H', url, '-D', SAMBA_ADMIN_DN, '-w', SAMBA_ADMIN_PASSWORD],
+    { input: ldif },
+  );
+  if (res.code !== 0) {
+    throw new Error(`ldapmodify failed (exit ${res.code}): ${(res.stderr || res.stdout).trim()}`);
+  }
+}
+
+/** Copy a domain folder; the sockets a running samba leaves (private/ldapi) are not data. */
+function copyDomain(from: string, to: string): void {
+  cpSync(from, to, {
+    recursive: true,
+    preserveTimestamps: true,
+    filter: (src) => !lstatSync(src).isSocket(),
+  });
+}
+
+/** A fresh instance folder holding a copy of `source` (a provisioned `dc/` folder). */
+function instanceDir(name: string, source: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `dirsync-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-`));
+  tempDirs.add(dir);
+  copyDomain(source, join(dir, 'dc'));
+  return dir;
+}
+
+async function launch(name: string, dir: string, tls: string, caPem: string): Promise<SambaServer> {
+  for (let attempt = 1; ; attempt++) {
+    const { host, lock } = await acquireHost();
+    writeFileSync(join(dir, 'smb.conf'), smbConf(dir, host, tls));
+    const server = new SambaServer(name, dir, host, lock, caPem);
+    try {
+      await server.start();
+      return server;
+    } catch (err) {
+      await server.stop();
+      lock.stdin?.end();
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
+/** The cached copy of `fixture` loaded into the template, building it when missing. */
+async function fixtureCopy(
+  tpl: string,
+  opts: StartSambaAdOptions,
+  tls: string,
+  caPem: string,
+): Promise<string> {
+  const fixture = opts.fixture;
+  if (fixture === undefined) return join(tpl, 'dc');
+  if (typeof fixture === 'function' && !opts.fixtureKey) {
+    throw new Error('startSambaAd: a fixture function needs a fixtureKey');
+  }
+  const key = createHash('sha256')
+    .update(tpl)
+    .update('\0')
+    .update(typeof fixture === 'string' ? fixture : `key:${opts.fixtureKey}`)
+    .digest('hex')
+    .slice(0, 24);
+  const cache = join(DATA_DIR, 'samba-ad', 'fixtures', key);
+  if (existsSync(join(cache, '.ready'))) return join(cache, 'dc');
+  const name = `${opts.name ?? 'samba'}-load`;
+  const dir = instanceDir(name, join(tpl, 'dc'));
+  try {
+    const server = await launch(name, dir, tls, caPem);
+    try {
+      await ldapmodify(server.url, typeof fixture === 'string' ? fixture : fixture());
+    } finally {
+      await server.stop();
+      server.releaseAddress();
+    }
+    keepDomain(dir, cache);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+  return join(cache, 'dc');
+}
+
+/**
+ * Move a stopped instance's domain into the fixture cache. The copy is made under a private
+ * name and renamed into place, so a half-written cache is never used; when another process
+ * cached the same fixture first, theirs is kept.
+ */
+function keepDomain(dir: string, cache: string): void {
+  mkdirSync(join(cache, '..'), { recursive: true });
+  const tmp = `${cache}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  renameSync(join(dir, 'dc'), join(tmp, 'dc'));
+  writeFileSync(join(tmp, '.ready'), '');
+  try {
+    renameSync(tmp, cache);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Start a private Samba AD domain controller (4.17, `samba -F -M single`) for one test file.
+ *
+ * Contract:
+ * - The domain `EXAMPLE.TEST` (`DC=example,DC=test`, Administrator / `Admin-Secret-1`) is
+ *   provisioned once per machine and Samba version (`ensure_samba_template` in
+ *   infra/scripts/lib.sh, which also installs the packages as root) and copied into a fresh
+ *   temp folder per instance, with its own smb.conf.
+ * - Samba's LDAP ports are fixed (389, 636), so each instance listens on its own loopback
+ *   address 127.0.0.x, held by a lock file (`/tmp/dirsync-samba-<address>.lock`) for its whole
+ *   life: concurrent test processes never collide, and an address is free again when its
+ *   process dies.
+ * - TLS (LDAPS, StartTLS) with a certificate from the tests' own CA (`caPem`), valid for every
+ *   127.0.0.x; simple binds are allowed over plain LDAP.
+ * - `fixture` LDIF is loaded once through LDAP and the loaded domain cached (see the option).
+ * - Resolves once an Administrator bind succeeds (~0.5 s). Call `dispose()` in `afterAll`; any
+ *   server still running when the Node process exits is SIGKILLed.
+ */
+export async function startSambaAd(opts: StartSambaAdOptions = {}): Promise<SambaAd> {
+  installExitHook();
+  const name = opts.name ?? 'samba';
+  const tpl = await template();
+  const tls = join(tpl, 'tls');
+  const caPem = readFileSync(join(tls, 'ca.pem'), 'utf8');
+  const source = await fixtureCopy(tpl, opts, tls, caPem);
+  const dir = instanceDir(name, source);
+  try {
+    return await launch(name, dir, tls, caPem);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+    throw err;
+  }
+}

@@ -4,6 +4,8 @@ import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource } from '@a
 import {
   createHttpServer,
   createLogger,
+  graphqlMetricsPlugin,
+  Metrics,
   type HttpServer,
   type Logger,
   type Service,
@@ -25,6 +27,8 @@ export interface GatewayDeps {
   logger?: Logger;
   /** Serve this supergraph instead of the committed `supergraph.graphql`. */
   supergraphSdl?: string;
+  /** Served at `/metrics`; one per service instance (default: a new one). */
+  metrics?: Metrics;
 }
 
 /** The running gateway. */
@@ -62,6 +66,7 @@ export function createGatewayService(
   deps: GatewayDeps = {},
 ): GatewayService {
   const logger = deps.logger ?? createLogger('gateway', config.logLevel);
+  const metrics = deps.metrics ?? new Metrics({ service: 'gateway' });
   const urls: Record<string, string> = config.subgraphUrls;
   let apollo: ApolloServer | undefined;
   let http: HttpServer | undefined;
@@ -97,11 +102,13 @@ export function createGatewayService(
         includeStacktraceInErrorResponses: false,
         // stopOnSignals owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal.
         stopOnTerminationSignals: false,
+        plugins: [graphqlMetricsPlugin(metrics)],
       });
       await apollo.start();
       http = createHttpServer({
         apollo,
         maxBodyBytes: config.maxBodyBytes,
+        metrics,
         health: {
           ready: async () =>
             (

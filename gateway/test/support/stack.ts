@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from 'nats';
-import { createLogger } from '@dirsync/kit';
+import { createLogger as createServiceLogger } from '@dirsync/kit';
 import { createIdentityService, type IdentityService } from '@dirsync/identity';
 import { createSyncService, type SyncService } from '@dirsync/sync';
 import { createLdapConnectorService, type LdapConnectorService } from '@dirsync/connector-ldap';
 import {
   createTestDatabase,
+  loadDemo,
   deleteNamespaceStreams,
   natsNamespace,
   natsUrl,
@@ -38,10 +39,19 @@ export interface GraphQLResult {
   errors?: { message: string; extensions?: { code?: string } & Record<string, unknown> }[];
 }
 
-export async function startStack(opts: { runTimeoutSeconds?: number } = {}): Promise<Stack> {
+export interface StackOptions {
+  runTimeoutSeconds?: number;
+  /** Every service's log lines go here (at `logLevel`, default debug); else logs are off. */
+  logs?: { write(line: string): void };
+  logLevel?: string;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const namespace = natsNamespace();
   const db = await createTestDatabase();
-  const logLevel = 'silent';
+  const logLevel = opts.logs ? (opts.logLevel ?? 'debug') : 'silent';
+  const createLogger = (service: string, level: string) =>
+    createServiceLogger(service, level, opts.logs);
   const nats = natsUrl();
   const nc = await connect({ servers: nats });
 
@@ -218,4 +228,26 @@ export async function waitForRun(
     },
     { timeoutMs, intervalMs: 100, message: `run ${runId} did not finish` },
   );
+}
+
+/** A `CreateDirectoryInput` for the demo directory served by `slapdUrl` (no schedule). */
+export function demoDirectoryInput(
+  slapd: { url: string; rootPassword: string },
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const demo = loadDemo();
+  const { custom, ...mapping } = demo.directory.mapping;
+  return {
+    name: `demo ${Math.random().toString(16).slice(2, 8)}`,
+    ldap: { ...demo.directory.ldap, url: slapd.url },
+    bindPassword: slapd.rootPassword,
+    selectedGroups: demo.directory.selectedGroups,
+    mapping: {
+      ...mapping,
+      custom: Object.entries(custom).map(([name, attribute]) => ({ name, attribute })),
+    },
+    defaultRegion: demo.directory.defaultRegion,
+    scheduleIntervalMinutes: 0,
+    ...overrides,
+  };
 }

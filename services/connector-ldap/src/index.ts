@@ -3,6 +3,7 @@ import {
   createConnectorWorker,
   createHttpServer,
   createLogger,
+  Metrics,
   type ConnectorWorker,
   type HttpServer,
   type Logger,
@@ -41,6 +42,8 @@ export interface LdapConnectorServiceDeps {
   /** An existing connection (tests); the service then does not close it. */
   nc?: NatsConnection;
   onRunEnd?: (outcome: RunOutcome) => void;
+  /** Served at `/metrics`; one per service instance (default: a new one). */
+  metrics?: Metrics;
 }
 
 /** The running service; `healthUrl` is known after `start()`. */
@@ -73,6 +76,7 @@ export function createLdapConnectorService(
   deps: LdapConnectorServiceDeps = {},
 ): LdapConnectorService {
   const logger = deps.logger ?? createLogger('connector-ldap', config.logLevel ?? 'info');
+  const metrics = deps.metrics ?? new Metrics({ service: 'connector-ldap' });
   let nc: NatsConnection | undefined;
   let worker: ConnectorWorker | undefined;
   let http: HttpServer | undefined;
@@ -99,10 +103,12 @@ export function createLdapConnectorService(
         configTimeoutMs: config.configTimeoutMs,
         stopGraceMs: config.stopGraceMs,
         onRunEnd: deps.onRunEnd,
+        metrics,
       });
       await worker.start();
       const w = worker;
       http = createHttpServer({
+        metrics,
         health: {
           ready: async () => {
             const problems = w.problems();

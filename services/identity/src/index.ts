@@ -6,16 +6,25 @@ import {
   createHttpServer,
   createLogger,
   ensureStreams,
+  applyMetrics,
+  graphqlMetricsPlugin,
+  Metrics,
+  watchConsumers,
+  watchOutbox,
   type ConsumerLoop,
   type HttpServer,
   type Logger,
   type NatsConnection,
   type Service,
 } from '@dirsync/kit';
+import { Stream, streamName } from '@dirsync/proto';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createApplier, type Applier } from './apply/applier.js';
-import { startDirectoryDeletedConsumer } from './apply/directory-deleted.consumer.js';
-import { startEventsConsumer } from './apply/events.consumer.js';
+import {
+  LIFECYCLE_DURABLE,
+  startDirectoryDeletedConsumer,
+} from './apply/directory-deleted.consumer.js';
+import { EVENTS_DURABLE, startEventsConsumer } from './apply/events.consumer.js';
 import type { IdentityConfig } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import type { IdentityContext } from './graphql/context.js';
@@ -46,6 +55,8 @@ export interface IdentityService extends Service {
 
 export interface IdentityDeps {
   logger?: Logger;
+  /** Served at `/metrics`; one per service instance (default: a new one). */
+  metrics?: Metrics;
 }
 
 /**
@@ -57,6 +68,8 @@ export function createIdentityService(
   deps: IdentityDeps = {},
 ): IdentityService {
   const logger = deps.logger ?? createLogger('identity', config.logLevel);
+  const metrics = deps.metrics ?? new Metrics({ service: 'identity' });
+  const apply = applyMetrics(metrics);
   let db: Database | undefined;
   let nc: NatsConnection | undefined;
   let relay: OutboxRelay | undefined;
@@ -145,6 +158,7 @@ export function createIdentityService(
             onOutbox: () => outbox.wake(),
             maxDeliveries: config.eventMaxDeliveries,
             retryDelayMs: config.eventRetryDelayMs,
+            metrics: apply,
           }),
           await startDirectoryDeletedConsumer({
             js,
@@ -162,13 +176,22 @@ export function createIdentityService(
           // stop() owns shutdown; Apollo's own handler would re-raise the signal mid-drain.
           stopOnTerminationSignals: false,
           // Federated tracing is for Apollo's hosted studio, which dirsync does not use.
-          plugins: [ApolloServerPluginInlineTraceDisabled()],
+          plugins: [ApolloServerPluginInlineTraceDisabled(), graphqlMetricsPlugin(metrics)],
           formatError: (formatted, error) => formatError(formatted, error, logger),
         });
         apollo = server;
         await server.start();
+        watchOutbox(metrics, 'identity', () => outbox.pending());
+        watchConsumers(metrics, (stream, durable) => jsm.consumers.info(stream, durable), [
+          { stream: streamName(Stream.EVENTS, config.natsNamespace).name, durable: EVENTS_DURABLE },
+          {
+            stream: streamName(Stream.LIFECYCLE, config.natsNamespace).name,
+            durable: LIFECYCLE_DURABLE,
+          },
+        ]);
         http = createHttpServer<IdentityContext>({
           apollo: server,
+          metrics,
           context: async () => {
             const em = database.em();
             return { em, db: database, loaders: createLoaders(em, database) };

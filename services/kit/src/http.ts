@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import type { Metrics } from './metrics.js';
 
 /** What the health endpoints report. `/healthz`: the process is alive. `/readyz`: it can serve. */
 export interface HealthChecks {
@@ -17,11 +18,13 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   maxBodyBytes?: number;
   /** Path of the GraphQL endpoint. */
   graphqlPath?: string;
+  /** Served at `GET /metrics` in the Prometheus text format. */
+  metrics?: Metrics;
 }
 
 /**
- * A node:http server that serves `/graphql` through Apollo's HTTP integration API, `/healthz`
- * and `/readyz`. It is created separately from `listen()` so tests can run it in process on
+ * A node:http server that serves `/graphql` through Apollo's HTTP integration API, `/healthz`,
+ * `/readyz` and (given `metrics`) `/metrics`. It is created separately from `listen()` so tests can run it in process on
  * port 0.
  */
 export interface HttpServer {
@@ -88,6 +91,13 @@ export function createHttpServer<TContext extends BaseContext>(
         status: problems.length ? 'not ready' : 'ready',
         problems,
       });
+      return;
+    }
+    if (url.pathname === '/metrics' && opts.metrics) {
+      const text = await opts.metrics.text();
+      res.statusCode = 200;
+      res.setHeader('content-type', opts.metrics.contentType);
+      res.end(text);
       return;
     }
     if (url.pathname !== graphqlPath || !opts.apollo) {

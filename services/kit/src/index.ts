@@ -4,6 +4,7 @@ export * from './logger.js';
 export * from './nats.js';
 export * from './http.js';
 export * from './lifecycle.js';
+export * from './metrics.js';
 export * from './phone.js';
 export * from './sources/ldap.js';
 export * from './connector/index.js';

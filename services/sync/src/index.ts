@@ -9,6 +9,12 @@ import {
   createLogger,
   ensureStreams,
   isDirsyncError,
+  collectSafely,
+  graphqlMetricsPlugin,
+  Metrics,
+  runMetrics,
+  watchConsumers,
+  watchOutbox,
   type ConsumerLoop,
   type HttpServer,
   type Logger,
@@ -29,6 +35,9 @@ import { ConfigResponder } from './config/config.responder.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import { buildSyncSchema } from './graphql/schema.js';
 import type { SyncContext } from './services.js';
+import { Stream, streamName } from '@dirsync/proto';
+import { sql } from './db/sql.js';
+import { RUN_UPDATES_DURABLE } from './run/run-updates.consumer.js';
 
 export type { SyncConfig } from './env.js';
 export { parseSyncEnv, loadSyncEnv, syncEnvSchema } from './env.js';
@@ -44,6 +53,8 @@ export interface SyncDeps {
   /** The service's notion of "now" (run timestamps, schedule, timeouts). Default: wall clock. */
   now?: () => Date;
   logger?: Logger;
+  /** Served at `/metrics`; one per service instance (default: a new one). */
+  metrics?: Metrics;
 }
 
 /** The running sync service. The extra methods run one pass of a periodic job (tests, operators). */
@@ -72,6 +83,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
   const box = new SecretBox(config.secretKey);
   const t = tables(config.databaseSchema);
   const waiters = new RunWaiters();
+  const metrics = deps.metrics ?? new Metrics({ service: 'sync' });
 
   let orm: SyncOrm | undefined;
   let nc: NatsConnection | undefined;
@@ -144,6 +156,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
       logger,
       waiters,
       runTimeoutSeconds: config.runTimeoutSeconds,
+      metrics: runMetrics(metrics),
     });
     const directories = new DirectoryService({
       orm,
@@ -182,13 +195,15 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
       // stopOnSignals owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal.
       stopOnTerminationSignals: false,
       // Traces go to Apollo's cloud via the gateway, which we do not use.
-      plugins: [ApolloServerPluginInlineTraceDisabled()],
+      plugins: [ApolloServerPluginInlineTraceDisabled(), graphqlMetricsPlugin(metrics)],
     });
     await apollo.start();
     const o = orm;
     const n = nc;
+    watchScrapeGauges(metrics, o, t, jsm, config.natsNamespace);
     http = createHttpServer<SyncContext>({
       apollo,
+      metrics,
       context: async () => ({ em: o.em.fork() }),
       health: {
         ready: async () => {
@@ -272,4 +287,32 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
     },
   };
   return service;
+}
+
+/** Gauges read at scrape time: the outbox, the RunUpdates consumer, runs awaiting approval. */
+function watchScrapeGauges(
+  metrics: Metrics,
+  orm: SyncOrm,
+  t: ReturnType<typeof tables>,
+  jsm: Awaited<ReturnType<NatsConnection['jetstreamManager']>>,
+  namespace: string,
+): void {
+  const count = async (query: string) => {
+    const [row] = await sql(orm.em.fork())<{ n: string }>(query);
+    return Number(row?.n ?? 0);
+  };
+  watchOutbox(metrics, 'sync', () => count(`select count(*) as n from ${t.outbox}`));
+  watchConsumers(metrics, (stream, durable) => jsm.consumers.info(stream, durable), [
+    { stream: streamName(Stream.LIFECYCLE, namespace).name, durable: RUN_UPDATES_DURABLE },
+  ]);
+  metrics.gauge(
+    'dirsync_runs_blocked',
+    'Runs that a deletion threshold stopped and that wait for approve or reject.',
+    [],
+    async (g) => {
+      await collectSafely(metrics, 'blocked runs', async () => {
+        g.set(await count(`select count(*) as n from ${t.runs} where status = 'BLOCKED'`));
+      });
+    },
+  );
 }

@@ -259,7 +259,14 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
     async giveUp(event, err, attempts) {
       const outcome = await db.tx((sql) => giveUpInTx(sql, event, err, attempts));
       logger.error(
-        { err, runId: event.runId, seq: event.seq, attempts, outcome: outcome.kind },
+        {
+          err,
+          runId: event.runId,
+          directoryId: event.directoryId,
+          seq: event.seq,
+          attempts,
+          outcome: outcome.kind,
+        },
         'poison event: its run was failed',
       );
       return outcome;
@@ -272,7 +279,12 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
         const outcome = await db.tx((sql) => applyInTx(sql, event));
         if (outcome.kind === 'ignored') {
           logger.warn(
-            { runId: event.runId, seq: event.seq, reason: outcome.reason },
+            {
+              runId: event.runId,
+              directoryId: event.directoryId,
+              seq: event.seq,
+              reason: outcome.reason,
+            },
             'event ignored',
           );
         }
@@ -282,6 +294,7 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
           logger.warn(
             {
               runId: event.runId,
+              directoryId: event.directoryId,
               seq: event.seq,
               reason: (err.outcome as { reason?: string }).reason,
             },

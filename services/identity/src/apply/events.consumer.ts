@@ -5,10 +5,12 @@ import {
   fromBinary,
   streamName,
   subject,
+  type DirectoryEvent,
 } from '@dirsync/proto';
 import {
   ensureConsumer,
   startConsumerLoop,
+  type ApplyMetrics,
   type ConsumerLoop,
   type JetStreamClient,
   type JetStreamManager,
@@ -40,6 +42,7 @@ export async function startEventsConsumer(deps: {
   maxDeliveries?: number;
   /** Delay before the first retry of a failing event; doubles per delivery (default 1000). */
   retryDelayMs?: number;
+  metrics?: ApplyMetrics;
 }): Promise<ConsumerLoop> {
   const stream = streamName(Stream.EVENTS, deps.namespace).name;
   await ensureConsumer(deps.jsm, stream, {
@@ -77,14 +80,46 @@ export async function startEventsConsumer(deps: {
       // A FULL completion of a big directory can outlast the ack wait; tell the server we are
       // still on it rather than have it redelivered meanwhile.
       const keepAlive = setInterval(() => msg.working(), 10_000);
+      const type = event.body.case ?? 'none';
+      const stopTimer = deps.metrics?.seconds.startTimer({ type });
       let outcome;
       try {
         outcome = await deps.applier.apply(event);
+      } catch (err) {
+        deps.metrics?.events.inc({ type, outcome: 'failed' });
+        throw err;
       } finally {
         clearInterval(keepAlive);
+        stopTimer?.();
       }
-      log.debug({ runId: event.runId, seq: event.seq, outcome: outcome.kind }, 'event handled');
+      deps.metrics?.events.inc({ type, outcome: outcome.kind });
+      if (outcome.kind === 'applied' && deps.metrics) countObjects(deps.metrics, event);
+      log.debug(
+        {
+          runId: event.runId,
+          directoryId: event.directoryId,
+          seq: event.seq,
+          outcome: outcome.kind,
+        },
+        'event handled',
+      );
       if (outcome.kind === 'applied' && outcome.outbox) deps.onOutbox();
     },
   });
+}
+
+/** Records of an applied observation batch, for `dirsync_objects_applied_total`. */
+function countObjects(metrics: ApplyMetrics, event: DirectoryEvent): void {
+  const body = event.body;
+  const count = (type: string, n: number) => {
+    if (n > 0) metrics.objects.inc({ directory_id: event.directoryId, type }, n);
+  };
+  if (body.case === 'users') count('user', body.value.users.length);
+  else if (body.case === 'groups') count('group', body.value.groups.length);
+  else if (body.case === 'memberships') {
+    count(
+      'membership',
+      body.value.groups.reduce((n, g) => n + g.userExternalIds.length, 0),
+    );
+  } else if (body.case === 'objectErrors') count('error', body.value.errors.length);
 }

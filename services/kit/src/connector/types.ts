@@ -88,6 +88,23 @@ export interface RunContext<S = unknown> {
    * stops waiting for it and fails the run regardless.
    */
   readonly signal: AbortSignal;
+  /** Tells the kit how the source behaves, for `/metrics` (`dirsync_source_*`). */
+  readonly report: SourceReporter;
+}
+
+/**
+ * What a connector tells the kit about its source while it reads. The kit counts these into
+ * `dirsync_source_errors_total`, `dirsync_source_throttled_total` and
+ * `dirsync_source_throttle_wait_seconds_total`; a failed run is counted by the kit itself.
+ */
+export interface SourceReporter {
+  /** The source asked to slow down (HTTP 429, "busy"); `waitMs` is how long the connector waits. */
+  throttled(waitMs: number): void;
+  /**
+   * A request to the source failed, whether it is retried or not. `code` is an ErrorCode name
+   * (`SOURCE_UNAVAILABLE`, …) or an HTTP status ("503"); never a message.
+   */
+  requestFailed(code: string): void;
 }
 
 /** What a finished run reports back. */

@@ -27,10 +27,11 @@ import {
 import { AckPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
 import { DirsyncError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { connectorMetrics, type ConnectorMetrics, type Metrics } from '../metrics.js';
 import { BoundedPublisher, ensureConsumer, ensureStreams } from '../nats.js';
 import { MAX_ALIAS_ATTRIBUTES, MAX_SELECTED_GROUPS } from '../sources/ldap.js';
 import { BatchingSink, type ObservationBody } from './sink.js';
-import type { DirectoryContext, RunContext, SourceConnector } from './types.js';
+import type { DirectoryContext, RunContext, SourceConnector, SourceReporter } from './types.js';
 
 /** The protocol's cap on records per observation message (docs/architecture.md §3). */
 export const MAX_BATCH_SIZE = 500;
@@ -53,6 +54,8 @@ export interface ConnectorWorkerOptions<S> {
   stopGraceMs?: number;
   /** Called after each run's terminal event was published (or could not be). */
   onRunEnd?: (outcome: RunOutcome) => void;
+  /** Where runs, records read and source errors are counted (the service's `/metrics`). */
+  metrics?: Metrics;
 }
 
 /** How one run ended, as the worker saw it. */
@@ -144,6 +147,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
   const durable = `connector-${kind}`;
   const js = nc.jetstream();
   const log = logger.child({ connector: kind });
+  const metrics: ConnectorMetrics | undefined = opts.metrics && connectorMetrics(opts.metrics);
 
   let started = false;
   let stopping = false;
@@ -319,6 +323,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
         { cause: err },
       );
     const emit = async (body: DirectoryEvent['body']): Promise<void> => {
+      if (metrics) countRead(metrics, kind, job.directoryId, body);
       seq++;
       const event = create(DirectoryEventSchema, {
         runId: job.runId,
@@ -358,6 +363,16 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       runStarted = true;
     };
     const finish = (outcome: Omit<RunOutcome, 'runId' | 'directoryId' | 'durationMs'>) => {
+      const code = outcome.error?.code ?? '';
+      metrics?.runs.inc({
+        connector: kind,
+        directory_id: job.directoryId,
+        status: outcome.status,
+        error_code: code,
+      });
+      if (code && SOURCE_ERROR_CODES.has(code)) {
+        metrics?.sourceErrors.inc({ connector: kind, directory_id: job.directoryId, code });
+      }
       try {
         opts.onRunEnd?.({
           runId: job.runId,
@@ -401,6 +416,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
         sink,
         logger: runLog,
         signal,
+        report: sourceReporter(metrics, kind, job.directoryId),
       };
       const running = connector.run(ctx);
       running.catch(() => undefined);
@@ -544,6 +560,58 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       return problems;
     },
   };
+}
+
+/** Run failures that are the source's doing (counted as source errors too). */
+const SOURCE_ERROR_CODES = new Set(
+  [
+    ErrorCode.INVALID_CREDENTIALS,
+    ErrorCode.SOURCE_UNREACHABLE,
+    ErrorCode.SOURCE_UNAVAILABLE,
+    ErrorCode.SOURCE_ERROR,
+    ErrorCode.TLS_ERROR,
+    ErrorCode.BASE_DN_NOT_FOUND,
+    ErrorCode.GROUP_NOT_FOUND,
+    ErrorCode.SIZE_LIMIT_EXCEEDED,
+    ErrorCode.INSUFFICIENT_ACCESS,
+  ].map(errorCodeName),
+);
+
+function sourceReporter(
+  metrics: ConnectorMetrics | undefined,
+  connector: string,
+  directoryId: string,
+): SourceReporter {
+  const labels = { connector, directory_id: directoryId };
+  return {
+    throttled(waitMs) {
+      metrics?.throttled.inc(labels);
+      if (waitMs > 0) metrics?.throttleWait.inc(labels, waitMs / 1000);
+    },
+    requestFailed(code) {
+      metrics?.sourceErrors.inc({ ...labels, code: code || 'UNKNOWN' });
+    },
+  };
+}
+
+/** Records in an observation message, for `dirsync_objects_read_total`. */
+function countRead(
+  metrics: ConnectorMetrics,
+  connector: string,
+  directoryId: string,
+  body: DirectoryEvent['body'],
+): void {
+  const count = (type: string, n: number) => {
+    if (n > 0) metrics.objects.inc({ connector, directory_id: directoryId, type }, n);
+  };
+  if (body.case === 'users') count('user', body.value.users.length);
+  else if (body.case === 'groups') count('group', body.value.groups.length);
+  else if (body.case === 'memberships') {
+    count(
+      'membership',
+      body.value.groups.reduce((n, g) => n + g.userExternalIds.length, 0),
+    );
+  } else if (body.case === 'objectErrors') count('error', body.value.errors.length);
 }
 
 /** The code and message a failed run is reported with. */

@@ -44,7 +44,10 @@ export async function startRunUpdatesConsumer(d: {
         return;
       }
       const result = await d.runs.applyUpdate(update);
-      d.logger.debug({ runId: update.runId, seq: update.seq, result }, 'run update');
+      d.logger.debug(
+        { runId: update.runId, directoryId: update.directoryId, seq: update.seq, result },
+        'run update',
+      );
     },
   });
 }

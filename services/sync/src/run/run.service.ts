@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JetStreamClient, Logger } from '@dirsync/kit';
+import type { JetStreamClient, Logger, RunMetrics } from '@dirsync/kit';
 import { ApiErrorCode, apiError } from '@dirsync/kit/graphql';
 import {
   ErrorCode,
@@ -27,6 +27,7 @@ import {
   type UserOutcome,
 } from './run.entity.js';
 import type { RunWaiters } from './run-waiters.js';
+import { recordRunEnded, type EndedRun } from './run.metrics.js';
 
 export interface RunServiceDeps {
   orm: SyncOrm;
@@ -37,6 +38,7 @@ export interface RunServiceDeps {
   logger: Logger;
   waiters: RunWaiters;
   runTimeoutSeconds: number;
+  metrics?: RunMetrics;
 }
 
 /** What to start. */
@@ -208,12 +210,20 @@ export class RunService {
           timeout: 5_000,
         });
         this.d.logger.info({ runId, directoryId: req.directoryId, mode: req.mode }, 'run queued');
+        this.d.metrics?.started.inc({
+          directory_id: req.directoryId,
+          mode: req.mode,
+          trigger: req.trigger,
+        });
         return true;
       } catch (err) {
         lastErr = err;
       }
     }
-    this.d.logger.error({ err: lastErr, runId }, 'job publish failed; run marked FAILED');
+    this.d.logger.error(
+      { err: lastErr, runId, directoryId: req.directoryId },
+      'job publish failed; run marked FAILED',
+    );
     await this.fail(
       runId,
       ErrorCode.PUBLISH_FAILED,
@@ -224,12 +234,14 @@ export class RunService {
 
   private async fail(runId: string, code: ErrorCode, message: string): Promise<void> {
     const now = this.d.clock();
-    await sql(this.d.orm.em.fork())(
+    const failed = await sql(this.d.orm.em.fork())<EndedRunRow>(
       `update ${this.d.tables.runs}
          set status = 'FAILED', error_code = ?, error_message = ?, finished_at = ?, last_update_at = ?
-       where id = ? and status in ${ACTIVE_SQL}`,
+       where id = ? and status in ${ACTIVE_SQL}
+       returning ${ENDED_RUN_COLUMNS}`,
       [errorCodeName(code), message, now, now, runId],
     );
+    for (const row of failed) recordRunEnded(this.d.metrics, endedRun(row), now);
     this.d.waiters.notify(runId);
   }
 
@@ -242,6 +254,7 @@ export class RunService {
     if (!isUuid(update.runId)) return 'unknown';
     const t = this.d.tables;
     const now = this.d.clock();
+    let ended: EndedRun | undefined;
     const result = await this.d.orm.em.fork().transactional(async (tem) => {
       const q = sql(tem);
       const [run] = await q<{
@@ -249,9 +262,11 @@ export class RunService {
         mode: RunMode;
         status: RunStatus;
         update_seq: string;
-      }>(`select directory_id, mode, status, update_seq from ${t.runs} where id = ? for update`, [
-        update.runId,
-      ]);
+        queued_at: Date;
+      }>(
+        `select directory_id, mode, status, update_seq, queued_at from ${t.runs} where id = ? for update`,
+        [update.runId],
+      );
       if (!run) return 'unknown' as const;
       if (update.directoryId && update.directoryId !== run.directory_id) {
         this.d.logger.warn(
@@ -298,6 +313,15 @@ export class RunService {
       if (final) {
         sets.push('finished_at = ?');
         params.push(now);
+        ended = {
+          directoryId: run.directory_id,
+          mode: run.mode,
+          status,
+          errorCode:
+            status === 'FAILED' ? errorCodeName(update.error?.code ?? ErrorCode.INTERNAL) : null,
+          queuedAt: run.queued_at,
+          counts: update.counts,
+        };
       }
       if (status === 'FAILED') {
         sets.push('error_code = ?', 'error_message = ?');
@@ -319,6 +343,7 @@ export class RunService {
       }
       return 'applied' as const;
     });
+    if (result === 'applied' && ended) recordRunEnded(this.d.metrics, ended, now);
     if (result === 'applied' || result === 'finished') this.d.waiters.notify(update.runId);
     return result;
   }
@@ -330,13 +355,13 @@ export class RunService {
   async sweepTimeouts(): Promise<string[]> {
     const now = this.d.clock();
     const secs = this.d.runTimeoutSeconds;
-    const rows = await sql(this.d.orm.em.fork())<{ id: string }>(
+    const rows = await sql(this.d.orm.em.fork())<EndedRunRow & { id: string }>(
       `update ${this.d.tables.runs}
           set status = 'FAILED', error_code = ?, finished_at = ?,
               error_message = case when started_at is null and update_seq = 0 then ? else ? end
         where status in ${ACTIVE_SQL}
           and coalesce(last_update_at, queued_at) < ?::timestamptz - ? * interval '1 second'
-        returning id`,
+        returning id, ${ENDED_RUN_COLUMNS}`,
       [
         errorCodeName(ErrorCode.RUN_TIMEOUT),
         now,
@@ -346,8 +371,10 @@ export class RunService {
         secs,
       ],
     );
-    for (const { id } of rows) {
-      this.d.logger.warn({ runId: id }, 'run timed out');
+    for (const row of rows) {
+      const id = row.id;
+      this.d.logger.warn({ runId: id, directoryId: row.directory_id }, 'run timed out');
+      recordRunEnded(this.d.metrics, endedRun(row), now);
       this.d.waiters.notify(id);
     }
     return rows.map((r) => r.id);
@@ -381,6 +408,23 @@ export class RunService {
     }
   }
 }
+
+/** What `recordRunEnded` needs from a row a statement just ended (`returning …`). */
+const ENDED_RUN_COLUMNS = 'directory_id, mode, status, error_code, queued_at';
+type EndedRunRow = {
+  directory_id: string;
+  mode: string;
+  status: string;
+  error_code: string | null;
+  queued_at: Date;
+};
+const endedRun = (row: EndedRunRow): EndedRun => ({
+  directoryId: row.directory_id,
+  mode: row.mode,
+  status: row.status,
+  errorCode: row.error_code,
+  queuedAt: row.queued_at,
+});
 
 function statusOf(s: ProtoRunStatus): RunStatus {
   switch (s) {

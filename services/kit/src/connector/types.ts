@@ -88,8 +88,8 @@ export interface RunContext<S = unknown> {
    * stops waiting for it and fails the run regardless.
    */
   readonly signal: AbortSignal;
-  /** Tells the kit how the source behaves, for `/metrics` (`dirsync_source_*`). */
-  readonly report: SourceReporter;
+  /** Tells the kit how the source behaves, for `/metrics` (`dirsync_source_*`); always set by the kit (optional so hand-built contexts in tests need not). */
+  readonly report?: SourceReporter;
 }
 
 /**

@@ -3,7 +3,11 @@ export * from './gen/dirsync/v1/errors_pb.js';
 export * from './gen/dirsync/v1/jobs_pb.js';
 export * from './gen/dirsync/v1/events_pb.js';
 export * from './gen/dirsync/v1/runs_pb.js';
+export * from './gen/dirsync/v1/lifecycle_pb.js';
 export {
+  entityToken,
+  transitionToken,
+  lifecycleSubject,
   streamName,
   subject,
   eventMsgId,

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   ErrorCode,
+  LifecycleEntity,
   Stream,
   Subject,
+  Transition,
   errorCodeFromName,
   errorCodeName,
+  lifecycleSubject,
   streamName,
   subject,
 } from './index.js';
@@ -47,5 +50,25 @@ describe('errorCodeName()', () => {
     expect(errorCodeName(ErrorCode.INVALID_CREDENTIALS)).toBe('INVALID_CREDENTIALS');
     expect(errorCodeFromName('BASE_DN_NOT_FOUND')).toBe(ErrorCode.BASE_DN_NOT_FOUND);
     expect(errorCodeFromName('nope')).toBeUndefined();
+  });
+});
+
+describe('lifecycleSubject()', () => {
+  it('names entity and transition in lower case', () => {
+    expect(lifecycleSubject(LifecycleEntity.USER, Transition.PENDING_DELETION)).toBe(
+      'dirsync.lifecycle.user.pending_deletion',
+    );
+    expect(lifecycleSubject(LifecycleEntity.RUN, Transition.BLOCKED, 'ns')).toBe(
+      'ns.dirsync.lifecycle.run.blocked',
+    );
+  });
+  it('builds filters', () => {
+    expect(lifecycleSubject(LifecycleEntity.USER, '>')).toBe('dirsync.lifecycle.user.>');
+    expect(lifecycleSubject('*', Transition.PURGED)).toBe('dirsync.lifecycle.*.purged');
+  });
+  it('stays inside the lifecycle stream', () => {
+    const lifecycle = streamName(Stream.LIFECYCLE).subjects;
+    expect(lifecycle).toContain('dirsync.lifecycle.>');
+    expect(() => lifecycleSubject(LifecycleEntity.UNSPECIFIED, Transition.CREATED)).toThrow();
   });
 });

@@ -8,6 +8,12 @@ import {
   subject_template,
 } from './gen/dirsync/v1/names_pb.js';
 import { ErrorCode, ErrorCodeSchema } from './gen/dirsync/v1/errors_pb.js';
+import {
+  LifecycleEntity,
+  LifecycleEntitySchema,
+  Transition,
+  TransitionSchema,
+} from './gen/dirsync/v1/lifecycle_pb.js';
 
 /**
  * A namespace for every stream and subject of one deployment (or one test file). The empty
@@ -89,6 +95,40 @@ export function eventMsgId(runId: string, seq: number): string {
 /** `Nats-Msg-Id` of a RunUpdate. */
 export function runUpdateMsgId(runId: string, seq: number): string {
   return `${runId}:u:${seq}`;
+}
+
+/** The subject token of a lifecycle entity: `LifecycleEntity.USER` → "user". */
+export function entityToken(entity: LifecycleEntity): string {
+  const v = LifecycleEntitySchema.values.find((x) => x.number === entity);
+  if (!v || entity === LifecycleEntity.UNSPECIFIED)
+    throw new Error(`no lifecycle entity ${entity}`);
+  return v.name.replace(/^LIFECYCLE_ENTITY_/, '').toLowerCase();
+}
+
+/** The subject token of a transition: `Transition.PENDING_DELETION` → "pending_deletion". */
+export function transitionToken(transition: Transition): string {
+  const v = TransitionSchema.values.find((x) => x.number === transition);
+  if (!v || transition === Transition.UNSPECIFIED) throw new Error(`no transition ${transition}`);
+  return v.name.replace(/^TRANSITION_/, '').toLowerCase();
+}
+
+/**
+ * The subject of a lifecycle event: `dirsync.lifecycle.user.pending_deletion`. Either part may
+ * be "*" (or the transition ">") to build a subscription filter.
+ */
+export function lifecycleSubject(
+  entity: LifecycleEntity | '*',
+  transition: Transition | '*' | '>',
+  ns: Namespace = '',
+): string {
+  return subject(
+    Subject.LIFECYCLE,
+    {
+      entity: entity === '*' ? '*' : entityToken(entity),
+      transition: typeof transition === 'string' ? transition : transitionToken(transition),
+    },
+    ns,
+  );
 }
 
 /** The wire/GraphQL name of an error code: `ErrorCode.INVALID_CREDENTIALS` → "INVALID_CREDENTIALS". */

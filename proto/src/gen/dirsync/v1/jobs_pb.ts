@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dirsync/v1/jobs.proto.
  */
 export const file_dirsync_v1_jobs: GenFile = /*@__PURE__*/
-  fileDesc("ChVkaXJzeW5jL3YxL2pvYnMucHJvdG8SCmRpcnN5bmMudjEingEKB1N5bmNKb2ISDgoGcnVuX2lkGAEgASgJEhQKDGRpcmVjdG9yeV9pZBgCIAEoCRIiCgRtb2RlGAMgASgOMhQuZGlyc3luYy52MS5TeW5jTW9kZRIQCgh1c2VybmFtZRgEIAEoCRINCgVlbWFpbBgFIAEoCRIPCgdkcnlfcnVuGAYgASgIEhcKD3JlcXVlc3RlZF9hdF9tcxgHIAEoAyI1Cg1Db25maWdSZXF1ZXN0EhQKDGRpcmVjdG9yeV9pZBgBIAEoCRIOCgZydW5faWQYAiABKAkibgoLQ29uZmlnUmVwbHkSLQoGY29uZmlnGAEgASgLMhsuZGlyc3luYy52MS5EaXJlY3RvcnlDb25maWdIABImCgVlcnJvchgCIAEoCzIVLmRpcnN5bmMudjEuRXJyb3JJbmZvSABCCAoGcmVzdWx0IowDCg9EaXJlY3RvcnlDb25maWcSFAoMZGlyZWN0b3J5X2lkGAEgASgJEgwKBGtpbmQYAiABKAkSFQoNc2V0dGluZ3NfanNvbhgDIAEoCRI5CgdzZWNyZXRzGAQgAygLMiguZGlyc3luYy52MS5EaXJlY3RvcnlDb25maWcuU2VjcmV0c0VudHJ5EhcKD3NlbGVjdGVkX2dyb3VwcxgFIAMoCRItCgdtYXBwaW5nGAYgASgLMhwuZGlyc3luYy52MS5BdHRyaWJ1dGVNYXBwaW5nEhYKDmRlZmF1bHRfcmVnaW9uGAcgASgJEg4KBmN1cnNvchgIIAEoCRIrCgZwb2xpY3kYCSABKAsyGy5kaXJzeW5jLnYxLkRpcmVjdG9yeVBvbGljeRI2ChFhZG1pbl9yb2xlX2dyb3VwcxgeIAMoCzIbLmRpcnN5bmMudjEuQWRtaW5Sb2xlR3JvdXBzGi4KDFNlY3JldHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvoBChBBdHRyaWJ1dGVNYXBwaW5nEhAKCHVzZXJuYW1lGAEgASgJEg8KB2FsaWFzZXMYAiADKAkSDQoFZW1haWwYAyABKAkSEgoKZmlyc3RfbmFtZRgEIAEoCRIRCglsYXN0X25hbWUYBSABKAkSFAoMZGlzcGxheV9uYW1lGAYgASgJEg4KBnBob25lcxgHIAMoCRI4CgZjdXN0b20YCCADKAsyKC5kaXJzeW5jLnYxLkF0dHJpYnV0ZU1hcHBpbmcuQ3VzdG9tRW50cnkaLQoLQ3VzdG9tRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIuCg9EaXJlY3RvcnlQb2xpY3kSGwoTcmVzdG9yZV93aW5kb3dfZGF5cxgBIAEoDSp3CghTeW5jTW9kZRIZChVTWU5DX01PREVfVU5TUEVDSUZJRUQQABISCg5TWU5DX01PREVfRlVMTBABEhMKD1NZTkNfTU9ERV9ERUxUQRACEhIKDlNZTkNfTU9ERV9VU0VSEAMSEwoPU1lOQ19NT0RFX0FETUlOEARiBnByb3RvMw", [file_dirsync_v1_admins, file_dirsync_v1_errors]);
+  fileDesc("ChVkaXJzeW5jL3YxL2pvYnMucHJvdG8SCmRpcnN5bmMudjEingEKB1N5bmNKb2ISDgoGcnVuX2lkGAEgASgJEhQKDGRpcmVjdG9yeV9pZBgCIAEoCRIiCgRtb2RlGAMgASgOMhQuZGlyc3luYy52MS5TeW5jTW9kZRIQCgh1c2VybmFtZRgEIAEoCRINCgVlbWFpbBgFIAEoCRIPCgdkcnlfcnVuGAYgASgIEhcKD3JlcXVlc3RlZF9hdF9tcxgHIAEoAyI1Cg1Db25maWdSZXF1ZXN0EhQKDGRpcmVjdG9yeV9pZBgBIAEoCRIOCgZydW5faWQYAiABKAkibgoLQ29uZmlnUmVwbHkSLQoGY29uZmlnGAEgASgLMhsuZGlyc3luYy52MS5EaXJlY3RvcnlDb25maWdIABImCgVlcnJvchgCIAEoCzIVLmRpcnN5bmMudjEuRXJyb3JJbmZvSABCCAoGcmVzdWx0IowDCg9EaXJlY3RvcnlDb25maWcSFAoMZGlyZWN0b3J5X2lkGAEgASgJEgwKBGtpbmQYAiABKAkSFQoNc2V0dGluZ3NfanNvbhgDIAEoCRI5CgdzZWNyZXRzGAQgAygLMiguZGlyc3luYy52MS5EaXJlY3RvcnlDb25maWcuU2VjcmV0c0VudHJ5EhcKD3NlbGVjdGVkX2dyb3VwcxgFIAMoCRItCgdtYXBwaW5nGAYgASgLMhwuZGlyc3luYy52MS5BdHRyaWJ1dGVNYXBwaW5nEhYKDmRlZmF1bHRfcmVnaW9uGAcgASgJEg4KBmN1cnNvchgIIAEoCRIrCgZwb2xpY3kYCSABKAsyGy5kaXJzeW5jLnYxLkRpcmVjdG9yeVBvbGljeRI2ChFhZG1pbl9yb2xlX2dyb3VwcxgeIAMoCzIbLmRpcnN5bmMudjEuQWRtaW5Sb2xlR3JvdXBzGi4KDFNlY3JldHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvoBChBBdHRyaWJ1dGVNYXBwaW5nEhAKCHVzZXJuYW1lGAEgASgJEg8KB2FsaWFzZXMYAiADKAkSDQoFZW1haWwYAyABKAkSEgoKZmlyc3RfbmFtZRgEIAEoCRIRCglsYXN0X25hbWUYBSABKAkSFAoMZGlzcGxheV9uYW1lGAYgASgJEg4KBnBob25lcxgHIAMoCRI4CgZjdXN0b20YCCADKAsyKC5kaXJzeW5jLnYxLkF0dHJpYnV0ZU1hcHBpbmcuQ3VzdG9tRW50cnkaLQoLQ3VzdG9tRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKeAQoPRGlyZWN0b3J5UG9saWN5EhsKE3Jlc3RvcmVfd2luZG93X2RheXMYASABKA0SOQoSZGVsZXRpb25fdGhyZXNob2xkGAIgASgLMh0uZGlyc3luYy52MS5EZWxldGlvblRocmVzaG9sZBIzCg9jb25mbGljdF9wb2xpY3kYAyABKA4yGi5kaXJzeW5jLnYxLkNvbmZsaWN0UG9saWN5IjsKEURlbGV0aW9uVGhyZXNob2xkEhEKCW1heF9jb3VudBgBIAEoDRITCgttYXhfcGVyY2VudBgCIAEoDSp3CghTeW5jTW9kZRIZChVTWU5DX01PREVfVU5TUEVDSUZJRUQQABISCg5TWU5DX01PREVfRlVMTBABEhMKD1NZTkNfTU9ERV9ERUxUQRACEhIKDlNZTkNfTU9ERV9VU0VSEAMSEwoPU1lOQ19NT0RFX0FETUlOEAQqbAoOQ29uZmxpY3RQb2xpY3kSHwobQ09ORkxJQ1RfUE9MSUNZX1VOU1BFQ0lGSUVEEAASGgoWQ09ORkxJQ1RfUE9MSUNZX1JFUE9SVBABEh0KGUNPTkZMSUNUX1BPTElDWV9UQUtFX09WRVIQAmIGcHJvdG8z", [file_dirsync_v1_admins, file_dirsync_v1_errors]);
 
 /**
  * Sync → connector, on the work-queue stream (subject SUBJECT_JOBS). Carries no secrets: the
@@ -275,6 +275,21 @@ export type DirectoryPolicy = Message<"dirsync.v1.DirectoryPolicy"> & {
    * @generated from field: uint32 restore_window_days = 1;
    */
   restoreWindowDays: number;
+
+  /**
+   * Largest removal a run may make on its own. Absent: no limit (identity removes what a run
+   * plans to remove); the sync service always sends one.
+   *
+   * @generated from field: dirsync.v1.DeletionThreshold deletion_threshold = 2;
+   */
+  deletionThreshold?: DeletionThreshold | undefined;
+
+  /**
+   * What a record whose username another directory's user holds does.
+   *
+   * @generated from field: dirsync.v1.ConflictPolicy conflict_policy = 3;
+   */
+  conflictPolicy: ConflictPolicy;
 };
 
 /**
@@ -283,6 +298,36 @@ export type DirectoryPolicy = Message<"dirsync.v1.DirectoryPolicy"> & {
  */
 export const DirectoryPolicySchema: GenMessage<DirectoryPolicy> = /*@__PURE__*/
   messageDesc(file_dirsync_v1_jobs, 5);
+
+/**
+ * A run whose planned removals exceed either limit removes nothing and ends BLOCKED until an
+ * operator approves or rejects it. Users and memberships are measured separately; a limit of 0
+ * is off.
+ *
+ * @generated from message dirsync.v1.DeletionThreshold
+ */
+export type DeletionThreshold = Message<"dirsync.v1.DeletionThreshold"> & {
+  /**
+   * More than this many users (or memberships) removed in one run.
+   *
+   * @generated from field: uint32 max_count = 1;
+   */
+  maxCount: number;
+
+  /**
+   * More than this percentage of the directory's users (or memberships) removed in one run.
+   *
+   * @generated from field: uint32 max_percent = 2;
+   */
+  maxPercent: number;
+};
+
+/**
+ * Describes the message dirsync.v1.DeletionThreshold.
+ * Use `create(DeletionThresholdSchema)` to create a new message.
+ */
+export const DeletionThresholdSchema: GenMessage<DeletionThreshold> = /*@__PURE__*/
+  messageDesc(file_dirsync_v1_jobs, 6);
 
 /**
  * @generated from enum dirsync.v1.SyncMode
@@ -329,4 +374,36 @@ export enum SyncMode {
  */
 export const SyncModeSchema: GenEnum<SyncMode> = /*@__PURE__*/
   enumDesc(file_dirsync_v1_jobs, 0);
+
+/**
+ * @generated from enum dirsync.v1.ConflictPolicy
+ */
+export enum ConflictPolicy {
+  /**
+   * Same as REPORT.
+   *
+   * @generated from enum value: CONFLICT_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The record is reported as a per-object USERNAME_CONFLICT; the other user is left alone.
+   *
+   * @generated from enum value: CONFLICT_POLICY_REPORT = 1;
+   */
+  REPORT = 1,
+
+  /**
+   * This directory takes the user over: it moves to this directory with the same dirsync id.
+   *
+   * @generated from enum value: CONFLICT_POLICY_TAKE_OVER = 2;
+   */
+  TAKE_OVER = 2,
+}
+
+/**
+ * Describes the enum dirsync.v1.ConflictPolicy.
+ */
+export const ConflictPolicySchema: GenEnum<ConflictPolicy> = /*@__PURE__*/
+  enumDesc(file_dirsync_v1_jobs, 1);
 

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dirsync/v1/runs.proto.
  */
 export const file_dirsync_v1_runs: GenFile = /*@__PURE__*/
-  fileDesc("ChVkaXJzeW5jL3YxL3J1bnMucHJvdG8SCmRpcnN5bmMudjEi4wMKCVJ1bkNvdW50cxIMCgRzZWVuGAEgASgNEg8KB2NyZWF0ZWQYAiABKA0SDwoHdXBkYXRlZBgDIAEoDRIRCgl1bmNoYW5nZWQYBCABKA0SEAoIZGlzYWJsZWQYBSABKA0SGAoQcGVuZGluZ19kZWxldGlvbhgGIAEoDRIQCghyZXN0b3JlZBgHIAEoDRIOCgZlcnJvcnMYCCABKA0SEwoLZ3JvdXBzX3NlZW4YCSABKA0SFgoOZ3JvdXBzX2NyZWF0ZWQYCiABKA0SFgoOZ3JvdXBzX3VwZGF0ZWQYCyABKA0SFgoOZ3JvdXBzX3JlbW92ZWQYDCABKA0SGQoRbWVtYmVyc2hpcHNfYWRkZWQYDSABKA0SGwoTbWVtYmVyc2hpcHNfcmVtb3ZlZBgOIAEoDRITCgthZG1pbnNfc2VlbhgeIAEoDRIWCg5hZG1pbnNfY3JlYXRlZBgfIAEoDRIWCg5hZG1pbnNfdXBkYXRlZBggIAEoDRIYChBhZG1pbnNfdW5jaGFuZ2VkGCEgASgNEhcKD2FkbWluc19kaXNhYmxlZBgiIAEoDRIfChdhZG1pbnNfcGVuZGluZ19kZWxldGlvbhgjIAEoDRIXCg9hZG1pbnNfcmVzdG9yZWQYJCABKA0ioAMKCVJ1blVwZGF0ZRIOCgZydW5faWQYASABKAkSFAoMZGlyZWN0b3J5X2lkGAIgASgJEgsKA3NlcRgDIAEoDRIlCgZzdGF0dXMYBCABKA4yFS5kaXJzeW5jLnYxLlJ1blN0YXR1cxIlCgZjb3VudHMYBSABKAsyFS5kaXJzeW5jLnYxLlJ1bkNvdW50cxInCgZlcnJvcnMYBiADKAsyFy5kaXJzeW5jLnYxLk9iamVjdEVycm9yEiQKBWVycm9yGAcgASgLMhUuZGlyc3luYy52MS5FcnJvckluZm8SDgoGY3Vyc29yGAggASgJEiIKBG1vZGUYCSABKA4yFC5kaXJzeW5jLnYxLlN5bmNNb2RlEi0KDHVzZXJfb3V0Y29tZRgKIAEoDjIXLmRpcnN5bmMudjEuVXNlck91dGNvbWUSDwoHdXNlcl9pZBgLIAEoCRINCgVhdF9tcxgMIAEoAxIuCg1hZG1pbl9vdXRjb21lGB4gASgOMhcuZGlyc3luYy52MS5Vc2VyT3V0Y29tZRIQCghhZG1pbl9pZBgfIAEoCSJUChBEaXJlY3RvcnlEZWxldGVkEhQKDGRpcmVjdG9yeV9pZBgBIAEoCRIbChNyZXN0b3JlX3dpbmRvd19kYXlzGAIgASgNEg0KBWF0X21zGAMgASgDKp8BCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEVJVTl9TVEFUVVNfUVVFVUVEEAESFgoSUlVOX1NUQVRVU19SVU5OSU5HEAISGAoUUlVOX1NUQVRVU19DT01QTEVURUQQAxIVChFSVU5fU1RBVFVTX0ZBSUxFRBAEEhYKElJVTl9TVEFUVVNfQkxPQ0tFRBAFKu0BCgtVc2VyT3V0Y29tZRIcChhVU0VSX09VVENPTUVfVU5TUEVDSUZJRUQQABIYChRVU0VSX09VVENPTUVfQ1JFQVRFRBABEhgKFFVTRVJfT1VUQ09NRV9VUERBVEVEEAISGgoWVVNFUl9PVVRDT01FX1VOQ0hBTkdFRBADEiEKHVVTRVJfT1VUQ09NRV9QRU5ESU5HX0RFTEVUSU9OEAQSGgoWVVNFUl9PVVRDT01FX05PVF9GT1VORBAFEhkKFVVTRVJfT1VUQ09NRV9SRVNUT1JFRBAGEhYKElVTRVJfT1VUQ09NRV9FUlJPUhAHYgZwcm90bzM", [file_dirsync_v1_errors, file_dirsync_v1_events, file_dirsync_v1_jobs]);
+  fileDesc("ChVkaXJzeW5jL3YxL3J1bnMucHJvdG8SCmRpcnN5bmMudjEimAQKCVJ1bkNvdW50cxIMCgRzZWVuGAEgASgNEg8KB2NyZWF0ZWQYAiABKA0SDwoHdXBkYXRlZBgDIAEoDRIRCgl1bmNoYW5nZWQYBCABKA0SEAoIZGlzYWJsZWQYBSABKA0SGAoQcGVuZGluZ19kZWxldGlvbhgGIAEoDRIQCghyZXN0b3JlZBgHIAEoDRIOCgZlcnJvcnMYCCABKA0SEwoLZ3JvdXBzX3NlZW4YCSABKA0SFgoOZ3JvdXBzX2NyZWF0ZWQYCiABKA0SFgoOZ3JvdXBzX3VwZGF0ZWQYCyABKA0SFgoOZ3JvdXBzX3JlbW92ZWQYDCABKA0SGQoRbWVtYmVyc2hpcHNfYWRkZWQYDSABKA0SGwoTbWVtYmVyc2hpcHNfcmVtb3ZlZBgOIAEoDRITCgthZG1pbnNfc2VlbhgeIAEoDRIWCg5hZG1pbnNfY3JlYXRlZBgfIAEoDRIWCg5hZG1pbnNfdXBkYXRlZBggIAEoDRIYChBhZG1pbnNfdW5jaGFuZ2VkGCEgASgNEhcKD2FkbWluc19kaXNhYmxlZBgiIAEoDRIfChdhZG1pbnNfcGVuZGluZ19kZWxldGlvbhgjIAEoDRIXCg9hZG1pbnNfcmVzdG9yZWQYJCABKA0SDwoHZW5hYmxlZBgUIAEoDRIRCgljb25mbGljdHMYFSABKA0SDwoHY2xhaW1lZBgWIAEoDSJ/CgtSZW1vdmFsUGxhbhINCgV1c2VycxgBIAEoDRITCgttZW1iZXJzaGlwcxgCIAEoDRIOCgZncm91cHMYAyABKA0SEgoKYmFzZV91c2VycxgEIAEoDRIYChBiYXNlX21lbWJlcnNoaXBzGAUgASgNEg4KBnJlYXNvbhgGIAEoCSKbBAoJUnVuVXBkYXRlEg4KBnJ1bl9pZBgBIAEoCRIUCgxkaXJlY3RvcnlfaWQYAiABKAkSCwoDc2VxGAMgASgNEiUKBnN0YXR1cxgEIAEoDjIVLmRpcnN5bmMudjEuUnVuU3RhdHVzEiUKBmNvdW50cxgFIAEoCzIVLmRpcnN5bmMudjEuUnVuQ291bnRzEicKBmVycm9ycxgGIAMoCzIXLmRpcnN5bmMudjEuT2JqZWN0RXJyb3ISJAoFZXJyb3IYByABKAsyFS5kaXJzeW5jLnYxLkVycm9ySW5mbxIOCgZjdXJzb3IYCCABKAkSIgoEbW9kZRgJIAEoDjIULmRpcnN5bmMudjEuU3luY01vZGUSLQoMdXNlcl9vdXRjb21lGAogASgOMhcuZGlyc3luYy52MS5Vc2VyT3V0Y29tZRIPCgd1c2VyX2lkGAsgASgJEg0KBWF0X21zGAwgASgDEi4KDWFkbWluX291dGNvbWUYHiABKA4yFy5kaXJzeW5jLnYxLlVzZXJPdXRjb21lEhAKCGFkbWluX2lkGB8gASgJEg8KB2RyeV9ydW4YFCABKAgSKQoIcmVtb3ZhbHMYFSABKAsyFy5kaXJzeW5jLnYxLlJlbW92YWxQbGFuEikKCGRlY2lzaW9uGBYgASgOMhcuZGlyc3luYy52MS5SdW5EZWNpc2lvbhISCgpkZWNpZGVkX2J5GBcgASgJInQKElJ1bkRlY2lzaW9uUmVxdWVzdBIOCgZydW5faWQYASABKAkSFAoMZGlyZWN0b3J5X2lkGAIgASgJEikKCGRlY2lzaW9uGAMgASgOMhcuZGlyc3luYy52MS5SdW5EZWNpc2lvbhINCgVhY3RvchgEIAEoCSJtChBSdW5EZWNpc2lvblJlcGx5EicKBnVwZGF0ZRgBIAEoCzIVLmRpcnN5bmMudjEuUnVuVXBkYXRlSAASJgoFZXJyb3IYAiABKAsyFS5kaXJzeW5jLnYxLkVycm9ySW5mb0gAQggKBnJlc3VsdCJUChBEaXJlY3RvcnlEZWxldGVkEhQKDGRpcmVjdG9yeV9pZBgBIAEoCRIbChNyZXN0b3JlX3dpbmRvd19kYXlzGAIgASgNEg0KBWF0X21zGAMgASgDKrgBCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEVJVTl9TVEFUVVNfUVVFVUVEEAESFgoSUlVOX1NUQVRVU19SVU5OSU5HEAISGAoUUlVOX1NUQVRVU19DT01QTEVURUQQAxIVChFSVU5fU1RBVFVTX0ZBSUxFRBAEEhYKElJVTl9TVEFUVVNfQkxPQ0tFRBAFEhcKE1JVTl9TVEFUVVNfUkVKRUNURUQQBipeCgtSdW5EZWNpc2lvbhIcChhSVU5fREVDSVNJT05fVU5TUEVDSUZJRUQQABIYChRSVU5fREVDSVNJT05fQVBQUk9WRRABEhcKE1JVTl9ERUNJU0lPTl9SRUpFQ1QQAiqIAgoLVXNlck91dGNvbWUSHAoYVVNFUl9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGAoUVVNFUl9PVVRDT01FX0NSRUFURUQQARIYChRVU0VSX09VVENPTUVfVVBEQVRFRBACEhoKFlVTRVJfT1VUQ09NRV9VTkNIQU5HRUQQAxIhCh1VU0VSX09VVENPTUVfUEVORElOR19ERUxFVElPThAEEhoKFlVTRVJfT1VUQ09NRV9OT1RfRk9VTkQQBRIZChVVU0VSX09VVENPTUVfUkVTVE9SRUQQBhIWChJVU0VSX09VVENPTUVfRVJST1IQBxIZChVVU0VSX09VVENPTUVfQ09ORkxJQ1QQFGIGcHJvdG8z", [file_dirsync_v1_errors, file_dirsync_v1_events, file_dirsync_v1_jobs]);
 
 /**
  * Cumulative counts of a run as committed by identity.
@@ -130,6 +130,29 @@ export type RunCounts = Message<"dirsync.v1.RunCounts"> & {
    * @generated from field: uint32 admins_restored = 36;
    */
   adminsRestored: number;
+
+  /**
+   * 20–29: lifecycle.
+   * Users the source enabled again (disabled → their previous status).
+   *
+   * @generated from field: uint32 enabled = 20;
+   */
+  enabled: number;
+
+  /**
+   * Records not imported because another directory's user holds the username (USERNAME_CONFLICT).
+   *
+   * @generated from field: uint32 conflicts = 21;
+   */
+  conflicts: number;
+
+  /**
+   * Users the run took over: manual users with the same username, or (policy TAKE_OVER) users of
+   * another directory.
+   *
+   * @generated from field: uint32 claimed = 22;
+   */
+  claimed: number;
 };
 
 /**
@@ -138,6 +161,54 @@ export type RunCounts = Message<"dirsync.v1.RunCounts"> & {
  */
 export const RunCountsSchema: GenMessage<RunCounts> = /*@__PURE__*/
   messageDesc(file_dirsync_v1_runs, 0);
+
+/**
+ * The removals a BLOCKED run holds back, and what they were measured against.
+ *
+ * @generated from message dirsync.v1.RemovalPlan
+ */
+export type RemovalPlan = Message<"dirsync.v1.RemovalPlan"> & {
+  /**
+   * @generated from field: uint32 users = 1;
+   */
+  users: number;
+
+  /**
+   * @generated from field: uint32 memberships = 2;
+   */
+  memberships: number;
+
+  /**
+   * @generated from field: uint32 groups = 3;
+   */
+  groups: number;
+
+  /**
+   * Users / memberships of the directory before the run's removals.
+   *
+   * @generated from field: uint32 base_users = 4;
+   */
+  baseUsers: number;
+
+  /**
+   * @generated from field: uint32 base_memberships = 5;
+   */
+  baseMemberships: number;
+
+  /**
+   * Why the run is blocked, e.g. "would remove 950 of 1000 users (95 %); the threshold is 500 or 20 %".
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message dirsync.v1.RemovalPlan.
+ * Use `create(RemovalPlanSchema)` to create a new message.
+ */
+export const RemovalPlanSchema: GenMessage<RemovalPlan> = /*@__PURE__*/
+  messageDesc(file_dirsync_v1_runs, 1);
 
 /**
  * Identity → sync on SUBJECT_RUNS (dirsync.runs.<run_id>), published through identity's
@@ -229,6 +300,33 @@ export type RunUpdate = Message<"dirsync.v1.RunUpdate"> & {
    * @generated from field: string admin_id = 31;
    */
   adminId: string;
+
+  /**
+   * 20–29: lifecycle. A dry run: the counts and the run's recorded changes are what it would have done; nothing
+   * was written to users, groups or memberships.
+   *
+   * @generated from field: bool dry_run = 20;
+   */
+  dryRun: boolean;
+
+  /**
+   * BLOCKED: the removals held back. COMPLETED dry runs: set when a real run would be blocked.
+   *
+   * @generated from field: dirsync.v1.RemovalPlan removals = 21;
+   */
+  removals?: RemovalPlan | undefined;
+
+  /**
+   * COMPLETED after BLOCKED (approved) or REJECTED: the operator's decision and who made it.
+   *
+   * @generated from field: dirsync.v1.RunDecision decision = 22;
+   */
+  decision: RunDecision;
+
+  /**
+   * @generated from field: string decided_by = 23;
+   */
+  decidedBy: string;
 };
 
 /**
@@ -236,7 +334,76 @@ export type RunUpdate = Message<"dirsync.v1.RunUpdate"> & {
  * Use `create(RunUpdateSchema)` to create a new message.
  */
 export const RunUpdateSchema: GenMessage<RunUpdate> = /*@__PURE__*/
-  messageDesc(file_dirsync_v1_runs, 1);
+  messageDesc(file_dirsync_v1_runs, 2);
+
+/**
+ * Sync → identity, core request/reply on SUBJECT_RUN_DECISIONS: approve or reject a BLOCKED run.
+ *
+ * @generated from message dirsync.v1.RunDecisionRequest
+ */
+export type RunDecisionRequest = Message<"dirsync.v1.RunDecisionRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string directory_id = 2;
+   */
+  directoryId: string;
+
+  /**
+   * @generated from field: dirsync.v1.RunDecision decision = 3;
+   */
+  decision: RunDecision;
+
+  /**
+   * Who decided (from the API's authentication), for the run's record and its events.
+   *
+   * @generated from field: string actor = 4;
+   */
+  actor: string;
+};
+
+/**
+ * Describes the message dirsync.v1.RunDecisionRequest.
+ * Use `create(RunDecisionRequestSchema)` to create a new message.
+ */
+export const RunDecisionRequestSchema: GenMessage<RunDecisionRequest> = /*@__PURE__*/
+  messageDesc(file_dirsync_v1_runs, 3);
+
+/**
+ * @generated from message dirsync.v1.RunDecisionReply
+ */
+export type RunDecisionReply = Message<"dirsync.v1.RunDecisionReply"> & {
+  /**
+   * @generated from oneof dirsync.v1.RunDecisionReply.result
+   */
+  result: {
+    /**
+     * The run's final update, already committed and in identity's outbox.
+     *
+     * @generated from field: dirsync.v1.RunUpdate update = 1;
+     */
+    value: RunUpdate;
+    case: "update";
+  } | {
+    /**
+     * RUN_NOT_BLOCKED, RUN_SUPERSEDED, DIRECTORY_NOT_FOUND (unknown run), INTERNAL.
+     *
+     * @generated from field: dirsync.v1.ErrorInfo error = 2;
+     */
+    value: ErrorInfo;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message dirsync.v1.RunDecisionReply.
+ * Use `create(RunDecisionReplySchema)` to create a new message.
+ */
+export const RunDecisionReplySchema: GenMessage<RunDecisionReply> = /*@__PURE__*/
+  messageDesc(file_dirsync_v1_runs, 4);
 
 /**
  * Sync → identity (and any subscriber) on dirsync.lifecycle.directory.deleted: the directory is
@@ -267,7 +434,7 @@ export type DirectoryDeleted = Message<"dirsync.v1.DirectoryDeleted"> & {
  * Use `create(DirectoryDeletedSchema)` to create a new message.
  */
 export const DirectoryDeletedSchema: GenMessage<DirectoryDeleted> = /*@__PURE__*/
-  messageDesc(file_dirsync_v1_runs, 2);
+  messageDesc(file_dirsync_v1_runs, 5);
 
 /**
  * @generated from enum dirsync.v1.RunStatus
@@ -299,9 +466,19 @@ export enum RunStatus {
   FAILED = 4,
 
   /**
+   * The run's planned removals exceeded the directory's deletion threshold: everything else was
+   * applied, the removals wait for approveRun / rejectRun.
+   *
    * @generated from enum value: RUN_STATUS_BLOCKED = 5;
    */
   BLOCKED = 5,
+
+  /**
+   * A BLOCKED run whose removals an operator discarded (rejectRun); final.
+   *
+   * @generated from enum value: RUN_STATUS_REJECTED = 6;
+   */
+  REJECTED = 6,
 }
 
 /**
@@ -309,6 +486,36 @@ export enum RunStatus {
  */
 export const RunStatusSchema: GenEnum<RunStatus> = /*@__PURE__*/
   enumDesc(file_dirsync_v1_runs, 0);
+
+/**
+ * @generated from enum dirsync.v1.RunDecision
+ */
+export enum RunDecision {
+  /**
+   * @generated from enum value: RUN_DECISION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Apply exactly the planned removals; the run becomes COMPLETED.
+   *
+   * @generated from enum value: RUN_DECISION_APPROVE = 1;
+   */
+  APPROVE = 1,
+
+  /**
+   * Discard them; the run becomes REJECTED.
+   *
+   * @generated from enum value: RUN_DECISION_REJECT = 2;
+   */
+  REJECT = 2,
+}
+
+/**
+ * Describes the enum dirsync.v1.RunDecision.
+ */
+export const RunDecisionSchema: GenEnum<RunDecision> = /*@__PURE__*/
+  enumDesc(file_dirsync_v1_runs, 1);
 
 /**
  * @generated from enum dirsync.v1.UserOutcome
@@ -353,11 +560,18 @@ export enum UserOutcome {
    * @generated from enum value: USER_OUTCOME_ERROR = 7;
    */
   ERROR = 7,
+
+  /**
+   * Another directory's user holds the username (policy REPORT): nothing was imported.
+   *
+   * @generated from enum value: USER_OUTCOME_CONFLICT = 20;
+   */
+  CONFLICT = 20,
 }
 
 /**
  * Describes the enum dirsync.v1.UserOutcome.
  */
 export const UserOutcomeSchema: GenEnum<UserOutcome> = /*@__PURE__*/
-  enumDesc(file_dirsync_v1_runs, 1);
+  enumDesc(file_dirsync_v1_runs, 2);
 

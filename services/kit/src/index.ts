@@ -7,4 +7,5 @@ export * from './lifecycle.js';
 export * from './metrics.js';
 export * from './phone.js';
 export * from './sources/ldap.js';
+export * from './sources/entra.js';
 export * from './connector/index.js';

@@ -17,3 +17,9 @@ export {
   type ConnectorWorkerOptions,
   type RunOutcome,
 } from './worker.js';
+export {
+  createConnectorService,
+  type ConnectorService,
+  type ConnectorServiceConfig,
+  type ConnectorServiceDeps,
+} from './service.js';

@@ -1,0 +1,55 @@
+import {
+  createConnectorService,
+  type ConnectorService,
+  type ConnectorServiceConfig,
+  type ConnectorServiceDeps,
+} from '@dirsync/kit';
+import { createEntraConnector, type EntraConnectorOptions } from './connector.js';
+import type { Env } from './env.js';
+
+export { createEntraConnector, type EntraConnectorOptions } from './connector.js';
+export { translateGraphError, isResyncRequired } from './errors.js';
+export { DEFAULT_RETRY, backoffMs, retryAfterMs, type RetryPolicy } from './graph.js';
+export { ENTRA_DEFAULT_MAPPING } from './mapping.js';
+
+/** Configuration of the connector-entra service (what `env.ts` parses). */
+export interface EntraConnectorServiceConfig extends ConnectorServiceConfig {
+  /** Overrides every directory's page size. */
+  pageSize?: number;
+  /** Retry policy of Graph requests (tests shorten it). */
+  retry?: EntraConnectorOptions['retry'];
+}
+
+export type EntraConnectorService = ConnectorService;
+
+export function configFromEnv(env: Env): EntraConnectorServiceConfig {
+  return {
+    natsUrl: env.NATS_URL,
+    natsNamespace: env.NATS_NAMESPACE,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    pageSize: env.GRAPH_PAGE_SIZE,
+    retry: { maxAttempts: env.GRAPH_MAX_ATTEMPTS },
+    maxInFlight: env.CONNECTOR_MAX_IN_FLIGHT,
+    batchSize: env.CONNECTOR_BATCH_SIZE,
+    configTimeoutMs: env.CONFIG_TIMEOUT_MS,
+    stopGraceMs: env.CONNECTOR_STOP_GRACE_MS,
+  };
+}
+
+/**
+ * connector-entra: takes `dirsync.jobs.entra` jobs, reads the tenant through Microsoft Graph,
+ * publishes its events. No inbound API besides `/healthz` and `/readyz`.
+ */
+export function createEntraConnectorService(
+  config: EntraConnectorServiceConfig,
+  deps: ConnectorServiceDeps = {},
+): EntraConnectorService {
+  return createConnectorService(
+    'connector-entra',
+    createEntraConnector({ pageSize: config.pageSize, retry: config.retry }),
+    config,
+    deps,
+  );
+}

@@ -1,0 +1,97 @@
+import type { NatsConnection } from 'nats';
+import { createHttpServer, type HttpServer } from '../http.js';
+import type { Service } from '../lifecycle.js';
+import { createLogger, type Logger } from '../logger.js';
+import { connectNats } from '../nats.js';
+import type { SourceConnector } from './types.js';
+import { createConnectorWorker, type ConnectorWorker, type RunOutcome } from './worker.js';
+
+/** What a connector process is configured with (its `env.ts` parses these). */
+export interface ConnectorServiceConfig {
+  natsUrl: string;
+  /** "" in production; a per-test-file prefix in tests. */
+  natsNamespace: string;
+  /** Port of `/healthz` and `/readyz`; 0 picks a free one. */
+  port: number;
+  host: string;
+  logLevel?: string;
+  maxInFlight?: number;
+  batchSize?: number;
+  configTimeoutMs?: number;
+  stopGraceMs?: number;
+}
+
+export interface ConnectorServiceDeps {
+  logger?: Logger;
+  /** An existing connection (tests); the service then does not close it. */
+  nc?: NatsConnection;
+  onRunEnd?: (outcome: RunOutcome) => void;
+}
+
+/** A running connector process; `healthUrl` is known after `start()`. */
+export interface ConnectorService extends Service {
+  readonly healthUrl: string | undefined;
+  readonly worker: ConnectorWorker | undefined;
+}
+
+/**
+ * A connector process: the kit's worker taking `dirsync.jobs.<kind>` jobs for `connector`, and
+ * no inbound API besides `/healthz` (alive) and `/readyz` (NATS connected, taking jobs).
+ */
+export function createConnectorService<S>(
+  name: string,
+  connector: SourceConnector<S>,
+  config: ConnectorServiceConfig,
+  deps: ConnectorServiceDeps = {},
+): ConnectorService {
+  const logger = deps.logger ?? createLogger(name, config.logLevel ?? 'info');
+  let nc: NatsConnection | undefined;
+  let worker: ConnectorWorker | undefined;
+  let http: HttpServer | undefined;
+  let healthUrl: string | undefined;
+
+  return {
+    name,
+    get healthUrl() {
+      return healthUrl;
+    },
+    get worker() {
+      return worker;
+    },
+    async start() {
+      nc = deps.nc ?? (await connectNats({ url: config.natsUrl, name, logger }));
+      const conn = nc;
+      const w = createConnectorWorker({
+        connector,
+        nc: conn,
+        namespace: config.natsNamespace,
+        logger,
+        batchSize: config.batchSize,
+        maxInFlight: config.maxInFlight,
+        configTimeoutMs: config.configTimeoutMs,
+        stopGraceMs: config.stopGraceMs,
+        onRunEnd: deps.onRunEnd,
+      });
+      worker = w;
+      await w.start();
+      http = createHttpServer({
+        health: {
+          ready: async () => {
+            const problems = w.problems();
+            if (conn.isClosed()) problems.push('NATS connection closed');
+            return problems;
+          },
+        },
+      });
+      const url = await http.listen(config.port, config.host);
+      healthUrl = url.replace(/\/graphql$/, '');
+      logger.info({ health: healthUrl, namespace: config.natsNamespace }, `${name} started`);
+    },
+    async stop() {
+      await worker?.stop();
+      await http?.close();
+      if (nc && !deps.nc) await nc.drain().catch(() => undefined);
+      nc = undefined;
+    },
+  };
+}

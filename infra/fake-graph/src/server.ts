@@ -28,7 +28,7 @@ export interface FaultRule {
   skip?: number;
   /** Responses the fault serves, then it is spent (default 1). */
   count?: number;
-  /** 429 (default), 503, 504 or 500. */
+  /** 429 (default), 503, 504, 500, or 401 (a token Graph no longer accepts). */
   status?: number;
   /** `Retry-After` in seconds; omitted for none (the client must back off on its own). */
   retryAfterSeconds?: number;
@@ -96,6 +96,14 @@ const PERMS = {
   users: ['User.Read.All', 'Directory.Read.All'],
   groups: ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All'],
 } satisfies Record<string, GraphPermission[]>;
+
+/** The Graph error each fault status is served with. */
+const FAULT_ERRORS: Record<number, [string, string]> = {
+  429: ['TooManyRequests', 'Too many requests.'],
+  503: ['serviceNotAvailable', 'The service is temporarily unavailable.'],
+  504: ['GatewayTimeout', 'The gateway timed out.'],
+  401: ['InvalidAuthenticationToken', 'Access token has expired or is not yet valid.'],
+};
 
 class HttpError extends Error {
   constructor(
@@ -473,14 +481,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
       st.faultsServed++;
       if (fault.retryAfterSeconds !== undefined)
         res.setHeader('retry-after', String(fault.retryAfterSeconds));
-      const code =
-        fault.status === 429
-          ? 'TooManyRequests'
-          : fault.status === 503
-            ? 'serviceNotAvailable'
-            : 'UnknownError';
-      const message =
-        fault.status === 429 ? 'Too many requests.' : 'The service is temporarily unavailable.';
+      const [code, message] = FAULT_ERRORS[fault.status] ?? ['UnknownError', 'The service failed.'];
       graphError(res, fault.status, code, message);
       log(fault.status);
       return;

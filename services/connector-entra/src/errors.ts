@@ -131,7 +131,7 @@ export function translateGraphError(err: unknown, ctx: GraphErrorContext): Dirsy
   if (failure) {
     const original = failure.original;
     const host = hostOf(failure.url);
-    const code = socketCode(original);
+    const code = socketCode(original) ?? failure.probeCode;
     if (code && TLS_VERIFY_CODES.has(code)) {
       return e(
         ErrorCode.TLS_ERROR,

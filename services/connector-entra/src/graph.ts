@@ -66,6 +66,11 @@ export interface TransportFailure {
   /** `token` when getting the access token failed, `request` when the HTTP exchange did. */
   phase: 'token' | 'request';
   url: string;
+  /**
+   * Token phase, when the credential failed without an answer from the login host (MSAL hides
+   * the socket error): the socket or TLS error code our own request to that host got.
+   */
+  probeCode?: string;
 }
 
 /**
@@ -112,6 +117,7 @@ class CredentialTokens implements AuthenticationProvider {
     private readonly make: () => TokenCredential,
     private readonly scope: string,
     private readonly url: string,
+    private readonly agent: https.Agent,
   ) {
     this.credential = make();
   }
@@ -122,7 +128,13 @@ class CredentialTokens implements AuthenticationProvider {
       if (!token) throw new Error('the credential returned no access token');
       return token.token;
     } catch (err) {
-      throw transportError({ original: err, phase: 'token', url: this.url });
+      const answered = (err as { statusCode?: unknown }).statusCode !== undefined;
+      throw transportError({
+        original: err,
+        phase: 'token',
+        url: this.url,
+        probeCode: answered ? undefined : await probe(this.url, this.agent),
+      });
     }
   }
 
@@ -160,6 +172,8 @@ class RetryMiddleware implements Middleware {
       this.signal.throwIfAborted();
       let why: string;
       let waitMs: number | undefined;
+      // The AuthenticationHandler appends its header: drop the previous attempt's first.
+      dropAuthorization(context);
       try {
         await next.execute(context);
         const res = context.response;
@@ -200,6 +214,32 @@ class RetryMiddleware implements Middleware {
         'retrying a Graph request',
       );
       await sleep(delay, undefined, { signal: this.signal });
+    }
+  }
+}
+
+/** The socket/TLS error code of a plain request to `url`, or undefined when it answers. */
+function probe(url: string, agent: https.Agent): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = https.get(url, { agent, timeout: 5_000 }, (res) => {
+      res.resume();
+      resolve(undefined);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    req.on('error', (e) => resolve((e as { code?: string }).code ?? 'EPROTO'));
+  });
+}
+
+function dropAuthorization(context: Context): void {
+  const headers = context.options?.headers as unknown;
+  if (!headers) return;
+  if (headers instanceof Headers) headers.delete('Authorization');
+  else if (Array.isArray(headers)) {
+    const kept = headers.filter(([k]: [string, string]) => k.toLowerCase() !== 'authorization');
+    headers.splice(0, headers.length, ...kept);
+  } else {
+    for (const k of Object.keys(headers as Record<string, string>)) {
+      if (k.toLowerCase() === 'authorization') delete (headers as Record<string, string>)[k];
     }
   }
 }
@@ -337,7 +377,7 @@ export class GraphSession {
             opts.secret,
             credentialOptions,
           );
-    const tokens = new CredentialTokens(make, scopeOf(graphUrl), loginUrl);
+    const tokens = new CredentialTokens(make, scopeOf(graphUrl), loginUrl, this.agent);
     const retry = new RetryMiddleware(
       { ...DEFAULT_RETRY, ...opts.retry },
       tokens,

@@ -4,6 +4,7 @@ import { createLogger as createServiceLogger } from '@dirsync/kit';
 import { createIdentityService, type IdentityService } from '@dirsync/identity';
 import { createSyncService, type SyncService } from '@dirsync/sync';
 import { createLdapConnectorService, type LdapConnectorService } from '@dirsync/connector-ldap';
+import { createEntraConnectorService, type EntraConnectorService } from '@dirsync/connector-entra';
 import {
   createTestDatabase,
   loadDemo,
@@ -14,7 +15,7 @@ import {
 } from '@dirsync/testkit';
 import { createGatewayService, type GatewayService } from '../../src/index.js';
 
-/** The whole of dirsync in process: identity, sync, connector-ldap and the gateway. */
+/** The whole of dirsync in process: identity, sync, connector-ldap, connector-entra and the gateway. */
 export interface Stack {
   namespace: string;
   databaseUrl: string;
@@ -23,6 +24,7 @@ export interface Stack {
   identity: IdentityService;
   sync: SyncService;
   connector: LdapConnectorService;
+  entra: EntraConnectorService;
   gateway: GatewayService;
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<T>;
   /** Like gql, but returns errors instead of throwing. */
@@ -90,9 +92,22 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     { natsUrl: nats, natsNamespace: namespace, port: 0, host: '127.0.0.1', logLevel },
     { logger: createLogger('connector-ldap', logLevel) },
   );
+  // Short Graph back-off: the fake's throttling tests should not wait for production delays.
+  const entra = createEntraConnectorService(
+    {
+      natsUrl: nats,
+      natsNamespace: namespace,
+      port: 0,
+      host: '127.0.0.1',
+      logLevel,
+      retry: { baseDelayMs: 5, maxDelayMs: 50 },
+    },
+    { logger: createLogger('connector-entra', logLevel) },
+  );
   await identity.start();
   await sync.start();
   await connector.start();
+  await entra.start();
   const gateway = createGatewayService(
     {
       port: 0,
@@ -130,6 +145,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     },
     sync,
     connector,
+    entra,
     gateway,
     gqlRaw,
     async gql<T>(query: string, variables: Record<string, unknown> = {}) {
@@ -160,6 +176,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     async stop() {
       await gateway.stop().catch(() => undefined);
       await connector.stop().catch(() => undefined);
+      await entra.stop().catch(() => undefined);
       await sync.stop().catch(() => undefined);
       await identity.stop().catch(() => undefined);
       await deleteNamespaceStreams(nc, namespace).catch(() => undefined);

@@ -221,6 +221,107 @@ describe('createDirectory', () => {
   });
 });
 
+describe('Entra ID directories', () => {
+  const ENTRA_FIELDS = `id kind hasBindPassword selectedGroups
+    entra { tenantId clientId credential cloud loginUrl graphUrl pageSize timeoutMs }
+    ldap { url }
+    mapping { username email firstName lastName displayName phones }`;
+  const SECRET = 'entra-Client-Secret~value';
+  const input = {
+    name: 'Corp Entra',
+    entra: {
+      tenantId: '8a0c9b7e-2f41-4d3a-9e55-0c1d2e3f4a5b',
+      clientId: '3c9d8e7f-6a5b-4c3d-8e1f-0a9b8c7d6e5f',
+      cloud: 'usgov',
+    },
+    clientSecret: SECRET,
+    selectedGroups: ['0f1e2d3c-4b5a-4968-8776-655443322110'],
+  };
+
+  it('creates one from an entra block, encrypts the client secret and sends it only in the config reply', async () => {
+    const { createDirectory: dir } = await gqlOk<{ createDirectory: Record<string, unknown> }>(
+      sync.url,
+      `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { ${ENTRA_FIELDS} } }`,
+      { input },
+    );
+    expect(dir).toMatchObject({
+      kind: 'ENTRA',
+      hasBindPassword: true,
+      ldap: null,
+      entra: {
+        ...input.entra,
+        credential: 'clientSecret',
+        loginUrl: null,
+        graphUrl: null,
+        pageSize: 999,
+      },
+      mapping: {
+        username: 'userPrincipalName',
+        lastName: 'surname',
+        phones: ['businessPhones', 'mobilePhone'],
+      },
+    });
+    expect(JSON.stringify(dir)).not.toContain(SECRET);
+    const [row] = await h.sql<{ bind_password_enc: string; settings: unknown }>(
+      'select bind_password_enc, settings from sync.directories where id = ?',
+      [dir.id],
+    );
+    expect(row!.bind_password_enc).not.toContain(SECRET);
+    expect(JSON.stringify(row!.settings)).not.toContain(SECRET);
+    const reply = await h.requestConfig(dir.id as string);
+    expect(reply.result.case).toBe('config');
+    const config = reply.result.case === 'config' ? reply.result.value : undefined;
+    expect(config?.kind).toBe('entra');
+    expect(config?.secrets).toEqual({ clientSecret: SECRET });
+    expect(JSON.parse(config?.settingsJson ?? '{}')).toMatchObject({
+      tenantId: input.entra.tenantId,
+      cloud: 'usgov',
+    });
+  });
+
+  it('names bad Entra fields at once', async () => {
+    const fields = await badFields(CREATE, {
+      input: {
+        ...input,
+        name: 'Bad Entra',
+        entra: { tenantId: 'x y', clientId: 'nope' },
+        clientSecret: null,
+        bindPassword: 'pw',
+      },
+    });
+    expect(fields.sort()).toEqual([
+      'bindPassword',
+      'clientSecret',
+      'entra.clientId',
+      'entra.tenantId',
+    ]);
+  });
+
+  it('switches to a certificate credential only with the certificate', async () => {
+    const { createDirectory: dir } = await gqlOk<{ createDirectory: { id: string } }>(
+      sync.url,
+      `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id } }`,
+      { input: { ...input, name: 'Entra cert' } },
+    );
+    expect(
+      await badFields(UPDATE, {
+        id: dir.id,
+        input: { entra: { credential: 'clientCertificate' } },
+      }),
+    ).toEqual(['clientCertificate']);
+    const pem =
+      '-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n';
+    await gqlOk(sync.url, UPDATE, {
+      id: dir.id,
+      input: { entra: { credential: 'clientCertificate' }, clientCertificate: pem },
+    });
+    const reply = await h.requestConfig(dir.id);
+    expect(reply.result.case === 'config' ? reply.result.value.secrets : undefined).toEqual({
+      clientCertificate: pem,
+    });
+  });
+});
+
 describe('updateDirectory', () => {
   it('changes only the given fields and re-encrypts a new password', async () => {
     const dir = await createDirectory(sync.url, { scheduleIntervalMinutes: 0 });

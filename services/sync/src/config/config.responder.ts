@@ -1,4 +1,4 @@
-import type { Logger, NatsConnection } from '@dirsync/kit';
+import type { EntraSettings, Logger, NatsConnection } from '@dirsync/kit';
 import {
   AttributeMappingSchema,
   ConfigReplySchema,
@@ -86,7 +86,7 @@ export class ConfigResponder {
     const secrets: Record<string, string> = {};
     if (dir.bindPasswordEnc) {
       try {
-        secrets.bindPassword = this.d.box.decrypt(dir.bindPasswordEnc, dir.id);
+        secrets[secretName(dir)] = this.d.box.decrypt(dir.bindPasswordEnc, dir.id);
       } catch (err) {
         this.d.logger.error(
           { directoryId, reason: (err as Error).message },
@@ -94,7 +94,7 @@ export class ConfigResponder {
         );
         return failure(
           ErrorCode.CONFIG_INVALID,
-          `the bind password of directory ${directoryId} cannot be decrypted: ${(err as Error).message}`,
+          `the ${secretName(dir)} of directory ${directoryId} cannot be decrypted: ${(err as Error).message}`,
         );
       }
     }
@@ -127,6 +127,16 @@ export class ConfigResponder {
       },
     });
   }
+}
+
+/** The name a directory's stored credential goes by in `DirectoryConfig.secrets`. */
+export function secretName(dir: Directory): string {
+  if (dir.kind === 'ENTRA') {
+    return (dir.settings as EntraSettings).credential === 'clientCertificate'
+      ? 'clientCertificate'
+      : 'clientSecret';
+  }
+  return 'bindPassword';
 }
 
 function failure(code: ErrorCode, message: string): ConfigReply {

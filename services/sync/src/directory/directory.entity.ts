@@ -1,7 +1,7 @@
 import { ArrayType, EntitySchema } from '@mikro-orm/core';
-import type { LdapSettings } from '@dirsync/kit';
+import type { EntraSettings, LdapSettings } from '@dirsync/kit';
 
-/** Source kinds a directory can have; only LDAP has a connector today. */
+/** Source kinds a directory can have; LDAP and ENTRA have connectors today. */
 export const DIRECTORY_KINDS = ['LDAP', 'ENTRA', 'GOOGLE', 'OKTA', 'SCIM'] as const;
 export type DirectoryKind = (typeof DIRECTORY_KINDS)[number];
 
@@ -22,9 +22,12 @@ export class Directory {
   id!: string;
   name!: string;
   kind!: DirectoryKind;
-  /** Connector settings without secrets (LDAP: `LdapSettings` with defaults applied). */
-  settings!: LdapSettings;
-  /** `SecretBox` ciphertext of the bind password; never leaves the service except in a ConfigReply. */
+  /** Connector settings without secrets, defaults applied (`LdapSettings` or `EntraSettings`). */
+  settings!: LdapSettings | EntraSettings;
+  /**
+   * `SecretBox` ciphertext of the directory's credential — LDAP bind password, Entra client
+   * secret or client certificate — never leaves the service except in a ConfigReply.
+   */
   bindPasswordEnc!: string | null;
   selectedGroups!: string[];
   mapping!: StoredMapping;

@@ -9,6 +9,7 @@ import {
   CreateDirectoryInput,
   DirectoryConnection,
   DirectoryObject,
+  EntraSettingsObject,
   LdapSettingsObject,
   UpdateDirectoryInput,
 } from './directory.type.js';
@@ -48,7 +49,8 @@ export class DirectoryResolver {
   }
 
   @Mutation(() => DirectoryObject, {
-    description: 'Change a directory; `bindPassword` replaces the secret when given.',
+    description:
+      'Change a directory; `bindPassword`, `clientSecret` or `clientCertificate` replaces the stored credential when given.',
   })
   async updateDirectory(
     @Arg('id', () => ID) id: string,
@@ -74,8 +76,17 @@ export class DirectoryResolver {
     return dir.kind === 'LDAP' ? (dir.settings as LdapSettingsObject) : null;
   }
 
+  @FieldResolver(() => EntraSettingsObject, {
+    nullable: true,
+    description: 'Entra ID directories only.',
+  })
+  entra(@Root() dir: Directory): EntraSettingsObject | null {
+    return dir.kind === 'ENTRA' ? (dir.settings as EntraSettingsObject) : null;
+  }
+
   @FieldResolver(() => Boolean, {
-    description: 'Whether a bind password is stored (it is never returned).',
+    description:
+      'Whether the credential (bind password, client secret or certificate) is stored; it is never returned.',
   })
   hasBindPassword(@Root() dir: Directory): boolean {
     return Boolean(dir.bindPasswordEnc);

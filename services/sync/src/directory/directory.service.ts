@@ -72,7 +72,7 @@ export class DirectoryService {
       name: v.name,
       kind: v.kind,
       settings: v.settings,
-      bindPasswordEnc: this.d.box.encrypt(v.bindPassword, id),
+      bindPasswordEnc: this.d.box.encrypt(v.secret, id),
       selectedGroups: v.selectedGroups,
       mapping: v.mapping,
       defaultRegion: v.defaultRegion,
@@ -122,9 +122,7 @@ export class DirectoryService {
       restoreWindowDays: v.restoreWindowDays,
       enabled: v.enabled,
       updatedAt: now,
-      ...(v.bindPassword !== undefined
-        ? { bindPasswordEnc: this.d.box.encrypt(v.bindPassword, id) }
-        : {}),
+      ...(v.secret !== undefined ? { bindPasswordEnc: this.d.box.encrypt(v.secret, id) } : {}),
       ...(scheduleChanged ? { nextRunAt: nextRun(now, v.enabled, v.scheduleIntervalMinutes) } : {}),
     });
     try {

@@ -45,6 +45,38 @@ export class LdapSettingsObject {
   timeoutMs!: number;
 }
 
+@ObjectType('EntraSettings', {
+  description: 'Connection settings of a Microsoft Entra ID directory (no secrets).',
+})
+export class EntraSettingsObject {
+  @Field(() => String, { description: 'Directory (tenant) id or a verified domain.' })
+  tenantId!: string;
+
+  @Field(() => String, { description: 'Application (client) id of the app registration.' })
+  clientId!: string;
+
+  @Field(() => String, { description: '"clientSecret" or "clientCertificate".' })
+  credential!: string;
+
+  @Field(() => String, { description: '"global", "usgov", "usgovdod" or "china".' })
+  cloud!: string;
+
+  @Field(() => String, { nullable: true, description: "Overrides the cloud's login URL." })
+  loginUrl?: string;
+
+  @Field(() => String, { nullable: true, description: "Overrides the cloud's Graph URL." })
+  graphUrl?: string;
+
+  @Field(() => String, { nullable: true })
+  tlsCaPem?: string;
+
+  @Field(() => Int)
+  pageSize!: number;
+
+  @Field(() => Int)
+  timeoutMs!: number;
+}
+
 @ObjectType('CustomAttributeMapping')
 export class CustomAttributeMappingObject {
   @Field(() => String, { description: 'dirsync custom attribute name.' })
@@ -98,7 +130,9 @@ export class DirectoryObject {
   @Field(() => Boolean)
   enabled!: boolean;
 
-  @Field(() => [String], { description: 'Group DNs whose members are imported (1–400).' })
+  @Field(() => [String], {
+    description: 'Groups whose members are imported (1–400): DNs for LDAP, object ids for Entra.',
+  })
   selectedGroups!: string[];
 
   @Field(() => AttributeMappingObject)
@@ -211,6 +245,74 @@ export class LdapSettingsUpdateInput {
   timeoutMs?: number | null;
 }
 
+@InputType('EntraSettingsInput')
+export class EntraSettingsInput {
+  @Field(() => String, { description: 'Directory (tenant) id or a verified domain.' })
+  tenantId!: string;
+
+  @Field(() => String, { description: 'Application (client) id of the app registration.' })
+  clientId!: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: '"clientSecret" (default) or "clientCertificate": which secret is given.',
+  })
+  credential?: 'clientSecret' | 'clientCertificate' | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: '"global" (default), "usgov", "usgovdod" or "china".',
+  })
+  cloud?: 'global' | 'usgov' | 'usgovdod' | 'china' | null;
+
+  @Field(() => String, { nullable: true, description: 'https:// login URL (authority host).' })
+  loginUrl?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'https:// Microsoft Graph URL.' })
+  graphUrl?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'PEM CA to trust besides the system store.' })
+  tlsCaPem?: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Objects per Graph page, 1–999 (default 999).' })
+  pageSize?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  timeoutMs?: number | null;
+}
+
+@InputType('EntraSettingsUpdateInput', {
+  description: 'Fields to change; absent fields keep their value, null clears an optional one.',
+})
+export class EntraSettingsUpdateInput {
+  @Field(() => String, { nullable: true })
+  tenantId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  clientId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  credential?: 'clientSecret' | 'clientCertificate' | null;
+
+  @Field(() => String, { nullable: true })
+  cloud?: 'global' | 'usgov' | 'usgovdod' | 'china' | null;
+
+  @Field(() => String, { nullable: true })
+  loginUrl?: string | null;
+
+  @Field(() => String, { nullable: true })
+  graphUrl?: string | null;
+
+  @Field(() => String, { nullable: true })
+  tlsCaPem?: string | null;
+
+  @Field(() => Int, { nullable: true })
+  pageSize?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  timeoutMs?: number | null;
+}
+
 @InputType('CustomAttributeInput')
 export class CustomAttributeInput {
   @Field(() => String)
@@ -258,14 +360,37 @@ export class CreateDirectoryInput {
   @Field(() => String)
   name!: string;
 
-  @Field(() => DirectoryKindEnum, { defaultValue: 'LDAP' })
-  kind!: DirectoryKind;
+  @Field(() => DirectoryKindEnum, {
+    nullable: true,
+    description: 'Default: ENTRA when only `entra` is given, else LDAP.',
+  })
+  kind?: DirectoryKind | null;
 
-  @Field(() => LdapSettingsInput)
-  ldap!: LdapSettingsInput;
+  @Field(() => LdapSettingsInput, { nullable: true, description: 'LDAP directories.' })
+  ldap?: LdapSettingsInput | null;
 
-  @Field(() => String, { description: 'Stored encrypted; never returned.' })
-  bindPassword!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'LDAP: the bind password. Stored encrypted; never returned.',
+  })
+  bindPassword?: string | null;
+
+  @Field(() => EntraSettingsInput, { nullable: true, description: 'Entra ID directories.' })
+  entra?: EntraSettingsInput | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Entra, credential "clientSecret": the client secret value. Stored encrypted; never returned.',
+  })
+  clientSecret?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Entra, credential "clientCertificate": PEM private key and certificate. Stored encrypted; never returned.',
+  })
+  clientCertificate?: string | null;
 
   @Field(() => [String])
   selectedGroups!: string[];
@@ -298,6 +423,15 @@ export class UpdateDirectoryInput {
 
   @Field(() => String, { nullable: true, description: 'Replaces the stored secret.' })
   bindPassword?: string | null;
+
+  @Field(() => EntraSettingsUpdateInput, { nullable: true })
+  entra?: EntraSettingsUpdateInput | null;
+
+  @Field(() => String, { nullable: true, description: 'Replaces the stored client secret.' })
+  clientSecret?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Replaces the stored client certificate.' })
+  clientCertificate?: string | null;
 
   @Field(() => [String], { nullable: true })
   selectedGroups?: string[] | null;

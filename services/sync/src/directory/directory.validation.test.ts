@@ -1,3 +1,4 @@
+import type { LdapSettings } from '@dirsync/kit';
 import { describe, expect, it } from 'vitest';
 import {
   InvalidInputError,
@@ -32,7 +33,7 @@ describe('validateCreate()', () => {
   it('fills defaults per profile', () => {
     const v = validateCreate(base);
     expect(v.mapping.username).toBe('uid');
-    expect(v.settings.profile).toBe('openldap');
+    expect((v.settings as LdapSettings).profile).toBe('openldap');
     const ad = validateCreate({ ...base, ldap: { ...base.ldap, profile: 'activedirectory' } });
     expect(ad.mapping.username).toBe('sAMAccountName');
   });
@@ -72,11 +73,11 @@ describe('validateUpdate()', () => {
   const current = validateCreate(base);
   it('keeps what is not given and clears LDAP fields given as null', () => {
     const withFilter = validateUpdate(current, { ldap: { userFilter: '(a=b)' } }, undefined);
-    expect(withFilter.settings.userFilter).toBe('(a=b)');
+    expect((withFilter.settings as LdapSettings).userFilter).toBe('(a=b)');
     const cleared = validateUpdate(withFilter, { ldap: { userFilter: null } }, undefined);
-    expect(cleared.settings.userFilter).toBeUndefined();
+    expect((cleared.settings as LdapSettings).userFilter).toBeUndefined();
     expect(cleared.name).toBe('Corp');
-    expect(cleared.bindPassword).toBeUndefined();
+    expect(cleared.secret).toBeUndefined();
   });
 
   it('locks the username attribute with the reason', () => {
@@ -86,6 +87,90 @@ describe('validateUpdate()', () => {
     expect(
       problems(() => validateUpdate(current, { mapping: { username: 'UID' } }, 'it has synced')),
     ).toEqual([]);
+  });
+});
+
+describe('Entra directories', () => {
+  const TENANT = '8a0c9b7e-2f41-4d3a-9e55-0c1d2e3f4a5b';
+  const CLIENT = '3c9d8e7f-6a5b-4c3d-8e1f-0a9b8c7d6e5f';
+  const GROUP = '0F1E2D3C-4B5A-4968-8776-655443322110';
+  const entra: DirectoryFields = {
+    name: 'Corp Entra',
+    entra: { tenantId: TENANT, clientId: CLIENT },
+    clientSecret: 'client-Secret-value',
+    selectedGroups: [GROUP],
+  };
+
+  it('is the kind when only an entra block is given, with Graph defaults', () => {
+    const v = validateCreate(entra);
+    expect(v.kind).toBe('ENTRA');
+    expect(v.secret).toBe('client-Secret-value');
+    expect(v.settings).toMatchObject({
+      tenantId: TENANT,
+      credential: 'clientSecret',
+      cloud: 'global',
+      pageSize: 999,
+    });
+    expect(v.mapping).toMatchObject({
+      username: 'userPrincipalName',
+      lastName: 'surname',
+      phones: ['businessPhones', 'mobilePhone'],
+    });
+    expect(v.selectedGroups).toEqual([GROUP.toLowerCase()]);
+  });
+
+  it("names every bad field: ids, URLs, groups, the other kind's fields, the username", () => {
+    expect(
+      problems(() =>
+        validateCreate({
+          ...entra,
+          entra: { tenantId: 'no tenant', clientId: 'x', loginUrl: 'http://login.example' },
+          bindPassword: 'pw',
+          selectedGroups: ['cn=staff,dc=example,dc=org'],
+          mapping: { username: 'displayName' },
+        }),
+      ).sort(),
+    ).toEqual([
+      'bindPassword',
+      'entra.clientId',
+      'entra.loginUrl',
+      'entra.tenantId',
+      'mapping.username',
+      'selectedGroups[0]',
+    ]);
+    expect(problems(() => validateCreate({ ...entra, clientSecret: undefined }))).toEqual([
+      'clientSecret',
+    ]);
+  });
+
+  it('takes a client certificate as PEM key and certificate', () => {
+    const cert = {
+      ...entra,
+      clientSecret: undefined,
+      entra: { tenantId: TENANT, clientId: CLIENT, credential: 'clientCertificate' as const },
+    };
+    expect(problems(() => validateCreate({ ...cert, clientCertificate: 'not pem' }))).toEqual([
+      'clientCertificate',
+    ]);
+    const pem =
+      '-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n';
+    expect(validateCreate({ ...cert, clientCertificate: pem }).secret).toBe(pem);
+  });
+
+  it('on update keeps the secret unless given, and needs a new one when the credential kind changes', () => {
+    const current = validateCreate(entra);
+    expect(validateUpdate(current, { entra: { pageSize: 100 } }, undefined)).toMatchObject({
+      secret: undefined,
+      settings: { pageSize: 100, tenantId: TENANT },
+    });
+    expect(
+      problems(() =>
+        validateUpdate(current, { entra: { credential: 'clientCertificate' } }, undefined),
+      ),
+    ).toEqual(['clientCertificate']);
+    expect(
+      problems(() => validateUpdate(current, { ldap: { url: 'ldap://x' } }, undefined)),
+    ).toEqual(['ldap']);
   });
 });
 

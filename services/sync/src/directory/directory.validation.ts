@@ -1,7 +1,12 @@
 import {
+  ENTRA_USERNAME_ATTRIBUTES,
+  GRAPH_PROPERTY_RE,
   MAX_ALIAS_ATTRIBUTES,
   MAX_SELECTED_GROUPS,
+  entraSettingsSchema,
+  isGuid,
   ldapSettingsSchema,
+  type EntraSettings,
   type LdapSettings,
 } from '@dirsync/kit';
 import { parseDn } from './dn.js';
@@ -26,6 +31,17 @@ export type LdapSettingsFields = {
   [K in keyof LdapSettings]?: LdapSettings[K] | null;
 };
 
+/** Entra settings as given in an input: `null` means "not set". */
+export type EntraSettingsFields = {
+  [K in keyof EntraSettings]?: EntraSettings[K] | null;
+};
+
+/** A directory's connector settings: LDAP or Entra, by kind. */
+export type DirectorySettings = LdapSettings | EntraSettings;
+
+/** Kinds that have a connector. */
+export const SUPPORTED_KINDS: readonly DirectoryKind[] = ['LDAP', 'ENTRA'];
+
 export interface MappingFields {
   username?: string | null;
   aliases?: string[] | null;
@@ -37,12 +53,20 @@ export interface MappingFields {
   custom?: { name: string; attribute: string }[] | null;
 }
 
-/** Fields of a directory a caller may set; on create `name`, `ldap`, `bindPassword` and `selectedGroups` are required. */
+/**
+ * Fields of a directory a caller may set. On create `name` and `selectedGroups` are required,
+ * and per kind: LDAP `ldap` and `bindPassword`; ENTRA `entra` and `clientSecret` (or
+ * `clientCertificate` when `entra.credential` is "clientCertificate").
+ */
 export interface DirectoryFields {
   name?: string | null;
   kind?: DirectoryKind | null;
   ldap?: LdapSettingsFields | null;
   bindPassword?: string | null;
+  entra?: EntraSettingsFields | null;
+  clientSecret?: string | null;
+  /** PEM: the private key and the certificate registered on the app. */
+  clientCertificate?: string | null;
   selectedGroups?: string[] | null;
   mapping?: MappingFields | null;
   defaultRegion?: string | null;
@@ -55,7 +79,7 @@ export interface DirectoryFields {
 export interface ValidDirectory {
   name: string;
   kind: DirectoryKind;
-  settings: LdapSettings;
+  settings: DirectorySettings;
   selectedGroups: string[];
   mapping: StoredMapping;
   defaultRegion: string;
@@ -89,8 +113,27 @@ const USERNAME_CONTROL_RE = /[\u0001-\u001f\u007f-\u009f]/;
 const NOT_COUNTRIES = new Set(['ZZ', 'EU', 'EZ', 'UN', 'QO']);
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
 
-/** Default attribute mapping per LDAP profile. */
-export function defaultMapping(profile: LdapSettings['profile']): StoredMapping {
+/** Default attribute mapping of an Entra directory (Graph user properties). */
+export const ENTRA_DEFAULT_MAPPING: StoredMapping = {
+  username: 'userPrincipalName',
+  aliases: [],
+  email: 'mail',
+  firstName: 'givenName',
+  lastName: 'surname',
+  displayName: 'displayName',
+  phones: ['businessPhones', 'mobilePhone'],
+  custom: [],
+};
+
+/** Default attribute mapping per kind (and LDAP profile). */
+export function defaultMapping(profile: LdapSettings['profile'] | 'entra'): StoredMapping {
+  if (profile === 'entra')
+    return {
+      ...ENTRA_DEFAULT_MAPPING,
+      aliases: [],
+      phones: [...ENTRA_DEFAULT_MAPPING.phones],
+      custom: [],
+    };
   return profile === 'activedirectory'
     ? {
         username: 'sAMAccountName',
@@ -139,28 +182,54 @@ function dropNulls<T extends object>(o: T): Partial<Record<keyof T, unknown>> {
   ) as Partial<Record<keyof T, unknown>>;
 }
 
-function checkLdap(
-  base: LdapSettingsFields,
-  patch: LdapSettingsFields | null | undefined,
+/** Merge a settings patch onto the stored settings and parse them with the kind's schema. */
+function checkSettings<T>(
+  block: 'ldap' | 'entra',
+  schema: {
+    safeParse(
+      v: unknown,
+    ):
+      | { success: true; data: T }
+      | {
+          success: false;
+          error: {
+            issues: { code: string; path: PropertyKey[]; message: string; keys?: string[] }[];
+          };
+        };
+  },
+  base: object,
+  patch: object | null | undefined,
   p: Problems,
-): LdapSettings | undefined {
+): T | undefined {
   const merged: Record<string, unknown> = { ...dropNulls(base) };
   for (const [k, v] of Object.entries(patch ?? {})) {
     if (v === null) delete merged[k];
     else if (v !== undefined) merged[k] = v;
   }
-  const parsed = ldapSettingsSchema.safeParse(merged);
+  const parsed = schema.safeParse(merged);
   if (parsed.success) return parsed.data;
+  const what = block === 'ldap' ? 'an LDAP' : 'an Entra';
   for (const issue of parsed.error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) p.add(`ldap.${key}`, 'is not an LDAP setting');
+      for (const key of issue.keys ?? []) p.add(`${block}.${key}`, `is not ${what} setting`);
       continue;
     }
     const path = issue.path.map(String).join('.');
-    p.add(path ? `ldap.${path}` : 'ldap', issue.message);
+    p.add(path ? `${block}.${path}` : block, issue.message);
   }
   return undefined;
 }
+
+const checkLdap = (
+  base: LdapSettingsFields,
+  patch: LdapSettingsFields | null | undefined,
+  p: Problems,
+) => checkSettings<LdapSettings>('ldap', ldapSettingsSchema, base, patch, p);
+const checkEntra = (
+  base: EntraSettingsFields,
+  patch: EntraSettingsFields | null | undefined,
+  p: Problems,
+) => checkSettings<EntraSettings>('entra', entraSettingsSchema, base, patch, p);
 
 function checkName(name: string | null | undefined, p: Problems): string | undefined {
   if (name === undefined || name === null) {
@@ -176,7 +245,11 @@ function checkName(name: string | null | undefined, p: Problems): string | undef
   return undefined;
 }
 
-function checkGroups(groups: string[] | null | undefined, p: Problems): string[] | undefined {
+function checkGroups(
+  groups: string[] | null | undefined,
+  p: Problems,
+  kind: DirectoryKind = 'LDAP',
+): string[] | undefined {
   if (!groups) {
     p.add('selectedGroups', 'is required');
     return undefined;
@@ -196,6 +269,23 @@ function checkGroups(groups: string[] | null | undefined, p: Problems): string[]
   const out: string[] = [];
   let ok = true;
   groups.forEach((raw, i) => {
+    if (kind === 'ENTRA') {
+      const id = raw.trim().toLowerCase();
+      if (!isGuid(id)) {
+        p.add(`selectedGroups[${i}]`, `"${raw}" is not an Entra group object id (GUID)`);
+        ok = false;
+        return;
+      }
+      const first = seen.get(id);
+      if (first !== undefined) {
+        p.add(`selectedGroups[${i}]`, `"${raw}" is a duplicate of selectedGroups[${first}]`);
+        ok = false;
+        return;
+      }
+      seen.set(id, i);
+      out.push(id);
+      return;
+    }
     const dn = raw.trim();
     const parsed = parseDn(dn);
     if (!parsed.ok) {
@@ -215,10 +305,21 @@ function checkGroups(groups: string[] | null | undefined, p: Problems): string[]
   return ok ? out : undefined;
 }
 
-function checkAttribute(field: string, v: string, p: Problems, optional: boolean): boolean {
+function checkAttribute(
+  field: string,
+  v: string,
+  p: Problems,
+  optional: boolean,
+  kind: DirectoryKind = 'LDAP',
+): boolean {
   if (v === '') {
     if (optional) return true;
     p.add(field, 'is required');
+    return false;
+  }
+  if (kind === 'ENTRA') {
+    if (GRAPH_PROPERTY_RE.test(v)) return true;
+    p.add(field, `"${v}" is not a Microsoft Graph user property name`);
     return false;
   }
   if (!isAttributeName(v)) {
@@ -228,7 +329,13 @@ function checkAttribute(field: string, v: string, p: Problems, optional: boolean
   return true;
 }
 
-function checkAttributeList(field: string, list: string[], max: number, p: Problems): boolean {
+function checkAttributeList(
+  field: string,
+  list: string[],
+  max: number,
+  p: Problems,
+  kind: DirectoryKind,
+): boolean {
   if (list.length > max) {
     p.add(field, `at most ${max} attributes (got ${list.length})`);
     return false;
@@ -236,7 +343,7 @@ function checkAttributeList(field: string, list: string[], max: number, p: Probl
   let ok = true;
   const seen: string[] = [];
   list.forEach((v, i) => {
-    if (!checkAttribute(`${field}[${i}]`, v, p, false)) ok = false;
+    if (!checkAttribute(`${field}[${i}]`, v, p, false, kind)) ok = false;
     else if (seen.some((s) => sameAttribute(s, v))) {
       p.add(`${field}[${i}]`, `"${v}" is listed twice`);
       ok = false;
@@ -250,17 +357,26 @@ function checkMapping(
   base: StoredMapping,
   patch: MappingFields | null | undefined,
   p: Problems,
+  kind: DirectoryKind = 'LDAP',
 ): StoredMapping | undefined {
   const m: StoredMapping = {
     ...base,
     ...(dropNulls(patch ?? {}) as Partial<StoredMapping>),
   };
-  let ok = checkAttribute('mapping.username', m.username, p, false);
-  ok = checkAttributeList('mapping.aliases', m.aliases, MAX_ALIAS_ATTRIBUTES, p) && ok;
-  for (const key of ['email', 'firstName', 'lastName', 'displayName'] as const) {
-    ok = checkAttribute(`mapping.${key}`, m[key], p, true) && ok;
+  let ok = checkAttribute('mapping.username', m.username, p, false, kind);
+  if (
+    ok &&
+    kind === 'ENTRA' &&
+    !(ENTRA_USERNAME_ATTRIBUTES as readonly string[]).includes(m.username)
+  ) {
+    p.add('mapping.username', `must be one of ${ENTRA_USERNAME_ATTRIBUTES.join(', ')}`);
+    ok = false;
   }
-  ok = checkAttributeList('mapping.phones', m.phones, MAX_PHONE_ATTRIBUTES, p) && ok;
+  ok = checkAttributeList('mapping.aliases', m.aliases, MAX_ALIAS_ATTRIBUTES, p, kind) && ok;
+  for (const key of ['email', 'firstName', 'lastName', 'displayName'] as const) {
+    ok = checkAttribute(`mapping.${key}`, m[key], p, true, kind) && ok;
+  }
+  ok = checkAttributeList('mapping.phones', m.phones, MAX_PHONE_ATTRIBUTES, p, kind) && ok;
   if (m.custom.length > MAX_CUSTOM_ATTRIBUTES) {
     p.add(
       'mapping.custom',
@@ -281,7 +397,7 @@ function checkMapping(
         ok = false;
       }
       names.add(c.name.toLowerCase());
-      ok = checkAttribute(`mapping.custom[${i}].attribute`, c.attribute, p, false) && ok;
+      ok = checkAttribute(`mapping.custom[${i}].attribute`, c.attribute, p, false, kind) && ok;
     });
   }
   return ok
@@ -313,11 +429,85 @@ function checkInt(
 }
 
 function checkKind(kind: DirectoryKind, p: Problems): DirectoryKind | undefined {
-  if (kind !== 'LDAP') {
-    p.add('kind', `${kind} directories are not supported yet (only LDAP)`);
+  if (!SUPPORTED_KINDS.includes(kind)) {
+    p.add(
+      'kind',
+      `${kind} directories are not supported yet (only ${SUPPORTED_KINDS.join(' and ')})`,
+    );
     return undefined;
   }
   return kind;
+}
+
+/** A client certificate credential: the PEM private key and its certificate, together. */
+function checkCertificate(v: string | null | undefined, p: Problems): string | undefined {
+  const s = checkSecret(v, 'clientCertificate', p);
+  if (s === undefined) return undefined;
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(s) || !/-----BEGIN CERTIFICATE-----/.test(s)) {
+    p.add('clientCertificate', 'must be PEM holding the private key and the certificate');
+    return undefined;
+  }
+  return s;
+}
+
+/**
+ * The settings block and secret of the directory's kind; the other kind's fields are refused.
+ * `current` is the stored state on update (its secret need not be given again).
+ */
+function checkSource(
+  kind: DirectoryKind | undefined,
+  input: DirectoryFields,
+  current: ValidDirectory | undefined,
+  p: Problems,
+): { settings: DirectorySettings | undefined; secret: string | undefined } {
+  const refuse = (field: keyof DirectoryFields, forKind: string) => {
+    if (input[field] !== undefined && input[field] !== null) {
+      p.add(field, `is only for ${forKind} directories`);
+    }
+  };
+  if (kind === 'ENTRA') {
+    refuse('ldap', 'LDAP');
+    refuse('bindPassword', 'LDAP');
+    if (!current && !input.entra) {
+      p.add('entra', 'is required');
+      return { settings: undefined, secret: undefined };
+    }
+    const settings = checkEntra((current?.settings ?? {}) as EntraSettingsFields, input.entra, p);
+    const wanted = settings?.credential ?? 'clientSecret';
+    const other = wanted === 'clientSecret' ? 'clientCertificate' : 'clientSecret';
+    refuse(other, `credential "${other}"`);
+    const given = input[wanted];
+    const credentialChanged =
+      current !== undefined &&
+      settings !== undefined &&
+      (current.settings as EntraSettings).credential !== settings.credential;
+    if (current && !credentialChanged && (given === undefined || given === null)) {
+      return { settings, secret: undefined };
+    }
+    const secret =
+      wanted === 'clientSecret'
+        ? checkSecret(given, 'clientSecret', p)
+        : checkCertificate(given, p);
+    return { settings, secret };
+  }
+  refuse('entra', 'ENTRA');
+  refuse('clientSecret', 'ENTRA');
+  refuse('clientCertificate', 'ENTRA');
+  if (!current && !input.ldap) {
+    p.add('ldap', 'is required');
+    checkSecret(input.bindPassword, 'bindPassword', p);
+    return { settings: undefined, secret: undefined };
+  }
+  const settings = checkLdap((current?.settings ?? {}) as LdapSettingsFields, input.ldap, p);
+  if (current && (input.bindPassword === undefined || input.bindPassword === null)) {
+    return { settings, secret: undefined };
+  }
+  return { settings, secret: checkSecret(input.bindPassword, 'bindPassword', p) };
+}
+
+function mappingDefaults(kind: DirectoryKind | undefined, settings: DirectorySettings | undefined) {
+  if (kind === 'ENTRA') return defaultMapping('entra');
+  return defaultMapping((settings as LdapSettings | undefined)?.profile ?? 'openldap');
 }
 
 /** Check a bind password; secrets are never echoed in a message. */
@@ -337,17 +527,18 @@ export function checkSecret(
   return undefined;
 }
 
-/** Validate a new directory; throws `InvalidInputError` naming every bad field. */
-export function validateCreate(input: DirectoryFields): ValidDirectory & { bindPassword: string } {
+/**
+ * Validate a new directory; throws `InvalidInputError` naming every bad field. The kind is
+ * `input.kind`, else ENTRA when only an `entra` block is given, else LDAP. `secret` is the
+ * kind's credential (bind password, client secret or client certificate).
+ */
+export function validateCreate(input: DirectoryFields): ValidDirectory & { secret: string } {
   const p = new Problems();
   const name = checkName(input.name, p);
-  const kind = checkKind(input.kind ?? 'LDAP', p);
-  const settings = input.ldap
-    ? checkLdap({}, input.ldap, p)
-    : (p.add('ldap', 'is required'), undefined);
-  const bindPassword = checkSecret(input.bindPassword, 'bindPassword', p);
-  const selectedGroups = checkGroups(input.selectedGroups, p);
-  const mapping = checkMapping(defaultMapping(settings?.profile ?? 'openldap'), input.mapping, p);
+  const kind = checkKind(input.kind ?? (input.entra && !input.ldap ? 'ENTRA' : 'LDAP'), p);
+  const { settings, secret } = checkSource(kind, input, undefined, p);
+  const selectedGroups = checkGroups(input.selectedGroups, p, kind);
+  const mapping = checkMapping(mappingDefaults(kind, settings), input.mapping, p, kind);
   const defaultRegion = checkRegion(input.defaultRegion ?? DEFAULTS.defaultRegion, p);
   const scheduleIntervalMinutes = checkInt(
     'scheduleIntervalMinutes',
@@ -368,7 +559,7 @@ export function validateCreate(input: DirectoryFields): ValidDirectory & { bindP
     name: name!,
     kind: kind!,
     settings: settings!,
-    bindPassword: bindPassword!,
+    secret: secret!,
     selectedGroups: selectedGroups!,
     mapping: mapping!,
     defaultRegion: defaultRegion!,
@@ -386,7 +577,7 @@ export function validateUpdate(
   current: ValidDirectory,
   input: DirectoryFields,
   usernameLocked: string | undefined,
-): ValidDirectory & { bindPassword: string | undefined } {
+): ValidDirectory & { secret: string | undefined } {
   const p = new Problems();
   const name =
     input.name !== undefined && input.name !== null ? checkName(input.name, p) : current.name;
@@ -394,16 +585,12 @@ export function validateUpdate(
     input.kind !== undefined && input.kind !== null && input.kind !== current.kind
       ? (p.add('kind', 'cannot be changed; create a new directory instead'), undefined)
       : current.kind;
-  const settings = checkLdap(current.settings, input.ldap, p);
-  const bindPassword =
-    input.bindPassword !== undefined && input.bindPassword !== null
-      ? checkSecret(input.bindPassword, 'bindPassword', p)
-      : undefined;
+  const { settings, secret } = checkSource(current.kind, input, current, p);
   const selectedGroups =
     input.selectedGroups !== undefined && input.selectedGroups !== null
-      ? checkGroups(input.selectedGroups, p)
+      ? checkGroups(input.selectedGroups, p, current.kind)
       : current.selectedGroups;
-  const mapping = checkMapping(current.mapping, input.mapping, p);
+  const mapping = checkMapping(current.mapping, input.mapping, p, current.kind);
   if (mapping && usernameLocked && !sameAttribute(mapping.username, current.mapping.username)) {
     p.add(
       'mapping.username',
@@ -433,7 +620,7 @@ export function validateUpdate(
     name: name!,
     kind: kind!,
     settings: settings!,
-    bindPassword,
+    secret,
     selectedGroups: selectedGroups!,
     mapping: mapping!,
     defaultRegion: defaultRegion!,

@@ -14,7 +14,8 @@ export const SyncUserOutcomeEnum = enumObject(USER_OUTCOMES);
 
 registerEnumType(DirectoryKindEnum, {
   name: 'DirectoryKind',
-  description: 'The kind of source. Only LDAP has a connector today; the others are reserved.',
+  description:
+    'The kind of source. LDAP and ENTRA (Microsoft Entra ID) have connectors today; the others are reserved.',
 });
 registerEnumType(SyncModeEnum, {
   name: 'SyncMode',

@@ -1,0 +1,156 @@
+// End to end through the gateway for a Microsoft Entra ID directory: the fake Graph tenant over
+// verified HTTPS, real NATS JetStream and Postgres, all services in process. Covers what an
+// operator adding an Entra directory relies on: the secret stays secret, nested groups and
+// disabled users arrive, a removal is swept, throttling is survived, bad credentials are a clear
+// run error.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeGraphAdmin, startFakeGraph, type FakeGraph } from '@dirsync/fake-graph';
+import { startStack, syncAllAndWait, type Stack } from './support/stack.js';
+
+const SECRET = 'e2e-Entra-Secret~1';
+
+interface UserView {
+  username: string;
+  status: string;
+  email: string | null;
+  phones: { number: string; kind: string }[];
+  groups: { nodes: { name: string }[] };
+}
+
+describe('an Entra ID directory through the gateway', () => {
+  let stack: Stack;
+  let fake: FakeGraph;
+  let admin: FakeGraphAdmin;
+  let clientId: string;
+  let directoryId: string;
+  const ids: Record<string, string> = {};
+
+  async function users(): Promise<UserView[]> {
+    const { users } = await stack.gql<{ users: { nodes: UserView[] } }>(
+      `query($dir: ID!) { users(first: 100, filter: { directoryId: $dir }) {
+        nodes { username status email phones { number kind } groups { nodes { name } } } } }`,
+      { dir: directoryId },
+    );
+    return users.nodes.sort((a, b) => a.username.localeCompare(b.username));
+  }
+
+  async function createDirectory(overrides: Record<string, unknown> = {}): Promise<string> {
+    const { createDirectory } = await stack.gql<{ createDirectory: { id: string } }>(
+      `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id } }`,
+      {
+        input: {
+          name: `entra ${Math.random().toString(16).slice(2, 8)}`,
+          entra: {
+            tenantId: fake.tenantId,
+            clientId,
+            loginUrl: fake.url,
+            graphUrl: fake.url,
+            tlsCaPem: fake.caPem,
+          },
+          clientSecret: SECRET,
+          selectedGroups: [ids.staff],
+          scheduleIntervalMinutes: 0,
+          ...overrides,
+        },
+      },
+    );
+    return createDirectory.id;
+  }
+
+  beforeAll(async () => {
+    [stack, fake] = await Promise.all([startStack(), startFakeGraph()]);
+    admin = new FakeGraphAdmin(fake.url, fake.caPem);
+    clientId = (await admin.registerApp({ secrets: [SECRET] })).clientId;
+    const created = await admin.addUsers([
+      {
+        userPrincipalName: 'grace@contoso.example',
+        mail: 'grace@contoso.example',
+        businessPhones: ['+1 212 555 0147'],
+      },
+      { userPrincipalName: 'linus@contoso.example', accountEnabled: false },
+      { userPrincipalName: 'margaret@contoso.example' },
+      { userPrincipalName: 'contractor@contoso.example' },
+    ]);
+    for (const u of created)
+      ids[String(u.userPrincipalName).split('@')[0] as string] = String(u.id);
+    const [staff, eng, apollo] = await admin.addGroups([
+      { displayName: 'Staff' },
+      { displayName: 'Engineering' },
+      { displayName: 'Apollo' },
+    ]);
+    Object.assign(ids, {
+      staff: String(staff?.id),
+      eng: String(eng?.id),
+      apollo: String(apollo?.id),
+    });
+    await admin.addMembers(ids.staff as string, [ids.grace as string, ids.eng as string]);
+    await admin.addMembers(ids.eng as string, [ids.linus as string, ids.apollo as string]);
+    await admin.addMembers(ids.apollo as string, [ids.margaret as string]);
+    directoryId = await createDirectory();
+  });
+
+  afterAll(async () => {
+    admin?.close();
+    await fake?.close();
+    await stack?.stop();
+  });
+
+  it('never returns the client secret', async () => {
+    const { directory } = await stack.gql<{ directory: Record<string, unknown> }>(
+      `query($id: ID!) { directory(id: $id) { kind hasBindPassword entra { tenantId clientId credential } } }`,
+      { id: directoryId },
+    );
+    expect(directory).toMatchObject({
+      kind: 'ENTRA',
+      hasBindPassword: true,
+      entra: { clientId, credential: 'clientSecret' },
+    });
+    expect(JSON.stringify(directory)).not.toContain(SECRET);
+  });
+
+  it('imports the transitive members of nested groups, disabled users as disabled', async () => {
+    const run = await syncAllAndWait(stack, directoryId);
+    expect(run).toMatchObject({ status: 'COMPLETED', errorCode: null });
+    expect(run.counts).toMatchObject({ seen: 3, created: 3, groupsSeen: 3 });
+    const list = await users();
+    expect(list.map((u) => [u.username, u.status])).toEqual([
+      ['grace@contoso.example', 'ACTIVE'],
+      ['linus@contoso.example', 'DISABLED'],
+      ['margaret@contoso.example', 'ACTIVE'],
+    ]);
+    const margaret = list.find((u) => u.username.startsWith('margaret'));
+    expect(margaret?.groups.nodes.map((g) => g.name).sort()).toEqual([
+      'Apollo',
+      'Engineering',
+      'Staff',
+    ]);
+    expect(list[0]?.phones).toEqual([{ number: '+12125550147', kind: 'businessPhones' }]);
+  });
+
+  it('survives throttling in the middle of paging, and sweeps who left the groups', async () => {
+    await admin.removeMember(ids.apollo as string, ids.margaret as string);
+    await admin.addFault({
+      match: 'transitiveMembers',
+      skip: 1,
+      count: 2,
+      status: 429,
+      retryAfterSeconds: 0,
+    });
+    const run = await syncAllAndWait(stack, directoryId);
+    expect(run).toMatchObject({ status: 'COMPLETED' });
+    expect(run.counts).toMatchObject({ seen: 2, pendingDeletion: 1 });
+    const margaret = (await users()).find((u) => u.username.startsWith('margaret'));
+    expect(margaret?.status).toBe('PENDING_DELETION');
+    expect((await admin.stats()).faultsServed).toBe(2);
+  });
+
+  it('bad credentials fail the run with INVALID_CREDENTIALS, removing nobody', async () => {
+    const bad = await createDirectory({ clientSecret: 'not-the-Secret' });
+    const run = await syncAllAndWait(stack, bad);
+    expect(run.status).toBe('FAILED');
+    expect(run.errorCode).toBe('INVALID_CREDENTIALS');
+    expect(run.errorMessage).toContain(clientId);
+    expect(run.errorMessage).not.toContain('not-the-Secret');
+    expect(run.counts.pendingDeletion).toBe(0);
+  });
+});

@@ -1,6 +1,7 @@
 # Functions that run the dirsync services as local processes (sourced by demo.sh and bench.sh).
 # Inputs (environment): DATABASE_URL, NATS_URL, NATS_NAMESPACE, DIRSYNC_SECRET_KEY,
-# STACK_LOGS (folder), STACK_PORT_BASE (identity = base+1, sync = +2, connector = +3) and
+# STACK_LOGS (folder), STACK_PORT_BASE (identity = base+1, sync = +2, connector-ldap = +3,
+# connector-entra = +4) and
 # STACK_GATEWAY_PORT.
 
 STACK_PIDS=()
@@ -61,13 +62,15 @@ _stack_wait_ready() { # name port
 stack_start() {
   local base=${STACK_PORT_BASE:-4100} gw=${STACK_GATEWAY_PORT:-4000}
   mkdir -p "$STACK_LOGS"
-  stack_port_free_or_die "$gw" $((base + 1)) $((base + 2)) $((base + 3))
+  stack_port_free_or_die "$gw" $((base + 1)) $((base + 2)) $((base + 3)) $((base + 4))
   _stack_start_one identity services/identity $((base + 1))
   _stack_start_one sync services/sync $((base + 2))
   _stack_start_one connector-ldap services/connector-ldap $((base + 3))
+  _stack_start_one connector-entra services/connector-entra $((base + 4))
   _stack_wait_ready identity $((base + 1))
   _stack_wait_ready sync $((base + 2))
   _stack_wait_ready connector-ldap $((base + 3))
+  _stack_wait_ready connector-entra $((base + 4))
   _stack_start_one gateway gateway "$gw" \
     IDENTITY_URL="http://127.0.0.1:$((base + 1))/graphql" SYNC_URL="http://127.0.0.1:$((base + 2))/graphql"
   _stack_wait_ready gateway "$gw"

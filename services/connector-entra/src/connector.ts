@@ -262,6 +262,7 @@ export function createEntraConnector(
         signal: ctx.signal,
         logger: ctx.logger,
         retry: opts.retry,
+        report: ctx.report,
       });
       try {
         const run = new EntraRun(ctx, graph, opts.pageSize ?? ctx.settings.pageSize);

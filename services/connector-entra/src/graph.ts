@@ -15,7 +15,7 @@ import {
   type Context,
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
-import { entraEndpoints, type EntraSettings, type Logger } from '@dirsync/kit';
+import { entraEndpoints, type EntraSettings, type Logger, type SourceReporter } from '@dirsync/kit';
 
 /** The token scope of Microsoft Graph on a cloud: `<graph url>/.default`. */
 const scopeOf = (graphUrl: string) => `${graphUrl}/.default`;
@@ -158,6 +158,7 @@ class RetryMiddleware implements Middleware {
     private readonly signal: AbortSignal,
     private readonly logger: Logger,
     private readonly onRetry: (why: string) => void,
+    private readonly report: SourceReporter | undefined,
   ) {}
 
   setNext(next: Middleware): void {
@@ -191,6 +192,7 @@ class RetryMiddleware implements Middleware {
         }
         if (!RETRY_STATUSES.has(status) || attempt >= this.policy.maxAttempts) return;
         why = `HTTP ${status}`;
+        this.report?.requestFailed(String(status));
         waitMs = retryAfterMs(res?.headers.get('retry-after'));
         if (waitMs !== undefined && waitMs > this.policy.maxRetryAfterMs) return;
         await res?.body?.cancel();
@@ -206,8 +208,10 @@ class RetryMiddleware implements Middleware {
           throw err;
         }
         why = code;
+        this.report?.requestFailed(code);
       }
       const delay = waitMs ?? backoffMs(attempt, this.policy);
+      if (why === 'HTTP 429' || why === 'HTTP 503') this.report?.throttled(delay);
       this.onRetry(why);
       this.logger.debug(
         { url: urlOf(context), why, attempt, delayMs: delay },
@@ -225,7 +229,9 @@ function probe(url: string, agent: https.Agent): Promise<string | undefined> {
       res.resume();
       resolve(undefined);
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
+    );
     req.on('error', (e) => resolve((e as { code?: string }).code ?? 'EPROTO'));
   });
 }
@@ -327,6 +333,8 @@ export interface GraphSessionOptions {
   signal: AbortSignal;
   logger: Logger;
   retry?: Partial<RetryPolicy>;
+  /** Throttling and failed requests, for the kit's source metrics. */
+  report?: SourceReporter;
 }
 
 /** One page of a Graph collection. */
@@ -384,6 +392,7 @@ export class GraphSession {
       opts.signal,
       opts.logger,
       () => this.retries++,
+      opts.report,
     );
     const auth = new AuthenticationHandler(tokens);
     const http = new HttpsMiddleware(this.agent, settings.timeoutMs, opts.signal);

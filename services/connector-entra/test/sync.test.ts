@@ -17,7 +17,8 @@ import {
   type FakeTenant,
 } from './helpers.js';
 
-const codeOf = (run: CollectedRun) => errorCodeName(run.failed?.error?.code ?? ErrorCode.UNSPECIFIED);
+const codeOf = (run: CollectedRun) =>
+  errorCodeName(run.failed?.error?.code ?? ErrorCode.UNSPECIFIED);
 
 describe('connector-entra against a fake tenant', () => {
   let t: FakeTenant;
@@ -61,9 +62,16 @@ describe('connector-entra against a fake tenant', () => {
       all: String(all?.id),
     });
     // Engineering ⊃ Platform ⊃ Infra (three levels); Infra nests Engineering back (a cycle).
-    await t.admin.addMembers(ids.eng as string, [ids['Ada.Lovelace'] as string, ids.platform as string]);
+    await t.admin.addMembers(ids.eng as string, [
+      ids['Ada.Lovelace'] as string,
+      ids.platform as string,
+    ]);
     await t.admin.addMembers(ids.platform as string, [ids.bob as string, ids.infra as string]);
-    await t.admin.addMembers(ids.infra as string, [ids["o'brien"] as string, ids['Ada.Lovelace'] as string, ids.eng as string]);
+    await t.admin.addMembers(ids.infra as string, [
+      ids["o'brien"] as string,
+      ids['Ada.Lovelace'] as string,
+      ids.eng as string,
+    ]);
     await t.admin.addMembers(ids.others as string, [ids.outsider as string]);
     await t.admin.addMembers(
       ids.all as string,
@@ -105,7 +113,11 @@ describe('connector-entra against a fake tenant', () => {
     });
 
     it('reports transitive memberships per group, cycles included', () => {
-      const all = ['Ada.Lovelace@contoso.example', 'bob@contoso.example', "o'brien@contoso.example"];
+      const all = [
+        'Ada.Lovelace@contoso.example',
+        'bob@contoso.example',
+        "o'brien@contoso.example",
+      ];
       expect(memberUsernames(run, 'Engineering')).toEqual(all);
       expect(memberUsernames(run, 'Platform')).toEqual(all);
       expect(memberUsernames(run, 'Infra')).toEqual(all);
@@ -144,7 +156,13 @@ describe('connector-entra against a fake tenant', () => {
 
   describe('throttling and transient failures', () => {
     it('survives 429 with Retry-After in the middle of paging', async () => {
-      await t.admin.addFault({ match: 'transitiveMembers/microsoft.graph.user', skip: 2, count: 2, status: 429, retryAfterSeconds: 1 });
+      await t.admin.addFault({
+        match: 'transitiveMembers/microsoft.graph.user',
+        skip: 2,
+        count: 2,
+        status: 429,
+        retryAfterSeconds: 1,
+      });
       const started = Date.now();
       const run = await full([ids.all as string], { settings: { pageSize: 5 } });
       expect(run.outcome.error).toBeUndefined();
@@ -163,7 +181,13 @@ describe('connector-entra against a fake tenant', () => {
     });
 
     it('fails with SOURCE_UNAVAILABLE when throttling never stops, removing nobody', async () => {
-      await t.admin.addFault({ match: 'transitiveMembers', skip: 1, count: 1000, status: 429, retryAfterSeconds: 0 });
+      await t.admin.addFault({
+        match: 'transitiveMembers',
+        skip: 1,
+        count: 1000,
+        status: 429,
+        retryAfterSeconds: 0,
+      });
       const run = await full([ids.all as string], { settings: { pageSize: 5 } });
       expect(codeOf(run)).toBe('SOURCE_UNAVAILABLE');
       expect(run.failed?.error?.message).toContain('429');
@@ -226,7 +250,10 @@ describe('connector-entra against a fake tenant', () => {
     });
 
     it('a certificate not registered on the app is INVALID_CREDENTIALS', async () => {
-      const [registered, other] = await Promise.all([createClientCertificate(), createClientCertificate()]);
+      const [registered, other] = await Promise.all([
+        createClientCertificate(),
+        createClientCertificate(),
+      ]);
       const app = await t.admin.registerApp({ certificates: [registered.certPem] });
       const run = await full([ids.eng as string], {
         settings: { clientId: app.clientId, credential: 'clientCertificate' },

@@ -2,6 +2,7 @@ import type { NatsConnection } from 'nats';
 import { createHttpServer, type HttpServer } from '../http.js';
 import type { Service } from '../lifecycle.js';
 import { createLogger, type Logger } from '../logger.js';
+import { Metrics } from '../metrics.js';
 import { connectNats } from '../nats.js';
 import type { SourceConnector } from './types.js';
 import { createConnectorWorker, type ConnectorWorker, type RunOutcome } from './worker.js';
@@ -26,6 +27,8 @@ export interface ConnectorServiceDeps {
   /** An existing connection (tests); the service then does not close it. */
   nc?: NatsConnection;
   onRunEnd?: (outcome: RunOutcome) => void;
+  /** Served at `/metrics`; one per service instance (default: a new one). */
+  metrics?: Metrics;
 }
 
 /** A running connector process; `healthUrl` is known after `start()`. */
@@ -36,7 +39,7 @@ export interface ConnectorService extends Service {
 
 /**
  * A connector process: the kit's worker taking `dirsync.jobs.<kind>` jobs for `connector`, and
- * no inbound API besides `/healthz` (alive) and `/readyz` (NATS connected, taking jobs).
+ * no inbound API besides `/healthz` (alive), `/readyz` (NATS connected, taking jobs) and `/metrics`.
  */
 export function createConnectorService<S>(
   name: string,
@@ -45,6 +48,7 @@ export function createConnectorService<S>(
   deps: ConnectorServiceDeps = {},
 ): ConnectorService {
   const logger = deps.logger ?? createLogger(name, config.logLevel ?? 'info');
+  const metrics = deps.metrics ?? new Metrics({ service: name });
   let nc: NatsConnection | undefined;
   let worker: ConnectorWorker | undefined;
   let http: HttpServer | undefined;
@@ -71,10 +75,12 @@ export function createConnectorService<S>(
         configTimeoutMs: config.configTimeoutMs,
         stopGraceMs: config.stopGraceMs,
         onRunEnd: deps.onRunEnd,
+        metrics,
       });
       worker = w;
       await w.start();
       http = createHttpServer({
+        metrics,
         health: {
           ready: async () => {
             const problems = w.problems();

@@ -186,9 +186,7 @@ function dropNulls<T extends object>(o: T): Partial<Record<keyof T, unknown>> {
 function checkSettings<T>(
   block: 'ldap' | 'entra',
   schema: {
-    safeParse(
-      v: unknown,
-    ):
+    safeParse(v: unknown):
       | { success: true; data: T }
       | {
           success: false;

@@ -4,7 +4,14 @@ import { buildFederatedSchema } from '@dirsync/kit/graphql';
 import { DirectoryResolver } from '../directory/directory.resolver.js';
 import { RunResolver } from '../run/run.resolver.js';
 import { toRunNode } from '../run/run.type.js';
-import type { SyncServices } from '../services.js';
+import type { Directory } from '../directory/directory.entity.js';
+import type { SyncContext, SyncServices } from '../services.js';
+
+/**
+ * One lookup per directory and request: a page of 500 users names the same few directories
+ * 500 times, and the gateway asks for all of them at once.
+ */
+const directoryLookups = new WeakMap<object, Map<string, Promise<Directory | null>>>();
 
 /**
  * The sync subgraph. Resolver instances are built here with this service instance's
@@ -23,7 +30,13 @@ export async function buildSyncSchema(s: SyncServices): Promise<GraphQLSchema> {
     },
     {
       Directory: {
-        __resolveReference: (ref) => s.directories.get(s.orm.em.fork(), ref.id),
+        __resolveReference: (ref: { id: string }, ctx: SyncContext) => {
+          let lookups = directoryLookups.get(ctx);
+          if (!lookups) directoryLookups.set(ctx, (lookups = new Map()));
+          let found = lookups.get(ref.id);
+          if (!found) lookups.set(ref.id, (found = s.directories.get(ctx.em, ref.id)));
+          return found;
+        },
       },
       SyncRun: {
         __resolveReference: async (ref) => {

@@ -1,0 +1,64 @@
+import type { Connection } from './config.js';
+import { CliError, ExitCode, exitCodeOf } from './exit-codes.js';
+
+/** A GraphQL error as the gateway answers it. */
+export interface ApiErrorBody {
+  message: string;
+  path?: (string | number)[];
+  extensions?: { code?: string } & Record<string, unknown>;
+}
+
+/** Talks to the gateway. Every command goes through `request`: one API, no shortcuts. */
+export interface Client {
+  request<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
+}
+
+const TIMEOUT_MS = 120_000;
+
+export function createClient(conn: Connection, fetchImpl: typeof fetch = fetch): Client {
+  return {
+    async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/json',
+      };
+      if (conn.apiKey) headers.authorization = `Bearer ${conn.apiKey}`;
+      let res: Response;
+      try {
+        res = await fetchImpl(conn.url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ query, variables }),
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        });
+      } catch (err) {
+        const c = (err as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
+        const cause = c?.code ?? c?.errors?.[0]?.code ?? (err as Error).message;
+        throw new CliError(
+          `cannot reach the gateway at ${conn.url} (${cause})`,
+          ExitCode.UNREACHABLE,
+        );
+      }
+      let body: { data?: T | null; errors?: ApiErrorBody[] };
+      try {
+        body = (await res.json()) as typeof body;
+      } catch {
+        throw new CliError(
+          `the gateway at ${conn.url} answered HTTP ${res.status} without a GraphQL response`,
+          res.status === 401 || res.status === 403 ? ExitCode.AUTH : ExitCode.ERROR,
+        );
+      }
+      const first = body.errors?.[0];
+      if (first) {
+        const code =
+          first.extensions?.code ??
+          (res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : undefined);
+        throw new CliError(first.message, exitCodeOf(code), code, first.extensions);
+      }
+      if (!res.ok || body.data == null) {
+        throw new CliError(`the gateway answered HTTP ${res.status} without data`, ExitCode.ERROR);
+      }
+      return body.data;
+    },
+  };
+}

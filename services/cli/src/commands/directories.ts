@@ -1,0 +1,239 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { intOption, readStdin, resolveDirectory, type CommandContext } from '../context.js';
+import { CliError, ExitCode } from '../exit-codes.js';
+import { formatDate, formatPairs, formatTable, printJson } from '../output.js';
+import { DIRECTORY_FIELDS, type Connection, type Directory } from '../queries.js';
+import type { Action } from './action.js';
+
+/** Read a directory JSON file; `mapping.custom` may be an object (name → attribute) or a list. */
+async function readDirectoryFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${path}: ${(err as Error).message}`, ExitCode.USAGE);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CliError(`${path} is not valid JSON`, ExitCode.USAGE);
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) {
+    throw new CliError(`${path} must hold a JSON object`, ExitCode.USAGE);
+  }
+  const input = { ...(json as Record<string, unknown>) };
+  // Files describe a directory; anything computed or secret is not theirs to set.
+  for (const key of ['id', 'expectedUsers', 'createdAt', 'updatedAt']) delete input[key];
+  const mapping = input.mapping as Record<string, unknown> | undefined;
+  if (mapping && mapping.custom && !Array.isArray(mapping.custom)) {
+    input.mapping = {
+      ...mapping,
+      custom: Object.entries(mapping.custom as Record<string, string>).map(([name, attribute]) => ({
+        name,
+        attribute,
+      })),
+    };
+  }
+  return input;
+}
+
+async function bindPassword(
+  ctx: CommandContext,
+  opts: { bindPasswordStdin?: boolean },
+): Promise<string | undefined> {
+  if (opts.bindPasswordStdin) return readStdin(ctx);
+  return ctx.env.DIRSYNC_BIND_PASSWORD;
+}
+
+function directoryRow(d: Directory) {
+  return [
+    d.id,
+    d.name,
+    d.kind,
+    d.enabled ? 'yes' : 'no',
+    d.lastRun?.status,
+    formatDate(d.lastRun?.finishedAt ?? d.lastRun?.queuedAt),
+    formatDate(d.nextRunAt),
+    d.lastRun?.counts.seen ?? null,
+  ];
+}
+
+function printDirectory(ctx: CommandContext, d: Directory): void {
+  if (ctx.json) return printJson(ctx.io, d);
+  const ldap = d.ldap ?? {};
+  ctx.io.stdout.write(
+    formatPairs([
+      ['id', d.id],
+      ['name', d.name],
+      ['kind', d.kind],
+      ['enabled', d.enabled ? 'yes' : 'no'],
+      ['url', ldap.url as string],
+      ['bind DN', ldap.bindDn as string],
+      ['base DN', ldap.baseDn as string],
+      ['bind password', d.hasBindPassword ? 'stored' : 'not set'],
+      ['selected groups', d.selectedGroups.length],
+      [
+        'schedule',
+        d.scheduleIntervalMinutes ? `every ${d.scheduleIntervalMinutes} min` : 'on demand',
+      ],
+      ['next run', formatDate(d.nextRunAt)],
+      ['restore window', `${d.restoreWindowDays} days`],
+      ['last run', d.lastRun ? `${d.lastRun.status} ${d.lastRun.mode} ${d.lastRun.id}` : 'never'],
+      ['users seen', d.lastRun?.counts.seen],
+    ]),
+  );
+  for (const g of d.selectedGroups) ctx.io.stdout.write(`  group  ${g}\n`);
+}
+
+export function registerDirectories(program: Command, act: Action): void {
+  const dirs = program
+    .command('directories')
+    .alias('dirs')
+    .description('list, show, create, update, delete and test directories');
+
+  dirs
+    .command('list')
+    .description('every directory with its status, last and next run')
+    .action(
+      act(async (ctx) => {
+        const all: Directory[] = [];
+        let after: string | null = null;
+        for (;;) {
+          const page: { directories: Connection<Directory> } = await ctx.client.request(
+            `query($after: String) { directories(first: 100, after: $after) {
+               nodes { ${DIRECTORY_FIELDS} } pageInfo { hasNextPage endCursor } } }`,
+            { after },
+          );
+          all.push(...page.directories.nodes);
+          if (!page.directories.pageInfo.hasNextPage) break;
+          after = page.directories.pageInfo.endCursor;
+        }
+        if (ctx.json) return printJson(ctx.io, all);
+        ctx.io.stdout.write(
+          formatTable(
+            ['id', 'name', 'kind', 'enabled', 'last run', 'finished', 'next run', 'users'],
+            all.map(directoryRow),
+          ),
+        );
+      }),
+    );
+
+  dirs
+    .command('show')
+    .description('one directory (settings, schedule, last run; never the password)')
+    .argument('<directory>', 'id or name')
+    .action(
+      act(async (ctx, ref: string) => {
+        printDirectory(ctx, await resolveDirectory<Directory>(ctx, ref, DIRECTORY_FIELDS));
+      }),
+    );
+
+  dirs
+    .command('create')
+    .description('create a directory from a JSON file (CreateDirectoryInput; see the README)')
+    .requiredOption(
+      '-f, --file <path>',
+      'the directory as JSON (infra/demo/demo-directory.json is one)',
+    )
+    .option('--name <name>', 'overrides the name in the file')
+    .option(
+      '--bind-password-stdin',
+      'read the bind password from standard input (else $DIRSYNC_BIND_PASSWORD)',
+    )
+    .action(
+      act(async (ctx, opts: { file: string; name?: string; bindPasswordStdin?: boolean }) => {
+        const input = await readDirectoryFile(opts.file);
+        if (opts.name) input.name = opts.name;
+        const password = await bindPassword(ctx, opts);
+        if (password !== undefined) input.bindPassword = password;
+        if (input.bindPassword === undefined) {
+          throw new CliError(
+            'a bind password is needed: pipe it with --bind-password-stdin or set DIRSYNC_BIND_PASSWORD',
+            ExitCode.USAGE,
+          );
+        }
+        const { createDirectory } = await ctx.client.request<{ createDirectory: Directory }>(
+          `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { ${DIRECTORY_FIELDS} } }`,
+          { input },
+        );
+        if (ctx.json) return printJson(ctx.io, createDirectory);
+        ctx.io.stdout.write(`created directory "${createDirectory.name}" ${createDirectory.id}\n`);
+      }),
+    );
+
+  dirs
+    .command('update')
+    .description('change a directory: fields from a JSON file (UpdateDirectoryInput) and/or flags')
+    .argument('<directory>', 'id or name')
+    .option('-f, --file <path>', 'fields to change, as JSON; absent fields keep their value')
+    .option('--name <name>', 'rename')
+    .option('--enable', 'enable scheduled and manual syncs')
+    .option('--disable', 'disable it (no syncs)')
+    .option('--schedule <minutes>', 'minutes between scheduled runs (0 = on demand only)')
+    .option('--bind-password-stdin', 'replace the bind password with standard input')
+    .action(
+      act(
+        async (
+          ctx,
+          ref: string,
+          opts: {
+            file?: string;
+            name?: string;
+            enable?: boolean;
+            disable?: boolean;
+            schedule?: string;
+            bindPasswordStdin?: boolean;
+          },
+        ) => {
+          if (opts.enable && opts.disable) {
+            throw new CliError('--enable and --disable exclude each other', ExitCode.USAGE);
+          }
+          const input = opts.file ? await readDirectoryFile(opts.file) : {};
+          if (opts.name) input.name = opts.name;
+          if (opts.enable) input.enabled = true;
+          if (opts.disable) input.enabled = false;
+          const schedule = intOption('--schedule', opts.schedule, 0, 100_000);
+          if (schedule !== undefined) input.scheduleIntervalMinutes = schedule;
+          if (opts.bindPasswordStdin) input.bindPassword = await readStdin(ctx);
+          if (Object.keys(input).length === 0) {
+            throw new CliError(
+              'nothing to change: give --file or a flag (see --help)',
+              ExitCode.USAGE,
+            );
+          }
+          const dir = await resolveDirectory(ctx, ref);
+          const { updateDirectory } = await ctx.client.request<{ updateDirectory: Directory }>(
+            `mutation($id: ID!, $input: UpdateDirectoryInput!) {
+               updateDirectory(id: $id, input: $input) { ${DIRECTORY_FIELDS} } }`,
+            { id: dir.id, input },
+          );
+          if (ctx.json) return printJson(ctx.io, updateDirectory);
+          ctx.io.stdout.write(
+            `updated directory "${updateDirectory.name}" ${updateDirectory.id}\n`,
+          );
+        },
+      ),
+    );
+
+  dirs
+    .command('delete')
+    .description('delete a directory; its users move to pending deletion (restorable)')
+    .argument('<directory>', 'id or name')
+    .option('-y, --yes', 'really delete (required)')
+    .action(
+      act(async (ctx, ref: string, opts: { yes?: boolean }) => {
+        const dir = await resolveDirectory(ctx, ref);
+        if (!opts.yes) {
+          throw new CliError(
+            `this deletes "${dir.name}" (${dir.id}) and moves its users to pending deletion; add --yes`,
+            ExitCode.USAGE,
+          );
+        }
+        await ctx.client.request(`mutation($id: ID!) { deleteDirectory(id: $id) }`, { id: dir.id });
+        if (ctx.json) return printJson(ctx.io, { id: dir.id, name: dir.name, deleted: true });
+        ctx.io.stdout.write(`deleted directory "${dir.name}" ${dir.id}\n`);
+      }),
+    );
+}

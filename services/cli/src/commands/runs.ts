@@ -1,0 +1,133 @@
+import type { Command } from 'commander';
+import { intOption, isUuid, resolveDirectory, type CommandContext } from '../context.js';
+import { CliError, ExitCode } from '../exit-codes.js';
+import { formatDate, formatDuration, formatTable, printJson } from '../output.js';
+import { RUN_FIELDS, type Connection, type Run } from '../queries.js';
+import type { Action } from './action.js';
+import { runSummary } from './sync.js';
+
+const STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'BLOCKED', 'REJECTED'];
+
+interface ObjectError {
+  externalId: string;
+  sourceLocator: string;
+  code: string;
+  message: string;
+}
+
+export async function getRun(ctx: CommandContext, id: string, extra = ''): Promise<Run> {
+  if (!isUuid(id)) throw new CliError(`"${id}" is not a run id`, ExitCode.USAGE);
+  const { run } = await ctx.client.request<{ run: Run | null }>(
+    `query($id: ID!) { run(id: $id) { ${RUN_FIELDS} ${extra} } }`,
+    { id },
+  );
+  if (!run) throw new CliError(`run ${id} not found`, ExitCode.NOT_FOUND, 'NOT_FOUND');
+  return run;
+}
+
+export function registerRuns(program: Command, act: Action): void {
+  const runs = program.command('runs').description('sync runs: history, details');
+
+  runs
+    .command('list')
+    .description('runs, newest first')
+    .option('-d, --directory <directory>', 'only this directory (id or name)')
+    .option('-s, --status <statuses>', `comma-separated: ${STATUSES.join(', ')}`)
+    .option('-n, --limit <n>', 'how many (at most 500)', '20')
+    .action(
+      act(async (ctx, opts: { directory?: string; status?: string; limit: string }) => {
+        const first = intOption('--limit', opts.limit, 1, 500)!;
+        const status = opts.status
+          ?.split(',')
+          .map((s) => s.trim().toUpperCase())
+          .filter(Boolean);
+        for (const s of status ?? []) {
+          if (!STATUSES.includes(s)) {
+            throw new CliError(
+              `--status: "${s}" is not one of ${STATUSES.join(', ')}`,
+              ExitCode.USAGE,
+            );
+          }
+        }
+        const directoryId = opts.directory
+          ? (await resolveDirectory(ctx, opts.directory)).id
+          : null;
+        const { runs: page } = await ctx.client.request<{ runs: Connection<Run> }>(
+          `query($dir: ID, $status: [RunStatus!], $first: Int) {
+             runs(directoryId: $dir, status: $status, first: $first) {
+               totalCount nodes { ${RUN_FIELDS} } pageInfo { hasNextPage endCursor } } }`,
+          { dir: directoryId, status: status ?? null, first },
+        );
+        if (ctx.json) return printJson(ctx.io, page.nodes);
+        ctx.io.stdout.write(
+          formatTable(
+            [
+              'id',
+              'directory',
+              'mode',
+              'trigger',
+              'status',
+              'queued',
+              'duration',
+              'seen',
+              'created',
+              'updated',
+              'removed',
+              'errors',
+            ],
+            page.nodes.map((r) => [
+              r.id,
+              r.directory.name,
+              r.mode,
+              r.trigger,
+              r.status,
+              formatDate(r.queuedAt),
+              formatDuration(r.durationMs),
+              r.counts.seen,
+              r.counts.created,
+              r.counts.updated,
+              r.counts.pendingDeletion,
+              r.counts.errors,
+            ]),
+          ),
+        );
+        if (page.pageInfo.hasNextPage) {
+          ctx.io.stderr.write(
+            `${page.nodes.length} of ${page.totalCount ?? 'more'} runs; raise --limit for more\n`,
+          );
+        }
+      }),
+    );
+
+  runs
+    .command('show')
+    .description("a run's counts, error and per-object errors")
+    .argument('<run>', 'run id')
+    .option('-e, --errors <n>', 'per-object errors to show (at most 500)', '20')
+    .action(
+      act(async (ctx, id: string, opts: { errors: string }) => {
+        const first = intOption('--errors', opts.errors, 0, 500)!;
+        const run = await getRun(
+          ctx,
+          id,
+          `errors(first: ${Math.max(first, 1)}) { totalCount nodes { externalId sourceLocator code message } }`,
+        );
+        const errors = (run as Run & { errors: Connection<ObjectError> }).errors;
+        if (ctx.json) return printJson(ctx.io, run);
+        ctx.io.stdout.write(runSummary(run));
+        if (first > 0 && errors.nodes.length > 0) {
+          ctx.io.stdout.write(
+            `\nper-object errors (${errors.totalCount ?? errors.nodes.length}):\n`,
+          );
+          ctx.io.stdout.write(
+            formatTable(
+              ['code', 'where', 'message'],
+              errors.nodes
+                .slice(0, first)
+                .map((e) => [e.code, e.sourceLocator || e.externalId, e.message]),
+            ),
+          );
+        }
+      }),
+    );
+}

@@ -1,0 +1,67 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_URL, resolveConnection } from './config.js';
+import { CliError, ExitCode } from './exit-codes.js';
+
+describe('resolveConnection()', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dirsync-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const env = (extra: Record<string, string> = {}) => ({ configHome: join(dir, 'none'), ...extra });
+
+  it('defaults to the local gateway without a key', async () => {
+    expect(await resolveConnection({}, env())).toEqual({ url: DEFAULT_URL });
+  });
+
+  it('takes the flag over the environment over the config file', async () => {
+    const file = join(dir, 'config.json');
+    await writeFile(file, JSON.stringify({ url: 'http://file:1/graphql', apiKey: 'dsk_file' }));
+    expect(await resolveConnection({ config: file }, env())).toEqual({
+      url: 'http://file:1/graphql',
+      apiKey: 'dsk_file',
+    });
+    expect(
+      await resolveConnection({ config: file }, env({ DIRSYNC_URL: 'http://env:2/graphql' })),
+    ).toEqual({ url: 'http://env:2/graphql', apiKey: 'dsk_file' });
+    expect(
+      await resolveConnection(
+        { config: file, url: 'http://flag:3/graphql', apiKey: 'dsk_flag' },
+        env({ DIRSYNC_URL: 'http://env:2/graphql', DIRSYNC_API_KEY: 'dsk_env' }),
+      ),
+    ).toEqual({ url: 'http://flag:3/graphql', apiKey: 'dsk_flag' });
+  });
+
+  it('reads $XDG_CONFIG_HOME/dirsync/config.json when it exists', async () => {
+    const home = join(dir, 'xdg');
+    await import('node:fs/promises').then((fs) =>
+      fs.mkdir(join(home, 'dirsync'), { recursive: true }),
+    );
+    await writeFile(join(home, 'dirsync', 'config.json'), JSON.stringify({ apiKey: 'dsk_home' }));
+    expect(await resolveConnection({}, { configHome: home })).toEqual({
+      url: DEFAULT_URL,
+      apiKey: 'dsk_home',
+    });
+  });
+
+  it('names what is wrong with a config file or URL (usage errors)', async () => {
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ url: 'ftp://x', apikey: 'typo' }));
+    const err = await resolveConnection({ config: bad }, env()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CliError);
+    expect((err as CliError).exitCode).toBe(ExitCode.USAGE);
+    expect((err as CliError).message).toMatch(/url: must be an http\(s\):\/\/ URL/);
+    expect((err as CliError).message).toMatch(/apikey/);
+    await expect(resolveConnection({ config: join(dir, 'missing.json') }, env())).rejects.toThrow(
+      /cannot read the config file/,
+    );
+    await expect(resolveConnection({ url: 'localhost:4000' }, env())).rejects.toThrow(
+      /must be an http\(s\):\/\/ URL/,
+    );
+  });
+});

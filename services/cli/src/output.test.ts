@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { csvField, formatTable, progressBar } from './output.js';
+
+describe('output', () => {
+  it('formatTable aligns columns and right-aligns numbers', () => {
+    expect(
+      formatTable(
+        ['name', 'users'],
+        [
+          ['a', 5],
+          ['longer', 1063],
+        ],
+      ),
+    ).toBe('NAME    USERS\na           5\nlonger   1063\n');
+    expect(formatTable(['x'], [[null]])).toBe('X\n-\n');
+  });
+
+  it('csvField quotes per RFC 4180 and disarms spreadsheet formulas', () => {
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('line\nbreak')).toBe('"line\nbreak"');
+    expect(csvField('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
+    expect(csvField(null)).toBe('');
+  });
+
+  it('progressBar fills in proportion and stays empty without a total', () => {
+    expect(progressBar(5, 10, 10)).toBe('[#####.....]');
+    expect(progressBar(50, 10, 10)).toBe('[##########]');
+    expect(progressBar(3, undefined, 4)).toBe('[    ]');
+  });
+});

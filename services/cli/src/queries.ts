@@ -1,0 +1,102 @@
+/** The GraphQL the commands send: fragments shared by several commands. */
+
+export const RUN_FIELDS = `id mode trigger status username errorCode errorMessage
+  queuedAt startedAt finishedAt durationMs directory { id name }
+  counts { seen created updated unchanged disabled pendingDeletion restored errors
+           groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved }`;
+
+export interface RunCounts {
+  seen: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  disabled: number;
+  pendingDeletion: number;
+  restored: number;
+  errors: number;
+  groupsSeen: number;
+  groupsCreated: number;
+  groupsUpdated: number;
+  groupsRemoved: number;
+  membershipsAdded: number;
+  membershipsRemoved: number;
+}
+
+export interface Run {
+  id: string;
+  mode: string;
+  trigger: string;
+  status: string;
+  username: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  directory: { id: string; name: string };
+  counts: RunCounts;
+}
+
+export const DIRECTORY_FIELDS = `id name kind enabled selectedGroups defaultRegion
+  scheduleIntervalMinutes restoreWindowDays nextRunAt createdAt updatedAt hasBindPassword
+  mapping { username aliases email firstName lastName displayName phones custom { name attribute } }
+  ldap { url profile bindDn baseDn userBaseDn groupBaseDn userFilter startTls tlsRejectUnauthorized pageSize timeoutMs }
+  lastRun { id status mode finishedAt queuedAt counts { seen errors pendingDeletion } }`;
+
+export interface Directory {
+  id: string;
+  name: string;
+  kind: string;
+  enabled: boolean;
+  selectedGroups: string[];
+  defaultRegion: string;
+  scheduleIntervalMinutes: number;
+  restoreWindowDays: number;
+  nextRunAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  hasBindPassword: boolean;
+  mapping: Record<string, unknown>;
+  ldap: Record<string, unknown> | null;
+  lastRun: {
+    id: string;
+    status: string;
+    mode: string;
+    finishedAt: string | null;
+    queuedAt: string;
+    counts: { seen: number; errors: number; pendingDeletion: number };
+  } | null;
+}
+
+export const USER_FIELDS = `id username displayName firstName lastName email status externalId
+  sourceLocator aliases createdAt updatedAt pendingDeletionAt purgeAfter lastDirectorySync
+  directoryId directory { id name } phones { number kind } customAttributes { name value }`;
+
+export interface User {
+  id: string;
+  username: string;
+  displayName: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  email: string | null;
+  status: string;
+  externalId: string;
+  sourceLocator: string | null;
+  aliases: string[];
+  createdAt: string;
+  updatedAt: string;
+  pendingDeletionAt: string | null;
+  purgeAfter: string | null;
+  lastDirectorySync: string | null;
+  directoryId: string;
+  directory: { id: string; name: string } | null;
+  phones: { number: string; kind: string }[];
+  customAttributes: { name: string; value: string }[];
+}
+
+export interface Connection<T> {
+  nodes: T[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount?: number;
+}

@@ -1,0 +1,391 @@
+// Every `dirsync` command against the whole stack in process (slapd with the demo directory,
+// Postgres, NATS, identity, sync, connector-ldap, the gateway), run the way a shell runs it:
+// argv in, text on stdout/stderr, an exit code out.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_DIRECTORY_PATH, loadDemo, startSlapd, type Slapd } from '@dirsync/testkit';
+import { startStack, waitForRun, type Stack } from '../../../gateway/test/support/stack.js';
+import { buildProgram, ExitCode, runCli } from '../src/index.js';
+import type { Command } from 'commander';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json<T = unknown>(): T;
+}
+
+const NAME = 'Demo OpenLDAP';
+const WRONG_NAME = 'Wrong password';
+
+describe('dirsync (command line)', () => {
+  let slapd: Slapd;
+  let stack: Stack;
+  let dir: string;
+  let directoryFile: string;
+  let directoryId: string;
+  let firstRunId: string;
+
+  /** Run `dirsync …args` against the stack; `stdin` is piped in. */
+  async function dirsync(args: string[], stdin?: string): Promise<Result> {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(['--url', stack.gatewayUrl, ...args], {
+      io: {
+        stdout: { write: (s: string) => (stdout += s) },
+        stderr: { write: (s: string) => (stderr += s) },
+        stdin: stdin === undefined ? undefined : Readable.from([stdin]),
+      },
+      env: { configHome: join(dir, 'config') },
+    });
+    return { code, stdout, stderr, json: <T>() => JSON.parse(stdout) as T };
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dirsync-cli-'));
+    slapd = await startSlapd({ ldif: loadDemo().ldif });
+    stack = await startStack();
+    // The committed demo definition, pointed at this test's slapd.
+    const def = JSON.parse(await readFile(DEMO_DIRECTORY_PATH, 'utf8')) as Record<string, unknown>;
+    directoryFile = join(dir, 'directory.json');
+    await writeFile(
+      directoryFile,
+      JSON.stringify({
+        ...def,
+        name: NAME,
+        scheduleIntervalMinutes: 0,
+        ldap: { ...(def.ldap as object), url: slapd.url },
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    await slapd?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('--help', () => {
+    it('every command and sub-command explains itself and exits 0', async () => {
+      const paths: string[][] = [];
+      const walk = (cmd: Command, path: string[]) => {
+        for (const sub of cmd.commands) {
+          if (sub.name() === 'help') continue;
+          paths.push([...path, sub.name()]);
+          walk(sub, [...path, sub.name()]);
+        }
+      };
+      const noop = () => async () => undefined;
+      walk(
+        buildProgram({ stdout: { write: () => true }, stderr: { write: () => true } }, noop),
+        [],
+      );
+      expect(paths.length).toBeGreaterThanOrEqual(12);
+      for (const path of [[], ...paths]) {
+        const r = await dirsync([...path, '--help']);
+        expect(r.code, path.join(' ')).toBe(ExitCode.OK);
+        expect(r.stdout).toContain(`Usage: dirsync${path.length ? ` ${path.join(' ')}` : ''}`);
+      }
+      const top = await dirsync(['--help']);
+      expect(top.stdout).toMatch(/Exit codes:[\s\S]*4 {2}the run is BLOCKED/);
+    });
+
+    it('a wrong command line is a usage error (exit 2)', async () => {
+      expect((await dirsync(['bogus'])).code).toBe(ExitCode.USAGE);
+      expect((await dirsync(['sync'])).code).toBe(ExitCode.USAGE);
+      const r = await dirsync(['sync', NAME, '--mode', 'sideways']);
+      expect(r.code).toBe(ExitCode.USAGE);
+      expect(r.stderr).toContain('--mode must be full or delta');
+      expect((await dirsync([])).code).toBe(ExitCode.USAGE);
+    });
+  });
+
+  describe('directories create|list|show|update', () => {
+    it('create reads the definition file and the password from stdin', async () => {
+      const r = await dirsync(
+        ['directories', 'create', '--file', directoryFile, '--bind-password-stdin', '--json'],
+        `${slapd.rootPassword}\n`,
+      );
+      expect(r.code, r.stderr).toBe(ExitCode.OK);
+      const created = r.json<{ id: string; name: string; hasBindPassword: boolean }>();
+      expect(created).toMatchObject({ name: NAME, hasBindPassword: true });
+      expect(r.stdout).not.toContain(slapd.rootPassword);
+      directoryId = created.id;
+      const wrong = await dirsync(
+        [
+          'directories',
+          'create',
+          '-f',
+          directoryFile,
+          '--name',
+          WRONG_NAME,
+          '--bind-password-stdin',
+        ],
+        'not-the-password',
+      );
+      expect(wrong.code, wrong.stderr).toBe(ExitCode.OK);
+      expect(wrong.stdout).toMatch(/^created directory "Wrong password" [0-9a-f-]{36}\n$/);
+    });
+
+    it('create without a password, or with a bad file, says what is missing (exit 2)', async () => {
+      const r = await dirsync(['directories', 'create', '--file', directoryFile]);
+      expect(r.code).toBe(ExitCode.USAGE);
+      expect(r.stderr).toContain('a bind password is needed');
+      const bad = join(dir, 'bad.json');
+      await writeFile(
+        bad,
+        JSON.stringify({ name: 'x', ldap: { url: 'nope' }, selectedGroups: [] }),
+      );
+      const invalid = await dirsync(
+        ['directories', 'create', '-f', bad, '--bind-password-stdin'],
+        'pw',
+      );
+      expect(invalid.code).toBe(ExitCode.USAGE);
+      expect(invalid.stderr).toContain('(BAD_USER_INPUT)');
+    });
+
+    it('list shows every directory; show finds one by name or id', async () => {
+      const list = await dirsync(['directories', 'list']);
+      expect(list.code).toBe(ExitCode.OK);
+      expect(list.stdout).toMatch(/^ID\s+NAME\s+KIND\s+ENABLED\s+LAST RUN/);
+      expect(list.stdout).toContain(NAME);
+      expect(list.stdout).toContain(WRONG_NAME);
+      const json = await dirsync(['--json', 'directories', 'list']);
+      expect(
+        json
+          .json<{ name: string }[]>()
+          .map((d) => d.name)
+          .sort(),
+      ).toEqual([NAME, WRONG_NAME]);
+
+      const byName = await dirsync(['directories', 'show', 'demo openldap']);
+      expect(byName.code).toBe(ExitCode.OK);
+      expect(byName.stdout).toContain(directoryId);
+      expect(byName.stdout).toMatch(/bind password\s+stored/);
+      const byId = await dirsync(['dirs', 'show', directoryId, '--json']);
+      expect(byId.json<{ name: string }>().name).toBe(NAME);
+      const missing = await dirsync(['directories', 'show', 'nope']);
+      expect(missing.code).toBe(ExitCode.NOT_FOUND);
+      expect(missing.stderr).toContain('no directory with id or name "nope"');
+    });
+
+    it('update changes the fields given by flags', async () => {
+      const r = await dirsync(['directories', 'update', NAME, '--schedule', '45', '--json']);
+      expect(r.code, r.stderr).toBe(ExitCode.OK);
+      expect(r.json<{ scheduleIntervalMinutes: number }>().scheduleIntervalMinutes).toBe(45);
+      const back = await dirsync(['directories', 'update', directoryId, '--schedule', '0']);
+      expect(back.stdout).toContain(`updated directory "${NAME}"`);
+      expect((await dirsync(['directories', 'update', NAME])).code).toBe(ExitCode.USAGE);
+      expect((await dirsync(['directories', 'update', NAME, '--schedule', '-1'])).code).toBe(
+        ExitCode.USAGE,
+      );
+    });
+  });
+
+  describe('sync', () => {
+    it('--wait follows the run to COMPLETED, prints the summary and exits 0', async () => {
+      const r = await dirsync(['sync', NAME, '--wait']);
+      expect(r.code, r.stderr).toBe(ExitCode.OK);
+      expect(r.stderr).toMatch(/started FULL run [0-9a-f-]{36} of "Demo OpenLDAP"/);
+      expect(r.stdout).toMatch(/status\s+COMPLETED/);
+      expect(r.stdout).toMatch(/users seen\s+1063/);
+      expect(r.stdout).toMatch(/per-object errors\s+\d+/);
+      firstRunId = /run\s+([0-9a-f-]{36})/.exec(r.stdout)![1]!;
+    });
+
+    it('a run that fails exits 3 and says why', async () => {
+      const r = await dirsync(['sync', WRONG_NAME, '--wait', '--json']);
+      expect(r.code).toBe(ExitCode.RUN_FAILED);
+      expect(r.json<{ status: string; errorCode: string }>()).toMatchObject({
+        status: 'FAILED',
+        errorCode: 'INVALID_CREDENTIALS',
+      });
+    });
+
+    it('without --wait it returns at once; a second sync meanwhile exits 9', async () => {
+      const r = await dirsync(['sync', NAME, '--mode', 'full', '--json']);
+      expect(r.code, r.stderr).toBe(ExitCode.OK);
+      const run = r.json<{ id: string; mode: string; status: string }>();
+      expect(run.mode).toBe('FULL');
+      expect(['QUEUED', 'RUNNING']).toContain(run.status);
+      const again = await dirsync(['sync', NAME]);
+      expect(again.code).toBe(ExitCode.RUN_IN_PROGRESS);
+      expect(again.stderr).toContain('RUN_IN_PROGRESS');
+      await waitForRun(stack, run.id);
+    });
+
+    it('--timeout gives up waiting with exit 7 while the run goes on', async () => {
+      const r = await dirsync(['sync', NAME, '--wait', '--timeout', '1', '--json']);
+      // The demo directory syncs in about a second: either outcome is a correct answer.
+      if (r.code === ExitCode.TIMEOUT) {
+        expect(r.stderr).toContain('stopped waiting after 1 s');
+        await waitForRun(stack, r.json<{ id: string }>().id);
+      } else {
+        expect(r.code).toBe(ExitCode.OK);
+      }
+    });
+  });
+
+  describe('sync-user', () => {
+    it('prints the outcome; a username the source lacks exits 5', async () => {
+      const r = await dirsync(['sync-user', NAME, 'jdoe']);
+      expect(r.code, r.stdout + r.stderr).toBe(ExitCode.OK);
+      expect(r.stdout).toMatch(/outcome\s+UNCHANGED/);
+      const none = await dirsync(['sync-user', NAME, 'nobody-at-all', '--json']);
+      expect(none.code).toBe(ExitCode.NOT_FOUND);
+      expect(none.json<{ outcome: string }>().outcome).toBe('NOT_FOUND');
+      const failed = await dirsync(['sync-user', WRONG_NAME, 'jdoe']);
+      expect(failed.code).toBe(ExitCode.RUN_FAILED);
+      expect(failed.stdout).toContain('INVALID_CREDENTIALS');
+    });
+  });
+
+  describe('runs list|show', () => {
+    it('list shows the history newest first, filtered by directory and status', async () => {
+      const r = await dirsync(['runs', 'list', '--directory', NAME, '--json']);
+      expect(r.code).toBe(ExitCode.OK);
+      const runs = r.json<{ id: string; mode: string; directory: { name: string } }[]>();
+      expect(runs.length).toBeGreaterThanOrEqual(3);
+      expect(runs.every((x) => x.directory.name === NAME)).toBe(true);
+      expect(runs.at(-1)!.id).toBe(firstRunId);
+      const failed = await dirsync(['runs', 'list', '--status', 'failed', '--json']);
+      expect(failed.json<{ directory: { name: string } }[]>().map((x) => x.directory.name)).toEqual(
+        [WRONG_NAME, WRONG_NAME],
+      );
+      const table = await dirsync(['runs', 'list', '-n', '1']);
+      expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+DIRECTORY\s+MODE\s+TRIGGER\s+STATUS/);
+      expect(table.stderr).toMatch(/^1 of \d+ runs; raise --limit for more/);
+      expect((await dirsync(['runs', 'list', '--status', 'sideways'])).code).toBe(ExitCode.USAGE);
+    });
+
+    it('show prints the counts and the per-object errors', async () => {
+      const r = await dirsync(['runs', 'show', firstRunId, '--errors', '3']);
+      expect(r.code).toBe(ExitCode.OK);
+      expect(r.stdout).toMatch(/status\s+COMPLETED/);
+      expect(r.stdout).toMatch(/per-object errors \(\d+\):\nCODE\s+WHERE\s+MESSAGE/);
+      expect(r.stdout).toMatch(/MISSING_USERNAME|INVALID_PHONE|GROUP_CYCLE/);
+      const missing = await dirsync(['runs', 'show', '00000000-0000-4000-8000-000000000000']);
+      expect(missing.code).toBe(ExitCode.NOT_FOUND);
+      expect((await dirsync(['runs', 'show', 'not-a-run'])).code).toBe(ExitCode.USAGE);
+    });
+  });
+
+  describe('users list|show|export', () => {
+    it('list pages with --limit and --after, and filters', async () => {
+      const first = await dirsync(['users', 'list', '--directory', NAME, '--limit', '2', '--json']);
+      const page = first.json<{
+        nodes: { username: string }[];
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+      }>();
+      expect(page.nodes).toHaveLength(2);
+      expect(page.pageInfo.hasNextPage).toBe(true);
+      const next = await dirsync([
+        'users',
+        'list',
+        '-n',
+        '2',
+        '--after',
+        page.pageInfo.endCursor,
+        '--json',
+      ]);
+      const second = next.json<{ nodes: { username: string }[] }>().nodes;
+      expect(second[0]!.username > page.nodes[1]!.username).toBe(true);
+
+      const table = await dirsync(['users', 'list', '--search', 'jdoe']);
+      expect(table.stdout).toMatch(/^ID\s+USERNAME\s+EMAIL/);
+      expect(table.stdout).toContain('jdoe');
+      const byGroup = await dirsync([
+        'users',
+        'list',
+        '--group',
+        'support',
+        '--status',
+        'active',
+        '--json',
+      ]);
+      expect(byGroup.code, byGroup.stderr).toBe(ExitCode.OK);
+      expect(byGroup.json<{ nodes: unknown[] }>().nodes.length).toBeGreaterThan(0);
+      expect((await dirsync(['users', 'list', '--status', 'gone'])).code).toBe(ExitCode.USAGE);
+      expect((await dirsync(['users', 'list', '--group', 'no-such-group'])).code).toBe(
+        ExitCode.NOT_FOUND,
+      );
+    });
+
+    it('show finds a user by username with groups and phones', async () => {
+      const r = await dirsync(['users', 'show', 'jdoe', '--directory', NAME]);
+      expect(r.code, r.stderr).toBe(ExitCode.OK);
+      expect(r.stdout).toMatch(/username\s+jdoe/);
+      expect(r.stdout).toMatch(/groups\s+\S/);
+      const json = await dirsync(['users', 'show', 'jdoe', '--json']);
+      const user = json.json<{ id: string }>();
+      const byId = await dirsync(['users', 'show', user.id]);
+      expect(byId.stdout).toMatch(/username\s+jdoe/);
+      expect((await dirsync(['users', 'show', 'no-such-user'])).code).toBe(ExitCode.NOT_FOUND);
+    });
+
+    it('export writes every matching user as CSV or JSON', async () => {
+      const { users } = await stack.gql<{ users: { totalCount: number } }>(
+        `query($d: ID!) { users(filter: { directoryId: $d }) { totalCount } }`,
+        { d: directoryId },
+      );
+      const csv = await dirsync(['users', 'export', '--directory', NAME, '--format', 'csv']);
+      expect(csv.code).toBe(ExitCode.OK);
+      const lines = csv.stdout.split('\r\n').filter(Boolean);
+      expect(lines[0]).toBe(
+        'id,username,email,displayName,firstName,lastName,status,directory,aliases,phones,externalId,sourceLocator,lastDirectorySync,pendingDeletionAt,createdAt,updatedAt',
+      );
+      expect(users.totalCount).toBeGreaterThan(1000);
+      // Quoted fields may hold line breaks; count records by their leading id instead.
+      expect(csv.stdout.match(/\r\n[0-9a-f]{8}-[0-9a-f]{4}-/g)).toHaveLength(users.totalCount);
+
+      const out = join(dir, 'users.json');
+      const json = await dirsync(['users', 'export', '-d', NAME, '--format', 'json', '-o', out]);
+      expect(json.stderr).toBe(`exported ${users.totalCount} users to ${out}\n`);
+      const exported = JSON.parse(await readFile(out, 'utf8')) as { username: string }[];
+      expect(exported).toHaveLength(users.totalCount);
+      expect(exported.map((u) => u.username)).toContain('jdoe');
+      expect((await dirsync(['users', 'export', '--format', 'xml'])).code).toBe(ExitCode.USAGE);
+    });
+  });
+
+  describe('directories delete', () => {
+    it('refuses without --yes, then deletes', async () => {
+      const r = await dirsync(['directories', 'delete', WRONG_NAME]);
+      expect(r.code).toBe(ExitCode.USAGE);
+      expect(r.stderr).toContain('add --yes');
+      const yes = await dirsync(['directories', 'delete', WRONG_NAME, '--yes', '--json']);
+      expect(yes.code, yes.stderr).toBe(ExitCode.OK);
+      expect(yes.json()).toMatchObject({ name: WRONG_NAME, deleted: true });
+      expect((await dirsync(['directories', 'show', WRONG_NAME])).code).toBe(ExitCode.NOT_FOUND);
+    });
+  });
+
+  describe('connection and errors', () => {
+    it('an unreachable gateway exits 8; with --json the error is JSON on stdout', async () => {
+      let stdout = '';
+      const code = await runCli(['--url', 'http://127.0.0.1:1/graphql', '--json', 'runs', 'list'], {
+        io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: () => true } },
+        env: { configHome: join(dir, 'config') },
+      });
+      expect(code).toBe(ExitCode.UNREACHABLE);
+      expect(JSON.parse(stdout)).toMatchObject({
+        error: { exitCode: ExitCode.UNREACHABLE, message: expect.stringContaining('cannot reach') },
+      });
+    });
+
+    it('the gateway URL can come from the config file', async () => {
+      const config = join(dir, 'cli.json');
+      await writeFile(config, JSON.stringify({ url: stack.gatewayUrl }));
+      let stdout = '';
+      const code = await runCli(['--config', config, 'directories', 'list'], {
+        io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: () => true } },
+        env: { configHome: join(dir, 'config') },
+      });
+      expect(code).toBe(ExitCode.OK);
+      expect(stdout).toContain(NAME);
+    });
+  });
+});

@@ -22,6 +22,8 @@ import {
   type ObjectError,
   type ObservedGroup,
   type ObservedUser,
+  type RemovedGroup,
+  type RemovedUser,
   type RunCompleted,
   type RunFailed,
   type RunStarted,
@@ -86,6 +88,14 @@ export interface CollectedRun {
   /** Group external id → number of GroupMembers chunks it came in. */
   membershipChunks: Map<string, number>;
   objectErrors: ObjectError[];
+  /** DELTA runs: the removals, in stream order. */
+  userRemovals: RemovedUser[];
+  groupRemovals: RemovedGroup[];
+  /**
+   * DELTA runs: group external id → the net membership change of the run (the last statement
+   * about a user wins, as identity applies it).
+   */
+  membershipDeltas: Map<string, { added: Set<string>; removed: Set<string> }>;
 }
 
 export interface HarnessOptions<S> {
@@ -344,6 +354,9 @@ function collect(
     memberships: new Map(),
     membershipChunks: new Map(),
     objectErrors: [],
+    userRemovals: [],
+    groupRemovals: [],
+    membershipDeltas: new Map(),
   };
   for (const { event } of all) {
     const body = event.body;
@@ -376,6 +389,29 @@ function collect(
         break;
       case 'objectErrors':
         run.objectErrors.push(...body.value.errors);
+        break;
+      case 'userRemovals':
+        run.userRemovals.push(...body.value.users);
+        break;
+      case 'groupRemovals':
+        run.groupRemovals.push(...body.value.groups);
+        break;
+      case 'membershipDeltas':
+        for (const chunk of body.value.groups) {
+          const d = run.membershipDeltas.get(chunk.groupExternalId) ?? {
+            added: new Set<string>(),
+            removed: new Set<string>(),
+          };
+          for (const id of chunk.addedUserExternalIds) {
+            d.added.add(id);
+            d.removed.delete(id);
+          }
+          for (const id of chunk.removedUserExternalIds) {
+            d.removed.add(id);
+            d.added.delete(id);
+          }
+          run.membershipDeltas.set(chunk.groupExternalId, d);
+        }
         break;
       default:
         break;

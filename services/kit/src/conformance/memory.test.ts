@@ -1,10 +1,11 @@
 // The conformance suite run against a tiny in-memory source: proves the suite and the kit's
-// worker on their own, independent of any real connector.
+// worker on their own, independent of any real connector. The source keeps a snapshot per
+// cursor it hands out, so its DELTA runs report exactly what changed since.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ErrorCode, SyncMode } from '@dirsync/proto';
 import { DirsyncError } from '../errors.js';
-import type { SourceConnector } from '../connector/types.js';
+import { CursorRejectedError, type SourceConnector } from '../connector/types.js';
 import { runConnectorConformance, type FixtureUser, type SourceFixture } from './suite.js';
 
 interface MemoryUser extends FixtureUser {
@@ -23,17 +24,33 @@ const groups = new Map<string, MemoryGroup>();
 
 const settingsSchema = z.object({ source: z.enum(['memory', 'unreachable']) }).strict();
 
+interface Snapshot {
+  /** user id → its record as last handed over */
+  users: Map<string, string>;
+  /** group id → name */
+  groups: Map<string, string>;
+  /** group id → transitive member user ids */
+  members: Map<string, Set<string>>;
+}
+
+/** What the source looked like at each cursor handed out (the memory source's change log). */
+const snapshots = new Map<string, Snapshot>();
+let nextCursor = 0;
+
 const memoryConnector: SourceConnector<z.infer<typeof settingsSchema>> = {
   kind: 'memory',
   settingsSchema,
   requiredSecrets: ['password'],
-  async run({ settings, secrets, directory, job, sink }) {
+  offersDelta: true,
+  async run({ settings, secrets, directory, job, mode, sink }) {
     if (settings.source === 'unreachable') {
       throw new DirsyncError(ErrorCode.SOURCE_UNREACHABLE, 'memory source is unreachable');
     }
     if (secrets.password !== PASSWORD) {
       throw new DirsyncError(ErrorCode.INVALID_CREDENTIALS, 'wrong password for memory source');
     }
+    const since = mode === SyncMode.DELTA ? snapshots.get(directory.cursor) : undefined;
+    if (mode === SyncMode.DELTA && !since) throw new CursorRejectedError('unknown cursor');
     const observed = new Map<string, Set<string>>();
     const expand = (key: string, seen: Set<string>): Set<string> => {
       const g = groups.get(key);
@@ -53,14 +70,18 @@ const memoryConnector: SourceConnector<z.infer<typeof settingsSchema>> = {
     }
     const inScope = new Set([...observed.values()].flatMap((s) => [...s]));
     const wanted =
-      job.mode === SyncMode.USER
+      mode === SyncMode.USER
         ? [...inScope].filter(
             (k) => users.get(k)?.username?.toLowerCase() === job.username.toLowerCase(),
           )
         : [...inScope];
+    const now: Snapshot = { users: new Map(), groups: new Map(), members: new Map() };
     for (const key of wanted) {
       const u = users.get(key);
       if (!u) continue;
+      const record = JSON.stringify({ ...u, key: undefined });
+      now.users.set(u.id, record);
+      if (since?.users.get(u.id) === record) continue;
       await sink.user({
         externalId: u.id,
         username: u.username,
@@ -77,11 +98,38 @@ const memoryConnector: SourceConnector<z.infer<typeof settingsSchema>> = {
       const g = groups.get(key);
       if (!g) continue;
       const ids = [...members].filter((m) => wantedSet.has(m)).map((m) => users.get(m)?.id ?? '');
-      if (job.mode === SyncMode.USER && ids.length === 0) continue;
-      await sink.group({ externalId: g.id, name: g.name, sourceLocator: `memory:${key}` });
-      await sink.members(g.id, ids);
+      if (mode === SyncMode.USER && ids.length === 0) continue;
+      now.groups.set(g.id, g.name);
+      now.members.set(g.id, new Set(ids));
+      if (since?.groups.get(g.id) !== g.name) {
+        await sink.group({ externalId: g.id, name: g.name, sourceLocator: `memory:${key}` });
+      }
+      if (!since) {
+        await sink.members(g.id, ids);
+        continue;
+      }
+      const before = since.members.get(g.id) ?? new Set<string>();
+      const added = ids.filter((id) => !before.has(id));
+      const removed = [...before].filter((id) => !now.members.get(g.id)?.has(id));
+      if (added.length || removed.length) await sink.membershipDelta(g.id, { added, removed });
     }
-    return { cursor: '' };
+    if (since) {
+      const exists = (id: string, of: Iterable<{ id: string }>) => [...of].some((x) => x.id === id);
+      for (const id of since.groups.keys()) {
+        if (now.groups.has(id)) continue;
+        const reason = exists(id, groups.values()) ? 'outOfScope' : 'deleted';
+        await sink.removeGroup({ externalId: id, reason });
+      }
+      for (const id of since.users.keys()) {
+        if (now.users.has(id)) continue;
+        const reason = exists(id, users.values()) ? 'outOfScope' : 'deleted';
+        await sink.removeUser({ externalId: id, reason });
+      }
+    }
+    if (mode === SyncMode.USER) return {};
+    const cursor = `v${++nextCursor}`;
+    snapshots.set(cursor, now);
+    return { cursor };
   },
 };
 
@@ -107,7 +155,11 @@ runConnectorConformance({
     for (const m of mutations) {
       if (m.op === 'addMember') groups.get(m.group)?.members.add(m.user);
       if (m.op === 'removeMember') groups.get(m.group)?.members.delete(m.user);
-      if (m.op === 'deleteUser') users.delete(m.user);
+      if (m.op === 'deleteUser') {
+        users.delete(m.user);
+        for (const g of groups.values()) g.members.delete(m.user);
+      }
+      if (m.op === 'removeSubgroup') groups.get(m.group)?.groups.delete(m.subgroup);
       if (m.op === 'updateUser') {
         const u = users.get(m.user);
         if (u) users.set(m.user, { ...u, ...m.changes });
@@ -120,6 +172,7 @@ runConnectorConformance({
     selectedGroups,
     mapping: {},
   }),
+  delta: { rejectedCursor: () => 'v-forgotten' },
   invalidSettings: () => ({
     settings: { source: 'elsewhere', colour: 'blue' },
     fields: ['source', 'colour'],

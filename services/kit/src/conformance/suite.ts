@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ErrorCode,
+  FullReadReason,
+  RemovalReason,
   SyncMode,
   errorCodeName,
   eventMsgId,
@@ -48,7 +50,9 @@ export type FixtureMutation =
   | { op: 'addMember'; group: string; user: string }
   | { op: 'removeMember'; group: string; user: string }
   | { op: 'updateUser'; user: string; changes: Partial<Omit<FixtureUser, 'key'>> }
-  | { op: 'deleteUser'; user: string };
+  | { op: 'deleteUser'; user: string }
+  /** Take a nested group out of a group (`group` no longer contains `subgroup`). */
+  | { op: 'removeSubgroup'; group: string; subgroup: string };
 
 /** The directory configuration a connector's hooks produce for a fixture. */
 export interface ConformanceConfig {
@@ -87,6 +91,17 @@ export interface ConformanceHooks<S> {
   }) => ConformanceConfig | Promise<ConformanceConfig>;
   /** Settings the connector's schema rejects, and the field names the error must mention. */
   invalidSettings?: () => { settings: unknown; fields: string[] };
+  /**
+   * Required when the connector offers delta (`offersDelta`): runs the delta scenarios. The
+   * suite re-seeds the source, runs FULL, then mutates and runs DELTA from each returned cursor.
+   */
+  delta?: {
+    /**
+     * A cursor the connector must reject with `CursorRejectedError` (e.g. one the source has
+     * forgotten or one from the future), given a valid cursor of the seeded source.
+     */
+    rejectedCursor: (validCursor: string) => string | Promise<string>;
+  };
   natsUrl?: string;
   /** NATS namespace; a fresh random one by default. */
   namespace?: string;
@@ -165,6 +180,7 @@ export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
     async function configure(
       id: string,
       opts: Parameters<ConformanceHooks<S>['directoryConfig']>[0],
+      cursor = '',
     ): Promise<HarnessConfig> {
       const cfg = await hooks.directoryConfig(opts);
       const config: HarnessConfig = {
@@ -174,6 +190,7 @@ export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
         mapping: cfg.mapping,
         defaultRegion: 'US',
         restoreWindowDays: 11,
+        cursor,
       };
       h.setConfig(id, config);
       return config;
@@ -231,6 +248,17 @@ export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
           expect(e.directoryId).toBe(full.directoryId);
           expect(e.emittedAtMs).toBeGreaterThan(0n);
         }
+      });
+
+      it('declares delta support exactly when it runs the delta scenarios', async () => {
+        const connector = await hooks.connector();
+        expect(connector.offersDelta === true).toBe(hooks.delta !== undefined);
+      });
+
+      it('says it read in FULL mode, and how many entries it read', () => {
+        expect(full.completed?.readMode).toBe(SyncMode.FULL);
+        expect(full.completed?.fullReadReason).toBe(FullReadReason.UNSPECIFIED);
+        expect(full.outcome.entriesRead).toBe(full.completed?.entriesRead);
       });
 
       it('forwards the job and the policy in RunStarted', () => {
@@ -501,5 +529,197 @@ export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
         expect(memberUsernames(run, 'platform')).toEqual([]);
       });
     });
+
+    if (hooks.delta) registerDeltaScenarios(hooks.delta);
+
+    /**
+     * DELTA scenarios, in order, each from the cursor the previous run returned (one directory
+     * id for the whole chain, as in production). Fixture after seeding: engineering = alice,
+     * (erin: no username), frank + platform (bob); big = 120 bulk users; sales (not selected).
+     */
+    function registerDeltaScenarios(delta: NonNullable<ConformanceHooks<S>['delta']>): void {
+      describe('DELTA runs', () => {
+        const dir = directoryId();
+        let cursor = '';
+
+        async function runDelta(
+          from: string,
+          failure?: 'unreachable' | 'bad-credentials',
+        ): Promise<CollectedRun> {
+          await configure(dir, { selectedGroups: SELECTED, failure }, from);
+          return h.run({ directoryId: dir, mode: SyncMode.DELTA }, { timeoutMs });
+        }
+
+        /** A completed delta run; its cursor becomes the next one. */
+        async function step(): Promise<CollectedRun> {
+          const run = await runDelta(cursor);
+          expect(run.outcome.error).toBeUndefined();
+          expect(run.completed?.readMode).toBe(SyncMode.DELTA);
+          expect(run.completed?.cursor).toBeTruthy();
+          cursor = run.completed?.cursor ?? '';
+          return run;
+        }
+
+        const byId = (run: CollectedRun) => new Map(run.users.map((u) => [u.externalId, u]));
+        let ids = new Map<string, string>(); // username → external id, from the FULL run
+        const idOf = (username: string) => {
+          const id = ids.get(username);
+          if (!id) throw new Error(`${username} was not observed by the FULL run`);
+          return id;
+        };
+        const groupId = (run: CollectedRun, name: string) =>
+          run.groups.find((g) => g.name === name)?.externalId ?? '';
+        let groupIds = new Map<string, string>();
+        const deltaOf = (run: CollectedRun, groupName: string) => {
+          const d = run.membershipDeltas.get(groupIds.get(groupName) ?? '');
+          return { added: [...(d?.added ?? [])].sort(), removed: [...(d?.removed ?? [])].sort() };
+        };
+        const removals = (run: CollectedRun) =>
+          run.userRemovals.map((r) => [r.externalId, RemovalReason[r.reason]]);
+        const nothingElse = (run: CollectedRun, except: { users?: number } = {}) => {
+          expect(run.users).toHaveLength(except.users ?? 0);
+          expect(run.groups).toHaveLength(0);
+          expect(run.groupRemovals).toHaveLength(0);
+          expect(run.memberships.size).toBe(0);
+        };
+
+        beforeAll(async () => {
+          await hooks.seed(fixture());
+          const id = directoryId();
+          await configure(id, { selectedGroups: SELECTED });
+          const base = await h.run({ directoryId: id, mode: SyncMode.FULL }, { timeoutMs });
+          ids = new Map(base.users.map((u) => [u.username, u.externalId]));
+          groupIds = new Map(base.groups.map((g) => [g.name, g.externalId]));
+          cursor = base.completed?.cursor ?? '';
+        });
+
+        it('a FULL run returns a cursor', () => {
+          expect(cursor).not.toBe('');
+        });
+
+        it('without a cursor reads in full (NO_CURSOR), observing the whole scope', async () => {
+          const run = await runDelta('');
+          expect(run.started?.mode).toBe(SyncMode.DELTA);
+          expect(run.completed?.readMode).toBe(SyncMode.FULL);
+          expect(run.completed?.fullReadReason).toBe(FullReadReason.NO_CURSOR);
+          expect(observedUsernames(run)).toEqual([...ids.keys()].sort());
+          expect(run.userRemovals).toHaveLength(0);
+        });
+
+        it('observes nothing when nothing changed, and returns a cursor', async () => {
+          const run = await step();
+          nothingElse(run);
+          expect(run.userRemovals).toHaveLength(0);
+          expect(run.membershipDeltas.size).toBe(0);
+          expect(run.objectErrors).toHaveLength(0);
+          expect(run.completed?.usersObserved).toBe(0);
+        });
+
+        it('observes a changed attribute: that user only', async () => {
+          await hooks.mutate([
+            { op: 'updateUser', user: 'frank', changes: { lastName: 'Fischer' } },
+          ]);
+          const run = await step();
+          expect(observedUsernames(run)).toEqual(['frank']);
+          expect(run.users[0]?.lastName).toBe('Fischer');
+          expect(run.users[0]?.externalId).toBe(idOf('frank'));
+          nothingElse(run, { users: 1 });
+          expect(run.userRemovals).toHaveLength(0);
+          expect(run.membershipDeltas.size).toBe(0);
+        });
+
+        it('observes a member added: the user entering the scope and the membership', async () => {
+          await hooks.mutate([{ op: 'addMember', group: 'eng', user: 'dave' }]);
+          const run = await step();
+          expect(observedUsernames(run)).toEqual(['dave']);
+          const dave = run.users[0]?.externalId ?? '';
+          ids.set('dave', dave);
+          expect(run.users[0]).toMatchObject({ firstName: 'Dave', lastName: 'Dyer' });
+          expect(deltaOf(run, 'engineering')).toEqual({ added: [dave], removed: [] });
+          expect(run.membershipDeltas.size).toBe(1);
+          expect(run.userRemovals).toHaveLength(0);
+          nothingElse(run, { users: 1 });
+        });
+
+        it('moves a member between selected groups without removing the user', async () => {
+          await hooks.mutate([{ op: 'addMember', group: 'eng', user: 'u001' }]);
+          const added = await step();
+          expect(deltaOf(added, 'engineering')).toEqual({ added: [idOf('user001')], removed: [] });
+          expect(added.userRemovals).toHaveLength(0);
+          await hooks.mutate([{ op: 'removeMember', group: 'big', user: 'u001' }]);
+          const removed = await step();
+          expect(deltaOf(removed, 'big')).toEqual({ added: [], removed: [idOf('user001')] });
+          expect(removed.membershipDeltas.size).toBe(1);
+          expect(removed.userRemovals).toHaveLength(0);
+        });
+
+        it('removes a user who left every selected group as OUT_OF_SCOPE', async () => {
+          await hooks.mutate([{ op: 'removeMember', group: 'eng', user: 'alice' }]);
+          const run = await step();
+          expect(removals(run)).toEqual([[idOf('alice'), 'OUT_OF_SCOPE']]);
+          expect(deltaOf(run, 'engineering')).toEqual({ added: [], removed: [idOf('alice')] });
+          expect(byId(run).has(idOf('alice'))).toBe(false);
+          nothingElse(run);
+        });
+
+        it('removes a nested group taken out of the scope, and its members who left with it', async () => {
+          await hooks.mutate([{ op: 'removeSubgroup', group: 'eng', subgroup: 'platform' }]);
+          const run = await step();
+          expect(run.groupRemovals.map((g) => [g.externalId, RemovalReason[g.reason]])).toEqual([
+            [groupIds.get('platform'), 'OUT_OF_SCOPE'],
+          ]);
+          expect(removals(run)).toEqual([[idOf('bob'), 'OUT_OF_SCOPE']]);
+          expect(deltaOf(run, 'engineering').removed).toEqual([idOf('bob')]);
+          expect(run.users).toHaveLength(0);
+        });
+
+        it('removes a deleted user as DELETED', async () => {
+          await hooks.mutate([{ op: 'deleteUser', user: 'frank' }]);
+          const run = await step();
+          expect(removals(run)).toEqual([[idOf('frank'), 'DELETED']]);
+          for (const d of run.membershipDeltas.values()) {
+            expect(d.added.has(idOf('frank'))).toBe(false);
+          }
+          nothingElse(run);
+        });
+
+        it('publishes no cursor from a failed run, so the changes are read by the next one', async () => {
+          await hooks.mutate([{ op: 'updateUser', user: 'dave', changes: { firstName: 'David' } }]);
+          const failed = await runDelta(cursor, 'unreachable');
+          expect(failed.failed).toBeDefined();
+          expect(failed.completed).toBeUndefined();
+          const run = await step();
+          expect(observedUsernames(run)).toEqual(['dave']);
+          expect(run.users[0]?.firstName).toBe('David');
+        });
+
+        it('observes nothing again from the latest cursor', async () => {
+          const run = await step();
+          nothingElse(run);
+          expect(run.userRemovals).toHaveLength(0);
+          expect(run.membershipDeltas.size).toBe(0);
+        });
+
+        it('reads in full when the cursor is rejected (CURSOR_REJECTED), like a FULL run', async () => {
+          const rejected = await delta.rejectedCursor(cursor);
+          const run = await runDelta(rejected);
+          expect(run.outcome.status).toBe('completed');
+          expect(run.completed?.readMode).toBe(SyncMode.FULL);
+          expect(run.completed?.fullReadReason).toBe(FullReadReason.CURSOR_REJECTED);
+          expect(run.completed?.cursor).toBeTruthy();
+          const reference = await runFull();
+          expect(observedUsernames(run)).toEqual(observedUsernames(reference));
+          expect(memberUsernames(run, 'engineering')).toEqual(
+            memberUsernames(reference, 'engineering'),
+          );
+          expect(run.groups.map((g) => g.name).sort()).toEqual(
+            reference.groups.map((g) => g.name).sort(),
+          );
+          expect(groupId(run, 'big')).toBe(groupIds.get('big'));
+          expect(run.userRemovals).toHaveLength(0);
+          expect(run.membershipDeltas.size).toBe(0);
+        });
+      });
+    }
   });
 }

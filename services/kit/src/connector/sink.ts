@@ -2,27 +2,60 @@ import {
   ErrorCode,
   GroupBatchSchema,
   GroupMembersSchema,
+  GroupMembershipDeltaSchema,
+  GroupRemovalBatchSchema,
   MembershipBatchSchema,
+  MembershipDeltaBatchSchema,
   ObjectErrorBatchSchema,
   ObjectErrorSchema,
   ObservedGroupSchema,
+  RemovalReason as ProtoRemovalReason,
+  RemovedGroupSchema,
+  RemovedUserSchema,
+  SyncMode,
   UserBatchSchema,
+  UserRemovalBatchSchema,
   create,
   type DirectoryEvent,
   type GroupMembers,
+  type GroupMembershipDelta,
   type ObjectError,
   type ObservedGroup,
   type ObservedUser,
+  type RemovedGroup,
+  type RemovedUser,
 } from '@dirsync/proto';
 import type { Logger } from '../logger.js';
 import { cleanText, normalizeUser, usernameKey } from './normalize.js';
-import type { RecordSink, SourceGroup, SourceObjectError, SourceUser } from './types.js';
+import type {
+  MembershipChange,
+  RecordSink,
+  RemovalReason,
+  SourceGroup,
+  SourceObjectError,
+  SourceRemoval,
+  SourceUser,
+} from './types.js';
 
 /** The body of one observation message. */
 export type ObservationBody = Extract<
   DirectoryEvent['body'],
-  { case: 'users' | 'groups' | 'memberships' | 'objectErrors' }
+  {
+    case:
+      | 'users'
+      | 'groups'
+      | 'memberships'
+      | 'objectErrors'
+      | 'userRemovals'
+      | 'groupRemovals'
+      | 'membershipDeltas';
+  }
 >;
+
+const REASON: Record<RemovalReason, ProtoRemovalReason> = {
+  deleted: ProtoRemovalReason.DELETED,
+  outOfScope: ProtoRemovalReason.OUT_OF_SCOPE,
+};
 
 export interface BatchingSinkOptions {
   /** Publishes one observation message (assigns its seq); awaited for back-pressure. */
@@ -38,6 +71,8 @@ export interface BatchingSinkOptions {
   defaultRegion: string;
   /** USER mode: only a user with this username (compared by `usernameKey`) may be observed. */
   onlyUsername?: string | undefined;
+  /** How the run reads; the removal and delta methods work in DELTA mode only. */
+  mode: SyncMode;
   /** Values that must never leave the process (the directory's secrets). */
   scrub: (text: string) => string;
   logger: Logger;
@@ -70,7 +105,8 @@ function estimateUser(u: ObservedUser): number {
 
 /**
  * The kit's {@link RecordSink}: normalises records, tracks the run's state (observed ids,
- * usernames, rejected users) and cuts records into messages of at most `batchSize` records.
+ * usernames, rejected users, removals) and cuts records into messages of at most `batchSize`
+ * records.
  */
 export class BatchingSink implements RecordSink {
   private users: ObservedUser[] = [];
@@ -82,6 +118,15 @@ export class BatchingSink implements RecordSink {
   private membersBytes = 0;
   private errors: ObjectError[] = [];
   private errorsBytes = 0;
+  private removedUsers: RemovedUser[] = [];
+  private removedUsersBytes = 0;
+  private removedGroups: RemovedGroup[] = [];
+  private removedGroupsBytes = 0;
+  private deltaChunks: GroupMembershipDelta[] = [];
+  private deltaCount = 0;
+  private deltaBytes = 0;
+  private readonly removedUserIds = new Set<string>();
+  private readonly removedGroupIds = new Set<string>();
 
   private readonly userIds = new Set<string>();
   private readonly usernames = new Map<string, string>();
@@ -94,10 +139,15 @@ export class BatchingSink implements RecordSink {
   usersObserved = 0;
   groupsObserved = 0;
   objectErrors = 0;
+  usersRemoved = 0;
+  groupsRemoved = 0;
+  /** The mode records are read in; the kit switches a DELTA run to FULL when it falls back. */
+  mode: SyncMode;
 
   constructor(private readonly opts: BatchingSinkOptions) {
     this.onlyKey =
       opts.onlyUsername === undefined ? undefined : usernameKey(opts.onlyUsername.trim());
+    this.mode = opts.mode;
   }
 
   /** Refuse every later call (the run is over or aborted). */
@@ -107,6 +157,15 @@ export class BatchingSink implements RecordSink {
 
   private check(): void {
     if (this.closedReason) throw this.closedReason;
+  }
+
+  private checkDelta(method: string): void {
+    this.check();
+    if (this.mode !== SyncMode.DELTA) {
+      throw new Error(
+        `sink.${method}() is for DELTA runs only; this run reads in ${SyncMode[this.mode]} mode`,
+      );
+    }
   }
 
   async user(source: SourceUser): Promise<void> {
@@ -232,12 +291,105 @@ export class BatchingSink implements RecordSink {
     }
   }
 
+  async removeUser(removal: SourceRemoval): Promise<void> {
+    this.checkDelta('removeUser');
+    const externalId = cleanText(removal.externalId);
+    if (!externalId) return;
+    if (this.userIds.has(externalId)) {
+      // An observation wins: identity would keep the user anyway.
+      this.opts.logger.debug({ externalId }, 'removal of a user this run observed; ignored');
+      return;
+    }
+    if (this.removedUserIds.has(externalId)) return;
+    this.removedUserIds.add(externalId);
+    const r = create(RemovedUserSchema, {
+      externalId,
+      reason: REASON[removal.reason],
+      sourceLocator: cleanText(removal.sourceLocator) ?? '',
+    });
+    this.usersRemoved++;
+    this.removedUsers.push(r);
+    this.removedUsersBytes += estimate(r.externalId, r.sourceLocator);
+    if (
+      this.removedUsers.length >= this.opts.batchSize ||
+      this.removedUsersBytes >= this.opts.maxMessageBytes
+    ) {
+      await this.flushRemovedUsers();
+    }
+  }
+
+  async removeGroup(removal: SourceRemoval): Promise<void> {
+    this.checkDelta('removeGroup');
+    const externalId = cleanText(removal.externalId);
+    if (!externalId || this.groupIds.has(externalId) || this.removedGroupIds.has(externalId)) {
+      return;
+    }
+    this.removedGroupIds.add(externalId);
+    const r = create(RemovedGroupSchema, {
+      externalId,
+      reason: REASON[removal.reason],
+      sourceLocator: cleanText(removal.sourceLocator) ?? '',
+    });
+    this.groupsRemoved++;
+    this.removedGroups.push(r);
+    this.removedGroupsBytes += estimate(r.externalId, r.sourceLocator);
+    if (
+      this.removedGroups.length >= this.opts.batchSize ||
+      this.removedGroupsBytes >= this.opts.maxMessageBytes
+    ) {
+      await this.flushRemovedGroups();
+    }
+  }
+
+  async membershipDelta(groupExternalId: string, change: MembershipChange): Promise<void> {
+    this.checkDelta('membershipDelta');
+    const groupId = cleanText(groupExternalId);
+    if (!groupId) return;
+    const clean = (ids: Iterable<string> | undefined, dropRejected: boolean): string[] => {
+      const out = new Set<string>();
+      for (const raw of ids ?? []) {
+        const id = cleanText(raw);
+        if (id && !(dropRejected && this.rejected.has(id))) out.add(id);
+      }
+      return [...out];
+    };
+    const added = clean(change.added, true);
+    const removed = clean(change.removed, false);
+    const both = new Set(added);
+    const conflict = removed.find((id) => both.has(id));
+    if (conflict !== undefined) {
+      throw new Error(
+        `sink.membershipDelta(): user ${conflict} is both added to and removed from group ${groupId}`,
+      );
+    }
+    let current: GroupMembershipDelta | undefined;
+    const push = async (id: string, list: 'addedUserExternalIds' | 'removedUserExternalIds') => {
+      if (!current) {
+        current = create(GroupMembershipDeltaSchema, { groupExternalId: groupId });
+        this.deltaChunks.push(current);
+        this.deltaBytes += estimate(groupId);
+      }
+      current[list].push(id);
+      this.deltaCount++;
+      this.deltaBytes += estimate(id);
+      if (this.deltaCount >= this.opts.batchSize || this.deltaBytes >= this.opts.maxMessageBytes) {
+        await this.flushDeltas();
+        current = undefined;
+      }
+    };
+    for (const id of added) await push(id, 'addedUserExternalIds');
+    for (const id of removed) await push(id, 'removedUserExternalIds');
+  }
+
   /** Emit every partial batch. Used at the end of a run, successful or not. */
   async flush(): Promise<void> {
     await this.flushGroups();
     await this.flushUsers();
     await this.flushMembers();
     await this.flushErrors();
+    await this.flushRemovedGroups();
+    await this.flushRemovedUsers();
+    await this.flushDeltas();
   }
 
   private async flushUsers(): Promise<void> {
@@ -276,6 +428,40 @@ export class BatchingSink implements RecordSink {
     await this.opts.emit({
       case: 'objectErrors',
       value: create(ObjectErrorBatchSchema, { errors }),
+    });
+  }
+
+  private async flushRemovedUsers(): Promise<void> {
+    if (this.removedUsers.length === 0) return;
+    const users = this.removedUsers;
+    this.removedUsers = [];
+    this.removedUsersBytes = 0;
+    await this.opts.emit({
+      case: 'userRemovals',
+      value: create(UserRemovalBatchSchema, { users }),
+    });
+  }
+
+  private async flushRemovedGroups(): Promise<void> {
+    if (this.removedGroups.length === 0) return;
+    const groups = this.removedGroups;
+    this.removedGroups = [];
+    this.removedGroupsBytes = 0;
+    await this.opts.emit({
+      case: 'groupRemovals',
+      value: create(GroupRemovalBatchSchema, { groups }),
+    });
+  }
+
+  private async flushDeltas(): Promise<void> {
+    if (this.deltaChunks.length === 0) return;
+    const groups = this.deltaChunks;
+    this.deltaChunks = [];
+    this.deltaCount = 0;
+    this.deltaBytes = 0;
+    await this.opts.emit({
+      case: 'membershipDeltas',
+      value: create(MembershipDeltaBatchSchema, { groups }),
     });
   }
 }

@@ -1,11 +1,12 @@
 import type { ZodType } from 'zod';
-import type {
-  AttributeMapping,
-  DirectoryPolicy,
+import {
   ErrorCode,
-  SyncJob,
-  SyncMode,
+  type AttributeMapping,
+  type DirectoryPolicy,
+  type SyncJob,
+  type SyncMode,
 } from '@dirsync/proto';
+import { DirsyncError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -33,8 +34,26 @@ export interface SourceConnector<S = unknown> {
    * `RunContext.secrets`.
    */
   readonly settingsSchema: ZodType<S>;
-  /** Modes this connector can run; others fail the run with `CONFIG_INVALID`. Default: all. */
+  /**
+   * Modes this connector can run (FULL, USER, ADMIN); others fail the run with
+   * `CONFIG_INVALID`. Default: all. DELTA is not listed here: see {@link offersDelta}.
+   */
   readonly modes?: readonly SyncMode[];
+  /**
+   * Whether the connector reads changes since a cursor. Without it every DELTA job is served
+   * with a full read (`RunCompleted.read_mode` FULL, reason DELTA_UNSUPPORTED), which is correct,
+   * only not cheaper. With it:
+   *
+   * - a FULL run must return a cursor (the position the next DELTA run starts from);
+   * - a DELTA job with no stored cursor is served with a full read (reason NO_CURSOR) without
+   *   calling the connector in DELTA mode;
+   * - in DELTA mode, a cursor the source (or the connector) no longer accepts — expired, ahead
+   *   of the source, made for another configuration, state the connector needs is gone — is
+   *   reported by throwing {@link CursorRejectedError}; the kit then calls `run` again, in FULL
+   *   mode, within the same run (reason CURSOR_REJECTED). Records handed over before the throw
+   *   stay valid observations. Never report it in message text.
+   */
+  readonly offersDelta?: boolean;
   /** Secret names the connector requires (e.g. `["bindPassword"]`); missing → `CONFIG_INVALID`. */
   readonly requiredSecrets?: readonly string[];
   /**
@@ -42,11 +61,19 @@ export interface SourceConnector<S = unknown> {
    * sink applies back-pressure when the broker is slow). Resolve when everything was handed
    * over; the kit then flushes and publishes `RunCompleted`.
    *
+   * Branch on `ctx.mode` (how to read), not on `ctx.job.mode` (what was asked for):
+   *
    * - FULL: every user in scope (members, transitive, of the selected groups), every group in
    *   scope (selected groups and the groups nested in them), and each group's transitive user
-   *   members by external id.
-   * - DELTA: what changed since `ctx.directory.cursor`; a connector without a delta mechanism may
-   *   read everything (identity never sweeps on DELTA runs).
+   *   members by external id (`sink.members`). Identity removes what a completed FULL run did
+   *   not observe. A delta-capable connector returns the cursor to read changes from.
+   * - DELTA (only when {@link offersDelta}): what changed since `ctx.directory.cursor`, and
+   *   nothing else — users and groups that changed or entered the scope (full current
+   *   records), users and groups that left the source or the scope (`sink.removeUser`,
+   *   `sink.removeGroup`, with the reason), and how memberships changed
+   *   (`sink.membershipDelta`). Identity never removes anything a DELTA run did not name.
+   *   Return the new cursor; it must be taken BEFORE reading, so that a change made while the
+   *   run reads is read again next time rather than lost.
    * - USER: the one user whose username attribute equals `ctx.job.username` (matched the way the
    *   source matches, never as a pattern), only if it is in scope, plus its memberships; nothing
    *   when it is unknown or out of scope.
@@ -66,7 +93,10 @@ export interface DirectoryContext {
   readonly mapping: AttributeMapping;
   /** ISO 3166 region for phone numbers without a country code; "" when none. */
   readonly defaultRegion: string;
-  /** The stored delta cursor, "" when none. */
+  /**
+   * The stored delta cursor, "" when none. In FULL mode (also a DELTA job served with a full
+   * read) it is "": a full read starts from nothing.
+   */
   readonly cursor: string;
   readonly policy: DirectoryPolicy | undefined;
 }
@@ -74,6 +104,12 @@ export interface DirectoryContext {
 /** Everything a connector gets for one run. */
 export interface RunContext<S = unknown> {
   readonly job: SyncJob;
+  /**
+   * How to read: FULL, DELTA, USER or ADMIN. The job's mode, except that a DELTA job is read
+   * as FULL when the connector does not offer delta, when there is no cursor, or after the
+   * connector rejected the cursor ({@link CursorRejectedError}).
+   */
+  readonly mode: SyncMode;
   readonly directory: DirectoryContext;
   /** The connector's settings, validated by its `settingsSchema`. */
   readonly settings: S;
@@ -90,6 +126,13 @@ export interface RunContext<S = unknown> {
   readonly signal: AbortSignal;
   /** Tells the kit how the source behaves, for `/metrics` (`dirsync_source_*`); always set by the kit (optional so hand-built contexts in tests need not). */
   readonly report?: SourceReporter;
+  /**
+   * Count entries (objects) read from the source — every entry a search returned, every
+   * object of an API page — so that the run reports what it cost (`RunCompleted.entries_read`,
+   * the run's `entriesRead`). A delta run that reads only the changes shows it here. Always
+   * set by the kit (optional so hand-built contexts in tests need not).
+   */
+  readonly countEntriesRead?: (n: number) => void;
 }
 
 /**
@@ -109,8 +152,34 @@ export interface SourceReporter {
 
 /** What a finished run reports back. */
 export interface RunResult {
-  /** The new delta cursor; "" or absent keeps no cursor. Stored only after identity commits. */
+  /**
+   * The new delta cursor (FULL and DELTA runs of a delta-capable connector); "" or absent
+   * stores none. It travels only in `RunCompleted`, and sync stores it only after identity
+   * committed the run, so a run that fails or is lost never moves it.
+   */
   cursor?: string;
+}
+
+/**
+ * Thrown by a connector in DELTA mode when the stored cursor cannot be used: the source
+ * rejects or no longer has it (expired change log, a domain controller restored from backup
+ * so the cursor is ahead of it), or it was made for another configuration. The kit answers by
+ * reading the whole source in the same run; nothing of the rejection reaches the run's result
+ * but `full_read_reason` CURSOR_REJECTED and the `reason` in the log.
+ */
+export class CursorRejectedError extends DirsyncError {
+  constructor(
+    /** Why, for the log (never shown as an error): e.g. "the cursor is older than the change log". */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCode.CURSOR_REJECTED, `the delta cursor was rejected: ${reason}`, options);
+    this.name = 'CursorRejectedError';
+  }
+}
+
+export function isCursorRejected(err: unknown): err is CursorRejectedError {
+  return err instanceof DirsyncError && err.code === ErrorCode.CURSOR_REJECTED;
 }
 
 /**
@@ -120,18 +189,60 @@ export interface RunResult {
  * reported as `INVALID_PHONE`, the user imported without them); a user without a username is
  * reported as `MISSING_USERNAME`, a second user with the same username (case-insensitive) as
  * `DUPLICATE_USERNAME`, and neither is observed. Records are batched into messages of at most
- * `batchSize` records.
+ * `batchSize` records (a membership message counts member ids).
+ *
+ * `user`, `group` and `members` hand over the source's current state and mean the same in
+ * every mode, except that in DELTA mode `members` only adds. The removal and delta methods are
+ * for DELTA mode only; calling them in another mode is a connector bug and throws.
  */
 export interface RecordSink {
+  /** A user in scope, as the source holds it now (every field its full current value). */
   user(user: SourceUser): Promise<void>;
+  /** A group in scope (selected, or nested in a selected one). */
   group(group: SourceGroup): Promise<void>;
   /**
    * Transitive user members of a group, by user external id. May be called several times for
-   * the same group (the membership is the union); big lists are chunked by the kit.
+   * the same group (the membership is the union); big lists are chunked by the kit. FULL and
+   * USER runs: the group's complete membership. DELTA runs: members to add (a connector that
+   * knows the group's complete membership but not what changed may send it; nobody is removed
+   * for being absent).
    */
   members(groupExternalId: string, userExternalIds: Iterable<string>): Promise<void>;
   /** A record that could not be (fully) imported; the run continues. */
   objectError(error: SourceObjectError): Promise<void>;
+  /**
+   * DELTA: a user that left the source (`deleted`) or the scope (`outOfScope`: in none of the
+   * selected groups any more). Identity moves it to pending deletion with the directory's
+   * restore window — when the run completes, never before, and never when the run fails. A
+   * user this run also observed is not removed; an unknown id is a no-op.
+   */
+  removeUser(removal: SourceRemoval): Promise<void>;
+  /** DELTA: a group that left the source or the scope; its memberships go with it. */
+  removeGroup(removal: SourceRemoval): Promise<void>;
+  /**
+   * DELTA: how a group's transitive membership changed, by user external id. May be called
+   * several times; for one (group, user) pair the last call wins. An id in both lists of one
+   * call throws. Added ids of users this run refused (no username, duplicate) are dropped,
+   * like their memberships in FULL runs.
+   */
+  membershipDelta(groupExternalId: string, change: MembershipChange): Promise<void>;
+}
+
+/** Why a record left a DELTA run's view: deleted in the source, or out of scope. */
+export type RemovalReason = 'deleted' | 'outOfScope';
+
+/** A user or group a DELTA run removes. */
+export interface SourceRemoval {
+  externalId: string;
+  reason: RemovalReason;
+  /** Where the record lived in the source (LDAP DN), for operators. */
+  sourceLocator?: string;
+}
+
+/** A group's membership change in a DELTA run, by user external id. */
+export interface MembershipChange {
+  added?: Iterable<string>;
+  removed?: Iterable<string>;
 }
 
 /** One user as the source sees it now, before the kit's normalisation. */

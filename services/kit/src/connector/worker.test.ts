@@ -3,7 +3,15 @@
 // normalisation and message size limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ErrorCode, Stream, SyncMode, errorCodeName, streamName } from '@dirsync/proto';
+import {
+  ErrorCode,
+  FullReadReason,
+  RemovalReason,
+  Stream,
+  SyncMode,
+  errorCodeName,
+  streamName,
+} from '@dirsync/proto';
 import { DirsyncError } from '../errors.js';
 import {
   startConnectorHarness,
@@ -11,7 +19,7 @@ import {
   type ConnectorHarness,
 } from '../conformance/harness.js';
 import { MAX_ALIASES } from './normalize.js';
-import type { RunContext, SourceConnector } from './types.js';
+import { CursorRejectedError, type RunContext, type SourceConnector } from './types.js';
 
 type Script = (ctx: RunContext<unknown>) => Promise<{ cursor?: string } | void>;
 
@@ -21,6 +29,7 @@ const scripted: SourceConnector<unknown> = {
   kind: 'scripted',
   settingsSchema: z.unknown(),
   modes: [SyncMode.FULL, SyncMode.USER],
+  offersDelta: true,
   async run(ctx) {
     const script = scripts.get(ctx.directory.directoryId);
     if (!script) throw new Error(`no script for ${ctx.directory.directoryId}`);
@@ -61,11 +70,22 @@ describe('connector worker', () => {
     await h?.close();
   });
 
-  const run = async (script: Script, job: { mode?: SyncMode; username?: string } = {}) => {
+  const run = async (
+    script: Script,
+    job: { mode?: SyncMode; username?: string } = {},
+    cursor = '',
+  ) => {
     const id = directory(script);
-    h.setConfig(id, { settings: {}, secrets: { password: PASSWORD }, defaultRegion: 'US' });
+    h.setConfig(id, {
+      settings: {},
+      secrets: { password: PASSWORD },
+      defaultRegion: 'US',
+      cursor,
+    });
     return h.run({ directoryId: id, ...job });
   };
+  const delta = (script: Script, cursor = 'stored-cursor') =>
+    run(script, { mode: SyncMode.DELTA }, cursor);
 
   it('returns the connector cursor in RunCompleted', async () => {
     const r = await run(async () => ({ cursor: 'csn-42' }));
@@ -158,6 +178,140 @@ describe('connector worker', () => {
     expect(r.users.map((u) => u.externalId)).toEqual(['id-1']);
   });
 
+  describe('DELTA jobs', () => {
+    it('reads from the stored cursor in DELTA mode', async () => {
+      const seen: [SyncMode, string][] = [];
+      const r = await delta(async (ctx) => {
+        seen.push([ctx.mode, ctx.directory.cursor]);
+        ctx.countEntriesRead(2);
+        return { cursor: 'next' };
+      });
+      expect(seen).toEqual([[SyncMode.DELTA, 'stored-cursor']]);
+      expect(r.completed).toMatchObject({
+        readMode: SyncMode.DELTA,
+        fullReadReason: FullReadReason.UNSPECIFIED,
+        entriesRead: 2,
+        cursor: 'next',
+      });
+    });
+
+    it('without a stored cursor reads in full (NO_CURSOR)', async () => {
+      const seen: [SyncMode, string][] = [];
+      const r = await delta(async (ctx) => {
+        seen.push([ctx.mode, ctx.directory.cursor]);
+        return { cursor: 'first' };
+      }, ' ');
+      expect(seen).toEqual([[SyncMode.FULL, '']]);
+      expect(r.started?.mode).toBe(SyncMode.DELTA);
+      expect(r.completed).toMatchObject({
+        readMode: SyncMode.FULL,
+        fullReadReason: FullReadReason.NO_CURSOR,
+        cursor: 'first',
+      });
+    });
+
+    it('falls back to a full read in the same run when the connector rejects the cursor', async () => {
+      const modes: SyncMode[] = [];
+      const r = await delta(async ({ mode, sink, countEntriesRead }) => {
+        modes.push(mode);
+        countEntriesRead(3);
+        await sink.user(user(1));
+        if (mode === SyncMode.DELTA) throw new CursorRejectedError('the change log was trimmed');
+        await sink.user(user(2));
+        return { cursor: 'fresh' };
+      });
+      expect(modes).toEqual([SyncMode.DELTA, SyncMode.FULL]);
+      expect(r.outcome.status).toBe('completed');
+      expect(r.users.map((u) => u.externalId)).toEqual(['id-1', 'id-2']);
+      expect(r.completed).toMatchObject({
+        readMode: SyncMode.FULL,
+        fullReadReason: FullReadReason.CURSOR_REJECTED,
+        entriesRead: 6,
+        cursor: 'fresh',
+        usersObserved: 2,
+      });
+      expect(r.events.map((e) => e.seq)).toEqual(r.events.map((_e, i) => i + 1));
+      expect(r.events.filter((e) => e.body.case === 'runStarted')).toHaveLength(1);
+    });
+
+    it('falls back once: a rejection during the full read fails the run', async () => {
+      const r = await delta(async () => {
+        throw new CursorRejectedError('always');
+      });
+      expect(codeOf(r)).toBe('CURSOR_REJECTED');
+      expect(r.completed).toBeUndefined();
+    });
+
+    it('batches removals and membership deltas; an observation beats a removal', async () => {
+      const r = await delta(async ({ sink }) => {
+        await sink.user(user(1));
+        await sink.removeUser({ externalId: 'id-1', reason: 'outOfScope' });
+        for (let i = 2; i < 26; i++) {
+          await sink.removeUser({
+            externalId: `id-${i}`,
+            reason: i % 2 ? 'deleted' : 'outOfScope',
+          });
+        }
+        await sink.removeUser({ externalId: 'id-2', reason: 'deleted' }); // twice: once
+        await sink.removeGroup({ externalId: 'g-old', reason: 'deleted', sourceLocator: 'cn=old' });
+        const many = Array.from({ length: 15 }, (_v, i) => `m-${i}`);
+        await sink.membershipDelta('g', { added: many, removed: ['id-2', 'id-2'] });
+        await sink.membershipDelta('g', { removed: ['m-0'] });
+      });
+      expect(r.outcome.status).toBe('completed');
+      expect(r.userRemovals.map((x) => x.externalId)).toEqual(
+        Array.from({ length: 24 }, (_v, i) => `id-${i + 2}`),
+      );
+      expect(r.userRemovals[0]?.reason).toBe(RemovalReason.OUT_OF_SCOPE);
+      expect(r.userRemovals[1]?.reason).toBe(RemovalReason.DELETED);
+      expect(r.groupRemovals.map((g) => [g.externalId, g.sourceLocator])).toEqual([
+        ['g-old', 'cn=old'],
+      ]);
+      const g = r.membershipDeltas.get('g');
+      expect([...(g?.added ?? [])]).toHaveLength(14);
+      expect([...(g?.removed ?? [])].sort()).toEqual(['id-2', 'm-0']);
+      for (const e of r.events) {
+        const b = e.body;
+        if (b.case === 'userRemovals') expect(b.value.users.length).toBeLessThanOrEqual(10);
+        if (b.case === 'membershipDeltas') {
+          const n = b.value.groups.reduce(
+            (sum, c) => sum + c.addedUserExternalIds.length + c.removedUserExternalIds.length,
+            0,
+          );
+          expect(n).toBeLessThanOrEqual(10);
+        }
+      }
+      expect(r.completed).toMatchObject({ usersRemoved: 24, groupsRemoved: 1 });
+    });
+
+    it('drops added memberships of users it refused', async () => {
+      const r = await delta(async ({ sink }) => {
+        await sink.user(user(1, { username: '' }));
+        await sink.membershipDelta('g', { added: ['id-1', 'id-7'] });
+      });
+      expect([...(r.membershipDeltas.get('g')?.added ?? [])]).toEqual(['id-7']);
+    });
+
+    it('fails the run when a user is both added to and removed from a group in one call', async () => {
+      const r = await delta(async ({ sink }) => {
+        await sink.membershipDelta('g', { added: ['a'], removed: ['a'] });
+      });
+      expect(codeOf(r)).toBe('INTERNAL');
+    });
+
+    it('refuses removals and deltas outside DELTA mode', async () => {
+      const full = await run(async ({ sink }) => {
+        await sink.removeUser({ externalId: 'x', reason: 'deleted' });
+      });
+      expect(codeOf(full)).toBe('INTERNAL');
+      expect(full.userRemovals).toHaveLength(0);
+      const noCursor = await delta(async ({ sink }) => {
+        await sink.membershipDelta('g', { added: ['a'] });
+      }, '');
+      expect(codeOf(noCursor)).toBe('INTERNAL');
+    });
+  });
+
   it('splits messages by size as well as by count, staying under the broker limit', async () => {
     const big = 'x'.repeat(1000);
     const custom = Object.fromEntries(Array.from({ length: 30 }, (_v, i) => [`c${i}`, big]));
@@ -169,6 +323,33 @@ describe('connector worker', () => {
     for (const p of r.payloads) expect(p.length).toBeLessThan(max);
     const userMessages = r.events.filter((e) => e.body.case === 'users');
     expect(userMessages.length).toBeGreaterThan(4); // 40 users, batch 10: size forced more
+  });
+});
+
+describe('a connector without delta', () => {
+  it('serves DELTA jobs with full reads (DELTA_UNSUPPORTED) and never passes the cursor', async () => {
+    const seen: [SyncMode, string][] = [];
+    const plain: SourceConnector<unknown> = {
+      kind: 'plain',
+      settingsSchema: z.unknown(),
+      async run(ctx) {
+        seen.push([ctx.mode, ctx.directory.cursor]);
+        return {};
+      },
+    };
+    const h = await startConnectorHarness({ connector: plain });
+    try {
+      h.setConfig('p1', { settings: {}, cursor: 'left-over' });
+      const r = await h.run({ directoryId: 'p1', mode: SyncMode.DELTA });
+      expect(seen).toEqual([[SyncMode.FULL, '']]);
+      expect(r.completed).toMatchObject({
+        readMode: SyncMode.FULL,
+        fullReadReason: FullReadReason.DELTA_UNSUPPORTED,
+        cursor: '',
+      });
+    } finally {
+      await h.close();
+    }
   });
 });
 

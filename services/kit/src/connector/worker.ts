@@ -5,6 +5,7 @@ import {
   DirectoryEventSchema,
   ErrorCode,
   ErrorInfoSchema,
+  FullReadReason,
   RunCompletedSchema,
   RunFailedSchema,
   RunStartedSchema,
@@ -31,7 +32,14 @@ import { connectorMetrics, type ConnectorMetrics, type Metrics } from '../metric
 import { BoundedPublisher, ensureConsumer, ensureStreams } from '../nats.js';
 import { MAX_ALIAS_ATTRIBUTES, MAX_SELECTED_GROUPS } from '../sources/ldap.js';
 import { BatchingSink, type ObservationBody } from './sink.js';
-import type { DirectoryContext, RunContext, SourceConnector, SourceReporter } from './types.js';
+import {
+  isCursorRejected,
+  type DirectoryContext,
+  type RunContext,
+  type RunResult,
+  type SourceConnector,
+  type SourceReporter,
+} from './types.js';
 
 /** The protocol's cap on records per observation message (docs/architecture.md §3). */
 export const MAX_BATCH_SIZE = 500;
@@ -68,6 +76,14 @@ export interface RunOutcome {
   usersObserved: number;
   groupsObserved: number;
   objectErrors: number;
+  /** DELTA runs: removals handed over. */
+  usersRemoved: number;
+  groupsRemoved: number;
+  /** How the run read (a DELTA job served with a full read says FULL); UNSPECIFIED before config. */
+  readMode: SyncMode;
+  fullReadReason: FullReadReason;
+  /** Entries the connector reported reading from the source. */
+  entriesRead: number;
   /** Set when failed: the code name (e.g. "INVALID_CREDENTIALS") and the published message. */
   error?: { code: string; message: string };
   durationMs: number;
@@ -132,8 +148,11 @@ export function secretScrubber(secrets: Record<string, string>): (text: string) 
  *   without policy), so every run on the stream starts the same way;
  * - observation messages of at most `batchSize` records (a MembershipBatch counts member ids)
  *   and at most ~512 KiB, through a BoundedPublisher (`maxInFlight` unacknowledged);
- * - after a flush, `RunCompleted { last_seq, users_observed, groups_observed, cursor }`; any
- *   error → flush what was read → `RunFailed { code, message }`, secrets scrubbed from it.
+ * - DELTA jobs: read in full when the connector does not offer delta or there is no cursor,
+ *   and again in full (same run, same sink) when the connector throws `CursorRejectedError`;
+ * - after a flush, `RunCompleted { last_seq, users_observed, groups_observed, cursor,
+ *   read_mode, full_read_reason, entries_read, users_removed, groups_removed }`; any error →
+ *   flush what was read → `RunFailed { code, message }`, secrets scrubbed from it, no cursor.
  */
 export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): ConnectorWorker {
   const { connector, nc, logger } = opts;
@@ -265,7 +284,9 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
     if (config.kind && config.kind !== kind) {
       throw invalid(`directory ${job.directoryId} is of kind "${config.kind}", not "${kind}"`);
     }
-    if (connector.modes && !connector.modes.includes(job.mode)) {
+    // DELTA is always accepted: without delta support it is served with a full read.
+    const mode = job.mode === SyncMode.DELTA ? SyncMode.FULL : job.mode;
+    if (connector.modes && !connector.modes.includes(mode)) {
       throw invalid(`the ${kind} connector does not support ${SyncMode[job.mode]} runs`);
     }
     if (job.mode === SyncMode.USER && !job.username.trim()) {
@@ -315,6 +336,12 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
     let scrub = (text: string) => text;
     let runStarted = false;
     let sink: BatchingSink | undefined;
+    let readMode = SyncMode.UNSPECIFIED;
+    let fullReadReason = FullReadReason.UNSPECIFIED;
+    let entriesRead = 0;
+    const countEntriesRead = (n: number) => {
+      if (Number.isFinite(n) && n > 0) entriesRead += Math.floor(n);
+    };
 
     const publishFailed = (err: unknown) =>
       new DirsyncError(
@@ -362,7 +389,22 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       await flush();
       runStarted = true;
     };
-    const finish = (outcome: Omit<RunOutcome, 'runId' | 'directoryId' | 'durationMs'>) => {
+    const finish = (
+      outcome: Omit<
+        RunOutcome,
+        | 'runId'
+        | 'directoryId'
+        | 'durationMs'
+        | 'readMode'
+        | 'fullReadReason'
+        | 'entriesRead'
+        | 'usersObserved'
+        | 'groupsObserved'
+        | 'objectErrors'
+        | 'usersRemoved'
+        | 'groupsRemoved'
+      >,
+    ) => {
       const code = outcome.error?.code ?? '';
       metrics?.runs.inc({
         connector: kind,
@@ -378,6 +420,14 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
           runId: job.runId,
           directoryId: job.directoryId,
           durationMs: Date.now() - startedAt,
+          readMode,
+          fullReadReason,
+          entriesRead,
+          usersObserved: sink?.usersObserved ?? 0,
+          groupsObserved: sink?.groupsObserved ?? 0,
+          objectErrors: sink?.objectErrors ?? 0,
+          usersRemoved: sink?.usersRemoved ?? 0,
+          groupsRemoved: sink?.groupsRemoved ?? 0,
           ...outcome,
         });
       } catch (err) {
@@ -391,43 +441,70 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       await sendRunStarted(config.policy);
       runLog.info({ mode: SyncMode[job.mode], dryRun: job.dryRun }, 'run started');
       const settings = validate(job, config);
-      const directory: DirectoryContext = {
+      readMode = job.mode;
+      if (job.mode === SyncMode.DELTA) {
+        if (!connector.offersDelta) fullReadReason = FullReadReason.DELTA_UNSUPPORTED;
+        else if (!config.cursor.trim()) fullReadReason = FullReadReason.NO_CURSOR;
+        if (fullReadReason !== FullReadReason.UNSPECIFIED) readMode = SyncMode.FULL;
+      }
+      const directory = (mode: SyncMode): DirectoryContext => ({
         directoryId: job.directoryId,
         selectedGroups: config.selectedGroups,
         mapping: config.mapping ?? create(AttributeMappingSchema),
         defaultRegion: config.defaultRegion,
-        cursor: config.cursor,
+        cursor: mode === SyncMode.DELTA ? config.cursor : '',
         policy: config.policy,
-      };
-      sink = new BatchingSink({
+      });
+      const activeSink = new BatchingSink({
         emit: (body: ObservationBody) => emit(body),
         batchSize,
         maxMessageBytes: Math.min(512 * 1024, Math.floor(maxPayload / 2)),
         defaultRegion: config.defaultRegion,
         onlyUsername: job.mode === SyncMode.USER ? job.username : undefined,
+        mode: readMode,
         scrub,
         logger: runLog,
       });
-      const ctx: RunContext<S> = {
-        job,
-        directory,
-        settings,
-        secrets: config.secrets,
-        sink,
-        logger: runLog,
-        signal,
-        report: sourceReporter(metrics, kind, job.directoryId),
+      sink = activeSink;
+      const read = (mode: SyncMode): Promise<RunResult> => {
+        const ctx: RunContext<S> = {
+          job,
+          mode,
+          directory: directory(mode),
+          settings,
+          secrets: config.secrets,
+          sink: activeSink,
+          logger: runLog,
+          signal,
+          countEntriesRead,
+          report: sourceReporter(metrics, kind, job.directoryId),
+        };
+        const running = connector.run(ctx);
+        running.catch(() => undefined);
+        return Promise.race([
+          running,
+          new Promise<never>((_resolve, reject) => {
+            if (signal.aborted) reject(new RunAbortedError());
+            signal.addEventListener('abort', () => reject(new RunAbortedError()), { once: true });
+          }),
+        ]);
       };
-      const running = connector.run(ctx);
-      running.catch(() => undefined);
-      const result = await Promise.race([
-        running,
-        new Promise<never>((_resolve, reject) => {
-          if (signal.aborted) reject(new RunAbortedError());
-          signal.addEventListener('abort', () => reject(new RunAbortedError()), { once: true });
-        }),
-      ]);
-      const activeSink = sink;
+      if (fullReadReason !== FullReadReason.UNSPECIFIED) {
+        runLog.info({ reason: FullReadReason[fullReadReason] }, 'DELTA run reads in full');
+      }
+      let result: RunResult;
+      try {
+        result = await read(readMode);
+      } catch (err) {
+        if (readMode !== SyncMode.DELTA || !isCursorRejected(err)) throw err;
+        // The source cannot say what changed since the cursor: read everything instead, in
+        // this same run (what was handed over so far stays valid).
+        runLog.warn({ reason: scrub(err.reason) }, 'delta cursor rejected; reading in full');
+        readMode = SyncMode.FULL;
+        fullReadReason = FullReadReason.CURSOR_REJECTED;
+        activeSink.mode = SyncMode.FULL;
+        result = await read(SyncMode.FULL);
+      }
       await activeSink.flush();
       activeSink.close(new Error('the run is over'));
       await flush();
@@ -439,26 +516,29 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
           usersObserved: activeSink.usersObserved,
           groupsObserved: activeSink.groupsObserved,
           cursor: result?.cursor ?? '',
+          readMode,
+          fullReadReason,
+          entriesRead,
+          usersRemoved: activeSink.usersRemoved,
+          groupsRemoved: activeSink.groupsRemoved,
         }),
       });
       await flush();
       runLog.info(
         {
           lastSeq,
+          mode: SyncMode[readMode],
           users: activeSink.usersObserved,
           groups: activeSink.groupsObserved,
+          usersRemoved: activeSink.usersRemoved,
+          groupsRemoved: activeSink.groupsRemoved,
           objectErrors: activeSink.objectErrors,
+          entriesRead,
           ms: Date.now() - startedAt,
         },
         'run completed',
       );
-      finish({
-        status: 'completed',
-        lastSeq,
-        usersObserved: activeSink.usersObserved,
-        groupsObserved: activeSink.groupsObserved,
-        objectErrors: activeSink.objectErrors,
-      });
+      finish({ status: 'completed', lastSeq });
     } catch (err) {
       const failure = describeFailure(err, kind);
       const message = scrub(failure.message);
@@ -501,9 +581,6 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       finish({
         status: 'failed',
         lastSeq,
-        usersObserved: sink?.usersObserved ?? 0,
-        groupsObserved: sink?.groupsObserved ?? 0,
-        objectErrors: sink?.objectErrors ?? 0,
         error: { code: errorCodeName(failure.code), message },
       });
     }

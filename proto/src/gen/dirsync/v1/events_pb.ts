@@ -2,8 +2,8 @@
 // @generated from file dirsync/v1/events.proto (package dirsync.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { AdminBatch } from "./admins_pb.js";
 import { file_dirsync_v1_admins } from "./admins_pb.js";
 import type { ErrorCode, ErrorInfo } from "./errors_pb.js";
@@ -16,11 +16,14 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dirsync/v1/events.proto.
  */
 export const file_dirsync_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChdkaXJzeW5jL3YxL2V2ZW50cy5wcm90bxIKZGlyc3luYy52MSLYAwoORGlyZWN0b3J5RXZlbnQSDgoGcnVuX2lkGAEgASgJEhQKDGRpcmVjdG9yeV9pZBgCIAEoCRILCgNzZXEYAyABKA0SFQoNZW1pdHRlZF9hdF9tcxgEIAEoAxItCgtydW5fc3RhcnRlZBgKIAEoCzIWLmRpcnN5bmMudjEuUnVuU3RhcnRlZEgAEiYKBXVzZXJzGAsgASgLMhUuZGlyc3luYy52MS5Vc2VyQmF0Y2hIABIoCgZncm91cHMYDCABKAsyFi5kaXJzeW5jLnYxLkdyb3VwQmF0Y2hIABIyCgttZW1iZXJzaGlwcxgNIAEoCzIbLmRpcnN5bmMudjEuTWVtYmVyc2hpcEJhdGNoSAASNQoNb2JqZWN0X2Vycm9ycxgOIAEoCzIcLmRpcnN5bmMudjEuT2JqZWN0RXJyb3JCYXRjaEgAEjEKDXJ1bl9jb21wbGV0ZWQYDyABKAsyGC5kaXJzeW5jLnYxLlJ1bkNvbXBsZXRlZEgAEisKCnJ1bl9mYWlsZWQYECABKAsyFS5kaXJzeW5jLnYxLlJ1bkZhaWxlZEgAEigKBmFkbWlucxgeIAEoCzIWLmRpcnN5bmMudjEuQWRtaW5CYXRjaEgAQgYKBGJvZHkijwEKClJ1blN0YXJ0ZWQSIgoEbW9kZRgBIAEoDjIULmRpcnN5bmMudjEuU3luY01vZGUSEAoIdXNlcm5hbWUYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCBIrCgZwb2xpY3kYBCABKAsyGy5kaXJzeW5jLnYxLkRpcmVjdG9yeVBvbGljeRINCgVlbWFpbBgeIAEoCSIlCgVQaG9uZRIOCgZudW1iZXIYASABKAkSDAoEa2luZBgCIAEoCSLjAgoMT2JzZXJ2ZWRVc2VyEhMKC2V4dGVybmFsX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEg8KB2FsaWFzZXMYAyADKAkSDQoFZW1haWwYBCABKAkSEgoKZmlyc3RfbmFtZRgFIAEoCRIRCglsYXN0X25hbWUYBiABKAkSFAoMZGlzcGxheV9uYW1lGAcgASgJEiEKBnBob25lcxgIIAMoCzIRLmRpcnN5bmMudjEuUGhvbmUSEAoIZGlzYWJsZWQYCSABKAgSSQoRY3VzdG9tX2F0dHJpYnV0ZXMYCiADKAsyLi5kaXJzeW5jLnYxLk9ic2VydmVkVXNlci5DdXN0b21BdHRyaWJ1dGVzRW50cnkSFgoOc291cmNlX2xvY2F0b3IYCyABKAkaNwoVQ3VzdG9tQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiNAoJVXNlckJhdGNoEicKBXVzZXJzGAEgAygLMhguZGlyc3luYy52MS5PYnNlcnZlZFVzZXIiXwoNT2JzZXJ2ZWRHcm91cBITCgtleHRlcm5hbF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhYKDnNvdXJjZV9sb2NhdG9yGAQgASgJIjcKCkdyb3VwQmF0Y2gSKQoGZ3JvdXBzGAEgAygLMhkuZGlyc3luYy52MS5PYnNlcnZlZEdyb3VwIkQKDEdyb3VwTWVtYmVycxIZChFncm91cF9leHRlcm5hbF9pZBgBIAEoCRIZChF1c2VyX2V4dGVybmFsX2lkcxgCIAMoCSI7Cg9NZW1iZXJzaGlwQmF0Y2gSKAoGZ3JvdXBzGAEgAygLMhguZGlyc3luYy52MS5Hcm91cE1lbWJlcnMicAoLT2JqZWN0RXJyb3ISEwoLZXh0ZXJuYWxfaWQYASABKAkSFgoOc291cmNlX2xvY2F0b3IYAiABKAkSIwoEY29kZRgDIAEoDjIVLmRpcnN5bmMudjEuRXJyb3JDb2RlEg8KB21lc3NhZ2UYBCABKAkiOwoQT2JqZWN0RXJyb3JCYXRjaBInCgZlcnJvcnMYASADKAsyFy5kaXJzeW5jLnYxLk9iamVjdEVycm9yImEKDFJ1bkNvbXBsZXRlZBIQCghsYXN0X3NlcRgBIAEoDRIWCg51c2Vyc19vYnNlcnZlZBgCIAEoDRIXCg9ncm91cHNfb2JzZXJ2ZWQYAyABKA0SDgoGY3Vyc29yGAQgASgJIjEKCVJ1bkZhaWxlZBIkCgVlcnJvchgBIAEoCzIVLmRpcnN5bmMudjEuRXJyb3JJbmZvYgZwcm90bzM", [file_dirsync_v1_admins, file_dirsync_v1_errors, file_dirsync_v1_jobs]);
+  fileDesc("ChdkaXJzeW5jL3YxL2V2ZW50cy5wcm90bxIKZGlyc3luYy52MSKHBQoORGlyZWN0b3J5RXZlbnQSDgoGcnVuX2lkGAEgASgJEhQKDGRpcmVjdG9yeV9pZBgCIAEoCRILCgNzZXEYAyABKA0SFQoNZW1pdHRlZF9hdF9tcxgEIAEoAxItCgtydW5fc3RhcnRlZBgKIAEoCzIWLmRpcnN5bmMudjEuUnVuU3RhcnRlZEgAEiYKBXVzZXJzGAsgASgLMhUuZGlyc3luYy52MS5Vc2VyQmF0Y2hIABIoCgZncm91cHMYDCABKAsyFi5kaXJzeW5jLnYxLkdyb3VwQmF0Y2hIABIyCgttZW1iZXJzaGlwcxgNIAEoCzIbLmRpcnN5bmMudjEuTWVtYmVyc2hpcEJhdGNoSAASNQoNb2JqZWN0X2Vycm9ycxgOIAEoCzIcLmRpcnN5bmMudjEuT2JqZWN0RXJyb3JCYXRjaEgAEjEKDXJ1bl9jb21wbGV0ZWQYDyABKAsyGC5kaXJzeW5jLnYxLlJ1bkNvbXBsZXRlZEgAEisKCnJ1bl9mYWlsZWQYECABKAsyFS5kaXJzeW5jLnYxLlJ1bkZhaWxlZEgAEjUKDXVzZXJfcmVtb3ZhbHMYESABKAsyHC5kaXJzeW5jLnYxLlVzZXJSZW1vdmFsQmF0Y2hIABI3Cg5ncm91cF9yZW1vdmFscxgSIAEoCzIdLmRpcnN5bmMudjEuR3JvdXBSZW1vdmFsQmF0Y2hIABI9ChFtZW1iZXJzaGlwX2RlbHRhcxgTIAEoCzIgLmRpcnN5bmMudjEuTWVtYmVyc2hpcERlbHRhQmF0Y2hIABIoCgZhZG1pbnMYHiABKAsyFi5kaXJzeW5jLnYxLkFkbWluQmF0Y2hIAEIGCgRib2R5Io8BCgpSdW5TdGFydGVkEiIKBG1vZGUYASABKA4yFC5kaXJzeW5jLnYxLlN5bmNNb2RlEhAKCHVzZXJuYW1lGAIgASgJEg8KB2RyeV9ydW4YAyABKAgSKwoGcG9saWN5GAQgASgLMhsuZGlyc3luYy52MS5EaXJlY3RvcnlQb2xpY3kSDQoFZW1haWwYHiABKAkiJQoFUGhvbmUSDgoGbnVtYmVyGAEgASgJEgwKBGtpbmQYAiABKAki4wIKDE9ic2VydmVkVXNlchITCgtleHRlcm5hbF9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIPCgdhbGlhc2VzGAMgAygJEg0KBWVtYWlsGAQgASgJEhIKCmZpcnN0X25hbWUYBSABKAkSEQoJbGFzdF9uYW1lGAYgASgJEhQKDGRpc3BsYXlfbmFtZRgHIAEoCRIhCgZwaG9uZXMYCCADKAsyES5kaXJzeW5jLnYxLlBob25lEhAKCGRpc2FibGVkGAkgASgIEkkKEWN1c3RvbV9hdHRyaWJ1dGVzGAogAygLMi4uZGlyc3luYy52MS5PYnNlcnZlZFVzZXIuQ3VzdG9tQXR0cmlidXRlc0VudHJ5EhYKDnNvdXJjZV9sb2NhdG9yGAsgASgJGjcKFUN1c3RvbUF0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjQKCVVzZXJCYXRjaBInCgV1c2VycxgBIAMoCzIYLmRpcnN5bmMudjEuT2JzZXJ2ZWRVc2VyIl8KDU9ic2VydmVkR3JvdXASEwoLZXh0ZXJuYWxfaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIWCg5zb3VyY2VfbG9jYXRvchgEIAEoCSI3CgpHcm91cEJhdGNoEikKBmdyb3VwcxgBIAMoCzIZLmRpcnN5bmMudjEuT2JzZXJ2ZWRHcm91cCJECgxHcm91cE1lbWJlcnMSGQoRZ3JvdXBfZXh0ZXJuYWxfaWQYASABKAkSGQoRdXNlcl9leHRlcm5hbF9pZHMYAiADKAkiOwoPTWVtYmVyc2hpcEJhdGNoEigKBmdyb3VwcxgBIAMoCzIYLmRpcnN5bmMudjEuR3JvdXBNZW1iZXJzImUKC1JlbW92ZWRVc2VyEhMKC2V4dGVybmFsX2lkGAEgASgJEikKBnJlYXNvbhgCIAEoDjIZLmRpcnN5bmMudjEuUmVtb3ZhbFJlYXNvbhIWCg5zb3VyY2VfbG9jYXRvchgDIAEoCSI6ChBVc2VyUmVtb3ZhbEJhdGNoEiYKBXVzZXJzGAEgAygLMhcuZGlyc3luYy52MS5SZW1vdmVkVXNlciJmCgxSZW1vdmVkR3JvdXASEwoLZXh0ZXJuYWxfaWQYASABKAkSKQoGcmVhc29uGAIgASgOMhkuZGlyc3luYy52MS5SZW1vdmFsUmVhc29uEhYKDnNvdXJjZV9sb2NhdG9yGAMgASgJIj0KEUdyb3VwUmVtb3ZhbEJhdGNoEigKBmdyb3VwcxgBIAMoCzIYLmRpcnN5bmMudjEuUmVtb3ZlZEdyb3VwInUKFEdyb3VwTWVtYmVyc2hpcERlbHRhEhkKEWdyb3VwX2V4dGVybmFsX2lkGAEgASgJEh8KF2FkZGVkX3VzZXJfZXh0ZXJuYWxfaWRzGAIgAygJEiEKGXJlbW92ZWRfdXNlcl9leHRlcm5hbF9pZHMYAyADKAkiSAoUTWVtYmVyc2hpcERlbHRhQmF0Y2gSMAoGZ3JvdXBzGAEgAygLMiAuZGlyc3luYy52MS5Hcm91cE1lbWJlcnNoaXBEZWx0YSJwCgtPYmplY3RFcnJvchITCgtleHRlcm5hbF9pZBgBIAEoCRIWCg5zb3VyY2VfbG9jYXRvchgCIAEoCRIjCgRjb2RlGAMgASgOMhUuZGlyc3luYy52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgEIAEoCSI7ChBPYmplY3RFcnJvckJhdGNoEicKBmVycm9ycxgBIAMoCzIXLmRpcnN5bmMudjEuT2JqZWN0RXJyb3IihQIKDFJ1bkNvbXBsZXRlZBIQCghsYXN0X3NlcRgBIAEoDRIWCg51c2Vyc19vYnNlcnZlZBgCIAEoDRIXCg9ncm91cHNfb2JzZXJ2ZWQYAyABKA0SDgoGY3Vyc29yGAQgASgJEicKCXJlYWRfbW9kZRgFIAEoDjIULmRpcnN5bmMudjEuU3luY01vZGUSNAoQZnVsbF9yZWFkX3JlYXNvbhgGIAEoDjIaLmRpcnN5bmMudjEuRnVsbFJlYWRSZWFzb24SFAoMZW50cmllc19yZWFkGAcgASgNEhUKDXVzZXJzX3JlbW92ZWQYCCABKA0SFgoOZ3JvdXBzX3JlbW92ZWQYCSABKA0iMQoJUnVuRmFpbGVkEiQKBWVycm9yGAEgASgLMhUuZGlyc3luYy52MS5FcnJvckluZm8qbAoNUmVtb3ZhbFJlYXNvbhIeChpSRU1PVkFMX1JFQVNPTl9VTlNQRUNJRklFRBAAEhoKFlJFTU9WQUxfUkVBU09OX0RFTEVURUQQARIfChtSRU1PVkFMX1JFQVNPTl9PVVRfT0ZfU0NPUEUQAiqgAQoORnVsbFJlYWRSZWFzb24SIAocRlVMTF9SRUFEX1JFQVNPTl9VTlNQRUNJRklFRBAAEh4KGkZVTExfUkVBRF9SRUFTT05fTk9fQ1VSU09SEAESJAogRlVMTF9SRUFEX1JFQVNPTl9DVVJTT1JfUkVKRUNURUQQAhImCiJGVUxMX1JFQURfUkVBU09OX0RFTFRBX1VOU1VQUE9SVEVEEANiBnByb3RvMw", [file_dirsync_v1_admins, file_dirsync_v1_errors, file_dirsync_v1_jobs]);
 
 /**
  * Connector → identity on SUBJECT_EVENTS (dirsync.events.<directory_id>).
  * A run is: RunStarted (seq 1) → observation batches → RunCompleted | RunFailed (last seq).
+ * Observation batches are users, groups, memberships and per-object errors in every mode; a
+ * DELTA run may also say what left the source or the scope (user_removals, group_removals) and
+ * how group memberships changed (membership_deltas). Order between batches does not matter.
  * The JetStream Nats-Msg-Id is "<run_id>:<seq>", so a re-publish is dropped by the server, and
  * identity applies each (run_id, seq) at most once.
  *
@@ -96,7 +99,27 @@ export type DirectoryEvent = Message<"dirsync.v1.DirectoryEvent"> & {
     case: "runFailed";
   } | {
     /**
-     * 17–19: delta (removals, membership deltas); 20–29: lifecycle; 30–39: admin sync.
+     * DELTA runs only (ignored in FULL and USER runs, whose removals identity derives itself).
+     *
+     * @generated from field: dirsync.v1.UserRemovalBatch user_removals = 17;
+     */
+    value: UserRemovalBatch;
+    case: "userRemovals";
+  } | {
+    /**
+     * @generated from field: dirsync.v1.GroupRemovalBatch group_removals = 18;
+     */
+    value: GroupRemovalBatch;
+    case: "groupRemovals";
+  } | {
+    /**
+     * @generated from field: dirsync.v1.MembershipDeltaBatch membership_deltas = 19;
+     */
+    value: MembershipDeltaBatch;
+    case: "membershipDeltas";
+  } | {
+    /**
+     * 20–29: lifecycle; 30–39: admin sync.
      * ADMIN runs: the administrators observed (every field of an admin is its full value).
      *
      * @generated from field: dirsync.v1.AdminBatch admins = 30;
@@ -346,6 +369,10 @@ export const GroupMembersSchema: GenMessage<GroupMembers> = /*@__PURE__*/
   messageDesc(file_dirsync_v1_events, 7);
 
 /**
+ * FULL and USER runs: the group's complete membership (identity replaces what it holds with
+ * the union of the run's chunks). DELTA runs: members added (identity never removes a
+ * membership for not seeing it in a DELTA run; removals are MembershipDeltaBatch).
+ *
  * @generated from message dirsync.v1.MembershipBatch
  */
 export type MembershipBatch = Message<"dirsync.v1.MembershipBatch"> & {
@@ -361,6 +388,151 @@ export type MembershipBatch = Message<"dirsync.v1.MembershipBatch"> & {
  */
 export const MembershipBatchSchema: GenMessage<MembershipBatch> = /*@__PURE__*/
   messageDesc(file_dirsync_v1_events, 8);
+
+/**
+ * A user to remove from dirsync (identity moves it to pendingDeletion with the directory's
+ * restore window). An external id identity does not know, or knows as already removed, is a
+ * no-op; so is a user the same run also observed (an observation wins over a removal).
+ *
+ * @generated from message dirsync.v1.RemovedUser
+ */
+export type RemovedUser = Message<"dirsync.v1.RemovedUser"> & {
+  /**
+   * @generated from field: string external_id = 1;
+   */
+  externalId: string;
+
+  /**
+   * @generated from field: dirsync.v1.RemovalReason reason = 2;
+   */
+  reason: RemovalReason;
+
+  /**
+   * Where the record lived in the source (LDAP DN), for operators; may be empty.
+   *
+   * @generated from field: string source_locator = 3;
+   */
+  sourceLocator: string;
+};
+
+/**
+ * Describes the message dirsync.v1.RemovedUser.
+ * Use `create(RemovedUserSchema)` to create a new message.
+ */
+export const RemovedUserSchema: GenMessage<RemovedUser> = /*@__PURE__*/
+  messageDesc(file_dirsync_v1_events, 9);
+
+/**
+ * @generated from message dirsync.v1.UserRemovalBatch
+ */
+export type UserRemovalBatch = Message<"dirsync.v1.UserRemovalBatch"> & {
+  /**
+   * @generated from field: repeated dirsync.v1.RemovedUser users = 1;
+   */
+  users: RemovedUser[];
+};
+
+/**
+ * Describes the message dirsync.v1.UserRemovalBatch.
+ * Use `create(UserRemovalBatchSchema)` to create a new message.
+ */
+export const UserRemovalBatchSchema: GenMessage<UserRemovalBatch> = /*@__PURE__*/
+  messageDesc(file_dirsync_v1_events, 10);
+
+/**
+ * A group to remove (with its memberships). Same no-op rules as RemovedUser.
+ *
+ * @generated from message dirsync.v1.RemovedGroup
+ */
+export type RemovedGroup = Message<"dirsync.v1.RemovedGroup"> & {
+  /**
+   * @generated from field: string external_id = 1;
+   */
+  externalId: string;
+
+  /**
+   * @generated from field: dirsync.v1.RemovalReason reason = 2;
+   */
+  reason: RemovalReason;
+
+  /**
+   * @generated from field: string source_locator = 3;
+   */
+  sourceLocator: string;
+};
+
+/**
+ * Describes the message dirsync.v1.RemovedGroup.
+ * Use `create(RemovedGroupSchema)` to create a new message.
+ */
+export const RemovedGroupSchema: GenMessage<RemovedGroup> = /*@__PURE__*/
+  messageDesc(file_dirsync_v1_events, 11);
+
+/**
+ * @generated from message dirsync.v1.GroupRemovalBatch
+ */
+export type GroupRemovalBatch = Message<"dirsync.v1.GroupRemovalBatch"> & {
+  /**
+   * @generated from field: repeated dirsync.v1.RemovedGroup groups = 1;
+   */
+  groups: RemovedGroup[];
+};
+
+/**
+ * Describes the message dirsync.v1.GroupRemovalBatch.
+ * Use `create(GroupRemovalBatchSchema)` to create a new message.
+ */
+export const GroupRemovalBatchSchema: GenMessage<GroupRemovalBatch> = /*@__PURE__*/
+  messageDesc(file_dirsync_v1_events, 12);
+
+/**
+ * How one group's transitive membership changed, by user external id. A big change is sent in
+ * several chunks. Within a run, the last statement about a (group, user) pair wins (events in
+ * seq order, chunks and ids in message order); an id is never both added and removed in one
+ * chunk. Adding a member that is there, or removing one that is not, is a no-op.
+ *
+ * @generated from message dirsync.v1.GroupMembershipDelta
+ */
+export type GroupMembershipDelta = Message<"dirsync.v1.GroupMembershipDelta"> & {
+  /**
+   * @generated from field: string group_external_id = 1;
+   */
+  groupExternalId: string;
+
+  /**
+   * @generated from field: repeated string added_user_external_ids = 2;
+   */
+  addedUserExternalIds: string[];
+
+  /**
+   * @generated from field: repeated string removed_user_external_ids = 3;
+   */
+  removedUserExternalIds: string[];
+};
+
+/**
+ * Describes the message dirsync.v1.GroupMembershipDelta.
+ * Use `create(GroupMembershipDeltaSchema)` to create a new message.
+ */
+export const GroupMembershipDeltaSchema: GenMessage<GroupMembershipDelta> = /*@__PURE__*/
+  messageDesc(file_dirsync_v1_events, 13);
+
+/**
+ * @generated from message dirsync.v1.MembershipDeltaBatch
+ */
+export type MembershipDeltaBatch = Message<"dirsync.v1.MembershipDeltaBatch"> & {
+  /**
+   * @generated from field: repeated dirsync.v1.GroupMembershipDelta groups = 1;
+   */
+  groups: GroupMembershipDelta[];
+};
+
+/**
+ * Describes the message dirsync.v1.MembershipDeltaBatch.
+ * Use `create(MembershipDeltaBatchSchema)` to create a new message.
+ */
+export const MembershipDeltaBatchSchema: GenMessage<MembershipDeltaBatch> = /*@__PURE__*/
+  messageDesc(file_dirsync_v1_events, 14);
 
 /**
  * A record that could not be (fully) imported. The run continues.
@@ -394,7 +566,7 @@ export type ObjectError = Message<"dirsync.v1.ObjectError"> & {
  * Use `create(ObjectErrorSchema)` to create a new message.
  */
 export const ObjectErrorSchema: GenMessage<ObjectError> = /*@__PURE__*/
-  messageDesc(file_dirsync_v1_events, 9);
+  messageDesc(file_dirsync_v1_events, 15);
 
 /**
  * @generated from message dirsync.v1.ObjectErrorBatch
@@ -411,7 +583,7 @@ export type ObjectErrorBatch = Message<"dirsync.v1.ObjectErrorBatch"> & {
  * Use `create(ObjectErrorBatchSchema)` to create a new message.
  */
 export const ObjectErrorBatchSchema: GenMessage<ObjectErrorBatch> = /*@__PURE__*/
-  messageDesc(file_dirsync_v1_events, 10);
+  messageDesc(file_dirsync_v1_events, 16);
 
 /**
  * @generated from message dirsync.v1.RunCompleted
@@ -435,11 +607,47 @@ export type RunCompleted = Message<"dirsync.v1.RunCompleted"> & {
   groupsObserved: number;
 
   /**
-   * New delta cursor; stored by sync only after identity has committed the run.
+   * New delta cursor; stored by sync only after identity has committed the run. Sent only
+   * here, at the end: a run that fails never moves the cursor.
    *
    * @generated from field: string cursor = 4;
    */
   cursor: string;
+
+  /**
+   * How the connector actually read: the job's mode, except that a DELTA job it had to serve
+   * with a full read says FULL (then identity completes the run like a FULL run: what was not
+   * observed is removed). UNSPECIFIED (older connectors) means the job's mode.
+   *
+   * @generated from field: dirsync.v1.SyncMode read_mode = 5;
+   */
+  readMode: SyncMode;
+
+  /**
+   * Set when a DELTA job was read in full.
+   *
+   * @generated from field: dirsync.v1.FullReadReason full_read_reason = 6;
+   */
+  fullReadReason: FullReadReason;
+
+  /**
+   * Entries (objects) the connector read from the source: what the run cost the source.
+   *
+   * @generated from field: uint32 entries_read = 7;
+   */
+  entriesRead: number;
+
+  /**
+   * DELTA runs: removals and membership changes the connector published.
+   *
+   * @generated from field: uint32 users_removed = 8;
+   */
+  usersRemoved: number;
+
+  /**
+   * @generated from field: uint32 groups_removed = 9;
+   */
+  groupsRemoved: number;
 };
 
 /**
@@ -447,7 +655,7 @@ export type RunCompleted = Message<"dirsync.v1.RunCompleted"> & {
  * Use `create(RunCompletedSchema)` to create a new message.
  */
 export const RunCompletedSchema: GenMessage<RunCompleted> = /*@__PURE__*/
-  messageDesc(file_dirsync_v1_events, 11);
+  messageDesc(file_dirsync_v1_events, 17);
 
 /**
  * @generated from message dirsync.v1.RunFailed
@@ -464,5 +672,78 @@ export type RunFailed = Message<"dirsync.v1.RunFailed"> & {
  * Use `create(RunFailedSchema)` to create a new message.
  */
 export const RunFailedSchema: GenMessage<RunFailed> = /*@__PURE__*/
-  messageDesc(file_dirsync_v1_events, 12);
+  messageDesc(file_dirsync_v1_events, 18);
+
+/**
+ * Why a record is gone from the source as a DELTA run sees it.
+ *
+ * @generated from enum dirsync.v1.RemovalReason
+ */
+export enum RemovalReason {
+  /**
+   * @generated from enum value: REMOVAL_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The entry was deleted in the source (or the source says so without telling more).
+   *
+   * @generated from enum value: REMOVAL_REASON_DELETED = 1;
+   */
+  DELETED = 1,
+
+  /**
+   * The entry still exists but is out of scope: a user in none of the selected groups (directly
+   * or through nesting), a group neither selected nor nested in a selected one.
+   *
+   * @generated from enum value: REMOVAL_REASON_OUT_OF_SCOPE = 2;
+   */
+  OUT_OF_SCOPE = 2,
+}
+
+/**
+ * Describes the enum dirsync.v1.RemovalReason.
+ */
+export const RemovalReasonSchema: GenEnum<RemovalReason> = /*@__PURE__*/
+  enumDesc(file_dirsync_v1_events, 0);
+
+/**
+ * Why a DELTA run read the whole source instead of the changes.
+ *
+ * @generated from enum dirsync.v1.FullReadReason
+ */
+export enum FullReadReason {
+  /**
+   * @generated from enum value: FULL_READ_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The directory has no stored cursor yet (first sync, or the cursor was cleared).
+   *
+   * @generated from enum value: FULL_READ_REASON_NO_CURSOR = 1;
+   */
+  NO_CURSOR = 1,
+
+  /**
+   * The source (or the connector) no longer accepts the stored cursor: expired, ahead of the
+   * source (restored from backup), or made for another configuration.
+   *
+   * @generated from enum value: FULL_READ_REASON_CURSOR_REJECTED = 2;
+   */
+  CURSOR_REJECTED = 2,
+
+  /**
+   * The connector has no delta mechanism.
+   *
+   * @generated from enum value: FULL_READ_REASON_DELTA_UNSUPPORTED = 3;
+   */
+  DELTA_UNSUPPORTED = 3,
+}
+
+/**
+ * Describes the enum dirsync.v1.FullReadReason.
+ */
+export const FullReadReasonSchema: GenEnum<FullReadReason> = /*@__PURE__*/
+  enumDesc(file_dirsync_v1_events, 1);
 

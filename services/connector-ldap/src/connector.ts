@@ -341,7 +341,7 @@ export function createLdapConnector(
   return {
     kind: 'ldap',
     settingsSchema: ldapSettingsSchema,
-    modes: [SyncMode.FULL, SyncMode.DELTA, SyncMode.USER],
+    modes: [SyncMode.FULL, SyncMode.USER],
     requiredSecrets: ['bindPassword'],
     async run(ctx: RunContext<LdapSettings>): Promise<RunResult> {
       const p = plan(ctx);
@@ -352,6 +352,7 @@ export function createLdapConnector(
         binaryAttributes: p.profile.binaryAttributes,
         signal: ctx.signal,
         logger: ctx.logger,
+        countEntries: (n) => ctx.countEntriesRead(n),
       });
       try {
         if (!(await session.exists(p.baseDn, 'the base DN'))) {
@@ -376,14 +377,12 @@ export function createLdapConnector(
           'group graph built',
         );
         await reportCycles(scope, ctx.sink);
-        if (ctx.job.mode === SyncMode.USER) {
+        if (ctx.mode === SyncMode.USER) {
           await runUser(session, p, scope, ctx.sink, ctx.job.username, now());
         } else {
-          // DELTA has no server-side change feed here yet: read everything (identity never
-          // sweeps on DELTA runs, so this is correct, only not cheaper).
           await runFull(session, p, scope, ctx.sink, now(), ctx.signal);
         }
-        return { cursor: ctx.directory.cursor };
+        return {};
       } finally {
         await session.close();
       }

@@ -13,6 +13,8 @@ export interface SessionOptions {
   binaryAttributes: readonly string[];
   signal: AbortSignal;
   logger: Logger;
+  /** Told how many entries every search returned (the run's `entriesRead`). */
+  countEntries?: (n: number) => void;
 }
 
 export interface SearchOptions {
@@ -143,6 +145,7 @@ export class LdapSession {
       }
       if (next.done) return;
       this.opts.signal.throwIfAborted();
+      this.opts.countEntries?.(next.value.searchEntries.length);
       pending = iterator.next();
       // If the caller stops early, the prefetched page's failure must not go unhandled.
       pending.catch(() => undefined);
@@ -159,6 +162,7 @@ export class LdapSession {
         filter: '(objectClass=*)',
         attributes: ['1.1'],
       });
+      this.opts.countEntries?.(result.searchEntries.length);
       return result.searchEntries.length > 0;
     } catch (err) {
       const translated = this.fail(err, 'read', { base: dn, what });

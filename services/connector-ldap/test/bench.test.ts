@@ -80,6 +80,9 @@ describe.skipIf(!enabled)(`benchmark: ${USERS} users`, () => {
         for (const _id of ids) memberIds++;
       },
       objectError: async () => undefined,
+      removeUser: async () => undefined,
+      removeGroup: async () => undefined,
+      membershipDelta: async () => undefined,
     };
     const started = Date.now();
     await createLdapConnector().run({
@@ -97,6 +100,8 @@ describe.skipIf(!enabled)(`benchmark: ${USERS} users`, () => {
       sink,
       logger: createLogger('bench', 'silent'),
       signal: new AbortController().signal,
+      mode: SyncMode.FULL,
+      countEntriesRead: () => undefined,
     });
     const ms = Date.now() - started;
     console.log(

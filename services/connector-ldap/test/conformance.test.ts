@@ -80,6 +80,10 @@ runConnectorConformance({
         );
       } else if (m.op === 'deleteUser') {
         records.push(`dn: ${userDn(m.user)}\nchangetype: delete\n`);
+      } else if (m.op === 'removeSubgroup') {
+        records.push(
+          `dn: ${groupDn(m.group)}\nchangetype: modify\ndelete: member\nmember: ${groupDn(m.subgroup)}\n`,
+        );
       } else {
         const lines = [`dn: ${userDn(m.user)}`, 'changetype: modify'];
         const attrs = userAttributes(m.changes, m.user);

@@ -54,6 +54,9 @@ async function rawUserRun(slapd: Slapd, username: string): Promise<SourceUser[]>
     group: async () => undefined,
     members: async () => undefined,
     objectError: async () => undefined,
+    removeUser: async () => undefined,
+    removeGroup: async () => undefined,
+    membershipDelta: async () => undefined,
   };
   await createLdapConnector().run({
     job: create(SyncJobSchema, { runId: 'r', directoryId: 'd', mode: SyncMode.USER, username }),
@@ -70,6 +73,8 @@ async function rawUserRun(slapd: Slapd, username: string): Promise<SourceUser[]>
     sink,
     logger: createLogger('test', 'silent'),
     signal: new AbortController().signal,
+    mode: SyncMode.USER,
+    countEntriesRead: () => undefined,
   });
   return users;
 }

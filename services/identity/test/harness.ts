@@ -1,6 +1,8 @@
 import {
   DirectoryEventSchema,
   ErrorCode,
+  FullReadReason,
+  RemovalReason,
   RunStatus,
   RunUpdateSchema,
   Stream,
@@ -138,10 +140,43 @@ export class RunBuilder {
     return this.push({ case: 'objectErrors', value: { errors } } as Body);
   }
 
-  completed(cursor = ''): this {
+  /** DELTA: users removed (`reason` defaults to DELETED). */
+  removeUsers(ids: string[], reason: RemovalReason = RemovalReason.DELETED): this {
+    return this.push({
+      case: 'userRemovals',
+      value: { users: ids.map((externalId) => ({ externalId, reason })) },
+    } as Body);
+  }
+
+  /** DELTA: groups removed. */
+  removeGroups(ids: string[], reason: RemovalReason = RemovalReason.DELETED): this {
+    return this.push({
+      case: 'groupRemovals',
+      value: { groups: ids.map((externalId) => ({ externalId, reason })) },
+    } as Body);
+  }
+
+  /** DELTA: membership changes per group. */
+  deltas(byGroup: Record<string, { added?: string[]; removed?: string[] }>): this {
+    return this.push({
+      case: 'membershipDeltas',
+      value: {
+        groups: Object.entries(byGroup).map(([groupExternalId, d]) => ({
+          groupExternalId,
+          addedUserExternalIds: d.added ?? [],
+          removedUserExternalIds: d.removed ?? [],
+        })),
+      },
+    } as Body);
+  }
+
+  completed(
+    cursor = '',
+    opts: { readMode?: SyncMode; fullReadReason?: FullReadReason; entriesRead?: number } = {},
+  ): this {
     return this.push({
       case: 'runCompleted',
-      value: { lastSeq: this.events.length + 1, cursor },
+      value: { lastSeq: this.events.length + 1, cursor, ...opts },
     } as Body);
   }
 

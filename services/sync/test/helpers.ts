@@ -234,8 +234,8 @@ export const DIRECTORY_FIELDS = `
 `;
 
 export const RUN_FIELDS = `
-  id mode trigger status username errorCode errorMessage queuedAt startedAt finishedAt durationMs
-  counts { seen created updated unchanged disabled pendingDeletion restored errors groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved }
+  id mode readMode fullReadReason trigger status username errorCode errorMessage queuedAt startedAt finishedAt durationMs
+  counts { seen created updated unchanged disabled pendingDeletion restored errors groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved entriesRead }
   directory { id name }
 `;
 

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, RunStatus, Subject, SyncMode, UserOutcome, subject } from '@dirsync/proto';
+import {
+  ErrorCode,
+  FullReadReason,
+  RunStatus,
+  Subject,
+  SyncMode,
+  UserOutcome,
+  subject,
+} from '@dirsync/proto';
 import { waitFor } from '@dirsync/testkit';
 import type { SyncService } from '../src/index.js';
 import {
@@ -108,11 +116,19 @@ describe('syncAll', () => {
     expect(Number(n)).toBe(1);
   });
 
-  it('refuses DELTA for LDAP, USER mode, unknown and disabled directories', async () => {
+  it('queues a DELTA job when asked for mode DELTA', async () => {
     const dir = await createDirectory(sync.url);
-    const delta = await gqlErr(sync.url, SYNC_ALL, { id: dir.id, mode: 'DELTA' });
-    expect(delta.code).toBe('BAD_USER_INPUT');
-    expect(delta.message).toContain('delta sync is not available for LDAP yet');
+    const { syncAll } = await gqlOk<{ syncAll: { id: string; mode: string } }>(sync.url, SYNC_ALL, {
+      id: dir.id,
+      mode: 'DELTA',
+    });
+    expect(syncAll.mode).toBe('DELTA');
+    const job = (await h.jobs()).find((j) => j.job.runId === syncAll.id);
+    expect(job?.job.mode).toBe(SyncMode.DELTA);
+  });
+
+  it('refuses USER mode, unknown and disabled directories', async () => {
+    const dir = await createDirectory(sync.url);
     expect((await gqlErr(sync.url, SYNC_ALL, { id: dir.id, mode: 'USER' })).code).toBe(
       'BAD_USER_INPUT',
     );
@@ -345,6 +361,43 @@ describe('RunUpdates', () => {
       message: 'later update applied',
     });
     expect((await run(runId)).status).toBe('COMPLETED');
+  });
+
+  it('records how a completed DELTA run read, why it read in full, and the entries it read', async () => {
+    const dir = await createDirectory(sync.url);
+    const { syncAll } = await gqlOk<{ syncAll: { id: string } }>(sync.url, SYNC_ALL, {
+      id: dir.id,
+      mode: 'DELTA',
+    });
+    await h.publishUpdate({
+      runId: syncAll.id,
+      directoryId: dir.id,
+      seq: 1,
+      status: RunStatus.COMPLETED,
+      mode: SyncMode.DELTA,
+      readMode: SyncMode.FULL,
+      fullReadReason: FullReadReason.NO_CURSOR,
+      counts: { seen: 3, entriesRead: 17 },
+      cursor: 'first-cursor',
+    });
+    const done = await waitFor(
+      async () => {
+        const r = await run(syncAll.id);
+        return r.status === 'COMPLETED' ? r : undefined;
+      },
+      { message: 'completed' },
+    );
+    expect(done).toMatchObject({
+      mode: 'DELTA',
+      readMode: 'FULL',
+      fullReadReason: 'NO_CURSOR',
+      counts: { seen: 3, entriesRead: 17 },
+    });
+    const [d] = await h.sql<{ cursor: string }>(
+      'select cursor from sync.directories where id = ?',
+      [dir.id],
+    );
+    expect(d!.cursor).toBe('first-cursor');
   });
 
   it('FAILED records the error and does not store the cursor', async () => {

@@ -1,18 +1,32 @@
 import {
   ErrorCode,
+  FullReadReason,
   Subject,
   SyncMode,
   UserOutcome,
   subject,
   type DirectoryEvent,
   type ObjectError,
+  type RunCompleted,
   type RunStarted,
 } from '@dirsync/proto';
 import type { Logger } from '@dirsync/kit';
 import type { Database } from '../db/database.js';
 import { errorClass } from '../db/errors.js';
 import type { Sql } from '../db/sql.js';
-import { completeDelta, completeFull, completeUser, missingSeqs, unsupported } from './complete.js';
+import {
+  completeFull,
+  completeUser,
+  markDirectorySynced,
+  missingSeqs,
+  unsupported,
+} from './complete.js';
+import {
+  completeDelta,
+  stageGroupRemovals,
+  stageMembershipDeltas,
+  stageUserRemovals,
+} from './delta.apply.js';
 import {
   applyGroupBatch,
   applyObjectErrors,
@@ -117,7 +131,12 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
     }
   }
 
-  async function complete(sql: Sql, run: RunState, lastSeq: number, cursor: string): Promise<void> {
+  async function complete(
+    sql: Sql,
+    run: RunState,
+    lastSeq: number,
+    body: RunCompleted,
+  ): Promise<void> {
     run.lastSeq = lastSeq;
     const missing = await missingSeqs(sql, run.runId, lastSeq);
     if (missing.length > 0) {
@@ -127,10 +146,22 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
       });
       return;
     }
-    if (run.mode === SyncMode.FULL) await completeFull(sql, run);
+    // A DELTA job the connector had to serve with a full read completes like a FULL run: it
+    // observed everything in scope, so what it did not observe is gone.
+    const readFull =
+      run.mode === SyncMode.FULL ||
+      (run.mode === SyncMode.DELTA && body.readMode === SyncMode.FULL);
+    run.readMode = readFull ? SyncMode.FULL : run.mode;
+    run.fullReadReason =
+      run.mode === SyncMode.DELTA && readFull ? body.fullReadReason : FullReadReason.UNSPECIFIED;
+    run.counts.entriesRead = body.entriesRead;
+    if (readFull) await completeFull(sql, run);
     else if (run.mode === SyncMode.USER) await completeUser(sql, run);
-    else await completeDelta(sql, run);
-    run.cursor = cursor;
+    else {
+      await completeDelta(sql, run);
+      await markDirectorySynced(sql, run, false);
+    }
+    run.cursor = storable(body.cursor);
     await finish(sql, run, 'COMPLETED');
   }
 
@@ -192,7 +223,19 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
         await progress(sql, run, await applyGroupBatch(sql, run, body.value.groups));
         break;
       case 'memberships':
-        await stageMemberships(sql, run, body.value.groups);
+        await stageMemberships(sql, run, event.seq, body.value.groups);
+        await progress(sql, run, []);
+        break;
+      case 'userRemovals':
+        await stageUserRemovals(sql, run, body.value.users);
+        await progress(sql, run, []);
+        break;
+      case 'groupRemovals':
+        await stageGroupRemovals(sql, run, body.value.groups);
+        await progress(sql, run, []);
+        break;
+      case 'membershipDeltas':
+        await stageMembershipDeltas(sql, run, event.seq, body.value.groups);
         await progress(sql, run, []);
         break;
       case 'objectErrors': {
@@ -202,7 +245,7 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
         break;
       }
       case 'runCompleted':
-        await complete(sql, run, body.value.lastSeq || event.seq, storable(body.value.cursor));
+        await complete(sql, run, body.value.lastSeq || event.seq, body.value);
         break;
       case 'runFailed':
         await finish(
@@ -315,8 +358,18 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
  * a lost batch. Run boundaries and their RunUpdates are always flushed before the ack.
  */
 function isBatch(event: DirectoryEvent): boolean {
-  const c = event.body.case;
-  return c === 'users' || c === 'groups' || c === 'memberships' || c === 'objectErrors';
+  switch (event.body.case) {
+    case 'users':
+    case 'groups':
+    case 'memberships':
+    case 'objectErrors':
+    case 'userRemovals':
+    case 'groupRemovals':
+    case 'membershipDeltas':
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** Run and directory ids are UUIDs or short names; anything longer is not one of them. */

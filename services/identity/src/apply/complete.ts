@@ -1,6 +1,7 @@
 import { ErrorCode, SyncMode, UserOutcome } from '@dirsync/proto';
 import { toInt, type Sql } from '../db/sql.js';
 import { nameKey } from './normalize.js';
+import { removeUsers } from './removal.js';
 import type { RunState } from './run.repository.js';
 
 /**
@@ -28,27 +29,15 @@ export async function missingSeqs(
   return missing.map((m) => m.seq);
 }
 
-const PENDING_DELETION_SET = `
-  previous_status = u.status,
-  status = 'pending_deletion',
-  pending_deletion_at = now(),
-  purge_after = now() + make_interval(days => ?),
-  updated_at = now()`;
-
 /**
- * FULL run: users not observed → pending deletion, groups not observed → removed, memberships
- * made equal to the observed set. Set-based, and an unchanged directory writes no row.
+ * FULL run (and a DELTA run read in full): users not observed → pending deletion, groups not
+ * observed → removed, memberships made equal to the observed set. Set-based, and an unchanged
+ * directory writes no row.
  */
 export async function completeFull(sql: Sql, run: RunState): Promise<void> {
   await analyzeStaging(sql);
   const counts = run.counts;
-  counts.pendingDeletion += await sql.exec(
-    `update users u set ${PENDING_DELETION_SET}
-     where u.directory_id = ? and u.status <> 'pending_deletion'
-       and not exists (select 1 from run_seen_users s
-                       where s.run_id = ? and s.external_id = u.external_id)`,
-    [run.restoreWindowDays, run.directoryId, run.runId],
-  );
+  await removeUsers(sql, run, { kind: 'unobserved' });
 
   // Groups first: what remains are the observed groups. Their memberships cascade (by trigger),
   // so count them before they go.
@@ -107,27 +96,6 @@ export async function completeFull(sql: Sql, run: RunState): Promise<void> {
   await markDirectorySynced(sql, run, true);
 }
 
-/** DELTA run: changes were upserted as they came; memberships are only added, nobody swept. */
-export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
-  await analyzeStaging(sql);
-  const [row] = await sql.rows<{ added: string }>(
-    `with added as (
-       insert into memberships (group_id, user_id)
-       select g.id, u.id
-       from run_memberships rm
-       join groups g on g.directory_id = ? and g.external_id = rm.group_external_id
-       join users u on u.directory_id = ? and u.external_id = rm.user_external_id
-       where rm.run_id = ?
-       on conflict do nothing
-       returning 1
-     )
-     select count(*) as added from added`,
-    [run.directoryId, run.directoryId, run.runId],
-  );
-  run.counts.membershipsAdded += toInt(row?.added);
-  await markDirectorySynced(sql, run, false);
-}
-
 /**
  * USER run: only the requested user changes. Observed → its memberships become the observed
  * ones (in groups that exist); not observed → pending deletion when known, else NOT_FOUND.
@@ -152,12 +120,7 @@ export async function completeUser(sql: Sql, run: RunState): Promise<void> {
       [run.directoryId, key],
     );
     if (known) {
-      if (known.status !== 'pending_deletion') {
-        run.counts.pendingDeletion += await sql.exec(
-          `update users u set ${PENDING_DELETION_SET} where u.id = ?`,
-          [run.restoreWindowDays, known.id],
-        );
-      }
+      await removeUsers(sql, run, { kind: 'user', userId: known.id });
       run.userOutcome = UserOutcome.PENDING_DELETION;
       run.userId = known.id;
     } else {
@@ -213,7 +176,7 @@ async function analyzeStaging(sql: Sql): Promise<void> {
   );
 }
 
-async function markDirectorySynced(sql: Sql, run: RunState, full: boolean): Promise<void> {
+export async function markDirectorySynced(sql: Sql, run: RunState, full: boolean): Promise<void> {
   await sql.exec(
     `insert into directory_state (directory_id, last_full_run_id, last_full_sync_at, last_sync_at)
      values (?, case when ? then ? end, case when ? then now() end, now())

@@ -45,8 +45,8 @@ export async function applyDirectoryDeleted(
     }
     const pendingDeletion = await sql.exec(
       `update users u set previous_status = u.status, status = 'pending_deletion',
-         pending_deletion_at = now(), purge_after = now() + make_interval(days => ?),
-         updated_at = now()
+         removal_reason = 'directory_deleted', pending_deletion_at = now(),
+         purge_after = now() + make_interval(days => ?), updated_at = now()
        where u.directory_id = ? and u.status <> 'pending_deletion'`,
       [days, event.directoryId],
     );

@@ -1,4 +1,10 @@
-import { ErrorCode, type GroupMembers, type ObjectError, type ObservedGroup } from '@dirsync/proto';
+import {
+  ErrorCode,
+  SyncMode,
+  type GroupMembers,
+  type ObjectError,
+  type ObservedGroup,
+} from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
 import {
   hasNul,
@@ -80,11 +86,14 @@ export async function applyGroupBatch(
 /**
  * Stage one `MembershipBatch`. Memberships are resolved when the run completes, so a batch may
  * name groups and users whose own batches come later. An external id with a NUL names no stored
- * record (those are refused), so its memberships are dropped here.
+ * record (those are refused), so its memberships are dropped here. A DELTA run's rows carry
+ * their position (event `seq`, order in the message): there they are additions, ordered with
+ * the run's membership deltas.
  */
 export async function stageMemberships(
   sql: Sql,
   run: RunState,
+  seq: number,
   groups: readonly GroupMembers[],
 ): Promise<void> {
   const groupIds: string[] = [];
@@ -100,6 +109,15 @@ export async function stageMemberships(
     }
   }
   if (groupIds.length === 0) return;
+  if (run.mode === SyncMode.DELTA) {
+    await sql.exec(
+      `insert into run_memberships (run_id, group_external_id, user_external_id, seq, ord)
+       select ?, t.g, t.u, ?, t.ord
+       from unnest(?::text[], ?::text[]) with ordinality as t(g, u, ord)`,
+      [run.runId, seq, groupIds, userIds],
+    );
+    return;
+  }
   await sql.exec(
     `insert into run_memberships (run_id, group_external_id, user_external_id)
      select ?, t.g, t.u from unnest(?::text[], ?::text[]) as t(g, u)`,

@@ -1,5 +1,6 @@
 import {
   ErrorCode,
+  FullReadReason,
   ObjectErrorSchema,
   RunCountsSchema,
   RunStatus,
@@ -36,6 +37,7 @@ export const COUNT_KEYS = [
   'groupsRemoved',
   'membershipsAdded',
   'membershipsRemoved',
+  'entriesRead',
 ] as const satisfies readonly (keyof Counts)[];
 
 export function emptyCounts(): Counts {
@@ -58,6 +60,9 @@ export interface RunState {
   error: { code: ErrorCode; message: string } | null;
   userOutcome: UserOutcome;
   userId: string | null;
+  /** How the connector read (RunCompleted.read_mode); UNSPECIFIED until the run completes. */
+  readMode: SyncMode;
+  fullReadReason: FullReadReason;
 }
 
 interface RunRow {
@@ -76,11 +81,20 @@ interface RunRow {
   error_message: string | null;
   user_outcome: string | null;
   user_id: string | null;
+  read_mode: string | null;
+  full_read_reason: string | null;
 }
 
 function modeFromName(name: string): SyncMode {
   const v = (SyncMode as unknown as Record<string, number | undefined>)[name];
   return (v ?? SyncMode.UNSPECIFIED) as SyncMode;
+}
+
+function reasonFromName(name: string | null): FullReadReason {
+  const v = name
+    ? (FullReadReason as unknown as Record<string, number | undefined>)[name]
+    : undefined;
+  return (v ?? FullReadReason.UNSPECIFIED) as FullReadReason;
 }
 
 function outcomeFromName(name: string | null): UserOutcome {
@@ -111,6 +125,8 @@ function fromRow(r: RunRow): RunState {
       : null,
     userOutcome: outcomeFromName(r.user_outcome),
     userId: r.user_id,
+    readMode: r.read_mode ? modeFromName(r.read_mode) : SyncMode.UNSPECIFIED,
+    fullReadReason: reasonFromName(r.full_read_reason),
   };
 }
 
@@ -147,6 +163,8 @@ export function newRun(init: {
     error: null,
     userOutcome: UserOutcome.UNSPECIFIED,
     userId: null,
+    readMode: SyncMode.UNSPECIFIED,
+    fullReadReason: FullReadReason.UNSPECIFIED,
   };
 }
 
@@ -181,12 +199,18 @@ export async function dropStaging(sql: Sql, runId: string): Promise<void> {
   if (others?.open) {
     await sql.exec(
       `with u as (delete from run_seen_users where run_id = ?),
-            g as (delete from run_seen_groups where run_id = ?)
+            g as (delete from run_seen_groups where run_id = ?),
+            ru as (delete from run_removed_users where run_id = ?),
+            rg as (delete from run_removed_groups where run_id = ?),
+            md as (delete from run_membership_deltas where run_id = ?)
        delete from run_memberships where run_id = ?`,
-      [runId, runId, runId],
+      [runId, runId, runId, runId, runId, runId],
     );
   } else {
-    await sql.exec('truncate run_seen_users, run_seen_groups, run_memberships');
+    await sql.exec(
+      `truncate run_seen_users, run_seen_groups, run_memberships, run_removed_users,
+         run_removed_groups, run_membership_deltas`,
+    );
   }
 }
 
@@ -221,11 +245,14 @@ export async function commitRun(
     userOutcome: finished ? run.userOutcome : UserOutcome.UNSPECIFIED,
     userId: finished ? (run.userId ?? '') : '',
     atMs: BigInt(Date.now()),
+    readMode: run.status === 'COMPLETED' ? run.readMode : SyncMode.UNSPECIFIED,
+    fullReadReason: run.status === 'COMPLETED' ? run.fullReadReason : FullReadReason.UNSPECIFIED,
   });
   await sql.exec(
     `with o as (insert into outbox (subject, msg_id, payload) values (?, ?, ?))
      update runs set status = ?, counts = ?::jsonb, update_seq = ?, last_seq = ?, cursor = ?,
-       error_code = ?, error_message = ?, user_outcome = ?, user_id = ?, updated_at = now(),
+       error_code = ?, error_message = ?, user_outcome = ?, user_id = ?, read_mode = ?,
+       full_read_reason = ?, updated_at = now(),
        finished_at = case when ? then coalesce(finished_at, now()) else null end
      where run_id = ?`,
     [
@@ -241,6 +268,8 @@ export async function commitRun(
       run.error?.message ?? null,
       run.userOutcome === UserOutcome.UNSPECIFIED ? null : UserOutcome[run.userOutcome],
       run.userId,
+      run.readMode === SyncMode.UNSPECIFIED ? null : SyncMode[run.readMode],
+      run.fullReadReason === FullReadReason.UNSPECIFIED ? null : FullReadReason[run.fullReadReason],
       finished,
       run.runId,
     ],

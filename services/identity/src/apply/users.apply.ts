@@ -67,6 +67,7 @@ up as (
       else excluded.status
     end,
     previous_status = case when u.status = 'pending_deletion' then null else u.previous_status end,
+    removal_reason = null,
     pending_deletion_at = null,
     purge_after = null,
     updated_at = now(),

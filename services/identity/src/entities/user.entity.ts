@@ -23,6 +23,31 @@ registerEnumType(UserStatus, {
   },
 });
 
+/** Why a user is in pending deletion. The values are what `users.removal_reason` stores. */
+export enum RemovalReason {
+  /** A delta sync said the entry was deleted in the source. */
+  DELETED = 'deleted',
+  /** A delta sync said the user is in none of the selected groups any more. */
+  OUT_OF_SCOPE = 'out_of_scope',
+  /** A full sync (or a single-user sync) did not find the user in scope. */
+  NOT_OBSERVED = 'not_observed',
+  /** The directory was deleted. */
+  DIRECTORY_DELETED = 'directory_deleted',
+}
+
+registerEnumType(RemovalReason, {
+  name: 'RemovalReason',
+  description: 'Why a user is in pending deletion.',
+  valuesConfig: {
+    DELETED: { description: 'A delta sync reported the entry deleted in the source.' },
+    OUT_OF_SCOPE: { description: 'A delta sync reported it in none of the selected groups.' },
+    NOT_OBSERVED: {
+      description: 'A full or single-user sync did not find it in scope (deleted or out of scope).',
+    },
+    DIRECTORY_DELETED: { description: 'Its directory was deleted.' },
+  },
+});
+
 /**
  * A user imported from a directory. Identity is `(directoryId, externalId)`; every synced field
  * is read-only through the API. The row is the MikroORM entity and the GraphQL type at once;
@@ -89,6 +114,12 @@ export class User {
   @Field(() => GraphQLDateTimeISO, { nullable: true })
   pendingDeletionAt!: Date | null;
 
+  @Field(() => RemovalReason, {
+    nullable: true,
+    description: 'Why the user is in pending deletion; null otherwise.',
+  })
+  removalReason!: RemovalReason | null;
+
   @Field(() => GraphQLDateTimeISO, {
     nullable: true,
     description: 'When a pending deletion becomes final.',
@@ -118,6 +149,7 @@ export const UserSchema = new EntitySchema<User>({
     updatedAt: { type: 'datetime', columnType: 'timestamptz' },
     syncedAt: { type: 'datetime', columnType: 'timestamptz' },
     pendingDeletionAt: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+    removalReason: { type: 'text', nullable: true },
     purgeAfter: { type: 'datetime', columnType: 'timestamptz', nullable: true },
   },
 });

@@ -1,6 +1,12 @@
 import { registerEnumType } from 'type-graphql';
 import { DIRECTORY_KINDS } from '../directory/directory.entity.js';
-import { RUN_MODES, RUN_STATUSES, RUN_TRIGGERS, USER_OUTCOMES } from '../run/run.entity.js';
+import {
+  FULL_READ_REASONS,
+  RUN_MODES,
+  RUN_STATUSES,
+  RUN_TRIGGERS,
+  USER_OUTCOMES,
+} from '../run/run.entity.js';
 
 function enumObject<T extends string>(values: readonly T[]): { [K in T]: K } {
   return Object.fromEntries(values.map((v) => [v, v])) as { [K in T]: K };
@@ -11,6 +17,7 @@ export const SyncModeEnum = enumObject(RUN_MODES);
 export const RunTriggerEnum = enumObject(RUN_TRIGGERS);
 export const RunStatusEnum = enumObject(RUN_STATUSES);
 export const SyncUserOutcomeEnum = enumObject(USER_OUTCOMES);
+export const FullReadReasonEnum = enumObject(FULL_READ_REASONS);
 
 registerEnumType(DirectoryKindEnum, {
   name: 'DirectoryKind',
@@ -20,7 +27,19 @@ registerEnumType(DirectoryKindEnum, {
 registerEnumType(SyncModeEnum, {
   name: 'SyncMode',
   description:
-    'FULL reads everything in scope and removes what was not seen; DELTA reads what changed since the stored cursor; USER reads one user.',
+    'FULL reads everything in scope and removes what was not seen; DELTA reads what changed since the stored cursor (and removes only what the source says is gone); USER reads one user.',
+});
+registerEnumType(FullReadReasonEnum, {
+  name: 'FullReadReason',
+  description: 'Why a DELTA run read the whole directory (and then completed like a FULL run).',
+  valuesConfig: {
+    NO_CURSOR: { description: 'The directory had no stored cursor (first sync).' },
+    CURSOR_REJECTED: {
+      description:
+        'The source no longer accepted the stored cursor (expired, restored from backup, or made for another configuration).',
+    },
+    DELTA_UNSUPPORTED: { description: "The directory's connector has no delta mechanism." },
+  },
 });
 registerEnumType(RunTriggerEnum, { name: 'RunTrigger' });
 registerEnumType(RunStatusEnum, {

@@ -20,6 +20,10 @@ export const USER_OUTCOMES = [
 ] as const;
 export type UserOutcome = (typeof USER_OUTCOMES)[number];
 
+/** Why a DELTA run read the whole source (proto `FullReadReason`). */
+export const FULL_READ_REASONS = ['NO_CURSOR', 'CURSOR_REJECTED', 'DELTA_UNSUPPORTED'] as const;
+export type FullReadReason = (typeof FULL_READ_REASONS)[number];
+
 /** Cumulative counts as identity committed them (proto `RunCounts`). */
 export const COUNT_FIELDS = [
   'seen',
@@ -36,6 +40,7 @@ export const COUNT_FIELDS = [
   'groupsRemoved',
   'membershipsAdded',
   'membershipsRemoved',
+  'entriesRead',
 ] as const;
 export type CountField = (typeof COUNT_FIELDS)[number];
 
@@ -64,6 +69,12 @@ export class Run {
   groupsRemoved!: number;
   membershipsAdded!: number;
   membershipsRemoved!: number;
+  /** Entries the connector read from the source. */
+  entriesRead!: number;
+  /** COMPLETED runs: how the connector read (a DELTA run served with a full read: FULL). */
+  readMode!: RunMode | null;
+  /** COMPLETED DELTA runs read in full: why. */
+  fullReadReason!: FullReadReason | null;
   /** Highest RunUpdate seq applied; older updates are ignored. */
   updateSeq!: number;
   errorCode!: string | null;
@@ -104,6 +115,9 @@ export const RunSchema = new EntitySchema<Run>({
     groupsRemoved: count('groups_removed'),
     membershipsAdded: count('memberships_added'),
     membershipsRemoved: count('memberships_removed'),
+    entriesRead: count('entries_read'),
+    readMode: { type: 'text', fieldName: 'read_mode', nullable: true },
+    fullReadReason: { type: 'text', fieldName: 'full_read_reason', nullable: true },
     updateSeq: { type: new BigIntType('number'), fieldName: 'update_seq' },
     errorCode: { type: 'text', fieldName: 'error_code', nullable: true },
     errorMessage: { type: 'text', fieldName: 'error_message', nullable: true },

@@ -64,22 +64,13 @@ export class RunResolver {
 
   @Mutation(() => SyncRunObject, {
     description:
-      'Queue a run of the directory and return it at once (QUEUED). RUN_IN_PROGRESS while another run is active.',
+      'Queue a run of the directory and return it at once (QUEUED). FULL (default) reads everything and removes what it did not see; DELTA reads what changed since the stored cursor (in full when there is none). RUN_IN_PROGRESS while another run is active.',
   })
   async syncAll(
     @Arg('directoryId', () => ID) directoryId: string,
     @Arg('mode', () => SyncModeEnum, { nullable: true, defaultValue: 'FULL' })
     mode: RunMode | null,
   ): Promise<SyncRunObject> {
-    if (mode === 'DELTA') {
-      throw apiError(
-        ApiErrorCode.BAD_USER_INPUT,
-        'mode: delta sync is not available for LDAP yet',
-        {
-          field: 'mode',
-        },
-      );
-    }
     if (mode === 'USER') {
       throw apiError(ApiErrorCode.BAD_USER_INPUT, 'mode: use syncUser to sync one user', {
         field: 'mode',

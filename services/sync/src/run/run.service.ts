@@ -3,6 +3,7 @@ import type { JetStreamClient, Logger, RunMetrics } from '@dirsync/kit';
 import { ApiErrorCode, apiError } from '@dirsync/kit/graphql';
 import {
   ErrorCode,
+  FullReadReason as ProtoFullReadReason,
   RunStatus as ProtoRunStatus,
   SyncJobSchema,
   SyncMode,
@@ -21,6 +22,7 @@ import {
   ACTIVE_STATUSES,
   COUNT_FIELDS,
   Run,
+  type FullReadReason,
   type RunMode,
   type RunStatus,
   type RunTrigger,
@@ -71,6 +73,18 @@ const PROTO_MODE: Record<RunMode, SyncMode> = {
   FULL: SyncMode.FULL,
   DELTA: SyncMode.DELTA,
   USER: SyncMode.USER,
+};
+
+const READ_MODE: Partial<Record<SyncMode, RunMode>> = {
+  [SyncMode.FULL]: 'FULL',
+  [SyncMode.DELTA]: 'DELTA',
+  [SyncMode.USER]: 'USER',
+};
+
+const FULL_READ_REASON: Partial<Record<ProtoFullReadReason, FullReadReason>> = {
+  [ProtoFullReadReason.NO_CURSOR]: 'NO_CURSOR',
+  [ProtoFullReadReason.CURSOR_REJECTED]: 'CURSOR_REJECTED',
+  [ProtoFullReadReason.DELTA_UNSUPPORTED]: 'DELTA_UNSUPPORTED',
 };
 
 const USER_OUTCOME: Partial<Record<ProtoUserOutcome, UserOutcome>> = {
@@ -328,6 +342,13 @@ export class RunService {
         params.push(
           errorCodeName(update.error?.code ?? ErrorCode.INTERNAL),
           clean(update.error?.message ?? 'the run failed'),
+        );
+      }
+      if (status === 'COMPLETED') {
+        sets.push('read_mode = ?', 'full_read_reason = ?');
+        params.push(
+          READ_MODE[update.readMode] ?? run.mode,
+          FULL_READ_REASON[update.fullReadReason] ?? null,
         );
       }
       if (status === 'COMPLETED' && run.mode === 'USER') {

@@ -2,6 +2,7 @@ import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { connectionTypes } from '../graphql/pagination.js';
 import {
+  FullReadReasonEnum,
   RunStatusEnum,
   RunTriggerEnum,
   SyncModeEnum,
@@ -10,6 +11,7 @@ import {
 import {
   COUNT_FIELDS,
   type CountField,
+  type FullReadReason,
   type Run,
   type RunMode,
   type RunStatus,
@@ -33,6 +35,11 @@ export class RunCountsObject {
   @Field(() => Int) groupsRemoved!: number;
   @Field(() => Int) membershipsAdded!: number;
   @Field(() => Int) membershipsRemoved!: number;
+  @Field(() => Int, {
+    description:
+      'Entries (objects) the connector read from the source: what the run cost. A DELTA run reads only what changed.',
+  })
+  entriesRead!: number;
 }
 
 @ObjectType('ObjectError', {
@@ -65,8 +72,21 @@ export class SyncRunObject {
 
   directoryId!: string;
 
-  @Field(() => SyncModeEnum)
+  @Field(() => SyncModeEnum, { description: 'The mode asked for.' })
   mode!: RunMode;
+
+  @Field(() => SyncModeEnum, {
+    nullable: true,
+    description:
+      'COMPLETED runs: how the connector read. FULL for a DELTA run it served with a full read (see fullReadReason), which then removed what it did not see, like a FULL run.',
+  })
+  readMode!: RunMode | null;
+
+  @Field(() => FullReadReasonEnum, {
+    nullable: true,
+    description: 'COMPLETED DELTA runs read in full: why.',
+  })
+  fullReadReason!: FullReadReason | null;
 
   @Field(() => RunTriggerEnum)
   trigger!: RunTrigger;
@@ -138,6 +158,8 @@ export function toRunNode(run: Run): SyncRunObject {
     id: run.id,
     directoryId: run.directoryId,
     mode: run.mode,
+    readMode: run.readMode,
+    fullReadReason: run.fullReadReason,
     trigger: run.trigger,
     status: run.status,
     username: run.username ? run.username.toString('utf8') : null,

@@ -1,0 +1,182 @@
+import {
+  RemovalReason,
+  SyncMode,
+  type GroupMembershipDelta,
+  type RemovedGroup,
+  type RemovedUser,
+} from '@dirsync/proto';
+import { toInt, type Sql } from '../db/sql.js';
+import { hasNul, storable } from './normalize.js';
+import { removeUsers, type StoredRemovalReason } from './removal.js';
+import type { RunState } from './run.repository.js';
+
+/**
+ * DELTA runs say what left the source and how memberships changed. Nothing of it is applied
+ * while the run is open: it is staged per run and applied by {@link completeDelta} in the
+ * transaction that completes the run, so a DELTA run that fails (or is superseded, or times
+ * out) removes nobody — the same rule as for FULL runs.
+ */
+
+const REASON: Record<RemovalReason, StoredRemovalReason> = {
+  [RemovalReason.UNSPECIFIED]: 'deleted',
+  [RemovalReason.DELETED]: 'deleted',
+  [RemovalReason.OUT_OF_SCOPE]: 'out_of_scope',
+};
+
+/** An external id as stored: trimmed, and none with a NUL (no stored record has one). */
+function usableId(raw: string): string | undefined {
+  const id = raw.trim();
+  return id && !hasNul(id) ? id : undefined;
+}
+
+/** Stage one `UserRemovalBatch` (DELTA runs only; other modes derive their removals). */
+export async function stageUserRemovals(
+  sql: Sql,
+  run: RunState,
+  users: readonly RemovedUser[],
+): Promise<void> {
+  if (run.mode !== SyncMode.DELTA) return;
+  const ids: string[] = [];
+  const reasons: string[] = [];
+  const locators: string[] = [];
+  for (const u of users) {
+    const id = usableId(u.externalId);
+    if (!id) continue;
+    ids.push(id);
+    reasons.push(REASON[u.reason] ?? 'deleted');
+    locators.push(storable(u.sourceLocator));
+  }
+  if (ids.length === 0) return;
+  await sql.exec(
+    `insert into run_removed_users (run_id, external_id, reason, source_locator)
+     select ?, t.id, t.reason, nullif(t.locator, '')
+     from unnest(?::text[], ?::text[], ?::text[]) as t(id, reason, locator)`,
+    [run.runId, ids, reasons, locators],
+  );
+}
+
+/** Stage one `GroupRemovalBatch` (DELTA runs only). */
+export async function stageGroupRemovals(
+  sql: Sql,
+  run: RunState,
+  groups: readonly RemovedGroup[],
+): Promise<void> {
+  if (run.mode !== SyncMode.DELTA) return;
+  const ids: string[] = [];
+  const reasons: string[] = [];
+  for (const g of groups) {
+    const id = usableId(g.externalId);
+    if (!id) continue;
+    ids.push(id);
+    reasons.push(REASON[g.reason] ?? 'deleted');
+  }
+  if (ids.length === 0) return;
+  await sql.exec(
+    `insert into run_removed_groups (run_id, external_id, reason)
+     select ?, t.id, t.reason from unnest(?::text[], ?::text[]) as t(id, reason)`,
+    [run.runId, ids, reasons],
+  );
+}
+
+/**
+ * Stage one `MembershipDeltaBatch` (DELTA runs only), keeping the order of its statements:
+ * (event seq, position in the message) — for a (group, user) pair the last one wins.
+ */
+export async function stageMembershipDeltas(
+  sql: Sql,
+  run: RunState,
+  seq: number,
+  groups: readonly GroupMembershipDelta[],
+): Promise<void> {
+  if (run.mode !== SyncMode.DELTA) return;
+  const groupIds: string[] = [];
+  const userIds: string[] = [];
+  const added: boolean[] = [];
+  for (const g of groups) {
+    const gid = usableId(g.groupExternalId);
+    if (!gid) continue;
+    for (const [list, isAdd] of [
+      [g.addedUserExternalIds, true],
+      [g.removedUserExternalIds, false],
+    ] as const) {
+      for (const raw of list) {
+        const uid = usableId(raw);
+        if (!uid) continue;
+        groupIds.push(gid);
+        userIds.push(uid);
+        added.push(isAdd);
+      }
+    }
+  }
+  if (groupIds.length === 0) return;
+  await sql.exec(
+    `insert into run_membership_deltas (run_id, seq, ord, group_external_id, user_external_id,
+       added)
+     select ?, ?, t.ord, t.g, t.u, t.a
+     from unnest(?::text[], ?::text[], ?::boolean[]) with ordinality as t(g, u, a, ord)`,
+    [run.runId, seq, groupIds, userIds, added],
+  );
+}
+
+/**
+ * Complete a DELTA run (one the connector read as a delta; one it read in full completes like
+ * a FULL run). In order: the named groups go (with their memberships), the named users go to
+ * pending deletion ({@link removeUsers}), then memberships change — for each (group, user) the
+ * run's last statement, `members()` additions and membership deltas alike, between groups and
+ * users that exist (a user in pending deletion gains none). Nothing the run did not name is
+ * touched: a DELTA run never sweeps. Small changes cost index lookups, not directory scans.
+ */
+export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
+  const counts = run.counts;
+  const [gone] = await sql.rows<{ groups: string; memberships: string }>(
+    `with gone as (
+       select distinct g.id from run_removed_groups r
+       join groups g on g.directory_id = ? and g.external_id = r.external_id
+       where r.run_id = ?
+         and not exists (select 1 from run_seen_groups s
+                         where s.run_id = ? and s.external_id = r.external_id)
+     ),
+     lost as (select count(*) as n from memberships m where m.group_id in (select id from gone)),
+     removed as (delete from groups g where g.id in (select id from gone) returning 1)
+     select (select count(*) from removed) as groups, (select n from lost) as memberships`,
+    [run.directoryId, run.runId, run.runId],
+  );
+  counts.groupsRemoved += toInt(gone?.groups);
+  counts.membershipsRemoved += toInt(gone?.memberships);
+
+  await removeUsers(sql, run, { kind: 'named' });
+
+  const [changed] = await sql.rows<{ added: string; removed: string }>(
+    `with statements as (
+       select rm.group_external_id as g, rm.user_external_id as u, true as added, rm.seq, rm.ord
+       from run_memberships rm where rm.run_id = ?
+       union all
+       select d.group_external_id, d.user_external_id, d.added, d.seq, d.ord
+       from run_membership_deltas d where d.run_id = ?
+     ),
+     latest as (
+       select distinct on (g, u) g, u, added from statements order by g, u, seq desc, ord desc
+     ),
+     resolved as (
+       select gr.id as group_id, us.id as user_id, l.added, us.status
+       from latest l
+       join groups gr on gr.directory_id = ? and gr.external_id = l.g
+       join users us on us.directory_id = ? and us.external_id = l.u
+     ),
+     added as (
+       insert into memberships (group_id, user_id)
+       select group_id, user_id from resolved where added and status <> 'pending_deletion'
+       on conflict do nothing
+       returning 1
+     ),
+     removed as (
+       delete from memberships m using resolved r
+       where not r.added and m.group_id = r.group_id and m.user_id = r.user_id
+       returning 1
+     )
+     select (select count(*) from added) as added, (select count(*) from removed) as removed`,
+    [run.runId, run.runId, run.directoryId, run.directoryId],
+  );
+  counts.membershipsAdded += toInt(changed?.added);
+  counts.membershipsRemoved += toInt(changed?.removed);
+}

@@ -1,0 +1,92 @@
+import { toInt, type Sql } from '../db/sql.js';
+import type { RunState } from './run.repository.js';
+
+/** Why a user is in `pending_deletion` (`users.removal_reason`). */
+export type StoredRemovalReason = 'deleted' | 'out_of_scope' | 'not_observed' | 'directory_deleted';
+
+/**
+ * Which users a completed run removes:
+ *
+ * - `unobserved` (FULL, and a DELTA run the connector served with a full read): every user of
+ *   the directory the run did not observe (`not_observed`: gone from the source or from the
+ *   scope; a full read cannot tell which).
+ * - `named` (DELTA): the users the connector named in `UserRemovalBatch`es, with their reason,
+ *   except those the same run observed — an observation wins over a removal.
+ * - `user` (USER): the requested user, which the run did not observe. It keeps its memberships
+ *   until the next FULL or DELTA run: a single-user check reads no group.
+ *
+ * Users already in `pending_deletion` are never planned again (their window keeps running).
+ */
+export type RemovalPlan =
+  | { kind: 'unobserved' }
+  | { kind: 'named' }
+  | { kind: 'user'; userId: string };
+
+/** The planned removals as one `select id, reason` over the run's staging. */
+function planned(run: RunState, plan: RemovalPlan): { sql: string; params: unknown[] } {
+  switch (plan.kind) {
+    case 'unobserved':
+      return {
+        sql: `select u.id, 'not_observed'::text as reason from users u
+              where u.directory_id = ? and u.status <> 'pending_deletion'
+                and not exists (select 1 from run_seen_users s
+                                where s.run_id = ? and s.external_id = u.external_id)`,
+        params: [run.directoryId, run.runId],
+      };
+    case 'named':
+      return {
+        sql: `select distinct on (u.id) u.id, r.reason from run_removed_users r
+              join users u on u.directory_id = ? and u.external_id = r.external_id
+              where r.run_id = ? and u.status <> 'pending_deletion'
+                and not exists (select 1 from run_seen_users s
+                                where s.run_id = ? and s.external_id = r.external_id)
+              order by u.id, r.reason`,
+        params: [run.directoryId, run.runId, run.runId],
+      };
+    case 'user':
+      return {
+        sql: `select u.id, 'not_observed'::text as reason from users u
+              where u.id = ? and u.directory_id = ? and u.status <> 'pending_deletion'`,
+        params: [plan.userId, run.directoryId],
+      };
+  }
+}
+
+/**
+ * THE removal path of a run: every user a run takes out of dirsync goes through here, in the
+ * transaction that completes the run (never before completion, never for a failed run). The
+ * planned users move to `pending_deletion` with the run's restore window (`purge_after`), keep
+ * their previous status for a restore (same id, bypass kept), record why, and lose their
+ * memberships (a removed user is in no group, as after a FULL run; USER plans excepted).
+ * Counts go into the run.
+ *
+ * Returns the number of users removed.
+ */
+export async function removeUsers(sql: Sql, run: RunState, plan: RemovalPlan): Promise<number> {
+  const p = planned(run, plan);
+  const [row] = await sql.rows<{ removed: string; memberships: string }>(
+    `with planned as (${p.sql}),
+     removed as (
+       update users u set
+         previous_status = u.status,
+         status = 'pending_deletion',
+         removal_reason = planned.reason,
+         pending_deletion_at = now(),
+         purge_after = now() + make_interval(days => ?),
+         updated_at = now()
+       from planned
+       where u.id = planned.id
+       returning u.id
+     ),
+     memberships as (
+       delete from memberships m using removed r where ? and m.user_id = r.id returning 1
+     )
+     select (select count(*) from removed) as removed,
+            (select count(*) from memberships) as memberships`,
+    [...p.params, run.restoreWindowDays, plan.kind !== 'user'],
+  );
+  const removed = toInt(row?.removed);
+  run.counts.pendingDeletion += removed;
+  run.counts.membershipsRemoved += toInt(row?.memberships);
+  return removed;
+}

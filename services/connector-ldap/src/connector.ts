@@ -352,7 +352,7 @@ export function createLdapConnector(
         binaryAttributes: p.profile.binaryAttributes,
         signal: ctx.signal,
         logger: ctx.logger,
-        countEntries: (n) => ctx.countEntriesRead(n),
+        countEntries: (n) => ctx.countEntriesRead?.(n),
       });
       try {
         if (!(await session.exists(p.baseDn, 'the base DN'))) {

@@ -183,7 +183,7 @@ describe('connector worker', () => {
       const seen: [SyncMode, string][] = [];
       const r = await delta(async (ctx) => {
         seen.push([ctx.mode, ctx.directory.cursor]);
-        ctx.countEntriesRead(2);
+        ctx.countEntriesRead?.(2);
         return { cursor: 'next' };
       });
       expect(seen).toEqual([[SyncMode.DELTA, 'stored-cursor']]);
@@ -214,7 +214,7 @@ describe('connector worker', () => {
       const modes: SyncMode[] = [];
       const r = await delta(async ({ mode, sink, countEntriesRead }) => {
         modes.push(mode);
-        countEntriesRead(3);
+        countEntriesRead?.(3);
         await sink.user(user(1));
         if (mode === SyncMode.DELTA) throw new CursorRejectedError('the change log was trimmed');
         await sink.user(user(2));

@@ -67,6 +67,11 @@ runConnectorConformance({
         await admin.removeMember(groupIds.get(m.group) as string, userIds.get(m.user) as string);
       } else if (m.op === 'deleteUser') {
         await admin.deleteUser(userIds.get(m.user) as string);
+      } else if (m.op === 'removeSubgroup') {
+        await admin.removeMember(
+          groupIds.get(m.group) as string,
+          groupIds.get(m.subgroup) as string,
+        );
       } else {
         await admin.updateUser(userIds.get(m.user) as string, properties(m.changes));
       }

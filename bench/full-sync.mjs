@@ -32,10 +32,12 @@ function run(cmd, args, input) {
   });
 }
 
+const apiKey = (await readFile(process.env.DIRSYNC_API_KEY_FILE, 'utf8')).trim();
+
 async function gql(query, variables = {}) {
   const res = await fetch(gateway, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
     body: JSON.stringify({ query, variables }),
   });
   const body = await res.json();

@@ -23,6 +23,11 @@ export const SUBGRAPHS = [
     sdlFile: here('../../services/sync/schema.graphql'),
     url: 'http://127.0.0.1:4102/graphql',
   },
+  {
+    name: 'auth',
+    sdlFile: here('../../services/auth/schema.graphql'),
+    url: 'http://127.0.0.1:4105/graphql',
+  },
 ] as const;
 
 export type SubgraphName = (typeof SUBGRAPHS)[number]['name'];

@@ -1,5 +1,7 @@
 import { envVars, loadEnv, parseEnv } from '@dirsync/kit';
+import { authEnvVars, isRole, type Role } from '@dirsync/kit/auth';
 import { z } from 'zod';
+import type { OidcConfig } from './auth/oidc.js';
 
 const graphqlUrl = (def: string) =>
   z
@@ -7,21 +9,90 @@ const graphqlUrl = (def: string) =>
     .default(def)
     .refine((v) => /^https?:\/\/[^/]+/.test(v), { message: 'must be an http(s):// URL' });
 
+const int = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const optionalUrl = z
+  .string()
+  .optional()
+  .transform((v) => (v ? v : undefined))
+  .refine((v) => v === undefined || /^https?:\/\/[^/]+/.test(v), {
+    message: 'must be an http(s):// URL',
+  });
+
+/** `value=ROLE,value=ROLE`: OIDC claim values that name a role differently. */
+const roleMap = z
+  .string()
+  .default('')
+  .transform((v, ctx) => {
+    const map: Record<string, Role> = {};
+    for (const pair of v
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const at = pair.lastIndexOf('=');
+      const value = pair.slice(0, at).trim();
+      const role = pair
+        .slice(at + 1)
+        .trim()
+        .toUpperCase();
+      if (at <= 0 || !isRole(role)) {
+        ctx.addIssue({ code: 'custom', message: `"${pair}" is not value=ROLE with a known role` });
+        continue;
+      }
+      map[value] = role;
+    }
+    return map;
+  });
+
 /** Every variable the gateway reads; README.md has the table. */
-export const gatewayEnvSchema = z.object({
-  PORT: envVars.port(4000),
-  HOST: envVars.host,
-  LOG_LEVEL: envVars.logLevel,
-  IDENTITY_URL: graphqlUrl('http://127.0.0.1:4101/graphql'),
-  SYNC_URL: graphqlUrl('http://127.0.0.1:4102/graphql'),
-  GATEWAY_DEV_INTROSPECT: envVars.bool(false),
-  GATEWAY_MAX_BODY_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1024)
-    .max(64 * 1024 * 1024)
-    .default(262_144),
-});
+export const gatewayEnvSchema = z
+  .object({
+    PORT: envVars.port(4000),
+    HOST: envVars.host,
+    LOG_LEVEL: envVars.logLevel,
+    IDENTITY_URL: graphqlUrl('http://127.0.0.1:4101/graphql'),
+    SYNC_URL: graphqlUrl('http://127.0.0.1:4102/graphql'),
+    AUTH_URL: graphqlUrl('http://127.0.0.1:4105/graphql'),
+    GATEWAY_MODE: z.enum(['production', 'development']).default('production'),
+    GATEWAY_DEV_INTROSPECT: envVars.bool(false),
+    GATEWAY_MAX_BODY_BYTES: int(262_144, 1024, 64 * 1024 * 1024),
+    DIRSYNC_GATEWAY_PRIVATE_KEY: authEnvVars.gatewayPrivateKey,
+    GATEWAY_KEY_CACHE_SECONDS: int(5, 0, 300),
+    GATEWAY_RATE_LIMIT_PER_MINUTE: int(600, 0, 1_000_000),
+    GATEWAY_AUTH_FAILURES_PER_MINUTE: int(30, 0, 1_000_000),
+    GATEWAY_MAX_DEPTH: int(12, 2, 100),
+    GATEWAY_MAX_COST: int(50_000, 10, 100_000_000),
+    GATEWAY_MAX_PAGE_SIZE: int(500, 1, 10_000),
+    GATEWAY_REQUEST_TIMEOUT_MS: int(90_000, 100, 3_600_000),
+    OIDC_ISSUER: optionalUrl,
+    OIDC_AUDIENCE: z
+      .string()
+      .optional()
+      .transform((v) => (v ? v : undefined)),
+    OIDC_JWKS_URL: optionalUrl,
+    OIDC_ROLE_CLAIM: z.string().min(1).default('roles'),
+    OIDC_ROLE_MAP: roleMap,
+    OIDC_ALGORITHMS: z
+      .string()
+      .default('RS256,RS384,RS512,PS256,ES256,ES384,EdDSA')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
+      ),
+  })
+  .superRefine((env, ctx) => {
+    if (env.OIDC_ISSUER && !env.OIDC_AUDIENCE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OIDC_AUDIENCE'],
+        message:
+          'is required with OIDC_ISSUER (the client id or API identifier tokens are issued for)',
+      });
+    }
+  });
 
 /** The gateway's configuration, as `createGatewayService` takes it. */
 export interface GatewayConfig {
@@ -30,7 +101,9 @@ export interface GatewayConfig {
   host: string;
   logLevel: string;
   /** Subgraph endpoints by subgraph name (the names in the supergraph). */
-  subgraphUrls: { identity: string; sync: string };
+  subgraphUrls: { identity: string; sync: string; auth: string };
+  /** production: no introspection, no sandbox page. development: both. */
+  mode: 'production' | 'development';
   /**
    * Compose at start by introspecting the running subgraphs instead of serving the committed
    * supergraph. Local development only: a subgraph change then needs no `npm run supergraph`.
@@ -38,6 +111,22 @@ export interface GatewayConfig {
   devIntrospect: boolean;
   /** Larger request bodies are refused with 413. */
   maxBodyBytes: number;
+  /** Ed25519 seed (base64) that signs the identity handed to the subgraphs. */
+  privateKey: string;
+  /** How long a successful API key check is reused (a revoked key works at most this long). */
+  keyCacheSeconds: number;
+  /** Requests per minute per principal; 0 = unlimited. */
+  rateLimitPerMinute: number;
+  /** Failed authentications per minute per client address; 0 = unlimited. */
+  authFailuresPerMinute: number;
+  limits: {
+    maxDepth: number;
+    maxCost: number;
+    maxPageSize: number;
+  };
+  /** A request that has not been answered in this time answers TIMEOUT. */
+  requestTimeoutMs: number;
+  oidc?: OidcConfig | undefined;
 }
 
 function toConfig(env: z.infer<typeof gatewayEnvSchema>): GatewayConfig {
@@ -45,20 +134,44 @@ function toConfig(env: z.infer<typeof gatewayEnvSchema>): GatewayConfig {
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
-    subgraphUrls: { identity: env.IDENTITY_URL, sync: env.SYNC_URL },
+    subgraphUrls: { identity: env.IDENTITY_URL, sync: env.SYNC_URL, auth: env.AUTH_URL },
+    mode: env.GATEWAY_MODE,
     devIntrospect: env.GATEWAY_DEV_INTROSPECT,
     maxBodyBytes: env.GATEWAY_MAX_BODY_BYTES,
+    privateKey: env.DIRSYNC_GATEWAY_PRIVATE_KEY,
+    keyCacheSeconds: env.GATEWAY_KEY_CACHE_SECONDS,
+    rateLimitPerMinute: env.GATEWAY_RATE_LIMIT_PER_MINUTE,
+    authFailuresPerMinute: env.GATEWAY_AUTH_FAILURES_PER_MINUTE,
+    limits: {
+      maxDepth: env.GATEWAY_MAX_DEPTH,
+      maxCost: env.GATEWAY_MAX_COST,
+      maxPageSize: env.GATEWAY_MAX_PAGE_SIZE,
+    },
+    requestTimeoutMs: env.GATEWAY_REQUEST_TIMEOUT_MS,
+    oidc:
+      env.OIDC_ISSUER && env.OIDC_AUDIENCE
+        ? {
+            issuer: env.OIDC_ISSUER,
+            audience: env.OIDC_AUDIENCE,
+            jwksUrl: env.OIDC_JWKS_URL,
+            roleClaim: env.OIDC_ROLE_CLAIM,
+            roleMap: env.OIDC_ROLE_MAP,
+            algorithms: env.OIDC_ALGORITHMS,
+          }
+        : undefined,
   };
 }
 
 /** Parse a given environment record (tests); throws listing every problem. */
 export function parseGatewayEnv(source: Record<string, string | undefined>): GatewayConfig {
-  const parsed = parseEnv(gatewayEnvSchema, source);
+  const parsed = parseEnv(gatewayEnvSchema as never, source);
   if (!parsed.ok) throw new Error(`invalid configuration:\n  - ${parsed.problems.join('\n  - ')}`);
-  return toConfig(parsed.value);
+  return toConfig(parsed.value as z.infer<typeof gatewayEnvSchema>);
 }
 
 /** Parse `process.env`, or print every problem and exit 1. */
 export function loadGatewayEnv(): GatewayConfig {
-  return toConfig(loadEnv('gateway', gatewayEnvSchema, process.env));
+  return toConfig(
+    loadEnv('gateway', gatewayEnvSchema as never, process.env) as z.infer<typeof gatewayEnvSchema>,
+  );
 }

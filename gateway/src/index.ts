@@ -1,17 +1,34 @@
 import { readFile } from 'node:fs/promises';
-import { ApolloServer } from '@apollo/server';
-import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource } from '@apollo/gateway';
+import type { IncomingMessage } from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloGateway,
+  IntrospectAndCompose,
+  RemoteGraphQLDataSource,
+  type GraphQLDataSourceProcessOptions,
+} from '@apollo/gateway';
+import { GraphQLError } from 'graphql';
 import {
   createHttpServer,
   createLogger,
   graphqlMetricsPlugin,
   Metrics,
+  HttpError,
   type HttpServer,
   type Logger,
   type Service,
 } from '@dirsync/kit';
+import {
+  createGatewayTokenSigner,
+  SYSTEM_PRINCIPAL,
+  type GatewayTokenSigner,
+  type Principal,
+} from '@dirsync/kit/auth';
 import type { GatewayConfig } from './env.js';
 import { SUBGRAPHS, SUPERGRAPH_FILE } from './compose.js';
+import { clientAddress, createAuthenticator } from './auth/authenticator.js';
+import { createOidcVerifier } from './auth/oidc.js';
 
 export type { GatewayConfig } from './env.js';
 export { parseGatewayEnv, loadGatewayEnv, gatewayEnvSchema } from './env.js';
@@ -22,6 +39,7 @@ export {
   composeSupergraph,
   type SubgraphName,
 } from './compose.js';
+export type { OidcConfig } from './auth/oidc.js';
 
 export interface GatewayDeps {
   logger?: Logger;
@@ -37,14 +55,28 @@ export interface GatewayService extends Service {
   readonly url: string;
 }
 
+/** The GraphQL context of one gateway request. */
+export interface GatewayContext {
+  /** Absent only for the development sandbox page, which runs no operation. */
+  principal?: Principal;
+  clientAddress: string;
+}
+
 const READY_TIMEOUT_MS = 2_000;
 
 /** Problems of one subgraph: it must answer `{ __typename }` within the timeout. */
-async function probeSubgraph(name: string, url: string): Promise<string[]> {
+async function probeSubgraph(
+  name: string,
+  url: string,
+  signer: GatewayTokenSigner,
+): Promise<string[]> {
   try {
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await signer.sign(SYSTEM_PRINCIPAL)}`,
+      },
       body: JSON.stringify({ query: '{ __typename }' }),
       signal: AbortSignal.timeout(READY_TIMEOUT_MS),
     });
@@ -56,10 +88,63 @@ async function probeSubgraph(name: string, url: string): Promise<string[]> {
   }
 }
 
+/** Sends each subgraph request with a fresh token naming the request's principal. */
+class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    url: string,
+    private readonly signer: GatewayTokenSigner,
+    timeoutMs: number,
+  ) {
+    super({
+      url,
+      fetcher: async (input, init) => {
+        try {
+          return await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) } as never);
+        } catch (err) {
+          if ((err as Error).name === 'TimeoutError') {
+            throw new GraphQLError(`no answer within ${timeoutMs} ms`, {
+              extensions: { code: 'TIMEOUT' },
+            });
+          }
+          throw err;
+        }
+      },
+    });
+  }
+
+  override async willSendRequest({
+    request,
+    context,
+  }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
+    const principal = (context as Partial<GatewayContext> | undefined)?.principal;
+    request.http?.headers.set(
+      'authorization',
+      `Bearer ${await this.signer.sign(principal ?? SYSTEM_PRINCIPAL)}`,
+    );
+  }
+}
+
+/** Every operation needs a principal (the HTTP hook lets only the sandbox page through without). */
+const requirePrincipal: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ contextValue }) {
+        if (!contextValue.principal) {
+          throw new GraphQLError('authentication required', {
+            extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+          });
+        }
+      },
+    };
+  },
+};
+
 /**
- * The Apollo Gateway in front of the identity and sync subgraphs. It serves the supergraph
- * composed at build time (`supergraph.graphql`) and sends each subgraph's share of a query to
- * the URL from its configuration; `devIntrospect` composes from the running subgraphs instead.
+ * The Apollo Gateway in front of the identity, sync and auth subgraphs. It authenticates every
+ * request (API keys through the auth service, OIDC tokens against the issuer's JWKS), applies the
+ * limits, and hands each subgraph the verified principal in a token only it can sign. It serves
+ * the supergraph composed at build time (`supergraph.graphql`); `devIntrospect` composes from the
+ * running subgraphs instead.
  */
 export function createGatewayService(
   config: GatewayConfig,
@@ -68,12 +153,27 @@ export function createGatewayService(
   const logger = deps.logger ?? createLogger('gateway', config.logLevel);
   const metrics = deps.metrics ?? new Metrics({ service: 'gateway' });
   const urls: Record<string, string> = config.subgraphUrls;
-  let apollo: ApolloServer | undefined;
+  const signer = createGatewayTokenSigner(config.privateKey);
+  const authenticator = createAuthenticator({
+    authUrl: config.subgraphUrls.auth,
+    signer,
+    oidc: config.oidc ? createOidcVerifier(config.oidc) : undefined,
+    keyCacheSeconds: config.keyCacheSeconds,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    authFailuresPerMinute: config.authFailuresPerMinute,
+    logger,
+  });
+  const development = config.mode === 'development';
+  let apollo: ApolloServer<GatewayContext> | undefined;
   let http: HttpServer | undefined;
   let url = '';
 
   const buildService = ({ name, url: composedUrl }: { name: string; url?: string }) =>
-    new RemoteGraphQLDataSource({ url: urls[name] ?? composedUrl });
+    new SignedDataSource(urls[name] ?? composedUrl ?? '', signer, config.requestTimeoutMs);
+
+  /** The sandbox page (development only) is the one thing served without credentials. */
+  const isSandboxPage = (req: IncomingMessage) =>
+    development && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
 
   return {
     name: 'gateway',
@@ -96,28 +196,44 @@ export function createGatewayService(
             logger,
           });
       if (config.devIntrospect) logger.warn('composing from running subgraphs (development only)');
-      apollo = new ApolloServer({
+      if (development) logger.warn('development mode: introspection and the sandbox page are on');
+      apollo = new ApolloServer<GatewayContext>({
         gateway,
-        introspection: true,
+        introspection: development,
         includeStacktraceInErrorResponses: false,
         // stopOnSignals owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal.
         stopOnTerminationSignals: false,
-        plugins: [graphqlMetricsPlugin(metrics)],
+        plugins: [
+          requirePrincipal,
+          graphqlMetricsPlugin(metrics),
+          ...(development ? [] : [ApolloServerPluginLandingPageDisabled()]),
+        ],
       });
       await apollo.start();
-      http = createHttpServer({
+      http = createHttpServer<GatewayContext, Principal | undefined>({
         apollo,
         maxBodyBytes: config.maxBodyBytes,
         metrics,
+        logger,
+        authenticate: async (req) => {
+          if (isSandboxPage(req)) return undefined;
+          return authenticator.authenticate(req);
+        },
+        context: async (req, principal) => ({
+          ...(principal ? { principal } : {}),
+          clientAddress: clientAddress(req),
+        }),
         health: {
           ready: async () =>
             (
-              await Promise.all(SUBGRAPHS.map((s) => probeSubgraph(s.name, urls[s.name] ?? s.url)))
+              await Promise.all(
+                SUBGRAPHS.map((s) => probeSubgraph(s.name, urls[s.name] ?? s.url, signer)),
+              )
             ).flat(),
         },
       });
       url = await http.listen(config.port, config.host);
-      logger.info({ url, subgraphs: urls }, 'gateway started');
+      logger.info({ url, subgraphs: urls, mode: config.mode }, 'gateway started');
     },
 
     async stop() {
@@ -129,3 +245,5 @@ export function createGatewayService(
     },
   };
 }
+
+export { HttpError };

@@ -28,22 +28,47 @@ import {
   waitFor,
   type TestDatabase,
 } from '@dirsync/testkit';
+import { generateGatewayKeyPair } from '@dirsync/kit/auth';
+import { createAuthService, type AuthService } from '@dirsync/auth';
 import { createIdentityService, type IdentityService } from '@dirsync/identity';
 import { createSyncService, type SyncService } from '@dirsync/sync';
-import { createGatewayService, type GatewayService } from '../src/index.js';
+import { createGatewayService, type GatewayConfig, type GatewayService } from '../src/index.js';
 
 const ns = natsNamespace();
 const logLevel = process.env.TEST_LOG_LEVEL ?? 'silent';
 let db: TestDatabase;
 let nc: NatsConnection;
+let auth: AuthService;
 let identity: IdentityService;
 let sync: SyncService;
 let gateway: GatewayService;
+const keys = generateGatewayKeyPair();
+let ownerKey = '';
+
+/** A gateway configuration in front of this file's subgraphs. */
+function gatewayConfig(overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    logLevel,
+    subgraphUrls: { identity: identity.url, sync: sync.url, auth: auth.url },
+    mode: 'production',
+    devIntrospect: false,
+    maxBodyBytes: 64 * 1024,
+    privateKey: keys.privateKey,
+    keyCacheSeconds: 0,
+    rateLimitPerMinute: 0,
+    authFailuresPerMinute: 0,
+    limits: { maxDepth: 12, maxCost: 50_000, maxPageSize: 500 },
+    requestTimeoutMs: 30_000,
+    ...overrides,
+  };
+}
 
 async function post(url: string, query: string, variables: Record<string, unknown> = {}) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ownerKey}` },
     body: JSON.stringify({ query, variables }),
   });
   return (await res.json()) as {
@@ -55,6 +80,24 @@ async function post(url: string, query: string, variables: Record<string, unknow
 beforeAll(async () => {
   db = await createTestDatabase();
   nc = await connect({ servers: natsUrl() });
+  auth = createAuthService(
+    {
+      databaseUrl: db.url,
+      databaseSchema: 'auth',
+      port: 0,
+      host: '127.0.0.1',
+      logLevel,
+      gatewayPublicKey: keys.publicKey,
+      auditRetentionDays: 0,
+    },
+    {
+      logger: createLogger('auth', logLevel),
+      onBootstrapKey: (key) => {
+        ownerKey = key;
+      },
+    },
+  );
+  await auth.start();
   identity = createIdentityService(
     {
       databaseUrl: db.url,
@@ -66,6 +109,7 @@ beforeAll(async () => {
       host: '127.0.0.1',
       logLevel,
       outboxPollMs: 100,
+      gatewayPublicKey: keys.publicKey,
     },
     { logger: createLogger('identity', logLevel) },
   );
@@ -79,6 +123,7 @@ beforeAll(async () => {
       host: '127.0.0.1',
       logLevel,
       secretKey: randomBytes(32).toString('base64'),
+      gatewayPublicKey: keys.publicKey,
       schedulerEnabled: false,
       schedulerTickSeconds: 15,
       runTimeoutSeconds: 600,
@@ -88,17 +133,7 @@ beforeAll(async () => {
   );
   await identity.start();
   await sync.start();
-  gateway = createGatewayService(
-    {
-      port: 0,
-      host: '127.0.0.1',
-      logLevel,
-      subgraphUrls: { identity: identity.url, sync: sync.url },
-      devIntrospect: false,
-      maxBodyBytes: 64 * 1024,
-    },
-    { logger: createLogger('gateway', logLevel) },
-  );
+  gateway = createGatewayService(gatewayConfig(), { logger: createLogger('gateway', logLevel) });
   await gateway.start();
 });
 
@@ -106,6 +141,7 @@ afterAll(async () => {
   await gateway?.stop();
   await sync?.stop();
   await identity?.stop();
+  await auth?.stop();
   if (nc) {
     await deleteNamespaceStreams(nc, ns);
     await nc.close();
@@ -267,14 +303,13 @@ describe('gateway', () => {
 
   it('is not ready when a subgraph does not answer', async () => {
     const dead = createGatewayService(
-      {
-        port: 0,
-        host: '127.0.0.1',
-        logLevel,
-        subgraphUrls: { identity: identity.url, sync: 'http://127.0.0.1:9/graphql' },
-        devIntrospect: false,
-        maxBodyBytes: 64 * 1024,
-      },
+      gatewayConfig({
+        subgraphUrls: {
+          identity: identity.url,
+          sync: 'http://127.0.0.1:9/graphql',
+          auth: auth.url,
+        },
+      }),
       { logger: createLogger('gateway', logLevel) },
     );
     await dead.start();
@@ -291,17 +326,9 @@ describe('gateway', () => {
   });
 
   it('composes from the running subgraphs with devIntrospect', async () => {
-    const dev = createGatewayService(
-      {
-        port: 0,
-        host: '127.0.0.1',
-        logLevel,
-        subgraphUrls: { identity: identity.url, sync: sync.url },
-        devIntrospect: true,
-        maxBodyBytes: 64 * 1024,
-      },
-      { logger: createLogger('gateway', logLevel) },
-    );
+    const dev = createGatewayService(gatewayConfig({ devIntrospect: true }), {
+      logger: createLogger('gateway', logLevel),
+    });
     await dev.start();
     try {
       const r = await post(dev.url, `{ directories { totalCount } users { totalCount } }`);

@@ -30,6 +30,10 @@ start_bench_slapd
 psql "$PG_ADMIN_URL" -q -c 'drop database if exists dirsync_bench with (force)' -c 'create database dirsync_bench'
 mkdir -p .data
 export DIRSYNC_SECRET_KEY="$(stack_secret_key "$root/.data/secret.key")"
+stack_gateway_keys "$root/.data/gateway.key"
+export STACK_OWNER_KEY_FILE="$root/.data/bench-owner.key"
+rm -f "$STACK_OWNER_KEY_FILE"   # a fresh database: the auth service writes a new first key
+export GATEWAY_RATE_LIMIT_PER_MINUTE=0
 rm -rf "$STACK_LOGS"
 
 cleanup() {
@@ -50,5 +54,5 @@ stack_start
 pids=""
 for name in "${!STACK_PID_OF[@]}"; do pids+="$name:${STACK_PID_OF[$name]},"; done
 
-BENCH_PIDS="$pids" BENCH_GATEWAY_URL="http://127.0.0.1:$STACK_GATEWAY_PORT/graphql" \
+BENCH_PIDS="$pids" DIRSYNC_API_KEY_FILE="$STACK_OWNER_KEY_FILE" BENCH_GATEWAY_URL="http://127.0.0.1:$STACK_GATEWAY_PORT/graphql" \
   BENCH_PG_URL="$DATABASE_URL" node bench/full-sync.mjs "$@"

@@ -7,11 +7,20 @@ const gateway = process.env.DIRSYNC_GATEWAY_URL ?? 'http://127.0.0.1:4000/graphq
 const definitionPath = process.argv[2] ?? new URL('../demo/demo-directory.json', import.meta.url);
 const bindPassword = process.env.DIRSYNC_DEMO_LDAP_PASSWORD ?? 'admin-secret';
 const tty = process.stdout.isTTY;
+// Every request is authenticated (docs/security.md): the demo uses the first owner API key, which
+// the auth service wrote to this file on its first start.
+const keyFile = process.env.DIRSYNC_API_KEY_FILE;
+const apiKey =
+  process.env.DIRSYNC_API_KEY ?? (keyFile ? (await readFile(keyFile, 'utf8')).trim() : '');
+if (!apiKey) {
+  console.error('demo: set DIRSYNC_API_KEY (or DIRSYNC_API_KEY_FILE) to an owner API key');
+  process.exit(1);
+}
 
 async function gql(query, variables = {}) {
   const res = await fetch(gateway, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
     body: JSON.stringify({ query, variables }),
   });
   const body = await res.json();
@@ -41,6 +50,13 @@ const RUN_FIELDS = `id status mode errorCode errorMessage durationMs
            groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved }`;
 
 async function main() {
+  if (process.env.DIRSYNC_DEMO_NEW_KEY === '1') {
+    console.log(
+      `First start: dirsync created an owner API key. It is shown this once (and kept in` +
+        `\n${keyFile ?? 'DIRSYNC_API_KEY'} for the demo); send it as "Authorization: Bearer <key>":` +
+        `\n\n  ${apiKey}\n`,
+    );
+  }
   const def = JSON.parse(await readFile(definitionPath, 'utf8'));
   const input = {
     name: def.name,
@@ -156,10 +172,13 @@ async function main() {
     `\n${users.totalCount} active users from "${def.name}": the members of its ${def.selectedGroups.length} selected` +
       `\ngroups (nested groups expanded); people outside them are not imported. Try a query:\n`,
   );
-  console.log(`  curl -s ${gateway} -H 'content-type: application/json' \\
+  const auth = keyFile
+    ? `"authorization: Bearer $(cat ${keyFile})"`
+    : `'authorization: Bearer <key>'`;
+  console.log(`  curl -s ${gateway} -H 'content-type: application/json' -H ${auth} \\
     -d '{"query":"{ users(first: 5, filter: { search: \\"a\\" }) { totalCount nodes { username email status phones { number } groups { nodes { name } } directory { name } } } }"}'\n`);
   console.log(`  or re-sync one user:\n`);
-  console.log(`  curl -s ${gateway} -H 'content-type: application/json' \\
+  console.log(`  curl -s ${gateway} -H 'content-type: application/json' -H ${auth} \\
     -d '{"query":"mutation { syncUser(directoryId: \\"${dir.id}\\", username: \\"${someone ?? 'jdoe'}\\") { outcome user { username } } }"}'\n`);
 }
 

@@ -20,7 +20,7 @@ export STACK_LOGS="$root/.data/logs"
 
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 
-stack_port_free_or_die "$STACK_GATEWAY_PORT" 4101 4102 4103
+stack_port_free_or_die "$STACK_GATEWAY_PORT" 4101 4102 4103 4104 4105
 
 say "1/5 dependencies (npm, slapd, Postgres, NATS)"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -38,6 +38,9 @@ say "3/5 demo OpenLDAP directory on ldap://127.0.0.1:$LDAP_PORT"
 start_slapd demo "$LDAP_PORT" infra/demo/demo.ldif
 mkdir -p .data
 export DIRSYNC_SECRET_KEY="$(stack_secret_key "$root/.data/secret.key")"
+stack_gateway_keys "$root/.data/gateway.key"
+export STACK_OWNER_KEY_FILE="$root/.data/owner.key"
+[ -s "$STACK_OWNER_KEY_FILE" ] && owner_key_was_there=1 || owner_key_was_there=0
 
 cleanup() {
   trap - INT TERM EXIT
@@ -49,10 +52,11 @@ trap cleanup INT TERM EXIT
 
 say "4/5 dirsync services (logs in .data/logs/)"
 stack_start
-echo "identity :4101  sync :4102  connector-ldap :4103  gateway http://127.0.0.1:$STACK_GATEWAY_PORT/graphql"
+echo "identity :4101  sync :4102  connector-ldap :4103  auth :4105  gateway http://127.0.0.1:$STACK_GATEWAY_PORT/graphql"
 
 say "5/5 sync the demo directory"
 DIRSYNC_GATEWAY_URL="http://127.0.0.1:$STACK_GATEWAY_PORT/graphql" \
+  DIRSYNC_API_KEY_FILE="$STACK_OWNER_KEY_FILE" DIRSYNC_DEMO_NEW_KEY="$((1 - owner_key_was_there))" \
   DIRSYNC_DEMO_LDAP_URL="ldap://127.0.0.1:$LDAP_PORT" node infra/scripts/demo.mjs
 
 if [ "${DIRSYNC_DEMO_EXIT:-}" = "1" ]; then exit 0; fi

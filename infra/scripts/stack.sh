@@ -1,8 +1,9 @@
 # Functions that run the dirsync services as local processes (sourced by demo.sh and bench.sh).
 # Inputs (environment): DATABASE_URL, NATS_URL, NATS_NAMESPACE, DIRSYNC_SECRET_KEY,
-# STACK_LOGS (folder), STACK_PORT_BASE (identity = base+1, sync = +2, connector-ldap = +3,
-# connector-entra = +4) and
-# STACK_GATEWAY_PORT.
+# DIRSYNC_GATEWAY_PRIVATE_KEY / DIRSYNC_GATEWAY_PUBLIC_KEY (stack_gateway_keys), STACK_LOGS
+# (folder), STACK_PORT_BASE (identity = base+1, sync = +2, connector-ldap = +3,
+# connector-entra = +4, auth = +5), STACK_GATEWAY_PORT and STACK_OWNER_KEY_FILE (where the first
+# owner API key is kept).
 
 STACK_PIDS=()
 declare -A STACK_PID_OF=()
@@ -62,7 +63,10 @@ _stack_wait_ready() { # name port
 stack_start() {
   local base=${STACK_PORT_BASE:-4100} gw=${STACK_GATEWAY_PORT:-4000}
   mkdir -p "$STACK_LOGS"
-  stack_port_free_or_die "$gw" $((base + 1)) $((base + 2)) $((base + 3)) $((base + 4))
+  stack_port_free_or_die "$gw" $((base + 1)) $((base + 2)) $((base + 3)) $((base + 4)) $((base + 5))
+  _stack_start_one auth services/auth $((base + 5)) AUTH_BOOTSTRAP_KEY_FILE="$STACK_OWNER_KEY_FILE"
+  _stack_wait_ready auth $((base + 5))
+  stack_ensure_owner_key
   _stack_start_one identity services/identity $((base + 1))
   _stack_start_one sync services/sync $((base + 2))
   _stack_start_one connector-ldap services/connector-ldap $((base + 3))
@@ -72,7 +76,8 @@ stack_start() {
   _stack_wait_ready connector-ldap $((base + 3))
   _stack_wait_ready connector-entra $((base + 4))
   _stack_start_one gateway gateway "$gw" \
-    IDENTITY_URL="http://127.0.0.1:$((base + 1))/graphql" SYNC_URL="http://127.0.0.1:$((base + 2))/graphql"
+    IDENTITY_URL="http://127.0.0.1:$((base + 1))/graphql" SYNC_URL="http://127.0.0.1:$((base + 2))/graphql" \
+    AUTH_URL="http://127.0.0.1:$((base + 5))/graphql"
   _stack_wait_ready gateway "$gw"
 }
 
@@ -98,4 +103,23 @@ stack_secret_key() { # file: create a random 32-byte key once, print it
   [ -s "$1" ] || node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64"))' >"$1"
   chmod 600 "$1"
   cat "$1"
+}
+
+stack_gateway_keys() { # file: create the gateway's Ed25519 key once; export both halves
+  [ -s "$1" ] || node --input-type=module -e '
+    import { generateGatewayKeyPair } from "./services/kit/dist/auth/index.js";
+    process.stdout.write(generateGatewayKeyPair().privateKey);' >"$1"
+  chmod 600 "$1"
+  DIRSYNC_GATEWAY_PRIVATE_KEY="$(cat "$1")"
+  DIRSYNC_GATEWAY_PUBLIC_KEY="$(node --input-type=module -e '
+    import { gatewayPublicKeyOf } from "./services/kit/dist/auth/index.js";
+    process.stdout.write(gatewayPublicKeyOf(process.argv[1]));' "$DIRSYNC_GATEWAY_PRIVATE_KEY")"
+  export DIRSYNC_GATEWAY_PRIVATE_KEY DIRSYNC_GATEWAY_PUBLIC_KEY
+}
+
+# The auth service writes the first owner key to STACK_OWNER_KEY_FILE on a fresh database. When
+# the database already has keys but the file is gone, issue a new owner key (break-glass CLI).
+stack_ensure_owner_key() {
+  [ -s "$STACK_OWNER_KEY_FILE" ] && return 0
+  (umask 077 && node services/auth/dist/cli.js issue-owner-key "owner key ($(basename "$STACK_OWNER_KEY_FILE"))" >"$STACK_OWNER_KEY_FILE")
 }

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from 'nats';
 import { createLogger as createServiceLogger } from '@dirsync/kit';
+import { generateGatewayKeyPair, type Role } from '@dirsync/kit/auth';
+import { createAuthService, type AuthService } from '@dirsync/auth';
 import { createIdentityService, type IdentityService } from '@dirsync/identity';
 import { createSyncService, type SyncService } from '@dirsync/sync';
 import { createLdapConnectorService, type LdapConnectorService } from '@dirsync/connector-ldap';
@@ -13,22 +15,40 @@ import {
   natsUrl,
   waitFor,
 } from '@dirsync/testkit';
-import { createGatewayService, type GatewayService } from '../../src/index.js';
+import { createGatewayService, type GatewayConfig, type GatewayService } from '../../src/index.js';
 
-/** The whole of dirsync in process: identity, sync, connector-ldap, connector-entra and the gateway. */
-export interface Stack {
+/** A GraphQL client authenticated with one API key. */
+export interface Client {
+  /** The API key (`dsk_…`) it sends as `Authorization: Bearer`. */
+  key: string;
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** Like gql, but returns errors instead of throwing. */
+  gqlRaw(query: string, variables?: Record<string, unknown>): Promise<GraphQLResult>;
+}
+
+/**
+ * The whole of dirsync in process: auth, identity, sync, connector-ldap, connector-entra and
+ * the gateway. `gql()`
+ * and `gqlRaw()` are an owner's client (the first owner key the auth service created);
+ * `client(role)` issues a key with another role (docs/security.md).
+ */
+export interface Stack extends Client {
   namespace: string;
   databaseUrl: string;
   gatewayUrl: string;
   nc: NatsConnection;
+  auth: AuthService;
   identity: IdentityService;
   sync: SyncService;
   connector: LdapConnectorService;
   entra: EntraConnectorService;
   gateway: GatewayService;
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<T>;
-  /** Like gql, but returns errors instead of throwing. */
-  gqlRaw(query: string, variables?: Record<string, unknown>): Promise<GraphQLResult>;
+  /** The gateway's configuration, to start another gateway in front of the same subgraphs. */
+  gatewayConfig: GatewayConfig;
+  /** A client with a new API key of `role` (created by the owner through `createApiKey`). */
+  client(role: Role, opts?: { name?: string; expiresAt?: Date }): Promise<Client>;
+  /** A client for any credential (a key, a revoked key, an OIDC token…) against any gateway URL. */
+  clientFor(credential: string | undefined, url?: string): Client;
   /** Stop and start a fresh identity service on the same database and namespace. */
   restartIdentity(): Promise<void>;
   stopIdentity(): Promise<void>;
@@ -46,6 +66,8 @@ export interface StackOptions {
   /** Every service's log lines go here (at `logLevel`, default debug); else logs are off. */
   logs?: { write(line: string): void };
   logLevel?: string;
+  /** Gateway settings to override (limits, OIDC…). */
+  gateway?: Partial<GatewayConfig>;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -56,6 +78,26 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     createServiceLogger(service, level, opts.logs);
   const nats = natsUrl();
   const nc = await connect({ servers: nats });
+  const keys = generateGatewayKeyPair();
+
+  let ownerKey = '';
+  const auth = createAuthService(
+    {
+      databaseUrl: db.url,
+      databaseSchema: 'auth',
+      port: 0,
+      host: '127.0.0.1',
+      logLevel,
+      gatewayPublicKey: keys.publicKey,
+      auditRetentionDays: 0,
+    },
+    {
+      logger: createLogger('auth', logLevel),
+      onBootstrapKey: (key) => {
+        ownerKey = key;
+      },
+    },
+  );
 
   const identityConfig = {
     databaseUrl: db.url,
@@ -67,6 +109,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     host: '127.0.0.1',
     logLevel,
     outboxPollMs: 200,
+    gatewayPublicKey: keys.publicKey,
   };
   let identity = createIdentityService(identityConfig, {
     logger: createLogger('identity', logLevel),
@@ -81,6 +124,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       host: '127.0.0.1',
       logLevel,
       secretKey: randomBytes(32).toString('base64'),
+      gatewayPublicKey: keys.publicKey,
       schedulerEnabled: false,
       schedulerTickSeconds: 15,
       runTimeoutSeconds: opts.runTimeoutSeconds ?? 120,
@@ -104,34 +148,64 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     },
     { logger: createLogger('connector-entra', logLevel) },
   );
+  await auth.start();
   await identity.start();
   await sync.start();
   await connector.start();
   await entra.start();
-  const gateway = createGatewayService(
-    {
-      port: 0,
-      host: '127.0.0.1',
-      logLevel,
-      subgraphUrls: { identity: identity.url, sync: sync.url },
-      devIntrospect: false,
-      maxBodyBytes: 262_144,
-    },
-    { logger: createLogger('gateway', logLevel) },
-  );
+  const gatewayConfig: GatewayConfig = {
+    port: 0,
+    host: '127.0.0.1',
+    logLevel,
+    subgraphUrls: { identity: identity.url, sync: sync.url, auth: auth.url },
+    mode: 'production',
+    devIntrospect: false,
+    maxBodyBytes: 262_144,
+    privateKey: keys.privateKey,
+    // Every request asks the auth service, so a revoked key fails at once in tests.
+    keyCacheSeconds: 0,
+    // Tests poll runs quickly; the rate limit has its own tests.
+    rateLimitPerMinute: 0,
+    authFailuresPerMinute: 0,
+    limits: { maxDepth: 12, maxCost: 50_000, maxPageSize: 500 },
+    requestTimeoutMs: 90_000,
+    ...opts.gateway,
+  };
+  const gateway = createGatewayService(gatewayConfig, {
+    logger: createLogger('gateway', logLevel),
+  });
   await gateway.start();
+  if (!ownerKey) throw new Error('the auth service did not create the first owner key');
 
-  async function gqlRaw(
-    query: string,
-    variables: Record<string, unknown> = {},
-  ): Promise<GraphQLResult> {
-    const res = await fetch(gateway.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await res.json()) as GraphQLResult;
-  }
+  const clientFor = (credential: string | undefined, url?: string): Client => {
+    async function gqlRaw(
+      query: string,
+      variables: Record<string, unknown> = {},
+    ): Promise<GraphQLResult> {
+      const res = await fetch(url ?? gateway.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(credential ? { authorization: `Bearer ${credential}` } : {}),
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as GraphQLResult;
+    }
+    return {
+      key: credential ?? '',
+      gqlRaw,
+      async gql<T>(query: string, variables: Record<string, unknown> = {}) {
+        const body = await gqlRaw(query, variables);
+        if (body.errors?.length) {
+          const e = body.errors[0]!;
+          throw new Error(`${e.extensions?.code ?? 'ERROR'}: ${e.message}`);
+        }
+        return body.data as T;
+      },
+    };
+  };
+  const owner = clientFor(ownerKey);
 
   const stack: Stack = {
     namespace,
@@ -140,6 +214,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       return gateway.url;
     },
     nc,
+    auth,
     get identity() {
       return identity;
     },
@@ -147,14 +222,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     connector,
     entra,
     gateway,
-    gqlRaw,
-    async gql<T>(query: string, variables: Record<string, unknown> = {}) {
-      const body = await gqlRaw(query, variables);
-      if (body.errors?.length) {
-        const e = body.errors[0]!;
-        throw new Error(`${e.extensions?.code ?? 'ERROR'}: ${e.message}`);
-      }
-      return body.data as T;
+    gatewayConfig,
+    key: ownerKey,
+    gqlRaw: owner.gqlRaw,
+    gql: owner.gql,
+    clientFor,
+    async client(role, { name, expiresAt } = {}) {
+      const { createApiKey } = await owner.gql<{ createApiKey: { key: string } }>(
+        `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }`,
+        { input: { name: name ?? `test ${role}`, role, expiresAt: expiresAt?.toISOString() } },
+      );
+      return clientFor(createApiKey.key);
     },
     async stopIdentity() {
       await identity.stop();
@@ -179,6 +257,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await entra.stop().catch(() => undefined);
       await sync.stop().catch(() => undefined);
       await identity.stop().catch(() => undefined);
+      await auth.stop().catch(() => undefined);
       await deleteNamespaceStreams(nc, namespace).catch(() => undefined);
       await nc.close();
       await db.drop();

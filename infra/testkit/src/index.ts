@@ -52,3 +52,4 @@ export {
   type SambaAd,
   type StartSambaAdOptions,
 } from './samba.js';
+export { TEST_GATEWAY_KEYS, testPrincipal, subgraphAuth } from './auth.js';

@@ -12,6 +12,8 @@ export interface IdentityConfig {
   port: number;
   host: string;
   logLevel: string;
+  /** The gateway's Ed25519 public key (base64): only requests it signed are answered. */
+  gatewayPublicKey: string;
   /** How often the outbox relay looks for rows written by another replica. */
   outboxPollMs: number;
   /**

@@ -1,4 +1,5 @@
 import { envVars, loadEnv } from '@dirsync/kit';
+import { authEnvVars } from '@dirsync/kit/auth';
 import { z } from 'zod';
 import type { IdentityConfig } from './config.js';
 
@@ -14,6 +15,7 @@ export const identityEnvSchema = z.object({
   PORT: envVars.port(4101),
   HOST: envVars.host,
   LOG_LEVEL: envVars.logLevel,
+  DIRSYNC_GATEWAY_PUBLIC_KEY: authEnvVars.gatewayPublicKey,
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(100).default(10),
   EVENT_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
@@ -33,6 +35,7 @@ export function loadIdentityConfig(
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
+    gatewayPublicKey: env.DIRSYNC_GATEWAY_PUBLIC_KEY,
     outboxPollMs: env.OUTBOX_POLL_MS,
     eventMaxDeliveries: env.EVENT_MAX_DELIVERIES,
     eventRetryDelayMs: env.EVENT_RETRY_DELAY_MS,

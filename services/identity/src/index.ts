@@ -18,6 +18,7 @@ import {
   type Service,
 } from '@dirsync/kit';
 import { Stream, streamName } from '@dirsync/proto';
+import { subgraphAuthenticator, type Principal } from '@dirsync/kit/auth';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createApplier, type Applier } from './apply/applier.js';
 import {
@@ -189,12 +190,13 @@ export function createIdentityService(
             durable: LIFECYCLE_DURABLE,
           },
         ]);
-        http = createHttpServer<IdentityContext>({
+        http = createHttpServer<IdentityContext, Principal>({
           apollo: server,
           metrics,
-          context: async () => {
+          authenticate: subgraphAuthenticator(config.gatewayPublicKey),
+          context: async (_req, principal) => {
             const em = database.em();
-            return { em, db: database, loaders: createLoaders(em, database) };
+            return { em, db: database, loaders: createLoaders(em, database), principal };
           },
           health: {
             ready: async () => {

@@ -23,6 +23,8 @@ import {
   deleteNamespaceStreams,
   natsNamespace,
   natsUrl,
+  subgraphAuth,
+  TEST_GATEWAY_KEYS,
   waitFor,
   type TestDatabase,
 } from '@dirsync/testkit';
@@ -235,6 +237,7 @@ export async function startHarness(overrides: Partial<IdentityConfig> = {}): Pro
     host: '127.0.0.1',
     logLevel: process.env.IDENTITY_TEST_LOG_LEVEL ?? 'silent',
     outboxPollMs: 100,
+    gatewayPublicKey: TEST_GATEWAY_KEYS.publicKey,
     ...overrides,
   };
   const logger = createLogger('identity-test', config.logLevel);
@@ -318,7 +321,7 @@ export async function runAndWait(h: Harness, run: RunBuilder): Promise<RunUpdate
   return h.finalUpdate(run.runId);
 }
 
-/** POST a GraphQL query to the service. */
+/** POST a GraphQL query to the service as the gateway does, for an owner. */
 export async function gql<T = Record<string, unknown>>(
   url: string,
   query: string,
@@ -326,7 +329,7 @@ export async function gql<T = Record<string, unknown>>(
 ): Promise<{ data?: T; errors?: { message: string; extensions?: { code?: string } }[] }> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: await subgraphAuth() },
     body: JSON.stringify({ query, variables }),
   });
   return (await res.json()) as {

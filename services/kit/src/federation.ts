@@ -3,6 +3,8 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { graphql, parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap, type BuildSchemaOptions } from 'type-graphql';
+import { Permission } from './auth/roles.js';
+import { assertGuarded, authChecker, requirePermission, type AuthContext } from './guard.js';
 
 /** `__resolveReference` functions by type name: how this subgraph turns `{ id }` into an entity. */
 export type ReferenceResolvers = Record<
@@ -18,15 +20,35 @@ const FEDERATION_LINK = `extend schema
  * Turn a type-graphql schema into an Apollo Federation 2 subgraph: print it with its directives
  * (`@key` from `@Directive`), prepend the federation `@link`, and give `buildSubgraphSchema` the
  * resolver map plus the entities' reference resolvers.
+ *
+ * Authorisation (docs/security.md): `@Guard`s are enforced by the kit's auth checker; a query or
+ * mutation without one fails here; entity references (`_entities`, how the gateway joins
+ * subgraphs) require `Permission.READ`.
  */
 export async function buildFederatedSchema(
-  options: Omit<BuildSchemaOptions, 'skipCheck'>,
+  options: Omit<BuildSchemaOptions, 'skipCheck' | 'authChecker' | 'authMode'>,
   references: ReferenceResolvers = {},
 ): Promise<GraphQLSchema> {
-  const schema = await buildSchema({ ...options, skipCheck: true });
+  const schema = await buildSchema({
+    ...options,
+    skipCheck: true,
+    authChecker,
+    authMode: 'error',
+  });
+  assertGuarded(schema);
   const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
   for (const [typeName, ref] of Object.entries(references)) {
-    resolvers[typeName] = { ...(resolvers[typeName] ?? {}), ...ref };
+    const resolve = ref.__resolveReference as (
+      r: { __typename: string; id: string },
+      ctx: AuthContext,
+    ) => unknown;
+    resolvers[typeName] = {
+      ...(resolvers[typeName] ?? {}),
+      __resolveReference: (r: { __typename: string; id: string }, ctx: AuthContext) => {
+        requirePermission(ctx, Permission.READ);
+        return resolve(r, ctx);
+      },
+    };
   }
   return buildSubgraphSchema({
     typeDefs: parse(FEDERATION_LINK + printSchemaWithDirectives(schema)),

@@ -2,6 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Metrics } from './metrics.js';
+import { HttpError } from './http-error.js';
+import type { Logger } from './logger.js';
+
+export { HttpError } from './http-error.js';
 
 /** What the health endpoints report. `/healthz`: the process is alive. `/readyz`: it can serve. */
 export interface HealthChecks {
@@ -9,10 +13,24 @@ export interface HealthChecks {
   ready: () => Promise<string[]>;
 }
 
-export interface HttpServerOptions<TContext extends BaseContext> {
+/** A JSON POST endpoint beside `/graphql` (internal APIs); the body is parsed JSON. */
+export type RouteHandler<TAuth> = (
+  body: unknown,
+  auth: TAuth,
+  req: http.IncomingMessage,
+) => Promise<{ status?: number; body: unknown }>;
+
+export interface HttpServerOptions<TContext extends BaseContext, TAuth = undefined> {
   apollo?: ApolloServer<TContext>;
+  /**
+   * Runs before anything else for `/graphql` and every route (not for the health endpoints).
+   * Throw an `HttpError` to refuse the request (401, 429…); what it returns reaches `context`.
+   */
+  authenticate?: (req: http.IncomingMessage) => Promise<TAuth>;
   /** Builds the GraphQL context of one request. */
-  context?: (req: http.IncomingMessage) => Promise<TContext>;
+  context?: (req: http.IncomingMessage, auth: TAuth) => Promise<TContext>;
+  /** Extra JSON POST endpoints by path. */
+  routes?: Record<string, RouteHandler<TAuth>>;
   health: HealthChecks;
   /** Largest accepted request body; bigger ones get 413. */
   maxBodyBytes?: number;
@@ -20,6 +38,13 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   graphqlPath?: string;
   /** Served at `GET /metrics` in the Prometheus text format. */
   metrics?: Metrics;
+  /**
+   * Longest time to receive a whole request (headers and body), in ms; slower clients get 408.
+   * Default 30 s.
+   */
+  requestTimeoutMs?: number;
+  /** Where unexpected errors of routes and hooks are logged (they answer 500 INTERNAL). */
+  logger?: Logger;
 }
 
 /**
@@ -62,22 +87,35 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
   res.end(JSON.stringify(body));
 }
 
-export function createHttpServer<TContext extends BaseContext>(
-  opts: HttpServerOptions<TContext>,
+function sendHttpError(res: http.ServerResponse, err: HttpError): void {
+  for (const [key, value] of Object.entries(err.headers)) res.setHeader(key, value);
+  sendJson(res, err.status, {
+    errors: [{ message: err.message, extensions: { ...err.extensions, code: err.code } }],
+  });
+}
+
+export function createHttpServer<TContext extends BaseContext, TAuth = undefined>(
+  opts: HttpServerOptions<TContext, TAuth>,
 ): HttpServer {
   const graphqlPath = opts.graphqlPath ?? '/graphql';
   const limit = opts.maxBodyBytes ?? 1024 * 1024;
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) {
-        sendJson(res, 500, {
-          errors: [{ message: 'internal error', extensions: { code: 'INTERNAL' } }],
-        });
+      if (res.headersSent) return;
+      if (err instanceof HttpError) {
+        sendHttpError(res, err);
+        return;
       }
-      void err;
+      opts.logger?.error({ err, path: req.url }, 'request failed');
+      sendJson(res, 500, {
+        errors: [{ message: 'internal error', extensions: { code: 'INTERNAL' } }],
+      });
     });
   });
+  // Slow-loris defence: a request must arrive whole within the timeout (Node answers 408).
+  server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  server.headersTimeout = Math.min(server.requestTimeout, 10_000);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -100,7 +138,8 @@ export function createHttpServer<TContext extends BaseContext>(
       res.end(text);
       return;
     }
-    if (url.pathname !== graphqlPath || !opts.apollo) {
+    const route = opts.routes?.[url.pathname];
+    if (!route && (url.pathname !== graphqlPath || !opts.apollo)) {
       sendJson(res, 404, { error: 'not found' });
       return;
     }
@@ -139,18 +178,30 @@ export function createHttpServer<TContext extends BaseContext>(
         body = text;
       }
     }
+    // After the (bounded) body is read: answering before it would reset an uploading client.
+    const auth = (opts.authenticate ? await opts.authenticate(req) : undefined) as TAuth;
+    if (route) {
+      if (req.method !== 'POST') {
+        sendJson(res, 405, { error: 'POST only' });
+        return;
+      }
+      const answer = await route(body, auth, req);
+      sendJson(res, answer.status ?? 200, answer.body);
+      return;
+    }
+    const apollo = opts.apollo!;
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const response = await opts.apollo.executeHTTPGraphQLRequest({
+    const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: {
         method: (req.method ?? 'GET').toUpperCase(),
         headers,
         search: url.search,
         body,
       },
-      context: () => (opts.context ? opts.context(req) : Promise.resolve({} as TContext)),
+      context: () => (opts.context ? opts.context(req, auth) : Promise.resolve({} as TContext)),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;

@@ -3,6 +3,7 @@ export * from './env.js';
 export * from './logger.js';
 export * from './nats.js';
 export * from './http.js';
+export * from './http-error.js';
 export * from './lifecycle.js';
 export * from './metrics.js';
 export * from './phone.js';

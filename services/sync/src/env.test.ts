@@ -1,10 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { generateGatewayKeyPair } from '@dirsync/kit/auth';
 import { parseSyncEnv } from './env.js';
+
+const DIRSYNC_GATEWAY_PUBLIC_KEY = generateGatewayKeyPair().publicKey;
 
 describe('parseSyncEnv()', () => {
   it('applies defaults', () => {
-    const c = parseSyncEnv({ DIRSYNC_SECRET_KEY: randomBytes(32).toString('base64') });
+    const c = parseSyncEnv({
+      DIRSYNC_SECRET_KEY: randomBytes(32).toString('base64'),
+      DIRSYNC_GATEWAY_PUBLIC_KEY,
+    });
     expect(c).toMatchObject({
       databaseSchema: 'sync',
       port: 4102,
@@ -19,6 +25,7 @@ describe('parseSyncEnv()', () => {
 
   it('requires the secret key and says how to make one', () => {
     expect(() => parseSyncEnv({})).toThrow(/DIRSYNC_SECRET_KEY: .*openssl rand -base64 32/);
+    expect(() => parseSyncEnv({})).toThrow(/DIRSYNC_GATEWAY_PUBLIC_KEY: .*npm run keys/);
     expect(() => parseSyncEnv({ DIRSYNC_SECRET_KEY: 'c2hvcnQ=' })).toThrow(
       /32 bytes.*openssl rand -base64 32/,
     );
@@ -29,6 +36,7 @@ describe('parseSyncEnv()', () => {
     try {
       parseSyncEnv({
         DIRSYNC_SECRET_KEY: randomBytes(32).toString('base64'),
+        DIRSYNC_GATEWAY_PUBLIC_KEY,
         PORT: 'x',
         DATABASE_SCHEMA: 'Bad-Schema',
         SCHEDULER_ENABLED: 'maybe',

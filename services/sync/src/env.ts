@@ -1,4 +1,5 @@
 import { envVars, loadEnv, parseEnv } from '@dirsync/kit';
+import { authEnvVars } from '@dirsync/kit/auth';
 import { z } from 'zod';
 
 const secretKey = z
@@ -24,6 +25,7 @@ export const syncEnvSchema = z.object({
   HOST: envVars.host,
   LOG_LEVEL: envVars.logLevel,
   DIRSYNC_SECRET_KEY: secretKey,
+  DIRSYNC_GATEWAY_PUBLIC_KEY: authEnvVars.gatewayPublicKey,
   SCHEDULER_ENABLED: envVars.bool(true),
   SCHEDULER_TICK_SECONDS: seconds(15, 1),
   SYNC_RUN_TIMEOUT_SECONDS: seconds(600, 1),
@@ -44,6 +46,8 @@ export interface SyncConfig {
   logLevel: string;
   /** AES-256-GCM key (32 bytes, base64) that encrypts directory secrets at rest. */
   secretKey: string;
+  /** The gateway's Ed25519 public key (base64): only requests it signed are answered. */
+  gatewayPublicKey: string;
   schedulerEnabled: boolean;
   schedulerTickSeconds: number;
   runTimeoutSeconds: number;
@@ -60,6 +64,7 @@ function toConfig(env: z.infer<typeof syncEnvSchema>): SyncConfig {
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
     secretKey: env.DIRSYNC_SECRET_KEY,
+    gatewayPublicKey: env.DIRSYNC_GATEWAY_PUBLIC_KEY,
     schedulerEnabled: env.SCHEDULER_ENABLED,
     schedulerTickSeconds: env.SCHEDULER_TICK_SECONDS,
     runTimeoutSeconds: env.SYNC_RUN_TIMEOUT_SECONDS,

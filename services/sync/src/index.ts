@@ -21,6 +21,7 @@ import {
   type NatsConnection,
   type Service,
 } from '@dirsync/kit';
+import { subgraphAuthenticator, type Principal } from '@dirsync/kit/auth';
 import { toGraphQLError } from '@dirsync/kit/graphql';
 import type { SyncConfig } from './env.js';
 import { openOrm, type SyncOrm } from './db/orm.js';
@@ -201,10 +202,11 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
     const o = orm;
     const n = nc;
     watchScrapeGauges(metrics, o, t, jsm, config.natsNamespace);
-    http = createHttpServer<SyncContext>({
+    http = createHttpServer<SyncContext, Principal>({
       apollo,
       metrics,
-      context: async () => ({ em: o.em.fork() }),
+      authenticate: subgraphAuthenticator(config.gatewayPublicKey),
+      context: async (_req, principal) => ({ em: o.em.fork(), principal }),
       health: {
         ready: async () => {
           const problems: string[] = [];

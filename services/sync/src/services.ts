@@ -1,4 +1,5 @@
 import type { Logger } from '@dirsync/kit';
+import type { AuthContext } from '@dirsync/kit/graphql';
 import type { SyncConfig } from './env.js';
 import type { EntityManager, SyncOrm } from './db/orm.js';
 import type { DirectoryService } from './directory/directory.service.js';
@@ -13,7 +14,7 @@ export interface SyncServices {
   logger: Logger;
 }
 
-/** Per-request GraphQL context: one entity manager, so a request loads each row once. */
-export interface SyncContext {
+/** Per-request GraphQL context: the caller, and one entity manager so a request loads each row once. */
+export interface SyncContext extends AuthContext {
   em: EntityManager;
 }

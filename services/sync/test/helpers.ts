@@ -24,8 +24,11 @@ import {
   deleteNamespaceStreams,
   natsNamespace,
   natsUrl,
+  subgraphAuth,
+  TEST_GATEWAY_KEYS,
   type TestDatabase,
 } from '@dirsync/testkit';
+import type { Role } from '@dirsync/kit/auth';
 import { createSyncService, type SyncConfig, type SyncService } from '../src/index.js';
 
 /** What `create(RunUpdateSchema, …)` accepts: plain objects for nested messages. */
@@ -70,6 +73,7 @@ export class Harness {
       host: '127.0.0.1',
       logLevel: process.env.TEST_LOG_LEVEL ?? 'info',
       secretKey: SECRET_KEY,
+      gatewayPublicKey: TEST_GATEWAY_KEYS.publicKey,
       schedulerEnabled: false,
       schedulerTickSeconds: 15,
       runTimeoutSeconds: 600,
@@ -170,15 +174,16 @@ export interface GqlResult<T> {
   errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
 }
 
-/** POST a GraphQL operation. */
+/** POST a GraphQL operation as the gateway does, for a caller with `role` (default OWNER). */
 export async function gql<T = Record<string, unknown>>(
   url: string,
   query: string,
   variables: Record<string, unknown> = {},
+  role: Role = 'OWNER',
 ): Promise<GqlResult<T>> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: await subgraphAuth(role) },
     body: JSON.stringify({ query, variables }),
   });
   return (await res.json()) as GqlResult<T>;

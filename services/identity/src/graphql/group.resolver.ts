@@ -1,4 +1,6 @@
 import type { FilterQuery } from '@mikro-orm/core';
+import { Permission } from '@dirsync/kit/auth';
+import { Guard } from '@dirsync/kit/graphql';
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { Group } from '../entities/group.entity.js';
 import type { IdentityContext } from './context.js';
@@ -14,6 +16,7 @@ import {
 
 @Resolver(() => Group)
 export class GroupResolver {
+  @Guard(Permission.READ)
   @Query(() => GroupConnection, {
     description: 'Groups in name order (case-insensitive), a page at a time.',
   })
@@ -44,6 +47,7 @@ export class GroupResolver {
     return groupConnection(rows, size, () => counter.getCount());
   }
 
+  @Guard(Permission.READ)
   @Query(() => Group, { nullable: true, description: 'A group by id; null when unknown.' })
   group(@Arg('id', () => ID) id: string, @Ctx() ctx: IdentityContext): Promise<Group | null> {
     return ctx.loaders.groupById.load(requireUuid(id, 'id'));

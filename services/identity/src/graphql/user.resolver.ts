@@ -1,5 +1,6 @@
 import type { FilterQuery } from '@mikro-orm/core';
-import { apiError, ApiErrorCode } from '@dirsync/kit/graphql';
+import { Permission } from '@dirsync/kit/auth';
+import { apiError, ApiErrorCode, Guard } from '@dirsync/kit/graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { nameKey } from '../apply/normalize.js';
@@ -18,6 +19,7 @@ import {
 
 @Resolver(() => User)
 export class UserResolver {
+  @Guard(Permission.READ)
   @Query(() => UserConnection, {
     description: 'Users in username order (case-insensitive), a page at a time.',
   })
@@ -55,11 +57,13 @@ export class UserResolver {
     return userConnection(rows, size, () => counter.getCount());
   }
 
+  @Guard(Permission.READ)
   @Query(() => User, { nullable: true, description: 'A user by id; null when unknown.' })
   user(@Arg('id', () => ID) id: string, @Ctx() ctx: IdentityContext): Promise<User | null> {
     return ctx.loaders.userById.load(requireUuid(id, 'id'));
   }
 
+  @Guard(Permission.READ)
   @Query(() => User, {
     nullable: true,
     description:

@@ -1,4 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Permission } from '@dirsync/kit/auth';
+import { Guard } from '@dirsync/kit/graphql';
 import { RunStatusEnum } from '../graphql/enums.js';
 import { DEFAULT_FIRST, paginate, type Connection } from '../graphql/pagination.js';
 import { Run, type RunStatus } from '../run/run.entity.js';
@@ -18,6 +20,7 @@ import {
 export class DirectoryResolver {
   constructor(private readonly s: SyncServices) {}
 
+  @Guard(Permission.READ)
   @Query(() => DirectoryConnection, { description: 'Directories by name.' })
   async directories(
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
@@ -33,6 +36,7 @@ export class DirectoryResolver {
     );
   }
 
+  @Guard(Permission.READ)
   @Query(() => DirectoryObject, { nullable: true })
   async directory(
     @Arg('id', () => ID) id: string,
@@ -41,6 +45,7 @@ export class DirectoryResolver {
     return this.s.directories.get(ctx.em, id);
   }
 
+  @Guard(Permission.DIRECTORY_MANAGE)
   @Mutation(() => DirectoryObject)
   async createDirectory(
     @Arg('input', () => CreateDirectoryInput) input: CreateDirectoryInput,
@@ -48,6 +53,7 @@ export class DirectoryResolver {
     return this.s.directories.create(input);
   }
 
+  @Guard(Permission.DIRECTORY_MANAGE)
   @Mutation(() => DirectoryObject, {
     description:
       'Change a directory; `bindPassword`, `clientSecret` or `clientCertificate` replaces the stored credential when given.',
@@ -59,6 +65,7 @@ export class DirectoryResolver {
     return this.s.directories.update(id, input);
   }
 
+  @Guard(Permission.DIRECTORY_MANAGE)
   @Mutation(() => Boolean, {
     description:
       'Delete a directory with its runs; its users move to pending deletion. RUN_IN_PROGRESS while a run is active.',

@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { ApiErrorCode, apiError } from '@dirsync/kit/graphql';
+import { Permission } from '@dirsync/kit/auth';
+import { ApiErrorCode, apiError, Guard } from '@dirsync/kit/graphql';
 import { RunStatusEnum, SyncModeEnum } from '../graphql/enums.js';
 import {
   DEFAULT_ERRORS_FIRST,
@@ -28,6 +29,7 @@ import {
 export class RunResolver {
   constructor(private readonly s: SyncServices) {}
 
+  @Guard(Permission.READ)
   @Query(() => SyncRunConnection, { description: 'Runs, newest first.' })
   async runs(
     @Arg('directoryId', () => ID, { nullable: true }) directoryId: string | null | undefined,
@@ -53,6 +55,7 @@ export class RunResolver {
     );
   }
 
+  @Guard(Permission.READ)
   @Query(() => SyncRunObject, { nullable: true })
   async run(
     @Arg('id', () => ID) id: string,
@@ -62,6 +65,7 @@ export class RunResolver {
     return run ? toRunNode(run) : null;
   }
 
+  @Guard(Permission.SYNC_RUN)
   @Mutation(() => SyncRunObject, {
     description:
       'Queue a run of the directory and return it at once (QUEUED). FULL (default) reads everything and removes what it did not see; DELTA reads what changed since the stored cursor (in full when there is none). RUN_IN_PROGRESS while another run is active.',
@@ -84,6 +88,7 @@ export class RunResolver {
     return toRunNode(run);
   }
 
+  @Guard(Permission.SYNC_USER)
   @Mutation(() => SyncUserResultObject, {
     description:
       'Sync one user by username and wait for the result (TIMEOUT with `runId` if it takes too long).',

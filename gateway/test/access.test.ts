@@ -175,13 +175,14 @@ describe('authorisation', () => {
 
 describe('authentication', () => {
   it('refuses requests without credentials, with another scheme, or an unknown key', async () => {
-    for (const headers of [
+    const variants: Record<string, string>[] = [
       {},
       { authorization: 'Basic YWRtaW46YWRtaW4=' },
       { authorization: 'Bearer dsk_AAAAAAAAAAAA_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
       { authorization: 'Bearer dsk_nonsense' },
       { authorization: 'Bearer not-a-key-nor-a-jwt' },
-    ]) {
+    ];
+    for (const headers of variants) {
       const r = await post(stack.gatewayUrl, headers, '{ users { totalCount } }');
       expect(r.status, JSON.stringify(headers)).toBe(401);
       expect(code(r.body)).toBe('UNAUTHENTICATED');

@@ -33,7 +33,7 @@ describe('dirsync (command line)', () => {
   async function dirsync(args: string[], stdin?: string): Promise<Result> {
     let stdout = '';
     let stderr = '';
-    const code = await runCli(['--url', stack.gatewayUrl, ...args], {
+    const code = await runCli(['--url', stack.gatewayUrl, '--api-key', stack.key, ...args], {
       io: {
         stdout: { write: (s: string) => (stdout += s) },
         stderr: { write: (s: string) => (stderr += s) },
@@ -376,9 +376,9 @@ describe('dirsync (command line)', () => {
       });
     });
 
-    it('the gateway URL can come from the config file', async () => {
+    it('the gateway URL and the API key can come from the config file', async () => {
       const config = join(dir, 'cli.json');
-      await writeFile(config, JSON.stringify({ url: stack.gatewayUrl }));
+      await writeFile(config, JSON.stringify({ url: stack.gatewayUrl, apiKey: stack.key }));
       let stdout = '';
       const code = await runCli(['--config', config, 'directories', 'list'], {
         io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: () => true } },
@@ -386,6 +386,18 @@ describe('dirsync (command line)', () => {
       });
       expect(code).toBe(ExitCode.OK);
       expect(stdout).toContain(NAME);
+    });
+
+    it('without an API key, or with a role that lacks the permission, exits AUTH', async () => {
+      const run = async (args: string[]) =>
+        runCli(['--url', stack.gatewayUrl, ...args], {
+          io: { stdout: { write: () => true }, stderr: { write: () => true } },
+          env: { configHome: join(dir, 'config') },
+        });
+      expect(await run(['directories', 'list'])).toBe(ExitCode.AUTH);
+      const reader = await stack.client('READ_ONLY');
+      expect(await run(['--api-key', reader.key, 'directories', 'list'])).toBe(ExitCode.OK);
+      expect(await run(['--api-key', reader.key, 'sync', directoryId])).toBe(ExitCode.AUTH);
     });
   });
 });

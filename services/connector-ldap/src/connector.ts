@@ -20,6 +20,7 @@ import {
   type ResolvedMapping,
 } from './mapping.js';
 import { profileFor, type LdapProfile } from './profiles/index.js';
+import { collectRanged, firstRange } from './ranges.js';
 import { LdapSession } from './session.js';
 
 export interface LdapConnectorOptions {
@@ -27,6 +28,12 @@ export interface LdapConnectorOptions {
   pageSize?: number;
   /** Clock for disabled-ness checks (AD accountExpires); tests pin it. */
   now?: () => Date;
+  /**
+   * Ask for ranged member values (`member;range=0-<size-1>`) instead of plain `member`, as a
+   * Windows DC answers a group larger than its MaxValRange anyway. Servers that range only when
+   * asked (Samba) then take the same path; tests use it to exercise both.
+   */
+  memberRangeSize?: number;
 }
 
 /** Everything a run derives from its configuration before touching the server. */
@@ -90,16 +97,23 @@ async function readGroups(
   session: LdapSession,
   p: Plan,
   sink: RecordSink,
+  memberRangeSize: number | undefined,
 ): Promise<Map<string, GroupNode>> {
   const { profile } = p;
+  const ranged = profile.rangedMembers;
   const attributes = [
     profile.idAttribute,
     profile.groupNameAttribute,
     profile.groupDescriptionAttribute,
-    ...profile.memberDnAttributes,
+    ...profile.memberDnAttributes.map((a) =>
+      ranged && memberRangeSize ? firstRange(a, memberRangeSize) : a,
+    ),
     ...(profile.memberUidAttribute ? [profile.memberUidAttribute] : []),
+    ...(profile.primaryGroup ? [profile.primaryGroup.sidAttribute] : []),
   ];
   const groups = new Map<string, GroupNode>();
+  /** Groups whose member values came in ranges, to be completed after the search. */
+  const incomplete: { node: GroupNode; attribute: string; next: number }[] = [];
   const names = new AttributeNames();
   for await (const page of session.pages(p.groupBaseDn, {
     filter: profile.groupObjectFilter,
@@ -119,8 +133,15 @@ async function readGroups(
       const attrs = new EntryAttributes(entry, names);
       const rawMembers: string[] = [];
       const invalidMembers: string[] = [];
+      const pending: { attribute: string; next: number }[] = [];
       for (const attr of profile.memberDnAttributes) {
-        for (const v of attrs.get(attr)) {
+        let values = attrs.get(attr);
+        if (ranged) {
+          const r = collectRanged(entry, attr);
+          values = r.values;
+          if (r.next !== undefined) pending.push({ attribute: attr, next: r.next });
+        }
+        for (const v of values) {
           if (typeof v === 'string') rawMembers.push(v);
           else invalidMembers.push(`#${v.toString('hex')}`);
         }
@@ -131,7 +152,10 @@ async function readGroups(
             .values.map(uidKey)
             .filter((u) => u !== '')
         : [];
-      groups.set(key, {
+      const sidValue = profile.primaryGroup
+        ? attrs.get(profile.primaryGroup.sidAttribute)[0]
+        : undefined;
+      const node: GroupNode = {
         dn: entry.dn,
         key,
         id: profile.readId(attrs.get(profile.idAttribute)[0]),
@@ -140,7 +164,17 @@ async function readGroups(
         rawMembers,
         memberUids,
         invalidMembers,
-      });
+        sid: Buffer.isBuffer(sidValue) ? profile.primaryGroup?.sidOf(sidValue) : undefined,
+      };
+      groups.set(key, node);
+      for (const r of pending) incomplete.push({ node, ...r });
+    }
+  }
+  // The rest of each ranged member list: one base search per further range (1,500 values).
+  for (const { node, attribute, next } of incomplete) {
+    for (const v of await session.rangedValues(node.dn, attribute, next, `group "${node.dn}"`)) {
+      if (typeof v === 'string') node.rawMembers.push(v);
+      else node.invalidMembers?.push(`#${v.toString('hex')}`);
     }
   }
   return groups;
@@ -190,6 +224,25 @@ function refsOf(
       if (idx !== undefined && !out.includes(idx)) out.push(idx);
     }
   }
+  const pg = p.profile.primaryGroup;
+  if (pg && scope.sidRefs.size > 0 && attrs) {
+    const sid = primaryGroupSid(attrs, pg);
+    const idx = sid === undefined ? undefined : scope.sidRefs.get(sid);
+    if (idx !== undefined && !out.includes(idx)) out.push(idx);
+  }
+}
+
+/** The SID of a user's primary group: its own domain SID followed by its primaryGroupID. */
+export function primaryGroupSid(
+  attrs: EntryAttributes,
+  pg: NonNullable<LdapProfile['primaryGroup']>,
+): string | undefined {
+  const raw = attrs.get(pg.sidAttribute)[0];
+  const rid = attrs.first(pg.primaryGroupIdAttribute)?.trim();
+  if (!Buffer.isBuffer(raw) || !rid || !/^\d+$/.test(rid)) return undefined;
+  const userSid = pg.sidOf(raw);
+  const cut = userSid?.lastIndexOf('-') ?? -1;
+  return userSid && cut > 0 ? `${userSid.slice(0, cut)}-${rid}` : undefined;
 }
 
 async function emitGroups(scope: Scope, sink: RecordSink, only?: Set<string>): Promise<void> {
@@ -233,7 +286,7 @@ async function runFull(
   const resolved: (string | undefined)[] = new Array<string | undefined>(scope.refs.length);
   const seenRef = new Uint8Array(scope.refs.length);
   const refs: number[] = [];
-  const needAttrsForScope = scope.uidRefs.size > 0;
+  const needAttrsForScope = scope.uidRefs.size > 0 || scope.sidRefs.size > 0;
   const names = new AttributeNames();
   for await (const page of session.pages(p.userBaseDn, {
     filter: p.userFilter,
@@ -273,6 +326,8 @@ async function runFull(
 
   for (let r = 0; r < scope.refs.length; r++) {
     if (seenRef[r]) continue;
+    // a primary group nobody has as theirs is not a dangling reference
+    if ((scope.refs[r] as string).startsWith('sid:')) continue;
     const isDn = (scope.refs[r] as string).startsWith('dn:');
     const label = scope.labels[r] ?? '';
     const group = scope.referencedBy[r] ?? '';
@@ -348,7 +403,10 @@ export function createLdapConnector(
       const session = await LdapSession.open({
         settings: p.settings,
         password: ctx.secrets.bindPassword ?? '',
-        pageSize: opts.pageSize ?? p.settings.pageSize,
+        pageSize: Math.min(
+          opts.pageSize ?? p.settings.pageSize,
+          p.profile.maxPageSize ?? Number.MAX_SAFE_INTEGER,
+        ),
         binaryAttributes: p.profile.binaryAttributes,
         signal: ctx.signal,
         logger: ctx.logger,
@@ -362,7 +420,7 @@ export function createLdapConnector(
           );
         }
         const started = Date.now();
-        const groups = await readGroups(session, p, ctx.sink);
+        const groups = await readGroups(session, p, ctx.sink, opts.memberRangeSize);
         checkSelected(p, groups);
         const scope = computeScope(groups, [...p.selected.keys()], (dn) =>
           tryNormalizeDn(dn, p.dnOptions),

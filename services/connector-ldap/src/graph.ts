@@ -26,6 +26,8 @@ export interface GroupNode {
   memberRaw?: string[];
   /** posixGroup memberUid values, lower-cased and NFC. */
   memberUids: string[];
+  /** The group's SID (AD), whose RID users name as their `primaryGroupID`. */
+  sid?: string | undefined;
   /** Member values that are not valid DNs, as they were; filled with `memberDns`. */
   invalidMembers?: string[];
 }
@@ -61,7 +63,10 @@ export type GroupCycle = string[];
 export interface Scope {
   /** The selected groups and every group nested in them. */
   groups: GroupNode[];
-  /** Ref strings by index: `dn:<normalised dn>` or `uid:<memberUid>`. */
+  /**
+   * Ref strings by index: `dn:<normalised dn>`, `uid:<memberUid>` or `sid:<group SID>` (the
+   * users whose primary group that is).
+   */
   refs: string[];
   /** Normalised user DN → ref index. */
   dnRefs: Map<string, number>;
@@ -72,6 +77,8 @@ export interface Scope {
   rawDnRefs: Map<string, number>;
   /** memberUid value → ref index. */
   uidRefs: Map<string, number>;
+  /** Primary group SID → ref index (AD: users whose primaryGroupID is that group's RID). */
+  sidRefs: Map<string, number>;
   /** Group key → its transitive members (ref indexes). Groups of one cycle share one set. */
   members: Map<string, Set<number>>;
   /** The first in-scope group that referenced each ref (for "unresolved member" errors). */
@@ -120,6 +127,7 @@ export function computeScope(
   const dnRefs = new Map<string, number>();
   const rawDnRefs = new Map<string, number>();
   const uidRefs = new Map<string, number>();
+  const sidRefs = new Map<string, number>();
   const direct = new Map<string, number[]>();
   const invalidMembers: Scope['invalidMembers'] = [];
   for (const g of reachable) {
@@ -148,6 +156,14 @@ export function computeScope(
         labels.push(u);
         uidRefs.set(u, idx);
       }
+      own.push(idx);
+    }
+    if (g.sid !== undefined && !sidRefs.has(g.sid)) {
+      const idx = refs.length;
+      refs.push(`sid:${g.sid}`);
+      referencedBy.push(g.dn);
+      labels.push(g.sid);
+      sidRefs.set(g.sid, idx);
       own.push(idx);
     }
     for (const value of g.invalidMembers ?? []) invalidMembers.push({ group: g.dn, value });
@@ -235,6 +251,7 @@ export function computeScope(
     dnRefs,
     rawDnRefs,
     uidRefs,
+    sidRefs,
     members,
     referencedBy,
     labels,

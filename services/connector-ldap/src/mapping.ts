@@ -67,6 +67,9 @@ export function userAttributes(m: ResolvedMapping, profile: LdapProfile): string
     ...m.custom.map(([, a]) => a),
     profile.memberUidUserAttribute,
     ...profile.statusAttributes,
+    ...(profile.primaryGroup
+      ? [profile.primaryGroup.sidAttribute, profile.primaryGroup.primaryGroupIdAttribute]
+      : []),
   ];
   const seen = new Set<string>();
   return all.filter((a) => {
@@ -177,6 +180,15 @@ export function mapUser(
 ): MappedUser {
   const problems: MappedUser['problems'] = [];
   const strings = (attr: string): string[] => {
+    if (profile.binaryAttributes.some((b) => b.toLowerCase() === attr.toLowerCase())) {
+      // binary attributes (objectGUID, objectSid) only ever in their text form, never UTF-8
+      const out: string[] = [];
+      for (const v of attrs.get(attr)) {
+        const text = Buffer.isBuffer(v) ? profile.decodeBinary(attr, v) : undefined;
+        if (text !== undefined) out.push(text);
+      }
+      return out;
+    }
     const { values, invalid } = attrs.strings(attr);
     if (invalid > 0) {
       problems.push({

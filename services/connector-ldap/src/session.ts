@@ -4,6 +4,7 @@ import { ErrorCode } from '@dirsync/proto';
 import { DirsyncError, type LdapSettings, type Logger } from '@dirsync/kit';
 import { Client, ResultCodeError, type Entry } from 'ldapts';
 import { translateLdapError, type LdapPhase } from './errors.js';
+import { collectRanged, rangeFrom } from './ranges.js';
 
 export interface SessionOptions {
   settings: LdapSettings;
@@ -129,21 +130,35 @@ export class LdapSession {
       scope: opts.scope ?? 'sub',
       filter: opts.filter,
       attributes: opts.attributes,
-      explicitBufferAttributes: [...this.opts.binaryAttributes],
+      // ldapts matches these names case-sensitively against the server's spelling
+      explicitBufferAttributes: this.opts.binaryAttributes.flatMap((a) => [a, a.toLowerCase()]),
       paged: { pageSize: this.opts.pageSize },
       derefAliases: 'never',
     });
     // Ask for the next page as soon as one arrives, so the server prepares it while this one
     // is being processed (the paged-results cookie allows nothing earlier).
     let pending = iterator.next();
+    let references = 0;
     for (;;) {
-      let next: IteratorResult<{ searchEntries: Entry[] }>;
+      let next: IteratorResult<{ searchEntries: Entry[]; searchReferences?: string[] }>;
       try {
         next = await pending;
       } catch (err) {
         throw this.fail(err, 'read', { base, what: opts.what });
       }
-      if (next.done) return;
+      if (next.done) {
+        // Continuation references point into other naming contexts or domains (an AD search
+        // from the domain root names the Configuration partition, DomainDnsZones, …). They are
+        // never followed: the directory is what this server holds under the base.
+        if (references > 0) {
+          this.opts.logger.info(
+            { base, what: opts.what, references },
+            'skipped continuation references (other partitions or domains) the server returned',
+          );
+        }
+        return;
+      }
+      references += next.value.searchReferences?.length ?? 0;
       this.opts.signal.throwIfAborted();
       this.opts.countEntries?.(next.value.searchEntries.length);
       pending = iterator.next();
@@ -151,6 +166,51 @@ export class LdapSession {
       pending.catch(() => undefined);
       yield next.value.searchEntries;
     }
+  }
+
+  /**
+   * The rest of a ranged attribute of one entry, from value `start` on (`member;range=1500-*`,
+   * then wherever each answer ends, until the `*` end marker). `what` names the entry.
+   */
+  async rangedValues(
+    dn: string,
+    attribute: string,
+    start: number,
+    what: string,
+  ): Promise<(string | Buffer)[]> {
+    const out: (string | Buffer)[] = [];
+    let from: number | undefined = start;
+    while (from !== undefined) {
+      this.ensureUsable(what);
+      let entries: Entry[];
+      try {
+        ({ searchEntries: entries } = await this.client.search(dn, {
+          scope: 'base',
+          filter: '(objectClass=*)',
+          attributes: [rangeFrom(attribute, from)],
+          derefAliases: 'never',
+        }));
+      } catch (err) {
+        throw this.fail(err, 'read', { base: dn, what });
+      }
+      const entry = entries[0];
+      if (!entry) {
+        throw new DirsyncError(
+          ErrorCode.SOURCE_UNAVAILABLE,
+          `"${dn}" disappeared from ${this.server} while its ${attribute} values were being read`,
+        );
+      }
+      const { values, next } = collectRanged(entry, attribute);
+      out.push(...values);
+      if (next !== undefined && next <= from) {
+        throw new DirsyncError(
+          ErrorCode.SOURCE_ERROR,
+          `${this.server} answered a range of ${attribute} of "${dn}" that does not advance past ${from}`,
+        );
+      }
+      from = next;
+    }
+    return out;
   }
 
   /** Whether an entry exists (a base search); other errors are thrown translated. */

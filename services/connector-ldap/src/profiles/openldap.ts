@@ -16,6 +16,7 @@ export const openLdapProfile: LdapProfile = {
     const v = value.trim().toLowerCase();
     return UUID.test(v) ? v : undefined;
   },
+  decodeBinary: () => undefined,
   userObjectFilter: '(|(objectClass=person)(objectClass=posixAccount)(objectClass=account))',
   groupObjectFilter:
     '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))',
@@ -23,6 +24,8 @@ export const openLdapProfile: LdapProfile = {
   memberUidAttribute: 'memberUid',
   memberUidUserAttribute: 'uid',
   rangedMembers: false,
+  primaryGroup: undefined,
+  maxPageSize: undefined,
   groupNameAttribute: 'cn',
   groupDescriptionAttribute: 'description',
   defaults: {

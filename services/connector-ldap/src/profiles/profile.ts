@@ -12,6 +12,11 @@ export interface LdapProfile {
   readonly binaryAttributes: readonly string[];
   /** Turns the id attribute's raw value into the external id string; undefined when unusable. */
   readId(value: string | Buffer | undefined): string | undefined;
+  /**
+   * Text form of a value of one of {@link binaryAttributes} (AD `objectSid` → `S-1-5-…`), for
+   * mapped attributes; undefined when the attribute has no text form.
+   */
+  decodeBinary(attribute: string, value: Buffer): string | undefined;
   /** Filter selecting user entries (ANDed with the directory's `userFilter`). */
   readonly userObjectFilter: string;
   /** Filter selecting group entries. */
@@ -29,6 +34,20 @@ export interface LdapProfile {
    * (`member;range=0-1499`), to be completed with further base searches (AD).
    */
   readonly rangedMembers: boolean;
+  /**
+   * Primary groups (AD): a user's `primaryGroupID` is the RID of a group it belongs to without
+   * being listed in that group's `member`. The group's SID is the user's domain SID (its own
+   * `objectSid` without the last part) followed by that RID. Undefined when the server has none.
+   */
+  readonly primaryGroup:
+    | {
+        sidAttribute: string;
+        primaryGroupIdAttribute: string;
+        sidOf(value: Buffer): string | undefined;
+      }
+    | undefined;
+  /** The server's largest page (AD MaxPageSize); the configured page size is capped to it. */
+  readonly maxPageSize: number | undefined;
   /** Group naming attributes. */
   readonly groupNameAttribute: string;
   readonly groupDescriptionAttribute: string;

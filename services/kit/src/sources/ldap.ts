@@ -30,12 +30,33 @@ export const ldapSettingsSchema = z
     tlsCaPem: z.string().optional(),
     /** Turning this off accepts any certificate: only for tests and emergencies. */
     tlsRejectUnauthorized: z.boolean().default(true),
+    /**
+     * Active Directory only: allow a plain `ldap://` connection without StartTLS, which sends
+     * the bind password in clear. Off by default; an AD directory needs `ldaps://` or `startTls`
+     * unless this is set.
+     */
+    allowPlainLdap: z.boolean().default(false),
     /** Entries per page of a paged search (RFC 2696). */
     pageSize: z.number().int().min(1).max(10_000).default(1000),
     /** Per-operation timeout. */
     timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (
+      s.profile === 'activedirectory' &&
+      /^ldap:\/\//i.test(s.url) &&
+      !s.startTls &&
+      !s.allowPlainLdap
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message:
+          'plain ldap:// would send the bind password in clear: use ldaps://, set startTls, or set allowPlainLdap to accept that',
+      });
+    }
+  });
 
 export type LdapSettings = z.infer<typeof ldapSettingsSchema>;
 

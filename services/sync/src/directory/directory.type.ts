@@ -38,6 +38,12 @@ export class LdapSettingsObject {
   @Field(() => Boolean)
   tlsRejectUnauthorized!: boolean;
 
+  @Field(() => Boolean, {
+    description:
+      'Active Directory: plain ldap:// without StartTLS allowed (bind password in clear).',
+  })
+  allowPlainLdap!: boolean;
+
   @Field(() => Int)
   pageSize!: number;
 
@@ -197,6 +203,13 @@ export class LdapSettingsInput {
   @Field(() => Boolean, { nullable: true })
   tlsRejectUnauthorized?: boolean | null;
 
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'Active Directory: allow plain ldap:// without StartTLS, which sends the bind password in clear (default false).',
+  })
+  allowPlainLdap?: boolean | null;
+
   @Field(() => Int, { nullable: true })
   pageSize?: number | null;
 
@@ -237,6 +250,13 @@ export class LdapSettingsUpdateInput {
 
   @Field(() => Boolean, { nullable: true })
   tlsRejectUnauthorized?: boolean | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'Active Directory: allow plain ldap:// without StartTLS, which sends the bind password in clear (default false).',
+  })
+  allowPlainLdap?: boolean | null;
 
   @Field(() => Int, { nullable: true })
   pageSize?: number | null;

@@ -187,3 +187,38 @@ describe('validateUsername()', () => {
     expect(validateUsername('x'.repeat(256))).toHaveLength(256);
   });
 });
+
+describe('validateUpdate() of an Active Directory directory', () => {
+  const current = validateCreate(base);
+  it('locks the profile once synced (it decides the external id)', () => {
+    expect(() =>
+      validateUpdate(
+        current,
+        { ldap: { profile: 'activedirectory', startTls: true } },
+        'it has synced',
+      ),
+    ).toThrow(/ldap\.profile: cannot change .*it has synced/);
+  });
+
+  it('refuses plain ldap:// for AD unless allowPlainLdap is set', () => {
+    expect(() =>
+      validateUpdate(
+        current,
+        { ldap: { profile: 'activedirectory', url: 'ldap://dc1.example.org' } },
+        undefined,
+      ),
+    ).toThrow(/ldap\.url: plain ldap:\/\/ would send the bind password in clear/);
+    const ok = validateUpdate(
+      current,
+      { ldap: { profile: 'activedirectory', url: 'ldap://dc1.example.org', allowPlainLdap: true } },
+      undefined,
+    );
+    expect(ok.settings.allowPlainLdap).toBe(true);
+    const tls = validateUpdate(
+      current,
+      { ldap: { profile: 'activedirectory', url: 'ldap://dc1.example.org', startTls: true } },
+      undefined,
+    );
+    expect(tls.settings.profile).toBe('activedirectory');
+  });
+});

@@ -588,6 +588,19 @@ export function validateUpdate(
     input.selectedGroups !== undefined && input.selectedGroups !== null
       ? checkGroups(input.selectedGroups, p, current.kind)
       : current.selectedGroups;
+  const profileOf = (v: unknown) => (v as { profile?: string } | undefined)?.profile;
+  if (
+    current.kind === 'LDAP' &&
+    settings &&
+    usernameLocked &&
+    profileOf(settings) !== profileOf(current.settings)
+  ) {
+    // the profile decides the external id (entryUUID, objectGUID): changing it re-identifies all
+    p.add(
+      'ldap.profile',
+      `cannot change from "${profileOf(current.settings)}" to "${profileOf(settings)}": ${usernameLocked}`,
+    );
+  }
   const mapping = checkMapping(current.mapping, input.mapping, p, current.kind);
   if (mapping && usernameLocked && !sameAttribute(mapping.username, current.mapping.username)) {
     p.add(

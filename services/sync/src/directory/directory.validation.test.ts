@@ -213,12 +213,12 @@ describe('validateUpdate() of an Active Directory directory', () => {
       { ldap: { profile: 'activedirectory', url: 'ldap://dc1.example.org', allowPlainLdap: true } },
       undefined,
     );
-    expect(ok.settings.allowPlainLdap).toBe(true);
+    expect((ok.settings as LdapSettings).allowPlainLdap).toBe(true);
     const tls = validateUpdate(
       current,
       { ldap: { profile: 'activedirectory', url: 'ldap://dc1.example.org', startTls: true } },
       undefined,
     );
-    expect(tls.settings.profile).toBe('activedirectory');
+    expect((tls.settings as LdapSettings).profile).toBe('activedirectory');
   });
 });

@@ -96,6 +96,10 @@ runConnectorConformance({
         records.push(
           `dn: ${groupDn(m.group)}\nchangetype: modify\n${m.op === 'addMember' ? 'add' : 'delete'}: member\nmember: ${userDn(m.user)}\n-\n`,
         );
+      } else if (m.op === 'removeSubgroup') {
+        records.push(
+          `dn: ${groupDn(m.group)}\nchangetype: modify\ndelete: member\nmember: ${groupDn(m.subgroup)}\n-\n`,
+        );
       } else if (m.op === 'deleteUser') {
         records.push(`dn: ${userDn(m.user)}\nchangetype: delete\n`);
       } else {

@@ -135,10 +135,10 @@ describe('run failures', () => {
 
   it('an unsupported profile → CONFIG_INVALID naming it', async () => {
     const message = expectFailed(
-      await runWith({ settings: { profile: 'activedirectory' } }),
+      await runWith({ settings: { profile: 'edirectory' as 'openldap' } }),
       ErrorCode.CONFIG_INVALID,
     );
-    expect(message).toContain('activedirectory');
+    expect(message).toContain('profile');
   });
 });
 

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import {
   ApolloGateway,
@@ -29,6 +30,8 @@ import type { GatewayConfig } from './env.js';
 import { SUBGRAPHS, SUPERGRAPH_FILE } from './compose.js';
 import { clientAddress, createAuthenticator } from './auth/authenticator.js';
 import { createOidcVerifier } from './auth/oidc.js';
+import { createAuditClient } from './audit.js';
+import { requestPlugin } from './request-plugin.js';
 
 export type { GatewayConfig } from './env.js';
 export { parseGatewayEnv, loadGatewayEnv, gatewayEnvSchema } from './env.js';
@@ -60,6 +63,8 @@ export interface GatewayContext {
   /** Absent only for the development sandbox page, which runs no operation. */
   principal?: Principal;
   clientAddress: string;
+  /** Sent to the subgraphs as `x-request-id` and recorded in the audit log. */
+  requestId: string;
 }
 
 const READY_TIMEOUT_MS = 2_000;
@@ -116,28 +121,14 @@ class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     request,
     context,
   }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
-    const principal = (context as Partial<GatewayContext> | undefined)?.principal;
+    const { principal, requestId } = (context ?? {}) as Partial<GatewayContext>;
+    if (requestId) request.http?.headers.set('x-request-id', requestId);
     request.http?.headers.set(
       'authorization',
       `Bearer ${await this.signer.sign(principal ?? SYSTEM_PRINCIPAL)}`,
     );
   }
 }
-
-/** Every operation needs a principal (the HTTP hook lets only the sandbox page through without). */
-const requirePrincipal: ApolloServerPlugin<GatewayContext> = {
-  async requestDidStart() {
-    return {
-      async didResolveOperation({ contextValue }) {
-        if (!contextValue.principal) {
-          throw new GraphQLError('authentication required', {
-            extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
-          });
-        }
-      },
-    };
-  },
-};
 
 /**
  * The Apollo Gateway in front of the identity, sync and auth subgraphs. It authenticates every
@@ -204,7 +195,11 @@ export function createGatewayService(
         // stopOnSignals owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal.
         stopOnTerminationSignals: false,
         plugins: [
-          requirePrincipal,
+          requestPlugin({
+            audit: createAuditClient({ authUrl: config.subgraphUrls.auth, signer, logger }),
+            limits: config.limits,
+            onKeyRevoked: () => authenticator.forgetKeys(),
+          }),
           graphqlMetricsPlugin(metrics),
           ...(development ? [] : [ApolloServerPluginLandingPageDisabled()]),
         ],
@@ -222,6 +217,7 @@ export function createGatewayService(
         context: async (req, principal) => ({
           ...(principal ? { principal } : {}),
           clientAddress: clientAddress(req),
+          requestId: randomUUID(),
         }),
         health: {
           ready: async () =>

@@ -59,7 +59,7 @@ function gatewayConfig(overrides: Partial<GatewayConfig> = {}): GatewayConfig {
     keyCacheSeconds: 0,
     rateLimitPerMinute: 0,
     authFailuresPerMinute: 0,
-    limits: { maxDepth: 12, maxCost: 50_000, maxPageSize: 500 },
+    limits: { maxDepth: 12, maxCost: 200_000, maxPageSize: 500 },
     requestTimeoutMs: 30_000,
     ...overrides,
   };

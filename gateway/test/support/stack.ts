@@ -16,6 +16,7 @@ import {
   waitFor,
 } from '@dirsync/testkit';
 import { createGatewayService, type GatewayConfig, type GatewayService } from '../../src/index.js';
+import { SecretScanner } from './secret-scan.js';
 
 /** A GraphQL client authenticated with one API key. */
 export interface Client {
@@ -49,6 +50,11 @@ export interface Stack extends Client {
   client(role: Role, opts?: { name?: string; expiresAt?: Date }): Promise<Client>;
   /** A client for any credential (a key, a revoked key, an OIDC token…) against any gateway URL. */
   clientFor(credential: string | undefined, url?: string): Client;
+  /**
+   * Collects the secrets the test uses and everything dirsync said; `stop()` fails the file when
+   * a secret shows up in a log line, a response, a NATS message or a database row.
+   */
+  secretScanner: SecretScanner;
   /** Stop and start a fresh identity service on the same database and namespace. */
   restartIdentity(): Promise<void>;
   stopIdentity(): Promise<void>;
@@ -63,7 +69,10 @@ export interface GraphQLResult {
 
 export interface StackOptions {
   runTimeoutSeconds?: number;
-  /** Every service's log lines go here (at `logLevel`, default debug); else logs are off. */
+  /**
+   * Every service's log lines also go here (at `logLevel`). Whatever is set, the stack keeps the
+   * lines (default level info) for its secret scan at `stop()`.
+   */
   logs?: { write(line: string): void };
   logLevel?: string;
   /** Gateway settings to override (limits, OIDC…). */
@@ -73,12 +82,23 @@ export interface StackOptions {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const namespace = natsNamespace();
   const db = await createTestDatabase();
-  const logLevel = opts.logs ? (opts.logLevel ?? 'debug') : 'silent';
+  const logLevel = opts.logLevel ?? (opts.logs ? 'debug' : 'info');
+  // Every test that uses the stack is also a test that no secret leaks (see secret-scan.ts).
+  const scanner = new SecretScanner();
+  const sink = {
+    write(line: string) {
+      scanner.observe('logs', line);
+      opts.logs?.write(line);
+    },
+  };
   const createLogger = (service: string, level: string) =>
-    createServiceLogger(service, level, opts.logs);
+    createServiceLogger(service, level, sink);
   const nats = natsUrl();
   const nc = await connect({ servers: nats });
   const keys = generateGatewayKeyPair();
+  const secretKey = randomBytes(32).toString('base64');
+  scanner.add('DIRSYNC_GATEWAY_PRIVATE_KEY', keys.privateKey);
+  scanner.add('DIRSYNC_SECRET_KEY', secretKey);
 
   let ownerKey = '';
   const auth = createAuthService(
@@ -123,7 +143,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       port: 0,
       host: '127.0.0.1',
       logLevel,
-      secretKey: randomBytes(32).toString('base64'),
+      secretKey,
       gatewayPublicKey: keys.publicKey,
       schedulerEnabled: false,
       schedulerTickSeconds: 15,
@@ -167,7 +187,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     // Tests poll runs quickly; the rate limit has its own tests.
     rateLimitPerMinute: 0,
     authFailuresPerMinute: 0,
-    limits: { maxDepth: 12, maxCost: 50_000, maxPageSize: 500 },
+    limits: { maxDepth: 12, maxCost: 200_000, maxPageSize: 500 },
     requestTimeoutMs: 90_000,
     ...opts.gateway,
   };
@@ -176,12 +196,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   });
   await gateway.start();
   if (!ownerKey) throw new Error('the auth service did not create the first owner key');
+  scanner.add('the first owner key', ownerKey);
 
   const clientFor = (credential: string | undefined, url?: string): Client => {
     async function gqlRaw(
       query: string,
       variables: Record<string, unknown> = {},
     ): Promise<GraphQLResult> {
+      scanner.addVariables(variables);
       const res = await fetch(url ?? gateway.url, {
         method: 'POST',
         headers: {
@@ -190,7 +212,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         },
         body: JSON.stringify({ query, variables }),
       });
-      return (await res.json()) as GraphQLResult;
+      const text = await res.text();
+      const body = JSON.parse(text) as GraphQLResult;
+      const issued = (body.data?.createApiKey as { key?: string } | undefined)?.key;
+      if (issued) scanner.add('an API key created in the test', issued);
+      // The answer that issues a key is the one place it may appear.
+      else scanner.observe(`the answer to ${query.replace(/\s+/g, ' ').slice(0, 80)}`, text);
+      return body;
     }
     return {
       key: credential ?? '',
@@ -251,7 +279,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await stack.stopIdentity();
       await stack.startIdentity();
     },
+    secretScanner: scanner,
     async stop() {
+      const leaks = await scanner
+        .findings({ nc, namespace, databaseUrl: db.url })
+        .catch((err: unknown) => [`the secret scan failed: ${String(err)}`]);
       await gateway.stop().catch(() => undefined);
       await connector.stop().catch(() => undefined);
       await entra.stop().catch(() => undefined);
@@ -261,6 +293,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await deleteNamespaceStreams(nc, namespace).catch(() => undefined);
       await nc.close();
       await db.drop();
+      if (leaks.length > 0) throw new Error(`secrets leaked:\n  - ${leaks.join('\n  - ')}`);
     },
   };
   return stack;

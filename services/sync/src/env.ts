@@ -10,6 +10,21 @@ const secretKey = z
     message: 'must be 32 bytes, base64 encoded (generate one with `openssl rand -base64 32`)',
   });
 
+const previousKeys = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
+  )
+  .refine(
+    (keys) =>
+      keys.every((k) => Buffer.from(k, 'base64').length === 32 && /^[A-Za-z0-9+/]+={0,2}$/.test(k)),
+    { message: 'must be 32-byte base64 keys, comma separated' },
+  );
+
 const seconds = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
 
 /** Every variable the sync service reads; README.md has the table. */
@@ -25,6 +40,7 @@ export const syncEnvSchema = z.object({
   HOST: envVars.host,
   LOG_LEVEL: envVars.logLevel,
   DIRSYNC_SECRET_KEY: secretKey,
+  DIRSYNC_PREVIOUS_SECRET_KEYS: previousKeys,
   DIRSYNC_GATEWAY_PUBLIC_KEY: authEnvVars.gatewayPublicKey,
   SCHEDULER_ENABLED: envVars.bool(true),
   SCHEDULER_TICK_SECONDS: seconds(15, 1),
@@ -46,6 +62,11 @@ export interface SyncConfig {
   logLevel: string;
   /** AES-256-GCM key (32 bytes, base64) that encrypts directory secrets at rest. */
   secretKey: string;
+  /**
+   * Older keys that still decrypt (rotation): secrets under them are re-encrypted with `secretKey`
+   * at start. Default none.
+   */
+  previousSecretKeys?: string[];
   /** The gateway's Ed25519 public key (base64): only requests it signed are answered. */
   gatewayPublicKey: string;
   schedulerEnabled: boolean;
@@ -64,6 +85,7 @@ function toConfig(env: z.infer<typeof syncEnvSchema>): SyncConfig {
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
     secretKey: env.DIRSYNC_SECRET_KEY,
+    previousSecretKeys: env.DIRSYNC_PREVIOUS_SECRET_KEYS,
     gatewayPublicKey: env.DIRSYNC_GATEWAY_PUBLIC_KEY,
     schedulerEnabled: env.SCHEDULER_ENABLED,
     schedulerTickSeconds: env.SCHEDULER_TICK_SECONDS,

@@ -27,6 +27,7 @@ import type { SyncConfig } from './env.js';
 import { openOrm, type SyncOrm } from './db/orm.js';
 import { tables } from './db/sql.js';
 import { SecretBox } from './crypto/secret-box.js';
+import { reencryptSecrets } from './crypto/rotate.js';
 import { DirectoryService } from './directory/directory.service.js';
 import { RunService } from './run/run.service.js';
 import { RunWaiters } from './run/run-waiters.js';
@@ -81,7 +82,7 @@ function sweepIntervalMs(runTimeoutSeconds: number): number {
 export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): SyncService {
   const logger = deps.logger ?? createLogger('sync', config.logLevel);
   const clock = deps.now ?? (() => new Date());
-  const box = new SecretBox(config.secretKey);
+  const box = new SecretBox(config.secretKey, config.previousSecretKeys);
   const t = tables(config.databaseSchema);
   const waiters = new RunWaiters();
   const metrics = deps.metrics ?? new Metrics({ service: 'sync' });
@@ -134,6 +135,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
 
   async function startAll(): Promise<void> {
     orm = await openOrm({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, logger });
+    await reencryptSecrets({ orm, tables: t, box, logger });
     nc = await connectNats({ url: config.natsUrl, name: 'dirsync-sync', logger });
     const conn = nc;
     natsUp = true;

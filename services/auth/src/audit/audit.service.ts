@@ -83,6 +83,9 @@ export interface AuditFilter {
   until?: Date | null | undefined;
 }
 
+/** A text[] parameter, passed as JSON (the driver would spread a JS array into a list). */
+const TEXT_ARRAY = 'array(select jsonb_array_elements_text(?::jsonb))';
+
 export class AuditService {
   constructor(private readonly deps: { db: Database; tables: Tables; clock: () => Date }) {}
 
@@ -93,7 +96,7 @@ export class AuditService {
       `insert into ${this.deps.tables.audit}
          (id, at, principal_id, principal_name, principal_kind, role, operation_name, fields,
           arguments, result, client_address, request_id)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?)`,
+       values (?, ?, ?, ?, ?, ?, ?, ${TEXT_ARRAY}, ?, 'PENDING', ?, ?)`,
       [
         id,
         this.deps.clock(),
@@ -102,8 +105,11 @@ export class AuditService {
         entry.principal.kind,
         entry.principal.role,
         entry.operationName,
-        entry.fields,
-        JSON.stringify(entry.arguments ?? {}),
+        JSON.stringify(entry.fields),
+        // jsonb cannot hold U+0000: a hostile argument must not make the mutation unauditable.
+        JSON.stringify(entry.arguments ?? {}, (_k, v: unknown) =>
+          typeof v === 'string' ? v.replaceAll('\0', '\uFFFD') : v,
+        ),
         entry.clientAddress,
         entry.requestId,
       ],
@@ -121,10 +127,10 @@ export class AuditService {
     const now = this.deps.clock();
     await this.deps.db.rows(
       `update ${this.deps.tables.audit}
-          set result = ?, error_codes = ?, finished_at = ?,
+          set result = ?, error_codes = ${TEXT_ARRAY}, finished_at = ?,
               duration_ms = greatest(0, (extract(epoch from (?::timestamptz - at)) * 1000)::integer)
         where id = ? and result = 'PENDING'`,
-      [result, errorCodes, now, now, id],
+      [result, JSON.stringify(errorCodes), now, now, id],
     );
   }
 

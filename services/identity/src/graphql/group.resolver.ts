@@ -2,6 +2,7 @@ import type { FilterQuery } from '@mikro-orm/core';
 import { Permission } from '@dirsync/kit/auth';
 import { Guard } from '@dirsync/kit/graphql';
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { storable } from '../apply/normalize.js';
 import { Group } from '../entities/group.entity.js';
 import type { IdentityContext } from './context.js';
 import { checkFirst, decodeCursor, isUuid, likePattern, requireUuid } from './pagination.js';
@@ -32,7 +33,7 @@ export class GroupResolver {
     const where: FilterQuery<Group> = {};
     if (filter?.directoryId) where.directoryId = filter.directoryId;
     if (filter?.search) {
-      const p = likePattern(filter.search.normalize('NFC'));
+      const p = likePattern(storable(filter.search).normalize('NFC'));
       where.$or = [{ name: { $ilike: p } }, { description: { $ilike: p } }];
     }
     const qb = ctx.em.createQueryBuilder(Group, 'g').select('*').where(where);

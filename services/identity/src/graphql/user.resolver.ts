@@ -3,7 +3,7 @@ import { Permission } from '@dirsync/kit/auth';
 import { apiError, ApiErrorCode, Guard } from '@dirsync/kit/graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
-import { nameKey } from '../apply/normalize.js';
+import { hasNul, nameKey, storable } from '../apply/normalize.js';
 import { CustomAttribute, UserPhone } from '../entities/user-detail.entity.js';
 import { User } from '../entities/user.entity.js';
 import type { IdentityContext } from './context.js';
@@ -38,7 +38,10 @@ export class UserResolver {
     const qb = ctx.em.createQueryBuilder(User, 'u').select('*').where(where);
     if (filter?.search) {
       // search_text is the lower-cased username, e-mail and names (see the migration).
-      qb.andWhere('u.search_text like lower(?)', [likePattern(filter.search.normalize('NFC'))]);
+      // Stored text has U+FFFD where a source had NUL (Postgres text cannot hold U+0000).
+      qb.andWhere('u.search_text like lower(?)', [
+        likePattern(storable(filter.search).normalize('NFC')),
+      ]);
     }
     if (filter?.groupId) {
       qb.andWhere(
@@ -77,6 +80,8 @@ export class UserResolver {
   ): Promise<User | null> {
     const key = nameKey(username.trim());
     if (!key) throw apiError(ApiErrorCode.BAD_USER_INPUT, 'username must not be empty');
+    // No stored username has a NUL (such records are refused), and Postgres cannot compare one.
+    if (hasNul(key)) return null;
     const users = await ctx.em.find(
       User,
       directoryId ? { usernameKey: key, directoryId } : { usernameKey: key },

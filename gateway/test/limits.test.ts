@@ -1,24 +1,13 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@dirsync/kit';
-import { createGatewayService, type GatewayConfig, type GatewayService } from '../src/index.js';
+import type { GatewayConfig, GatewayService } from '../src/index.js';
 import { startStack, type Client, type GraphQLResult, type Stack } from './support/stack.js';
 
 let stack: Stack;
-const extra: GatewayService[] = [];
 
 /** Another gateway in front of the stack's subgraphs, with some settings changed. */
-async function gatewayWith(overrides: Partial<GatewayConfig>): Promise<GatewayService> {
-  const g = createGatewayService(
-    { ...stack.gatewayConfig, ...overrides },
-    {
-      logger: createLogger('gateway', 'silent'),
-    },
-  );
-  await g.start();
-  extra.push(g);
-  return g;
-}
+const gatewayWith = (overrides: Partial<GatewayConfig>): Promise<GatewayService> =>
+  stack.startGateway(overrides);
 
 async function post(url: string, key: string | undefined, body: unknown, accept?: string) {
   const res = await fetch(url, {
@@ -40,7 +29,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const g of extra) await g.stop();
   await stack?.stop();
 });
 

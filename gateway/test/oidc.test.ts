@@ -2,8 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { createLogger } from '@dirsync/kit';
-import { createGatewayService, type GatewayConfig, type GatewayService } from '../src/index.js';
+import type { GatewayConfig, GatewayService } from '../src/index.js';
 import { startStack, type GraphQLResult, type Stack } from './support/stack.js';
 
 // An identity provider of the tests' own on loopback: discovery document and JWKS.
@@ -16,7 +15,6 @@ const KID = 'test-key-1';
 
 let stack: Stack;
 let gateway: GatewayService;
-const extra: GatewayService[] = [];
 
 async function token(
   claims: Record<string, unknown>,
@@ -51,17 +49,8 @@ function oidcConfig(
   };
 }
 
-async function gatewayWith(overrides: Partial<GatewayConfig>): Promise<GatewayService> {
-  const g = createGatewayService(
-    { ...stack.gatewayConfig, ...overrides },
-    {
-      logger: createLogger('gateway', 'silent'),
-    },
-  );
-  await g.start();
-  extra.push(g);
-  return g;
-}
+const gatewayWith = (overrides: Partial<GatewayConfig>): Promise<GatewayService> =>
+  stack.startGateway(overrides);
 
 async function call(url: string, bearer: string, query: string) {
   const res = await fetch(url, {
@@ -96,7 +85,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const g of extra) await g.stop();
   await stack?.stop();
   await new Promise((r) => idp?.close(r));
 });

@@ -46,6 +46,8 @@ export interface Stack extends Client {
   gateway: GatewayService;
   /** The gateway's configuration, to start another gateway in front of the same subgraphs. */
   gatewayConfig: GatewayConfig;
+  /** Another gateway in front of the same subgraphs with some settings changed; stopped by `stop()`. */
+  startGateway(overrides: Partial<GatewayConfig>): Promise<GatewayService>;
   /** A client with a new API key of `role` (created by the owner through `createApiKey`). */
   client(role: Role, opts?: { name?: string; expiresAt?: Date }): Promise<Client>;
   /** A client for any credential (a key, a revoked key, an OIDC token…) against any gateway URL. */
@@ -234,6 +236,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     };
   };
   const owner = clientFor(ownerKey);
+  const extraGateways: GatewayService[] = [];
 
   const stack: Stack = {
     namespace,
@@ -251,6 +254,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     entra,
     gateway,
     gatewayConfig,
+    async startGateway(overrides) {
+      const g = createGatewayService(
+        { ...gatewayConfig, ...overrides },
+        { logger: createLogger('gateway', logLevel) },
+      );
+      await g.start();
+      extraGateways.push(g);
+      return g;
+    },
     key: ownerKey,
     gqlRaw: owner.gqlRaw,
     gql: owner.gql,
@@ -284,6 +296,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const leaks = await scanner
         .findings({ nc, namespace, databaseUrl: db.url })
         .catch((err: unknown) => [`the secret scan failed: ${String(err)}`]);
+      for (const g of extraGateways) await g.stop().catch(() => undefined);
       await gateway.stop().catch(() => undefined);
       await connector.stop().catch(() => undefined);
       await entra.stop().catch(() => undefined);

@@ -4,8 +4,8 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
+import { gql, peakRss, timedSync } from './lib.mjs';
 
-const gateway = process.env.BENCH_GATEWAY_URL;
 const pgUrl = process.env.BENCH_PG_URL;
 const summary = JSON.parse(
   await readFile(process.env.BENCH_SUMMARY ?? '.data/bench/bench.json', 'utf8'),
@@ -30,20 +30,6 @@ function run(cmd, args, input) {
     );
     if (input !== undefined) p.stdin.end(input);
   });
-}
-
-const apiKey = (await readFile(process.env.DIRSYNC_API_KEY_FILE, 'utf8')).trim();
-
-async function gql(query, variables = {}) {
-  const res = await fetch(gateway, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await res.json();
-  if (body.errors?.length)
-    throw new Error(`${body.errors[0].extensions?.code}: ${body.errors[0].message}`);
-  return body.data;
 }
 
 async function floor() {
@@ -125,45 +111,6 @@ async function floor() {
   };
 }
 
-const RUN = `id status errorCode errorMessage counts { seen created updated unchanged errors groupsSeen membershipsAdded }`;
-
-async function timedSync(directoryId, label) {
-  const t0 = performance.now();
-  const { syncAll } = await gql(`mutation($id: ID!) { syncAll(directoryId: $id) { ${RUN} } }`, {
-    id: directoryId,
-  });
-  let r = syncAll;
-  let last = '';
-  while (!['COMPLETED', 'FAILED', 'BLOCKED'].includes(r.status)) {
-    await new Promise((res) => setTimeout(res, 100));
-    r = (await gql(`query($id: ID!) { run(id: $id) { ${RUN} } }`, { id: r.id })).run;
-    const line = `  ${label}: ${r.status} seen ${r.counts.seen}/${summary.users ?? '?'}`;
-    if (process.stdout.isTTY && line !== last) process.stdout.write(`\r${line}`);
-    last = line;
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  if (process.stdout.isTTY) process.stdout.write('\n');
-  if (r.status !== 'COMPLETED')
-    throw new Error(`${label} ended ${r.status}: ${r.errorCode} ${r.errorMessage}`);
-  return { seconds, run: r };
-}
-
-function peakRss() {
-  const out = {};
-  for (const pair of (process.env.BENCH_PIDS ?? '').split(',').filter(Boolean)) {
-    const [name, pid] = pair.split(':');
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      out[name] = Math.round(kb / 1024);
-    } catch {
-      out[name] = null;
-    }
-  }
-  return out;
-}
-import { readFileSync } from 'node:fs';
-
 console.log('(a) floor: paged ldapsearch + COPY');
 const f = await floor();
 console.log(
@@ -199,10 +146,10 @@ const { createDirectory } = await gql(
   },
 );
 console.log('(b) full syncAll');
-const full = await timedSync(createDirectory.id, 'full');
+const full = await timedSync(createDirectory.id, 'full', summary.users);
 console.log(`  ${full.seconds.toFixed(2)} s: ${JSON.stringify(full.run.counts)}`);
 console.log('(c) no-op syncAll');
-const noop = await timedSync(createDirectory.id, 'no-op');
+const noop = await timedSync(createDirectory.id, 'no-op', summary.users);
 console.log(`  ${noop.seconds.toFixed(2)} s: ${JSON.stringify(noop.run.counts)}`);
 
 const result = {

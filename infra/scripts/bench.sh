@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run bench`: generates 100,000 users / 2,000 groups into a separate slapd, starts the
 # services against a scratch database and NATS namespace, and measures the raw floor, a full
-# syncAll, a no-op syncAll and peak memory. Writes bench/results/full-sync.json.
+# syncAll, a no-op syncAll and peak memory. Writes bench/results/full-sync.json. Then the Entra
+# run: a fake Graph tenant of 50,000 users, full and no-op syncAll (bench/results/entra-sync.json).
 set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -25,8 +26,12 @@ ensure_postgres "$PG_ADMIN_URL"
 ensure_nats "$NATS_URL"
 npx turbo run build --output-logs=errors-only
 
-echo "== bench directory (100,000 users, 2,000 groups)"
-start_bench_slapd
+# BENCH_ONLY=entra runs the Entra part alone (no slapd, no LDAP run).
+only="${BENCH_ONLY:-}"
+if [ "$only" != entra ]; then
+  echo "== bench directory (100,000 users, 2,000 groups)"
+  start_bench_slapd
+fi
 psql "$PG_ADMIN_URL" -q -c 'drop database if exists dirsync_bench with (force)' -c 'create database dirsync_bench'
 mkdir -p .data
 export DIRSYNC_SECRET_KEY="$(stack_secret_key "$root/.data/secret.key")"
@@ -54,5 +59,11 @@ stack_start
 pids=""
 for name in "${!STACK_PID_OF[@]}"; do pids+="$name:${STACK_PID_OF[$name]},"; done
 
+if [ "$only" != entra ]; then
+  BENCH_PIDS="$pids" DIRSYNC_API_KEY_FILE="$STACK_OWNER_KEY_FILE" BENCH_GATEWAY_URL="http://127.0.0.1:$STACK_GATEWAY_PORT/graphql" \
+    BENCH_PG_URL="$DATABASE_URL" node bench/full-sync.mjs "$@"
+fi
+
+echo "== Entra ID: fake Graph tenant (${BENCH_ENTRA_USERS:-50000} users)"
 BENCH_PIDS="$pids" DIRSYNC_API_KEY_FILE="$STACK_OWNER_KEY_FILE" BENCH_GATEWAY_URL="http://127.0.0.1:$STACK_GATEWAY_PORT/graphql" \
-  BENCH_PG_URL="$DATABASE_URL" node bench/full-sync.mjs "$@"
+  node bench/entra-sync.mjs

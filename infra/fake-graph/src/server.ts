@@ -185,10 +185,14 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     seen: number;
     served: number;
   })[] = [];
-  /** Delta links whose round started before this seq are expired (syncStateNotFound). */
-  let deltaExpiredBefore = 0;
-  /** Delta links whose round started before this seq need a resync (410 Gone). */
-  let deltaResetBefore = 0;
+  /**
+   * Generations of delta links: a link carries the generations it was issued in; one issued
+   * before `expireDeltaLinks` is expired (syncStateNotFound), one issued before
+   * `resetDeltaLinks` needs a resync (410 Gone). Links issued afterwards work.
+   */
+  let expiryGeneration = 0;
+  let resetGeneration = 0;
+  const generations = () => ({ g: expiryGeneration, rg: resetGeneration });
   const newStats = (): FakeStats => ({
     requests: 0,
     byRoute: {},
@@ -354,6 +358,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
       state = s;
     } else if (deltaToken === 'latest') {
       const link = `${base}/v1.0/${kind}s/delta?$deltatoken=${encodeToken({
+        ...generations(),
         k: kind,
         since: tenant.seq,
         start: tenant.seq,
@@ -377,7 +382,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
           'The sync state generation is not found. The delta token is expired and data must be synchronized again.',
         );
       }
-      if (s.since < deltaResetBefore) {
+      if (Number(s.rg ?? 0) < resetGeneration) {
         const restart = `${base}/v1.0/${kind}s/delta${s.sel ? `?$select=${encodeURIComponent(String(s.sel))}` : ''}`;
         throw new HttpError(
           410,
@@ -386,7 +391,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
           { location: restart },
         );
       }
-      if (s.since < deltaExpiredBefore) {
+      if (Number(s.g ?? 0) < expiryGeneration) {
         throw new HttpError(
           400,
           'syncStateNotFound',
@@ -460,7 +465,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
       body['@odata.nextLink'] = `${path}?$skiptoken=${encodeToken({ ...state, o: offset + size })}`;
     } else {
       body['@odata.deltaLink'] =
-        `${path}?$deltatoken=${encodeToken({ k: kind, since: Number(state.start), sel, f: filterRaw })}`;
+        `${path}?$deltatoken=${encodeToken({ ...generations(), k: kind, since: Number(state.start), sel, f: filterRaw })}`;
     }
     return { status: 200, body };
   }
@@ -507,11 +512,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
       } else if (seg[0] === 'users' && seg.length === 2) {
         authorize(req, [PERMS.users]);
         const idOrUpn = seg[1] as string;
-        const user = idOrUpn.includes('@')
-          ? tenant
-              .users()
-              .find((u) => String(u.userPrincipalName).toLowerCase() === idOrUpn.toLowerCase())
-          : tenant.getUser(idOrUpn);
+        const user = idOrUpn.includes('@') ? tenant.findByUpn(idOrUpn) : tenant.getUser(idOrUpn);
         if (!user)
           throw new TenantError(
             404,
@@ -522,8 +523,19 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
           '@odata.context': `${base}/v1.0/$metadata#users/$entity`,
           ...project(user, selectUsers(url)),
         };
-      } else if (seg[0] === 'users' && seg[2] === 'transitiveMemberOf' && seg.length <= 4) {
-        authorize(req, [PERMS.users, PERMS.groups]);
+      } else if (
+        (seg[0] === 'users' || seg[0] === 'groups') &&
+        seg[2] === 'transitiveMemberOf' &&
+        seg.length <= 4
+      ) {
+        authorize(req, seg[0] === 'users' ? [PERMS.users, PERMS.groups] : [PERMS.groups]);
+        if (tenant.kindOf(seg[1] as string) !== seg[0].slice(0, -1)) {
+          throw new TenantError(
+            404,
+            'Request_ResourceNotFound',
+            `Resource '${seg[1]}' does not exist or one of its queried reference-property objects are not present.`,
+          );
+        }
         const ids = tenant.transitiveMemberOf(seg[1] as string);
         if (seg[3] !== undefined && seg[3] !== 'microsoft.graph.group') {
           throw new HttpError(400, 'BadRequest', `Resource not found for the segment '${seg[3]}'.`);
@@ -731,11 +743,11 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
       return ok();
     }
     if (a === 'delta' && id === 'expire' && method === 'POST') {
-      deltaExpiredBefore = tenant.seq + 1;
+      expiryGeneration++;
       return ok();
     }
     if (a === 'delta' && id === 'reset' && method === 'POST') {
-      deltaResetBefore = tenant.seq + 1;
+      resetGeneration++;
       return ok();
     }
     if (a === 'tokens' && id === 'revoke' && method === 'POST') {

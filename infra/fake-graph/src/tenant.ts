@@ -155,6 +155,8 @@ export class Tenant {
   seq = 0;
   private readonly objects = new Map<string, DirectoryRecord>();
   private readonly tombstones = new Map<string, Tombstone>();
+  /** Lower-cased userPrincipalName → user id: UPNs are unique in a tenant. */
+  private readonly upns = new Map<string, string>();
   private transitiveCache = new Map<string, { seq: number; members: MemberRef[] }>();
 
   constructor(tenantId: string = randomUUID()) {
@@ -174,6 +176,7 @@ export class Tenant {
       this.tombstones.set(id, { kind: rec.kind, id, seq, reason: 'deleted' });
     }
     this.objects.clear();
+    this.upns.clear();
     this.transitiveCache.clear();
   }
 
@@ -192,14 +195,12 @@ export class Tenant {
     if (this.objects.has(id))
       throw new TenantError(400, 'Request_BadRequest', `object ${id} exists`);
     const upnKey = input.userPrincipalName.toLowerCase();
-    for (const r of this.objects.values()) {
-      if (r.kind === 'user' && String(r.data.userPrincipalName).toLowerCase() === upnKey) {
-        throw new TenantError(
-          400,
-          'Request_BadRequest',
-          `Another object with the same value for property userPrincipalName already exists.`,
-        );
-      }
+    if (this.upns.has(upnKey)) {
+      throw new TenantError(
+        400,
+        'Request_BadRequest',
+        `Another object with the same value for property userPrincipalName already exists.`,
+      );
     }
     const seq = this.next();
     const data: Json = {
@@ -209,6 +210,7 @@ export class Tenant {
       ...input,
       id,
     };
+    this.upns.set(upnKey, id);
     this.objects.set(id, {
       kind: 'user',
       data,
@@ -251,6 +253,20 @@ export class Tenant {
   update(id: string, changes: Json): Json {
     const rec = this.objects.get(id);
     if (!rec) throw notFound(id);
+    const upn = changes.userPrincipalName;
+    if (rec.kind === 'user' && typeof upn === 'string') {
+      const key = upn.toLowerCase();
+      const holder = this.upns.get(key);
+      if (holder !== undefined && holder !== id) {
+        throw new TenantError(
+          400,
+          'Request_BadRequest',
+          `Another object with the same value for property userPrincipalName already exists.`,
+        );
+      }
+      this.upns.delete(String(rec.data.userPrincipalName).toLowerCase());
+      this.upns.set(key, id);
+    }
     const seq = this.next();
     for (const [k, v] of Object.entries(changes)) {
       if (k === 'id' || k === 'members') continue;
@@ -274,6 +290,7 @@ export class Tenant {
     }
     const seq = this.next();
     this.objects.delete(id);
+    if (rec.kind === 'user') this.upns.delete(String(rec.data.userPrincipalName).toLowerCase());
     this.tombstones.set(id, {
       kind: rec.kind,
       id,
@@ -290,6 +307,7 @@ export class Tenant {
     if (!t?.record) throw notFound(id);
     const seq = this.next();
     this.tombstones.delete(id);
+    this.upns.set(String(t.record.data.userPrincipalName).toLowerCase(), id);
     for (const k of t.record.propSeq.keys()) t.record.propSeq.set(k, seq);
     t.record.createdSeq = seq;
     this.objects.set(id, t.record);
@@ -327,12 +345,23 @@ export class Tenant {
     return rec.data;
   }
 
+  /** A user by userPrincipalName (case-insensitive), as `/users/{upn}` finds it. */
+  findByUpn(upn: string): Json | undefined {
+    const id = this.upns.get(upn.toLowerCase());
+    return id === undefined ? undefined : this.objects.get(id)?.data;
+  }
+
   getGroup(id: string): Json {
     return this.group(id).data;
   }
 
+  /** The kind of a current object, else of a deleted one; undefined when never seen. */
   kindOf(id: string): ObjectKind | undefined {
     return this.objects.get(id)?.kind ?? this.tombstones.get(id)?.kind;
+  }
+
+  exists(id: string): boolean {
+    return this.objects.has(id);
   }
 
   private group(id: string): GroupRecord {

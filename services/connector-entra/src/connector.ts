@@ -2,240 +2,19 @@ import { ErrorCode, SyncMode } from '@dirsync/proto';
 import {
   DirsyncError,
   entraSettingsSchema,
-  isGuid,
   type EntraSettings,
-  type RecordSink,
   type RunContext,
   type RunResult,
   type SourceConnector,
 } from '@dirsync/kit';
-import { graphStatus, translateGraphError } from './errors.js';
-import { GraphSession, type GraphPage, type RetryPolicy } from './graph.js';
-import {
-  mapUser,
-  resolveMapping,
-  userSelect,
-  type GraphUser,
-  type ResolvedMapping,
-} from './mapping.js';
+import { GraphSession, type RetryPolicy } from './graph.js';
+import { TenantReader } from './reader.js';
 
 export interface EntraConnectorOptions {
   /** Overrides every directory's `pageSize` (operator knob, `GRAPH_PAGE_SIZE`). */
   pageSize?: number;
   /** How Graph requests are retried (tests shorten the back-off). */
   retry?: Partial<RetryPolicy>;
-}
-
-interface GraphGroup {
-  id: string;
-  displayName?: string | null;
-  description?: string | null;
-}
-
-const GROUP_SELECT = 'id,displayName,description';
-const PERM_GROUPS = 'GroupMember.Read.All';
-const PERM_USERS = 'User.Read.All';
-const PERM_MEMBERS = 'GroupMember.Read.All and User.Read.All';
-
-/** One run's reading of the tenant. */
-class EntraRun {
-  private midRun = false;
-  readonly mapping: ResolvedMapping;
-  readonly select: string;
-  readonly pageSize: number;
-
-  constructor(
-    readonly ctx: RunContext<EntraSettings>,
-    readonly graph: GraphSession,
-    pageSize: number,
-  ) {
-    this.mapping = resolveMapping(ctx.directory.mapping);
-    this.select = userSelect(this.mapping);
-    this.pageSize = pageSize;
-  }
-
-  private get sink(): RecordSink {
-    return this.ctx.sink;
-  }
-
-  /** A Graph call with its errors translated (the permission named for a 403). */
-  private async call<T>(what: string, permission: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      const out = await fn();
-      this.midRun = true;
-      return out;
-    } catch (err) {
-      throw translateGraphError(err, {
-        tenantId: this.ctx.settings.tenantId,
-        clientId: this.ctx.settings.clientId,
-        what,
-        permission,
-        midRun: this.midRun,
-      });
-    }
-  }
-
-  /** Every page of a collection; each page fetch is one translated call. */
-  private async *pages<T>(
-    what: string,
-    permission: string,
-    path: string,
-    query: Record<string, string>,
-  ): AsyncGenerator<T[]> {
-    const it = this.graph.pages<T>(path, query);
-    for (;;) {
-      const step = await this.call(what, permission, () => it.next());
-      if (step.done) return;
-      yield (step.value as GraphPage<T>).value;
-      this.ctx.signal.throwIfAborted();
-    }
-  }
-
-  /** The selected groups, checked to exist; GROUP_NOT_FOUND names every missing one. */
-  async selectedGroups(): Promise<GraphGroup[]> {
-    const ids = [...new Set(this.ctx.directory.selectedGroups.map((g) => g.trim().toLowerCase()))];
-    const bad = ids.filter((id) => !isGuid(id));
-    if (bad.length > 0) {
-      throw new DirsyncError(
-        ErrorCode.CONFIG_INVALID,
-        `selected groups must be Entra group object ids (GUIDs): ${bad.map((b) => `"${b}"`).join(', ')}`,
-      );
-    }
-    const found: GraphGroup[] = [];
-    const missing: string[] = [];
-    for (const id of ids) {
-      try {
-        found.push(await this.graph.get<GraphGroup>(`/groups/${id}`, { $select: GROUP_SELECT }));
-        this.midRun = true;
-      } catch (err) {
-        if (graphStatus(err) === 404) {
-          missing.push(id);
-          continue;
-        }
-        throw translateGraphError(err, {
-          tenantId: this.ctx.settings.tenantId,
-          clientId: this.ctx.settings.clientId,
-          what: `reading the selected group ${id}`,
-          permission: PERM_GROUPS,
-          midRun: this.midRun,
-        });
-      }
-    }
-    if (missing.length > 0) {
-      throw new DirsyncError(
-        ErrorCode.GROUP_NOT_FOUND,
-        `selected group${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} not found in tenant ${this.ctx.settings.tenantId}`,
-      );
-    }
-    return found;
-  }
-
-  /** Groups nested (at any depth) in the selected ones, not selected themselves. */
-  async nestedGroups(selected: GraphGroup[]): Promise<GraphGroup[]> {
-    const known = new Set(selected.map((g) => g.id));
-    const nested: GraphGroup[] = [];
-    for (const g of selected) {
-      for await (const page of this.pages<GraphGroup>(
-        `reading the groups nested in group ${g.id}`,
-        PERM_GROUPS,
-        `/groups/${g.id}/transitiveMembers/microsoft.graph.group`,
-        { $select: GROUP_SELECT, $top: String(this.pageSize) },
-      )) {
-        for (const n of page) {
-          if (known.has(n.id)) continue;
-          known.add(n.id);
-          nested.push(n);
-        }
-      }
-    }
-    return nested;
-  }
-
-  private async emitGroup(g: GraphGroup): Promise<void> {
-    await this.sink.group({
-      externalId: g.id,
-      name: g.displayName ?? g.id,
-      description: g.description ?? undefined,
-      sourceLocator: `groups/${g.id}`,
-    });
-  }
-
-  /**
-   * FULL: the selected groups' transitive user members with every mapped property (each user
-   * handed over once), then the user ids of each nested group's transitive members.
-   */
-  async full(): Promise<void> {
-    const selected = await this.selectedGroups();
-    const nested = await this.nestedGroups(selected);
-    for (const g of [...selected, ...nested]) await this.emitGroup(g);
-    const emitted = new Set<string>();
-    for (const g of selected) {
-      for await (const page of this.pages<GraphUser>(
-        `reading the members of group ${g.id}`,
-        PERM_MEMBERS,
-        `/groups/${g.id}/transitiveMembers/microsoft.graph.user`,
-        { $select: this.select, $top: String(this.pageSize) },
-      )) {
-        const ids: string[] = [];
-        for (const u of page) {
-          if (typeof u.id !== 'string') continue;
-          ids.push(u.id);
-          if (emitted.has(u.id)) continue;
-          emitted.add(u.id);
-          await this.sink.user(mapUser(u, this.mapping));
-        }
-        await this.sink.members(g.id, ids);
-      }
-    }
-    for (const g of nested) {
-      for await (const page of this.pages<{ id: string }>(
-        `reading the members of group ${g.id}`,
-        PERM_MEMBERS,
-        `/groups/${g.id}/transitiveMembers/microsoft.graph.user`,
-        { $select: 'id', $top: String(this.pageSize) },
-      )) {
-        await this.sink.members(
-          g.id,
-          page.map((u) => u.id).filter((id) => emitted.has(id)),
-        );
-      }
-    }
-  }
-
-  /**
-   * USER: the user whose username property equals the name (an OData string literal, quotes
-   * doubled: never a pattern), observed only when it is a transitive member of a selected group.
-   */
-  async user(username: string): Promise<void> {
-    const selected = await this.selectedGroups();
-    const nested = await this.nestedGroups(selected);
-    const scope = new Map([...selected, ...nested].map((g) => [g.id, g]));
-    const literal = `'${username.replace(/'/g, "''")}'`;
-    for await (const page of this.pages<GraphUser>(
-      `looking up the user "${username}"`,
-      PERM_USERS,
-      '/users',
-      { $filter: `${this.mapping.username} eq ${literal}`, $select: this.select },
-    )) {
-      for (const u of page) {
-        const groups: string[] = [];
-        for await (const gp of this.pages<{ id: string }>(
-          `reading the groups of user ${u.id}`,
-          PERM_MEMBERS,
-          `/users/${u.id}/transitiveMemberOf/microsoft.graph.group`,
-          { $select: 'id', $top: String(this.pageSize) },
-        )) {
-          for (const g of gp) if (scope.has(g.id)) groups.push(g.id);
-        }
-        if (groups.length === 0) continue; // exists, but outside every selected group
-        await this.sink.user(mapUser(u, this.mapping));
-        for (const gid of groups) {
-          await this.emitGroup(scope.get(gid) as GraphGroup);
-          await this.sink.members(gid, [u.id]);
-        }
-      }
-    }
-  }
 }
 
 /**
@@ -265,11 +44,17 @@ export function createEntraConnector(
         report: ctx.report,
       });
       try {
-        const run = new EntraRun(ctx, graph, opts.pageSize ?? ctx.settings.pageSize);
-        if (ctx.job.mode === SyncMode.USER) await run.user(ctx.job.username);
-        else await run.full();
+        const reader = new TenantReader(ctx, graph, opts.pageSize ?? ctx.settings.pageSize);
+        if (ctx.job.mode === SyncMode.USER) {
+          await reader.user(ctx.job.username);
+          return {};
+        }
+        // The delta links come first: what changes while the full read runs is read again by
+        // the next DELTA run rather than lost.
+        const cursor = await reader.deltaCursor();
+        await reader.full();
         ctx.logger.debug({ retries: graph.retries }, 'Graph reading done');
-        return { cursor: ctx.directory.cursor };
+        return { cursor };
       } finally {
         graph.close();
       }

@@ -5,7 +5,7 @@
  * tenant, app, group or Graph permission at fault and never carry the client secret or key.
  */
 import { ErrorCode } from '@dirsync/proto';
-import { DirsyncError } from '@dirsync/kit';
+import { DirsyncError, TLS_VERIFY_CODES, UNREACHABLE_WHY } from '@dirsync/kit';
 import { GraphError } from '@microsoft/microsoft-graph-client';
 import { transportFailureOf } from './graph.js';
 
@@ -45,34 +45,6 @@ const CREDENTIAL_AADSTS: Record<number, string> = {
   90033: 'the tenant is not available',
   7000112: 'the application is disabled',
   50034: 'the account does not exist in the tenant',
-};
-
-const TLS_VERIFY_CODES = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_NOT_YET_VALID',
-  'CERT_HAS_EXPIRED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'CERT_CHAIN_TOO_LONG',
-  'CERT_REVOKED',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'HOSTNAME_MISMATCH',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-const UNREACHABLE_WHY: Record<string, string> = {
-  ECONNREFUSED: 'the connection was refused',
-  ENOTFOUND: 'the host name does not resolve',
-  EAI_AGAIN: 'the host name could not be resolved',
-  ETIMEDOUT: 'the connection timed out',
-  EHOSTUNREACH: 'the host is unreachable',
-  ENETUNREACH: 'the network is unreachable',
-  ECONNRESET: 'the server closed the connection',
-  EPIPE: 'the server closed the connection',
 };
 
 /** The first `code` string found on an error or its causes (socket and TLS codes live there). */

@@ -142,6 +142,17 @@ describe('connector-entra against a fake tenant', () => {
       expect(run.groups.find((g) => g.name === 'Engineering')?.description).toBe('Builds things');
     });
 
+    it('returns the users and groups delta links, taken before reading, as the cursor', () => {
+      const cursor = JSON.parse(run.completed?.cursor ?? '{}') as Record<string, string>;
+      expect(cursor.v).toBe(1);
+      expect(cursor.users).toMatch(
+        new RegExp(`^${t.fake.url}/v1\\.0/users/delta\\?\\$deltatoken=`),
+      );
+      expect(cursor.groups).toMatch(
+        new RegExp(`^${t.fake.url}/v1\\.0/groups/delta\\?\\$deltatoken=`),
+      );
+    });
+
     it('follows @odata.nextLink to the end, every $select keeping the id', async () => {
       await t.admin.clearStats();
       const paged = await full([ids.all as string], { settings: { pageSize: 4 } });

@@ -6,7 +6,7 @@
  * password (it is never part of any input to this module).
  */
 import { ErrorCode } from '@dirsync/proto';
-import { DirsyncError } from '@dirsync/kit';
+import { DirsyncError, TLS_VERIFY_CODES, UNREACHABLE_WHY } from '@dirsync/kit';
 import { ResultCodeError } from 'ldapts';
 
 /** What the session was doing when the error happened. */
@@ -22,39 +22,6 @@ export interface LdapErrorContext {
   /** What the read was for ("groups", "users", "the user jdoe"). */
   what?: string;
 }
-
-/** Node's codes for a certificate that could not be verified (tls.connect 'error'). */
-const TLS_VERIFY_CODES = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_NOT_YET_VALID',
-  'CERT_HAS_EXPIRED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'CERT_CHAIN_TOO_LONG',
-  'CERT_REVOKED',
-  'INVALID_CA',
-  'PATH_LENGTH_EXCEEDED',
-  'INVALID_PURPOSE',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'HOSTNAME_MISMATCH',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-const UNREACHABLE_WHY: Record<string, string> = {
-  ECONNREFUSED: 'the connection was refused',
-  ENOTFOUND: 'the host name does not resolve',
-  EAI_AGAIN: 'the host name could not be resolved',
-  ETIMEDOUT: 'the connection timed out',
-  EHOSTUNREACH: 'the host is unreachable',
-  ENETUNREACH: 'the network is unreachable',
-  ECONNRESET: 'the server closed the connection',
-  EPIPE: 'the server closed the connection',
-};
 
 /** LDAP result codes (RFC 4511 §4.1.9) we classify. */
 export const LdapResult = {

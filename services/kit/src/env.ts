@@ -59,3 +59,26 @@ export const envVars = {
       .default(def ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
 };
+
+/** An optional integer variable: unset or "" → undefined. */
+export const optionalIntVar = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(min).max(max).optional(),
+  );
+
+/**
+ * The variables every connector process reads (its `env.ts` adds its own): NATS, the health
+ * server, and the kit's worker knobs. See a connector's README for the table.
+ */
+export const connectorEnvShape = (port: number) => ({
+  NATS_URL: envVars.natsUrl,
+  NATS_NAMESPACE: envVars.natsNamespace,
+  PORT: envVars.port(port),
+  HOST: envVars.host,
+  LOG_LEVEL: envVars.logLevel,
+  CONNECTOR_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(4096).default(64),
+  CONNECTOR_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(500),
+  CONFIG_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  CONNECTOR_STOP_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
+});

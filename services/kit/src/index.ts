@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './net-errors.js';
 export * from './env.js';
 export * from './logger.js';
 export * from './nats.js';

@@ -2,7 +2,8 @@
 // tenant of 50,000 users (infra/fake-graph, a separate process over HTTPS), then
 // (a) floor: paging the selected group's transitive members with plain node:https, $top=999;
 // (b) syncAll of an Entra directory from mutation to COMPLETED; (c) a second syncAll (nothing
-// changed); peak RSS of connector-entra. Writes bench/results/entra-sync.json.
+// changed); (d) DELTA runs: nothing changed, then after 1% of the users changed; peak RSS of
+// connector-entra. Writes bench/results/entra-sync.json.
 import { spawn } from 'node:child_process';
 import https from 'node:https';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -122,6 +123,16 @@ try {
   const noop = await timedSync(createDirectory.id, 'no-op', USERS);
   console.log(`  ${noop.seconds.toFixed(2)} s: ${JSON.stringify(noop.run.counts)}`);
 
+  console.log('(d) DELTA syncAll, nothing changed');
+  const deltaNoop = await timedSync(createDirectory.id, 'delta no-op', USERS, 'DELTA');
+  console.log(`  ${deltaNoop.seconds.toFixed(2)} s: ${JSON.stringify(deltaNoop.run.counts)}`);
+  const sample = await admin.userIds(Math.round(USERS / 100));
+  for (const id of sample)
+    await admin.updateUser(id, { jobTitle: 'Changed for the benchmark', surname: 'Changed' });
+  console.log(`(e) DELTA syncAll after ${sample.length} users changed`);
+  const delta = await timedSync(createDirectory.id, 'delta', USERS, 'DELTA');
+  console.log(`  ${delta.seconds.toFixed(2)} s: ${JSON.stringify(delta.run.counts)}`);
+
   const stats = await admin.stats();
   const result = {
     users: USERS,
@@ -132,9 +143,10 @@ try {
     usersPerSecond: Math.round(USERS / full.seconds),
     noopSyncSeconds: +noop.seconds.toFixed(3),
     ratio: +(full.seconds / f.seconds).toFixed(2),
-    // DELTA runs need the delta protocol (issue 3, engineer `delta`); until it is on main a
-    // DELTA run of this connector reads everything, so its figure would be the no-op's.
-    deltaSyncSeconds: null,
+    deltaNoopSeconds: +deltaNoop.seconds.toFixed(3),
+    deltaSyncSeconds: +delta.seconds.toFixed(3),
+    deltaChangedUsers: sample.length,
+    deltaCounts: delta.run.counts,
     graphRequests: stats.requests,
     peakRssMb: { 'connector-entra': peakRss()['connector-entra'] ?? null },
     fullCounts: full.run.counts,
@@ -151,6 +163,9 @@ try {
     'fullSyncSeconds',
     'usersPerSecond',
     'noopSyncSeconds',
+    'deltaNoopSeconds',
+    'deltaChangedUsers',
+    'deltaSyncSeconds',
     'ratio',
   ])
     console.log(`| ${k} | ${result[k]} |`);

@@ -25,12 +25,12 @@ export async function gql(query, variables = {}) {
 
 export const RUN_FIELDS = `id status errorCode errorMessage counts { seen created updated unchanged disabled errors groupsSeen membershipsAdded pendingDeletion }`;
 
-/** syncAll from the mutation to a final status; `total` is shown in the progress line. */
-export async function timedSync(directoryId, label, total = '?') {
+/** syncAll (FULL or DELTA) from the mutation to a final status; `total` is shown in the progress line. */
+export async function timedSync(directoryId, label, total = '?', mode = 'FULL') {
   const t0 = performance.now();
   const { syncAll } = await gql(
-    `mutation($id: ID!) { syncAll(directoryId: $id) { ${RUN_FIELDS} } }`,
-    { id: directoryId },
+    `mutation($id: ID!, $mode: SyncMode) { syncAll(directoryId: $id, mode: $mode) { ${RUN_FIELDS} } }`,
+    { id: directoryId, mode },
   );
   let r = syncAll;
   let last = '';

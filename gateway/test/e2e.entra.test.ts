@@ -5,6 +5,7 @@
 // run error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGraphAdmin, startFakeGraph, type FakeGraph } from '@dirsync/fake-graph';
+import { waitFor } from '@dirsync/testkit';
 import { startStack, syncAllAndWait, type Stack } from './support/stack.js';
 
 const SECRET = 'e2e-Entra-Secret~1';
@@ -142,6 +143,60 @@ describe('an Entra ID directory through the gateway', () => {
     const margaret = (await users()).find((u) => u.username.startsWith('margaret'));
     expect(margaret?.status).toBe('PENDING_DELETION');
     expect((await admin.stats()).faultsServed).toBe(2);
+  });
+
+  async function deltaAndWait(): Promise<{
+    status: string;
+    readMode: string | null;
+    fullReadReason: string | null;
+    counts: { seen: number; pendingDeletion: number; updated: number; entriesRead: number };
+  }> {
+    const fields = `id status readMode fullReadReason counts { seen pendingDeletion updated entriesRead }`;
+    const { syncAll } = await stack.gql<{ syncAll: { id: string } }>(
+      `mutation($id: ID!) { syncAll(directoryId: $id, mode: DELTA) { id } }`,
+      { id: directoryId },
+    );
+    return waitFor(
+      async () => {
+        const { run } = await stack.gql<{ run: Awaited<ReturnType<typeof deltaAndWait>> }>(
+          `query($id: ID!) { run(id: $id) { ${fields} } }`,
+          { id: syncAll.id },
+        );
+        return ['COMPLETED', 'FAILED', 'BLOCKED'].includes(run.status) ? run : undefined;
+      },
+      { timeoutMs: 30_000, message: 'delta run finished' },
+    );
+  }
+
+  it('a DELTA run reads only the changes: an update, a removal from the groups', async () => {
+    await admin.updateUser(ids.grace as string, { mail: 'grace.hopper@contoso.example' });
+    await admin.removeMember(ids.eng as string, ids.linus as string);
+    const run = await deltaAndWait();
+    expect(run).toMatchObject({ status: 'COMPLETED', readMode: 'DELTA', fullReadReason: null });
+    expect(run.counts).toMatchObject({ seen: 1, updated: 1, pendingDeletion: 1 });
+    const list = await users();
+    expect(list.find((u) => u.username.startsWith('grace'))?.email).toBe(
+      'grace.hopper@contoso.example',
+    );
+    expect(list.find((u) => u.username.startsWith('linus'))?.status).toBe('PENDING_DELETION');
+  });
+
+  it('an expired delta link is recovered with a full read, nobody lost or duplicated', async () => {
+    await admin.expireDeltaLinks();
+    const run = await deltaAndWait();
+    expect(run).toMatchObject({
+      status: 'COMPLETED',
+      readMode: 'FULL',
+      fullReadReason: 'CURSOR_REJECTED',
+    });
+    const list = await users();
+    expect(list.filter((u) => u.status === 'ACTIVE').map((u) => u.username)).toEqual([
+      'grace@contoso.example',
+    ]);
+    expect(new Set(list.map((u) => u.username)).size).toBe(list.length);
+    const again = await deltaAndWait();
+    expect(again).toMatchObject({ status: 'COMPLETED', readMode: 'DELTA' });
+    expect(again.counts.seen).toBe(0);
   });
 
   it('bad credentials fail the run with INVALID_CREDENTIALS, removing nobody', async () => {

@@ -70,6 +70,10 @@ export class FakeGraphAdmin {
     const [u] = await this.addUsers([user]);
     return u as Json;
   }
+  /** Ids of the first `limit` users, in creation order. */
+  userIds(limit = 100): Promise<string[]> {
+    return this.call('GET', `/users?limit=${limit}`);
+  }
   updateUser(id: string, changes: Json): Promise<Json> {
     return this.call('PATCH', `/users/${encodeURIComponent(id)}`, changes);
   }

@@ -699,6 +699,15 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     }
     if (a === 'apps' && method === 'POST')
       return ok(authority.register(body as Partial<AppRegistration>));
+    if (a === 'users' && !id && method === 'GET') {
+      const limit = Number(url.searchParams.get('limit') ?? '100');
+      return ok(
+        tenant
+          .users()
+          .slice(0, limit)
+          .map((u) => u.id),
+      );
+    }
     if (a === 'users' && !id && method === 'POST')
       return ok(list<UserInput>(body).map((u) => tenant.addUser(u)));
     if (a === 'users' && id && !sub && method === 'PATCH')

@@ -8,6 +8,7 @@ import {
   type SourceConnector,
 } from '@dirsync/kit';
 import { GraphSession, type RetryPolicy } from './graph.js';
+import { readDelta } from './delta.js';
 import { TenantReader } from './reader.js';
 
 export interface EntraConnectorOptions {
@@ -28,7 +29,8 @@ export function createEntraConnector(
   return {
     kind: 'entra',
     settingsSchema: entraSettingsSchema,
-    modes: [SyncMode.FULL, SyncMode.DELTA, SyncMode.USER],
+    modes: [SyncMode.FULL, SyncMode.USER],
+    offersDelta: true,
     async run(ctx: RunContext<EntraSettings>): Promise<RunResult> {
       const secretName = ctx.settings.credential;
       const secret = ctx.secrets[secretName];
@@ -45,9 +47,14 @@ export function createEntraConnector(
       });
       try {
         const reader = new TenantReader(ctx, graph, opts.pageSize ?? ctx.settings.pageSize);
-        if (ctx.job.mode === SyncMode.USER) {
+        if (ctx.mode === SyncMode.USER) {
           await reader.user(ctx.job.username);
           return {};
+        }
+        if (ctx.mode === SyncMode.DELTA) {
+          const cursor = await readDelta(reader, ctx.directory.cursor);
+          ctx.logger.debug({ retries: graph.retries }, 'Graph delta reading done');
+          return { cursor };
         }
         // The delta links come first: what changes while the full read runs is read again by
         // the next DELTA run rather than lost.

@@ -83,14 +83,19 @@ export class TenantReader {
       this.midRun = true;
       return out;
     } catch (err) {
-      throw translateGraphError(err, {
-        tenantId: this.ctx.settings.tenantId,
-        clientId: this.ctx.settings.clientId,
-        what,
-        permission,
-        midRun: this.midRun,
-      });
+      throw this.fail(err, what, permission);
     }
+  }
+
+  /** A failed Graph call as the run's error (errors.ts), naming what was read and the permission. */
+  fail(err: unknown, what: string, permission: string): DirsyncError {
+    return translateGraphError(err, {
+      tenantId: this.ctx.settings.tenantId,
+      clientId: this.ctx.settings.clientId,
+      what,
+      permission,
+      midRun: this.midRun,
+    });
   }
 
   /** Every page of a collection; each page fetch is one translated call. */
@@ -104,7 +109,9 @@ export class TenantReader {
     for (;;) {
       const step = await this.call(what, permission, () => it.next());
       if (step.done) return;
-      yield (step.value as GraphPage<T>).value;
+      const value = (step.value as GraphPage<T>).value;
+      this.ctx.countEntriesRead?.(value.length);
+      yield value;
       this.ctx.signal.throwIfAborted();
     }
   }
@@ -150,19 +157,14 @@ export class TenantReader {
     for (const id of ids) {
       try {
         found.push(await this.graph.get<GraphGroup>(`/groups/${id}`, { $select: GROUP_SELECT }));
+        this.ctx.countEntriesRead?.(1);
         this.midRun = true;
       } catch (err) {
         if (graphStatus(err) === 404) {
           missing.push(id);
           continue;
         }
-        throw translateGraphError(err, {
-          tenantId: this.ctx.settings.tenantId,
-          clientId: this.ctx.settings.clientId,
-          what: `reading the selected group ${id}`,
-          permission: PERM_GROUPS,
-          midRun: this.midRun,
-        });
+        throw this.fail(err, `reading the selected group ${id}`, PERM_GROUPS);
       }
     }
     if (missing.length > 0) {

@@ -1,5 +1,6 @@
 import { ErrorCode, SyncMode } from '@dirsync/proto';
 import {
+  CursorRejectedError,
   DirsyncError,
   ldapSettingsSchema,
   type LdapSettings,
@@ -22,6 +23,7 @@ import {
 import { profileFor, type LdapProfile } from './profiles/index.js';
 import { collectRanged, firstRange } from './ranges.js';
 import { LdapSession } from './session.js';
+import { adPosition, runAdDelta } from './ad/delta.js';
 
 export interface LdapConnectorOptions {
   /** Overrides every directory's `pageSize` (operator knob, `LDAP_PAGE_SIZE`). */
@@ -34,10 +36,15 @@ export interface LdapConnectorOptions {
    * asked (Samba) then take the same path; tests use it to exercise both.
    */
   memberRangeSize?: number;
+  /**
+   * Whether the connector declares delta support (default true: Active Directory reads changes
+   * with DirSync; other profiles return no cursor, so their DELTA jobs read in full).
+   */
+  offersDelta?: boolean;
 }
 
 /** Everything a run derives from its configuration before touching the server. */
-interface Plan {
+export interface Plan {
   settings: LdapSettings;
   profile: LdapProfile;
   dnOptions: NormalizeOptions;
@@ -93,7 +100,7 @@ function plan(ctx: RunContext<LdapSettings>): Plan {
 }
 
 /** Read every group under groupBaseDn in one paged search and index it by normalised DN. */
-async function readGroups(
+export async function readGroups(
   session: LdapSession,
   p: Plan,
   sink: RecordSink,
@@ -181,7 +188,7 @@ async function readGroups(
 }
 
 /** Fail the run when a selected group is not among the groups read. */
-function checkSelected(p: Plan, groups: Map<string, GroupNode>): void {
+export function checkSelected(p: Plan, groups: Map<string, GroupNode>): void {
   const missing = [...p.selected].filter(([key]) => !groups.has(key)).map(([, dn]) => dn);
   if (missing.length === 0) return;
   throw new DirsyncError(
@@ -257,7 +264,7 @@ async function emitGroups(scope: Scope, sink: RecordSink, only?: Set<string>): P
   }
 }
 
-async function emitUser(
+export async function emitUser(
   sink: RecordSink,
   p: Plan,
   dn: string,
@@ -397,6 +404,7 @@ export function createLdapConnector(
     kind: 'ldap',
     settingsSchema: ldapSettingsSchema,
     modes: [SyncMode.FULL, SyncMode.USER],
+    offersDelta: opts.offersDelta ?? true,
     requiredSecrets: ['bindPassword'],
     async run(ctx: RunContext<LdapSettings>): Promise<RunResult> {
       const p = plan(ctx);
@@ -419,6 +427,22 @@ export function createLdapConnector(
             `baseDn "${p.baseDn}" does not exist on ${session.server}`,
           );
         }
+        const ad = p.profile.name === 'activedirectory';
+        if (ctx.mode === SyncMode.DELTA) {
+          if (!ad) throw new CursorRejectedError(`the ${p.profile.name} profile keeps no cursor`);
+          return await runAdDelta(
+            session,
+            p,
+            ctx.sink,
+            ctx.directory.cursor,
+            now(),
+            opts.memberRangeSize,
+          );
+        }
+        // Where the next DELTA run starts: taken before reading, so nothing changed meanwhile
+        // is lost (it is read again).
+        const position =
+          ad && ctx.mode === SyncMode.FULL ? await adPosition(session, p, ctx.logger) : undefined;
         const started = Date.now();
         const groups = await readGroups(session, p, ctx.sink, opts.memberRangeSize);
         checkSelected(p, groups);
@@ -440,7 +464,7 @@ export function createLdapConnector(
         } else {
           await runFull(session, p, scope, ctx.sink, now(), ctx.signal);
         }
-        return {};
+        return position ? { cursor: position } : {};
       } finally {
         await session.close();
       }

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { ErrorCode } from '@dirsync/proto';
 import { DirsyncError, type LdapSettings, type Logger } from '@dirsync/kit';
-import { Client, ResultCodeError, type Entry } from 'ldapts';
+import { Client, ResultCodeError, type Control, type Entry } from 'ldapts';
 import { translateLdapError, type LdapPhase } from './errors.js';
 import { collectRanged, rangeFrom } from './ranges.js';
 
@@ -211,6 +211,48 @@ export class LdapSession {
       from = next;
     }
     return out;
+  }
+
+  /**
+   * One search that is not paged, with request controls (DirSync, show-deleted) and its own
+   * binary attributes; counted in the run's entries read.
+   */
+  async search(
+    base: string,
+    opts: SearchOptions & { binaryAttributes?: readonly string[]; controls?: Control[] },
+  ): Promise<Entry[]> {
+    this.ensureUsable(opts.what);
+    try {
+      const { searchEntries } = await this.client.search(
+        base,
+        {
+          scope: opts.scope ?? 'sub',
+          filter: opts.filter,
+          attributes: opts.attributes,
+          explicitBufferAttributes: (opts.binaryAttributes ?? []).flatMap((a) => [
+            a,
+            a.toLowerCase(),
+          ]),
+          derefAliases: 'never',
+        },
+        opts.controls,
+      );
+      this.opts.countEntries?.(searchEntries.length);
+      return searchEntries;
+    } catch (err) {
+      throw this.fail(err, 'read', { base, what: opts.what });
+    }
+  }
+
+  /** The root DSE's attributes (`dsServiceName`, `highestCommittedUSN`, …). */
+  async rootDse(attributes: string[]): Promise<Entry | undefined> {
+    const [root] = await this.search('', {
+      scope: 'base',
+      filter: '(objectClass=*)',
+      attributes,
+      what: 'the root DSE',
+    });
+    return root;
   }
 
   /** Whether an entry exists (a base search); other errors are thrown translated. */

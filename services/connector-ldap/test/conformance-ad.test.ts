@@ -154,6 +154,14 @@ runConnectorConformance({
     },
     fields: ['url', 'bindDn', 'pageSize'],
   }),
+  delta: {
+    // a cursor from the same DC after a restore from backup: another invocationId
+    rejectedCursor: (valid) =>
+      JSON.stringify({
+        ...JSON.parse(valid),
+        invocationId: '00000000-0000-0000-0000-000000000000',
+      }),
+  },
   teardown: async () => {
     await ad?.dispose();
   },

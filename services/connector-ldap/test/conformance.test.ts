@@ -63,7 +63,8 @@ const current = (): Slapd => {
 
 runConnectorConformance({
   name: 'ldap (OpenLDAP slapd)',
-  connector: () => createLdapConnector(),
+  // OpenLDAP keeps no delta cursor yet: its DELTA jobs read in full
+  connector: () => createLdapConnector({ offersDelta: false }),
   natsUrl: natsUrl(),
   namespace: natsNamespace(),
   async seed(f) {

@@ -29,10 +29,11 @@ import {
   type TestDatabase,
 } from '@dirsync/testkit';
 import { generateGatewayKeyPair } from '@dirsync/kit/auth';
-import { createAuthService, type AuthService } from '@dirsync/auth';
+import type { AuthService } from '@dirsync/auth';
 import { createIdentityService, type IdentityService } from '@dirsync/identity';
 import { createSyncService, type SyncService } from '@dirsync/sync';
 import { createGatewayService, type GatewayConfig, type GatewayService } from '../src/index.js';
+import { startTestAuthService, testGatewayConfig } from './support/auth.js';
 
 const ns = natsNamespace();
 const logLevel = process.env.TEST_LOG_LEVEL ?? 'silent';
@@ -47,22 +48,14 @@ let ownerKey = '';
 
 /** A gateway configuration in front of this file's subgraphs. */
 function gatewayConfig(overrides: Partial<GatewayConfig> = {}): GatewayConfig {
-  return {
-    port: 0,
-    host: '127.0.0.1',
-    logLevel,
-    subgraphUrls: { identity: identity.url, sync: sync.url, auth: auth.url },
-    mode: 'production',
-    devIntrospect: false,
-    maxBodyBytes: 64 * 1024,
-    privateKey: keys.privateKey,
-    keyCacheSeconds: 0,
-    rateLimitPerMinute: 0,
-    authFailuresPerMinute: 0,
-    limits: { maxDepth: 12, maxCost: 200_000, maxPageSize: 500 },
-    requestTimeoutMs: 30_000,
-    ...overrides,
-  };
+  return testGatewayConfig(
+    {
+      subgraphUrls: { identity: identity.url, sync: sync.url, auth: auth.url },
+      privateKey: keys.privateKey,
+      logLevel,
+    },
+    { maxBodyBytes: 64 * 1024, requestTimeoutMs: 30_000, ...overrides },
+  );
 }
 
 async function post(url: string, query: string, variables: Record<string, unknown> = {}) {
@@ -80,24 +73,12 @@ async function post(url: string, query: string, variables: Record<string, unknow
 beforeAll(async () => {
   db = await createTestDatabase();
   nc = await connect({ servers: natsUrl() });
-  auth = createAuthService(
-    {
-      databaseUrl: db.url,
-      databaseSchema: 'auth',
-      port: 0,
-      host: '127.0.0.1',
-      logLevel,
-      gatewayPublicKey: keys.publicKey,
-      auditRetentionDays: 0,
-    },
-    {
-      logger: createLogger('auth', logLevel),
-      onBootstrapKey: (key) => {
-        ownerKey = key;
-      },
-    },
-  );
-  await auth.start();
+  ({ auth, ownerKey } = await startTestAuthService({
+    databaseUrl: db.url,
+    gatewayPublicKey: keys.publicKey,
+    logger: createLogger('auth', logLevel),
+    logLevel,
+  }));
   identity = createIdentityService(
     {
       databaseUrl: db.url,

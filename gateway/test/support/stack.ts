@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from 'nats';
 import { createLogger as createServiceLogger } from '@dirsync/kit';
 import { generateGatewayKeyPair, type Role } from '@dirsync/kit/auth';
-import { createAuthService, type AuthService } from '@dirsync/auth';
+import type { AuthService } from '@dirsync/auth';
 import { createIdentityService, type IdentityService } from '@dirsync/identity';
 import { createSyncService, type SyncService } from '@dirsync/sync';
 import { createLdapConnectorService, type LdapConnectorService } from '@dirsync/connector-ldap';
@@ -17,6 +17,7 @@ import {
 } from '@dirsync/testkit';
 import { createGatewayService, type GatewayConfig, type GatewayService } from '../../src/index.js';
 import { SecretScanner } from './secret-scan.js';
+import { startTestAuthService, testGatewayConfig } from './auth.js';
 
 /** A GraphQL client authenticated with one API key. */
 export interface Client {
@@ -102,25 +103,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   scanner.add('DIRSYNC_GATEWAY_PRIVATE_KEY', keys.privateKey);
   scanner.add('DIRSYNC_SECRET_KEY', secretKey);
 
-  let ownerKey = '';
-  const auth = createAuthService(
-    {
-      databaseUrl: db.url,
-      databaseSchema: 'auth',
-      port: 0,
-      host: '127.0.0.1',
-      logLevel,
-      gatewayPublicKey: keys.publicKey,
-      auditRetentionDays: 0,
-    },
-    {
-      logger: createLogger('auth', logLevel),
-      onBootstrapKey: (key) => {
-        ownerKey = key;
-      },
-    },
-  );
-
   const identityConfig = {
     databaseUrl: db.url,
     databaseSchema: 'identity',
@@ -170,34 +152,29 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     },
     { logger: createLogger('connector-entra', logLevel) },
   );
-  await auth.start();
+  const { auth, ownerKey } = await startTestAuthService({
+    databaseUrl: db.url,
+    gatewayPublicKey: keys.publicKey,
+    logger: createLogger('auth', logLevel),
+    logLevel,
+  });
   await identity.start();
   await sync.start();
   await connector.start();
   await entra.start();
-  const gatewayConfig: GatewayConfig = {
-    port: 0,
-    host: '127.0.0.1',
-    logLevel,
-    subgraphUrls: { identity: identity.url, sync: sync.url, auth: auth.url },
-    mode: 'production',
-    devIntrospect: false,
-    maxBodyBytes: 262_144,
-    privateKey: keys.privateKey,
-    // Every request asks the auth service, so a revoked key fails at once in tests.
-    keyCacheSeconds: 0,
-    // Tests poll runs quickly; the rate limit has its own tests.
-    rateLimitPerMinute: 0,
-    authFailuresPerMinute: 0,
-    limits: { maxDepth: 12, maxCost: 200_000, maxPageSize: 500 },
-    requestTimeoutMs: 90_000,
-    ...opts.gateway,
-  };
+  const gatewayConfig = testGatewayConfig(
+    {
+      subgraphUrls: { identity: identity.url, sync: sync.url, auth: auth.url },
+      privateKey: keys.privateKey,
+      logLevel,
+    },
+    opts.gateway,
+  );
+
   const gateway = createGatewayService(gatewayConfig, {
     logger: createLogger('gateway', logLevel),
   });
   await gateway.start();
-  if (!ownerKey) throw new Error('the auth service did not create the first owner key');
   scanner.add('the first owner key', ownerKey);
 
   const clientFor = (credential: string | undefined, url?: string): Client => {

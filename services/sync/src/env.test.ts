@@ -19,6 +19,7 @@ describe('parseSyncEnv()', () => {
       schedulerTickSeconds: 15,
       runTimeoutSeconds: 600,
       syncUserTimeoutSeconds: 60,
+      leaseSeconds: 60,
       natsNamespace: '',
     });
   });
@@ -41,11 +42,20 @@ describe('parseSyncEnv()', () => {
         DATABASE_SCHEMA: 'Bad-Schema',
         SCHEDULER_ENABLED: 'maybe',
         SYNC_RUN_TIMEOUT_SECONDS: '0',
+        SYNC_LEASE_SECONDS: '1',
+        SYNC_REPLICA_ID: 'has spaces',
       });
     } catch (err) {
       message = (err as Error).message;
     }
-    for (const v of ['PORT', 'DATABASE_SCHEMA', 'SCHEDULER_ENABLED', 'SYNC_RUN_TIMEOUT_SECONDS']) {
+    for (const v of [
+      'PORT',
+      'DATABASE_SCHEMA',
+      'SCHEDULER_ENABLED',
+      'SYNC_RUN_TIMEOUT_SECONDS',
+      'SYNC_LEASE_SECONDS',
+      'SYNC_REPLICA_ID',
+    ]) {
       expect(message).toContain(v);
     }
   });

@@ -10,6 +10,9 @@ const secretKey = z
     message: 'must be 32 bytes, base64 encoded (generate one with `openssl rand -base64 32`)',
   });
 
+/** How long a replica's hold on an active run lasts without renewal (SYNC_LEASE_SECONDS). */
+export const DEFAULT_LEASE_SECONDS = 60;
+
 const previousKeys = z
   .string()
   .default('')
@@ -46,6 +49,11 @@ export const syncEnvSchema = z.object({
   SCHEDULER_TICK_SECONDS: seconds(15, 1),
   SYNC_RUN_TIMEOUT_SECONDS: seconds(600, 1),
   SYNC_USER_TIMEOUT_SECONDS: seconds(60, 1),
+  SYNC_LEASE_SECONDS: seconds(DEFAULT_LEASE_SECONDS, 3),
+  SYNC_REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits, ".", "_", ":" or "-" (at most 100)')
+    .optional(),
 });
 
 /** The sync service's configuration, as `createSyncService` takes it. */
@@ -73,6 +81,10 @@ export interface SyncConfig {
   schedulerTickSeconds: number;
   runTimeoutSeconds: number;
   syncUserTimeoutSeconds: number;
+  /** Seconds a replica's lease on an active run lasts unless renewed (default 60). */
+  leaseSeconds?: number;
+  /** This replica's name in run leases (default: host name, pid and a random suffix). */
+  replicaId?: string;
 }
 
 function toConfig(env: z.infer<typeof syncEnvSchema>): SyncConfig {
@@ -91,6 +103,8 @@ function toConfig(env: z.infer<typeof syncEnvSchema>): SyncConfig {
     schedulerTickSeconds: env.SCHEDULER_TICK_SECONDS,
     runTimeoutSeconds: env.SYNC_RUN_TIMEOUT_SECONDS,
     syncUserTimeoutSeconds: env.SYNC_USER_TIMEOUT_SECONDS,
+    leaseSeconds: env.SYNC_LEASE_SECONDS,
+    ...(env.SYNC_REPLICA_ID ? { replicaId: env.SYNC_REPLICA_ID } : {}),
   };
 }
 

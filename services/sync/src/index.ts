@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { ApolloServer } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
@@ -23,7 +25,7 @@ import {
 } from '@dirsync/kit';
 import { subgraphAuthenticator, type Principal } from '@dirsync/kit/auth';
 import { toGraphQLError } from '@dirsync/kit/graphql';
-import type { SyncConfig } from './env.js';
+import { DEFAULT_LEASE_SECONDS, type SyncConfig } from './env.js';
 import { openOrm, type SyncOrm } from './db/orm.js';
 import { tables } from './db/sql.js';
 import { SecretBox } from './crypto/secret-box.js';
@@ -66,8 +68,23 @@ export interface SyncService extends Service {
   readonly logger: Logger;
   /** One scheduler pass; ids of the runs it started. */
   schedulerTick(): Promise<string[]>;
+  /** Scheduler passes finished since start (timer-driven and `schedulerTick()`). */
+  readonly schedulerPasses: number;
   /** One run-timeout pass; ids of the runs it failed. */
   sweepTimeouts(): Promise<string[]>;
+  /** One lease pass (renew, adopt released, fail expired); ids of the runs it failed. */
+  maintainLeases(): Promise<string[]>;
+  /** This replica's name in run leases. */
+  readonly replicaId: string;
+}
+
+/** A replica name unique enough to tell replicas (and restarts of one) apart in leases. */
+function defaultReplicaId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 60) || 'sync';
+  return `${host}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
 /** How often the timeout sweep and the outbox retry run, from the configured timeout. */
@@ -86,6 +103,8 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
   const t = tables(config.databaseSchema);
   const waiters = new RunWaiters();
   const metrics = deps.metrics ?? new Metrics({ service: 'sync' });
+  const replicaId = config.replicaId ?? defaultReplicaId();
+  const leaseSeconds = config.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
 
   let orm: SyncOrm | undefined;
   let nc: NatsConnection | undefined;
@@ -160,6 +179,8 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
       waiters,
       runTimeoutSeconds: config.runTimeoutSeconds,
       metrics: runMetrics(metrics),
+      replicaId,
+      leaseSeconds,
     });
     const directories = new DirectoryService({
       orm,
@@ -229,12 +250,13 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
     const s = scheduler;
     const ob = outbox;
     every(sweepMs, 'run timeout sweep', () => r.sweepTimeouts());
+    every(Math.max(1_000, (leaseSeconds * 1000) / 3), 'run leases', () => r.maintainLeases());
     every(sweepMs, 'outbox relay', () => ob.kick());
     if (config.schedulerEnabled) {
       every(config.schedulerTickSeconds * 1000, 'scheduler tick', () => s.tick());
     }
     void ob.kick();
-    logger.info({ url, namespace: config.natsNamespace }, 'sync service started');
+    logger.info({ url, namespace: config.natsNamespace, replicaId }, 'sync service started');
   }
 
   /** Drain consumers, then close HTTP, the ORM and NATS; safe on a half-started service. */
@@ -245,7 +267,14 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
     await consumer?.stop();
     await responder?.stop();
     await outbox?.idle();
-    runs?.close();
+    // Hand the active runs this replica leads to the others (they adopt them) instead of
+    // leaving leases to expire, which would fail the runs.
+    const r = runs;
+    runs = undefined;
+    await r?.releaseLeases().catch((err: unknown) => {
+      logger.warn({ err }, 'could not release run leases; they will expire');
+    });
+    r?.close();
     waiters.notifyAll();
     await http?.close();
     await apollo?.stop();
@@ -262,8 +291,12 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
   const service: SyncService = {
     name: 'sync',
     logger,
+    replicaId,
     get url() {
       return url;
+    },
+    get schedulerPasses() {
+      return scheduler?.passes ?? 0;
     },
 
     async start() {
@@ -288,6 +321,11 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
     async sweepTimeouts() {
       if (!runs) throw new Error('sync service is not started');
       return runs.sweepTimeouts();
+    },
+
+    async maintainLeases() {
+      if (!runs) throw new Error('sync service is not started');
+      return runs.maintainLeases();
     },
   };
   return service;

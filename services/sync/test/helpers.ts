@@ -78,6 +78,9 @@ export class Harness {
       schedulerTickSeconds: 15,
       runTimeoutSeconds: 600,
       syncUserTimeoutSeconds: 30,
+      // Long, so replicas with different fake clocks in one file never expire each other's
+      // leases; the lease tests set their own.
+      leaseSeconds: 3600,
       ...overrides,
     };
   }
@@ -233,14 +236,15 @@ export function directoryInput(overrides: Record<string, unknown> = {}): Record<
 export const DIRECTORY_FIELDS = `
   id name kind enabled hasBindPassword selectedGroups defaultRegion scheduleIntervalMinutes
   restoreWindowDays nextRunAt createdAt updatedAt
+  adminRoles { role groups } adminScheduleIntervalMinutes nextAdminRunAt
   ldap { url profile bindDn baseDn userBaseDn groupBaseDn userFilter startTls tlsCaPem tlsRejectUnauthorized pageSize timeoutMs }
   mapping { username aliases email firstName lastName displayName phones custom { name attribute } }
   lastRun { id status }
 `;
 
 export const RUN_FIELDS = `
-  id mode readMode fullReadReason trigger status username errorCode errorMessage queuedAt startedAt finishedAt durationMs
-  counts { seen created updated unchanged disabled pendingDeletion restored errors groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved entriesRead }
+  id mode readMode fullReadReason trigger status username email errorCode errorMessage queuedAt startedAt finishedAt durationMs
+  counts { seen created updated unchanged disabled pendingDeletion restored errors groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved entriesRead adminsSeen adminsCreated adminsUpdated adminsUnchanged adminsDisabled adminsPendingDeletion adminsRestored }
   directory { id name }
 `;
 

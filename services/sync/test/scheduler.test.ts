@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunStatus } from '@dirsync/proto';
+import { RunStatus, SyncMode } from '@dirsync/proto';
 import { waitFor } from '@dirsync/testkit';
 import type { SyncService } from '../src/index.js';
 import { FakeClock, Harness, createDirectory, gqlOk } from './helpers.js';
@@ -134,5 +134,74 @@ describe('scheduler', () => {
     clock.advance(5 * MINUTE);
     await a.schedulerTick();
     expect((await runsOf(dir.id)).length).toBe(1);
+  });
+});
+
+describe('admin schedule', () => {
+  const ROLES = [{ role: 'OWNER', groups: ['cn=owners,ou=groups,dc=example,dc=org'] }];
+
+  async function runsWithEmail(directoryId: string) {
+    return h.sql<{ id: string; mode: string; email: string | null; trigger: string }>(
+      'select id, mode, email, trigger from sync.runs where directory_id = ? order by queued_at',
+      [directoryId],
+    );
+  }
+
+  it('starts full admin runs on its own interval, only with role groups', async () => {
+    const dir = await createDirectory(a.url, {
+      scheduleIntervalMinutes: 0,
+      adminScheduleIntervalMinutes: 1,
+      adminRoles: ROLES,
+    });
+    const none = await createDirectory(a.url, {
+      scheduleIntervalMinutes: 0,
+      adminScheduleIntervalMinutes: 1,
+    });
+    clock.advance(61_000);
+    await a.schedulerTick();
+    const runs = await runsWithEmail(dir.id);
+    expect(runs.map((r) => [r.mode, r.email, r.trigger])).toEqual([['ADMIN', null, 'SCHEDULE']]);
+    expect((await runsWithEmail(none.id)).length).toBe(0);
+    const job = (await h.jobs()).find((j) => j.job.runId === runs[0]!.id);
+    expect(job?.job).toMatchObject({ mode: SyncMode.ADMIN, email: '' });
+    await complete(a.url, runs[0]!.id, dir.id);
+  });
+
+  it('runs FULL and ADMIN due together one after the other, FULL first', async () => {
+    const dir = await createDirectory(a.url, {
+      scheduleIntervalMinutes: 1,
+      adminScheduleIntervalMinutes: 1,
+      adminRoles: ROLES,
+    });
+    clock.advance(61_000);
+    await Promise.all([a.schedulerTick(), b.schedulerTick()]);
+    let runs = await runsWithEmail(dir.id);
+    expect(runs.map((r) => r.mode)).toEqual(['FULL']);
+    await complete(a.url, runs[0]!.id, dir.id);
+    await Promise.all([a.schedulerTick(), b.schedulerTick()]);
+    runs = await runsWithEmail(dir.id);
+    expect(runs.map((r) => r.mode)).toEqual(['FULL', 'ADMIN']);
+    await complete(a.url, runs[1]!.id, dir.id);
+    // Both have moved on to their next slot: nothing more in this interval.
+    await Promise.all([a.schedulerTick(), b.schedulerTick()]);
+    expect((await runsWithEmail(dir.id)).length).toBe(2);
+  });
+
+  it('keeps the cadence: a late tick or a waiting run does not shift the next slot', async () => {
+    const dir = await createDirectory(a.url, { scheduleIntervalMinutes: 10 });
+    const [created] = await h.sql<{ next_run_at: string }>(
+      'select next_run_at from sync.directories where id = ?',
+      [dir.id],
+    );
+    const due = Date.parse(created!.next_run_at);
+    clock.advance(10 * MINUTE + 4 * MINUTE); // 4 minutes late
+    await a.schedulerTick();
+    const [run] = await runsOf(dir.id);
+    const [after] = await h.sql<{ next_run_at: string }>(
+      'select next_run_at from sync.directories where id = ?',
+      [dir.id],
+    );
+    expect(Date.parse(after!.next_run_at)).toBe(due + 10 * MINUTE);
+    await complete(a.url, run!.id, dir.id);
   });
 });

@@ -1,5 +1,11 @@
-import type { EntraSettings, Logger, NatsConnection } from '@dirsync/kit';
 import {
+  adminRoleFromName,
+  type EntraSettings,
+  type Logger,
+  type NatsConnection,
+} from '@dirsync/kit';
+import {
+  AdminRoleGroupsSchema,
   AttributeMappingSchema,
   ConfigReplySchema,
   ConfigRequestSchema,
@@ -123,6 +129,9 @@ export class ConfigResponder {
           defaultRegion: dir.defaultRegion,
           cursor: dir.cursor ?? '',
           policy: create(DirectoryPolicySchema, { restoreWindowDays: dir.restoreWindowDays }),
+          adminRoleGroups: dir.adminRoleGroups.map((r) =>
+            create(AdminRoleGroupsSchema, { role: adminRoleFromName(r.role), groups: r.groups }),
+          ),
         }),
       },
     });

@@ -1,5 +1,5 @@
 import { ArrayType, EntitySchema } from '@mikro-orm/core';
-import type { EntraSettings, LdapSettings } from '@dirsync/kit';
+import type { AdminRoleName, EntraSettings, LdapSettings } from '@dirsync/kit';
 
 /** Source kinds a directory can have; LDAP and ENTRA have connectors today. */
 export const DIRECTORY_KINDS = ['LDAP', 'ENTRA', 'GOOGLE', 'OKTA', 'SCIM'] as const;
@@ -16,6 +16,12 @@ export interface StoredMapping {
   phones: string[];
   /** dirsync custom attribute name → source attribute, in the order given. */
   custom: { name: string; attribute: string }[];
+}
+
+/** The source groups (DNs for LDAP) whose members get one admin role. */
+export interface StoredAdminRoleGroups {
+  role: AdminRoleName;
+  groups: string[];
 }
 
 export class Directory {
@@ -41,6 +47,11 @@ export class Directory {
   updatedAt!: Date;
   lastRunId!: string | null;
   nextRunAt!: Date | null;
+  /** Admin sync: role → groups, in role order; empty = no admin sync. */
+  adminRoleGroups!: StoredAdminRoleGroups[];
+  adminScheduleIntervalMinutes!: number;
+  /** When the next scheduled full admin run is due (null: not scheduled). */
+  nextAdminRunAt!: Date | null;
 }
 
 export const DirectorySchema = new EntitySchema<Directory>({
@@ -65,6 +76,17 @@ export const DirectorySchema = new EntitySchema<Directory>({
     nextRunAt: {
       type: 'datetime',
       fieldName: 'next_run_at',
+      columnType: 'timestamptz',
+      nullable: true,
+    },
+    adminRoleGroups: { type: 'json', fieldName: 'admin_role_groups' },
+    adminScheduleIntervalMinutes: {
+      type: 'integer',
+      fieldName: 'admin_schedule_interval_minutes',
+    },
+    nextAdminRunAt: {
+      type: 'datetime',
+      fieldName: 'next_admin_run_at',
       columnType: 'timestamptz',
       nullable: true,
     },

@@ -8,6 +8,7 @@ import { SyncRunConnection, SyncRunObject, toRunNode } from '../run/run.type.js'
 import type { SyncContext, SyncServices } from '../services.js';
 import { Directory } from './directory.entity.js';
 import {
+  AdminRoleGroupsObject,
   CreateDirectoryInput,
   DirectoryConnection,
   DirectoryObject,
@@ -89,6 +90,14 @@ export class DirectoryResolver {
   })
   entra(@Root() dir: Directory): EntraSettingsObject | null {
     return dir.kind === 'ENTRA' ? (dir.settings as EntraSettingsObject) : null;
+  }
+
+  @FieldResolver(() => [AdminRoleGroupsObject], {
+    description:
+      'Admin sync: role → source groups, most privileged role first. Empty: administrators are not synced.',
+  })
+  adminRoles(@Root() dir: Directory): AdminRoleGroupsObject[] {
+    return dir.adminRoleGroups;
   }
 
   @FieldResolver(() => Boolean, {

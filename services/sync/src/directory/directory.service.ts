@@ -9,6 +9,7 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { OutboxRelay } from '../outbox/outbox.relay.js';
 import { ACTIVE_STATUSES } from '../run/run.entity.js';
 import { isUuid } from '../run/run.service.js';
+import { rescheduled } from '../scheduler/schedules.js';
 import { Directory } from './directory.entity.js';
 import {
   InvalidInputError,
@@ -83,7 +84,11 @@ export class DirectoryService {
       createdAt: now,
       updatedAt: now,
       lastRunId: null,
-      nextRunAt: nextRun(now, v.enabled, v.scheduleIntervalMinutes),
+      adminRoleGroups: v.adminRoleGroups,
+      adminScheduleIntervalMinutes: v.adminScheduleIntervalMinutes,
+      nextRunAt: null,
+      nextAdminRunAt: null,
+      ...rescheduled(now, undefined, v),
     });
     try {
       await em.flush();
@@ -110,8 +115,7 @@ export class DirectoryService {
       badInput(nameTaken(v.name));
     }
     const now = this.d.clock();
-    const scheduleChanged =
-      v.enabled !== dir.enabled || v.scheduleIntervalMinutes !== dir.scheduleIntervalMinutes;
+    const schedules = rescheduled(now, dir, v);
     em.assign(dir, {
       name: v.name,
       settings: v.settings,
@@ -121,9 +125,11 @@ export class DirectoryService {
       scheduleIntervalMinutes: v.scheduleIntervalMinutes,
       restoreWindowDays: v.restoreWindowDays,
       enabled: v.enabled,
+      adminRoleGroups: v.adminRoleGroups,
+      adminScheduleIntervalMinutes: v.adminScheduleIntervalMinutes,
       updatedAt: now,
       ...(v.secret !== undefined ? { bindPasswordEnc: this.d.box.encrypt(v.secret, id) } : {}),
-      ...(scheduleChanged ? { nextRunAt: nextRun(now, v.enabled, v.scheduleIntervalMinutes) } : {}),
+      ...schedules,
     });
     try {
       await em.flush();
@@ -204,8 +210,4 @@ export class DirectoryService {
     );
     return rows.length > 0;
   }
-}
-
-function nextRun(now: Date, enabled: boolean, intervalMinutes: number): Date | null {
-  return enabled && intervalMinutes > 0 ? new Date(now.getTime() + intervalMinutes * 60_000) : null;
 }

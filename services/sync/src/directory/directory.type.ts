@@ -1,7 +1,8 @@
 import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { connectionTypes } from '../graphql/pagination.js';
-import { DirectoryKindEnum } from '../graphql/enums.js';
+import type { AdminRoleName } from '@dirsync/kit';
+import { AdminRoleEnum, DirectoryKindEnum } from '../graphql/enums.js';
 import type { DirectoryKind } from './directory.entity.js';
 
 @ObjectType('LdapSettings', {
@@ -121,6 +122,17 @@ export class AttributeMappingObject {
   custom!: CustomAttributeMappingObject[];
 }
 
+@ObjectType('AdminRoleGroups', {
+  description: 'The source groups whose members (transitive) are administrators with one role.',
+})
+export class AdminRoleGroupsObject {
+  @Field(() => AdminRoleEnum)
+  role!: AdminRoleName;
+
+  @Field(() => [String], { description: 'Group DNs.' })
+  groups!: string[];
+}
+
 @ObjectType('Directory', { description: 'A source dirsync imports users from.' })
 @Directive('@key(fields: "id")')
 export class DirectoryObject {
@@ -155,6 +167,17 @@ export class DirectoryObject {
 
   @Field(() => GraphQLDateTimeISO, { nullable: true })
   nextRunAt!: Date | null;
+
+  @Field(() => Int, {
+    description: 'Minutes between scheduled admin runs; 0 = not scheduled. Default 30.',
+  })
+  adminScheduleIntervalMinutes!: number;
+
+  @Field(() => GraphQLDateTimeISO, {
+    nullable: true,
+    description: 'When the next scheduled admin run is due (null without admin role groups).',
+  })
+  nextAdminRunAt!: Date | null;
 
   @Field(() => GraphQLDateTimeISO)
   createdAt!: Date;
@@ -375,6 +398,15 @@ export class AttributeMappingInput {
   custom?: CustomAttributeInput[] | null;
 }
 
+@InputType('AdminRoleGroupsInput')
+export class AdminRoleGroupsInput {
+  @Field(() => AdminRoleEnum)
+  role!: AdminRoleName;
+
+  @Field(() => [String], { description: 'Group DNs (1–50); a group gives one role only.' })
+  groups!: string[];
+}
+
 @InputType('CreateDirectoryInput')
 export class CreateDirectoryInput {
   @Field(() => String)
@@ -429,6 +461,16 @@ export class CreateDirectoryInput {
 
   @Field(() => Boolean, { nullable: true, description: 'Default true.' })
   enabled?: boolean | null;
+
+  @Field(() => [AdminRoleGroupsInput], {
+    nullable: true,
+    description:
+      'Admin sync: role → source groups (each role once; at most 100 groups in all). Default: none.',
+  })
+  adminRoles?: AdminRoleGroupsInput[] | null;
+
+  @Field(() => Int, { nullable: true, description: 'Default 30; 0 = no admin schedule.' })
+  adminScheduleIntervalMinutes?: number | null;
 }
 
 @InputType('UpdateDirectoryInput', {
@@ -470,4 +512,13 @@ export class UpdateDirectoryInput {
 
   @Field(() => Boolean, { nullable: true })
   enabled?: boolean | null;
+
+  @Field(() => [AdminRoleGroupsInput], {
+    nullable: true,
+    description: 'Replaces the admin role groups; [] turns admin sync off.',
+  })
+  adminRoles?: AdminRoleGroupsInput[] | null;
+
+  @Field(() => Int, { nullable: true })
+  adminScheduleIntervalMinutes?: number | null;
 }

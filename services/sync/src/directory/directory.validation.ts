@@ -1,16 +1,22 @@
 import {
+  ADMIN_ROLES,
   ENTRA_USERNAME_ATTRIBUTES,
   GRAPH_PROPERTY_RE,
+  MAX_ADMIN_ROLE_GROUPS,
   MAX_ALIAS_ATTRIBUTES,
+  MAX_GROUPS_PER_ADMIN_ROLE,
   MAX_SELECTED_GROUPS,
+  emailProblem,
   entraSettingsSchema,
+  isAdminRoleName,
   isGuid,
   ldapSettingsSchema,
+  type AdminRoleName,
   type EntraSettings,
   type LdapSettings,
 } from '@dirsync/kit';
 import { parseDn } from './dn.js';
-import type { DirectoryKind, StoredMapping } from './directory.entity.js';
+import type { DirectoryKind, StoredAdminRoleGroups, StoredMapping } from './directory.entity.js';
 
 /** One thing wrong with an input, named by its path (`ldap.url`, `selectedGroups[3]`). */
 export interface InputProblem {
@@ -73,6 +79,9 @@ export interface DirectoryFields {
   scheduleIntervalMinutes?: number | null;
   restoreWindowDays?: number | null;
   enabled?: boolean | null;
+  /** Admin sync: role → source groups; a list replaces the stored one, [] turns admin sync off. */
+  adminRoles?: { role: AdminRoleName; groups: string[] }[] | null;
+  adminScheduleIntervalMinutes?: number | null;
 }
 
 /** A directory's settable state after validation. */
@@ -86,11 +95,14 @@ export interface ValidDirectory {
   scheduleIntervalMinutes: number;
   restoreWindowDays: number;
   enabled: boolean;
+  adminRoleGroups: StoredAdminRoleGroups[];
+  adminScheduleIntervalMinutes: number;
 }
 
 export const DEFAULTS = {
   defaultRegion: 'US',
   scheduleIntervalMinutes: 30,
+  adminScheduleIntervalMinutes: 30,
   restoreWindowDays: 7,
   enabled: true,
 } as const;
@@ -301,6 +313,91 @@ function checkGroups(
     out.push(dn);
   });
   return ok ? out : undefined;
+}
+
+/**
+ * Admin role groups: each role at most once, 1–50 valid DNs per role, no group mapped to two
+ * roles, at most 100 groups in all; never for SCIM directories. Stored in role order (highest
+ * first).
+ */
+function checkAdminRoles(
+  roles: { role: string; groups: string[] }[],
+  kind: DirectoryKind | undefined,
+  p: Problems,
+): StoredAdminRoleGroups[] | undefined {
+  if (roles.length === 0) return [];
+  if (kind === 'SCIM') {
+    p.add('adminRoles', 'administrators are never synced from SCIM directories');
+    return undefined;
+  }
+  if (kind !== undefined && kind !== 'LDAP') {
+    p.add('adminRoles', `admin sync is not available for ${kind} directories yet (only LDAP)`);
+    return undefined;
+  }
+  let ok = true;
+  const byRole = new Map<AdminRoleName, string[]>();
+  const groupRole = new Map<string, string>();
+  let total = 0;
+  roles.forEach((entry, i) => {
+    const field = `adminRoles[${i}]`;
+    if (!isAdminRoleName(entry.role)) {
+      p.add(`${field}.role`, `"${entry.role}" is not a role (${ADMIN_ROLES.join(', ')})`);
+      ok = false;
+      return;
+    }
+    if (byRole.has(entry.role)) {
+      p.add(`${field}.role`, `${entry.role} is listed twice; list all its groups once`);
+      ok = false;
+      return;
+    }
+    if (entry.groups.length === 0) {
+      p.add(`${field}.groups`, `list at least one group (leave ${entry.role} out to not sync it)`);
+      ok = false;
+      return;
+    }
+    if (entry.groups.length > MAX_GROUPS_PER_ADMIN_ROLE) {
+      p.add(
+        `${field}.groups`,
+        `at most ${MAX_GROUPS_PER_ADMIN_ROLE} groups per role (got ${entry.groups.length})`,
+      );
+      ok = false;
+      return;
+    }
+    total += entry.groups.length;
+    const dns: string[] = [];
+    entry.groups.forEach((raw, j) => {
+      const dn = raw.trim();
+      const parsed = parseDn(dn);
+      if (!parsed.ok) {
+        p.add(`${field}.groups[${j}]`, `"${raw}" is not a valid DN: ${parsed.reason}`);
+        ok = false;
+        return;
+      }
+      const other = groupRole.get(parsed.normalized);
+      if (other !== undefined) {
+        p.add(
+          `${field}.groups[${j}]`,
+          other === entry.role
+            ? `"${raw}" is listed twice`
+            : `"${raw}" is already mapped to ${other}; a group gives one role`,
+        );
+        ok = false;
+        return;
+      }
+      groupRole.set(parsed.normalized, entry.role);
+      dns.push(dn);
+    });
+    byRole.set(entry.role, dns);
+  });
+  if (total > MAX_ADMIN_ROLE_GROUPS) {
+    p.add('adminRoles', `at most ${MAX_ADMIN_ROLE_GROUPS} groups over all roles (got ${total})`);
+    ok = false;
+  }
+  if (!ok) return undefined;
+  return ADMIN_ROLES.filter((r) => byRole.has(r)).map((role) => ({
+    role,
+    groups: byRole.get(role) ?? [],
+  }));
 }
 
 function checkAttribute(
@@ -552,6 +649,14 @@ export function validateCreate(input: DirectoryFields): ValidDirectory & { secre
     MAX_RESTORE_WINDOW_DAYS,
     p,
   );
+  const adminRoleGroups = checkAdminRoles(input.adminRoles ?? [], kind, p);
+  const adminScheduleIntervalMinutes = checkInt(
+    'adminScheduleIntervalMinutes',
+    input.adminScheduleIntervalMinutes ?? DEFAULTS.adminScheduleIntervalMinutes,
+    0,
+    MAX_SCHEDULE_INTERVAL_MINUTES,
+    p,
+  );
   p.throwIfAny();
   return {
     name: name!,
@@ -564,6 +669,8 @@ export function validateCreate(input: DirectoryFields): ValidDirectory & { secre
     scheduleIntervalMinutes: scheduleIntervalMinutes!,
     restoreWindowDays: restoreWindowDays!,
     enabled: input.enabled ?? DEFAULTS.enabled,
+    adminRoleGroups: adminRoleGroups!,
+    adminScheduleIntervalMinutes: adminScheduleIntervalMinutes!,
   };
 }
 
@@ -626,6 +733,17 @@ export function validateUpdate(
     MAX_RESTORE_WINDOW_DAYS,
     p,
   );
+  const adminRoleGroups =
+    input.adminRoles !== undefined && input.adminRoles !== null
+      ? checkAdminRoles(input.adminRoles, current.kind, p)
+      : current.adminRoleGroups;
+  const adminScheduleIntervalMinutes = checkInt(
+    'adminScheduleIntervalMinutes',
+    input.adminScheduleIntervalMinutes ?? current.adminScheduleIntervalMinutes,
+    0,
+    MAX_SCHEDULE_INTERVAL_MINUTES,
+    p,
+  );
   p.throwIfAny();
   return {
     name: name!,
@@ -638,7 +756,18 @@ export function validateUpdate(
     scheduleIntervalMinutes: scheduleIntervalMinutes!,
     restoreWindowDays: restoreWindowDays!,
     enabled: input.enabled ?? current.enabled,
+    adminRoleGroups: adminRoleGroups!,
+    adminScheduleIntervalMinutes: adminScheduleIntervalMinutes!,
   };
+}
+
+/** Check a syncAdmin e-mail (administrators are matched by e-mail). */
+export function validateEmail(email: string): string {
+  const p = new Problems();
+  const problem = emailProblem(email);
+  if (problem) p.add('email', `"${email}" ${problem}`);
+  p.throwIfAny();
+  return email.trim();
 }
 
 /**

@@ -1,4 +1,5 @@
 import { registerEnumType } from 'type-graphql';
+import { ADMIN_ROLES } from '@dirsync/kit';
 import { DIRECTORY_KINDS } from '../directory/directory.entity.js';
 import {
   FULL_READ_REASONS,
@@ -18,6 +19,9 @@ export const RunTriggerEnum = enumObject(RUN_TRIGGERS);
 export const RunStatusEnum = enumObject(RUN_STATUSES);
 export const SyncUserOutcomeEnum = enumObject(USER_OUTCOMES);
 export const FullReadReasonEnum = enumObject(FULL_READ_REASONS);
+export const SyncAdminOutcomeEnum = enumObject(USER_OUTCOMES);
+/** Shared with the identity subgraph (same name, same values). */
+export const AdminRoleEnum = enumObject(ADMIN_ROLES);
 
 registerEnumType(DirectoryKindEnum, {
   name: 'DirectoryKind',
@@ -27,7 +31,7 @@ registerEnumType(DirectoryKindEnum, {
 registerEnumType(SyncModeEnum, {
   name: 'SyncMode',
   description:
-    'FULL reads everything in scope and removes what was not seen; DELTA reads what changed since the stored cursor (and removes only what the source says is gone); USER reads one user.',
+    'FULL reads everything in scope and removes what was not seen; DELTA reads what changed since the stored cursor (and removes only what the source says is gone); USER reads one user; ADMIN reads the administrators (every one, removing those not seen, or one by e-mail).',
 });
 registerEnumType(FullReadReasonEnum, {
   name: 'FullReadReason',
@@ -49,4 +53,14 @@ registerEnumType(RunStatusEnum, {
 registerEnumType(SyncUserOutcomeEnum, {
   name: 'SyncUserOutcome',
   description: 'What a syncUser run did to the requested user; FAILED when the run failed.',
+});
+registerEnumType(SyncAdminOutcomeEnum, {
+  name: 'SyncAdminOutcome',
+  description:
+    'What a syncAdmin run did to the administrator with the requested e-mail; NOT_FOUND when the e-mail is no administrator of the directory and nobody in its role groups has it (nothing changed); FAILED when the run failed.',
+});
+registerEnumType(AdminRoleEnum, {
+  name: 'AdminRole',
+  description:
+    'Administrator roles, most privileged first; someone in several role groups gets the first of their roles.',
 });

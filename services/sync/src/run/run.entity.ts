@@ -1,6 +1,7 @@
 import { BigIntType, EntitySchema } from '@mikro-orm/core';
 
-export const RUN_MODES = ['FULL', 'DELTA', 'USER'] as const;
+/** ADMIN: the directory's administrators; every one when `email` is null, else that one. */
+export const RUN_MODES = ['FULL', 'DELTA', 'USER', 'ADMIN'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 export const RUN_TRIGGERS = ['MANUAL', 'SCHEDULE'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
@@ -41,6 +42,13 @@ export const COUNT_FIELDS = [
   'membershipsAdded',
   'membershipsRemoved',
   'entriesRead',
+  'adminsSeen',
+  'adminsCreated',
+  'adminsUpdated',
+  'adminsUnchanged',
+  'adminsDisabled',
+  'adminsPendingDeletion',
+  'adminsRestored',
 ] as const;
 export type CountField = (typeof COUNT_FIELDS)[number];
 
@@ -54,6 +62,8 @@ export class Run {
    * `(`… included — the connector escapes them) and Postgres text cannot hold a NUL.
    */
   username!: Buffer | null;
+  /** ADMIN runs for one administrator: the requested e-mail (null: every administrator). */
+  email!: string | null;
   status!: RunStatus;
   seen!: number;
   created!: number;
@@ -75,12 +85,25 @@ export class Run {
   readMode!: RunMode | null;
   /** COMPLETED DELTA runs read in full: why. */
   fullReadReason!: FullReadReason | null;
+  adminsSeen!: number;
+  adminsCreated!: number;
+  adminsUpdated!: number;
+  adminsUnchanged!: number;
+  adminsDisabled!: number;
+  adminsPendingDeletion!: number;
+  adminsRestored!: number;
   /** Highest RunUpdate seq applied; older updates are ignored. */
   updateSeq!: number;
   errorCode!: string | null;
   errorMessage!: string | null;
   userOutcome!: UserOutcome | null;
   userId!: string | null;
+  /** ADMIN runs for one e-mail: what happened to that admin, and its identity id. */
+  adminOutcome!: UserOutcome | null;
+  adminId!: string | null;
+  /** The replica responsible for the active run, and until when (see `RunService` leases). */
+  leaseOwner!: string | null;
+  leaseExpiresAt!: Date | null;
   queuedAt!: Date;
   startedAt!: Date | null;
   finishedAt!: Date | null;
@@ -100,6 +123,7 @@ export const RunSchema = new EntitySchema<Run>({
     mode: { type: 'text' },
     trigger: { type: 'text' },
     username: { type: 'blob', nullable: true },
+    email: { type: 'text', nullable: true },
     status: { type: 'text' },
     seen: count('seen'),
     created: count('created'),
@@ -118,11 +142,22 @@ export const RunSchema = new EntitySchema<Run>({
     entriesRead: count('entries_read'),
     readMode: { type: 'text', fieldName: 'read_mode', nullable: true },
     fullReadReason: { type: 'text', fieldName: 'full_read_reason', nullable: true },
+    adminsSeen: count('admins_seen'),
+    adminsCreated: count('admins_created'),
+    adminsUpdated: count('admins_updated'),
+    adminsUnchanged: count('admins_unchanged'),
+    adminsDisabled: count('admins_disabled'),
+    adminsPendingDeletion: count('admins_pending_deletion'),
+    adminsRestored: count('admins_restored'),
     updateSeq: { type: new BigIntType('number'), fieldName: 'update_seq' },
     errorCode: { type: 'text', fieldName: 'error_code', nullable: true },
     errorMessage: { type: 'text', fieldName: 'error_message', nullable: true },
     userOutcome: { type: 'text', fieldName: 'user_outcome', nullable: true },
     userId: { type: 'text', fieldName: 'user_id', nullable: true },
+    adminOutcome: { type: 'text', fieldName: 'admin_outcome', nullable: true },
+    adminId: { type: 'text', fieldName: 'admin_id', nullable: true },
+    leaseOwner: { type: 'text', fieldName: 'lease_owner', nullable: true },
+    leaseExpiresAt: time('lease_expires_at'),
     queuedAt: time('queued_at', false),
     startedAt: time('started_at'),
     finishedAt: time('finished_at'),

@@ -10,7 +10,11 @@ import {
 } from '../graphql/pagination.js';
 import { Directory } from '../directory/directory.entity.js';
 import { DirectoryObject } from '../directory/directory.type.js';
-import { InvalidInputError, validateUsername } from '../directory/directory.validation.js';
+import {
+  InvalidInputError,
+  validateEmail,
+  validateUsername,
+} from '../directory/directory.validation.js';
 import { badInput } from '../directory/directory.service.js';
 import type { SyncContext, SyncServices } from '../services.js';
 import { Run, type RunMode, type RunStatus, type UserOutcome } from './run.entity.js';
@@ -19,6 +23,7 @@ import { isUuid } from './run.service.js';
 import {
   ObjectErrorConnection,
   ObjectErrorObject,
+  SyncAdminResultObject,
   SyncRunConnection,
   SyncRunObject,
   SyncUserResultObject,
@@ -68,7 +73,7 @@ export class RunResolver {
   @Guard(Permission.SYNC_RUN)
   @Mutation(() => SyncRunObject, {
     description:
-      'Queue a run of the directory and return it at once (QUEUED). FULL (default) reads everything and removes what it did not see; DELTA reads what changed since the stored cursor (in full when there is none). RUN_IN_PROGRESS while another run is active.',
+      'Queue a run of the directory and return it at once (QUEUED). FULL (default) reads everything and removes what it did not see; DELTA reads what changed since the stored cursor (in full when there is none); ADMIN reads every administrator of its role groups and removes those it did not see. RUN_IN_PROGRESS while another run is active.',
   })
   async syncAll(
     @Arg('directoryId', () => ID) directoryId: string,
@@ -80,6 +85,7 @@ export class RunResolver {
         field: 'mode',
       });
     }
+    if (mode === 'ADMIN') await this.checkAdminSync(directoryId);
     const run = await this.s.runs.startRun({
       directoryId,
       mode: mode ?? 'FULL',
@@ -109,20 +115,74 @@ export class RunResolver {
       trigger: 'MANUAL',
       username,
     });
+    const run = await this.wait(started.id);
+    const outcome = finalOutcome(run, run.userOutcome, run.userId);
+    const hasUser = outcome !== 'FAILED' && outcome !== 'NOT_FOUND' && run.userId;
+    return { outcome, run: toRunNode(run), user: hasUser ? { id: run.userId! } : null };
+  }
+
+  @Mutation(() => SyncAdminResultObject, {
+    description:
+      'Sync one administrator by e-mail and wait for the result (TIMEOUT with `runId` if it takes too long). NOT_FOUND: the e-mail is neither an administrator of the directory nor in its role groups; nothing changed.',
+  })
+  async syncAdmin(
+    @Arg('directoryId', () => ID) directoryId: string,
+    @Arg('email', () => String) email: string,
+  ): Promise<SyncAdminResultObject> {
+    let checked: string;
+    try {
+      checked = validateEmail(email);
+    } catch (err) {
+      if (err instanceof InvalidInputError) badInput(err);
+      throw err;
+    }
+    await this.checkAdminSync(directoryId);
+    const started = await this.s.runs.startRun({
+      directoryId,
+      mode: 'ADMIN',
+      trigger: 'MANUAL',
+      email: checked,
+    });
+    const run = await this.wait(started.id);
+    const outcome = finalOutcome(run, run.adminOutcome, run.adminId);
+    const hasAdmin = outcome !== 'FAILED' && outcome !== 'NOT_FOUND' && run.adminId;
+    return { outcome, run: toRunNode(run), admin: hasAdmin ? { id: run.adminId! } : null };
+  }
+
+  /** The run once final, or TIMEOUT (with its id) after the syncUser/syncAdmin timeout. */
+  private async wait(runId: string): Promise<Run> {
     const timeoutMs = this.s.config.syncUserTimeoutSeconds * 1000;
-    const run = await this.s.runs.waitForFinal(started.id, timeoutMs);
+    const run = await this.s.runs.waitForFinal(runId, timeoutMs);
     if (!run) {
       throw apiError(
         ApiErrorCode.TIMEOUT,
-        `run ${started.id} did not finish within ${this.s.config.syncUserTimeoutSeconds} s; follow it with run(id)`,
-        { runId: started.id },
+        `run ${runId} did not finish within ${this.s.config.syncUserTimeoutSeconds} s; follow it with run(id)`,
+        { runId },
       );
     }
-    let outcome: UserOutcome = 'FAILED';
-    if (run.status === 'COMPLETED')
-      outcome = run.userOutcome ?? (run.userId ? 'UNCHANGED' : 'NOT_FOUND');
-    const hasUser = outcome !== 'FAILED' && outcome !== 'NOT_FOUND' && run.userId;
-    return { outcome, run: toRunNode(run), user: hasUser ? { id: run.userId! } : null };
+    return run;
+  }
+
+  /**
+   * ADMIN runs need admin role groups, and never come from SCIM sources (which push their users
+   * and have no groups to take roles from).
+   */
+  private async checkAdminSync(directoryId: string): Promise<void> {
+    const dir = await this.s.directories.getOrFail(this.s.orm.em.fork(), directoryId);
+    if (dir.kind === 'SCIM') {
+      throw apiError(
+        ApiErrorCode.BAD_USER_INPUT,
+        `directory ${directoryId} is a SCIM source; administrators are never synced from SCIM`,
+        { field: 'directoryId' },
+      );
+    }
+    if (dir.adminRoleGroups.length === 0) {
+      throw apiError(
+        ApiErrorCode.BAD_USER_INPUT,
+        `directory ${directoryId} has no admin role groups; set adminRoles to sync administrators`,
+        { field: 'directoryId' },
+      );
+    }
   }
 
   @FieldResolver(() => DirectoryObject)
@@ -152,4 +212,10 @@ export class RunResolver {
       }),
     );
   }
+}
+
+/** The outcome a single-object run ended with; FAILED unless it completed. */
+function finalOutcome(run: Run, outcome: UserOutcome | null, id: string | null): UserOutcome {
+  if (run.status !== 'COMPLETED') return 'FAILED';
+  return outcome ?? (id ? 'UNCHANGED' : 'NOT_FOUND');
 }

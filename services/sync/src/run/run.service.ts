@@ -30,6 +30,7 @@ import {
 } from './run.entity.js';
 import type { RunWaiters } from './run-waiters.js';
 import { recordRunEnded, type EndedRun } from './run.metrics.js';
+import { scheduleOf } from '../scheduler/schedules.js';
 
 export interface RunServiceDeps {
   orm: SyncOrm;
@@ -41,6 +42,10 @@ export interface RunServiceDeps {
   waiters: RunWaiters;
   runTimeoutSeconds: number;
   metrics?: RunMetrics;
+  /** This replica's name in the leases of the runs it starts. */
+  replicaId: string;
+  /** How long a lease lasts without renewal. */
+  leaseSeconds: number;
 }
 
 /** What to start. */
@@ -50,6 +55,8 @@ export interface RunRequest {
   trigger: RunTrigger;
   /** USER runs only. */
   username?: string;
+  /** ADMIN runs for one administrator only; absent = every administrator. */
+  email?: string;
 }
 
 export const FINAL_STATUSES: readonly RunStatus[] = ['COMPLETED', 'FAILED', 'BLOCKED'];
@@ -73,12 +80,14 @@ const PROTO_MODE: Record<RunMode, SyncMode> = {
   FULL: SyncMode.FULL,
   DELTA: SyncMode.DELTA,
   USER: SyncMode.USER,
+  ADMIN: SyncMode.ADMIN,
 };
 
 const READ_MODE: Partial<Record<SyncMode, RunMode>> = {
   [SyncMode.FULL]: 'FULL',
   [SyncMode.DELTA]: 'DELTA',
   [SyncMode.USER]: 'USER',
+  [SyncMode.ADMIN]: 'ADMIN',
 };
 
 const FULL_READ_REASON: Partial<Record<ProtoFullReadReason, FullReadReason>> = {
@@ -103,6 +112,14 @@ const clean = (s: string) => s.replaceAll('\0', '\uFFFD');
 /**
  * Runs: starting them (row first, then the job), applying RunUpdates from identity, failing the
  * ones nobody reports on, and waiting for a run to finish.
+ *
+ * Leases. The replica that inserts a run holds a lease on it (`lease_owner`, `lease_expires_at`)
+ * and renews it while the run is active (`maintainLeases`, every third of the lease). It is that
+ * replica that publishes the job and answers the caller waiting for the run. A replica that is
+ * killed (or cut off from Postgres) stops renewing: once its lease has expired another replica
+ * fails the run with LEASE_EXPIRED, so the directory — which has one active run at a time — is
+ * not left locked until the run timeout. A replica that stops gracefully releases its leases
+ * instead, and a live replica adopts those runs: a rolling restart fails nothing.
  */
 export class RunService {
   private closing = false;
@@ -177,8 +194,9 @@ export class RunService {
     const now = this.d.clock();
     const id = randomUUID();
     const rows = await q<{ id: string }>(
-      `insert into ${t.runs} (id, directory_id, mode, trigger, username, status, queued_at)
-       values (?, ?, ?, ?, ?, 'QUEUED', ?)
+      `insert into ${t.runs} (id, directory_id, mode, trigger, username, email, status, queued_at,
+         lease_owner, lease_expires_at)
+       values (?, ?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?::timestamptz + ? * interval '1 second')
        on conflict (directory_id) where status in ${ACTIVE_SQL} do nothing
        returning id`,
       [
@@ -187,17 +205,35 @@ export class RunService {
         req.mode,
         req.trigger,
         req.username === undefined ? null : Buffer.from(req.username, 'utf8'),
+        req.email ?? null,
         now,
+        this.d.replicaId,
+        now,
+        this.d.leaseSeconds,
       ],
     );
     if (rows.length === 0) return undefined;
+    const schedule = scheduleOf(req);
+    if (!schedule) {
+      await q(`update ${t.directories} set last_run_id = ? where id = ?`, [id, req.directoryId]);
+      return id;
+    }
+    // The run's schedule moves on. A scheduled run takes the next slot after now (due + n ×
+    // interval), so the cadence does not drift with tick latency or a run that had to wait; a
+    // manual one restarts the interval, so a scheduled run does not follow right after it.
+    const next = schedule.nextColumn;
+    const minutes = schedule.intervalColumn;
     await q(
-      `update ${t.directories} set last_run_id = ?,
-         next_run_at = case when ? and enabled and schedule_interval_minutes > 0
-           then ?::timestamptz + schedule_interval_minutes * interval '1 minute'
-           else next_run_at end
-       where id = ?`,
-      [id, req.mode === 'FULL', now, req.directoryId],
+      `update ${t.directories} d set last_run_id = ?,
+         ${next} = case
+           when not (d.enabled and d.${minutes} > 0 and ${schedule.appliesSql}) then d.${next}
+           when ? and d.${next} is not null and d.${next} <= ?::timestamptz
+             then d.${next} + make_interval(mins => d.${minutes} *
+               (floor(extract(epoch from (?::timestamptz - d.${next})) / (d.${minutes} * 60))::int + 1))
+           else ?::timestamptz + make_interval(mins => d.${minutes})
+         end
+       where d.id = ?`,
+      [id, req.trigger === 'SCHEDULE', now, now, now, req.directoryId],
     );
     return id;
   }
@@ -209,6 +245,7 @@ export class RunService {
       directoryId: req.directoryId,
       mode: PROTO_MODE[req.mode],
       username: req.username ?? '',
+      email: req.email ?? '',
       requestedAtMs: BigInt(this.d.clock().getTime()),
     });
     const subj = subject(
@@ -355,6 +392,10 @@ export class RunService {
         sets.push('user_outcome = ?', 'user_id = ?');
         params.push(USER_OUTCOME[update.userOutcome] ?? null, update.userId || null);
       }
+      if (status === 'COMPLETED' && run.mode === 'ADMIN') {
+        sets.push('admin_outcome = ?', 'admin_id = ?');
+        params.push(USER_OUTCOME[update.adminOutcome] ?? null, update.adminId || null);
+      }
       await q(`update ${t.runs} set ${sets.join(', ')} where id = ?`, [...params, update.runId]);
       if (status === 'COMPLETED' && (run.mode === 'FULL' || run.mode === 'DELTA')) {
         await q(`update ${t.directories} set cursor = ? where id = ?`, [
@@ -399,6 +440,53 @@ export class RunService {
       this.d.waiters.notify(id);
     }
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * Keep this replica's leases: renew the leases of its active runs, adopt active runs whose
+   * replica released them (graceful stop), and fail active runs whose lease has expired (their
+   * replica was killed or cut off) with LEASE_EXPIRED. Returns the ids of the runs it failed.
+   */
+  async maintainLeases(): Promise<string[]> {
+    const now = this.d.clock();
+    const t = this.d.tables;
+    const q = sql(this.d.orm.em.fork());
+    const me = this.d.replicaId;
+    const secs = this.d.leaseSeconds;
+    await q(
+      `update ${t.runs} set lease_owner = ?, lease_expires_at = ?::timestamptz + ? * interval '1 second'
+        where status in ${ACTIVE_SQL} and (lease_owner = ? or lease_owner is null)`,
+      [me, now, secs, me],
+    );
+    // A renewal that commits first is seen here (the row is re-checked after its lock).
+    const failed = await q<EndedRunRow & { id: string; lease_owner: string }>(
+      `update ${t.runs}
+          set status = 'FAILED', error_code = ?, finished_at = ?, last_update_at = ?,
+              error_message = 'the sync replica "' || lease_owner || '" responsible for the run ' ||
+                'stopped renewing its lease (killed, or cut off from the database); the run was ' ||
+                'failed so that the directory is not left locked'
+        where status in ${ACTIVE_SQL} and lease_owner <> ? and lease_expires_at < ?
+        returning id, lease_owner, ${ENDED_RUN_COLUMNS}`,
+      [errorCodeName(ErrorCode.LEASE_EXPIRED), now, now, me, now],
+    );
+    for (const row of failed) {
+      this.d.logger.warn(
+        { runId: row.id, directoryId: row.directory_id, leaseOwner: row.lease_owner },
+        'run lease expired; run failed',
+      );
+      recordRunEnded(this.d.metrics, endedRun(row), now);
+      this.d.waiters.notify(row.id);
+    }
+    return failed.map((r) => r.id);
+  }
+
+  /** Give up this replica's leases (graceful stop): a live replica adopts the runs. */
+  async releaseLeases(): Promise<void> {
+    await sql(this.d.orm.em.fork())(
+      `update ${this.d.tables.runs} set lease_owner = null, lease_expires_at = null
+        where lease_owner = ? and status in ${ACTIVE_SQL}`,
+      [this.d.replicaId],
+    );
   }
 
   /**

@@ -5,6 +5,7 @@ import {
   FullReadReasonEnum,
   RunStatusEnum,
   RunTriggerEnum,
+  SyncAdminOutcomeEnum,
   SyncModeEnum,
   SyncUserOutcomeEnum,
 } from '../graphql/enums.js';
@@ -40,6 +41,13 @@ export class RunCountsObject {
       'Entries (objects) the connector read from the source: what the run cost. A DELTA run reads only what changed.',
   })
   entriesRead!: number;
+  @Field(() => Int, { description: 'ADMIN runs: administrators observed.' }) adminsSeen!: number;
+  @Field(() => Int) adminsCreated!: number;
+  @Field(() => Int) adminsUpdated!: number;
+  @Field(() => Int) adminsUnchanged!: number;
+  @Field(() => Int) adminsDisabled!: number;
+  @Field(() => Int) adminsPendingDeletion!: number;
+  @Field(() => Int) adminsRestored!: number;
 }
 
 @ObjectType('ObjectError', {
@@ -97,6 +105,12 @@ export class SyncRunObject {
   @Field(() => String, { nullable: true, description: 'USER runs: the requested username.' })
   username!: string | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'ADMIN runs for one administrator: the requested e-mail (null: every one).',
+  })
+  email!: string | null;
+
   @Field(() => RunCountsObject)
   counts!: RunCountsObject;
 
@@ -120,6 +134,8 @@ export class SyncRunObject {
 
   userOutcome!: UserOutcome | null;
   userId!: string | null;
+  adminOutcome!: UserOutcome | null;
+  adminId!: string | null;
 }
 
 export const { ConnectionType: SyncRunConnection } = connectionTypes('SyncRun', SyncRunObject);
@@ -130,6 +146,30 @@ export const { ConnectionType: SyncRunConnection } = connectionTypes('SyncRun', 
 export class UserReference {
   @Field(() => ID)
   id!: string;
+}
+
+/** The identity subgraph's administrator; this subgraph only refers to it by id. */
+@ObjectType('Admin')
+@Directive('@key(fields: "id", resolvable: false)')
+export class AdminReference {
+  @Field(() => ID)
+  id!: string;
+}
+
+@ObjectType('SyncAdminResult')
+export class SyncAdminResultObject {
+  @Field(() => SyncAdminOutcomeEnum)
+  outcome!: UserOutcome;
+
+  @Field(() => SyncRunObject)
+  run!: SyncRunObject;
+
+  @Field(() => AdminReference, {
+    nullable: true,
+    description:
+      'The administrator the run created, updated, restored or moved to pending deletion (resolved by the identity subgraph).',
+  })
+  admin!: AdminReference | null;
 }
 
 @ObjectType('SyncUserResult')
@@ -163,6 +203,7 @@ export function toRunNode(run: Run): SyncRunObject {
     trigger: run.trigger,
     status: run.status,
     username: run.username ? run.username.toString('utf8') : null,
+    email: run.email,
     counts,
     errorCode: run.errorCode,
     errorMessage: run.errorMessage,
@@ -172,5 +213,7 @@ export function toRunNode(run: Run): SyncRunObject {
     durationMs: run.finishedAt ? Math.max(0, run.finishedAt.getTime() - start.getTime()) : null,
     userOutcome: run.userOutcome,
     userId: run.userId,
+    adminOutcome: run.adminOutcome,
+    adminId: run.adminId,
   };
 }

@@ -17,6 +17,7 @@ const ALLOWED: Record<string, readonly Role[]> = {
   deleteDirectory: ['OWNER'],
   syncAll: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
   syncUser: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER', 'HELP_DESK'],
+  syncAdmin: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
   createApiKey: ['OWNER'],
   revokeApiKey: ['OWNER'],
   apiKeys: ['OWNER'],
@@ -105,6 +106,10 @@ const OPERATIONS: Record<string, () => [string, Record<string, unknown>]> = {
   syncAll: () => [`mutation($id: ID!) { syncAll(directoryId: $id) { id } }`, { id: directoryId }],
   syncUser: () => [
     `mutation($id: ID!) { syncUser(directoryId: $id, username: "alice") { outcome } }`,
+    { id: directoryId },
+  ],
+  syncAdmin: () => [
+    `mutation($id: ID!) { syncAdmin(directoryId: $id, email: "ada@example.org") { outcome } }`,
     { id: directoryId },
   ],
   createApiKey: () => [

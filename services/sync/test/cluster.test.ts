@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStatus } from '@dirsync/proto';
-import { waitFor } from '@dirsync/testkit';
+import { TEST_GATEWAY_KEYS, waitFor } from '@dirsync/testkit';
 import { FakeClock, Harness, SECRET_KEY, createDirectory, gqlOk } from './helpers.js';
 
 /**
@@ -185,6 +185,7 @@ async function spawnReplica(
       PORT: '0',
       LOG_LEVEL: 'info',
       DIRSYNC_SECRET_KEY: SECRET_KEY,
+      DIRSYNC_GATEWAY_PUBLIC_KEY: TEST_GATEWAY_KEYS.publicKey,
       SCHEDULER_ENABLED: 'false',
       SYNC_LEASE_SECONDS: String(leaseSeconds),
       SYNC_REPLICA_ID: replicaId,

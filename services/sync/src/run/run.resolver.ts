@@ -121,6 +121,7 @@ export class RunResolver {
     return { outcome, run: toRunNode(run), user: hasUser ? { id: run.userId! } : null };
   }
 
+  @Guard(Permission.SYNC_RUN)
   @Mutation(() => SyncAdminResultObject, {
     description:
       'Sync one administrator by e-mail and wait for the result (TIMEOUT with `runId` if it takes too long). NOT_FOUND: the e-mail is neither an administrator of the directory nor in its role groups; nothing changed.',

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's main job (`npm run demo`): installs what is missing, brings up Postgres, NATS
 # JetStream and a demo OpenLDAP, starts identity, sync, connector-ldap and the gateway, creates
-# the demo directory, runs syncAll, prints what it did and keeps serving until Ctrl-C.
+# the demo directory, runs syncAll, prints what it did, then adds a Microsoft Entra ID directory
+# (a fake tenant, infra/fake-graph) and syncs it FULL and DELTA, and keeps serving until Ctrl-C.
 # DIRSYNC_DEMO_EXIT=1 stops everything after the first sync instead of serving.
 set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
@@ -15,14 +16,15 @@ export NATS_URL="${DIRSYNC_NATS_URL:-nats://127.0.0.1:4222}"
 export NATS_NAMESPACE="${DIRSYNC_NATS_NAMESPACE:-}"
 export LOG_LEVEL="${LOG_LEVEL:-info}"
 LDAP_PORT="${DIRSYNC_DEMO_LDAP_PORT:-3890}"
+GRAPH_PORT="${DIRSYNC_DEMO_GRAPH_PORT:-4443}"
 export STACK_GATEWAY_PORT="${DIRSYNC_GATEWAY_PORT:-4000}" STACK_PORT_BASE=4100
 export STACK_LOGS="$root/.data/logs"
 
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 
-stack_port_free_or_die "$STACK_GATEWAY_PORT" 4101 4102 4103 4104 4105
+stack_port_free_or_die "$STACK_GATEWAY_PORT" 4101 4102 4103 4104 4105 "$GRAPH_PORT"
 
-say "1/5 dependencies (npm, slapd, Postgres, NATS)"
+say "1/6 dependencies (npm, slapd, Postgres, NATS)"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
@@ -31,10 +33,10 @@ ensure_postgres "${DATABASE_URL%/*}/postgres"
 ensure_nats "$NATS_URL"
 stack_ensure_database "$DATABASE_URL"
 
-say "2/5 build"
+say "2/6 build"
 npx turbo run build --output-logs=errors-only
 
-say "3/5 demo OpenLDAP directory on ldap://127.0.0.1:$LDAP_PORT"
+say "3/6 demo OpenLDAP directory on ldap://127.0.0.1:$LDAP_PORT"
 start_slapd demo "$LDAP_PORT" infra/demo/demo.ldif
 mkdir -p .data
 export DIRSYNC_SECRET_KEY="$(stack_secret_key "$root/.data/secret.key")"
@@ -47,17 +49,28 @@ cleanup() {
   say "stopping dirsync"
   stack_stop
   stop_slapd demo >/dev/null 2>&1 || true
+  if [ -n "${FAKE_GRAPH_PID:-}" ]; then kill "$FAKE_GRAPH_PID" 2>/dev/null || true; fi
 }
 trap cleanup INT TERM EXIT
 
-say "4/5 dirsync services (logs in .data/logs/)"
+say "4/6 dirsync services (logs in .data/logs/)"
 stack_start
-echo "identity :4101  sync :4102  connector-ldap :4103  auth :4105  gateway http://127.0.0.1:$STACK_GATEWAY_PORT/graphql"
+echo "identity :4101  sync :4102  connector-ldap :4103  connector-entra :4104  auth :4105  gateway http://127.0.0.1:$STACK_GATEWAY_PORT/graphql"
 
-say "5/5 sync the demo directory"
+say "5/6 sync the demo directory"
 DIRSYNC_GATEWAY_URL="http://127.0.0.1:$STACK_GATEWAY_PORT/graphql" \
   DIRSYNC_API_KEY_FILE="$STACK_OWNER_KEY_FILE" DIRSYNC_DEMO_NEW_KEY="$((1 - owner_key_was_there))" \
   DIRSYNC_DEMO_LDAP_URL="ldap://127.0.0.1:$LDAP_PORT" node infra/scripts/demo.mjs
+
+say "6/6 a Microsoft Entra ID directory: a fake tenant on https://127.0.0.1:$GRAPH_PORT"
+rm -f .data/fake-graph.json
+node infra/fake-graph/dist/main.js --port "$GRAPH_PORT" --info-out .data/fake-graph.json \
+  >>"$STACK_LOGS/fake-graph.log" 2>&1 &
+FAKE_GRAPH_PID=$!
+for _ in $(seq 1 100); do [ -s .data/fake-graph.json ] && break; sleep 0.1; done
+DIRSYNC_GATEWAY_URL="http://127.0.0.1:$STACK_GATEWAY_PORT/graphql" \
+  DIRSYNC_API_KEY_FILE="$STACK_OWNER_KEY_FILE" DIRSYNC_DEMO_GRAPH_INFO=.data/fake-graph.json \
+  node infra/scripts/demo-entra.mjs
 
 if [ "${DIRSYNC_DEMO_EXIT:-}" = "1" ]; then exit 0; fi
 say "dirsync is serving at http://127.0.0.1:$STACK_GATEWAY_PORT/graphql — Ctrl-C stops everything."

@@ -157,7 +157,10 @@ export class Tenant {
   private readonly tombstones = new Map<string, Tombstone>();
   /** Lower-cased userPrincipalName → user id: UPNs are unique in a tenant. */
   private readonly upns = new Map<string, string>();
-  private transitiveCache = new Map<string, { seq: number; members: MemberRef[] }>();
+  private transitiveCache = new Map<
+    string,
+    { seq: number; members: MemberRef[]; ids: Set<string> }
+  >();
 
   constructor(tenantId: string = randomUUID()) {
     this.tenantId = tenantId;
@@ -414,7 +417,11 @@ export class Tenant {
         if (rec.kind === 'group') queue.push(rec as GroupRecord);
       }
     }
-    this.transitiveCache.set(groupId, { seq: this.seq, members: out });
+    this.transitiveCache.set(groupId, {
+      seq: this.seq,
+      members: out,
+      ids: new Set(out.map((m) => m.id)),
+    });
     return out;
   }
 
@@ -424,7 +431,8 @@ export class Tenant {
     const out: string[] = [];
     for (const g of this.groupRecords()) {
       const gid = String(g.data.id);
-      if (this.transitiveMembers(gid).some((m) => m.id === id)) out.push(gid);
+      this.transitiveMembers(gid);
+      if (this.transitiveCache.get(gid)?.ids.has(id)) out.push(gid);
     }
     return out;
   }

@@ -11,10 +11,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, type Control, type Entry } from 'ldapts';
+import { installExitHook, liveChildren, portAnswers, tempDirs } from './children.js';
 import { findBinary, run } from './exec.js';
 import { DATA_DIR, REPO_ROOT } from './paths.js';
 import { waitFor } from './wait.js';
@@ -90,31 +90,6 @@ const FIRST_HOST = 10;
 const LAST_HOST = 249;
 const LOCK_DIR = tmpdir();
 
-const live = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    for (const dir of tempDirs) {
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch {
-        /* best effort */
-      }
-    }
-  });
-}
-
 /** The provisioned template (provisioning it the first time, under lib.sh's lock). */
 async function template(): Promise<string> {
   const res = await run('bash', [
@@ -163,22 +138,6 @@ function smbConf(dir: string, host: string, tls: string): string {
 `;
 }
 
-function portAnswers(host: string, port: number): Promise<boolean> {
-  return new Promise((resolveAnswer) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(500);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolveAnswer(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolveAnswer(false);
-    });
-    socket.once('error', () => resolveAnswer(false));
-  });
-}
-
 /**
  * Hold `/tmp/dirsync-samba-<host>.lock` (flock) for as long as the returned process lives: a
  * `flock` child whose stdin we keep open. When this Node process dies, the pipe closes and the
@@ -199,8 +158,8 @@ async function lockHost(host: string): Promise<ChildProcess | undefined> {
   child.unref();
   (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
   (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
-  live.add(child);
-  child.once('exit', () => live.delete(child));
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
   return child;
 }
 
@@ -273,7 +232,7 @@ class SambaServer implements SambaAd {
     let exitedEarly: Error | undefined;
     this.exited = new Promise<void>((resolveExit) => {
       const done = (err: Error) => {
-        live.delete(child);
+        liveChildren.delete(child);
         if (this.child === child) this.child = undefined;
         exitedEarly = err;
         resolveExit();
@@ -288,7 +247,7 @@ class SambaServer implements SambaAd {
       child.once('error', done);
     });
     this.child = child;
-    live.add(child);
+    liveChildren.add(child);
     child.unref();
     (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
     (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();

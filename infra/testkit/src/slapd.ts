@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, type Entry } from 'ldapts';
+import { installExitHook, liveChildren, portAnswers, tempDirs } from './children.js';
 import { findBinary, run } from './exec.js';
 import { escapeDnValue, normalizeDn, parseDn, splitLdifRecords } from './ldif.js';
 import { freePort } from './ports.js';
@@ -80,49 +80,6 @@ export interface Slapd {
   start(): Promise<void>;
   /** stop() and delete the temp folder. The object is unusable afterwards. */
   dispose(): Promise<void>;
-}
-
-const live = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
-let exitHookInstalled = false;
-
-/** Kill every slapd this process started when it exits, so a failed test leaves none behind. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    for (const dir of tempDirs) {
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch {
-        /* best effort */
-      }
-    }
-  });
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** `{SSHA}` hash for rootpw, as slappasswd makes it. */
@@ -287,7 +244,7 @@ class SlapdServer implements Slapd {
     const slapd = findBinary('slapd');
     // slapd exits silently (code 1) when it cannot bind, and our readiness probe would happily
     // bind to whoever holds the port: refuse a port that already answers.
-    if (await portAnswers(this.port)) {
+    if (await portAnswers('127.0.0.1', this.port)) {
       throw new Error(`slapd ${this.name}: 127.0.0.1:${this.port} is already in use`);
     }
     this.stderrTail = '';
@@ -311,7 +268,7 @@ class SlapdServer implements Slapd {
     let exitedEarly: Error | undefined;
     this.exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
-        live.delete(child);
+        liveChildren.delete(child);
         if (this.child === child) this.child = undefined;
         exitedEarly = new Error(
           `slapd ${this.name} exited (code ${code}, signal ${signal}): ${this.stderrTail.trim()}`,
@@ -319,14 +276,14 @@ class SlapdServer implements Slapd {
         resolve();
       });
       child.once('error', (err) => {
-        live.delete(child);
+        liveChildren.delete(child);
         if (this.child === child) this.child = undefined;
         exitedEarly = err;
         resolve();
       });
     });
     this.child = child;
-    live.add(child);
+    liveChildren.add(child);
     // Do not keep a test runner alive for a forgotten server; the exit hook kills it.
     child.unref();
     (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();

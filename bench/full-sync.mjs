@@ -1,6 +1,7 @@
 // Full-sync benchmark (run through `npm run bench`, which starts slapd and the services).
 // (a) floor: paged ldapsearch of the whole directory + COPY of the users into a scratch table;
-// (b) syncAll from mutation to COMPLETED; (c) a second, no-op syncAll; peak RSS per service.
+// (b) syncAll from mutation to COMPLETED; (c) a second, no-op syncAll; peak RSS per service;
+// then the delta benchmark (bench/delta-sync.mjs) on the same directory.
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
@@ -186,3 +187,12 @@ for (const k of [
   console.log(`| ${k} | ${result[k]} |`);
 for (const [k, v] of Object.entries(result.peakRssMb)) console.log(`| peak RSS ${k} (MB) | ${v} |`);
 console.log('\nwritten to bench/results/full-sync.json');
+
+const { deltaBench } = await import('./delta-sync.mjs');
+await deltaBench({
+  run,
+  timedSync: (id, label, mode) => timedSync(id, label, summary.users, mode),
+  directoryId: createDirectory.id,
+  summary,
+  ldap: { url: ldapUrl, bindDn, password },
+});

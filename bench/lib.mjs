@@ -23,7 +23,7 @@ export async function gql(query, variables = {}) {
   return body.data;
 }
 
-export const RUN_FIELDS = `id status errorCode errorMessage counts { seen created updated unchanged disabled errors groupsSeen membershipsAdded pendingDeletion }`;
+export const RUN_FIELDS = `id status readMode fullReadReason errorCode errorMessage counts { seen created updated unchanged disabled errors groupsSeen membershipsAdded membershipsRemoved pendingDeletion entriesRead }`;
 
 /** syncAll (FULL or DELTA) from the mutation to a final status; `total` is shown in the progress line. */
 export async function timedSync(directoryId, label, total = '?', mode = 'FULL') {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm run bench`: generates 100,000 users / 2,000 groups into a separate slapd, starts the
 # services against a scratch database and NATS namespace, and measures the raw floor, a full
-# syncAll, a no-op syncAll and peak memory. Writes bench/results/full-sync.json. Then the Entra
-# run: a fake Graph tenant of 50,000 users, full and no-op syncAll (bench/results/entra-sync.json).
+# syncAll, a no-op syncAll and peak memory (bench/results/full-sync.json), then a DELTA run after
+# 1,000 user and 20 membership changes (bench/results/delta-sync.json). Then the Entra run: a fake
+# Graph tenant of 50,000 users, full and no-op syncAll (bench/results/entra-sync.json).
 set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 root="$(cd "$(dirname "$0")/../.." && pwd)"

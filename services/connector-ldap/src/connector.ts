@@ -9,7 +9,15 @@ import {
   type RunResult,
   type SourceConnector,
 } from '@dirsync/kit';
-import { tryNormalizeDn, type NormalizeOptions } from './dn.js';
+import { configFingerprint, decodeCursor, encodeCursor, isCsn } from './delta/cursor.js';
+import { readDelta, type DeltaPlan } from './delta/delta.js';
+import {
+  DeltaStateStore,
+  scopeState,
+  type DeltaState,
+  type PublishedGroup,
+} from './delta/state.js';
+import { isWithin, tryNormalizeDn, type NormalizeOptions } from './dn.js';
 import { and, equals, filterProblem } from './filter.js';
 import { computeScope, uidKey, type GroupNode, type Scope } from './graph.js';
 import {
@@ -38,9 +46,15 @@ export interface LdapConnectorOptions {
   memberRangeSize?: number;
   /**
    * Whether the connector declares delta support (default true: Active Directory reads changes
-   * with DirSync; other profiles return no cursor, so their DELTA jobs read in full).
+   * with DirSync, OpenLDAP with contextCSN/entryCSN).
    */
   offersDelta?: boolean;
+  /**
+   * How many directories' OpenLDAP delta state (the scope the last run published, see
+   * `delta/state.ts`) this process keeps; a directory beyond that reads in full at its next
+   * DELTA run. Default 32.
+   */
+  deltaStateDirectories?: number;
 }
 
 /** Everything a run derives from its configuration before touching the server. */
@@ -99,16 +113,9 @@ function plan(ctx: RunContext<LdapSettings>): Plan {
   };
 }
 
-/** Read every group under groupBaseDn in one paged search and index it by normalised DN. */
-export async function readGroups(
-  session: LdapSession,
-  p: Plan,
-  sink: RecordSink,
-  memberRangeSize: number | undefined,
-): Promise<Map<string, GroupNode>> {
-  const { profile } = p;
+function groupAttributes(profile: LdapProfile, memberRangeSize: number | undefined): string[] {
   const ranged = profile.rangedMembers;
-  const attributes = [
+  return [
     profile.idAttribute,
     profile.groupNameAttribute,
     profile.groupDescriptionAttribute,
@@ -118,14 +125,38 @@ export async function readGroups(
     ...(profile.memberUidAttribute ? [profile.memberUidAttribute] : []),
     ...(profile.primaryGroup ? [profile.primaryGroup.sidAttribute] : []),
   ];
+}
+
+/**
+ * Read every group under groupBaseDn in one paged search (or those matching `only.filter` as
+ * well, or the single entry `only.base`) and index them by normalised DN.
+ */
+export async function readGroups(
+  session: LdapSession,
+  p: Plan,
+  sink: RecordSink,
+  memberRangeSize: number | undefined,
+  only: { filter?: string | undefined; base?: string | undefined } = {},
+): Promise<Map<string, GroupNode>> {
+  const { profile } = p;
+  const ranged = profile.rangedMembers;
+  const attributes = groupAttributes(profile, memberRangeSize);
   const groups = new Map<string, GroupNode>();
   /** Groups whose member values came in ranges, to be completed after the search. */
   const incomplete: { node: GroupNode; attribute: string; next: number }[] = [];
   const names = new AttributeNames();
-  for await (const page of session.pages(p.groupBaseDn, {
-    filter: profile.groupObjectFilter,
+  const filter = only.filter
+    ? and(profile.groupObjectFilter, only.filter)
+    : profile.groupObjectFilter;
+  if (only.base !== undefined) {
+    const entry = await session.entry(only.base, filter, attributes, 'a group member');
+    if (!entry) return groups;
+  }
+  for await (const page of session.pages(only.base ?? p.groupBaseDn, {
+    filter,
     attributes,
-    what: 'groups',
+    scope: only.base !== undefined ? 'base' : 'sub',
+    what: only.base !== undefined ? `the group "${only.base}"` : 'groups',
   })) {
     for (const entry of page) {
       const key = tryNormalizeDn(entry.dn, p.dnOptions);
@@ -270,13 +301,21 @@ export async function emitUser(
   dn: string,
   attrs: EntryAttributes,
   now: Date,
-): Promise<string> {
+): Promise<{ externalId: string; accepted: boolean }> {
   const { user, problems } = mapUser(dn, attrs, p.mapping, p.profile, now);
   for (const problem of problems) {
     await sink.objectError({ externalId: user.externalId, sourceLocator: dn, ...problem });
   }
-  await sink.user(user);
-  return user.externalId;
+  const accepted = await sink.user(user);
+  return { externalId: user.externalId, accepted: accepted === true };
+}
+
+/** What a FULL run resolved, for the delta state. */
+interface FullResult {
+  /** Ref index → the external id of the user it names. */
+  resolved: (string | undefined)[];
+  /** Users the kit accepted. */
+  accepted: Set<string>;
 }
 
 async function runFull(
@@ -286,7 +325,7 @@ async function runFull(
   sink: RecordSink,
   now: Date,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<FullResult> {
   await emitGroups(scope, sink);
 
   // One paged search of every user; keep the ones in scope and stream them out.
@@ -295,6 +334,7 @@ async function runFull(
   const refs: number[] = [];
   const needAttrsForScope = scope.uidRefs.size > 0 || scope.sidRefs.size > 0;
   const names = new AttributeNames();
+  const accepted = new Set<string>();
   for await (const page of session.pages(p.userBaseDn, {
     filter: p.userFilter,
     attributes: userAttributes(p.mapping, p.profile),
@@ -304,13 +344,15 @@ async function runFull(
       const attrs = needAttrsForScope ? new EntryAttributes(entry, names) : undefined;
       refsOf(scope, p, entry.dn, attrs, refs);
       if (refs.length === 0) continue;
-      const externalId = await emitUser(
+      const emitted = await emitUser(
         sink,
         p,
         entry.dn,
         attrs ?? new EntryAttributes(entry, names),
         now,
       );
+      const externalId = emitted.externalId;
+      if (emitted.accepted) accepted.add(externalId);
       for (const r of refs) {
         seenRef[r] = 1;
         if (externalId && resolved[r] === undefined) resolved[r] = externalId;
@@ -354,6 +396,7 @@ async function runFull(
       message: `member value "${value}" of group "${group}" is not a valid DN; skipped`,
     });
   }
+  return { resolved, accepted };
 }
 
 async function runUser(
@@ -380,7 +423,7 @@ async function runUser(
         const set = scope.members.get(g.key);
         if (set && refs.some((r) => set.has(r))) inGroups.add(g.key);
       }
-      const externalId = await emitUser(sink, p, entry.dn, attrs, now);
+      const { externalId } = await emitUser(sink, p, entry.dn, attrs, now);
       await emitGroups(scope, sink, inGroups);
       if (!externalId) continue;
       for (const g of scope.groups) {
@@ -390,16 +433,91 @@ async function runUser(
   }
 }
 
+/** The scope a FULL run published, as the delta state of the next run. */
+function stateOfFull(cursor: string, scope: Scope, full: FullResult): DeltaState {
+  const userRefs = new Map<string, string>();
+  const unresolved = new Set<string>();
+  const refsOf = new Map<string, string[]>();
+  const refused = new Set<string>();
+  scope.refs.forEach((ref, r) => {
+    const id = full.resolved[r];
+    if (!id) {
+      unresolved.add(ref);
+      return;
+    }
+    userRefs.set(ref, id);
+    const refs = refsOf.get(id);
+    if (refs) refs.push(ref);
+    else refsOf.set(id, [ref]);
+    if (!full.accepted.has(id)) refused.add(id);
+  });
+  const published = new Map<string, PublishedGroup>();
+  for (const g of scope.groups) {
+    if (g.id) {
+      published.set(g.id, { key: g.key, dn: g.dn, name: g.name, description: g.description });
+    }
+  }
+  return {
+    cursor,
+    ...scopeState(scope, (ref) => userRefs.get(ref)),
+    published,
+    userRefs,
+    unresolved,
+    refsOf,
+    accepted: full.accepted,
+    refused,
+    quiet: false,
+  };
+}
+
 /**
- * The OpenLDAP connector (Active Directory through a profile later). A run reads every group
+ * The server's `contextCSN` for the naming context holding baseDn (maintained by the syncprov
+ * overlay), the oldest of its values; undefined when the server keeps none (no delta then).
+ */
+async function contextCsn(session: LdapSession, p: Plan): Promise<string | undefined> {
+  const read = async (dn: string) => {
+    const entry = await session.entry(dn, '(objectClass=*)', ['contextCSN'], 'the contextCSN');
+    if (!entry) return undefined;
+    const values = new EntryAttributes(entry).strings('contextCSN').values.filter(isCsn);
+    return values.sort()[0];
+  };
+  const own = await read(p.baseDn);
+  if (own) return own;
+  const root = await session.entry('', '(objectClass=*)', ['namingContexts'], 'the root DSE');
+  const base = tryNormalizeDn(p.baseDn, p.dnOptions) ?? '';
+  for (const ctx of root ? new EntryAttributes(root).strings('namingContexts').values : []) {
+    const key = tryNormalizeDn(ctx, p.dnOptions);
+    if (key !== undefined && key !== base && isWithin(base, key)) return read(ctx);
+  }
+  return undefined;
+}
+
+/** What a cursor was made for: a change means the delta would read the wrong things. */
+function fingerprintOf(p: Plan): string {
+  return configFingerprint({
+    profile: p.profile.name,
+    baseDn: tryNormalizeDn(p.baseDn, p.dnOptions),
+    userBaseDn: tryNormalizeDn(p.userBaseDn, p.dnOptions),
+    groupBaseDn: tryNormalizeDn(p.groupBaseDn, p.dnOptions),
+    userFilter: p.userFilter,
+    selected: [...p.selected.keys()].sort(),
+    mapping: p.mapping,
+  });
+}
+
+/**
+ * The LDAP connector (OpenLDAP and Active Directory profiles). A FULL run reads every group
  * under groupBaseDn in one paged search, computes the scope in memory, then reads users in ONE
  * paged search under userBaseDn (USER mode: one escaped equality search), streaming the users in
- * scope to the sink page by page.
+ * scope to the sink page by page. It first takes the position a DELTA run starts from: Active
+ * Directory's DirSync cookie (`ad/delta.ts`), OpenLDAP's `contextCSN` (`delta/`, design in
+ * docs/ldap-delta.md).
  */
 export function createLdapConnector(
   opts: LdapConnectorOptions = {},
 ): SourceConnector<LdapSettings> {
   const now = opts.now ?? (() => new Date());
+  const states = new DeltaStateStore(opts.deltaStateDirectories ?? 32);
   return {
     kind: 'ldap',
     settingsSchema: ldapSettingsSchema,
@@ -408,6 +526,29 @@ export function createLdapConnector(
     requiredSecrets: ['bindPassword'],
     async run(ctx: RunContext<LdapSettings>): Promise<RunResult> {
       const p = plan(ctx);
+      const ad = p.profile.name === 'activedirectory';
+      const csnDelta = p.profile.name === 'openldap';
+      const dir = ctx.directory.directoryId;
+      const fingerprint = fingerprintOf(p);
+      // OpenLDAP: what the cursor needs is checked before connecting.
+      let state: DeltaState | undefined;
+      let since = '';
+      if (ctx.mode === SyncMode.DELTA && csnDelta) {
+        const cursor = decodeCursor(ctx.directory.cursor);
+        if (!cursor) throw new CursorRejectedError('it is not an OpenLDAP CSN cursor');
+        if (cursor.fingerprint !== fingerprint) {
+          throw new CursorRejectedError(
+            'it was made for other settings (bases, filters, selected groups or mapping)',
+          );
+        }
+        state = states.get(dir, ctx.directory.cursor);
+        if (!state) {
+          throw new CursorRejectedError(
+            'this connector process holds no delta state for it (restarted, or another replica ran the last sync)',
+          );
+        }
+        since = cursor.csn;
+      }
       const session = await LdapSession.open({
         settings: p.settings,
         password: ctx.secrets.bindPassword ?? '',
@@ -421,26 +562,65 @@ export function createLdapConnector(
         countEntries: (n) => ctx.countEntriesRead?.(n),
       });
       try {
+        // OpenLDAP's position is taken before anything is read: what changes while the run
+        // reads is read again by the next one.
+        const csn =
+          csnDelta && ctx.mode !== SyncMode.USER ? await contextCsn(session, p) : undefined;
         if (!(await session.exists(p.baseDn, 'the base DN'))) {
           throw new DirsyncError(
             ErrorCode.BASE_DN_NOT_FOUND,
             `baseDn "${p.baseDn}" does not exist on ${session.server}`,
           );
         }
-        const ad = p.profile.name === 'activedirectory';
+        const csnCursor = csn ? encodeCursor({ fingerprint, csn }) : '';
         if (ctx.mode === SyncMode.DELTA) {
-          if (!ad) throw new CursorRejectedError(`the ${p.profile.name} profile keeps no cursor`);
-          return await runAdDelta(
-            session,
-            p,
-            ctx.sink,
-            ctx.directory.cursor,
-            now(),
-            opts.memberRangeSize,
-          );
+          if (ad) {
+            return await runAdDelta(
+              session,
+              p,
+              ctx.sink,
+              ctx.directory.cursor,
+              now(),
+              opts.memberRangeSize,
+            );
+          }
+          if (!state)
+            throw new CursorRejectedError(`the ${p.profile.name} profile keeps no cursor`);
+          if (!csn)
+            throw new CursorRejectedError(`${session.server} reports no contextCSN any more`);
+          if (csn < since) {
+            throw new CursorRejectedError(
+              `it is ahead of ${session.server} (contextCSN ${csn}): restored from a backup, or another server`,
+            );
+          }
+          const deltaPlan: DeltaPlan = {
+            ...p,
+            userAttributes: userAttributes(p.mapping, p.profile),
+            groupAttributes: groupAttributes(p.profile, opts.memberRangeSize),
+          };
+          const next =
+            csn === since && state.quiet
+              ? { ...state, cursor: csnCursor }
+              : await readDelta(
+                  deltaPlan,
+                  {
+                    session,
+                    sink: ctx.sink,
+                    readGroups: (filter, base) =>
+                      readGroups(session, p, ctx.sink, opts.memberRangeSize, { filter, base }),
+                    emitUser: (dn, attrs) => emitUser(ctx.sink, p, dn, attrs, now()),
+                    signal: ctx.signal,
+                    logger: ctx.logger,
+                  },
+                  state,
+                  since,
+                  csnCursor,
+                  csn,
+                );
+          states.set(dir, next);
+          return { cursor: csnCursor };
         }
-        // Where the next DELTA run starts: taken before reading, so nothing changed meanwhile
-        // is lost (it is read again).
+        // Where Active Directory's next DELTA run starts: taken before reading too.
         const position =
           ad && ctx.mode === SyncMode.FULL ? await adPosition(session, p, ctx.logger) : undefined;
         const started = Date.now();
@@ -461,10 +641,18 @@ export function createLdapConnector(
         await reportCycles(scope, ctx.sink);
         if (ctx.mode === SyncMode.USER) {
           await runUser(session, p, scope, ctx.sink, ctx.job.username, now());
-        } else {
-          await runFull(session, p, scope, ctx.sink, now(), ctx.signal);
+          return {};
         }
-        return position ? { cursor: position } : {};
+        const full = await runFull(session, p, scope, ctx.sink, now(), ctx.signal);
+        if (position) return { cursor: position };
+        if (csnCursor) {
+          states.set(dir, stateOfFull(csnCursor, scope, full));
+          return { cursor: csnCursor };
+        }
+        if (csnDelta) {
+          ctx.logger.info({ server: session.server }, 'the server keeps no contextCSN: no delta');
+        }
+        return {};
       } finally {
         await session.close();
       }

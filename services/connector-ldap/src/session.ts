@@ -193,6 +193,7 @@ export class LdapSession {
       } catch (err) {
         throw this.fail(err, 'read', { base: dn, what });
       }
+      this.opts.countEntries?.(entries.length);
       const entry = entries[0];
       if (!entry) {
         throw new DirsyncError(
@@ -253,6 +254,34 @@ export class LdapSession {
       what: 'the root DSE',
     });
     return root;
+  }
+
+  /**
+   * One entry by DN (a base search with `filter`), or undefined when there is none or it does
+   * not match; other errors are thrown translated.
+   */
+  async entry(
+    dn: string,
+    filter: string,
+    attributes: string[],
+    what: string,
+  ): Promise<Entry | undefined> {
+    this.ensureUsable(what);
+    try {
+      const result = await this.client.search(dn, {
+        scope: 'base',
+        filter,
+        attributes,
+        explicitBufferAttributes: [...this.opts.binaryAttributes],
+        derefAliases: 'never',
+      });
+      this.opts.countEntries?.(result.searchEntries.length);
+      return result.searchEntries[0];
+    } catch (err) {
+      const translated = this.fail(err, 'read', { base: dn, what });
+      if (translated.code === ErrorCode.BASE_DN_NOT_FOUND) return undefined;
+      throw translated;
+    }
   }
 
   /** Whether an entry exists (a base search); other errors are thrown translated. */

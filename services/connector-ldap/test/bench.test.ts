@@ -74,7 +74,10 @@ describe.skipIf(!enabled)(`benchmark: ${USERS} users`, () => {
     let memberIds = 0;
     let groups = 0;
     const sink: RecordSink = {
-      user: async () => void users++,
+      user: async () => {
+        users++;
+        return true;
+      },
       group: async () => void groups++,
       members: async (_g, ids) => {
         for (const _id of ids) memberIds++;

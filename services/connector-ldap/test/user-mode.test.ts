@@ -50,7 +50,10 @@ const HOSTILE: [string, string[]][] = [
 async function rawUserRun(slapd: Slapd, username: string): Promise<SourceUser[]> {
   const users: SourceUser[] = [];
   const sink: RecordSink = {
-    user: async (u) => void users.push(u),
+    user: async (u) => {
+      users.push(u);
+      return true;
+    },
     group: async () => undefined,
     members: async () => undefined,
     objectError: async () => undefined,

@@ -10,6 +10,7 @@ import {
   type AttributeMapping,
 } from '@dirsync/proto';
 import type { SourceConnector } from '../connector/types.js';
+import { offersDelta } from '../connector/worker.js';
 import {
   memberUsernames,
   observedUsernames,
@@ -252,7 +253,9 @@ export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
 
       it('declares delta support exactly when it runs the delta scenarios', async () => {
         const connector = await hooks.connector();
-        expect(connector.offersDelta === true).toBe(hooks.delta !== undefined);
+        const { settings } = await hooks.directoryConfig({ selectedGroups: SELECTED });
+        const parsed = connector.settingsSchema.parse(settings);
+        expect(offersDelta(connector, parsed)).toBe(hooks.delta !== undefined);
       });
 
       it('says it read in FULL mode, and how many entries it read', () => {
@@ -533,8 +536,9 @@ export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
     if (hooks.delta) registerDeltaScenarios(hooks.delta);
 
     /**
-     * DELTA scenarios, in order, each from the cursor the previous run returned (one directory
-     * id for the whole chain, as in production). Fixture after seeding: engineering = alice,
+     * DELTA scenarios, in order, each from the cursor the previous completed run returned (one
+     * directory id for the whole chain, as in production, where sync stores every completed
+     * run's cursor). Fixture after seeding: engineering = alice,
      * (erin: no username), frank + platform (bob); big = 120 bulk users; sales (not selected).
      */
     function registerDeltaScenarios(delta: NonNullable<ConformanceHooks<S>['delta']>): void {
@@ -585,9 +589,8 @@ export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
 
         beforeAll(async () => {
           await hooks.seed(fixture());
-          const id = directoryId();
-          await configure(id, { selectedGroups: SELECTED });
-          const base = await h.run({ directoryId: id, mode: SyncMode.FULL }, { timeoutMs });
+          await configure(dir, { selectedGroups: SELECTED });
+          const base = await h.run({ directoryId: dir, mode: SyncMode.FULL }, { timeoutMs });
           ids = new Map(base.users.map((u) => [u.username, u.externalId]));
           groupIds = new Map(base.groups.map((g) => [g.name, g.externalId]));
           cursor = base.completed?.cursor ?? '';
@@ -604,6 +607,9 @@ export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
           expect(run.completed?.fullReadReason).toBe(FullReadReason.NO_CURSOR);
           expect(observedUsernames(run)).toEqual([...ids.keys()].sort());
           expect(run.userRemovals).toHaveLength(0);
+          // The directory's cursor is now this run's (sync stores every completed run's).
+          cursor = run.completed?.cursor ?? '';
+          expect(cursor).not.toBe('');
         });
 
         it('observes nothing when nothing changed, and returns a cursor', async () => {

@@ -12,6 +12,7 @@ export { BatchingSink, type BatchingSinkOptions, type ObservationBody } from './
 export {
   MAX_BATCH_SIZE,
   createConnectorWorker,
+  offersDelta,
   secretScrubber,
   type ConnectorWorker,
   type ConnectorWorkerOptions,

@@ -168,18 +168,18 @@ export class BatchingSink implements RecordSink {
     }
   }
 
-  async user(source: SourceUser): Promise<void> {
+  async user(source: SourceUser): Promise<boolean> {
     this.check();
     const { user, errors } = normalizeUser(source, this.opts.defaultRegion);
     for (const e of errors) await this.objectError(e);
     const externalId = cleanText(source.externalId);
     if (!user) {
       if (externalId) this.rejected.add(externalId);
-      return;
+      return false;
     }
     if (this.userIds.has(user.externalId)) {
       this.opts.logger.debug({ externalId: user.externalId }, 'user handed over twice; ignored');
-      return;
+      return true;
     }
     const key = usernameKey(user.username);
     if (this.onlyKey !== undefined && key !== this.onlyKey) {
@@ -190,7 +190,7 @@ export class BatchingSink implements RecordSink {
         'USER run: connector returned a user other than the one requested; ignored',
       );
       this.rejected.add(user.externalId);
-      return;
+      return false;
     }
     const first = this.usernames.get(key);
     if (first !== undefined) {
@@ -201,7 +201,7 @@ export class BatchingSink implements RecordSink {
         code: ErrorCode.DUPLICATE_USERNAME,
         message: `${user.sourceLocator || user.externalId} has username "${user.username}", which another user in scope already has (external id ${first}); it is not imported`,
       });
-      return;
+      return false;
     }
     this.usernames.set(key, user.externalId);
     this.userIds.add(user.externalId);
@@ -211,6 +211,7 @@ export class BatchingSink implements RecordSink {
     if (this.users.length >= this.opts.batchSize || this.usersBytes >= this.opts.maxMessageBytes) {
       await this.flushUsers();
     }
+    return true;
   }
 
   async group(source: SourceGroup): Promise<void> {

@@ -40,7 +40,9 @@ export interface SourceConnector<S = unknown> {
    */
   readonly modes?: readonly SyncMode[];
   /**
-   * Whether the connector reads changes since a cursor. Without it every DELTA job is served
+   * Whether the connector reads changes since a cursor — for all directories, or (a function)
+   * for directories with these settings (e.g. one server profile and not another). Without it
+   * every DELTA job is served
    * with a full read (`RunCompleted.read_mode` FULL, reason DELTA_UNSUPPORTED), which is correct,
    * only not cheaper. With it:
    *
@@ -53,7 +55,7 @@ export interface SourceConnector<S = unknown> {
    *   mode, within the same run (reason CURSOR_REJECTED). Records handed over before the throw
    *   stay valid observations. Never report it in message text.
    */
-  readonly offersDelta?: boolean;
+  readonly offersDelta?: boolean | ((settings: S) => boolean);
   /** Secret names the connector requires (e.g. `["bindPassword"]`); missing → `CONFIG_INVALID`. */
   readonly requiredSecrets?: readonly string[];
   /**
@@ -196,8 +198,14 @@ export function isCursorRejected(err: unknown): err is CursorRejectedError {
  * for DELTA mode only; calling them in another mode is a connector bug and throws.
  */
 export interface RecordSink {
-  /** A user in scope, as the source holds it now (every field its full current value). */
-  user(user: SourceUser): Promise<void>;
+  /**
+   * A user in scope, as the source holds it now (every field its full current value).
+   * Resolves `true` when the user is observed (also when it was handed over before in this
+   * run), `false` when the kit refused it (reported as a per-object error, or not the user a
+   * USER run asked for): a connector that remembers what it published between runs (delta
+   * state) must not count a refused user as published.
+   */
+  user(user: SourceUser): Promise<boolean>;
   /** A group in scope (selected, or nested in a selected one). */
   group(group: SourceGroup): Promise<void>;
   /**

@@ -443,7 +443,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       const settings = validate(job, config);
       readMode = job.mode;
       if (job.mode === SyncMode.DELTA) {
-        if (!connector.offersDelta) fullReadReason = FullReadReason.DELTA_UNSUPPORTED;
+        if (!offersDelta(connector, settings)) fullReadReason = FullReadReason.DELTA_UNSUPPORTED;
         else if (!config.cursor.trim()) fullReadReason = FullReadReason.NO_CURSOR;
         if (fullReadReason !== FullReadReason.UNSPECIFIED) readMode = SyncMode.FULL;
       }
@@ -689,6 +689,12 @@ function countRead(
       body.value.groups.reduce((n, g) => n + g.userExternalIds.length, 0),
     );
   } else if (body.case === 'objectErrors') count('error', body.value.errors.length);
+}
+
+/** Whether the connector reads deltas for a directory with these settings. */
+export function offersDelta<S>(connector: SourceConnector<S>, settings: S): boolean {
+  const o = connector.offersDelta;
+  return typeof o === 'function' ? o(settings) : o === true;
 }
 
 /** The code and message a failed run is reported with. */

@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import type { GroupNode, Scope } from '../graph.js';
+
+/** A group as the last run published it. */
+export interface PublishedGroup {
+  /** Normalised DN. */
+  key: string;
+  dn: string;
+  name: string;
+  description: string | undefined;
+}
+
+/**
+ * What a delta run must know about the previous run and cannot read from the server: the scope
+ * as it was published. The server says what an entry is now, never what it was — a group's
+ * member list after a change, not who left it; a deleted user not at all (OpenLDAP's refint
+ * overlay takes it out of its groups without touching their `entryCSN`). So the connector keeps,
+ * per directory and in memory, the scope it last published, tied to the cursor of that run:
+ *
+ * - the in-scope groups (those reachable from the selected ones) with their member values
+ *   normalised, a hash of those values to see at once whether a re-read group changed, and
+ *   which in-scope groups each one contains;
+ * - which user each member reference (`dn:<normalised DN>`, `uid:<memberUid>`) resolved to;
+ * - per group, its transitive members (external ids), and per user the number of in-scope
+ *   groups holding it (0 = out of scope) — so that a change is worked out for the groups it
+ *   touches, never for the whole directory;
+ * - which users in scope were published, and which the kit refused (no username, duplicate).
+ *
+ * It holds references and ids, no attributes, and is rebuilt by every full read. A delta run
+ * with a cursor the process holds no state for (restarted, evicted, or another replica ran the
+ * last sync) rejects the cursor and the run reads in full.
+ */
+export interface DeltaState {
+  /** The cursor (text form) this state belongs to. */
+  cursor: string;
+  /** In-scope groups by normalised DN, members resolved (`memberDns`). */
+  groups: Map<string, GroupNode>;
+  /** Normalised DN → {@link memberHash} of the group's member values. */
+  groupHash: Map<string, string>;
+  /** Normalised DN → the in-scope groups among its members. */
+  children: Map<string, string[]>;
+  /** Normalised DN → the external ids of its transitive user members. */
+  trans: Map<string, Set<string>>;
+  /** User external id → how many in-scope groups hold it (absent = none: out of scope). */
+  count: Map<string, number>;
+  /** Published groups by external id. */
+  published: Map<string, PublishedGroup>;
+  /** Member reference → the external id of the user it names. */
+  userRefs: Map<string, string>;
+  /** References known to name no user (dangling DNs, unknown memberUids): not looked up again. */
+  unresolved: Set<string>;
+  /** External id → the references that name it. */
+  refsOf: Map<string, string[]>;
+  /** Users in scope that were published (the kit accepted them). */
+  accepted: Set<string>;
+  /** Users in scope the kit refused: never published, so never removed. */
+  refused: Set<string>;
+  /**
+   * The run that made this state found nothing changed since its own cursor. Only then may the
+   * next run, finding `contextCSN` unchanged too, skip reading: OpenLDAP's refint overlay
+   * finishes its silent group repairs just after the delete that triggered them, so the run
+   * after a change always looks at the groups once more.
+   */
+  quiet: boolean;
+}
+
+/**
+ * A digest of a group's member values (DNs as the server wrote them, in its order, and
+ * memberUids), the same before and after the node's members were normalised. A group whose
+ * values come back reordered merely looks changed and is worked out again.
+ */
+export function memberHash(g: GroupNode): string {
+  const values = g.memberDns
+    ? [...(g.memberRaw ?? []), ...(g.invalidMembers ?? [])]
+    : [...g.rawMembers, ...(g.invalidMembers ?? [])];
+  const h = createHash('sha1');
+  for (const v of values) h.update(v).update('\n');
+  h.update('\u0000');
+  for (const u of g.memberUids) h.update(u).update('\n');
+  return h.digest('base64url');
+}
+
+/**
+ * The scope part of a state from a computed scope: in-scope groups, their nesting, transitive
+ * members by external id (`idOf` resolves a member reference) and per-user counts.
+ */
+export function scopeState(
+  scope: Scope,
+  idOf: (ref: string) => string | undefined,
+): Pick<DeltaState, 'groups' | 'groupHash' | 'children' | 'trans' | 'count'> {
+  const groups = new Map(scope.groups.map((g) => [g.key, g]));
+  const groupHash = new Map<string, string>();
+  const children = new Map<string, string[]>();
+  const trans = new Map<string, Set<string>>();
+  const count = new Map<string, number>();
+  for (const g of scope.groups) {
+    groupHash.set(g.key, memberHash(g));
+    children.set(g.key, childGroups(g, groups));
+    const ids = new Set<string>();
+    for (const r of scope.members.get(g.key) ?? []) {
+      const id = idOf(scope.refs[r] as string);
+      if (id) ids.add(id);
+    }
+    trans.set(g.key, ids);
+    for (const id of ids) count.set(id, (count.get(id) ?? 0) + 1);
+    // Raw member values are only needed to build the graph, not to keep it.
+    g.memberRaw = undefined;
+  }
+  return { groups, groupHash, children, trans, count };
+}
+
+/** The members of `g` that are groups of `graph`. */
+export function childGroups(g: GroupNode, graph: ReadonlyMap<string, GroupNode>): string[] {
+  return (g.memberDns ?? []).filter((m) => graph.has(m));
+}
+
+/** The delta state of each directory this process synced, least recently used evicted first. */
+export class DeltaStateStore {
+  private readonly states = new Map<string, DeltaState>();
+
+  constructor(private readonly maxDirectories: number) {}
+
+  /** The state for this directory and cursor, if this process holds it. */
+  get(directoryId: string, cursor: string): DeltaState | undefined {
+    const s = this.states.get(directoryId);
+    if (!s || s.cursor !== cursor) return undefined;
+    this.states.delete(directoryId);
+    this.states.set(directoryId, s);
+    return s;
+  }
+
+  set(directoryId: string, state: DeltaState): void {
+    this.states.delete(directoryId);
+    this.states.set(directoryId, state);
+    while (this.states.size > Math.max(0, this.maxDirectories)) {
+      const oldest = this.states.keys().next().value;
+      if (oldest === undefined) break;
+      this.states.delete(oldest);
+    }
+  }
+
+  get size(): number {
+    return this.states.size;
+  }
+}

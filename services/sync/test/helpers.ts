@@ -237,6 +237,7 @@ export const DIRECTORY_FIELDS = `
   id name kind enabled hasBindPassword selectedGroups defaultRegion scheduleIntervalMinutes
   restoreWindowDays nextRunAt createdAt updatedAt
   adminRoles { role groups } adminScheduleIntervalMinutes nextAdminRunAt
+  deltaIntervalMinutes nextDeltaRunAt
   ldap { url profile bindDn baseDn userBaseDn groupBaseDn userFilter startTls tlsCaPem tlsRejectUnauthorized pageSize timeoutMs }
   mapping { username aliases email firstName lastName displayName phones custom { name attribute } }
   lastRun { id status }
@@ -255,7 +256,9 @@ export async function createDirectory(
   const data = await gqlOk<{ createDirectory: { id: string; name: string } }>(
     url,
     `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { ${DIRECTORY_FIELDS} } }`,
-    { input: directoryInput(overrides) },
+    // No delta schedule unless a test asks for one: the scheduler tests count FULL and ADMIN
+    // runs on a fake clock that DELTA runs every 5 minutes would join.
+    { input: directoryInput({ deltaIntervalMinutes: 0, ...overrides }) },
   );
   return data.createDirectory;
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStatus, SyncMode } from '@dirsync/proto';
 import { waitFor } from '@dirsync/testkit';
 import type { SyncService } from '../src/index.js';
-import { FakeClock, Harness, createDirectory, gqlOk } from './helpers.js';
+import { FakeClock, Harness, createDirectory, directoryInput, gql, gqlOk } from './helpers.js';
 
 const MINUTE = 60_000;
 const h = new Harness();
@@ -204,5 +204,86 @@ describe('admin schedule', () => {
     );
     expect(Date.parse(after!.next_run_at)).toBe(due + 10 * MINUTE);
     await complete(a.url, run!.id, dir.id);
+  });
+});
+
+describe('delta schedule', () => {
+  async function runs(directoryId: string) {
+    return h.sql<{ id: string; mode: string; trigger: string; status: string }>(
+      'select id, mode, trigger, status from sync.runs where directory_id = ? order by queued_at, mode',
+      [directoryId],
+    );
+  }
+
+  it('is on by default, every 5 minutes', async () => {
+    const dir = await gqlOk<{
+      createDirectory: { deltaIntervalMinutes: number; nextDeltaRunAt: string };
+    }>(
+      a.url,
+      `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { deltaIntervalMinutes nextDeltaRunAt } }`,
+      { input: directoryInput() },
+    );
+    expect(dir.createDirectory.deltaIntervalMinutes).toBe(5);
+    expect(Date.parse(dir.createDirectory.nextDeltaRunAt)).toBe(clock.now().getTime() + 5 * MINUTE);
+  });
+
+  it('starts DELTA runs on their own interval between FULL runs, FULL first when both are due', async () => {
+    const dir = await createDirectory(a.url, {
+      scheduleIntervalMinutes: 4,
+      deltaIntervalMinutes: 1,
+    });
+    clock.advance(61_000);
+    await a.schedulerTick();
+    const [first] = await runs(dir.id);
+    expect([first!.mode, first!.trigger]).toEqual(['DELTA', 'SCHEDULE']);
+    const job = (await h.jobs()).find((j) => j.job.runId === first!.id);
+    expect(job?.job.mode).toBe(SyncMode.DELTA);
+    // Due again while its run is active: nothing starts (one run per directory at a time).
+    clock.advance(MINUTE);
+    await Promise.all([a.schedulerTick(), b.schedulerTick()]);
+    expect(await runs(dir.id)).toHaveLength(1);
+    await complete(a.url, first!.id, dir.id);
+    await a.schedulerTick();
+    expect((await runs(dir.id)).map((r) => r.mode)).toEqual(['DELTA', 'DELTA']);
+    await complete(a.url, (await runs(dir.id))[1]!.id, dir.id);
+    // t = 4 min: FULL and DELTA are both due; FULL goes first, DELTA once it has ended.
+    clock.advance(2 * MINUTE);
+    await Promise.all([a.schedulerTick(), b.schedulerTick()]);
+    const third = (await runs(dir.id)).slice(2);
+    expect(third.map((r) => r.mode)).toEqual(['FULL']);
+    await complete(a.url, third[0]!.id, dir.id);
+    const before = new Set((await runs(dir.id)).map((r) => r.id));
+    await a.schedulerTick();
+    // (The fake clock stood still: compare by id, not by queued_at.)
+    const after = (await runs(dir.id)).filter((r) => !before.has(r.id));
+    expect(after.map((r) => r.mode)).toEqual(['DELTA']);
+  });
+
+  it('0 turns it off, and a change of interval reschedules it', async () => {
+    const dir = await createDirectory(a.url, {
+      scheduleIntervalMinutes: 0,
+      deltaIntervalMinutes: 0,
+    });
+    clock.advance(10 * MINUTE);
+    await a.schedulerTick();
+    expect(await runs(dir.id)).toHaveLength(0);
+    const u = await gqlOk<{
+      updateDirectory: { deltaIntervalMinutes: number; nextDeltaRunAt: string };
+    }>(
+      a.url,
+      `mutation($id: ID!) { updateDirectory(id: $id, input: { deltaIntervalMinutes: 2 }) { deltaIntervalMinutes nextDeltaRunAt } }`,
+      { id: dir.id },
+    );
+    expect(u.updateDirectory.deltaIntervalMinutes).toBe(2);
+    expect(Date.parse(u.updateDirectory.nextDeltaRunAt)).toBe(clock.now().getTime() + 2 * MINUTE);
+    clock.advance(2 * MINUTE);
+    await a.schedulerTick();
+    expect((await runs(dir.id)).map((r) => r.mode)).toEqual(['DELTA']);
+    const bad = await gql(
+      a.url,
+      `mutation($id: ID!) { updateDirectory(id: $id, input: { deltaIntervalMinutes: -1 }) { id } }`,
+      { id: dir.id },
+    );
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });

@@ -52,6 +52,10 @@ export class Directory {
   adminScheduleIntervalMinutes!: number;
   /** When the next scheduled full admin run is due (null: not scheduled). */
   nextAdminRunAt!: Date | null;
+  /** Minutes between scheduled DELTA runs (0 = none). */
+  deltaIntervalMinutes!: number;
+  /** When the next scheduled DELTA run is due (null: not scheduled). */
+  nextDeltaRunAt!: Date | null;
 }
 
 export const DirectorySchema = new EntitySchema<Directory>({
@@ -87,6 +91,13 @@ export const DirectorySchema = new EntitySchema<Directory>({
     nextAdminRunAt: {
       type: 'datetime',
       fieldName: 'next_admin_run_at',
+      columnType: 'timestamptz',
+      nullable: true,
+    },
+    deltaIntervalMinutes: { type: 'integer', fieldName: 'delta_interval_minutes' },
+    nextDeltaRunAt: {
+      type: 'datetime',
+      fieldName: 'next_delta_run_at',
       columnType: 'timestamptz',
       nullable: true,
     },

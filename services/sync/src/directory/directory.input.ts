@@ -11,6 +11,7 @@ export interface DirectoryFile {
   mapping?: Record<string, unknown> & { custom?: Record<string, string> | null };
   defaultRegion?: string;
   scheduleIntervalMinutes?: number;
+  deltaIntervalMinutes?: number;
   restoreWindowDays?: number;
   enabled?: boolean;
 }

@@ -86,8 +86,10 @@ export class DirectoryService {
       lastRunId: null,
       adminRoleGroups: v.adminRoleGroups,
       adminScheduleIntervalMinutes: v.adminScheduleIntervalMinutes,
+      deltaIntervalMinutes: v.deltaIntervalMinutes,
       nextRunAt: null,
       nextAdminRunAt: null,
+      nextDeltaRunAt: null,
       ...rescheduled(now, undefined, v),
     });
     try {
@@ -127,6 +129,7 @@ export class DirectoryService {
       enabled: v.enabled,
       adminRoleGroups: v.adminRoleGroups,
       adminScheduleIntervalMinutes: v.adminScheduleIntervalMinutes,
+      deltaIntervalMinutes: v.deltaIntervalMinutes,
       updatedAt: now,
       ...(v.secret !== undefined ? { bindPasswordEnc: this.d.box.encrypt(v.secret, id) } : {}),
       ...schedules,

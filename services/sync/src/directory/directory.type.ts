@@ -159,8 +159,23 @@ export class DirectoryObject {
   @Field(() => String, { description: 'ISO 3166 region for phone numbers without a country code.' })
   defaultRegion!: string;
 
-  @Field(() => Int, { description: 'Minutes between scheduled FULL runs; 0 = not scheduled.' })
+  @Field(() => Int, {
+    description:
+      'Minutes between scheduled FULL runs (read everything, remove what is gone); 0 = not scheduled. Default 30.',
+  })
   scheduleIntervalMinutes!: number;
+
+  @Field(() => Int, {
+    description:
+      'Minutes between scheduled DELTA runs (read what changed since the last sync; in full when there is no cursor); 0 = not scheduled. Default 5.',
+  })
+  deltaIntervalMinutes!: number;
+
+  @Field(() => GraphQLDateTimeISO, {
+    nullable: true,
+    description: 'When the next scheduled DELTA run is due.',
+  })
+  nextDeltaRunAt!: Date | null;
 
   @Field(() => Int, { description: 'Days a removed user stays restorable.' })
   restoreWindowDays!: number;
@@ -453,7 +468,10 @@ export class CreateDirectoryInput {
   @Field(() => String, { nullable: true, description: 'Default "US".' })
   defaultRegion?: string | null;
 
-  @Field(() => Int, { nullable: true, description: 'Default 30; 0 = no schedule.' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Minutes between FULL runs. Default 30; 0 = no full schedule.',
+  })
   scheduleIntervalMinutes?: number | null;
 
   @Field(() => Int, { nullable: true, description: 'Default 7.' })
@@ -471,6 +489,12 @@ export class CreateDirectoryInput {
 
   @Field(() => Int, { nullable: true, description: 'Default 30; 0 = no admin schedule.' })
   adminScheduleIntervalMinutes?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Minutes between DELTA runs. Default 5; 0 = no delta schedule.',
+  })
+  deltaIntervalMinutes?: number | null;
 }
 
 @InputType('UpdateDirectoryInput', {
@@ -521,4 +545,7 @@ export class UpdateDirectoryInput {
 
   @Field(() => Int, { nullable: true })
   adminScheduleIntervalMinutes?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  deltaIntervalMinutes?: number | null;
 }

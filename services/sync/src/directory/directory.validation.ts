@@ -82,6 +82,7 @@ export interface DirectoryFields {
   /** Admin sync: role → source groups; a list replaces the stored one, [] turns admin sync off. */
   adminRoles?: { role: AdminRoleName; groups: string[] }[] | null;
   adminScheduleIntervalMinutes?: number | null;
+  deltaIntervalMinutes?: number | null;
 }
 
 /** A directory's settable state after validation. */
@@ -97,12 +98,14 @@ export interface ValidDirectory {
   enabled: boolean;
   adminRoleGroups: StoredAdminRoleGroups[];
   adminScheduleIntervalMinutes: number;
+  deltaIntervalMinutes: number;
 }
 
 export const DEFAULTS = {
   defaultRegion: 'US',
   scheduleIntervalMinutes: 30,
   adminScheduleIntervalMinutes: 30,
+  deltaIntervalMinutes: 5,
   restoreWindowDays: 7,
   enabled: true,
 } as const;
@@ -657,6 +660,13 @@ export function validateCreate(input: DirectoryFields): ValidDirectory & { secre
     MAX_SCHEDULE_INTERVAL_MINUTES,
     p,
   );
+  const deltaIntervalMinutes = checkInt(
+    'deltaIntervalMinutes',
+    input.deltaIntervalMinutes ?? DEFAULTS.deltaIntervalMinutes,
+    0,
+    MAX_SCHEDULE_INTERVAL_MINUTES,
+    p,
+  );
   p.throwIfAny();
   return {
     name: name!,
@@ -671,6 +681,7 @@ export function validateCreate(input: DirectoryFields): ValidDirectory & { secre
     enabled: input.enabled ?? DEFAULTS.enabled,
     adminRoleGroups: adminRoleGroups!,
     adminScheduleIntervalMinutes: adminScheduleIntervalMinutes!,
+    deltaIntervalMinutes: deltaIntervalMinutes!,
   };
 }
 
@@ -744,6 +755,13 @@ export function validateUpdate(
     MAX_SCHEDULE_INTERVAL_MINUTES,
     p,
   );
+  const deltaIntervalMinutes = checkInt(
+    'deltaIntervalMinutes',
+    input.deltaIntervalMinutes ?? current.deltaIntervalMinutes,
+    0,
+    MAX_SCHEDULE_INTERVAL_MINUTES,
+    p,
+  );
   p.throwIfAny();
   return {
     name: name!,
@@ -758,6 +776,7 @@ export function validateUpdate(
     enabled: input.enabled ?? current.enabled,
     adminRoleGroups: adminRoleGroups!,
     adminScheduleIntervalMinutes: adminScheduleIntervalMinutes!,
+    deltaIntervalMinutes: deltaIntervalMinutes!,
   };
 }
 

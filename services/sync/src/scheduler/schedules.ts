@@ -1,8 +1,11 @@
 import type { Directory } from '../directory/directory.entity.js';
 import type { RunMode } from '../run/run.entity.js';
 
-type IntervalProperty = 'scheduleIntervalMinutes' | 'adminScheduleIntervalMinutes';
-type NextProperty = 'nextRunAt' | 'nextAdminRunAt';
+type IntervalProperty =
+  | 'scheduleIntervalMinutes'
+  | 'adminScheduleIntervalMinutes'
+  | 'deltaIntervalMinutes';
+type NextProperty = 'nextRunAt' | 'nextAdminRunAt' | 'nextDeltaRunAt';
 
 /**
  * The kinds of schedule a directory has. Each is an interval and a due time on the directory
@@ -48,9 +51,23 @@ export const SCHEDULES: readonly ScheduleKind[] = [
     appliesSql: `d.kind <> 'SCIM' and jsonb_array_length(d.admin_role_groups) > 0`,
     applies: (d) => d.kind !== 'SCIM' && d.adminRoleGroups.length > 0,
   },
+  {
+    // Last: the most frequent and the cheapest; a due FULL or ADMIN run goes first (a FULL run
+    // reads everything a delta would).
+    mode: 'DELTA',
+    intervalProperty: 'deltaIntervalMinutes',
+    intervalColumn: 'delta_interval_minutes',
+    nextProperty: 'nextDeltaRunAt',
+    nextColumn: 'next_delta_run_at',
+    // SCIM sources push their changes; there is nothing to poll.
+    appliesSql: `d.kind <> 'SCIM'`,
+    applies: (d) => d.kind !== 'SCIM',
+  },
 ];
 
-/** The schedule a run belongs to: FULL runs and full ADMIN runs (no e-mail) do; others none. */
+/**
+ * The schedule a run belongs to: FULL, DELTA and full ADMIN runs (no e-mail) do; others none.
+ */
 export function scheduleOf(req: {
   mode: RunMode;
   email?: string | undefined;

@@ -41,6 +41,7 @@ export { LIFECYCLE_DURABLE } from './apply/directory-deleted.consumer.js';
 export { DEFAULT_RESTORE_WINDOW_DAYS, type ApplyOutcome } from './apply/applier.js';
 export { nameKey } from './apply/normalize.js';
 export { UserStatus } from './entities/user.entity.js';
+export { AdminStatus } from './entities/admin.entity.js';
 
 /** The identity service as `main()` and tests run it. */
 export interface IdentityService extends Service {

@@ -1,4 +1,5 @@
 import {
+  AdminRole,
   DirectoryEventSchema,
   ErrorCode,
   FullReadReason,
@@ -18,6 +19,7 @@ import {
   type RunUpdate,
 } from '@dirsync/proto';
 import { createLogger } from '@dirsync/kit';
+import type { Role } from '@dirsync/kit/auth';
 import {
   createTestDatabase,
   deleteNamespaceStreams,
@@ -47,6 +49,36 @@ export interface UserInit {
   disabled?: boolean;
   customAttributes?: Record<string, string>;
   sourceLocator?: string;
+}
+
+/** An ObservedAdmin as tests write it. */
+export interface AdminInit {
+  externalId: string;
+  email: string;
+  role: AdminRole;
+  roles?: AdminRole[];
+  firstName?: string;
+  lastName?: string;
+  displayName?: string;
+  disabled?: boolean;
+  sourceLocator?: string;
+}
+
+/** An administrator as the connector kit would observe it. */
+export function admin(
+  externalId: string,
+  email: string,
+  role: AdminRole,
+  extra: Partial<AdminInit> = {},
+): AdminInit {
+  return {
+    externalId,
+    email,
+    role,
+    displayName: email.split('@')[0],
+    sourceLocator: `uid=${email.split('@')[0]},ou=people,dc=example,dc=org`,
+    ...extra,
+  };
 }
 
 export interface GroupInit {
@@ -105,16 +137,24 @@ export class RunBuilder {
 
   started(
     mode: SyncMode = SyncMode.FULL,
-    opts: { username?: string; dryRun?: boolean; restoreWindowDays?: number } = {},
+    opts: { username?: string; email?: string; dryRun?: boolean; restoreWindowDays?: number } = {},
   ): this {
     return this.push({
       case: 'runStarted',
       value: {
         mode,
         username: opts.username ?? '',
+        email: opts.email ?? '',
         dryRun: opts.dryRun ?? false,
         policy: { restoreWindowDays: opts.restoreWindowDays ?? 7 },
       },
+    } as Body);
+  }
+
+  admins(admins: AdminInit[]): this {
+    return this.push({
+      case: 'admins',
+      value: { admins: admins.map((a) => ({ ...a, roles: a.roles ?? [a.role] })) },
     } as Body);
   }
 
@@ -326,10 +366,11 @@ export async function gql<T = Record<string, unknown>>(
   url: string,
   query: string,
   variables: Record<string, unknown> = {},
+  role: Role = 'OWNER',
 ): Promise<{ data?: T; errors?: { message: string; extensions?: { code?: string } }[] }> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: await subgraphAuth() },
+    headers: { 'content-type': 'application/json', authorization: await subgraphAuth(role) },
     body: JSON.stringify({ query, variables }),
   });
   return (await res.json()) as {

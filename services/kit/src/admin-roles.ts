@@ -17,6 +17,10 @@ export const ADMIN_ROLES = [
 ] as const;
 export type AdminRoleName = (typeof ADMIN_ROLES)[number];
 
+/** The GraphQL description of the `AdminRole` enum; every subgraph that has it uses this one. */
+export const ADMIN_ROLE_DESCRIPTION =
+  'Administrator roles, most privileged first; someone in several role groups gets the first of their roles.';
+
 /** Role groups per directory: at most this many groups for one role, and over all roles. */
 export const MAX_GROUPS_PER_ADMIN_ROLE = 50;
 export const MAX_ADMIN_ROLE_GROUPS = 100;

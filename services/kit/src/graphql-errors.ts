@@ -13,6 +13,8 @@ export const ApiErrorCode = {
   RUN_IN_PROGRESS: 'RUN_IN_PROGRESS',
   TIMEOUT: 'TIMEOUT',
   INTERNAL: 'INTERNAL',
+  /** A synced field cannot be changed through the API (`extensions.fields` names them). */
+  READ_ONLY: 'READ_ONLY',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
 

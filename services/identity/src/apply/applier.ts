@@ -44,6 +44,7 @@ import {
 } from './run.repository.js';
 import { hasNul, storable } from './normalize.js';
 import { applyUserBatch } from './users.apply.js';
+import { applyAdminBatch, completeAdmins } from './admins.apply.js';
 
 /** Restore window when a directory's policy does not set one. */
 export const DEFAULT_RESTORE_WINDOW_DAYS = 7;
@@ -107,7 +108,8 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
         message: `superseded by run ${event.runId} before it completed`,
       });
     }
-    const username = body.username.trim();
+    // ADMIN runs keep the requested e-mail where USER runs keep the username ("" = every admin).
+    const username = (body.mode === SyncMode.ADMIN ? body.email : body.username).trim();
     const run = newRun({
       runId: event.runId,
       directoryId: event.directoryId,
@@ -155,7 +157,8 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
     run.fullReadReason =
       run.mode === SyncMode.DELTA && readFull ? body.fullReadReason : FullReadReason.UNSPECIFIED;
     run.counts.entriesRead = body.entriesRead;
-    if (readFull) await completeFull(sql, run);
+    if (run.mode === SyncMode.ADMIN) await completeAdmins(sql, run);
+    else if (readFull) await completeFull(sql, run);
     else if (run.mode === SyncMode.USER) await completeUser(sql, run);
     else {
       await completeDelta(sql, run);
@@ -215,7 +218,22 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
       throw new Rollback({ kind: 'ignored', reason: 'directory id differs from the run' });
     }
 
+    if (isObservation(body.case) && body.case !== 'objectErrors') {
+      // ADMIN runs observe administrators only, the other runs never do.
+      if ((body.case === 'admins') !== (run.mode === SyncMode.ADMIN)) {
+        logger.warn(
+          { runId: run.runId, seq: event.seq, body: body.case, mode: SyncMode[run.mode] },
+          'observation of the wrong kind for the run; ignored',
+        );
+        await progress(sql, run, []);
+        return { kind: 'applied', outbox: true };
+      }
+    }
+
     switch (body.case) {
+      case 'admins':
+        await progress(sql, run, await applyAdminBatch(sql, run, body.value.admins));
+        break;
       case 'users':
         await progress(sql, run, await applyUserBatch(sql, run, body.value.users));
         break;
@@ -358,7 +376,12 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
  * a lost batch. Run boundaries and their RunUpdates are always flushed before the ack.
  */
 function isBatch(event: DirectoryEvent): boolean {
-  switch (event.body.case) {
+  return isObservation(event.body.case);
+}
+
+function isObservation(body: DirectoryEvent['body']['case']): boolean {
+  switch (body) {
+    case 'admins':
     case 'users':
     case 'groups':
     case 'memberships':

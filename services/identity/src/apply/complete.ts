@@ -191,13 +191,15 @@ export async function markDirectorySynced(sql: Sql, run: RunState, full: boolean
 /** Why a run cannot be completed as requested, or undefined when it can. */
 export function unsupported(run: RunState): { code: ErrorCode; message: string } | undefined {
   if (run.dryRun) return { code: ErrorCode.CONFIG_INVALID, message: 'dry run not supported yet' };
-  if (run.mode === SyncMode.ADMIN) {
-    return { code: ErrorCode.CONFIG_INVALID, message: 'admin sync not supported yet' };
-  }
   if (run.mode === SyncMode.USER && !run.username?.trim()) {
     return { code: ErrorCode.CONFIG_INVALID, message: 'a USER run needs a username' };
   }
-  if (run.mode !== SyncMode.FULL && run.mode !== SyncMode.DELTA && run.mode !== SyncMode.USER) {
+  if (
+    run.mode !== SyncMode.FULL &&
+    run.mode !== SyncMode.DELTA &&
+    run.mode !== SyncMode.USER &&
+    run.mode !== SyncMode.ADMIN
+  ) {
     return { code: ErrorCode.CONFIG_INVALID, message: 'the run has no sync mode' };
   }
   return undefined;

@@ -38,6 +38,13 @@ export const COUNT_KEYS = [
   'membershipsAdded',
   'membershipsRemoved',
   'entriesRead',
+  'adminsSeen',
+  'adminsCreated',
+  'adminsUpdated',
+  'adminsUnchanged',
+  'adminsDisabled',
+  'adminsPendingDeletion',
+  'adminsRestored',
 ] as const satisfies readonly (keyof Counts)[];
 
 export function emptyCounts(): Counts {
@@ -49,6 +56,7 @@ export interface RunState {
   runId: string;
   directoryId: string;
   mode: SyncMode;
+  /** USER runs: the requested username; ADMIN runs: the requested e-mail (null: every admin). */
   username: string | null;
   dryRun: boolean;
   status: 'RUNNING' | 'COMPLETED' | 'FAILED';
@@ -58,7 +66,9 @@ export interface RunState {
   lastSeq: number | null;
   cursor: string | null;
   error: { code: ErrorCode; message: string } | null;
+  /** USER runs: what happened to the user; ADMIN runs for one e-mail: to the administrator. */
   userOutcome: UserOutcome;
+  /** The user's id; for ADMIN runs the administrator's. */
   userId: string | null;
   /** How the connector read (RunCompleted.read_mode); UNSPECIFIED until the run completes. */
   readMode: SyncMode;
@@ -202,14 +212,15 @@ export async function dropStaging(sql: Sql, runId: string): Promise<void> {
             g as (delete from run_seen_groups where run_id = ?),
             ru as (delete from run_removed_users where run_id = ?),
             rg as (delete from run_removed_groups where run_id = ?),
-            md as (delete from run_membership_deltas where run_id = ?)
+            md as (delete from run_membership_deltas where run_id = ?),
+            a as (delete from run_seen_admins where run_id = ?)
        delete from run_memberships where run_id = ?`,
-      [runId, runId, runId, runId, runId, runId],
+      [runId, runId, runId, runId, runId, runId, runId],
     );
   } else {
     await sql.exec(
       `truncate run_seen_users, run_seen_groups, run_memberships, run_removed_users,
-         run_removed_groups, run_membership_deltas`,
+         run_removed_groups, run_membership_deltas, run_seen_admins`,
     );
   }
 }
@@ -232,6 +243,7 @@ export async function commitRun(
 ): Promise<void> {
   run.updateSeq += 1;
   const finished = run.status !== 'RUNNING';
+  const admin = run.mode === SyncMode.ADMIN;
   const update = create(RunUpdateSchema, {
     runId: run.runId,
     directoryId: run.directoryId,
@@ -242,8 +254,11 @@ export async function commitRun(
     error: run.status === 'FAILED' && run.error ? run.error : undefined,
     cursor: run.status === 'COMPLETED' ? (run.cursor ?? '') : '',
     mode: run.mode,
-    userOutcome: finished ? run.userOutcome : UserOutcome.UNSPECIFIED,
-    userId: finished ? (run.userId ?? '') : '',
+    // ADMIN runs keep the requested admin's outcome and id in the same fields (see RunState).
+    userOutcome: finished && !admin ? run.userOutcome : UserOutcome.UNSPECIFIED,
+    userId: finished && !admin ? (run.userId ?? '') : '',
+    adminOutcome: finished && admin ? run.userOutcome : UserOutcome.UNSPECIFIED,
+    adminId: finished && admin ? (run.userId ?? '') : '',
     atMs: BigInt(Date.now()),
     readMode: run.status === 'COMPLETED' ? run.readMode : SyncMode.UNSPECIFIED,
     fullReadReason: run.status === 'COMPLETED' ? run.fullReadReason : FullReadReason.UNSPECIFIED,

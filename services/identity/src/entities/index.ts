@@ -1,8 +1,10 @@
+import { AdminSchema } from './admin.entity.js';
 import { GroupSchema, MembershipSchema } from './group.entity.js';
 import { DirectoryStateSchema, RunSchema } from './run.entity.js';
 import { UserAliasSchema, UserPhoneSchema } from './user-detail.entity.js';
 import { UserSchema } from './user.entity.js';
 
+export * from './admin.entity.js';
 export * from './group.entity.js';
 export * from './run.entity.js';
 export * from './user-detail.entity.js';
@@ -16,4 +18,5 @@ export const entities = [
   MembershipSchema,
   RunSchema,
   DirectoryStateSchema,
+  AdminSchema,
 ];

@@ -2,14 +2,15 @@ import 'reflect-metadata';
 import { buildFederatedSchema } from '@dirsync/kit/graphql';
 import type { GraphQLSchema } from 'graphql';
 import { Directory } from './types.js';
+import { AdminResolver, resolveAdminReference } from './admin.resolver.js';
 import { GroupResolver, resolveGroupReference } from './group.resolver.js';
 import { UserResolver, resolveUserReference } from './user.resolver.js';
 
-/** The identity subgraph: User and Group entities, read-only queries. */
+/** The identity subgraph: User, Group and Admin entities; manual administrators' mutations. */
 export function buildIdentitySchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
     {
-      resolvers: [UserResolver, GroupResolver],
+      resolvers: [UserResolver, GroupResolver, AdminResolver],
       // Only referenced through field resolvers: without this it would vanish from the SDL.
       orphanedTypes: [Directory],
       validate: false,
@@ -17,6 +18,7 @@ export function buildIdentitySchema(): Promise<GraphQLSchema> {
     {
       User: { __resolveReference: resolveUserReference },
       Group: { __resolveReference: resolveGroupReference },
+      Admin: { __resolveReference: resolveAdminReference },
     },
   );
 }

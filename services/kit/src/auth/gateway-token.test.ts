@@ -72,6 +72,7 @@ describe('roles', () => {
       Permission.RUN_APPROVE,
       Permission.KEY_MANAGE,
       Permission.AUDIT_READ,
+      Permission.ADMIN_MANAGE,
     ]) {
       expect(ROLES.filter((r) => can(r, p))).toEqual(['OWNER']);
     }

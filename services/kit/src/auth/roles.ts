@@ -16,6 +16,8 @@ export const Permission = {
   USER_RESTORE: 'user:restore',
   /** `purgeUser`: remove a pending-deletion user for good. */
   USER_PURGE: 'user:purge',
+  /** `createAdmin`, `updateAdmin`, `deleteAdmin`: manage manual administrators. */
+  ADMIN_MANAGE: 'admin:manage',
   /** Create, change and delete directories; rotate SCIM tokens. */
   DIRECTORY_MANAGE: 'directory:manage',
   /** `approveRun` / `rejectRun` of runs blocked by a deletion threshold. */

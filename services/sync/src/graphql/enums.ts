@@ -1,5 +1,5 @@
 import { registerEnumType } from 'type-graphql';
-import { ADMIN_ROLES } from '@dirsync/kit';
+import { ADMIN_ROLES, ADMIN_ROLE_DESCRIPTION } from '@dirsync/kit';
 import { DIRECTORY_KINDS } from '../directory/directory.entity.js';
 import {
   FULL_READ_REASONS,
@@ -59,8 +59,4 @@ registerEnumType(SyncAdminOutcomeEnum, {
   description:
     'What a syncAdmin run did to the administrator with the requested e-mail; NOT_FOUND when the e-mail is no administrator of the directory and nobody in its role groups has it (nothing changed); FAILED when the run failed.',
 });
-registerEnumType(AdminRoleEnum, {
-  name: 'AdminRole',
-  description:
-    'Administrator roles, most privileged first; someone in several role groups gets the first of their roles.',
-});
+registerEnumType(AdminRoleEnum, { name: 'AdminRole', description: ADMIN_ROLE_DESCRIPTION });

@@ -1,0 +1,343 @@
+import { createHash } from 'node:crypto';
+import {
+  adminRoleName,
+  adminRoleRank,
+  adminRoleFromName,
+  emailKey,
+  emailProblem,
+  type AdminRoleName,
+} from '@dirsync/kit';
+import { ErrorCode, UserOutcome, type ObjectError, type ObservedAdmin } from '@dirsync/proto';
+import type { Sql } from '../db/sql.js';
+import { hasNul, storable } from './normalize.js';
+import { objectError, type RunState } from './run.repository.js';
+
+/**
+ * Admin sync's apply path. An ADMIN run observes administrators (`AdminBatch`); at completion a
+ * full admin run (no e-mail) moves the directory's administrators it did not observe to pending
+ * deletion, and a run for one e-mail only that administrator. ADMIN runs never touch users or
+ * groups. An administrator is its e-mail (`email_key`, unique across dirsync):
+ *
+ * - an e-mail nobody has → a new synced administrator of the run's directory;
+ * - a manual administrator's e-mail → the sync claims it (same id, now synced and read-only);
+ * - an administrator of the same directory → updated when anything changed, restored when it
+ *   was pending deletion;
+ * - an administrator synced from another directory → `ADMIN_CONFLICT` for that record, which
+ *   changes nothing.
+ *
+ * The connector kit merges a run's records by e-mail with the highest role; should one e-mail
+ * still come twice in a run (a connector that does not use the kit), the roles are merged here
+ * too, so the highest role wins whatever the batching.
+ */
+
+interface NormalizedAdmin {
+  externalId: string;
+  email: string;
+  emailKey: string;
+  roles: AdminRoleName[];
+  firstName: string | null;
+  lastName: string | null;
+  displayName: string | null;
+  disabled: boolean;
+  sourceLocator: string | null;
+}
+
+interface ExistingAdmin {
+  id: string;
+  email_key: string;
+  directory_id: string | null;
+  status: 'active' | 'disabled' | 'pending_deletion';
+  roles: AdminRoleName[];
+  content_hash: string | null;
+  /** Observed earlier in this same run. */
+  seen: boolean;
+}
+
+const text = (v: string): string | null => {
+  const t = storable(v).normalize('NFC').trim();
+  return t === '' ? null : t;
+};
+
+/** Roles without duplicates, most privileged first. */
+function ordered(roles: Iterable<AdminRoleName>): AdminRoleName[] {
+  return [...new Set(roles)].sort(
+    (a, b) => adminRoleRank(adminRoleFromName(a)) - adminRoleRank(adminRoleFromName(b)),
+  );
+}
+
+/** Why an observed admin cannot be stored, or its normalised form. */
+function normalize(raw: ObservedAdmin): NormalizedAdmin | { code: ErrorCode; message: string } {
+  const who = raw.sourceLocator || raw.externalId || 'an administrator';
+  const problem = hasNul(raw.email) ? 'contains U+0000' : emailProblem(raw.email);
+  if (problem) {
+    return {
+      code: ErrorCode.MISSING_EMAIL,
+      message: `${storable(who)}: the e-mail "${storable(raw.email)}" ${problem}; administrators are matched by e-mail, so it is not an administrator`,
+    };
+  }
+  const roles = ordered(
+    [raw.role, ...raw.roles].map(adminRoleName).filter((r): r is AdminRoleName => !!r),
+  );
+  if (roles.length === 0) {
+    return {
+      code: ErrorCode.INVALID_ATTRIBUTE,
+      message: `${storable(who)}: no valid admin role; not an administrator`,
+    };
+  }
+  const email = raw.email.trim().normalize('NFC');
+  return {
+    externalId: text(raw.externalId) ?? '',
+    email,
+    emailKey: emailKey(email),
+    roles,
+    firstName: text(raw.firstName),
+    lastName: text(raw.lastName),
+    displayName: text(raw.displayName),
+    disabled: raw.disabled,
+    sourceLocator: text(raw.sourceLocator),
+  };
+}
+
+function contentHash(a: NormalizedAdmin): string {
+  // Positional: a field added later changes every hash once, never collides.
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        1,
+        a.email,
+        a.roles,
+        a.firstName,
+        a.lastName,
+        a.displayName,
+        a.disabled,
+        a.externalId,
+        a.sourceLocator,
+      ]),
+    )
+    .digest('base64url');
+}
+
+type Written = { id: string; email_key: string };
+
+/**
+ * Apply one `AdminBatch` of an ADMIN run: write what changed, stage what was observed, count.
+ * A run for one e-mail only looks at that e-mail (anything else would be a connector's bug).
+ */
+export async function applyAdminBatch(
+  sql: Sql,
+  run: RunState,
+  observed: readonly ObservedAdmin[],
+): Promise<ObjectError[]> {
+  const errors: ObjectError[] = [];
+  const wanted = run.username ? emailKey(run.username) : undefined;
+  const byKey = new Map<string, NormalizedAdmin>();
+  for (const raw of observed) {
+    const a = normalize(raw);
+    if ('code' in a) {
+      errors.push(
+        objectError(a.code, a.message, storable(raw.externalId), storable(raw.sourceLocator)),
+      );
+      continue;
+    }
+    if (wanted !== undefined && a.emailKey !== wanted) continue;
+    const prev = byKey.get(a.emailKey);
+    if (!prev) byKey.set(a.emailKey, a);
+    else {
+      // The record with the higher role speaks for the person; the roles are merged.
+      const first =
+        adminRoleRank(adminRoleFromName(a.roles[0]!)) <
+        adminRoleRank(adminRoleFromName(prev.roles[0]!))
+          ? a
+          : prev;
+      byKey.set(a.emailKey, { ...first, roles: ordered([...prev.roles, ...a.roles]) });
+    }
+  }
+  const counts = run.counts;
+  counts.errors += errors.length;
+  const admins = [...byKey.values()];
+  counts.adminsSeen += admins.length;
+  if (admins.length === 0) {
+    if (wanted !== undefined && errors.length > 0) run.userOutcome = UserOutcome.ERROR;
+    return errors;
+  }
+
+  const existing = await sql.rows<ExistingAdmin>(
+    `select a.id, a.email_key, a.directory_id, a.status, a.roles, a.content_hash,
+       exists (select 1 from run_seen_admins s where s.run_id = ? and s.email_key = a.email_key)
+         as seen
+     from admins a where a.email_key = any(?::text[])
+     for update`,
+    [run.runId, admins.map((a) => a.emailKey)],
+  );
+  const byExisting = new Map(existing.map((e) => [e.email_key, e]));
+
+  const inserts: NormalizedAdmin[] = [];
+  const updates: { admin: NormalizedAdmin; before: ExistingAdmin }[] = [];
+  const unchanged: ExistingAdmin[] = [];
+  const outcome = new Map<string, UserOutcome>();
+  for (const a of admins) {
+    const before = byExisting.get(a.emailKey);
+    if (!before) {
+      inserts.push(a);
+      outcome.set(a.emailKey, UserOutcome.CREATED);
+      continue;
+    }
+    if (before.directory_id !== null && before.directory_id !== run.directoryId) {
+      errors.push(
+        objectError(
+          ErrorCode.ADMIN_CONFLICT,
+          `${a.email} is an administrator synced from another directory (${before.directory_id}); it is not taken over`,
+          a.externalId,
+          a.sourceLocator ?? '',
+        ),
+      );
+      counts.errors += 1;
+      outcome.set(a.emailKey, UserOutcome.ERROR);
+      continue;
+    }
+    // Seen earlier in this run: the roles add up (the highest wins).
+    if (before.seen) a.roles = ordered([...before.roles, ...a.roles]);
+    const changed =
+      before.directory_id === null ||
+      before.status === 'pending_deletion' ||
+      before.content_hash !== contentHash(a);
+    if (changed) {
+      updates.push({ admin: a, before });
+      outcome.set(
+        a.emailKey,
+        before.status === 'pending_deletion' ? UserOutcome.RESTORED : UserOutcome.UPDATED,
+      );
+    } else {
+      unchanged.push(before);
+      outcome.set(a.emailKey, UserOutcome.UNCHANGED);
+    }
+  }
+
+  const row = (a: NormalizedAdmin, id?: string) => ({
+    id: id ?? null,
+    email: a.email,
+    email_key: a.emailKey,
+    role: a.roles[0],
+    roles: a.roles,
+    first_name: a.firstName,
+    last_name: a.lastName,
+    display_name: a.displayName,
+    status: a.disabled ? 'disabled' : 'active',
+    external_id: a.externalId,
+    source_locator: a.sourceLocator,
+    content_hash: contentHash(a),
+  });
+  const recordset = `jsonb_to_recordset(?::jsonb) as x(id uuid, email text, email_key text,
+    role text, roles jsonb, first_name text, last_name text, display_name text, status text,
+    external_id text, source_locator text, content_hash text)`;
+  const written: Written[] = [];
+  if (inserts.length > 0) {
+    written.push(
+      ...(await sql.rows<Written>(
+        `insert into admins (email, email_key, role, roles, first_name, last_name, display_name,
+           status, directory_id, external_id, source_locator, content_hash, synced_at)
+         select x.email, x.email_key, x.role,
+           array(select jsonb_array_elements_text(x.roles)), x.first_name, x.last_name,
+           x.display_name, x.status, ?, x.external_id, x.source_locator, x.content_hash, now()
+         from ${recordset}
+         returning id, email_key`,
+        [run.directoryId, JSON.stringify(inserts.map((a) => row(a)))],
+      )),
+    );
+  }
+  if (updates.length > 0) {
+    written.push(
+      ...(await sql.rows<Written>(
+        `update admins a set email = x.email, role = x.role,
+           roles = array(select jsonb_array_elements_text(x.roles)), first_name = x.first_name,
+           last_name = x.last_name, display_name = x.display_name, status = x.status,
+           previous_status = null, pending_deletion_at = null, purge_after = null,
+           directory_id = ?, external_id = x.external_id, source_locator = x.source_locator,
+           content_hash = x.content_hash, updated_at = now(), synced_at = now()
+         from ${recordset}
+         where a.id = x.id
+         returning a.id, a.email_key`,
+        [run.directoryId, JSON.stringify(updates.map((u) => row(u.admin, u.before.id)))],
+      )),
+    );
+  }
+  if (unchanged.length > 0) {
+    await sql.exec('update admins set synced_at = now() where id = any(?::uuid[])', [
+      unchanged.map((u) => u.id),
+    ]);
+  }
+  await sql.exec('insert into run_seen_admins (run_id, email_key) select ?, unnest(?::text[])', [
+    run.runId,
+    admins.map((a) => a.emailKey),
+  ]);
+
+  counts.adminsCreated += inserts.length;
+  for (const { admin, before } of updates) {
+    if (before.status === 'pending_deletion') counts.adminsRestored += 1;
+    else counts.adminsUpdated += 1;
+    if (admin.disabled && before.status !== 'disabled') counts.adminsDisabled += 1;
+  }
+  counts.adminsDisabled += inserts.filter((a) => a.disabled).length;
+  counts.adminsUnchanged += unchanged.length;
+
+  if (wanted !== undefined) {
+    const result = outcome.get(wanted);
+    if (result !== undefined) {
+      run.userOutcome = result;
+      run.userId =
+        written.find((w) => w.email_key === wanted)?.id ??
+        (result === UserOutcome.ERROR ? null : (byExisting.get(wanted)?.id ?? null));
+    }
+  }
+  return errors;
+}
+
+const PENDING_DELETION_SET = `
+  previous_status = a.status,
+  status = 'pending_deletion',
+  pending_deletion_at = now(),
+  purge_after = now() + make_interval(days => ?),
+  updated_at = now()`;
+
+/**
+ * Complete an ADMIN run. Full (no e-mail): the directory's administrators the run did not
+ * observe — out of every role group, or gone from the source — move to pending deletion with
+ * the directory's restore window. One e-mail: when the run did not observe it, that
+ * administrator of this directory moves to pending deletion; an e-mail that is no
+ * administrator of this directory is NOT_FOUND and nothing changes.
+ */
+export async function completeAdmins(sql: Sql, run: RunState): Promise<void> {
+  if (!run.username) {
+    run.counts.adminsPendingDeletion += await sql.exec(
+      `update admins a set ${PENDING_DELETION_SET}
+       where a.directory_id = ? and a.status <> 'pending_deletion'
+         and not exists (select 1 from run_seen_admins s
+                         where s.run_id = ? and s.email_key = a.email_key)`,
+      [run.restoreWindowDays, run.directoryId, run.runId],
+    );
+    return;
+  }
+  if (run.userOutcome !== UserOutcome.UNSPECIFIED) return; // observed (or refused) in a batch
+  const [known] = await sql.rows<{ id: string; status: string }>(
+    'select id, status from admins where email_key = ? and directory_id = ? for update',
+    [emailKey(run.username), run.directoryId],
+  );
+  if (!known) {
+    run.userOutcome = UserOutcome.NOT_FOUND;
+    run.userId = null;
+    return;
+  }
+  if (known.status !== 'pending_deletion') {
+    run.counts.adminsPendingDeletion += await sql.exec(
+      `update admins a set ${PENDING_DELETION_SET} where a.id = ?`,
+      [run.restoreWindowDays, known.id],
+    );
+  }
+  run.userOutcome = UserOutcome.PENDING_DELETION;
+  run.userId = known.id;
+}
+
+/** Delete administrators whose restore window has passed; returns how many. */
+export async function purgeExpiredAdmins(sql: Sql): Promise<number> {
+  return sql.exec(`delete from admins where status = 'pending_deletion' and purge_after <= now()`);
+}

@@ -1,0 +1,414 @@
+import { emailKey, emailProblem, isAdminRoleName, type AdminRoleName } from '@dirsync/kit';
+import { Permission } from '@dirsync/kit/auth';
+import { apiError, ApiErrorCode, Guard } from '@dirsync/kit/graphql';
+import {
+  Arg,
+  Ctx,
+  Field,
+  FieldResolver,
+  ID,
+  InputType,
+  Int,
+  Mutation,
+  ObjectType,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
+import { Admin, AdminRoleEnum, AdminStatus } from '../entities/admin.entity.js';
+import type { Sql } from '../db/sql.js';
+import type { IdentityContext } from './context.js';
+import {
+  PageInfo,
+  checkFirst,
+  decodeCursor,
+  encodeCursor,
+  isUuid,
+  likePattern,
+  requireUuid,
+} from './pagination.js';
+import { Directory } from './types.js';
+
+@ObjectType('AdminEdge')
+export class AdminEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => Admin)
+  node!: Admin;
+}
+
+/** A page of administrators. `totalCount` is counted only when asked for. */
+@ObjectType('AdminConnection')
+export class AdminConnection {
+  @Field(() => [AdminEdge])
+  edges!: AdminEdge[];
+
+  @Field(() => [Admin])
+  nodes!: Admin[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  count!: () => Promise<number>;
+
+  @Field(() => Int, { description: 'All administrators matching the arguments, on every page.' })
+  totalCount(): Promise<number> {
+    return this.count();
+  }
+}
+
+@InputType('AdminFilter')
+export class AdminFilter {
+  @Field(() => [AdminRoleEnum], { nullable: true, description: 'Any of these roles.' })
+  role?: AdminRoleName[] | null;
+
+  @Field(() => [AdminStatus], { nullable: true, description: 'Any of these statuses.' })
+  status?: AdminStatus[] | null;
+
+  @Field(() => ID, { nullable: true, description: 'Synced from this directory.' })
+  directoryId?: string | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'true: synced administrators only; false: manual ones only.',
+  })
+  synced?: boolean | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Case-insensitive substring of the e-mail or a name; % and _ are literal.',
+  })
+  search?: string | null;
+}
+
+@InputType('CreateAdminInput')
+export class CreateAdminInput {
+  @Field(() => String)
+  email!: string;
+
+  @Field(() => AdminRoleEnum)
+  role!: AdminRoleName;
+
+  @Field(() => String, { nullable: true })
+  firstName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  lastName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  displayName?: string | null;
+}
+
+@InputType('UpdateAdminInput', {
+  description:
+    'Fields of a manual administrator to change; absent fields keep their value, null clears a name.',
+})
+export class UpdateAdminInput {
+  @Field(() => String, { nullable: true })
+  email?: string | null;
+
+  @Field(() => AdminRoleEnum, { nullable: true })
+  role?: AdminRoleName | null;
+
+  @Field(() => String, { nullable: true })
+  firstName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  lastName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  displayName?: string | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'true: DISABLED; false: ACTIVE.' })
+  disabled?: boolean | null;
+}
+
+const MAX_NAME_LENGTH = 256;
+
+function badInput(problems: { field: string; message: string }[]): never {
+  throw apiError(
+    ApiErrorCode.BAD_USER_INPUT,
+    `invalid input: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
+    { fields: problems },
+  );
+}
+
+/** A name field's value: trimmed, NFC; "" and null clear it. */
+function checkName(
+  field: string,
+  v: string | null | undefined,
+  problems: { field: string; message: string }[],
+): string | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === null) return null;
+  const t = v.normalize('NFC').trim();
+  // eslint-disable-next-line no-control-regex -- the point is to find control characters
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(t))
+    problems.push({ field, message: 'must not contain control characters' });
+  else if (t.length > MAX_NAME_LENGTH)
+    problems.push({ field, message: `must be at most ${MAX_NAME_LENGTH} characters` });
+  return t === '' ? null : t;
+}
+
+function checkEmail(v: string, problems: { field: string; message: string }[]): string | undefined {
+  const problem = emailProblem(v);
+  if (problem) {
+    problems.push({ field: 'email', message: `"${v}" ${problem}` });
+    return undefined;
+  }
+  return v.trim().normalize('NFC');
+}
+
+/** READ_ONLY for a synced administrator: its fields come from the source. */
+function refuseSynced(admin: Admin, what: string): void {
+  if (admin.directoryId === null) return;
+  throw apiError(
+    ApiErrorCode.READ_ONLY,
+    `administrator ${admin.email} is synced from directory ${admin.directoryId} and cannot be ${what} through the API; change its role groups in the source`,
+    { adminId: admin.id, directoryId: admin.directoryId },
+  );
+}
+
+/** CONFLICT when another administrator has the e-mail (e-mails are unique across dirsync). */
+async function checkEmailFree(sql: Sql, key: string, self: string | null): Promise<void> {
+  const [other] = await sql.rows<{ id: string; email: string }>(
+    'select id, email from admins where email_key = ? and id is distinct from ?::uuid',
+    [key, self],
+  );
+  if (other) {
+    throw apiError(
+      ApiErrorCode.CONFLICT,
+      `an administrator with the e-mail ${other.email} already exists (${other.id})`,
+      { adminId: other.id, field: 'email' },
+    );
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string }).code === '23505';
+}
+
+@Resolver(() => Admin)
+export class AdminResolver {
+  @Guard(Permission.READ)
+  @Query(() => AdminConnection, {
+    description: 'Administrators in e-mail order (case-insensitive), a page at a time.',
+  })
+  async admins(
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: 'At most 500.' })
+    first: number | null | undefined,
+    @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
+    @Arg('filter', () => AdminFilter, { nullable: true }) filter: AdminFilter | null | undefined,
+    @Ctx() ctx: IdentityContext,
+  ): Promise<AdminConnection> {
+    const size = checkFirst(first);
+    const position = decodeCursor(after);
+    const qb = ctx.em.createQueryBuilder(Admin, 'a').select('*');
+    if (filter?.role?.length) qb.andWhere({ role: { $in: filter.role } });
+    if (filter?.status?.length) qb.andWhere({ status: { $in: filter.status } });
+    if (filter?.directoryId) qb.andWhere({ directoryId: filter.directoryId });
+    if (filter?.synced === true) qb.andWhere({ directoryId: { $ne: null } });
+    if (filter?.synced === false) qb.andWhere({ directoryId: null });
+    if (filter?.search) {
+      qb.andWhere('a.search_text like lower(?)', [likePattern(filter.search.normalize('NFC'))]);
+    }
+    const counter = qb.clone();
+    if (position) {
+      qb.andWhere('(a.email_key, a.id) > (?::text, ?::uuid)', [position.key, position.id]);
+    }
+    const rows = await qb
+      .orderBy({ emailKey: 'asc', id: 'asc' })
+      .limit(size + 1)
+      .getResultList();
+    const nodes = rows.slice(0, size);
+    const edges = nodes.map((node) =>
+      Object.assign(new AdminEdge(), {
+        node,
+        cursor: encodeCursor({ key: node.emailKey, id: node.id }),
+      }),
+    );
+    return Object.assign(new AdminConnection(), {
+      edges,
+      nodes,
+      pageInfo: Object.assign(new PageInfo(), {
+        hasNextPage: rows.length > size,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      }),
+      count: () => counter.getCount(),
+    });
+  }
+
+  @Guard(Permission.READ)
+  @Query(() => Admin, { nullable: true, description: 'An administrator by id; null when unknown.' })
+  admin(@Arg('id', () => ID) id: string, @Ctx() ctx: IdentityContext): Promise<Admin | null> {
+    return ctx.em.findOne(Admin, { id: requireUuid(id, 'id') });
+  }
+
+  @Guard(Permission.READ)
+  @Query(() => Admin, {
+    nullable: true,
+    description: 'An administrator by e-mail (Unicode NFC, case-insensitive); null when unknown.',
+  })
+  adminByEmail(
+    @Arg('email', () => String) email: string,
+    @Ctx() ctx: IdentityContext,
+  ): Promise<Admin | null> {
+    const key = emailKey(email);
+    if (!key) throw apiError(ApiErrorCode.BAD_USER_INPUT, 'email must not be empty');
+    return ctx.em.findOne(Admin, { emailKey: key });
+  }
+
+  @Guard(Permission.ADMIN_MANAGE)
+  @Mutation(() => Admin, {
+    description:
+      'Create a manual administrator. CONFLICT when the e-mail is taken; a later admin sync that finds the e-mail in a role group takes it over (synced, read-only).',
+  })
+  async createAdmin(
+    @Arg('input', () => CreateAdminInput) input: CreateAdminInput,
+    @Ctx() ctx: IdentityContext,
+  ): Promise<Admin> {
+    const problems: { field: string; message: string }[] = [];
+    const email = checkEmail(input.email, problems);
+    if (!isAdminRoleName(input.role)) problems.push({ field: 'role', message: 'is not a role' });
+    const firstName = checkName('firstName', input.firstName, problems) ?? null;
+    const lastName = checkName('lastName', input.lastName, problems) ?? null;
+    const displayName = checkName('displayName', input.displayName, problems) ?? null;
+    if (problems.length > 0 || !email) badInput(problems);
+    const key = emailKey(email);
+    const id = await ctx.db.tx(async (sql) => {
+      await checkEmailFree(sql, key, null);
+      try {
+        const [row] = await sql.rows<{ id: string }>(
+          `insert into admins (email, email_key, role, roles, first_name, last_name, display_name)
+           values (?, ?, ?, ?::text[], ?, ?, ?) returning id`,
+          [email, key, input.role, [input.role], firstName, lastName, displayName],
+        );
+        return row!.id;
+      } catch (err) {
+        if (isUniqueViolation(err)) await checkEmailFree(sql, key, null);
+        throw err;
+      }
+    });
+    return ctx.em.findOneOrFail(Admin, { id });
+  }
+
+  @Guard(Permission.ADMIN_MANAGE)
+  @Mutation(() => Admin, {
+    description:
+      'Change a manual administrator. A synced one is READ_ONLY: its fields come from the source.',
+  })
+  async updateAdmin(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateAdminInput) input: UpdateAdminInput,
+    @Ctx() ctx: IdentityContext,
+  ): Promise<Admin> {
+    const adminId = requireUuid(id, 'id');
+    await ctx.db.tx(async (sql) => {
+      const [current] = await sql.rows<{ id: string; directory_id: string | null; email: string }>(
+        'select id, directory_id, email from admins where id = ? for update',
+        [adminId],
+      );
+      if (!current) throw apiError(ApiErrorCode.NOT_FOUND, `administrator ${id} not found`);
+      refuseSynced(
+        Object.assign(new Admin(), {
+          id: current.id,
+          email: current.email,
+          directoryId: current.directory_id,
+        }),
+        'changed',
+      );
+      const problems: { field: string; message: string }[] = [];
+      const sets: string[] = [];
+      const params: unknown[] = [];
+      if (input.email !== undefined && input.email !== null) {
+        const email = checkEmail(input.email, problems);
+        if (email) {
+          await checkEmailFree(sql, emailKey(email), adminId);
+          sets.push('email = ?', 'email_key = ?');
+          params.push(email, emailKey(email));
+        }
+      }
+      if (input.role !== undefined && input.role !== null) {
+        if (!isAdminRoleName(input.role))
+          problems.push({ field: 'role', message: 'is not a role' });
+        sets.push('role = ?', 'roles = ?::text[]');
+        params.push(input.role, [input.role]);
+      }
+      for (const [field, column] of [
+        ['firstName', 'first_name'],
+        ['lastName', 'last_name'],
+        ['displayName', 'display_name'],
+      ] as const) {
+        const v = checkName(field, input[field], problems);
+        if (v !== undefined) {
+          sets.push(`${column} = ?`);
+          params.push(v);
+        }
+      }
+      if (input.disabled !== undefined && input.disabled !== null) {
+        sets.push(`status = ?`);
+        params.push(input.disabled ? 'disabled' : 'active');
+      }
+      if (problems.length > 0) badInput(problems);
+      if (sets.length === 0) return;
+      await sql.exec(`update admins set ${sets.join(', ')}, updated_at = now() where id = ?`, [
+        ...params,
+        adminId,
+      ]);
+    });
+    return ctx.em.findOneOrFail(Admin, { id: adminId });
+  }
+
+  @Guard(Permission.ADMIN_MANAGE)
+  @Mutation(() => Boolean, {
+    description:
+      'Delete a manual administrator. A synced one is READ_ONLY: remove the person from its role groups instead.',
+  })
+  async deleteAdmin(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: IdentityContext,
+  ): Promise<boolean> {
+    const adminId = requireUuid(id, 'id');
+    await ctx.db.tx(async (sql) => {
+      const [current] = await sql.rows<{ id: string; directory_id: string | null; email: string }>(
+        'select id, directory_id, email from admins where id = ? for update',
+        [adminId],
+      );
+      if (!current) throw apiError(ApiErrorCode.NOT_FOUND, `administrator ${id} not found`);
+      refuseSynced(
+        Object.assign(new Admin(), {
+          id: current.id,
+          email: current.email,
+          directoryId: current.directory_id,
+        }),
+        'deleted',
+      );
+      await sql.exec('delete from admins where id = ?', [adminId]);
+    });
+    return true;
+  }
+
+  @FieldResolver(() => Boolean, {
+    description: 'Synced from a directory (read-only through the API); false for manual ones.',
+  })
+  synced(@Root() admin: Admin): boolean {
+    return admin.directoryId !== null;
+  }
+
+  @FieldResolver(() => Directory, {
+    nullable: true,
+    description: 'The directory it is synced from; null for manual administrators.',
+  })
+  directory(@Root() admin: Admin): Directory | null {
+    return admin.directoryId ? Object.assign(new Directory(), { id: admin.directoryId }) : null;
+  }
+}
+
+/** `__resolveReference` for Admin: the sync subgraph hands us `{ id }` (syncAdmin). */
+export function resolveAdminReference(
+  ref: { id: string },
+  ctx: IdentityContext,
+): Promise<Admin | null> | null {
+  return isUuid(ref.id) ? ctx.em.findOne(Admin, { id: ref.id.toLowerCase() }) : null;
+}

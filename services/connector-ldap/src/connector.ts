@@ -1,4 +1,4 @@
-import { ErrorCode, SyncMode } from '@dirsync/proto';
+import { ErrorCode, SyncMode, type AdminRole } from '@dirsync/proto';
 import {
   CursorRejectedError,
   DirsyncError,
@@ -32,6 +32,7 @@ import { profileFor, type LdapProfile } from './profiles/index.js';
 import { collectRanged, firstRange } from './ranges.js';
 import { LdapSession } from './session.js';
 import { adPosition, runAdDelta } from './ad/delta.js';
+import { runAdmins } from './admins.js';
 
 export interface LdapConnectorOptions {
   /** Overrides every directory's `pageSize` (operator knob, `LDAP_PAGE_SIZE`). */
@@ -69,9 +70,11 @@ export interface Plan {
   mapping: ResolvedMapping;
   /** Normalised selected group DN → the DN as configured. */
   selected: Map<string, string>;
+  /** Admin sync: normalised role group DN → the DN as configured and its role. */
+  roleGroups: Map<string, { dn: string; role: AdminRole }>;
 }
 
-function configInvalid(message: string): DirsyncError {
+export function configInvalid(message: string): DirsyncError {
   return new DirsyncError(ErrorCode.CONFIG_INVALID, message);
 }
 
@@ -100,6 +103,14 @@ function plan(ctx: RunContext<LdapSettings>): Plan {
     if (key === undefined) throw configInvalid(`selected group "${dn}" is not a valid DN`);
     if (!selected.has(key)) selected.set(key, dn);
   }
+  const roleGroups = new Map<string, { dn: string; role: AdminRole }>();
+  for (const { role, groups } of ctx.directory.adminRoleGroups) {
+    for (const dn of groups) {
+      const key = tryNormalizeDn(dn, dnOptions);
+      if (key === undefined) throw configInvalid(`admin role group "${dn}" is not a valid DN`);
+      if (!roleGroups.has(key)) roleGroups.set(key, { dn, role });
+    }
+  }
   return {
     settings,
     profile,
@@ -110,6 +121,7 @@ function plan(ctx: RunContext<LdapSettings>): Plan {
     userFilter,
     mapping: resolveMapping(ctx.directory.mapping, profile),
     selected,
+    roleGroups,
   };
 }
 
@@ -229,7 +241,7 @@ export function checkSelected(p: Plan, groups: Map<string, GroupNode>): void {
   );
 }
 
-async function reportCycles(scope: Scope, sink: RecordSink): Promise<void> {
+export async function reportCycles(scope: Scope, sink: RecordSink): Promise<void> {
   for (const cycle of scope.cycles) {
     await sink.objectError({
       sourceLocator: cycle[0] ?? '',
@@ -240,7 +252,7 @@ async function reportCycles(scope: Scope, sink: RecordSink): Promise<void> {
 }
 
 /** Ref indexes a user entry stands for (its DN, its memberUid name). */
-function refsOf(
+export function refsOf(
   scope: Scope,
   p: Plan,
   dn: string,
@@ -373,6 +385,16 @@ async function runFull(
     await sink.members(g.id, ids);
   }
 
+  await reportUnresolved(scope, seenRef, p, sink);
+}
+
+/** Report the member references of in-scope groups that matched no user entry read. */
+export async function reportUnresolved(
+  scope: Scope,
+  seenRef: Uint8Array,
+  p: Plan,
+  sink: RecordSink,
+): Promise<void> {
   for (let r = 0; r < scope.refs.length; r++) {
     if (seenRef[r]) continue;
     // a primary group nobody has as theirs is not a dangling reference
@@ -521,7 +543,7 @@ export function createLdapConnector(
   return {
     kind: 'ldap',
     settingsSchema: ldapSettingsSchema,
-    modes: [SyncMode.FULL, SyncMode.USER],
+    modes: [SyncMode.FULL, SyncMode.USER, SyncMode.ADMIN],
     offersDelta: opts.offersDelta ?? true,
     requiredSecrets: ['bindPassword'],
     async run(ctx: RunContext<LdapSettings>): Promise<RunResult> {
@@ -625,6 +647,10 @@ export function createLdapConnector(
           ad && ctx.mode === SyncMode.FULL ? await adPosition(session, p, ctx.logger) : undefined;
         const started = Date.now();
         const groups = await readGroups(session, p, ctx.sink, opts.memberRangeSize);
+        if (ctx.mode === SyncMode.ADMIN) {
+          await runAdmins(session, p, groups, ctx, now());
+          return {};
+        }
         checkSelected(p, groups);
         const scope = computeScope(groups, [...p.selected.keys()], (dn) =>
           tryNormalizeDn(dn, p.dnOptions),

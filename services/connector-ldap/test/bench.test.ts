@@ -86,6 +86,7 @@ describe.skipIf(!enabled)(`benchmark: ${USERS} users`, () => {
       removeUser: async () => undefined,
       removeGroup: async () => undefined,
       membershipDelta: async () => undefined,
+      admin: async () => undefined,
     };
     const started = Date.now();
     await createLdapConnector().run({
@@ -97,6 +98,7 @@ describe.skipIf(!enabled)(`benchmark: ${USERS} users`, () => {
         defaultRegion: summary.directory.defaultRegion,
         cursor: '',
         policy: undefined,
+        adminRoleGroups: [],
       },
       settings: ldapSettingsSchema.parse(ldapSettings(slapd)),
       secrets: { bindPassword: slapd.rootPassword },

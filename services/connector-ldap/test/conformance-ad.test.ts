@@ -144,6 +144,7 @@ runConnectorConformance({
       },
     };
   },
+  admins: true,
   invalidSettings: () => ({
     settings: {
       url: 'http://127.0.0.1:1',

@@ -139,6 +139,7 @@ runConnectorConformance({
       },
     };
   },
+  admins: true,
   delta: {
     // A cursor from the future: what a cursor looks like to a server restored from a backup.
     rejectedCursor: (valid) =>

@@ -60,6 +60,7 @@ async function rawUserRun(slapd: Slapd, username: string): Promise<SourceUser[]>
     removeUser: async () => undefined,
     removeGroup: async () => undefined,
     membershipDelta: async () => undefined,
+    admin: async () => undefined,
   };
   await createLdapConnector().run({
     job: create(SyncJobSchema, { runId: 'r', directoryId: 'd', mode: SyncMode.USER, username }),
@@ -70,6 +71,7 @@ async function rawUserRun(slapd: Slapd, username: string): Promise<SourceUser[]>
       defaultRegion: 'US',
       cursor: '',
       policy: undefined,
+      adminRoleGroups: [],
     },
     settings: ldapSettingsSchema.parse(ldapSettings(slapd)),
     secrets: { bindPassword: slapd.rootPassword },

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  AdminRoleGroupsSchema,
   AttributeMappingSchema,
   ConfigReplySchema,
   ConfigRequestSchema,
@@ -17,9 +18,11 @@ import {
   streamName,
   subject,
   toBinary,
+  type AdminRole,
   type AttributeMapping,
   type DirectoryEvent,
   type ObjectError,
+  type ObservedAdmin,
   type ObservedGroup,
   type ObservedUser,
   type RemovedGroup,
@@ -48,6 +51,8 @@ export interface HarnessConfig {
   defaultRegion?: string;
   cursor?: string;
   restoreWindowDays?: number;
+  /** Admin sync: role → groups in the source's notation. */
+  adminRoleGroups?: { role: AdminRole; groups: string[] }[];
   /** Defaults to the connector's kind. */
   kind?: string;
 }
@@ -64,6 +69,8 @@ export interface HarnessJob {
   runId?: string;
   mode?: SyncMode;
   username?: string;
+  /** ADMIN runs for one administrator. */
+  email?: string;
   dryRun?: boolean;
 }
 
@@ -83,6 +90,8 @@ export interface CollectedRun {
   failed: RunFailed | undefined;
   users: ObservedUser[];
   groups: ObservedGroup[];
+  /** ADMIN runs: the administrators, in stream order. */
+  admins: ObservedAdmin[];
   /** Group external id → user external ids (union of every chunk). */
   memberships: Map<string, Set<string>>;
   /** Group external id → number of GroupMembers chunks it came in. */
@@ -220,6 +229,7 @@ export async function startConnectorHarness<S>(opts: HarnessOptions<S>): Promise
       directoryId: job.directoryId,
       mode: job.mode ?? SyncMode.FULL,
       username: job.username ?? '',
+      email: job.email ?? '',
       dryRun: job.dryRun ?? false,
       requestedAtMs: BigInt(Date.now()),
     });
@@ -328,6 +338,7 @@ function configReply(directoryId: string, reply: HarnessConfigReply, kind: strin
         defaultRegion: reply.defaultRegion ?? '',
         cursor: reply.cursor ?? '',
         policy: create(DirectoryPolicySchema, { restoreWindowDays: reply.restoreWindowDays ?? 7 }),
+        adminRoleGroups: (reply.adminRoleGroups ?? []).map((r) => create(AdminRoleGroupsSchema, r)),
       }),
     },
   });
@@ -351,6 +362,7 @@ function collect(
     failed: undefined,
     users: [],
     groups: [],
+    admins: [],
     memberships: new Map(),
     membershipChunks: new Map(),
     objectErrors: [],
@@ -372,6 +384,9 @@ function collect(
         break;
       case 'users':
         run.users.push(...body.value.users);
+        break;
+      case 'admins':
+        run.admins.push(...body.value.admins);
         break;
       case 'groups':
         run.groups.push(...body.value.groups);

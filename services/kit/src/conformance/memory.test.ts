@@ -3,7 +3,7 @@
 // cursor it hands out, so its DELTA runs report exactly what changed since.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ErrorCode, SyncMode } from '@dirsync/proto';
+import { ErrorCode, SyncMode, type AdminRole } from '@dirsync/proto';
 import { DirsyncError } from '../errors.js';
 import { CursorRejectedError, type SourceConnector } from '../connector/types.js';
 import { runConnectorConformance, type FixtureUser, type SourceFixture } from './suite.js';
@@ -62,6 +62,31 @@ const memoryConnector: SourceConnector<z.infer<typeof settingsSchema>> = {
       observed.set(key, out);
       return out;
     };
+    if (mode === SyncMode.ADMIN) {
+      const rolesOf = new Map<string, AdminRole[]>();
+      for (const { role, groups: keys } of directory.adminRoleGroups) {
+        for (const key of keys) {
+          if (!groups.has(key)) {
+            throw new DirsyncError(ErrorCode.GROUP_NOT_FOUND, `group ${key} does not exist`);
+          }
+          for (const m of expand(key, new Set())) rolesOf.set(m, [...(rolesOf.get(m) ?? []), role]);
+        }
+      }
+      for (const [key, roles] of rolesOf) {
+        const u = users.get(key);
+        if (!u || (job.email && u.email?.toLowerCase() !== job.email.toLowerCase())) continue;
+        await sink.admin({
+          externalId: u.id,
+          email: u.email,
+          roles,
+          firstName: u.firstName,
+          lastName: u.lastName,
+          displayName: u.displayName,
+          sourceLocator: `memory:${key}`,
+        });
+      }
+      return {};
+    }
     for (const key of directory.selectedGroups) {
       if (!groups.has(key)) {
         throw new DirsyncError(ErrorCode.GROUP_NOT_FOUND, `group ${key} does not exist`);
@@ -173,6 +198,7 @@ runConnectorConformance({
     mapping: {},
   }),
   delta: { rejectedCursor: () => 'v-forgotten' },
+  admins: true,
   invalidSettings: () => ({
     settings: { source: 'elsewhere', colour: 'blue' },
     fields: ['source', 'colour'],

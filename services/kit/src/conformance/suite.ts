@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AdminRole,
   ErrorCode,
   FullReadReason,
   RemovalReason,
@@ -96,6 +97,12 @@ export interface ConformanceHooks<S> {
    * Required when the connector offers delta (`offersDelta`): runs the delta scenarios. The
    * suite re-seeds the source, runs FULL, then mutates and runs DELTA from each returned cursor.
    */
+  /**
+   * True when the connector runs ADMIN (its `modes` list it): runs the admin sync scenarios. The
+   * suite re-seeds the source with people in role groups; `directoryConfig` translates the
+   * role groups' fixture keys as it does selected groups.
+   */
+  admins?: boolean;
   delta?: {
     /**
      * A cursor the connector must reject with `CursorRejectedError` (e.g. one the source has
@@ -249,6 +256,12 @@ export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
           expect(e.directoryId).toBe(full.directoryId);
           expect(e.emittedAtMs).toBeGreaterThan(0n);
         }
+      });
+
+      it('declares ADMIN mode exactly when it runs the admin scenarios', async () => {
+        const connector = await hooks.connector();
+        const modes = connector.modes ?? [SyncMode.ADMIN];
+        expect(modes.includes(SyncMode.ADMIN)).toBe(hooks.admins === true);
       });
 
       it('declares delta support exactly when it runs the delta scenarios', async () => {
@@ -534,6 +547,140 @@ export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
     });
 
     if (hooks.delta) registerDeltaScenarios(hooks.delta);
+    if (hooks.admins) registerAdminScenarios();
+
+    /**
+     * ADMIN runs, on a fixture of their own: bob is in owners, which is nested in helpdesk; ada
+     * is in helpdesk and readers; cy (no e-mail) in readers; dan in no role group.
+     */
+    function registerAdminScenarios(): void {
+      describe('ADMIN runs', () => {
+        const ROLES: [AdminRole, string[]][] = [
+          [AdminRole.OWNER, ['owners']],
+          [AdminRole.HELP_DESK, ['helpdesk']],
+          [AdminRole.READ_ONLY, ['readers']],
+        ];
+
+        async function runAdmins(
+          opts: { email?: string; roles?: [AdminRole, string[]][] } = {},
+        ): Promise<CollectedRun> {
+          const id = directoryId();
+          const config = await configure(id, { selectedGroups: ['staff'] });
+          const adminRoleGroups = [];
+          for (const [role, keys] of opts.roles ?? ROLES) {
+            // The hooks translate fixture keys into the source's notation for selected groups.
+            const { selectedGroups } = await hooks.directoryConfig({ selectedGroups: keys });
+            adminRoleGroups.push({ role, groups: selectedGroups });
+          }
+          h.setConfig(id, { ...config, adminRoleGroups });
+          return h.run(
+            { directoryId: id, mode: SyncMode.ADMIN, ...(opts.email ? { email: opts.email } : {}) },
+            { timeoutMs },
+          );
+        }
+
+        const view = (run: CollectedRun) =>
+          run.admins
+            .map((a) => ({ email: a.email, role: a.role, roles: a.roles, name: a.displayName }))
+            .sort((a, b) => a.email.localeCompare(b.email));
+
+        beforeAll(async () => {
+          await hooks.seed({
+            users: [
+              {
+                key: 'ada',
+                username: 'ada',
+                email: 'ada@example.org',
+                firstName: 'Ada',
+                lastName: 'Lovelace',
+                displayName: 'Ada Lovelace',
+              },
+              {
+                key: 'bob',
+                username: 'bob',
+                email: 'Bob@Example.org',
+                firstName: 'Bob',
+                lastName: 'Baker',
+                displayName: 'Bob Baker',
+              },
+              { key: 'cy', username: 'cy', firstName: 'Cy', lastName: 'Nomail' },
+              { key: 'dan', username: 'dan', email: 'dan@example.org', firstName: 'Dan' },
+            ],
+            groups: [
+              { key: 'owners', name: 'owners', members: ['bob'] },
+              { key: 'helpdesk', name: 'helpdesk', members: ['ada'], groups: ['owners'] },
+              { key: 'readers', name: 'readers', members: ['ada', 'cy'] },
+              { key: 'staff', name: 'staff', members: ['ada', 'bob', 'cy', 'dan'] },
+            ],
+          });
+        });
+
+        it('observes the people of the role groups, each once, with the highest role', async () => {
+          const run = await runAdmins();
+          expect(run.outcome.error).toBeUndefined();
+          expect(run.started).toMatchObject({ mode: SyncMode.ADMIN, email: '' });
+          expect(view(run)).toEqual([
+            {
+              email: 'ada@example.org',
+              role: AdminRole.HELP_DESK,
+              roles: [AdminRole.HELP_DESK, AdminRole.READ_ONLY],
+              name: 'Ada Lovelace',
+            },
+            {
+              email: 'Bob@Example.org',
+              role: AdminRole.OWNER,
+              roles: [AdminRole.OWNER, AdminRole.HELP_DESK],
+              name: 'Bob Baker',
+            },
+          ]);
+          expect(run.admins.every((a) => a.externalId.length > 0 && !a.disabled)).toBe(true);
+          // Users and groups are not part of an ADMIN run.
+          expect(run.users).toEqual([]);
+          expect(run.groups).toEqual([]);
+          expect(run.memberships.size).toBe(0);
+        });
+
+        it('reports a member of a role group without an e-mail and leaves it out', async () => {
+          const run = await runAdmins();
+          const missing = run.objectErrors.filter((e) => e.code === ErrorCode.MISSING_EMAIL);
+          expect(missing).toHaveLength(1);
+          expect(run.admins.some((a) => a.firstName === 'Cy')).toBe(false);
+        });
+
+        it('with an e-mail observes only that person, matched case-insensitively', async () => {
+          const run = await runAdmins({ email: 'BOB@example.org' });
+          expect(run.outcome.error).toBeUndefined();
+          expect(run.started?.email).toBe('BOB@example.org');
+          expect(view(run).map((a) => [a.email, a.role])).toEqual([
+            ['Bob@Example.org', AdminRole.OWNER],
+          ]);
+          for (const email of ['dan@example.org', 'nobody@example.org', '*)(mail=*']) {
+            const none = await runAdmins({ email });
+            expect(none.outcome.status, email).toBe('completed');
+            expect(none.admins, email).toEqual([]);
+          }
+        });
+
+        it('fails with GROUP_NOT_FOUND when a role group does not exist', async () => {
+          const run = await runAdmins({ roles: [[AdminRole.OWNER, ['owners', 'no-such-group']]] });
+          expect(codeOf(run)).toBe('GROUP_NOT_FOUND');
+          expect(run.admins).toEqual([]);
+        });
+
+        it('follows membership changes: a role lost, one person in, one out of every group', async () => {
+          await hooks.mutate([
+            { op: 'removeMember', group: 'readers', user: 'ada' },
+            { op: 'addMember', group: 'owners', user: 'dan' },
+            { op: 'removeMember', group: 'owners', user: 'bob' },
+          ]);
+          const run = await runAdmins();
+          expect(view(run).map((a) => [a.email, a.roles])).toEqual([
+            ['ada@example.org', [AdminRole.HELP_DESK]],
+            ['dan@example.org', [AdminRole.OWNER, AdminRole.HELP_DESK]],
+          ]);
+        });
+      });
+    }
 
     /**
      * DELTA scenarios, in order, each from the cursor the previous completed run returned (one

@@ -1,4 +1,5 @@
 import {
+  AdminBatchSchema,
   ErrorCode,
   GroupBatchSchema,
   GroupMembersSchema,
@@ -8,6 +9,7 @@ import {
   MembershipDeltaBatchSchema,
   ObjectErrorBatchSchema,
   ObjectErrorSchema,
+  ObservedAdminSchema,
   ObservedGroupSchema,
   RemovalReason as ProtoRemovalReason,
   RemovedGroupSchema,
@@ -20,17 +22,20 @@ import {
   type GroupMembers,
   type GroupMembershipDelta,
   type ObjectError,
+  type ObservedAdmin,
   type ObservedGroup,
   type ObservedUser,
   type RemovedGroup,
   type RemovedUser,
 } from '@dirsync/proto';
+import { adminRoleRank, emailKey, emailProblem, sortAdminRoles } from '../admin-roles.js';
 import type { Logger } from '../logger.js';
 import { cleanText, normalizeUser, usernameKey } from './normalize.js';
 import type {
   MembershipChange,
   RecordSink,
   RemovalReason,
+  SourceAdmin,
   SourceGroup,
   SourceObjectError,
   SourceRemoval,
@@ -42,6 +47,7 @@ export type ObservationBody = Extract<
   DirectoryEvent['body'],
   {
     case:
+      | 'admins'
       | 'users'
       | 'groups'
       | 'memberships'
@@ -71,6 +77,8 @@ export interface BatchingSinkOptions {
   defaultRegion: string;
   /** USER mode: only a user with this username (compared by `usernameKey`) may be observed. */
   onlyUsername?: string | undefined;
+  /** ADMIN mode for one e-mail: only an administrator with this e-mail (by `emailKey`). */
+  onlyEmail?: string | undefined;
   /** How the run reads; the removal and delta methods work in DELTA mode only. */
   mode: SyncMode;
   /** Values that must never leave the process (the directory's secrets). */
@@ -134,6 +142,9 @@ export class BatchingSink implements RecordSink {
   private readonly rejected = new Set<string>();
   private readonly groupIds = new Set<string>();
   private readonly onlyKey: string | undefined;
+  /** ADMIN runs: administrators by e-mail key, merged until the reading is over. */
+  private readonly admins = new Map<string, ObservedAdmin>();
+  private readonly onlyEmailKey: string | undefined;
   private closedReason: Error | undefined;
 
   usersObserved = 0;
@@ -148,6 +159,12 @@ export class BatchingSink implements RecordSink {
     this.onlyKey =
       opts.onlyUsername === undefined ? undefined : usernameKey(opts.onlyUsername.trim());
     this.mode = opts.mode;
+    this.onlyEmailKey = opts.onlyEmail ? emailKey(opts.onlyEmail) : undefined;
+  }
+
+  /** Administrators handed over so far (after merging by e-mail). */
+  get adminsObserved(): number {
+    return this.admins.size;
   }
 
   /** Refuse every later call (the run is over or aborted). */
@@ -292,6 +309,54 @@ export class BatchingSink implements RecordSink {
     }
   }
 
+  async admin(source: SourceAdmin): Promise<void> {
+    this.check();
+    const externalId = cleanText(source.externalId) ?? '';
+    const locator = cleanText(source.sourceLocator) ?? '';
+    const roles = sortAdminRoles(source.roles);
+    if (roles.length === 0) return; // in no role group: not an administrator
+    const email = cleanText(source.email);
+    const problem = email === undefined ? 'is empty' : emailProblem(email);
+    if (email === undefined || problem) {
+      await this.objectError({
+        externalId,
+        sourceLocator: locator,
+        code: ErrorCode.MISSING_EMAIL,
+        message: `${locator || externalId} is in an admin role group, but its e-mail ${problem}; administrators are matched by e-mail, so it is not one`,
+      });
+      return;
+    }
+    const key = emailKey(email);
+    if (this.onlyEmailKey !== undefined && key !== this.onlyEmailKey) {
+      // An ADMIN run for one e-mail observes that one only (a wider match is a connector bug).
+      this.opts.logger.warn(
+        { externalId },
+        'ADMIN run: connector returned an administrator other than the one requested; ignored',
+      );
+      return;
+    }
+    const record = create(ObservedAdminSchema, {
+      externalId,
+      email,
+      role: roles[0],
+      roles,
+      firstName: cleanText(source.firstName) ?? '',
+      lastName: cleanText(source.lastName) ?? '',
+      displayName: cleanText(source.displayName) ?? '',
+      disabled: source.disabled ?? false,
+      sourceLocator: locator,
+    });
+    const prev = this.admins.get(key);
+    if (!prev) {
+      this.admins.set(key, record);
+      return;
+    }
+    // The same person (e-mail) again, e.g. a second account: one administrator, highest role.
+    const merged = sortAdminRoles([...prev.roles, ...roles]);
+    const winner = adminRoleRank(record.role) < adminRoleRank(prev.role) ? record : prev;
+    this.admins.set(key, { ...winner, role: merged[0]!, roles: merged });
+  }
+
   async removeUser(removal: SourceRemoval): Promise<void> {
     this.checkDelta('removeUser');
     const externalId = cleanText(removal.externalId);
@@ -384,6 +449,7 @@ export class BatchingSink implements RecordSink {
 
   /** Emit every partial batch. Used at the end of a run, successful or not. */
   async flush(): Promise<void> {
+    await this.flushAdmins();
     await this.flushGroups();
     await this.flushUsers();
     await this.flushMembers();
@@ -391,6 +457,37 @@ export class BatchingSink implements RecordSink {
     await this.flushRemovedGroups();
     await this.flushRemovedUsers();
     await this.flushDeltas();
+  }
+
+  /** Administrators go out once the reading is over: only then is each one's role final. */
+  private async flushAdmins(): Promise<void> {
+    if (this.admins.size === 0) return;
+    const all = [...this.admins.values()];
+    this.admins.clear();
+    let batch: ObservedAdmin[] = [];
+    let bytes = 0;
+    for (const a of all) {
+      batch.push(a);
+      bytes += estimate(
+        a.externalId,
+        a.email,
+        a.firstName,
+        a.lastName,
+        a.displayName,
+        a.sourceLocator,
+      );
+      if (batch.length >= this.opts.batchSize || bytes >= this.opts.maxMessageBytes) {
+        await this.opts.emit({
+          case: 'admins',
+          value: create(AdminBatchSchema, { admins: batch }),
+        });
+        batch = [];
+        bytes = 0;
+      }
+    }
+    if (batch.length > 0) {
+      await this.opts.emit({ case: 'admins', value: create(AdminBatchSchema, { admins: batch }) });
+    }
   }
 
   private async flushUsers(): Promise<void> {

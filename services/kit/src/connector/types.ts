@@ -1,6 +1,7 @@
 import type { ZodType } from 'zod';
 import {
   ErrorCode,
+  type AdminRole,
   type AttributeMapping,
   type DirectoryPolicy,
   type SyncJob,
@@ -79,6 +80,12 @@ export interface SourceConnector<S = unknown> {
    * - USER: the one user whose username attribute equals `ctx.job.username` (matched the way the
    *   source matches, never as a pattern), only if it is in scope, plus its memberships; nothing
    *   when it is unknown or out of scope.
+   * - ADMIN (only when `modes` lists it): the administrators — every person who is, directly or
+   *   through nesting, a member of one of `ctx.directory.adminRoleGroups`, handed to
+   *   `sink.admin` with the roles of all their role groups and their e-mail from the mapping.
+   *   With `ctx.job.email` set, only the person with that e-mail (matched the way the source
+   *   matches, never as a pattern). A role group that does not exist fails the run
+   *   (`GROUP_NOT_FOUND`). Users, groups and memberships are not read. Never for SCIM sources.
    */
   run(ctx: RunContext<S>): Promise<RunResult>;
 }
@@ -101,6 +108,8 @@ export interface DirectoryContext {
    */
   readonly cursor: string;
   readonly policy: DirectoryPolicy | undefined;
+  /** Admin sync: role → groups in the source's notation; empty when administrators are not synced. */
+  readonly adminRoleGroups: readonly { role: AdminRole; groups: readonly string[] }[];
 }
 
 /** Everything a connector gets for one run. */
@@ -219,6 +228,15 @@ export interface RecordSink {
   /** A record that could not be (fully) imported; the run continues. */
   objectError(error: SourceObjectError): Promise<void>;
   /**
+   * ADMIN: a person in at least one admin role group. The kit matches administrators by e-mail
+   * (NFC, case-insensitive): every record of the run with the same e-mail becomes ONE
+   * administrator whose role is the most privileged of all their roles (the record with that
+   * role speaks for the names). A record without a usable e-mail is reported as
+   * `MISSING_EMAIL` and is no administrator. The administrators are published when the run's
+   * reading is over.
+   */
+  admin(admin: SourceAdmin): Promise<void>;
+  /**
    * DELTA: a user that left the source (`deleted`) or the scope (`outOfScope`: in none of the
    * selected groups any more). Identity moves it to pending deletion with the directory's
    * restore window — when the run completes, never before, and never when the run fails. A
@@ -251,6 +269,21 @@ export interface SourceRemoval {
 export interface MembershipChange {
   added?: Iterable<string>;
   removed?: Iterable<string>;
+}
+
+/** A person in admin role groups, as the source sees it now. */
+export interface SourceAdmin {
+  /** The source's immutable id of the person's record. */
+  externalId: string;
+  /** From the directory's e-mail mapping; administrators are matched by it. */
+  email: string | undefined;
+  /** The roles of every role group the person is in (directly or through nesting). */
+  roles: Iterable<AdminRole>;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+  displayName?: string | undefined;
+  disabled?: boolean;
+  sourceLocator?: string;
 }
 
 /** One user as the source sees it now, before the kit's normalisation. */

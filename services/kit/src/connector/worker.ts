@@ -382,6 +382,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
         value: create(RunStartedSchema, {
           mode: job.mode,
           username: job.username,
+          email: job.email,
           dryRun: job.dryRun,
           policy,
         }),
@@ -454,6 +455,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
         defaultRegion: config.defaultRegion,
         cursor: mode === SyncMode.DELTA ? config.cursor : '',
         policy: config.policy,
+        adminRoleGroups: config.adminRoleGroups.map((r) => ({ role: r.role, groups: r.groups })),
       });
       const activeSink = new BatchingSink({
         emit: (body: ObservationBody) => emit(body),
@@ -461,6 +463,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
         maxMessageBytes: Math.min(512 * 1024, Math.floor(maxPayload / 2)),
         defaultRegion: config.defaultRegion,
         onlyUsername: job.mode === SyncMode.USER ? job.username : undefined,
+        onlyEmail: job.mode === SyncMode.ADMIN && job.email ? job.email : undefined,
         mode: readMode,
         scrub,
         logger: runLog,

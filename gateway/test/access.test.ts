@@ -18,6 +18,9 @@ const ALLOWED: Record<string, readonly Role[]> = {
   syncAll: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
   syncUser: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER', 'HELP_DESK'],
   syncAdmin: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
+  createAdmin: ['OWNER'],
+  updateAdmin: ['OWNER'],
+  deleteAdmin: ['OWNER'],
   createApiKey: ['OWNER'],
   revokeApiKey: ['OWNER'],
   apiKeys: ['OWNER'],
@@ -35,6 +38,7 @@ let stack: Stack;
 const clients = {} as Record<Role, Client>;
 let directoryId = '';
 let victimKeyId = '';
+let manualAdminId = '';
 
 async function post(url: string, headers: Record<string, string>, query: string) {
   const res = await fetch(url, {
@@ -66,6 +70,10 @@ beforeAll(async () => {
     `mutation { createApiKey(input: { name: "victim", role: READ_ONLY }) { apiKey { id } } }`,
   );
   victimKeyId = victim.createApiKey.apiKey.id;
+  const manual = await stack.gql<{ createAdmin: { id: string } }>(
+    `mutation { createAdmin(input: { email: "kept@example.org", role: HELP_DESK }) { id } }`,
+  );
+  manualAdminId = manual.createAdmin.id;
 });
 
 afterAll(async () => {
@@ -80,6 +88,7 @@ async function snapshot() {
        directory(id: $id) { name scheduleIntervalMinutes }
        runs { totalCount }
        apiKeys(includeRevoked: true) { totalCount nodes { id status } }
+       admins { totalCount nodes { id email role status } }
      }`,
     { id: directoryId },
   );
@@ -112,6 +121,15 @@ const OPERATIONS: Record<string, () => [string, Record<string, unknown>]> = {
     `mutation($id: ID!) { syncAdmin(directoryId: $id, email: "ada@example.org") { outcome } }`,
     { id: directoryId },
   ],
+  createAdmin: () => [
+    `mutation { createAdmin(input: { email: "sneaky-${Math.random()}@example.org", role: OWNER }) { id } }`,
+    {},
+  ],
+  updateAdmin: () => [
+    `mutation($id: ID!) { updateAdmin(id: $id, input: { role: OWNER }) { id } }`,
+    { id: manualAdminId },
+  ],
+  deleteAdmin: () => [`mutation($id: ID!) { deleteAdmin(id: $id) }`, { id: manualAdminId }],
   createApiKey: () => [
     `mutation { createApiKey(input: { name: "sneaky", role: OWNER }) { key } }`,
     {},
@@ -139,7 +157,8 @@ describe('authorisation', () => {
 
   it.each(ROLES)('%s: every operation it has is not refused', async (role) => {
     for (const [name, op] of Object.entries(OPERATIONS)) {
-      if (!ALLOWED[name]!.includes(role) || name === 'deleteDirectory' || name === 'revokeApiKey') {
+      const destructive = ['deleteDirectory', 'revokeApiKey', 'deleteAdmin'].includes(name);
+      if (!ALLOWED[name]!.includes(role) || destructive) {
         continue;
       }
       const [query, variables] = op();

@@ -23,4 +23,9 @@ export interface IdentityConfig {
   eventMaxDeliveries?: number;
   /** Delay before a failed event is retried; doubles per delivery (up to 30 s). Default 1000. */
   eventRetryDelayMs?: number;
+  /**
+   * How often the purge job deletes what a restore window let go (administrators whose
+   * `purge_after` has passed). Default 60; 0 turns the job off.
+   */
+  purgeIntervalSeconds?: number;
 }

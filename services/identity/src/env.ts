@@ -20,6 +20,7 @@ export const identityEnvSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(100).default(10),
   EVENT_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
   EVENT_RETRY_DELAY_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  PURGE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
 });
 
 export function loadIdentityConfig(
@@ -39,5 +40,6 @@ export function loadIdentityConfig(
     outboxPollMs: env.OUTBOX_POLL_MS,
     eventMaxDeliveries: env.EVENT_MAX_DELIVERIES,
     eventRetryDelayMs: env.EVENT_RETRY_DELAY_MS,
+    purgeIntervalSeconds: env.PURGE_INTERVAL_SECONDS,
   };
 }

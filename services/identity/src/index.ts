@@ -21,6 +21,7 @@ import { Stream, streamName } from '@dirsync/proto';
 import { subgraphAuthenticator, type Principal } from '@dirsync/kit/auth';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createApplier, type Applier } from './apply/applier.js';
+import { purgeExpiredAdmins } from './apply/admins.apply.js';
 import {
   LIFECYCLE_DURABLE,
   startDirectoryDeletedConsumer,
@@ -53,6 +54,8 @@ export interface IdentityService extends Service {
   readonly database: Database;
   /** The outbox relay (after start): `drain()` publishes now, `pending()` counts. */
   readonly outbox: OutboxRelay;
+  /** One pass of the purge job (also run every `purgeIntervalSeconds`); how many it deleted. */
+  purgeExpired(): Promise<number>;
 }
 
 export interface IdentityDeps {
@@ -81,8 +84,29 @@ export function createIdentityService(
   let url = '';
   let port = 0;
   let natsUp = false;
+  let purgeTimer: NodeJS.Timeout | undefined;
+  let purging: Promise<number> | undefined;
+
+  /** Delete what a restore window let go; one pass at a time. */
+  function purgeExpired(): Promise<number> {
+    const database = db;
+    if (!database) return Promise.reject(new Error('identity service is not started'));
+    purging ??= database
+      .tx((sql) => purgeExpiredAdmins(sql))
+      .then((admins) => {
+        if (admins > 0) logger.info({ admins }, 'purged administrators past their restore window');
+        return admins;
+      })
+      .finally(() => {
+        purging = undefined;
+      });
+    return purging;
+  }
 
   async function stopAll(): Promise<void> {
+    clearInterval(purgeTimer);
+    purgeTimer = undefined;
+    await purging?.catch(() => undefined);
     // Drain first: the event in hand commits and is acked; the rest is redelivered elsewhere.
     await Promise.all(consumers.map((c) => c.stop()));
     consumers = [];
@@ -110,6 +134,7 @@ export function createIdentityService(
       if (!db) throw new Error('identity service is not started');
       return db;
     },
+    purgeExpired,
     get outbox() {
       if (!relay) throw new Error('identity service is not started');
       return relay;
@@ -211,6 +236,13 @@ export function createIdentityService(
         });
         url = await http.listen(config.port, config.host);
         port = Number(new URL(url).port);
+        const purgeS = config.purgeIntervalSeconds ?? 60;
+        if (purgeS > 0) {
+          purgeTimer = setInterval(() => {
+            purgeExpired().catch((err: unknown) => logger.error({ err }, 'purge job failed'));
+          }, purgeS * 1000);
+          purgeTimer.unref();
+        }
         logger.info({ url, namespace: config.natsNamespace }, 'identity started');
       } catch (err) {
         await stopAll().catch(() => undefined);

@@ -376,3 +376,18 @@ describe('manual administrators', () => {
     expect(await byEmail('gus@example.org')).toBeNull();
   });
 });
+
+describe('the purge job', () => {
+  it('deletes administrators whose restore window has passed, and nobody else', async () => {
+    const cy = await byEmail('cy@example.org');
+    expect(cy?.status).toBe('PENDING_DELETION');
+    const others = (await adminRows()).length - 1;
+    expect(await h.service.purgeExpired()).toBe(0);
+    await h.rows(`update admins set purge_after = now() - interval '1 second' where id = ?`, [
+      cy!.id,
+    ]);
+    expect(await h.service.purgeExpired()).toBe(1);
+    expect(await byEmail('cy@example.org')).toBeNull();
+    expect((await adminRows()).length).toBe(others);
+  });
+});

@@ -386,6 +386,7 @@ async function runFull(
   }
 
   await reportUnresolved(scope, seenRef, p, sink);
+  return { resolved, accepted };
 }
 
 /** Report the member references of in-scope groups that matched no user entry read. */
@@ -418,7 +419,6 @@ export async function reportUnresolved(
       message: `member value "${value}" of group "${group}" is not a valid DN; skipped`,
     });
   }
-  return { resolved, accepted };
 }
 
 async function runUser(
@@ -587,7 +587,9 @@ export function createLdapConnector(
         // OpenLDAP's position is taken before anything is read: what changes while the run
         // reads is read again by the next one.
         const csn =
-          csnDelta && ctx.mode !== SyncMode.USER ? await contextCsn(session, p) : undefined;
+          csnDelta && (ctx.mode === SyncMode.FULL || ctx.mode === SyncMode.DELTA)
+            ? await contextCsn(session, p)
+            : undefined;
         if (!(await session.exists(p.baseDn, 'the base DN'))) {
           throw new DirsyncError(
             ErrorCode.BASE_DN_NOT_FOUND,

@@ -8,6 +8,7 @@ export {
   entityToken,
   transitionToken,
   lifecycleSubject,
+  lifecycleEventId,
   streamName,
   subject,
   eventMsgId,

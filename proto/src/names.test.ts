@@ -7,6 +7,7 @@ import {
   Transition,
   errorCodeFromName,
   errorCodeName,
+  lifecycleEventId,
   lifecycleSubject,
   streamName,
   subject,
@@ -70,5 +71,21 @@ describe('lifecycleSubject()', () => {
     const lifecycle = streamName(Stream.LIFECYCLE).subjects;
     expect(lifecycle).toContain('dirsync.lifecycle.>');
     expect(() => lifecycleSubject(LifecycleEntity.UNSPECIFIED, Transition.CREATED)).toThrow();
+  });
+});
+
+describe('lifecycleEventId()', () => {
+  it('is entity:id:version:transition, and run:id:transition for runs', () => {
+    expect(lifecycleEventId(LifecycleEntity.USER, 'u1', Transition.PENDING_DELETION, 3)).toBe(
+      'user:u1:3:pending_deletion',
+    );
+    expect(lifecycleEventId(LifecycleEntity.ADMIN, 'a1', Transition.CREATED, 1)).toBe(
+      'admin:a1:1:created',
+    );
+    expect(lifecycleEventId(LifecycleEntity.RUN, 'r1', Transition.BLOCKED)).toBe('run:r1:blocked');
+  });
+  it('refuses an entity event without a version', () => {
+    expect(() => lifecycleEventId(LifecycleEntity.GROUP, 'g1', Transition.UPDATED)).toThrow();
+    expect(() => lifecycleEventId(LifecycleEntity.USER, 'u1', Transition.UPDATED, 0)).toThrow();
   });
 });

@@ -131,6 +131,25 @@ export function lifecycleSubject(
   );
 }
 
+/**
+ * The `event_id` of a lifecycle event, also the `Nats-Msg-Id` of the `LifecycleEvents` message
+ * it opens: `user:<id>:<version>:<transition>` for users, groups and administrators (the
+ * entity's version after the transition), `run:<run id>:<transition>` for runs (no version).
+ */
+export function lifecycleEventId(
+  entity: LifecycleEntity,
+  id: string,
+  transition: Transition,
+  version?: number,
+): string {
+  const head = `${entityToken(entity)}:${id}`;
+  if (entity === LifecycleEntity.RUN) return `${head}:${transitionToken(transition)}`;
+  if (version === undefined || !Number.isInteger(version) || version < 1) {
+    throw new Error(`a ${entityToken(entity)} event needs its version (got ${version})`);
+  }
+  return `${head}:${version}:${transitionToken(transition)}`;
+}
+
 /** The wire/GraphQL name of an error code: `ErrorCode.INVALID_CREDENTIALS` → "INVALID_CREDENTIALS". */
 export function errorCodeName(code: ErrorCode): string {
   const v = ErrorCodeSchema.values.find((x) => x.number === code);

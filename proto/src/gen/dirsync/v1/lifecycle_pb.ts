@@ -4,6 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { AdminRole } from "./admins_pb.js";
+import { file_dirsync_v1_admins } from "./admins_pb.js";
 import type { RunUpdate } from "./runs_pb.js";
 import { file_dirsync_v1_runs } from "./runs_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dirsync/v1/lifecycle.proto.
  */
 export const file_dirsync_v1_lifecycle: GenFile = /*@__PURE__*/
-  fileDesc("ChpkaXJzeW5jL3YxL2xpZmVjeWNsZS5wcm90bxIKZGlyc3luYy52MSL6AQoMVXNlclNuYXBzaG90EgoKAmlkGAEgASgJEhQKDGRpcmVjdG9yeV9pZBgCIAEoCRITCgtleHRlcm5hbF9pZBgDIAEoCRIQCgh1c2VybmFtZRgEIAEoCRINCgVlbWFpbBgFIAEoCRIUCgxkaXNwbGF5X25hbWUYBiABKAkSJAoFc3RhdGUYByABKA4yFS5kaXJzeW5jLnYxLlVzZXJTdGF0ZRItCg5wcmV2aW91c19zdGF0ZRgIIAEoDjIVLmRpcnN5bmMudjEuVXNlclN0YXRlEhYKDnB1cmdlX2FmdGVyX21zGAkgASgDEg8KB3ZlcnNpb24YCiABKA0iZQoNR3JvdXBTbmFwc2hvdBIKCgJpZBgBIAEoCRIUCgxkaXJlY3RvcnlfaWQYAiABKAkSEwoLZXh0ZXJuYWxfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIPCgd2ZXJzaW9uGAUgASgNIt4CCg5MaWZlY3ljbGVFdmVudBIQCghldmVudF9pZBgBIAEoCRIrCgZlbnRpdHkYAiABKA4yGy5kaXJzeW5jLnYxLkxpZmVjeWNsZUVudGl0eRIqCgp0cmFuc2l0aW9uGAMgASgOMhYuZGlyc3luYy52MS5UcmFuc2l0aW9uEg0KBWF0X21zGAQgASgDEg4KBnJ1bl9pZBgFIAEoCRIUCgxkaXJlY3RvcnlfaWQYBiABKAkSDQoFYWN0b3IYByABKAkSFgoOY2hhbmdlZF9maWVsZHMYCCADKAkSKAoEdXNlchgKIAEoCzIYLmRpcnN5bmMudjEuVXNlclNuYXBzaG90SAASKgoFZ3JvdXAYCyABKAsyGS5kaXJzeW5jLnYxLkdyb3VwU25hcHNob3RIABIkCgNydW4YDCABKAsyFS5kaXJzeW5jLnYxLlJ1blVwZGF0ZUgAQgkKB3N1YmplY3QilgEKD0xpZmVjeWNsZUV2ZW50cxIrCgZlbnRpdHkYASABKA4yGy5kaXJzeW5jLnYxLkxpZmVjeWNsZUVudGl0eRIqCgp0cmFuc2l0aW9uGAIgASgOMhYuZGlyc3luYy52MS5UcmFuc2l0aW9uEioKBmV2ZW50cxgDIAMoCzIaLmRpcnN5bmMudjEuTGlmZWN5Y2xlRXZlbnQqoAEKD0xpZmVjeWNsZUVudGl0eRIgChxMSUZFQ1lDTEVfRU5USVRZX1VOU1BFQ0lGSUVEEAASGQoVTElGRUNZQ0xFX0VOVElUWV9VU0VSEAESGgoWTElGRUNZQ0xFX0VOVElUWV9HUk9VUBACEhgKFExJRkVDWUNMRV9FTlRJVFlfUlVOEAMSGgoWTElGRUNZQ0xFX0VOVElUWV9BRE1JThAEKtQCCgpUcmFuc2l0aW9uEhoKFlRSQU5TSVRJT05fVU5TUEVDSUZJRUQQABIWChJUUkFOU0lUSU9OX0NSRUFURUQQARIWChJUUkFOU0lUSU9OX1VQREFURUQQAhIXChNUUkFOU0lUSU9OX0RJU0FCTEVEEAMSFgoSVFJBTlNJVElPTl9FTkFCTEVEEAQSHwobVFJBTlNJVElPTl9QRU5ESU5HX0RFTEVUSU9OEAUSFwoTVFJBTlNJVElPTl9SRVNUT1JFRBAGEhUKEVRSQU5TSVRJT05fUFVSR0VEEAcSFgoSVFJBTlNJVElPTl9ERUxFVEVEEAgSGAoUVFJBTlNJVElPTl9DT01QTEVURUQQChIVChFUUkFOU0lUSU9OX0ZBSUxFRBALEhYKElRSQU5TSVRJT05fQkxPQ0tFRBAMEhcKE1RSQU5TSVRJT05fUkVKRUNURUQQDSqmAQoJVXNlclN0YXRlEhoKFlVTRVJfU1RBVEVfVU5TUEVDSUZJRUQQABIVChFVU0VSX1NUQVRFX0FDVElWRRABEhcKE1VTRVJfU1RBVEVfRElTQUJMRUQQAhIVChFVU0VSX1NUQVRFX0JZUEFTUxADEh8KG1VTRVJfU1RBVEVfUEVORElOR19ERUxFVElPThAEEhUKEVVTRVJfU1RBVEVfUFVSR0VEEAViBnByb3RvMw", [file_dirsync_v1_runs]);
+  fileDesc("ChpkaXJzeW5jL3YxL2xpZmVjeWNsZS5wcm90bxIKZGlyc3luYy52MSL6AQoMVXNlclNuYXBzaG90EgoKAmlkGAEgASgJEhQKDGRpcmVjdG9yeV9pZBgCIAEoCRITCgtleHRlcm5hbF9pZBgDIAEoCRIQCgh1c2VybmFtZRgEIAEoCRINCgVlbWFpbBgFIAEoCRIUCgxkaXNwbGF5X25hbWUYBiABKAkSJAoFc3RhdGUYByABKA4yFS5kaXJzeW5jLnYxLlVzZXJTdGF0ZRItCg5wcmV2aW91c19zdGF0ZRgIIAEoDjIVLmRpcnN5bmMudjEuVXNlclN0YXRlEhYKDnB1cmdlX2FmdGVyX21zGAkgASgDEg8KB3ZlcnNpb24YCiABKA0iZQoNR3JvdXBTbmFwc2hvdBIKCgJpZBgBIAEoCRIUCgxkaXJlY3RvcnlfaWQYAiABKAkSEwoLZXh0ZXJuYWxfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIPCgd2ZXJzaW9uGAUgASgNIo4CCg1BZG1pblNuYXBzaG90EgoKAmlkGAEgASgJEhQKDGRpcmVjdG9yeV9pZBgCIAEoCRITCgtleHRlcm5hbF9pZBgDIAEoCRINCgVlbWFpbBgEIAEoCRIUCgxkaXNwbGF5X25hbWUYBSABKAkSIwoEcm9sZRgGIAEoDjIVLmRpcnN5bmMudjEuQWRtaW5Sb2xlEiQKBXN0YXRlGAcgASgOMhUuZGlyc3luYy52MS5Vc2VyU3RhdGUSLQoOcHJldmlvdXNfc3RhdGUYCCABKA4yFS5kaXJzeW5jLnYxLlVzZXJTdGF0ZRIWCg5wdXJnZV9hZnRlcl9tcxgJIAEoAxIPCgd2ZXJzaW9uGAogASgNIooDCg5MaWZlY3ljbGVFdmVudBIQCghldmVudF9pZBgBIAEoCRIrCgZlbnRpdHkYAiABKA4yGy5kaXJzeW5jLnYxLkxpZmVjeWNsZUVudGl0eRIqCgp0cmFuc2l0aW9uGAMgASgOMhYuZGlyc3luYy52MS5UcmFuc2l0aW9uEg0KBWF0X21zGAQgASgDEg4KBnJ1bl9pZBgFIAEoCRIUCgxkaXJlY3RvcnlfaWQYBiABKAkSDQoFYWN0b3IYByABKAkSFgoOY2hhbmdlZF9maWVsZHMYCCADKAkSKAoEdXNlchgKIAEoCzIYLmRpcnN5bmMudjEuVXNlclNuYXBzaG90SAASKgoFZ3JvdXAYCyABKAsyGS5kaXJzeW5jLnYxLkdyb3VwU25hcHNob3RIABIkCgNydW4YDCABKAsyFS5kaXJzeW5jLnYxLlJ1blVwZGF0ZUgAEioKBWFkbWluGA0gASgLMhkuZGlyc3luYy52MS5BZG1pblNuYXBzaG90SABCCQoHc3ViamVjdCKWAQoPTGlmZWN5Y2xlRXZlbnRzEisKBmVudGl0eRgBIAEoDjIbLmRpcnN5bmMudjEuTGlmZWN5Y2xlRW50aXR5EioKCnRyYW5zaXRpb24YAiABKA4yFi5kaXJzeW5jLnYxLlRyYW5zaXRpb24SKgoGZXZlbnRzGAMgAygLMhouZGlyc3luYy52MS5MaWZlY3ljbGVFdmVudCqgAQoPTGlmZWN5Y2xlRW50aXR5EiAKHExJRkVDWUNMRV9FTlRJVFlfVU5TUEVDSUZJRUQQABIZChVMSUZFQ1lDTEVfRU5USVRZX1VTRVIQARIaChZMSUZFQ1lDTEVfRU5USVRZX0dST1VQEAISGAoUTElGRUNZQ0xFX0VOVElUWV9SVU4QAxIaChZMSUZFQ1lDTEVfRU5USVRZX0FETUlOEAQq1AIKClRyYW5zaXRpb24SGgoWVFJBTlNJVElPTl9VTlNQRUNJRklFRBAAEhYKElRSQU5TSVRJT05fQ1JFQVRFRBABEhYKElRSQU5TSVRJT05fVVBEQVRFRBACEhcKE1RSQU5TSVRJT05fRElTQUJMRUQQAxIWChJUUkFOU0lUSU9OX0VOQUJMRUQQBBIfChtUUkFOU0lUSU9OX1BFTkRJTkdfREVMRVRJT04QBRIXChNUUkFOU0lUSU9OX1JFU1RPUkVEEAYSFQoRVFJBTlNJVElPTl9QVVJHRUQQBxIWChJUUkFOU0lUSU9OX0RFTEVURUQQCBIYChRUUkFOU0lUSU9OX0NPTVBMRVRFRBAKEhUKEVRSQU5TSVRJT05fRkFJTEVEEAsSFgoSVFJBTlNJVElPTl9CTE9DS0VEEAwSFwoTVFJBTlNJVElPTl9SRUpFQ1RFRBANKqYBCglVc2VyU3RhdGUSGgoWVVNFUl9TVEFURV9VTlNQRUNJRklFRBAAEhUKEVVTRVJfU1RBVEVfQUNUSVZFEAESFwoTVVNFUl9TVEFURV9ESVNBQkxFRBACEhUKEVVTRVJfU1RBVEVfQllQQVNTEAMSHwobVVNFUl9TVEFURV9QRU5ESU5HX0RFTEVUSU9OEAQSFQoRVVNFUl9TVEFURV9QVVJHRUQQBWIGcHJvdG8z", [file_dirsync_v1_admins, file_dirsync_v1_runs]);
 
 /**
  * A user as it is after the transition (PURGED: as it was).
@@ -124,12 +126,86 @@ export const GroupSnapshotSchema: GenMessage<GroupSnapshot> = /*@__PURE__*/
   messageDesc(file_dirsync_v1_lifecycle, 1);
 
 /**
+ * An administrator as it is after the transition (PURGED: as it was). States as for users
+ * (ACTIVE, DISABLED, PENDING_DELETION, PURGED; administrators have no BYPASS).
+ *
+ * @generated from message dirsync.v1.AdminSnapshot
+ */
+export type AdminSnapshot = Message<"dirsync.v1.AdminSnapshot"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * "" for a manual administrator (created through the API).
+   *
+   * @generated from field: string directory_id = 2;
+   */
+  directoryId: string;
+
+  /**
+   * @generated from field: string external_id = 3;
+   */
+  externalId: string;
+
+  /**
+   * @generated from field: string email = 4;
+   */
+  email: string;
+
+  /**
+   * @generated from field: string display_name = 5;
+   */
+  displayName: string;
+
+  /**
+   * The highest role.
+   *
+   * @generated from field: dirsync.v1.AdminRole role = 6;
+   */
+  role: AdminRole;
+
+  /**
+   * @generated from field: dirsync.v1.UserState state = 7;
+   */
+  state: UserState;
+
+  /**
+   * @generated from field: dirsync.v1.UserState previous_state = 8;
+   */
+  previousState: UserState;
+
+  /**
+   * PENDING_DELETION: when the administrator will be purged.
+   *
+   * @generated from field: int64 purge_after_ms = 9;
+   */
+  purgeAfterMs: bigint;
+
+  /**
+   * Increases by one with every transition of the administrator; (id, version) is unique.
+   *
+   * @generated from field: uint32 version = 10;
+   */
+  version: number;
+};
+
+/**
+ * Describes the message dirsync.v1.AdminSnapshot.
+ * Use `create(AdminSnapshotSchema)` to create a new message.
+ */
+export const AdminSnapshotSchema: GenMessage<AdminSnapshot> = /*@__PURE__*/
+  messageDesc(file_dirsync_v1_lifecycle, 2);
+
+/**
  * @generated from message dirsync.v1.LifecycleEvent
  */
 export type LifecycleEvent = Message<"dirsync.v1.LifecycleEvent"> & {
   /**
    * Unique and deterministic: "user:<id>:<version>:<transition>", "group:<id>:<version>:<transition>",
-   * "run:<run id>:<transition>". Subscribers deduplicate on it.
+   * "admin:<id>:<version>:<transition>", "run:<run id>:<transition>" (lifecycleEventId() in
+   * names.ts). Subscribers deduplicate on it.
    *
    * @generated from field: string event_id = 1;
    */
@@ -197,12 +273,16 @@ export type LifecycleEvent = Message<"dirsync.v1.LifecycleEvent"> & {
     /**
      * The run's final RunUpdate.
      *
-     * 13: reserved for AdminSnapshot (admin sync).
-     *
      * @generated from field: dirsync.v1.RunUpdate run = 12;
      */
     value: RunUpdate;
     case: "run";
+  } | {
+    /**
+     * @generated from field: dirsync.v1.AdminSnapshot admin = 13;
+     */
+    value: AdminSnapshot;
+    case: "admin";
   } | { case: undefined; value?: undefined };
 };
 
@@ -211,7 +291,7 @@ export type LifecycleEvent = Message<"dirsync.v1.LifecycleEvent"> & {
  * Use `create(LifecycleEventSchema)` to create a new message.
  */
 export const LifecycleEventSchema: GenMessage<LifecycleEvent> = /*@__PURE__*/
-  messageDesc(file_dirsync_v1_lifecycle, 2);
+  messageDesc(file_dirsync_v1_lifecycle, 3);
 
 /**
  * One message: events of one entity and transition, in the order they happened, at most a few
@@ -242,7 +322,7 @@ export type LifecycleEvents = Message<"dirsync.v1.LifecycleEvents"> & {
  * Use `create(LifecycleEventsSchema)` to create a new message.
  */
 export const LifecycleEventsSchema: GenMessage<LifecycleEvents> = /*@__PURE__*/
-  messageDesc(file_dirsync_v1_lifecycle, 3);
+  messageDesc(file_dirsync_v1_lifecycle, 4);
 
 /**
  * What an event is about; the subject's <entity> token is the name in lower case ("user").
@@ -271,7 +351,7 @@ export enum LifecycleEntity {
   RUN = 3,
 
   /**
-   * Reserved for administrators (admin sync).
+   * Administrators (admin sync, and manual administrators).
    *
    * @generated from enum value: LIFECYCLE_ENTITY_ADMIN = 4;
    */

@@ -89,3 +89,19 @@ describe('lifecycleEventId()', () => {
     expect(() => lifecycleEventId(LifecycleEntity.USER, 'u1', Transition.UPDATED, 0)).toThrow();
   });
 });
+
+describe('request/reply subjects that carry secrets', () => {
+  // A subject a stream captures is stored: config replies and connection tests carry the
+  // directory's decrypted secrets, so no stream may capture them.
+  const captured = (subj: string) =>
+    [Stream.EVENTS, Stream.JOBS, Stream.LIFECYCLE].some((s) =>
+      streamName(s).subjects.some((filter) => subj.startsWith(filter.replace(/>$/, ''))),
+    );
+  it('are captured by no stream', () => {
+    const test = subject(Subject.CONNECTION_TESTS, { connector_kind: 'ldap' });
+    expect(test).toBe('dirsync.control.test.ldap');
+    expect(captured(test)).toBe(false);
+    expect(captured(subject(Subject.CONFIG, { directory_id: 'd1' }))).toBe(false);
+    expect(captured(subject(Subject.EVENTS, { directory_id: 'd1' }))).toBe(true);
+  });
+});

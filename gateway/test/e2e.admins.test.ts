@@ -1,8 +1,10 @@
-// Admin sync end to end through the gateway, against a real OpenLDAP slapd and a real Samba AD
-// domain controller: administrators come from the directory's role groups, matched by e-mail,
-// with the highest of their roles; syncAdmin brings one; a person in no role group any more
-// goes to pending deletion; synced administrators are read-only through the API.
+// Admin sync end to end through the gateway, against a real OpenLDAP slapd, a real Samba AD
+// domain controller and a fake Entra ID tenant (Microsoft Graph over verified HTTPS):
+// administrators come from the directory's role groups, matched by e-mail, with the highest of
+// their roles; syncAdmin brings one; a person in no role group any more goes to pending
+// deletion; synced administrators are read-only through the API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeGraphAdmin, startFakeGraph, type FakeGraph } from '@dirsync/fake-graph';
 import {
   formatLdifEntry,
   startSambaAd,
@@ -192,6 +194,77 @@ function sambaAd(): Source {
   return source;
 }
 
+/** Entra: role groups are group object ids; Owners is nested in Helpdesk as elsewhere. */
+function entraId(): Source {
+  const SECRET = 'e2e-Entra-Admins~Secret';
+  let fake: FakeGraph | undefined;
+  let admin: FakeGraphAdmin | undefined;
+  let clientId = '';
+  const ids: Record<string, string> = {};
+  const cur = () => {
+    if (!fake || !admin) throw new Error('fake tenant not started');
+    return { fake, admin };
+  };
+  const idOf = (key: string) => {
+    const id = ids[key];
+    if (!id) throw new Error(`no object ${key} in the fake tenant`);
+    return id;
+  };
+  const source: Source = {
+    name: 'Entra ID',
+    domain: 'entra.example.net',
+    disables: true,
+    async start() {
+      fake = await startFakeGraph();
+      admin = new FakeGraphAdmin(fake.url, fake.caPem);
+      clientId = (await admin.registerApp({ secrets: [SECRET] })).clientId;
+      const users = await admin.addUsers(
+        PEOPLE.map((p) => ({
+          userPrincipalName: `${p}@contoso.example`,
+          givenName: p,
+          displayName: `${p} (Entra)`,
+          accountEnabled: p !== 'eve',
+          ...(hasMail(p) ? { mail: email(source, p) } : {}),
+        })),
+      );
+      PEOPLE.forEach((p, i) => (ids[p] = String(users[i]?.id)));
+      const names = Object.keys(GROUP_MEMBERS);
+      const groups = await admin.addGroups(names.map((displayName) => ({ displayName })));
+      names.forEach((g, i) => (ids[g] = String(groups[i]?.id)));
+      for (const [g, members] of Object.entries(GROUP_MEMBERS)) {
+        await admin.addMembers(idOf(g), [
+          ...members.map(idOf),
+          ...(g === 'Helpdesk' ? [idOf('Owners')] : []),
+        ]);
+      }
+    },
+    directoryInput() {
+      const { fake: f } = cur();
+      return {
+        entra: {
+          tenantId: f.tenantId,
+          clientId,
+          loginUrl: f.url,
+          graphUrl: f.url,
+          tlsCaPem: f.caPem,
+        },
+        clientSecret: SECRET,
+      };
+    },
+    groupDn: idOf,
+    async change(group, op, people) {
+      const { admin: a } = cur();
+      if (op === 'add') await a.addMembers(idOf(group), people.map(idOf));
+      else for (const p of people) await a.removeMember(idOf(group), idOf(p));
+    },
+    async dispose() {
+      admin?.close();
+      await fake?.close();
+    },
+  };
+  return source;
+}
+
 interface AdminView {
   id: string;
   email: string;
@@ -216,7 +289,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-describe.each([openLdap(), sambaAd()])('admin sync from $name', (source) => {
+describe.each([openLdap(), sambaAd(), entraId()])('admin sync from $name', (source) => {
   let dirId = '';
 
   async function adminRun(): Promise<{

@@ -8,6 +8,7 @@ import {
   type SourceConnector,
 } from '@dirsync/kit';
 import { GraphSession, type RetryPolicy } from './graph.js';
+import { readAdmins } from './admins.js';
 import { readDelta } from './delta.js';
 import { TenantReader } from './reader.js';
 
@@ -21,7 +22,7 @@ export interface EntraConnectorOptions {
 /**
  * The Microsoft Entra ID connector: reads the selected groups' transitive members through
  * Microsoft Graph with an app registration's client credentials (`clientSecret` or
- * `clientCertificate`).
+ * `clientCertificate`); ADMIN runs read the admin role groups' transitive members (`admins.ts`).
  */
 export function createEntraConnector(
   opts: EntraConnectorOptions = {},
@@ -29,7 +30,7 @@ export function createEntraConnector(
   return {
     kind: 'entra',
     settingsSchema: entraSettingsSchema,
-    modes: [SyncMode.FULL, SyncMode.USER],
+    modes: [SyncMode.FULL, SyncMode.USER, SyncMode.ADMIN],
     offersDelta: true,
     async run(ctx: RunContext<EntraSettings>): Promise<RunResult> {
       const secretName = ctx.settings.credential;
@@ -49,6 +50,11 @@ export function createEntraConnector(
         const reader = new TenantReader(ctx, graph, opts.pageSize ?? ctx.settings.pageSize);
         if (ctx.mode === SyncMode.USER) {
           await reader.user(ctx.job.username);
+          return {};
+        }
+        if (ctx.mode === SyncMode.ADMIN) {
+          // Administrators only: no users, groups or cursor (the delta links stay as they are).
+          await readAdmins(reader, ctx.job.email.trim() || undefined);
           return {};
         }
         if (ctx.mode === SyncMode.DELTA) {

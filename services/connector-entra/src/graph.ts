@@ -407,10 +407,17 @@ export class GraphSession {
     });
   }
 
-  /** GET one resource (`/groups/{id}`) or a full URL (a next or delta link). */
+  /**
+   * GET one resource (`/groups/{id}`) or a full URL (a next or delta link). Query values are
+   * percent-encoded here: the Graph client joins them into the URL as given, so a `$filter`
+   * literal with `+`, `&` or `#` (`ada+it@contoso.com`) would otherwise change the query.
+   */
   async get<T>(pathOrUrl: string, query: Record<string, string> = {}): Promise<T> {
     let req = this.client.api(pathOrUrl);
-    if (Object.keys(query).length > 0) req = req.query(query);
+    const entries = Object.entries(query);
+    if (entries.length > 0) {
+      req = req.query(Object.fromEntries(entries.map(([k, v]) => [k, encodeURIComponent(v)])));
+    }
     return (await req.get()) as T;
   }
 

@@ -91,6 +91,20 @@ export function userSelect(m: ResolvedMapping): string {
   return [...new Set(all)].join(',');
 }
 
+/**
+ * The `$select` of administrator reads: what `SourceAdmin` needs (id, status, the locator, the
+ * mapped e-mail and names), nothing else.
+ */
+export function adminSelect(m: ResolvedMapping): string {
+  const all = [...ALWAYS, m.email, m.firstName, m.lastName, m.displayName];
+  return [...new Set(all)].join(',');
+}
+
+/** An OData string literal: quoted, quotes doubled, so a value is compared, never parsed. */
+export function odataString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
 /** A Graph user object (only the selected properties are present). */
 export type GraphUser = Record<string, unknown> & { id: string };
 

@@ -11,6 +11,7 @@ import { graphStatus, translateGraphError } from './errors.js';
 import type { GraphPage, GraphSession } from './graph.js';
 import {
   mapUser,
+  odataString,
   resolveMapping,
   userSelect,
   type GraphUser,
@@ -144,12 +145,21 @@ export class TenantReader {
 
   /** The selected groups, checked to exist; GROUP_NOT_FOUND names every missing one. */
   async selectedGroups(): Promise<GraphGroup[]> {
-    const ids = [...new Set(this.ctx.directory.selectedGroups.map((g) => g.trim().toLowerCase()))];
+    return this.groupsById(this.ctx.directory.selectedGroups, 'selected group');
+  }
+
+  /**
+   * Groups by object id (trimmed, lower-cased, each once), checked to exist: an id that is no
+   * GUID is CONFIG_INVALID, missing groups are one GROUP_NOT_FOUND naming every one. `label`
+   * says what the ids are ("selected group", "admin role group").
+   */
+  async groupsById(raw: readonly string[], label: string): Promise<GraphGroup[]> {
+    const ids = [...new Set(raw.map((g) => g.trim().toLowerCase()))];
     const bad = ids.filter((id) => !isGuid(id));
     if (bad.length > 0) {
       throw new DirsyncError(
         ErrorCode.CONFIG_INVALID,
-        `selected groups must be Entra group object ids (GUIDs): ${bad.map((b) => `"${b}"`).join(', ')}`,
+        `${label}s must be Entra group object ids (GUIDs): ${bad.map((b) => `"${b}"`).join(', ')}`,
       );
     }
     const found: GraphGroup[] = [];
@@ -164,13 +174,13 @@ export class TenantReader {
           missing.push(id);
           continue;
         }
-        throw this.fail(err, `reading the selected group ${id}`, PERM_GROUPS);
+        throw this.fail(err, `reading the ${label} ${id}`, PERM_GROUPS);
       }
     }
     if (missing.length > 0) {
       throw new DirsyncError(
         ErrorCode.GROUP_NOT_FOUND,
-        `selected group${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} not found in tenant ${this.ctx.settings.tenantId}`,
+        `${label}${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} not found in tenant ${this.ctx.settings.tenantId}`,
       );
     }
     return found;
@@ -256,12 +266,11 @@ export class TenantReader {
     const selected = await this.selectedGroups();
     const nested = await this.nestedGroups(selected);
     const scope = new Map([...selected, ...nested].map((g) => [g.id, g]));
-    const literal = `'${username.replace(/'/g, "''")}'`;
     for await (const page of this.pages<GraphUser>(
       `looking up the user "${username}"`,
       PERM_USERS,
       '/users',
-      { $filter: `${this.mapping.username} eq ${literal}`, $select: this.select },
+      { $filter: `${this.mapping.username} eq ${odataString(username)}`, $select: this.select },
     )) {
       for (const u of page) {
         const groups: string[] = [];

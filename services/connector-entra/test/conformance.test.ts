@@ -96,6 +96,8 @@ runConnectorConformance({
       },
     };
   },
+  // Role groups are group object ids, translated from fixture keys like selected groups.
+  admins: true,
   delta: {
     // Graph forgets the state behind delta links (after 7 days, or on a reset): 400
     // syncStateNotFound for every link issued so far.

@@ -141,6 +141,69 @@ describe('admin role groups', () => {
   });
 });
 
+describe('admin role groups of an Entra ID directory', () => {
+  const OWNERS_ID = '0f1e2d3c-4b5a-4968-8776-655443322110';
+  const HELPDESK_ID = '1a2b3c4d-5e6f-4a0b-9c1d-2e3f4a5b6c7d';
+  const entra = (adminRoles: unknown) => ({
+    name: `entra admins ${Math.random().toString(16).slice(2, 8)}`,
+    entra: {
+      tenantId: '8a0c9b7e-2f41-4d3a-9e55-0c1d2e3f4a5b',
+      clientId: '3c9d8e7f-6a5b-4c3d-8e1f-0a9b8c7d6e5f',
+    },
+    clientSecret: 'entra-admin-secret',
+    selectedGroups: [OWNERS_ID],
+    adminRoles,
+  });
+  const CREATE = `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { ${DIRECTORY_FIELDS} } }`;
+
+  it('are group object ids, stored lower case and sent to the connector', async () => {
+    const { createDirectory: dir } = await gqlOk<{ createDirectory: DirectoryView }>(
+      sync.url,
+      CREATE,
+      {
+        input: entra([
+          { role: 'HELP_DESK', groups: [` ${HELPDESK_ID.toUpperCase()} `] },
+          { role: 'OWNER', groups: [OWNERS_ID] },
+        ]),
+      },
+    );
+    expect(dir.adminRoles).toEqual([
+      { role: 'OWNER', groups: [OWNERS_ID] },
+      { role: 'HELP_DESK', groups: [HELPDESK_ID] },
+    ]);
+    expect(dir.nextAdminRunAt).not.toBeNull();
+    const reply = await h.requestConfig(dir.id);
+    const config = reply.result.case === 'config' ? reply.result.value : undefined;
+    expect(config?.kind).toBe('entra');
+    expect(config?.adminRoleGroups.map((r) => [r.role, r.groups])).toEqual([
+      [AdminRole.OWNER, [OWNERS_ID]],
+      [AdminRole.HELP_DESK, [HELPDESK_ID]],
+    ]);
+    const { syncAll } = await gqlOk<{ syncAll: { id: string; mode: string } }>(sync.url, SYNC_ALL, {
+      id: dir.id,
+      mode: 'ADMIN',
+    });
+    expect(syncAll.mode).toBe('ADMIN');
+    const job = await answerAdminJob(dir.id, { status: RunStatus.COMPLETED });
+    expect(job.runId).toBe(syncAll.id);
+  });
+
+  it('name every entry that is not a group object id, or a group given two roles', async () => {
+    const r = await gql(sync.url, CREATE, {
+      input: entra([
+        { role: 'OWNER', groups: [OWNERS_ID, 'cn=owners,ou=groups,dc=example,dc=org'] },
+        { role: 'READ_ONLY', groups: [OWNERS_ID.toUpperCase()] },
+      ]),
+    });
+    expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const fields = (r.errors?.[0]?.extensions?.fields ?? []) as { field: string }[];
+    expect(fields.map((f) => f.field).sort()).toEqual([
+      'adminRoles[0].groups[1]',
+      'adminRoles[1].groups[0]',
+    ]);
+  });
+});
+
 describe('syncAll(mode: ADMIN)', () => {
   it('queues a full admin run: an ADMIN job without e-mail', async () => {
     const dir = await createDirectory(sync.url, withRoles([{ role: 'OWNER', groups: [OWNERS] }]));

@@ -418,7 +418,10 @@ export class AdminRoleGroupsInput {
   @Field(() => AdminRoleEnum)
   role!: AdminRoleName;
 
-  @Field(() => [String], { description: 'Group DNs (1–50); a group gives one role only.' })
+  @Field(() => [String], {
+    description:
+      'Groups (1–50) in the source’s notation: DNs for LDAP, group object ids for Entra ID; a group gives one role only.',
+  })
   groups!: string[];
 }
 

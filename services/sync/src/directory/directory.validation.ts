@@ -318,10 +318,13 @@ function checkGroups(
   return ok ? out : undefined;
 }
 
+/** Directory kinds whose connectors read administrators from role groups (ADMIN runs). */
+export const ADMIN_SYNC_KINDS: readonly DirectoryKind[] = ['LDAP', 'ENTRA'];
+
 /**
- * Admin role groups: each role at most once, 1–50 valid DNs per role, no group mapped to two
- * roles, at most 100 groups in all; never for SCIM directories. Stored in role order (highest
- * first).
+ * Admin role groups: each role at most once, 1–50 groups per role in the source's notation
+ * (LDAP: valid DNs; Entra: group object ids, stored lower case), no group mapped to two roles,
+ * at most 100 groups in all; never for SCIM directories. Stored in role order (highest first).
  */
 function checkAdminRoles(
   roles: { role: string; groups: string[] }[],
@@ -333,8 +336,11 @@ function checkAdminRoles(
     p.add('adminRoles', 'administrators are never synced from SCIM directories');
     return undefined;
   }
-  if (kind !== undefined && kind !== 'LDAP') {
-    p.add('adminRoles', `admin sync is not available for ${kind} directories yet (only LDAP)`);
+  if (kind !== undefined && !ADMIN_SYNC_KINDS.includes(kind)) {
+    p.add(
+      'adminRoles',
+      `admin sync is not available for ${kind} directories yet (only ${ADMIN_SYNC_KINDS.join(' and ')})`,
+    );
     return undefined;
   }
   let ok = true;
@@ -367,16 +373,29 @@ function checkAdminRoles(
       return;
     }
     total += entry.groups.length;
-    const dns: string[] = [];
+    const groups: string[] = [];
     entry.groups.forEach((raw, j) => {
-      const dn = raw.trim();
-      const parsed = parseDn(dn);
-      if (!parsed.ok) {
-        p.add(`${field}.groups[${j}]`, `"${raw}" is not a valid DN: ${parsed.reason}`);
-        ok = false;
-        return;
+      let group: string;
+      let key: string;
+      if (kind === 'ENTRA') {
+        group = raw.trim().toLowerCase();
+        key = group;
+        if (!isGuid(group)) {
+          p.add(`${field}.groups[${j}]`, `"${raw}" is not an Entra group object id (GUID)`);
+          ok = false;
+          return;
+        }
+      } else {
+        group = raw.trim();
+        const parsed = parseDn(group);
+        if (!parsed.ok) {
+          p.add(`${field}.groups[${j}]`, `"${raw}" is not a valid DN: ${parsed.reason}`);
+          ok = false;
+          return;
+        }
+        key = parsed.normalized;
       }
-      const other = groupRole.get(parsed.normalized);
+      const other = groupRole.get(key);
       if (other !== undefined) {
         p.add(
           `${field}.groups[${j}]`,
@@ -387,10 +406,10 @@ function checkAdminRoles(
         ok = false;
         return;
       }
-      groupRole.set(parsed.normalized, entry.role);
-      dns.push(dn);
+      groupRole.set(key, entry.role);
+      groups.push(group);
     });
-    byRole.set(entry.role, dns);
+    byRole.set(entry.role, groups);
   });
   if (total > MAX_ADMIN_ROLE_GROUPS) {
     p.add('adminRoles', `at most ${MAX_ADMIN_ROLE_GROUPS} groups over all roles (got ${total})`);

@@ -21,6 +21,10 @@ const ALLOWED: Record<string, readonly Role[]> = {
   createAdmin: ['OWNER'],
   updateAdmin: ['OWNER'],
   deleteAdmin: ['OWNER'],
+  createUser: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
+  updateUser: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
+  deleteUser: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
+  setUserBypass: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
   createApiKey: ['OWNER'],
   revokeApiKey: ['OWNER'],
   apiKeys: ['OWNER'],
@@ -39,6 +43,7 @@ const clients = {} as Record<Role, Client>;
 let directoryId = '';
 let victimKeyId = '';
 let manualAdminId = '';
+let manualUserId = '';
 
 async function post(url: string, headers: Record<string, string>, query: string) {
   const res = await fetch(url, {
@@ -74,6 +79,10 @@ beforeAll(async () => {
     `mutation { createAdmin(input: { email: "kept@example.org", role: HELP_DESK }) { id } }`,
   );
   manualAdminId = manual.createAdmin.id;
+  const manualUser = await stack.gql<{ createUser: { id: string } }>(
+    `mutation { createUser(input: { username: "kept.user" }) { id } }`,
+  );
+  manualUserId = manualUser.createUser.id;
 });
 
 afterAll(async () => {
@@ -89,6 +98,7 @@ async function snapshot() {
        runs { totalCount }
        apiKeys(includeRevoked: true) { totalCount nodes { id status } }
        admins { totalCount nodes { id email role status } }
+       users { totalCount nodes { id username status bypass firstName } }
      }`,
     { id: directoryId },
   );
@@ -130,6 +140,19 @@ const OPERATIONS: Record<string, () => [string, Record<string, unknown>]> = {
     { id: manualAdminId },
   ],
   deleteAdmin: () => [`mutation($id: ID!) { deleteAdmin(id: $id) }`, { id: manualAdminId }],
+  createUser: () => [
+    `mutation { createUser(input: { username: "sneaky-${Math.random()}" }) { id } }`,
+    {},
+  ],
+  updateUser: () => [
+    `mutation($id: ID!) { updateUser(id: $id, input: { firstName: "Sneaky" }) { id } }`,
+    { id: manualUserId },
+  ],
+  deleteUser: () => [`mutation($id: ID!) { deleteUser(id: $id) }`, { id: manualUserId }],
+  setUserBypass: () => [
+    `mutation($id: ID!) { setUserBypass(id: $id, bypass: true) { id } }`,
+    { id: manualUserId },
+  ],
   createApiKey: () => [
     `mutation { createApiKey(input: { name: "sneaky", role: OWNER }) { key } }`,
     {},
@@ -157,7 +180,9 @@ describe('authorisation', () => {
 
   it.each(ROLES)('%s: every operation it has is not refused', async (role) => {
     for (const [name, op] of Object.entries(OPERATIONS)) {
-      const destructive = ['deleteDirectory', 'revokeApiKey', 'deleteAdmin'].includes(name);
+      const destructive = ['deleteDirectory', 'revokeApiKey', 'deleteAdmin', 'deleteUser'].includes(
+        name,
+      );
       if (!ALLOWED[name]!.includes(role) || destructive) {
         continue;
       }

@@ -251,16 +251,20 @@ describe('FULL run', () => {
 
   it('follows the source on disable and enable, but keeps an operator bypass', async () => {
     const users = await usersOf(dir);
-    await h.db.sql.exec(`update users set status = 'bypass' where id = ?`, [users.get('u3')?.id]);
+    await h.db.sql.exec(`update users set status = 'bypass', bypass = true where id = ?`, [
+      users.get('u3')?.id,
+    ]);
     const flipped = people.map((p) =>
-      p.externalId === 'u1' || p.externalId === 'u3'
+      p.externalId === 'u1'
         ? { ...p, disabled: true }
-        : p.externalId === 'u4'
-          ? { ...p, disabled: false }
-          : p,
+        : p.externalId === 'u3'
+          ? { ...p, firstName: 'Caroline' }
+          : p.externalId === 'u4'
+            ? { ...p, disabled: false }
+            : p,
     );
     const final = await runAndWait(h, fullRun(dir, flipped, [teams[0]!], { g1: ['u1', 'u2'] }));
-    expect(final.counts).toMatchObject({ updated: 3, disabled: 1 });
+    expect(final.counts).toMatchObject({ updated: 3, disabled: 1, enabled: 1 });
     const after = await usersOf(dir);
     expect(after.get('u1')?.status).toBe('disabled');
     expect(after.get('u3')?.status).toBe('bypass');
@@ -575,7 +579,7 @@ describe('a user deleted and re-created in the source inside the restore window'
 
   it('keeps a pending bypass user bypass when it is claimed', async () => {
     await h.db.sql.exec(
-      `update users set status = 'bypass' where directory_id = ? and external_id = 'r2'`,
+      `update users set status = 'bypass', bypass = true where directory_id = ? and external_id = 'r2'`,
       [dir],
     );
     await runAndWait(h, fullRun(dir, [user('r1-new', 'Rita', { email: 'rita@new.example.org' })]));

@@ -45,6 +45,9 @@ export const COUNT_KEYS = [
   'adminsDisabled',
   'adminsPendingDeletion',
   'adminsRestored',
+  'enabled',
+  'conflicts',
+  'claimed',
 ] as const satisfies readonly (keyof Counts)[];
 
 export function emptyCounts(): Counts {

@@ -60,11 +60,13 @@ up as (
     custom_attributes = excluded.custom_attributes,
     source_locator = excluded.source_locator,
     content_hash = excluded.content_hash,
-    -- An operator's bypass survives syncs, also across a pending deletion and its restore.
+    -- The source decides disabled or not; an operator's bypass (the flag) survives syncs, so
+    -- a bypass user disabled in the source is disabled, and re-enabled is bypass again (also
+    -- across a pending deletion and its restore).
     status = case
-      when u.status = 'bypass' then 'bypass'
-      when u.status = 'pending_deletion' and u.previous_status = 'bypass' then 'bypass'
-      else excluded.status
+      when excluded.status = 'disabled' then 'disabled'
+      when u.bypass then 'bypass'
+      else 'active'
     end,
     previous_status = case when u.status = 'pending_deletion' then null else u.previous_status end,
     removal_reason = null,
@@ -214,6 +216,8 @@ export async function applyUserBatch(
     else if (before?.status === 'pending_deletion') counts.restored += 1;
     else counts.updated += 1;
     if (w.status === 'disabled' && before?.status !== 'disabled') counts.disabled += 1;
+    // Enabled again by the source: back to the status it had before (active, or bypass).
+    if (before?.status === 'disabled' && w.status !== 'disabled') counts.enabled += 1;
   }
   counts.unchanged += accepted.length - written.length;
   counts.errors += errors.length;

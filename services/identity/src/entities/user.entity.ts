@@ -49,23 +49,29 @@ registerEnumType(RemovalReason, {
 });
 
 /**
- * A user imported from a directory. Identity is `(directoryId, externalId)`; every synced field
- * is read-only through the API. The row is the MikroORM entity and the GraphQL type at once;
- * fields computed from other tables are resolved in `user.resolver.ts`.
+ * A user imported from a directory, or created through the API (a manual user: no directory, no
+ * external id, until a sync that brings the same username claims it). A synced user's identity
+ * is `(directoryId, externalId)` and its synced fields are read-only through the API. The row is
+ * the MikroORM entity and the GraphQL type at once; fields computed from other tables are
+ * resolved in `user.resolver.ts`.
  */
 @ObjectType('User', {
-  description: 'A user imported from a directory. Synced fields are read-only.',
+  description:
+    'A user imported from a directory, or created by hand (manual). Synced fields are read-only.',
 })
 @Directive('@key(fields: "id")')
 export class User {
   @Field(() => ID)
   id!: string;
 
-  @Field(() => ID)
-  directoryId!: string;
+  @Field(() => ID, { nullable: true, description: 'The source directory; null for manual users.' })
+  directoryId!: string | null;
 
-  @Field(() => String, { description: "The source's immutable id (OpenLDAP entryUUID, ...)." })
-  externalId!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: "The source's immutable id (OpenLDAP entryUUID, ...); null for manual users.",
+  })
+  externalId!: string | null;
 
   @Field(() => String)
   username!: string;
@@ -91,6 +97,12 @@ export class User {
   /** The status to return to when a pending deletion is undone. */
   previousStatus!: UserStatus | null;
 
+  @Field(() => Boolean, {
+    description:
+      'Set by an operator (setUserBypass); survives syncs. The status is BYPASS while the user is neither disabled nor pending deletion.',
+  })
+  bypass!: boolean;
+
   customAttributes!: Record<string, string>;
 
   @Field(() => String, {
@@ -100,7 +112,7 @@ export class User {
   sourceLocator!: string | null;
 
   /** Hash of the normalised source record; an observation with the same hash writes nothing. */
-  contentHash!: string;
+  contentHash!: string | null;
 
   @Field(() => GraphQLDateTimeISO)
   createdAt!: Date;
@@ -108,7 +120,7 @@ export class User {
   @Field(() => GraphQLDateTimeISO)
   updatedAt!: Date;
 
-  /** When a sync last wrote this row (created, changed or restored). */
+  /** When a sync last wrote this row (created, changed or restored); creation for manual users. */
   syncedAt!: Date;
 
   @Field(() => GraphQLDateTimeISO, { nullable: true })
@@ -132,8 +144,8 @@ export const UserSchema = new EntitySchema<User>({
   tableName: 'users',
   properties: {
     id: { type: 'uuid', primary: true },
-    directoryId: { type: 'text' },
-    externalId: { type: 'text' },
+    directoryId: { type: 'text', nullable: true },
+    externalId: { type: 'text', nullable: true },
     username: { type: 'text' },
     usernameKey: { type: 'text' },
     displayName: { type: 'text', nullable: true },
@@ -142,9 +154,10 @@ export const UserSchema = new EntitySchema<User>({
     email: { type: 'text', nullable: true },
     status: { type: 'text' },
     previousStatus: { type: 'text', nullable: true },
+    bypass: { type: 'boolean' },
     customAttributes: { type: 'json' },
     sourceLocator: { type: 'text', nullable: true },
-    contentHash: { type: 'text' },
+    contentHash: { type: 'text', nullable: true },
     createdAt: { type: 'datetime', columnType: 'timestamptz' },
     updatedAt: { type: 'datetime', columnType: 'timestamptz' },
     syncedAt: { type: 'datetime', columnType: 'timestamptz' },

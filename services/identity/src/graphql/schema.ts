@@ -4,13 +4,14 @@ import type { GraphQLSchema } from 'graphql';
 import { Directory } from './types.js';
 import { AdminResolver, resolveAdminReference } from './admin.resolver.js';
 import { GroupResolver, resolveGroupReference } from './group.resolver.js';
+import { UserManageResolver } from './user-manage.resolver.js';
 import { UserResolver, resolveUserReference } from './user.resolver.js';
 
-/** The identity subgraph: User, Group and Admin entities; manual administrators' mutations. */
+/** The identity subgraph: User, Group and Admin entities; manual users' and administrators' mutations. */
 export function buildIdentitySchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
     {
-      resolvers: [UserResolver, GroupResolver, AdminResolver],
+      resolvers: [UserResolver, UserManageResolver, GroupResolver, AdminResolver],
       // Only referenced through field resolvers: without this it would vanish from the SDL.
       orphanedTypes: [Directory],
       validate: false,

@@ -99,10 +99,19 @@ export class UserResolver {
 
   @FieldResolver(() => Directory, {
     nullable: true,
-    description: 'The source directory; null once the directory has been deleted.',
+    description:
+      'The source directory; null for manual users and once the directory has been deleted.',
   })
-  directory(@Root() user: User): Directory {
-    return Object.assign(new Directory(), { id: user.directoryId });
+  directory(@Root() user: User): Directory | null {
+    return user.directoryId ? Object.assign(new Directory(), { id: user.directoryId }) : null;
+  }
+
+  @FieldResolver(() => Boolean, {
+    description:
+      'Synced from a directory (its synced fields are read-only through the API); false for manual users.',
+  })
+  synced(@Root() user: User): boolean {
+    return user.directoryId !== null;
   }
 
   @FieldResolver(() => [String], { description: 'Alias usernames, in source order.' })
@@ -144,6 +153,7 @@ export class UserResolver {
       'of its directory (while the user is in it) and the last sync that changed the user.',
   })
   async lastDirectorySync(@Root() user: User, @Ctx() ctx: IdentityContext): Promise<Date | null> {
+    if (user.directoryId === null) return null;
     const state = await ctx.loaders.directoryState.load(user.directoryId);
     const full = user.status === 'pending_deletion' ? null : (state?.lastFullSyncAt ?? null);
     const own = user.syncedAt ?? null;

@@ -2,10 +2,15 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20251203000000 } from './Migration20251203000000.js';
 import { Migration20251215000000_delta } from './Migration20251215000000_delta.js';
 import { Migration20251217000000_admins } from './Migration20251217000000_admins.js';
+import { Migration20251218000000_user_lifecycle } from './Migration20251218000000_user_lifecycle.js';
 
 /** Every migration, in order. Listed explicitly so the same list runs from src (tests) and dist. */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20251203000000', class: Migration20251203000000 },
   { name: 'Migration20251215000000_delta', class: Migration20251215000000_delta },
   { name: 'Migration20251217000000_admins', class: Migration20251217000000_admins },
+  {
+    name: 'Migration20251218000000_user_lifecycle',
+    class: Migration20251218000000_user_lifecycle,
+  },
 ];

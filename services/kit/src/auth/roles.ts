@@ -16,6 +16,11 @@ export const Permission = {
   USER_RESTORE: 'user:restore',
   /** `purgeUser`: remove a pending-deletion user for good. */
   USER_PURGE: 'user:purge',
+  /**
+   * `createUser`, `updateUser`, `deleteUser` (manual users; a synced user's synced fields are
+   * read-only for everyone) and `setUserBypass`.
+   */
+  USER_MANAGE: 'user:manage',
   /** `createAdmin`, `updateAdmin`, `deleteAdmin`: manage manual administrators. */
   ADMIN_MANAGE: 'admin:manage',
   /** Create, change and delete directories; rotate SCIM tokens. */
@@ -57,8 +62,8 @@ const P = Permission;
 /** The role → permission table. Change it here only; docs/security.md shows the same table. */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   OWNER: Object.values(Permission),
-  ADMINISTRATOR: [P.READ, P.SYNC_USER, P.SYNC_RUN, P.USER_RESTORE, P.USER_PURGE],
-  USER_MANAGER: [P.READ, P.SYNC_USER, P.SYNC_RUN, P.USER_RESTORE],
+  ADMINISTRATOR: [P.READ, P.SYNC_USER, P.SYNC_RUN, P.USER_RESTORE, P.USER_PURGE, P.USER_MANAGE],
+  USER_MANAGER: [P.READ, P.SYNC_USER, P.SYNC_RUN, P.USER_RESTORE, P.USER_MANAGE],
   HELP_DESK: [P.READ, P.SYNC_USER],
   READ_ONLY: [P.READ],
 };

@@ -49,6 +49,9 @@ export const COUNT_FIELDS = [
   'adminsDisabled',
   'adminsPendingDeletion',
   'adminsRestored',
+  'enabled',
+  'conflicts',
+  'claimed',
 ] as const;
 export type CountField = (typeof COUNT_FIELDS)[number];
 
@@ -92,6 +95,9 @@ export class Run {
   adminsDisabled!: number;
   adminsPendingDeletion!: number;
   adminsRestored!: number;
+  enabled!: number;
+  conflicts!: number;
+  claimed!: number;
   /** Highest RunUpdate seq applied; older updates are ignored. */
   updateSeq!: number;
   errorCode!: string | null;
@@ -149,6 +155,9 @@ export const RunSchema = new EntitySchema<Run>({
     adminsDisabled: count('admins_disabled'),
     adminsPendingDeletion: count('admins_pending_deletion'),
     adminsRestored: count('admins_restored'),
+    enabled: count('enabled'),
+    conflicts: count('conflicts'),
+    claimed: count('claimed'),
     updateSeq: { type: new BigIntType('number'), fieldName: 'update_seq' },
     errorCode: { type: 'text', fieldName: 'error_code', nullable: true },
     errorMessage: { type: 'text', fieldName: 'error_message', nullable: true },

@@ -48,6 +48,20 @@ export class RunCountsObject {
   @Field(() => Int) adminsDisabled!: number;
   @Field(() => Int) adminsPendingDeletion!: number;
   @Field(() => Int) adminsRestored!: number;
+  @Field(() => Int, {
+    description: 'Users the source enabled again (back to their status before: ACTIVE or BYPASS).',
+  })
+  enabled!: number;
+  @Field(() => Int, {
+    description:
+      'Records not imported because another directory’s user holds the username (USERNAME_CONFLICT errors; conflict policy REPORT).',
+  })
+  conflicts!: number;
+  @Field(() => Int, {
+    description:
+      'Users the run took over: manual users with the same username, and (conflict policy TAKE_OVER) users of another directory.',
+  })
+  claimed!: number;
 }
 
 @ObjectType('ObjectError', {

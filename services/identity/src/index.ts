@@ -147,6 +147,7 @@ export function createIdentityService(
           schema: config.databaseSchema,
           poolMax: config.databasePoolMax,
           logger,
+          namespace: config.natsNamespace,
         });
         db = database;
         const conn = await connectNats({ url: config.natsUrl, name: 'identity', logger });
@@ -170,6 +171,7 @@ export function createIdentityService(
           logger: logger.child({ component: 'outbox' }),
         });
         relay = outbox;
+        database.onOutbox(() => outbox.wake());
         const applier: Applier = createApplier({
           db: database,
           namespace: config.natsNamespace,

@@ -291,6 +291,7 @@ export async function startHarness(overrides: Partial<IdentityConfig> = {}): Pro
     schema: config.databaseSchema,
     poolMax: 4,
     logger,
+    namespace: ns,
   });
   const lifecycle = streamName(Stream.LIFECYCLE, ns).name;
 

@@ -1,73 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNats, createLogger, ensureStreams, type NatsConnection } from '@dirsync/kit';
 import { RunStatus, RunUpdateSchema, Stream, fromBinary, streamName } from '@dirsync/proto';
-import {
-  createTestDatabase,
-  findBinary,
-  freePort,
-  waitFor,
-  type TestDatabase,
-} from '@dirsync/testkit';
+import { createTestDatabase, freePort, waitFor, type TestDatabase } from '@dirsync/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApplier, type Applier } from '../src/apply/applier.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { startOutboxRelay, type OutboxRelay } from '../src/outbox/outbox.relay.js';
 import { fullRun, user } from './harness.js';
-
-/** A private JetStream server this test may stop and start without disturbing anyone else. */
-class PrivateNats {
-  private proc: ChildProcess | undefined;
-
-  constructor(
-    readonly port: number,
-    readonly storeDir: string,
-  ) {}
-
-  get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const proc = spawn(
-      findBinary('nats-server'),
-      ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir],
-      { stdio: ['ignore', 'ignore', 'ignore'] },
-    );
-    this.proc = proc;
-    await waitFor(
-      async () => {
-        const probe = await fetchVarz(this.port).catch(() => false);
-        return probe;
-      },
-      { message: 'private nats-server up', timeoutMs: 15_000 },
-    );
-  }
-
-  async stop(): Promise<void> {
-    const proc = this.proc;
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGTERM');
-    await exited;
-    this.proc = undefined;
-  }
-}
-
-/** True once the server accepts TCP connections and answers the NATS INFO line. */
-async function fetchVarz(port: number): Promise<boolean> {
-  const { connect } = await import('node:net');
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('data', (buf) => {
-      socket.destroy();
-      resolve(buf.toString().startsWith('INFO'));
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+import { PrivateNats } from './private-nats.js';
 
 let nats: PrivateNats;
 let storeDir: string;
@@ -84,7 +26,13 @@ beforeAll(async () => {
   nats = new PrivateNats(await freePort(), storeDir);
   await nats.start();
   database = await createTestDatabase();
-  db = await openDatabase({ url: database.url, schema: 'identity', poolMax: 4, logger });
+  db = await openDatabase({
+    url: database.url,
+    schema: 'identity',
+    poolMax: 4,
+    logger,
+    namespace: ns,
+  });
   nc = await connectNats({ url: nats.url, name: 'identity-outbox-test' });
   await ensureStreams(await nc.jetstreamManager(), ns);
   relay = startOutboxRelay({ db, js: nc.jetstream(), schema: 'identity', pollMs: 50, logger });
@@ -107,6 +55,7 @@ async function storedUpdates(): Promise<{ seq: number; status: RunStatus; msgId?
   const out: { seq: number; status: RunStatus; msgId?: string }[] = [];
   for (let s = info.state.first_seq; s > 0 && s <= info.state.last_seq; s++) {
     const m = await jsm.streams.getMessage(stream, { seq: s });
+    if (!m.subject.startsWith(`${ns}.dirsync.runs.`)) continue; // lifecycle events
     const u = fromBinary(RunUpdateSchema, m.data);
     out.push({ seq: u.seq, status: u.status, msgId: m.header?.get('Nats-Msg-Id') });
   }
@@ -121,8 +70,9 @@ describe('outbox relay', () => {
       expect((await applier.apply(e)).kind).toBe('applied');
       relay.wake();
     }
-    // Committed, not published: the rows wait in the outbox.
-    expect(await relay.pending()).toBe(run.events.length);
+    // Committed, not published: the rows wait in the outbox (the RunUpdates, and the lifecycle
+    // events: the two users' CREATED in one message, the run's COMPLETED).
+    expect(await relay.pending()).toBe(run.events.length + 2);
 
     await nats.start();
     await waitFor(async () => (await relay.pending()) === 0, {

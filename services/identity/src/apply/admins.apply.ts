@@ -7,8 +7,20 @@ import {
   emailProblem,
   type AdminRoleName,
 } from '@dirsync/kit';
-import { ErrorCode, UserOutcome, type ObjectError, type ObservedAdmin } from '@dirsync/proto';
+import {
+  ErrorCode,
+  Transition,
+  UserOutcome,
+  type ObjectError,
+  type ObservedAdmin,
+} from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
+import {
+  adminEvent,
+  emitLifecycle,
+  syncTransition,
+  type LifecycleCause,
+} from '../lifecycle/lifecycle.outbox.js';
 import { hasNul, storable } from './normalize.js';
 import { objectError, type RunState } from './run.repository.js';
 
@@ -117,7 +129,88 @@ function contentHash(a: NormalizedAdmin): string {
     .digest('base64url');
 }
 
-type Written = { id: string; email_key: string };
+/** What a write of `admins` returns: enough for the lifecycle event. */
+export const ADMIN_RETURNING = `a.id, a.email_key, a.email, a.display_name, a.role, a.status,
+  a.previous_status, a.directory_id, a.external_id, a.purge_after, a.version`;
+
+export interface Written {
+  id: string;
+  email_key: string;
+  email: string;
+  display_name: string | null;
+  role: AdminRoleName;
+  status: string;
+  previous_status: string | null;
+  directory_id: string | null;
+  external_id: string | null;
+  purge_after: string | Date | null;
+  version: number;
+}
+
+function adminFacts(
+  w: Written,
+  status = w.status,
+  previousStatus = w.previous_status,
+  version = w.version,
+) {
+  return {
+    id: w.id,
+    directoryId: w.directory_id,
+    externalId: w.external_id,
+    email: w.email,
+    displayName: w.display_name,
+    role: adminRoleFromName(w.role),
+    status,
+    previousStatus,
+    purgeAfter: w.purge_after,
+    version,
+  };
+}
+
+/**
+ * Lifecycle events of written administrators (`before`: the status before, undefined for a new
+ * one); each write bumped the version. A manual administrator claimed by a sync is UPDATED.
+ */
+export function emitAdminWrites(
+  sql: Sql,
+  runId: string,
+  written: readonly { row: Written; before: string | undefined }[],
+  actor = '',
+): void {
+  if (written.length === 0) return;
+  const at = BigInt(Date.now());
+  emitLifecycle(
+    sql,
+    written.map(({ row, before }) =>
+      adminEvent(
+        syncTransition(before, row.status),
+        adminFacts(row, row.status, before ?? null),
+        { runId, actor },
+        before !== undefined && before !== row.status ? ['status'] : [],
+        at,
+      ),
+    ),
+  );
+}
+
+/** PENDING_DELETION or PURGED events of administrators (rows as they are after the write). */
+export function emitAdminsGone(
+  sql: Sql,
+  transition: Transition,
+  rows: readonly Written[],
+  cause: LifecycleCause,
+): void {
+  if (rows.length === 0) return;
+  const at = BigInt(Date.now());
+  emitLifecycle(
+    sql,
+    rows.map((w) =>
+      transition === Transition.PURGED
+        ? adminEvent(transition, adminFacts(w, 'purged', w.status, w.version + 1), cause, [], at)
+        : adminEvent(transition, adminFacts(w), cause, ['status'], at),
+    ),
+  );
+}
 
 /**
  * Apply one `AdminBatch` of an ADMIN run: write what changed, stage what was observed, count.
@@ -234,13 +327,13 @@ export async function applyAdminBatch(
   if (inserts.length > 0) {
     written.push(
       ...(await sql.rows<Written>(
-        `insert into admins (email, email_key, role, roles, first_name, last_name, display_name,
+        `insert into admins as a (email, email_key, role, roles, first_name, last_name, display_name,
            status, directory_id, external_id, source_locator, content_hash, synced_at)
          select x.email, x.email_key, x.role,
            array(select jsonb_array_elements_text(x.roles)), x.first_name, x.last_name,
            x.display_name, x.status, ?, x.external_id, x.source_locator, x.content_hash, now()
          from ${recordset}
-         returning id, email_key`,
+         returning ${ADMIN_RETURNING}`,
         [run.directoryId, JSON.stringify(inserts.map((a) => row(a)))],
       )),
     );
@@ -253,10 +346,11 @@ export async function applyAdminBatch(
            last_name = x.last_name, display_name = x.display_name, status = x.status,
            previous_status = null, pending_deletion_at = null, purge_after = null,
            directory_id = ?, external_id = x.external_id, source_locator = x.source_locator,
-           content_hash = x.content_hash, updated_at = now(), synced_at = now()
+           content_hash = x.content_hash, version = a.version + 1, updated_at = now(),
+           synced_at = now()
          from ${recordset}
          where a.id = x.id
-         returning a.id, a.email_key`,
+         returning ${ADMIN_RETURNING}`,
         [run.directoryId, JSON.stringify(updates.map((u) => row(u.admin, u.before.id)))],
       )),
     );
@@ -270,6 +364,13 @@ export async function applyAdminBatch(
     run.runId,
     admins.map((a) => a.emailKey),
   ]);
+
+  const beforeOf = new Map(updates.map((u) => [u.before.id, u.before.status as string]));
+  emitAdminWrites(
+    sql,
+    run.runId,
+    written.map((row) => ({ row, before: beforeOf.get(row.id) })),
+  );
 
   counts.adminsCreated += inserts.length;
   for (const { admin, before } of updates) {
@@ -297,6 +398,7 @@ const PENDING_DELETION_SET = `
   status = 'pending_deletion',
   pending_deletion_at = now(),
   purge_after = now() + make_interval(days => ?),
+  version = a.version + 1,
   updated_at = now()`;
 
 /**
@@ -308,13 +410,16 @@ const PENDING_DELETION_SET = `
  */
 export async function completeAdmins(sql: Sql, run: RunState): Promise<void> {
   if (!run.username) {
-    run.counts.adminsPendingDeletion += await sql.exec(
+    const removed = await sql.rows<Written>(
       `update admins a set ${PENDING_DELETION_SET}
        where a.directory_id = ? and a.status <> 'pending_deletion'
          and not exists (select 1 from run_seen_admins s
-                         where s.run_id = ? and s.email_key = a.email_key)`,
+                         where s.run_id = ? and s.email_key = a.email_key)
+       returning ${ADMIN_RETURNING}`,
       [run.restoreWindowDays, run.directoryId, run.runId],
     );
+    run.counts.adminsPendingDeletion += removed.length;
+    emitAdminsGone(sql, Transition.PENDING_DELETION, removed, { runId: run.runId });
     return;
   }
   if (run.userOutcome !== UserOutcome.UNSPECIFIED) return; // observed (or refused) in a batch
@@ -328,16 +433,23 @@ export async function completeAdmins(sql: Sql, run: RunState): Promise<void> {
     return;
   }
   if (known.status !== 'pending_deletion') {
-    run.counts.adminsPendingDeletion += await sql.exec(
-      `update admins a set ${PENDING_DELETION_SET} where a.id = ?`,
+    const removed = await sql.rows<Written>(
+      `update admins a set ${PENDING_DELETION_SET} where a.id = ? returning ${ADMIN_RETURNING}`,
       [run.restoreWindowDays, known.id],
     );
+    run.counts.adminsPendingDeletion += removed.length;
+    emitAdminsGone(sql, Transition.PENDING_DELETION, removed, { runId: run.runId });
   }
   run.userOutcome = UserOutcome.PENDING_DELETION;
   run.userId = known.id;
 }
 
-/** Delete administrators whose restore window has passed; returns how many. */
+/** Delete administrators whose restore window has passed (PURGED events); returns how many. */
 export async function purgeExpiredAdmins(sql: Sql): Promise<number> {
-  return sql.exec(`delete from admins where status = 'pending_deletion' and purge_after <= now()`);
+  const purged = await sql.rows<Written>(
+    `delete from admins a where a.status = 'pending_deletion' and a.purge_after <= now()
+     returning ${ADMIN_RETURNING}`,
+  );
+  emitAdminsGone(sql, Transition.PURGED, purged, {});
+  return purged.length;
 }

@@ -1,6 +1,7 @@
 import { ErrorCode, SyncMode, UserOutcome } from '@dirsync/proto';
 import { toInt, type Sql } from '../db/sql.js';
 import { nameKey } from './normalize.js';
+import { DELETED_GROUP_RETURNING, DELETED_GROUP_ROWS, emitGroupsDeleted } from './groups.apply.js';
 import { removeUsers } from './removal.js';
 import type { RunState } from './run.repository.js';
 
@@ -41,7 +42,11 @@ export async function completeFull(sql: Sql, run: RunState): Promise<void> {
 
   // Groups first: what remains are the observed groups. Their memberships cascade (by trigger),
   // so count them before they go.
-  const [gone] = await sql.rows<{ groups: string; memberships: string }>(
+  const [gone] = await sql.rows<{
+    groups: string;
+    memberships: string;
+    rows: Parameters<typeof emitGroupsDeleted>[3];
+  }>(
     `with unseen as (
        select g.id from groups g
        where g.directory_id = ?
@@ -49,10 +54,13 @@ export async function completeFull(sql: Sql, run: RunState): Promise<void> {
                          where s.run_id = ? and s.external_id = g.external_id)
      ),
      lost as (select count(*) as n from memberships m where m.group_id in (select id from unseen)),
-     removed as (delete from groups g where g.id in (select id from unseen) returning 1)
-     select (select count(*) from removed) as groups, (select n from lost) as memberships`,
+     removed as (delete from groups g where g.id in (select id from unseen)
+                 returning ${DELETED_GROUP_RETURNING})
+     select (select count(*) from removed) as groups, (select n from lost) as memberships,
+       ${DELETED_GROUP_ROWS} as rows`,
     [run.directoryId, run.runId],
   );
+  emitGroupsDeleted(sql, run.directoryId, run.runId, gone?.rows);
   counts.groupsRemoved += toInt(gone?.groups);
   counts.membershipsRemoved += toInt(gone?.memberships);
 

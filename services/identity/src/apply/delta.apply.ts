@@ -7,6 +7,7 @@ import {
 } from '@dirsync/proto';
 import { toInt, type Sql } from '../db/sql.js';
 import { hasNul, storable } from './normalize.js';
+import { DELETED_GROUP_RETURNING, DELETED_GROUP_ROWS, emitGroupsDeleted } from './groups.apply.js';
 import { removeUsers, type StoredRemovalReason } from './removal.js';
 import type { RunState } from './run.repository.js';
 
@@ -128,7 +129,11 @@ export async function stageMembershipDeltas(
  */
 export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
   const counts = run.counts;
-  const [gone] = await sql.rows<{ groups: string; memberships: string }>(
+  const [gone] = await sql.rows<{
+    groups: string;
+    memberships: string;
+    rows: Parameters<typeof emitGroupsDeleted>[3];
+  }>(
     `with gone as (
        select distinct g.id from run_removed_groups r
        join groups g on g.directory_id = ? and g.external_id = r.external_id
@@ -137,10 +142,13 @@ export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
                          where s.run_id = ? and s.external_id = r.external_id)
      ),
      lost as (select count(*) as n from memberships m where m.group_id in (select id from gone)),
-     removed as (delete from groups g where g.id in (select id from gone) returning 1)
-     select (select count(*) from removed) as groups, (select n from lost) as memberships`,
+     removed as (delete from groups g where g.id in (select id from gone)
+                 returning ${DELETED_GROUP_RETURNING})
+     select (select count(*) from removed) as groups, (select n from lost) as memberships,
+       ${DELETED_GROUP_ROWS} as rows`,
     [run.directoryId, run.runId, run.runId],
   );
+  emitGroupsDeleted(sql, run.directoryId, run.runId, gone?.rows);
   counts.groupsRemoved += toInt(gone?.groups);
   counts.membershipsRemoved += toInt(gone?.memberships);
 

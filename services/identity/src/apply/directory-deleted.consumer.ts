@@ -19,6 +19,13 @@ import {
 import type { Database } from '../db/database.js';
 import { DEFAULT_RESTORE_WINDOW_DAYS } from './applier.js';
 import { commitRun, dropStaging, lockRunningRuns } from './run.repository.js';
+import { DELETED_GROUP_RETURNING, DELETED_GROUP_ROWS, emitGroupsDeleted } from './groups.apply.js';
+import {
+  REMOVED_USER_RETURNING,
+  REMOVED_USER_ROWS,
+  emitUsersPendingDeletion,
+  type RemovedRow,
+} from './removal.js';
 
 export const LIFECYCLE_DURABLE = 'identity-directory-deleted';
 
@@ -43,16 +50,28 @@ export async function applyDirectoryDeleted(
       await dropStaging(sql, run.runId);
       await commitRun(sql, namespace, run);
     }
-    const pendingDeletion = await sql.exec(
-      `update users u set previous_status = u.status, status = 'pending_deletion',
-         removal_reason = 'directory_deleted', pending_deletion_at = now(),
-         purge_after = now() + make_interval(days => ?), updated_at = now()
-       where u.directory_id = ? and u.status <> 'pending_deletion'`,
+    const [users] = await sql.rows<{ rows: RemovedRow[] }>(
+      `with removed as (
+         update users u set previous_status = u.status, status = 'pending_deletion',
+           removal_reason = 'directory_deleted', pending_deletion_at = now(),
+           purge_after = now() + make_interval(days => ?), version = u.version + 1,
+           updated_at = now()
+         where u.directory_id = ? and u.status <> 'pending_deletion'
+         returning ${REMOVED_USER_RETURNING})
+       select ${REMOVED_USER_ROWS} as rows`,
       [days, event.directoryId],
     );
-    const groupsRemoved = await sql.exec('delete from groups where directory_id = ?', [
-      event.directoryId,
-    ]);
+    // An operator's deletion of the directory: no run caused it.
+    emitUsersPendingDeletion(sql, '', users?.rows);
+    const [groups] = await sql.rows<{ rows: Parameters<typeof emitGroupsDeleted>[3] }>(
+      `with removed as (delete from groups g where g.directory_id = ?
+                        returning ${DELETED_GROUP_RETURNING})
+       select ${DELETED_GROUP_ROWS} as rows`,
+      [event.directoryId],
+    );
+    emitGroupsDeleted(sql, event.directoryId, '', groups?.rows);
+    const pendingDeletion = users?.rows.length ?? 0;
+    const groupsRemoved = groups?.rows?.length ?? 0;
     await sql.exec('delete from directory_state where directory_id = ?', [event.directoryId]);
     return { pendingDeletion, groupsRemoved };
   });

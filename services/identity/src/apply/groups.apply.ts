@@ -1,11 +1,13 @@
 import {
   ErrorCode,
   SyncMode,
+  Transition,
   type GroupMembers,
   type ObjectError,
   type ObservedGroup,
 } from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
+import { emitLifecycle, groupEvent } from '../lifecycle/lifecycle.outbox.js';
 import {
   hasNul,
   normalizeGroup,
@@ -28,12 +30,30 @@ on conflict (directory_id, external_id) do update set
   description = excluded.description,
   source_locator = excluded.source_locator,
   content_hash = excluded.content_hash,
+  version = g.version + 1,
   updated_at = now()
 where g.content_hash is distinct from excluded.content_hash
-returning (g.xmax = 0) as inserted
+returning g.id, g.external_id, g.name, g.description, g.source_locator, g.version,
+  (g.xmax = 0) as inserted
 ),
 seen as (insert into run_seen_groups (run_id, external_id) select ?, unnest(?::text[]))
-select inserted from up`;
+-- The main query sees the table as it was before this statement: old values, for the events.
+select up.id, up.external_id, up.name, up.version, up.inserted,
+  array_remove(array[
+    case when o.name is distinct from up.name then 'name' end,
+    case when o.description is distinct from up.description then 'description' end,
+    case when o.source_locator is distinct from up.source_locator then 'sourceLocator' end
+  ], null) as changed
+from up left join groups o on o.id = up.id`;
+
+interface WrittenGroup {
+  id: string;
+  external_id: string;
+  name: string;
+  version: number;
+  inserted: boolean;
+  changed: string[];
+}
 
 /** Apply one `GroupBatch`: upsert what changed, stage what was observed, count. */
 export async function applyGroupBatch(
@@ -65,7 +85,7 @@ export async function applyGroupBatch(
   counts.errors += errors.length;
   if (groups.length === 0) return errors;
 
-  const written = await sql.rows<{ inserted: boolean }>(APPLY_GROUPS, [
+  const written = await sql.rows<WrittenGroup>(APPLY_GROUPS, [
     run.directoryId,
     groups.map((g) => g.externalId),
     groups.map((g) => g.name),
@@ -80,6 +100,19 @@ export async function applyGroupBatch(
     if (w.inserted) counts.groupsCreated += 1;
     else counts.groupsUpdated += 1;
   }
+  const at = BigInt(Date.now());
+  emitLifecycle(
+    sql,
+    written.map((w) =>
+      groupEvent(
+        w.inserted ? Transition.CREATED : Transition.UPDATED,
+        { ...w, externalId: w.external_id, directoryId: run.directoryId },
+        { runId: run.runId },
+        w.inserted ? [] : w.changed,
+        at,
+      ),
+    ),
+  );
   return errors;
 }
 
@@ -152,4 +185,46 @@ export async function applyObjectErrors(
     run.runId,
     ids,
   ]);
+}
+
+/** What a `delete from groups … returning` gives for the DELETED events. */
+export const DELETED_GROUP_RETURNING = 'g.id, g.external_id, g.name, g.version';
+
+/** Collects the rows of a CTE `removed` (returning DELETED_GROUP_RETURNING) as JSON. */
+export const DELETED_GROUP_ROWS = `coalesce((select json_agg(r) from removed r), '[]'::json)`;
+
+interface DeletedGroupRow {
+  id: string;
+  external_id: string;
+  name: string;
+  version: number;
+}
+
+/** DELETED events of groups a run (or a deleted directory) removed; version as after a bump. */
+export function emitGroupsDeleted(
+  sql: Sql,
+  directoryId: string,
+  runId: string,
+  rows: readonly DeletedGroupRow[] | null | undefined,
+): void {
+  if (!rows || rows.length === 0) return;
+  const at = BigInt(Date.now());
+  emitLifecycle(
+    sql,
+    rows.map((g) =>
+      groupEvent(
+        Transition.DELETED,
+        {
+          id: g.id,
+          directoryId,
+          externalId: g.external_id,
+          name: g.name,
+          version: g.version + 1,
+        },
+        { runId },
+        [],
+        at,
+      ),
+    ),
+  );
 }

@@ -1,5 +1,60 @@
+import { Transition } from '@dirsync/proto';
 import { toInt, type Sql } from '../db/sql.js';
 import type { RunState } from './run.repository.js';
+import { emitLifecycle, userEvent, type LifecycleCause } from '../lifecycle/lifecycle.outbox.js';
+
+/** What an `update users u set status = 'pending_deletion' … returning` gives for the events. */
+export const REMOVED_USER_RETURNING = `u.id, u.directory_id, u.external_id, u.username, u.email,
+  u.display_name, u.previous_status, u.purge_after, u.version`;
+
+/** Collects the rows of a CTE `removed` (returning REMOVED_USER_RETURNING) as JSON. */
+export const REMOVED_USER_ROWS = `coalesce((select json_agg(r) from removed r), '[]'::json)`;
+
+export interface RemovedRow {
+  id: string;
+  directory_id: string | null;
+  external_id: string | null;
+  username: string;
+  email: string | null;
+  display_name: string | null;
+  previous_status: string | null;
+  purge_after: string | null;
+  version: number;
+}
+
+/** PENDING_DELETION events of users just moved there (their version already bumped). */
+export function emitUsersPendingDeletion(
+  sql: Sql,
+  runId: string,
+  rows: readonly RemovedRow[] | null | undefined,
+  cause: LifecycleCause = { runId },
+): void {
+  if (!rows || rows.length === 0) return;
+  const at = BigInt(Date.now());
+  emitLifecycle(
+    sql,
+    rows.map((u) =>
+      userEvent(
+        Transition.PENDING_DELETION,
+        {
+          id: u.id,
+          directoryId: u.directory_id,
+          externalId: u.external_id,
+          username: u.username,
+          email: u.email,
+          displayName: u.display_name,
+          status: 'pending_deletion',
+          previousStatus: u.previous_status,
+          purgeAfter: u.purge_after,
+          version: u.version,
+        },
+        cause,
+        ['status'],
+        at,
+      ),
+    ),
+  );
+}
 
 /** Why a user is in `pending_deletion` (`users.removal_reason`). */
 export type StoredRemovalReason = 'deleted' | 'out_of_scope' | 'not_observed' | 'directory_deleted';
@@ -64,7 +119,7 @@ function planned(run: RunState, plan: RemovalPlan): { sql: string; params: unkno
  */
 export async function removeUsers(sql: Sql, run: RunState, plan: RemovalPlan): Promise<number> {
   const p = planned(run, plan);
-  const [row] = await sql.rows<{ removed: string; memberships: string }>(
+  const [row] = await sql.rows<{ removed: string; memberships: string; rows: RemovedRow[] }>(
     `with planned as (${p.sql}),
      removed as (
        update users u set
@@ -73,18 +128,21 @@ export async function removeUsers(sql: Sql, run: RunState, plan: RemovalPlan): P
          removal_reason = planned.reason,
          pending_deletion_at = now(),
          purge_after = now() + make_interval(days => ?),
+         version = u.version + 1,
          updated_at = now()
        from planned
        where u.id = planned.id
-       returning u.id
+       returning ${REMOVED_USER_RETURNING}
      ),
      memberships as (
        delete from memberships m using removed r where ? and m.user_id = r.id returning 1
      )
      select (select count(*) from removed) as removed,
-            (select count(*) from memberships) as memberships`,
+            (select count(*) from memberships) as memberships,
+            ${REMOVED_USER_ROWS} as rows`,
     [...p.params, run.restoreWindowDays, plan.kind !== 'user'],
   );
+  emitUsersPendingDeletion(sql, run.runId, row?.rows);
   const removed = toInt(row?.removed);
   run.counts.pendingDeletion += removed;
   run.counts.membershipsRemoved += toInt(row?.memberships);

@@ -18,6 +18,7 @@ import {
   type RunCounts,
 } from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
+import { emitLifecycle, runEvent } from '../lifecycle/lifecycle.outbox.js';
 
 /** The counters of a run, keyed like the protobuf `RunCounts` fields. */
 export type Counts = Omit<RunCounts, '$typeName' | '$unknown'>;
@@ -236,7 +237,8 @@ const RUN_STATUS: Record<RunState['status'], RunStatus> = {
 
 /**
  * Save the run and put its state into the outbox as the next `RunUpdate`, in one statement of
- * the transaction that made the change. `errors` are the per-object errors of this change only.
+ * the transaction that made the change (a `Database.tx()` one: a run's end is also a lifecycle
+ * event). `errors` are the per-object errors of this change only.
  */
 export async function commitRun(
   sql: Sql,
@@ -292,6 +294,10 @@ export async function commitRun(
       run.runId,
     ],
   );
+  // The end of a run (completed, failed; blocked, rejected) is also a lifecycle event, carrying
+  // this final RunUpdate: dirsync.lifecycle.run.<transition>, id run:<run id>:<transition>.
+  const ended = runEvent(update);
+  if (ended) emitLifecycle(sql, [ended]);
 }
 
 /** A per-object error identity itself reports (the connector reports its own). */

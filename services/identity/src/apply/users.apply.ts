@@ -15,6 +15,7 @@ import {
   type NormalizedUser,
 } from './normalize.js';
 import { objectError, type RunState } from './run.repository.js';
+import { emitLifecycle, syncTransition, userEvent } from '../lifecycle/lifecycle.outbox.js';
 
 interface ExistingUser {
   id: string;
@@ -29,6 +30,10 @@ interface WrittenUser {
   external_id: string;
   inserted: boolean;
   status: string;
+  version: number;
+  username: string;
+  email: string | null;
+  display_name: string | null;
 }
 
 /**
@@ -72,10 +77,12 @@ up as (
     removal_reason = null,
     pending_deletion_at = null,
     purge_after = null,
+    version = u.version + 1,
     updated_at = now(),
     synced_at = now()
   where u.content_hash is distinct from excluded.content_hash or u.status = 'pending_deletion'
-  returning u.id, u.external_id, (u.xmax = 0) as inserted, u.status
+  returning u.id, u.external_id, (u.xmax = 0) as inserted, u.status, u.version, u.username,
+    u.email, u.display_name
 ),
 alias_in as (
   select * from unnest(?::text[], ?::smallint[], ?::text[], ?::text[])
@@ -109,7 +116,7 @@ phone_cut as (
 seen as (
   insert into run_seen_users (run_id, external_id) select ?, unnest(?::text[])
 )
-select id, external_id, inserted, status from up`;
+select id, external_id, inserted, status, version, username, email, display_name from up`;
 
 /**
  * Apply one `UserBatch`: upsert what changed, stage what was observed, count. A user whose
@@ -221,6 +228,7 @@ export async function applyUserBatch(
   }
   counts.unchanged += accepted.length - written.length;
   counts.errors += errors.length;
+  emitUserWrites(sql, run, written, existingByExt);
 
   if (run.mode === SyncMode.USER) {
     recordUserOutcome(run, users, rejected, existingByExt, writtenByExt);
@@ -361,6 +369,45 @@ async function writeUsers(
     run.runId,
     observed,
   ]);
+}
+
+/**
+ * One lifecycle event per written user (each write bumped its version): created, restored,
+ * disabled, enabled or updated (see `syncTransition`).
+ */
+function emitUserWrites(
+  sql: Sql,
+  run: RunState,
+  written: readonly WrittenUser[],
+  existingByExt: ReadonlyMap<string, ExistingUser>,
+): void {
+  if (written.length === 0) return;
+  const at = BigInt(Date.now());
+  const cause = { runId: run.runId };
+  emitLifecycle(
+    sql,
+    written.map((w) => {
+      const before = w.inserted ? undefined : existingByExt.get(w.external_id)?.status;
+      const transition = syncTransition(before, w.status);
+      return userEvent(
+        transition,
+        {
+          id: w.id,
+          directoryId: run.directoryId,
+          externalId: w.external_id,
+          username: w.username,
+          email: w.email,
+          displayName: w.display_name,
+          status: w.status,
+          previousStatus: before ?? null,
+          version: w.version,
+        },
+        cause,
+        before !== undefined && before !== w.status ? ['status'] : [],
+        at,
+      );
+    }),
+  );
 }
 
 /** USER runs report what happened to the requested user in the final RunUpdate. */

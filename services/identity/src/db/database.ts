@@ -3,6 +3,7 @@ import { MikroORM, type EntityManager, type Knex } from '@mikro-orm/postgresql';
 import type { Logger } from '@dirsync/kit';
 import { entities } from '../entities/index.js';
 import { migrationsList } from '../migrations/index.js';
+import { beginLifecycle, flushLifecycle } from '../lifecycle/lifecycle.outbox.js';
 import { inTransaction, sqlOn, type Sql } from './sql.js';
 
 /** The identity database: the ORM for the request path, raw SQL for the apply path. */
@@ -11,7 +12,13 @@ export interface Database {
   readonly knex: Knex;
   /** Autocommit statements on the pool. */
   readonly sql: Sql;
+  /**
+   * Run `fn` in one transaction. Lifecycle events it emits (`emitLifecycle`) are written to the
+   * outbox just before the commit, and the outbox listener is told after it.
+   */
   tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /** Called after a commit that wrote lifecycle events (the relay's `wake`). */
+  onOutbox(listener: () => void): void;
   /** A fresh EntityManager for one request. */
   em(): EntityManager;
   ping(): Promise<boolean>;
@@ -23,6 +30,8 @@ export interface DatabaseOptions {
   schema: string;
   poolMax: number;
   logger: Logger;
+  /** NATS namespace of the lifecycle subjects written to the outbox. */
+  namespace: string;
 }
 
 /**
@@ -53,12 +62,26 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   try {
     await ensureDatabase(orm);
     const knex = orm.em.getConnection().getKnex();
+    let listener: (() => void) | undefined;
     await migrate(orm, knex, opts.schema, opts.logger);
     return {
       orm,
       knex,
       sql: sqlOn(knex),
-      tx: (fn) => inTransaction(knex, fn),
+      async tx(fn) {
+        let wrote = 0;
+        const result = await inTransaction(knex, async (sql) => {
+          beginLifecycle(sql);
+          const value = await fn(sql);
+          wrote = await flushLifecycle(sql, opts.namespace);
+          return value;
+        });
+        if (wrote > 0) listener?.();
+        return result;
+      },
+      onOutbox(fn) {
+        listener = fn;
+      },
       em: () => orm.em.fork(),
       async ping() {
         try {

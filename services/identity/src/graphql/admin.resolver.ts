@@ -1,6 +1,7 @@
 import { emailKey, emailProblem, isAdminRoleName, type AdminRoleName } from '@dirsync/kit';
 import { Permission } from '@dirsync/kit/auth';
 import { apiError, ApiErrorCode, Guard } from '@dirsync/kit/graphql';
+import { Transition } from '@dirsync/proto';
 import {
   Arg,
   Ctx,
@@ -17,6 +18,12 @@ import {
 } from 'type-graphql';
 import { Admin, AdminRoleEnum, AdminStatus } from '../entities/admin.entity.js';
 import type { Sql } from '../db/sql.js';
+import {
+  ADMIN_RETURNING,
+  emitAdminWrites,
+  emitAdminsGone,
+  type Written as AdminRow,
+} from '../apply/admins.apply.js';
 import type { IdentityContext } from './context.js';
 import {
   PageInfo,
@@ -279,11 +286,13 @@ export class AdminResolver {
     const id = await ctx.db.tx(async (sql) => {
       await checkEmailFree(sql, key, null);
       try {
-        const [row] = await sql.rows<{ id: string }>(
-          `insert into admins (email, email_key, role, roles, first_name, last_name, display_name)
-           values (?, ?, ?, ?::text[], ?, ?, ?) returning id`,
+        const [row] = await sql.rows<AdminRow>(
+          `insert into admins as a (email, email_key, role, roles, first_name, last_name,
+             display_name)
+           values (?, ?, ?, ?::text[], ?, ?, ?) returning ${ADMIN_RETURNING}`,
           [email, key, input.role, [input.role], firstName, lastName, displayName],
         );
+        emitAdminWrites(sql, '', [{ row: row!, before: undefined }], actorOf(ctx));
         return row!.id;
       } catch (err) {
         if (isUniqueViolation(err)) await checkEmailFree(sql, key, null);
@@ -305,10 +314,12 @@ export class AdminResolver {
   ): Promise<Admin> {
     const adminId = requireUuid(id, 'id');
     await ctx.db.tx(async (sql) => {
-      const [current] = await sql.rows<{ id: string; directory_id: string | null; email: string }>(
-        'select id, directory_id, email from admins where id = ? for update',
-        [adminId],
-      );
+      const [current] = await sql.rows<{
+        id: string;
+        directory_id: string | null;
+        email: string;
+        status: string;
+      }>('select id, directory_id, email, status from admins where id = ? for update', [adminId]);
       if (!current) throw apiError(ApiErrorCode.NOT_FOUND, `administrator ${id} not found`);
       refuseSynced(
         Object.assign(new Admin(), {
@@ -352,10 +363,12 @@ export class AdminResolver {
       }
       if (problems.length > 0) badInput(problems);
       if (sets.length === 0) return;
-      await sql.exec(`update admins set ${sets.join(', ')}, updated_at = now() where id = ?`, [
-        ...params,
-        adminId,
-      ]);
+      const [row] = await sql.rows<AdminRow>(
+        `update admins a set ${sets.join(', ')}, version = a.version + 1, updated_at = now()
+         where a.id = ? returning ${ADMIN_RETURNING}`,
+        [...params, adminId],
+      );
+      if (row) emitAdminWrites(sql, '', [{ row, before: current.status }], actorOf(ctx));
     });
     return ctx.em.findOneOrFail(Admin, { id: adminId });
   }
@@ -384,7 +397,12 @@ export class AdminResolver {
         }),
         'deleted',
       );
-      await sql.exec('delete from admins where id = ?', [adminId]);
+      const gone = await sql.rows<AdminRow>(
+        `delete from admins a where a.id = ? returning ${ADMIN_RETURNING}`,
+        [adminId],
+      );
+      // A manual administrator has no restore window: deleted is gone (PURGED).
+      emitAdminsGone(sql, Transition.PURGED, gone, { actor: actorOf(ctx) });
     });
     return true;
   }
@@ -411,4 +429,9 @@ export function resolveAdminReference(
   ctx: IdentityContext,
 ): Promise<Admin | null> | null {
   return isUuid(ref.id) ? ctx.em.findOne(Admin, { id: ref.id.toLowerCase() }) : null;
+}
+
+/** Who made an operator's change, for its lifecycle events (a principal id, never a secret). */
+function actorOf(ctx: IdentityContext): string {
+  return ctx.principal?.id ?? '';
 }

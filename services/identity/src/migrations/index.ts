@@ -3,6 +3,7 @@ import { Migration20251203000000 } from './Migration20251203000000.js';
 import { Migration20251215000000_delta } from './Migration20251215000000_delta.js';
 import { Migration20251217000000_admins } from './Migration20251217000000_admins.js';
 import { Migration20251218000000_user_lifecycle } from './Migration20251218000000_user_lifecycle.js';
+import { Migration20261204063000_lifecycle } from './Migration20261204063000_lifecycle.js';
 
 /** Every migration, in order. Listed explicitly so the same list runs from src (tests) and dist. */
 export const migrationsList: MigrationObject[] = [
@@ -13,4 +14,5 @@ export const migrationsList: MigrationObject[] = [
     name: 'Migration20251218000000_user_lifecycle',
     class: Migration20251218000000_user_lifecycle,
   },
+  { name: 'Migration20261204063000_lifecycle', class: Migration20261204063000_lifecycle },
 ];

@@ -1,0 +1,360 @@
+import {
+  AdminSnapshotSchema,
+  GroupSnapshotSchema,
+  LifecycleEntity,
+  LifecycleEventSchema,
+  LifecycleEventsSchema,
+  RunStatus,
+  Transition,
+  UserSnapshotSchema,
+  UserState,
+  create,
+  lifecycleEventId,
+  lifecycleSubject,
+  toBinary,
+  type AdminRole,
+  type LifecycleEvent,
+  type RunUpdate,
+} from '@dirsync/proto';
+import type { Sql } from '../db/sql.js';
+
+/**
+ * Lifecycle events (`proto/dirsync/v1/lifecycle.proto`, `docs/events.md`): every transition of a
+ * user, group or administrator and every end of a run is written to the outbox by the
+ * transaction that made it, so an event exists if and only if its change committed. The relay
+ * publishes them on DIRSYNC_LIFECYCLE.
+ *
+ * Contract of the callers: each transition bumps the entity's `version` in the same statement
+ * that makes it, and passes the new version here; one transition per entity and version. The
+ * event id (`lifecycleEventId()`) is built from it, so the same transition always has the same
+ * id and a re-publish is dropped by the server (msg id) or by the subscriber (event id).
+ */
+
+/** Events per `LifecycleEvents` message (proto: "at most a few hundred"). */
+export const MAX_EVENTS_PER_MESSAGE = 250;
+
+/** Who or what caused the transitions of one transaction. */
+export interface LifecycleCause {
+  /** The run that caused it; "" for an operator's action or the purge job. */
+  runId?: string;
+  /** Operator actions: the authenticated principal. */
+  actor?: string;
+}
+
+/** A stored status (`users.status`, `admins.status`) as the events' state. */
+export function stateOf(status: string | null | undefined): UserState {
+  switch (status) {
+    case 'active':
+      return UserState.ACTIVE;
+    case 'disabled':
+      return UserState.DISABLED;
+    case 'bypass':
+      return UserState.BYPASS;
+    case 'pending_deletion':
+      return UserState.PENDING_DELETION;
+    case 'purged':
+      return UserState.PURGED;
+    default:
+      return UserState.UNSPECIFIED;
+  }
+}
+
+/**
+ * The transition a synced write of a user or administrator makes, from the status before
+ * (undefined: the row is new) and after. A change of status outranks a change of attributes:
+ * one observation that disables someone and changes their e-mail is one DISABLED event (with
+ * both fields in `changed_fields`), because one write is one version.
+ */
+export function syncTransition(before: string | undefined, after: string): Transition {
+  if (before === undefined) return Transition.CREATED;
+  if (before === 'pending_deletion' && after !== 'pending_deletion') return Transition.RESTORED;
+  if (after === 'disabled' && before !== 'disabled') return Transition.DISABLED;
+  if (before === 'disabled' && after !== 'disabled') return Transition.ENABLED;
+  return Transition.UPDATED;
+}
+
+function ms(at: Date | string | number | null | undefined): bigint {
+  if (at === null || at === undefined) return 0n;
+  const t = at instanceof Date ? at.getTime() : new Date(at).getTime();
+  return Number.isFinite(t) ? BigInt(t) : 0n;
+}
+
+export interface UserFacts {
+  id: string;
+  directoryId: string | null;
+  externalId: string | null;
+  username: string;
+  email: string | null;
+  displayName: string | null;
+  /** Stored status after the transition ('purged' for a purge). */
+  status: string;
+  /** Stored status before it. */
+  previousStatus: string | null;
+  purgeAfter?: Date | string | null;
+  version: number;
+}
+
+export function userEvent(
+  transition: Transition,
+  u: UserFacts,
+  cause: LifecycleCause,
+  changedFields: readonly string[] = [],
+  atMs: bigint = BigInt(Date.now()),
+): LifecycleEvent {
+  return create(LifecycleEventSchema, {
+    eventId: lifecycleEventId(LifecycleEntity.USER, u.id, transition, u.version),
+    entity: LifecycleEntity.USER,
+    transition,
+    atMs,
+    runId: cause.runId ?? '',
+    directoryId: u.directoryId ?? '',
+    actor: cause.actor ?? '',
+    changedFields: [...changedFields],
+    subject: {
+      case: 'user',
+      value: create(UserSnapshotSchema, {
+        id: u.id,
+        directoryId: u.directoryId ?? '',
+        externalId: u.externalId ?? '',
+        username: u.username,
+        email: u.email ?? '',
+        displayName: u.displayName ?? '',
+        state: stateOf(u.status),
+        previousState: stateOf(u.previousStatus),
+        purgeAfterMs: transition === Transition.PENDING_DELETION ? ms(u.purgeAfter) : 0n,
+        version: u.version,
+      }),
+    },
+  });
+}
+
+export interface GroupFacts {
+  id: string;
+  directoryId: string;
+  externalId: string;
+  name: string;
+  version: number;
+}
+
+export function groupEvent(
+  transition: Transition,
+  g: GroupFacts,
+  cause: LifecycleCause,
+  changedFields: readonly string[] = [],
+  atMs: bigint = BigInt(Date.now()),
+): LifecycleEvent {
+  return create(LifecycleEventSchema, {
+    eventId: lifecycleEventId(LifecycleEntity.GROUP, g.id, transition, g.version),
+    entity: LifecycleEntity.GROUP,
+    transition,
+    atMs,
+    runId: cause.runId ?? '',
+    directoryId: g.directoryId,
+    actor: cause.actor ?? '',
+    changedFields: [...changedFields],
+    subject: {
+      case: 'group',
+      value: create(GroupSnapshotSchema, {
+        id: g.id,
+        directoryId: g.directoryId,
+        externalId: g.externalId,
+        name: g.name,
+        version: g.version,
+      }),
+    },
+  });
+}
+
+export interface AdminFacts {
+  id: string;
+  directoryId: string | null;
+  externalId: string | null;
+  email: string;
+  displayName: string | null;
+  role: AdminRole;
+  status: string;
+  previousStatus: string | null;
+  purgeAfter?: Date | string | null;
+  version: number;
+}
+
+export function adminEvent(
+  transition: Transition,
+  a: AdminFacts,
+  cause: LifecycleCause,
+  changedFields: readonly string[] = [],
+  atMs: bigint = BigInt(Date.now()),
+): LifecycleEvent {
+  return create(LifecycleEventSchema, {
+    eventId: lifecycleEventId(LifecycleEntity.ADMIN, a.id, transition, a.version),
+    entity: LifecycleEntity.ADMIN,
+    transition,
+    atMs,
+    runId: cause.runId ?? '',
+    directoryId: a.directoryId ?? '',
+    actor: cause.actor ?? '',
+    changedFields: [...changedFields],
+    subject: {
+      case: 'admin',
+      value: create(AdminSnapshotSchema, {
+        id: a.id,
+        directoryId: a.directoryId ?? '',
+        externalId: a.externalId ?? '',
+        email: a.email,
+        displayName: a.displayName ?? '',
+        role: a.role,
+        state: stateOf(a.status),
+        previousState: stateOf(a.previousStatus),
+        purgeAfterMs: transition === Transition.PENDING_DELETION ? ms(a.purgeAfter) : 0n,
+        version: a.version,
+      }),
+    },
+  });
+}
+
+/** The run transition of a final RunUpdate's status (undefined: not an end of a run). */
+export function runTransition(status: RunStatus): Transition | undefined {
+  switch (status) {
+    case RunStatus.COMPLETED:
+      return Transition.COMPLETED;
+    case RunStatus.FAILED:
+      return Transition.FAILED;
+    case RunStatus.BLOCKED:
+      return Transition.BLOCKED;
+    case RunStatus.REJECTED:
+      return Transition.REJECTED;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The run event of a RunUpdate that ends a run (or blocks it), else undefined. A run has one
+ * event per transition: `run:<id>:completed`; a BLOCKED run that is approved later has
+ * `run:<id>:blocked` and then `run:<id>:completed`.
+ */
+export function runEvent(update: RunUpdate, actor = ''): LifecycleEvent | undefined {
+  const transition = runTransition(update.status);
+  if (transition === undefined) return undefined;
+  return create(LifecycleEventSchema, {
+    eventId: lifecycleEventId(LifecycleEntity.RUN, update.runId, transition),
+    entity: LifecycleEntity.RUN,
+    transition,
+    atMs: update.atMs || BigInt(Date.now()),
+    runId: update.runId,
+    directoryId: update.directoryId,
+    actor,
+    subject: { case: 'run', value: update },
+  });
+}
+
+interface Chunk {
+  entity: LifecycleEntity;
+  transition: Transition;
+  events: LifecycleEvent[];
+}
+
+function entityKey(e: LifecycleEvent): string {
+  const s = e.subject;
+  const id = s.case === 'run' ? s.value.runId : s.case ? s.value.id : '';
+  return `${e.entity}:${id}`;
+}
+
+/**
+ * Group a transaction's events into messages: one per entity and transition, in the order the
+ * first of each happened, at most {@link MAX_EVENTS_PER_MESSAGE} events each. An entity that has
+ * several transitions in one transaction keeps them in order (a later event never lands in an
+ * earlier message than one before it).
+ */
+export function chunkEvents(events: readonly LifecycleEvent[]): Chunk[] {
+  const chunks: Chunk[] = [];
+  const open = new Map<string, number>();
+  const lastChunkOf = new Map<string, number>();
+  for (const e of events) {
+    const key = `${e.entity}:${e.transition}`;
+    const ent = entityKey(e);
+    let i = open.get(key);
+    const last = lastChunkOf.get(ent);
+    const chunk = i === undefined ? undefined : chunks[i];
+    if (
+      i === undefined ||
+      !chunk ||
+      chunk.events.length >= MAX_EVENTS_PER_MESSAGE ||
+      (last !== undefined && last > i)
+    ) {
+      i = chunks.length;
+      chunks.push({ entity: e.entity, transition: e.transition, events: [] });
+      open.set(key, i);
+    }
+    chunks[i]!.events.push(e);
+    lastChunkOf.set(ent, i);
+  }
+  return chunks;
+}
+
+/**
+ * Write events to the outbox in the caller's transaction: one row per message, subject
+ * `dirsync.lifecycle.<entity>.<transition>`, msg id the message's first event id. Returns the
+ * number of rows written.
+ */
+export async function writeLifecycle(
+  sql: Sql,
+  namespace: string,
+  events: readonly LifecycleEvent[],
+): Promise<number> {
+  if (events.length === 0) return 0;
+  const chunks = chunkEvents(events);
+  const subjects: string[] = [];
+  const msgIds: string[] = [];
+  const payloads: Buffer[] = [];
+  for (const c of chunks) {
+    subjects.push(lifecycleSubject(c.entity, c.transition, namespace));
+    msgIds.push(c.events[0]!.eventId);
+    const msg = create(LifecycleEventsSchema, {
+      entity: c.entity,
+      transition: c.transition,
+      events: c.events,
+    });
+    payloads.push(Buffer.from(toBinary(LifecycleEventsSchema, msg)));
+  }
+  await sql.exec(
+    `insert into outbox (subject, msg_id, payload)
+     select s, m, p from unnest(?::text[], ?::text[], ?::bytea[]) with ordinality as t(s, m, p, n)
+     order by n`,
+    [subjects, msgIds, payloads],
+  );
+  return chunks.length;
+}
+
+/**
+ * The events of the open transactions. `Database.tx()` opens a collection for every transaction
+ * and writes it to the outbox just before the commit ({@link flushLifecycle}); the apply path
+ * and the mutations only {@link emitLifecycle}. So the events of a transaction are grouped into
+ * as few messages as possible, and they commit or roll back with it.
+ */
+const collected = new WeakMap<Sql, LifecycleEvent[]>();
+
+/** Start collecting the events of the transaction `sql` (Database.tx does this). */
+export function beginLifecycle(sql: Sql): void {
+  collected.set(sql, []);
+}
+
+/**
+ * Add events to the transaction `sql`. Throws outside a `Database.tx()` transaction: an
+ * autocommit statement has nowhere to put its event, and a lost event is a bug.
+ */
+export function emitLifecycle(sql: Sql, events: readonly LifecycleEvent[]): void {
+  const list = collected.get(sql);
+  if (!list) {
+    throw new Error('lifecycle events need a transaction of Database.tx() (they commit with it)');
+  }
+  for (const e of events) list.push(e);
+}
+
+/** Write what the transaction collected to the outbox; returns the number of rows written. */
+export async function flushLifecycle(sql: Sql, namespace: string): Promise<number> {
+  const list = collected.get(sql);
+  collected.delete(sql);
+  if (!list || list.length === 0) return 0;
+  return writeLifecycle(sql, namespace, list);
+}

@@ -1,4 +1,5 @@
 import {
+  connectorServiceConfig,
   createConnectorService,
   type ConnectorService,
   type ConnectorServiceConfig,
@@ -24,17 +25,9 @@ export type EntraConnectorService = ConnectorService;
 
 export function configFromEnv(env: Env): EntraConnectorServiceConfig {
   return {
-    natsUrl: env.NATS_URL,
-    natsNamespace: env.NATS_NAMESPACE,
-    port: env.PORT,
-    host: env.HOST,
-    logLevel: env.LOG_LEVEL,
+    ...connectorServiceConfig(env),
     pageSize: env.GRAPH_PAGE_SIZE,
     retry: { maxAttempts: env.GRAPH_MAX_ATTEMPTS },
-    maxInFlight: env.CONNECTOR_MAX_IN_FLIGHT,
-    batchSize: env.CONNECTOR_BATCH_SIZE,
-    configTimeoutMs: env.CONFIG_TIMEOUT_MS,
-    stopGraceMs: env.CONNECTOR_STOP_GRACE_MS,
   };
 }
 

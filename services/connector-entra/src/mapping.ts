@@ -4,75 +4,46 @@ import {
   DirsyncError,
   ENTRA_USERNAME_ATTRIBUTES,
   GRAPH_PROPERTY_RE,
-  MAX_ALIAS_ATTRIBUTES,
+  SOURCE_MAPPING_DEFAULTS,
+  resolveMapping as resolveKitMapping,
+  type AttributeNameRule,
+  type ResolvedMapping,
   type SourceUser,
 } from '@dirsync/kit';
 
-/** A directory's mapping with the Entra defaults filled in: Graph user property per field. */
-export interface ResolvedMapping {
-  username: string;
-  aliases: string[];
-  email: string;
-  firstName: string;
-  lastName: string;
-  displayName: string;
-  phones: string[];
-  /** dirsync custom attribute name → Graph property. */
-  custom: [string, string][];
-}
+export type { ResolvedMapping };
 
 /** dirsync's defaults for an Entra directory (what the sync service stores on create). */
-export const ENTRA_DEFAULT_MAPPING = {
-  username: 'userPrincipalName',
-  email: 'mail',
-  firstName: 'givenName',
-  lastName: 'surname',
-  displayName: 'displayName',
-  phones: ['businessPhones', 'mobilePhone'],
-} as const;
+export const ENTRA_DEFAULT_MAPPING = SOURCE_MAPPING_DEFAULTS.entra;
 
 /** Graph user properties the connector always reads: the external id, the status, the locator. */
 const ALWAYS = ['id', 'accountEnabled', 'userPrincipalName'];
 
+/** Graph property names (`givenName`, `extension_<app>_costCenter`). */
+const GRAPH_NAMES: AttributeNameRule = {
+  valid: (name) => GRAPH_PROPERTY_RE.test(name),
+  what: 'a Microsoft Graph property name',
+};
+
+/**
+ * Fill the Entra defaults and validate property names (the kit's rules); the username must be
+ * one of the properties an Entra username can come from. CONFIG_INVALID names the field.
+ */
 export function resolveMapping(mapping: AttributeMapping): ResolvedMapping {
-  const d = ENTRA_DEFAULT_MAPPING;
-  const check = (field: string, name: string): string => {
-    if (!GRAPH_PROPERTY_RE.test(name)) {
-      throw new DirsyncError(
-        ErrorCode.CONFIG_INVALID,
-        `mapping.${field}: "${name}" is not a Microsoft Graph property name`,
-      );
-    }
-    return name;
-  };
-  const username = check('username', mapping.username.trim() || d.username);
+  const username = mapping.username.trim() || ENTRA_DEFAULT_MAPPING.username;
+  if (!GRAPH_NAMES.valid(username)) {
+    throw new DirsyncError(
+      ErrorCode.CONFIG_INVALID,
+      `mapping.username: "${username}" is not ${GRAPH_NAMES.what}`,
+    );
+  }
   if (!(ENTRA_USERNAME_ATTRIBUTES as readonly string[]).includes(username)) {
     throw new DirsyncError(
       ErrorCode.CONFIG_INVALID,
       `mapping.username: "${username}" cannot be an Entra username; use one of ${ENTRA_USERNAME_ATTRIBUTES.join(', ')}`,
     );
   }
-  const aliases = mapping.aliases.filter((a) => a.trim() !== '');
-  if (aliases.length > MAX_ALIAS_ATTRIBUTES) {
-    throw new DirsyncError(
-      ErrorCode.CONFIG_INVALID,
-      `mapping.aliases: at most ${MAX_ALIAS_ATTRIBUTES} alias attributes may be mapped`,
-    );
-  }
-  const phones = mapping.phones.filter((p) => p.trim() !== '');
-  return {
-    username,
-    aliases: aliases.map((a, i) => check(`aliases[${i}]`, a.trim())),
-    email: check('email', mapping.email.trim() || d.email),
-    firstName: check('firstName', mapping.firstName.trim() || d.firstName),
-    lastName: check('lastName', mapping.lastName.trim() || d.lastName),
-    displayName: check('displayName', mapping.displayName.trim() || d.displayName),
-    phones: (phones.length ? phones : [...d.phones]).map((p, i) => check(`phones[${i}]`, p.trim())),
-    custom: Object.entries(mapping.custom).map(([name, prop]) => [
-      name,
-      check(`custom.${name}`, prop.trim()),
-    ]),
-  };
+  return resolveKitMapping(mapping, ENTRA_DEFAULT_MAPPING, GRAPH_NAMES);
 }
 
 /** The `$select` of user reads: the mapped properties plus `id` and `accountEnabled`. */

@@ -1,24 +1,10 @@
 import { z } from 'zod';
-import { envVars, loadEnv } from '@dirsync/kit';
-
-const optionalInt = (min: number, max: number) =>
-  z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.coerce.number().int().min(min).max(max).optional(),
-  );
+import { connectorEnvShape, loadEnv, optionalIntVar } from '@dirsync/kit';
 
 /** Every variable connector-ldap reads; see README.md for the table. */
 export const envSchema = z.object({
-  NATS_URL: envVars.natsUrl,
-  NATS_NAMESPACE: envVars.natsNamespace,
-  PORT: envVars.port(4103),
-  HOST: envVars.host,
-  LOG_LEVEL: envVars.logLevel,
-  LDAP_PAGE_SIZE: optionalInt(1, 10_000),
-  CONNECTOR_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(4096).default(64),
-  CONNECTOR_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(500),
-  CONFIG_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  CONNECTOR_STOP_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
+  ...connectorEnvShape(4103),
+  LDAP_PAGE_SIZE: optionalIntVar(1, 10_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

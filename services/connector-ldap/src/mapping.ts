@@ -1,56 +1,23 @@
 import { ErrorCode, type AttributeMapping } from '@dirsync/proto';
-import { DirsyncError, MAX_ALIAS_ATTRIBUTES, type SourceUser } from '@dirsync/kit';
+import {
+  resolveMapping as resolveKitMapping,
+  type AttributeNameRule,
+  type ResolvedMapping,
+  type SourceUser,
+} from '@dirsync/kit';
 import type { Entry } from 'ldapts';
 import { parseDn, canonicalType } from './dn.js';
 import { isAttributeName } from './filter.js';
 import type { LdapProfile } from './profiles/index.js';
 
-/** A directory's mapping with the profile's defaults filled in and every name validated. */
-export interface ResolvedMapping {
-  username: string;
-  aliases: string[];
-  email: string;
-  firstName: string;
-  lastName: string;
-  displayName: string;
-  phones: string[];
-  /** dirsync custom attribute name → source attribute. */
-  custom: [string, string][];
-}
+export type { ResolvedMapping };
 
-/** Fill defaults and validate attribute names; a bad name fails the run with CONFIG_INVALID. */
+/** The LDAP rule for mapped names: attribute descriptions (`mail`, `msDS-cloudExtensionAttribute1`). */
+const LDAP_NAMES: AttributeNameRule = { valid: isAttributeName, what: 'an LDAP attribute name' };
+
+/** Fill the profile's defaults and validate attribute names; a bad name fails the run with CONFIG_INVALID. */
 export function resolveMapping(mapping: AttributeMapping, profile: LdapProfile): ResolvedMapping {
-  const d = profile.defaults;
-  const check = (field: string, name: string): string => {
-    if (!isAttributeName(name)) {
-      throw new DirsyncError(
-        ErrorCode.CONFIG_INVALID,
-        `mapping.${field}: "${name}" is not an LDAP attribute name`,
-      );
-    }
-    return name;
-  };
-  const aliases = mapping.aliases.filter((a) => a.trim() !== '');
-  if (aliases.length > MAX_ALIAS_ATTRIBUTES) {
-    throw new DirsyncError(
-      ErrorCode.CONFIG_INVALID,
-      `mapping.aliases: at most ${MAX_ALIAS_ATTRIBUTES} alias attributes may be mapped`,
-    );
-  }
-  const phones = mapping.phones.filter((p) => p.trim() !== '');
-  return {
-    username: check('username', mapping.username.trim() || d.username),
-    aliases: aliases.map((a, i) => check(`aliases[${i}]`, a.trim())),
-    email: check('email', mapping.email.trim() || d.email),
-    firstName: check('firstName', mapping.firstName.trim() || d.firstName),
-    lastName: check('lastName', mapping.lastName.trim() || d.lastName),
-    displayName: check('displayName', mapping.displayName.trim() || d.displayName),
-    phones: (phones.length ? phones : [...d.phones]).map((p, i) => check(`phones[${i}]`, p.trim())),
-    custom: Object.entries(mapping.custom).map(([name, attr]) => [
-      name,
-      check(`custom.${name}`, attr.trim()),
-    ]),
-  };
+  return resolveKitMapping(mapping, profile.defaults, LDAP_NAMES);
 }
 
 /** The user attributes one search must request for this mapping and profile. */

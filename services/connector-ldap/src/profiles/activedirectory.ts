@@ -1,3 +1,4 @@
+import { SOURCE_MAPPING_DEFAULTS } from '@dirsync/kit';
 import type { LdapProfile } from './profile.js';
 
 /** userAccountControl ACCOUNTDISABLE: the one bit that decides "disabled". */
@@ -105,14 +106,7 @@ export const activeDirectoryProfile: LdapProfile = {
   maxPageSize: 1000,
   groupNameAttribute: 'cn',
   groupDescriptionAttribute: 'description',
-  defaults: {
-    username: 'sAMAccountName',
-    email: 'mail',
-    firstName: 'givenName',
-    lastName: 'sn',
-    displayName: 'displayName',
-    phones: ['telephoneNumber', 'mobile'],
-  },
+  defaults: SOURCE_MAPPING_DEFAULTS.activedirectory,
   statusAttributes: ['userAccountControl', 'accountExpires'],
   isDisabled: (get, now) =>
     isAccountDisabled(first(get('userAccountControl')), first(get('accountExpires')), now),

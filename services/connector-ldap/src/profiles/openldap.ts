@@ -1,3 +1,4 @@
+import { SOURCE_MAPPING_DEFAULTS } from '@dirsync/kit';
 import type { LdapProfile } from './profile.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -28,14 +29,7 @@ export const openLdapProfile: LdapProfile = {
   maxPageSize: undefined,
   groupNameAttribute: 'cn',
   groupDescriptionAttribute: 'description',
-  defaults: {
-    username: 'uid',
-    email: 'mail',
-    firstName: 'givenName',
-    lastName: 'sn',
-    displayName: 'displayName',
-    phones: ['telephoneNumber', 'mobile'],
-  },
+  defaults: SOURCE_MAPPING_DEFAULTS.openldap,
   statusAttributes: [],
   isDisabled: () => false,
   caseIgnoreAllDnValues: false,

@@ -1,3 +1,5 @@
+import type { MappingDefaults } from '@dirsync/kit';
+
 /**
  * A source profile: what differs between LDAP servers (OpenLDAP, Active Directory, …) while the
  * connector's algorithm stays the same. Everything server-specific the connector reads goes
@@ -52,14 +54,7 @@ export interface LdapProfile {
   readonly groupNameAttribute: string;
   readonly groupDescriptionAttribute: string;
   /** Default source attributes of the mapping when the directory leaves a field empty. */
-  readonly defaults: {
-    username: string;
-    email: string;
-    firstName: string;
-    lastName: string;
-    displayName: string;
-    phones: readonly string[];
-  };
+  readonly defaults: MappingDefaults;
   /** Extra user attributes the profile needs to decide disabled-ness. */
   readonly statusAttributes: readonly string[];
   /** Whether a user entry is disabled in the source; `get` reads an attribute's values. */

@@ -10,6 +10,13 @@ export {
 } from './normalize.js';
 export { BatchingSink, type BatchingSinkOptions, type ObservationBody } from './sink.js';
 export {
+  SOURCE_MAPPING_DEFAULTS,
+  resolveMapping,
+  type AttributeNameRule,
+  type MappingDefaults,
+  type ResolvedMapping,
+} from './mapping.js';
+export {
   MAX_BATCH_SIZE,
   createConnectorWorker,
   offersDelta,
@@ -19,7 +26,9 @@ export {
   type RunOutcome,
 } from './worker.js';
 export {
+  connectorServiceConfig,
   createConnectorService,
+  type ConnectorEnv,
   type ConnectorService,
   type ConnectorServiceConfig,
   type ConnectorServiceDeps,

@@ -1,4 +1,6 @@
 import type { NatsConnection } from 'nats';
+import type { z } from 'zod';
+import type { connectorEnvShape } from '../env.js';
 import { createHttpServer, type HttpServer } from '../http.js';
 import type { Service } from '../lifecycle.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -20,6 +22,24 @@ export interface ConnectorServiceConfig {
   batchSize?: number;
   configTimeoutMs?: number;
   stopGraceMs?: number;
+}
+
+/** The variables every connector's `env.ts` parses (`connectorEnvShape`). */
+export type ConnectorEnv = z.infer<z.ZodObject<ReturnType<typeof connectorEnvShape>>>;
+
+/** The kit's part of a connector process's configuration, from its parsed environment. */
+export function connectorServiceConfig(env: ConnectorEnv): ConnectorServiceConfig {
+  return {
+    natsUrl: env.NATS_URL,
+    natsNamespace: env.NATS_NAMESPACE,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    maxInFlight: env.CONNECTOR_MAX_IN_FLIGHT,
+    batchSize: env.CONNECTOR_BATCH_SIZE,
+    configTimeoutMs: env.CONFIG_TIMEOUT_MS,
+    stopGraceMs: env.CONNECTOR_STOP_GRACE_MS,
+  };
 }
 
 export interface ConnectorServiceDeps {

@@ -6,6 +6,7 @@ import {
   MAX_ALIAS_ATTRIBUTES,
   MAX_GROUPS_PER_ADMIN_ROLE,
   MAX_SELECTED_GROUPS,
+  SOURCE_MAPPING_DEFAULTS,
   emailProblem,
   entraSettingsSchema,
   isAdminRoleName,
@@ -128,48 +129,10 @@ const USERNAME_CONTROL_RE = /[\u0001-\u001f\u007f-\u009f]/;
 const NOT_COUNTRIES = new Set(['ZZ', 'EU', 'EZ', 'UN', 'QO']);
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
 
-/** Default attribute mapping of an Entra directory (Graph user properties). */
-export const ENTRA_DEFAULT_MAPPING: StoredMapping = {
-  username: 'userPrincipalName',
-  aliases: [],
-  email: 'mail',
-  firstName: 'givenName',
-  lastName: 'surname',
-  displayName: 'displayName',
-  phones: ['businessPhones', 'mobilePhone'],
-  custom: [],
-};
-
-/** Default attribute mapping per kind (and LDAP profile). */
+/** Default attribute mapping per kind (and LDAP profile): the kit's, shared with the connectors. */
 export function defaultMapping(profile: LdapSettings['profile'] | 'entra'): StoredMapping {
-  if (profile === 'entra')
-    return {
-      ...ENTRA_DEFAULT_MAPPING,
-      aliases: [],
-      phones: [...ENTRA_DEFAULT_MAPPING.phones],
-      custom: [],
-    };
-  return profile === 'activedirectory'
-    ? {
-        username: 'sAMAccountName',
-        aliases: [],
-        email: 'mail',
-        firstName: 'givenName',
-        lastName: 'sn',
-        displayName: 'displayName',
-        phones: ['telephoneNumber', 'mobile'],
-        custom: [],
-      }
-    : {
-        username: 'uid',
-        aliases: [],
-        email: 'mail',
-        firstName: 'givenName',
-        lastName: 'sn',
-        displayName: 'displayName',
-        phones: ['telephoneNumber', 'mobile'],
-        custom: [],
-      };
+  const d = SOURCE_MAPPING_DEFAULTS[profile];
+  return { ...d, aliases: [], phones: [...d.phones], custom: [] };
 }
 
 export function isAttributeName(v: string): boolean {

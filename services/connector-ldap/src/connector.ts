@@ -33,6 +33,7 @@ import { collectRanged, firstRange } from './ranges.js';
 import { LdapSession } from './session.js';
 import { adPosition, runAdDelta } from './ad/delta.js';
 import { runAdmins } from './admins.js';
+import { checkLdap } from './check.js';
 
 export interface LdapConnectorOptions {
   /** Overrides every directory's `pageSize` (operator knob, `LDAP_PAGE_SIZE`). */
@@ -78,7 +79,10 @@ export function configInvalid(message: string): DirsyncError {
   return new DirsyncError(ErrorCode.CONFIG_INVALID, message);
 }
 
-function plan(ctx: RunContext<LdapSettings>): Plan {
+/** What a run (or a connection test) derives its plan from. */
+export type PlanInput = Pick<RunContext<LdapSettings>, 'settings' | 'directory'>;
+
+export function plan(ctx: PlanInput): Plan {
   const settings = ctx.settings;
   const profile = profileFor(settings.profile);
   const dnOptions: NormalizeOptions = { caseIgnoreAll: profile.caseIgnoreAllDnValues };
@@ -546,6 +550,7 @@ export function createLdapConnector(
     modes: [SyncMode.FULL, SyncMode.USER, SyncMode.ADMIN],
     offersDelta: opts.offersDelta ?? true,
     requiredSecrets: ['bindPassword'],
+    check: (ctx) => checkLdap(ctx, { pageSize: opts.pageSize }),
     async run(ctx: RunContext<LdapSettings>): Promise<RunResult> {
       const p = plan(ctx);
       const ad = p.profile.name === 'activedirectory';

@@ -16,6 +16,8 @@ export interface SessionOptions {
   logger: Logger;
   /** Told how many entries every search returned (the run's `entriesRead`). */
   countEntries?: (n: number) => void;
+  /** Called once StartTLS has succeeded (before the bind): the connection test's TLS step. */
+  onStartTls?: () => void;
 }
 
 export interface SearchOptions {
@@ -24,6 +26,26 @@ export interface SearchOptions {
   scope?: 'base' | 'one' | 'sub';
   /** For messages: what is being read ("groups", "users"). */
   what: string;
+}
+
+/** `host:port` of an LDAP URL, with the scheme's default port, and whether it is ldaps://. */
+export function ldapServer(url: string): { host: string; port: number; secure: boolean } {
+  const u = new URL(url);
+  const secure = u.protocol.toLowerCase() === 'ldaps:';
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return { host, port: u.port ? Number(u.port) : secure ? 636 : 389, secure };
+}
+
+/** The TLS options of a connection to `host` (ldaps:// and StartTLS alike). */
+export function ldapTlsOptions(s: LdapSettings, host: string): ConnectionOptions {
+  return {
+    ca: s.tlsCaPem ? [s.tlsCaPem] : undefined,
+    rejectUnauthorized: s.tlsRejectUnauthorized,
+    // Certificate names are checked against the configured host; SNI only for names.
+    host,
+    servername: isIP(host) ? undefined : host,
+    minVersion: 'TLSv1.2',
+  };
 }
 
 /**
@@ -40,10 +62,7 @@ export class LdapSession {
   private readonly onAbort: () => void;
 
   private constructor(private readonly opts: SessionOptions) {
-    const url = new URL(opts.settings.url);
-    const secure = url.protocol.toLowerCase() === 'ldaps:';
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const port = url.port ? Number(url.port) : secure ? 636 : 389;
+    const { host, port, secure } = ldapServer(opts.settings.url);
     this.server = `${host}:${port}`;
     this.client = new Client({
       url: opts.settings.url,
@@ -58,15 +77,7 @@ export class LdapSession {
   }
 
   private tlsOptions(host: string): ConnectionOptions {
-    const s = this.opts.settings;
-    return {
-      ca: s.tlsCaPem ? [s.tlsCaPem] : undefined,
-      rejectUnauthorized: s.tlsRejectUnauthorized,
-      // Certificate names are checked against the configured host; SNI only for names.
-      host,
-      servername: isIP(host) ? undefined : host,
-      minVersion: 'TLSv1.2',
-    };
+    return ldapTlsOptions(this.opts.settings, host);
   }
 
   /** Connect (StartTLS when configured) and simple-bind. */
@@ -98,6 +109,7 @@ export class LdapSession {
       try {
         const host = new URL(s.url).hostname.replace(/^\[|\]$/g, '');
         await this.client.startTLS(this.tlsOptions(host));
+        this.opts.onStartTls?.();
       } catch (err) {
         throw this.fail(err, err instanceof ResultCodeError ? 'starttls' : 'connect');
       }
@@ -165,6 +177,32 @@ export class LdapSession {
       // If the caller stops early, the prefetched page's failure must not go unhandled.
       pending.catch(() => undefined);
       yield next.value.searchEntries;
+    }
+  }
+
+  /**
+   * The first `n` entries of a search (one page of a paged search, then abandoned): the
+   * connection test's sample read.
+   */
+  async sample(base: string, opts: SearchOptions, n: number): Promise<Entry[]> {
+    this.ensureUsable(opts.what);
+    const iterator = this.client.searchPaginated(base, {
+      scope: opts.scope ?? 'sub',
+      filter: opts.filter,
+      attributes: opts.attributes,
+      explicitBufferAttributes: this.opts.binaryAttributes.flatMap((a) => [a, a.toLowerCase()]),
+      paged: { pageSize: n },
+      derefAliases: 'never',
+    });
+    try {
+      const first = await iterator.next();
+      const entries = first.done ? [] : first.value.searchEntries;
+      this.opts.countEntries?.(entries.length);
+      return entries.slice(0, n);
+    } catch (err) {
+      throw this.fail(err, 'read', { base, what: opts.what });
+    } finally {
+      await iterator.return?.(undefined).catch(() => undefined);
     }
   }
 

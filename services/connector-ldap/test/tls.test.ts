@@ -1,7 +1,6 @@
 // LDAPS and StartTLS against a real slapd with certificates made here by openssl: the server is
 // verified against the configured CA (and host name); anything else is TLS_ERROR.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,75 +17,10 @@ import {
   newDirectoryId,
   person,
 } from './helpers.js';
+import { makeCa, makeServerCert } from './certs.js';
 
 const ALL = `cn=all,${GROUPS}`;
 const DATA = ldif(person({ uid: 'alice' }), group('all', [`uid=alice,${PEOPLE}`]));
-
-function openssl(dir: string, ...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-/** A CA and a server certificate it signed for the given subjectAltName. */
-function makeCa(dir: string, name: string): void {
-  openssl(
-    dir,
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-keyout',
-    `${name}-ca.key`,
-    '-out',
-    `${name}-ca.pem`,
-    '-subj',
-    `/CN=dirsync test CA ${name}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  );
-}
-
-function makeServerCert(dir: string, ca: string, name: string, san: string): void {
-  openssl(
-    dir,
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    '/CN=slapd',
-  );
-  writeFileSync(
-    join(dir, `${name}.ext`),
-    `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`,
-  );
-  openssl(
-    dir,
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    `${ca}-ca.pem`,
-    '-CAkey',
-    `${ca}-ca.key`,
-    '-CAcreateserial',
-    '-out',
-    `${name}.pem`,
-    '-days',
-    '2',
-    '-extfile',
-    `${name}.ext`,
-  );
-}
 
 const codeOf = (code: ErrorCode | undefined) => errorCodeName(code ?? ErrorCode.UNSPECIFIED);
 

@@ -4,6 +4,8 @@ import {
   AttributeMappingSchema,
   ConfigReplySchema,
   ConfigRequestSchema,
+  ConnectionTestReplySchema,
+  ConnectionTestRequestSchema,
   DirectoryConfigSchema,
   DirectoryEventSchema,
   DirectoryPolicySchema,
@@ -20,6 +22,7 @@ import {
   toBinary,
   type AdminRole,
   type AttributeMapping,
+  type ConnectionTestReply,
   type DirectoryEvent,
   type ObjectError,
   type ObservedAdmin,
@@ -149,6 +152,14 @@ export interface ConnectorHarness {
   readEvents(
     directoryId: string,
   ): Promise<{ event: DirectoryEvent; msgId: string; data: Uint8Array }[]>;
+  /**
+   * Send a connection test for this configuration (as sync does for `testDirectory`) and
+   * return the connector's reply. `directoryId` "" tests settings not saved yet.
+   */
+  testConnection(
+    config: HarnessConfig,
+    opts?: { directoryId?: string; timeoutMs?: number },
+  ): Promise<ConnectionTestReply>;
   /** Stop the worker, delete this namespace's streams, close NATS. */
   close(): Promise<void>;
 }
@@ -306,6 +317,20 @@ export async function startConnectorHarness<S>(opts: HarnessOptions<S>): Promise
     publishJob,
     waitForRun,
     readEvents,
+    async testConnection(config, testOpts = {}) {
+      const dirId = testOpts.directoryId ?? '';
+      const full = configReply(dirId, config, kind);
+      const request = create(ConnectionTestRequestSchema, {
+        config: full.result.case === 'config' ? full.result.value : undefined,
+        timeoutMs: testOpts.timeoutMs ?? 0,
+      });
+      const reply = await nc.request(
+        subject(Subject.CONNECTION_TESTS, { connector_kind: kind }, namespace),
+        toBinary(ConnectionTestRequestSchema, request),
+        { timeout: (testOpts.timeoutMs || 30_000) + 5_000 },
+      );
+      return fromBinary(ConnectionTestReplySchema, reply.data);
+    },
     async close() {
       await worker?.stop();
       responder.unsubscribe();

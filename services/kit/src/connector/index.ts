@@ -33,3 +33,16 @@ export {
   type ConnectorServiceConfig,
   type ConnectorServiceDeps,
 } from './service.js';
+export {
+  DEFAULT_CHECK_TIMEOUT_MS,
+  MAX_CHECK_TIMEOUT_MS,
+  checkFailed,
+  connectionTestQueue,
+  createConnectionTestResponder,
+  parseDirectorySettings,
+  runConnectionTest,
+  type CheckContext,
+  type CheckReport,
+  type ConnectionTestOptions,
+  type ConnectionTestResponderOptions,
+} from './check.js';

@@ -9,6 +9,7 @@ import {
 } from '@dirsync/proto';
 import { DirsyncError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { CheckContext } from './check.js';
 
 /**
  * A source connector: the small contract every source (OpenLDAP, Active Directory, Entra ID,
@@ -88,6 +89,20 @@ export interface SourceConnector<S = unknown> {
    *   (`GROUP_NOT_FOUND`). Users, groups and memberships are not read. Never for SCIM sources.
    */
   run(ctx: RunContext<S>): Promise<RunResult>;
+  /**
+   * The connection test ("test connection" in the console, `dirsync directories test`):
+   * check, step by step, that the source can be reached and read with this configuration —
+   * without reading it into dirsync. Optional: without it a test reports only the kit's
+   * SETTINGS check. The kit has already validated the settings (SETTINGS check) and answers the
+   * request; the connector only talks to its source and translates, one `ctx.check(name,
+   * target, fn)` per step, in the order a run would meet them (reach the host, TLS, credentials,
+   * bases, each selected group, a sample read), and `ctx.skip` for a step that depends on one
+   * that failed. A check's error is a `DirsyncError` with the same code a run would fail with
+   * (INVALID_CREDENTIALS, BASE_DN_NOT_FOUND, GROUP_NOT_FOUND, TLS_ERROR, INSUFFICIENT_ACCESS…)
+   * and a message naming the host, DN, group or permission. It reads as little as it can (base
+   * searches, one small page) and writes nothing.
+   */
+  check?(ctx: CheckContext<S>): Promise<void>;
 }
 
 /** The generic part of a directory's configuration, as the sync service sent it. */

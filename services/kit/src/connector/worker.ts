@@ -30,7 +30,7 @@ import { DirsyncError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { connectorMetrics, type ConnectorMetrics, type Metrics } from '../metrics.js';
 import { BoundedPublisher, ensureConsumer, ensureStreams } from '../nats.js';
-import { MAX_ALIAS_ATTRIBUTES, MAX_SELECTED_GROUPS } from '../sources/ldap.js';
+import { createConnectionTestResponder, parseDirectorySettings } from './check.js';
 import { BatchingSink, type ObservationBody } from './sink.js';
 import {
   isCursorRejected,
@@ -94,7 +94,10 @@ export interface RunOutcome {
  * workers (they share the durable consumer, so each job goes to one of them).
  */
 export interface ConnectorWorker {
-  /** Ensure the streams and the durable consumer, then start taking jobs. */
+  /**
+   * Ensure the streams and the durable consumer, then start taking jobs and answering
+   * connection tests (`dirsync.control.test.<kind>`, see `check.ts`).
+   */
   start(): Promise<void>;
   /**
    * Stop taking jobs; let the run in hand finish within the grace period, else abort it and
@@ -152,7 +155,9 @@ export function secretScrubber(secrets: Record<string, string>): (text: string) 
  *   and again in full (same run, same sink) when the connector throws `CursorRejectedError`;
  * - after a flush, `RunCompleted { last_seq, users_observed, groups_observed, cursor,
  *   read_mode, full_read_reason, entries_read, users_removed, groups_removed }`; any error →
- *   flush what was read → `RunFailed { code, message }`, secrets scrubbed from it, no cursor.
+ *   flush what was read → `RunFailed { code, message }`, secrets scrubbed from it, no cursor;
+ * - connection tests of its kind (`createConnectionTestResponder`), answered concurrently with
+ *   the job in hand.
  */
 export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): ConnectorWorker {
   const { connector, nc, logger } = opts;
@@ -177,6 +182,15 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
   /** Set when stop()'s grace period is over: any run still going (or starting) is aborted. */
   let graceOver = false;
   let lastLoopError: string | undefined;
+  // Connection tests are answered by the same process that takes the kind's jobs.
+  const tests = createConnectionTestResponder({
+    connector,
+    nc,
+    namespace: ns,
+    kind,
+    logger,
+    scrubber: secretScrubber,
+  });
 
   async function loop(): Promise<void> {
     while (!stopping) {
@@ -292,32 +306,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
     if (job.mode === SyncMode.USER && !job.username.trim()) {
       throw invalid('a USER run needs a username');
     }
-    if (config.selectedGroups.length > MAX_SELECTED_GROUPS) {
-      throw new DirsyncError(
-        ErrorCode.TOO_MANY_GROUPS,
-        `${config.selectedGroups.length} groups are selected; at most ${MAX_SELECTED_GROUPS} are allowed`,
-      );
-    }
-    if ((config.mapping?.aliases.length ?? 0) > MAX_ALIAS_ATTRIBUTES) {
-      throw invalid(`at most ${MAX_ALIAS_ATTRIBUTES} alias attributes may be mapped`);
-    }
-    for (const name of connector.requiredSecrets ?? []) {
-      if (!config.secrets[name]) throw invalid(`the secret "${name}" is not set`);
-    }
-    let raw: unknown;
-    try {
-      raw = config.settingsJson.trim() ? JSON.parse(config.settingsJson) : {};
-    } catch {
-      throw invalid(`the ${kind} settings are not valid JSON`);
-    }
-    const parsed = connector.settingsSchema.safeParse(raw);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map(
-        (i) => `${i.path.map(String).join('.') || '(settings)'}: ${i.message}`,
-      );
-      throw invalid(`invalid ${kind} settings: ${problems.join('; ')}`);
-    }
-    return parsed.data;
+    return parseDirectorySettings(connector, kind, config);
   }
 
   async function runJob(job: SyncJob, signal: AbortSignal): Promise<void> {
@@ -605,7 +594,8 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       });
       started = true;
       loopDone = loop();
-      log.info({ durable, stream: jobsStream }, 'taking jobs');
+      tests.start();
+      log.info({ durable, stream: jobsStream }, 'taking jobs and connection tests');
     },
     async stop() {
       if (!started || stopping) {
@@ -615,6 +605,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       stopping = true;
       stopController.abort();
       currentFetch?.stop();
+      const testsStopped = tests.stop();
       // The loop ends once the job in hand (if any, even one picked up this very moment) is
       // over; past the grace period that job is aborted and ends with RunFailed.
       const timer = setTimeout(() => {
@@ -626,6 +617,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       }, stopGraceMs);
       try {
         await loopDone;
+        await testsStopped;
       } finally {
         clearTimeout(timer);
       }

@@ -33,6 +33,7 @@ export default tseslint.config(
       '**/*.test.ts',
       'infra/**',
       '**/vitest.config.ts',
+      '**/vite.config.ts',
       '**/scripts/**',
     ],
     rules: { 'no-restricted-properties': 'off' },

@@ -2,6 +2,7 @@ import { envVars, loadEnv, parseEnv } from '@dirsync/kit';
 import { authEnvVars, isRole, type Role } from '@dirsync/kit/auth';
 import { z } from 'zod';
 import type { OidcConfig } from './auth/oidc.js';
+import type { ConsoleConfig } from './console.js';
 
 const graphqlUrl = (def: string) =>
   z
@@ -82,8 +83,29 @@ export const gatewayEnvSchema = z
           .map((a) => a.trim())
           .filter(Boolean),
       ),
+    GATEWAY_CONSOLE_DIR: z
+      .string()
+      .optional()
+      .transform((v) => (v ? v : undefined)),
+    GATEWAY_CONSOLE_OIDC_CLIENT_ID: z
+      .string()
+      .optional()
+      .transform((v) => (v ? v : undefined)),
+    GATEWAY_CONSOLE_OIDC_SCOPE: z.string().min(1).default('openid profile email'),
+    GATEWAY_CONSOLE_OIDC_TOKEN: z.enum(['access_token', 'id_token']).default('access_token'),
+    GATEWAY_CONSOLE_OIDC_AUDIENCE: z
+      .string()
+      .optional()
+      .transform((v) => (v ? v : undefined)),
   })
   .superRefine((env, ctx) => {
+    if (env.GATEWAY_CONSOLE_OIDC_CLIENT_ID && !env.OIDC_ISSUER) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GATEWAY_CONSOLE_OIDC_CLIENT_ID'],
+        message: 'needs OIDC_ISSUER (the console signs in with the issuer the gateway trusts)',
+      });
+    }
     if (env.OIDC_ISSUER && !env.OIDC_AUDIENCE) {
       ctx.addIssue({
         code: 'custom',
@@ -127,6 +149,8 @@ export interface GatewayConfig {
   /** A request that has not been answered in this time answers TIMEOUT. */
   requestTimeoutMs: number;
   oidc?: OidcConfig | undefined;
+  /** Serve the admin console at `/` (absent: not served). */
+  console?: ConsoleConfig | undefined;
 }
 
 function toConfig(env: z.infer<typeof gatewayEnvSchema>): GatewayConfig {
@@ -159,6 +183,21 @@ function toConfig(env: z.infer<typeof gatewayEnvSchema>): GatewayConfig {
             algorithms: env.OIDC_ALGORITHMS,
           }
         : undefined,
+    console: env.GATEWAY_CONSOLE_DIR
+      ? {
+          dir: env.GATEWAY_CONSOLE_DIR,
+          oidc:
+            env.OIDC_ISSUER && env.GATEWAY_CONSOLE_OIDC_CLIENT_ID
+              ? {
+                  issuer: env.OIDC_ISSUER,
+                  clientId: env.GATEWAY_CONSOLE_OIDC_CLIENT_ID,
+                  scope: env.GATEWAY_CONSOLE_OIDC_SCOPE,
+                  token: env.GATEWAY_CONSOLE_OIDC_TOKEN,
+                  audience: env.GATEWAY_CONSOLE_OIDC_AUDIENCE,
+                }
+              : undefined,
+        }
+      : undefined,
   };
 }
 

@@ -32,6 +32,7 @@ import { clientAddress, createAuthenticator } from './auth/authenticator.js';
 import { createOidcVerifier } from './auth/oidc.js';
 import { createAuditClient } from './audit.js';
 import { requestPlugin } from './request-plugin.js';
+import { createConsoleHandler } from './console.js';
 
 export type { GatewayConfig } from './env.js';
 export { parseGatewayEnv, loadGatewayEnv, gatewayEnvSchema } from './env.js';
@@ -43,6 +44,7 @@ export {
   type SubgraphName,
 } from './compose.js';
 export type { OidcConfig } from './auth/oidc.js';
+export type { ConsoleConfig, ConsoleOidcConfig, ConsolePageConfig } from './console.js';
 
 export interface GatewayDeps {
   logger?: Logger;
@@ -205,11 +207,17 @@ export function createGatewayService(
         ],
       });
       await apollo.start();
+      const consoleHandler = config.console
+        ? await createConsoleHandler(config.console, logger)
+        : undefined;
       http = createHttpServer<GatewayContext, Principal | undefined>({
         apollo,
         maxBodyBytes: config.maxBodyBytes,
         metrics,
         logger,
+        ...(consoleHandler
+          ? { staticFiles: (req, res, pathname) => consoleHandler.handle(req, res, pathname) }
+          : {}),
         authenticate: async (req) => {
           if (isSandboxPage(req)) return undefined;
           return authenticator.authenticate(req);
@@ -229,7 +237,10 @@ export function createGatewayService(
         },
       });
       url = await http.listen(config.port, config.host);
-      logger.info({ url, subgraphs: urls, mode: config.mode }, 'gateway started');
+      logger.info(
+        { url, subgraphs: urls, mode: config.mode, console: config.console?.dir },
+        'gateway started',
+      );
     },
 
     async stop() {

@@ -72,6 +72,7 @@ DIRSYNC_GATEWAY_URL="http://127.0.0.1:$STACK_GATEWAY_PORT/graphql" \
   DIRSYNC_API_KEY_FILE="$STACK_OWNER_KEY_FILE" DIRSYNC_DEMO_GRAPH_INFO=.data/fake-graph.json \
   node infra/scripts/demo-entra.mjs
 
+say "the admin console: http://127.0.0.1:$STACK_GATEWAY_PORT/ — sign in with the owner key in .data/owner.key"
 if [ "${DIRSYNC_DEMO_EXIT:-}" = "1" ]; then exit 0; fi
-say "dirsync is serving at http://127.0.0.1:$STACK_GATEWAY_PORT/graphql — Ctrl-C stops everything."
+say "dirsync is serving the console at http://127.0.0.1:$STACK_GATEWAY_PORT/ and the API at http://127.0.0.1:$STACK_GATEWAY_PORT/graphql — Ctrl-C stops everything."
 wait

@@ -12,6 +12,7 @@
 #   ensure_samba_packages                      # Samba AD DC from apt (root), nothing started
 #   ensure_samba_template                      # provision a domain ONCE (cached) + the tests' own CA
 #   stop_private_postgres / stop_private_nats  # stop what ensure_* started (never a reused server)
+#   ensure_chromium                            # Debian's chromium for the console's browser tests
 #
 # Everything lives under $DIRSYNC_DATA_DIR (default <repo>/.data, git-ignored). slapd runs in the
 # background of the calling shell (`slapd -d 0 &`); a private Postgres/NATS runs in its own session
@@ -149,6 +150,29 @@ ensure_ldap_packages() {
     return 1
   fi
   _ds_log "installed $(slapd -VV 2>&1 | sed -n 's/^.*\(slapd [0-9.]*\).*$/\1/p' | head -n1)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# ensure_chromium: Debian's `chromium` at /usr/bin/chromium (or $DIRSYNC_CHROMIUM), which the
+# console's end-to-end tests drive through playwright-core by path. No browser is downloaded by
+# any npm package; apt installs the distribution's build. Prints one line.
+ensure_chromium() {
+  local path=${DIRSYNC_CHROMIUM:-/usr/bin/chromium}
+  if [ -x "$path" ]; then
+    echo "chromium: $("$path" --version 2>/dev/null | head -n1)"
+    return 0
+  fi
+  if [ -n "${DIRSYNC_CHROMIUM:-}" ]; then
+    _ds_die "DIRSYNC_CHROMIUM=$DIRSYNC_CHROMIUM is not an executable"
+    return 1
+  fi
+  _ds_log "installing chromium from apt (the console's browser tests)…"
+  _ds_apt_install chromium || return 1
+  [ -x "$path" ] || {
+    _ds_die "chromium still missing at $path after apt-get install"
+    return 1
+  }
+  echo "chromium: installed $("$path" --version 2>/dev/null | head -n1)"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -75,9 +75,13 @@ stack_start() {
   _stack_wait_ready sync $((base + 2))
   _stack_wait_ready connector-ldap $((base + 3))
   _stack_wait_ready connector-entra $((base + 4))
+  # The admin console (services/console/dist, built by turbo) is served at / when it is built.
+  local console_dir=${GATEWAY_CONSOLE_DIR:-$DIRSYNC_ROOT/services/console/dist}
+  [ -f "$console_dir/index.html" ] || console_dir=""
   _stack_start_one gateway gateway "$gw" \
     IDENTITY_URL="http://127.0.0.1:$((base + 1))/graphql" SYNC_URL="http://127.0.0.1:$((base + 2))/graphql" \
-    AUTH_URL="http://127.0.0.1:$((base + 5))/graphql"
+    AUTH_URL="http://127.0.0.1:$((base + 5))/graphql" \
+    GATEWAY_CONSOLE_DIR="$console_dir"
   _stack_wait_ready gateway "$gw"
 }
 

@@ -18,6 +18,7 @@ ensure_ldap_packages
 # Samba AD: installed and its test domain provisioned once (cached in .data/samba-ad); each test
 # file that needs a DC copies it and starts its own on a 127.0.0.x address (testkit startSambaAd).
 ensure_samba_template >/dev/null
+ensure_chromium
 ensure_postgres "${DIRSYNC_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 ensure_nats "${DIRSYNC_TEST_NATS_URL:-nats://127.0.0.1:4222}"
 

@@ -45,6 +45,16 @@ export interface HttpServerOptions<TContext extends BaseContext, TAuth = undefin
   requestTimeoutMs?: number;
   /** Where unexpected errors of routes and hooks are logged (they answer 500 INTERNAL). */
   logger?: Logger;
+  /**
+   * GET/HEAD requests for any other path (not GraphQL, a route, health or metrics) are offered to
+   * this handler before the 404, without `authenticate`: static content that carries no data (the
+   * gateway's admin console). It answers and returns true, or returns false to let the 404 happen.
+   */
+  staticFiles?: (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    pathname: string,
+  ) => Promise<boolean>;
 }
 
 /**
@@ -140,6 +150,13 @@ export function createHttpServer<TContext extends BaseContext, TAuth = undefined
     }
     const route = opts.routes?.[url.pathname];
     if (!route && (url.pathname !== graphqlPath || !opts.apollo)) {
+      if (
+        opts.staticFiles &&
+        (req.method === 'GET' || req.method === 'HEAD') &&
+        (await opts.staticFiles(req, res, url.pathname))
+      ) {
+        return;
+      }
       sendJson(res, 404, { error: 'not found' });
       return;
     }

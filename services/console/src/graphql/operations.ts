@@ -1,0 +1,489 @@
+import { gql, type TypedDocumentNode } from '@apollo/client';
+import type {
+  AdminRow,
+  Connection,
+  DirectoryDetail,
+  DirectorySummary,
+  GroupDetail,
+  GroupRow,
+  RunDetail,
+  RunSummary,
+  SyncOutcome,
+  UserDetail,
+  UserRow,
+} from './types.js';
+import type { Viewer } from '../lib/viewer.js';
+
+/**
+ * Every GraphQL operation the console sends. `operations.test.ts` validates each against the
+ * committed supergraph's API schema, so a console that asks for a field the API does not have
+ * fails `npm test`, not an operator's browser.
+ */
+
+type Vars = Record<string, unknown>;
+type Doc<R, V extends Vars = Vars> = TypedDocumentNode<R, V>;
+
+const RUN_SUMMARY = `id mode readMode trigger status username email errorCode errorMessage
+  queuedAt startedAt finishedAt durationMs
+  counts { seen created updated unchanged disabled pendingDeletion restored errors }`;
+
+export const VIEWER: Doc<{ viewer: Viewer }> = gql`
+  query Viewer {
+    viewer {
+      id
+      name
+      kind
+      role
+      permissions
+    }
+  }
+`;
+
+export const DIRECTORIES: Doc<{ directories: Connection<DirectorySummary> }> = gql`
+  query Directories {
+    directories(first: 100) {
+      totalCount
+      nodes {
+        id
+        name
+        kind
+        enabled
+        ldap { url profile }
+        entra { tenantId }
+        scheduleIntervalMinutes
+        deltaIntervalMinutes
+        nextRunAt
+        nextDeltaRunAt
+        lastRun { ${RUN_SUMMARY} }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`;
+
+export interface DirectoryCounts {
+  active: { totalCount: number };
+  disabled: { totalCount: number };
+  pending: { totalCount: number };
+  groups: { totalCount: number };
+  admins: { totalCount: number };
+}
+
+/** How many users, groups and administrators a directory has, by status (first: 0 = count only). */
+export const DIRECTORY_COUNTS: Doc<DirectoryCounts, { id: string }> = gql`
+  query DirectoryCounts($id: ID!) {
+    active: users(first: 0, filter: { directoryId: $id, status: [ACTIVE, BYPASS] }) {
+      totalCount
+    }
+    disabled: users(first: 0, filter: { directoryId: $id, status: [DISABLED] }) {
+      totalCount
+    }
+    pending: users(first: 0, filter: { directoryId: $id, status: [PENDING_DELETION] }) {
+      totalCount
+    }
+    groups(first: 0, filter: { directoryId: $id }) {
+      totalCount
+    }
+    admins(first: 0, filter: { directoryId: $id }) {
+      totalCount
+    }
+  }
+`;
+
+const DIRECTORY_DETAIL = `id name kind enabled selectedGroups
+  mapping { username aliases email firstName lastName displayName phones custom { name attribute } }
+  defaultRegion scheduleIntervalMinutes deltaIntervalMinutes adminScheduleIntervalMinutes
+  restoreWindowDays nextRunAt nextDeltaRunAt nextAdminRunAt createdAt updatedAt
+  ldap { url profile bindDn baseDn userBaseDn groupBaseDn userFilter startTls tlsCaPem
+         tlsRejectUnauthorized allowPlainLdap pageSize timeoutMs }
+  entra { tenantId clientId credential cloud loginUrl graphUrl tlsCaPem pageSize timeoutMs }
+  adminRoles { role groups }
+  hasBindPassword
+  lastRun { ${RUN_SUMMARY} }`;
+
+export const DIRECTORY: Doc<{ directory: DirectoryDetail | null }, { id: string }> = gql`
+  query Directory($id: ID!) {
+    directory(id: $id) { ${DIRECTORY_DETAIL} }
+  }
+`;
+
+export const RUNS: Doc<
+  { runs: Connection<RunSummary> & { totalCount: number } },
+  { directoryId?: string | null; status?: string[] | null; after?: string | null; first: number }
+> = gql`
+  query Runs($directoryId: ID, $status: [RunStatus!], $after: String, $first: Int!) {
+    runs(directoryId: $directoryId, status: $status, after: $after, first: $first) {
+      totalCount
+      nodes { ${RUN_SUMMARY} directory { id name } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`;
+
+export const RUN: Doc<{ run: RunDetail | null }, { id: string; errorsAfter?: string | null }> = gql`
+  query Run($id: ID!, $errorsAfter: String) {
+    run(id: $id) {
+      id
+      mode
+      readMode
+      fullReadReason
+      trigger
+      status
+      username
+      email
+      errorCode
+      errorMessage
+      queuedAt
+      startedAt
+      finishedAt
+      durationMs
+      counts {
+        seen
+        created
+        updated
+        unchanged
+        disabled
+        pendingDeletion
+        restored
+        errors
+        groupsSeen
+        groupsCreated
+        groupsUpdated
+        groupsRemoved
+        membershipsAdded
+        membershipsRemoved
+        entriesRead
+        adminsSeen
+        adminsCreated
+        adminsUpdated
+        adminsUnchanged
+        adminsDisabled
+        adminsPendingDeletion
+        adminsRestored
+      }
+      directory {
+        id
+        name
+      }
+      errors(first: 50, after: $errorsAfter) {
+        totalCount
+        nodes {
+          externalId
+          sourceLocator
+          code
+          message
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`;
+
+/** The counts of the directory's last completed run of a mode, to show a run's progress against. */
+export const PREVIOUS_RUN: Doc<
+  { runs: Connection<{ id: string; mode: string; counts: { seen: number; entriesRead: number } }> },
+  { directoryId: string }
+> = gql`
+  query PreviousRun($directoryId: ID!) {
+    runs(directoryId: $directoryId, status: [COMPLETED], first: 5) {
+      nodes {
+        id
+        mode
+        counts {
+          seen
+          entriesRead
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`;
+
+export const SYNC_ALL: Doc<
+  { syncAll: { id: string; status: string; mode: string } },
+  { directoryId: string; mode: string }
+> = gql`
+  mutation SyncAll($directoryId: ID!, $mode: SyncMode!) {
+    syncAll(directoryId: $directoryId, mode: $mode) {
+      id
+      status
+      mode
+    }
+  }
+`;
+
+export const SYNC_USER: Doc<
+  {
+    syncUser: {
+      outcome: SyncOutcome;
+      run: { id: string; status: string; errorCode: string | null; errorMessage: string | null };
+      user: { id: string; username: string; status: string } | null;
+    };
+  },
+  { directoryId: string; username: string }
+> = gql`
+  mutation SyncUser($directoryId: ID!, $username: String!) {
+    syncUser(directoryId: $directoryId, username: $username) {
+      outcome
+      run {
+        id
+        status
+        errorCode
+        errorMessage
+      }
+      user {
+        id
+        username
+        status
+      }
+    }
+  }
+`;
+
+export const SYNC_ADMIN: Doc<
+  {
+    syncAdmin: {
+      outcome: SyncOutcome;
+      run: { id: string; status: string; errorCode: string | null; errorMessage: string | null };
+      admin: { id: string; email: string; role: string; status: string } | null;
+    };
+  },
+  { directoryId: string; email: string }
+> = gql`
+  mutation SyncAdmin($directoryId: ID!, $email: String!) {
+    syncAdmin(directoryId: $directoryId, email: $email) {
+      outcome
+      run {
+        id
+        status
+        errorCode
+        errorMessage
+      }
+      admin {
+        id
+        email
+        role
+        status
+      }
+    }
+  }
+`;
+
+export const CREATE_DIRECTORY: Doc<
+  { createDirectory: { id: string } },
+  { input: Record<string, unknown> }
+> = gql`
+  mutation CreateDirectory($input: CreateDirectoryInput!) {
+    createDirectory(input: $input) {
+      id
+    }
+  }
+`;
+
+export const UPDATE_DIRECTORY: Doc<
+  { updateDirectory: DirectoryDetail },
+  { id: string; input: Record<string, unknown> }
+> = gql`
+  mutation UpdateDirectory($id: ID!, $input: UpdateDirectoryInput!) {
+    updateDirectory(id: $id, input: $input) { ${DIRECTORY_DETAIL} }
+  }
+`;
+
+export const DELETE_DIRECTORY: Doc<{ deleteDirectory: boolean }, { id: string }> = gql`
+  mutation DeleteDirectory($id: ID!) {
+    deleteDirectory(id: $id)
+  }
+`;
+
+export interface UserFilterVars {
+  status?: string[] | null;
+  directoryId?: string | null;
+  groupId?: string | null;
+  search?: string | null;
+}
+
+const USER_ROW = `id username displayName email status directory { id name } lastDirectorySync
+  pendingDeletionAt purgeAfter removalReason`;
+
+/** One page of users; no totalCount (counted once per filter by USER_COUNT, not per page). */
+export const USERS: Doc<
+  { users: Connection<UserRow> },
+  { filter: UserFilterVars; after?: string | null; first: number }
+> = gql`
+  query Users($filter: UserFilter, $after: String, $first: Int!) {
+    users(filter: $filter, after: $after, first: $first) {
+      nodes { ${USER_ROW} }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`;
+
+export const USER_COUNT: Doc<{ users: { totalCount: number } }, { filter: UserFilterVars }> = gql`
+  query UserCount($filter: UserFilter) {
+    users(filter: $filter, first: 0) {
+      totalCount
+    }
+  }
+`;
+
+export const USER: Doc<{ user: UserDetail | null }, { id: string }> = gql`
+  query User($id: ID!) {
+    user(id: $id) {
+      ${USER_ROW}
+      directoryId externalId firstName lastName sourceLocator createdAt updatedAt
+      aliases phones { number kind } customAttributes { name value }
+      groups(first: 100) { totalCount nodes { id name } pageInfo { hasNextPage endCursor } }
+    }
+  }
+`;
+
+export const GROUPS: Doc<
+  { groups: Connection<GroupRow> & { totalCount: number } },
+  {
+    filter: { directoryId?: string | null; search?: string | null };
+    after?: string | null;
+    first: number;
+  }
+> = gql`
+  query Groups($filter: GroupFilter, $after: String, $first: Int!) {
+    groups(filter: $filter, after: $after, first: $first) {
+      totalCount
+      nodes {
+        id
+        name
+        description
+        memberCount
+        directory {
+          id
+          name
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`;
+
+/** A few groups matching a search, for the users page's group filter. */
+export const GROUP_OPTIONS: Doc<
+  { groups: Connection<{ id: string; name: string; directory: { name: string } | null }> },
+  { search?: string | null; directoryId?: string | null }
+> = gql`
+  query GroupOptions($search: String, $directoryId: ID) {
+    groups(filter: { search: $search, directoryId: $directoryId }, first: 20) {
+      nodes {
+        id
+        name
+        directory {
+          name
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`;
+
+export const GROUP: Doc<{ group: GroupDetail | null }, { id: string; after?: string | null }> = gql`
+  query Group($id: ID!, $after: String) {
+    group(id: $id) {
+      id
+      name
+      description
+      memberCount
+      externalId
+      sourceLocator
+      updatedAt
+      directory {
+        id
+        name
+      }
+      members(first: 50, after: $after) {
+        nodes {
+          id
+          username
+          displayName
+          status
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`;
+
+export const ADMINS: Doc<
+  { admins: Connection<AdminRow> & { totalCount: number } },
+  {
+    filter: {
+      status?: string[] | null;
+      role?: string[] | null;
+      directoryId?: string | null;
+      search?: string | null;
+    };
+    after?: string | null;
+    first: number;
+  }
+> = gql`
+  query Admins($filter: AdminFilter, $after: String, $first: Int!) {
+    admins(filter: $filter, after: $after, first: $first) {
+      totalCount
+      nodes {
+        id
+        email
+        role
+        roles
+        displayName
+        status
+        synced
+        syncedAt
+        pendingDeletionAt
+        purgeAfter
+        directory {
+          id
+          name
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`;
+
+/** Every document above, for the schema test. */
+export const ALL_OPERATIONS = {
+  VIEWER,
+  DIRECTORIES,
+  DIRECTORY_COUNTS,
+  DIRECTORY,
+  RUNS,
+  RUN,
+  PREVIOUS_RUN,
+  SYNC_ALL,
+  SYNC_USER,
+  SYNC_ADMIN,
+  CREATE_DIRECTORY,
+  UPDATE_DIRECTORY,
+  DELETE_DIRECTORY,
+  USERS,
+  USER_COUNT,
+  USER,
+  GROUPS,
+  GROUP_OPTIONS,
+  GROUP,
+  ADMINS,
+};

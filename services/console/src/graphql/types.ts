@@ -1,0 +1,231 @@
+/** Shapes of the GraphQL answers the console reads (the selections in operations.ts). */
+
+export type RunStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'BLOCKED' | 'REJECTED';
+export type SyncMode = 'FULL' | 'DELTA' | 'USER' | 'ADMIN';
+export type UserStatus = 'ACTIVE' | 'DISABLED' | 'BYPASS' | 'PENDING_DELETION';
+export type DirectoryKind = 'LDAP' | 'ENTRA' | 'GOOGLE' | 'OKTA' | 'SCIM';
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export interface Connection<T> {
+  nodes: T[];
+  pageInfo: PageInfo;
+  totalCount?: number;
+}
+
+export interface RunCounts {
+  seen: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  disabled: number;
+  pendingDeletion: number;
+  restored: number;
+  errors: number;
+  groupsSeen: number;
+  groupsCreated: number;
+  groupsUpdated: number;
+  groupsRemoved: number;
+  membershipsAdded: number;
+  membershipsRemoved: number;
+  entriesRead: number;
+  adminsSeen: number;
+  adminsCreated: number;
+  adminsUpdated: number;
+  adminsUnchanged: number;
+  adminsDisabled: number;
+  adminsPendingDeletion: number;
+  adminsRestored: number;
+}
+
+export interface RunSummary {
+  id: string;
+  mode: SyncMode;
+  readMode: SyncMode | null;
+  trigger: 'MANUAL' | 'SCHEDULE';
+  status: RunStatus;
+  username: string | null;
+  email: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  counts: Pick<
+    RunCounts,
+    | 'seen'
+    | 'created'
+    | 'updated'
+    | 'unchanged'
+    | 'disabled'
+    | 'pendingDeletion'
+    | 'restored'
+    | 'errors'
+  >;
+  directory?: { id: string; name: string };
+}
+
+export interface RunDetail extends Omit<RunSummary, 'counts'> {
+  fullReadReason: string | null;
+  counts: RunCounts;
+  directory: { id: string; name: string };
+  errors: Connection<ObjectError> & { totalCount: number };
+}
+
+export interface ObjectError {
+  externalId: string;
+  sourceLocator: string;
+  code: string;
+  message: string;
+}
+
+export interface LdapSettings {
+  url: string;
+  profile: string;
+  bindDn: string;
+  baseDn: string;
+  userBaseDn: string | null;
+  groupBaseDn: string | null;
+  userFilter: string | null;
+  startTls: boolean;
+  tlsCaPem: string | null;
+  tlsRejectUnauthorized: boolean;
+  allowPlainLdap: boolean;
+  pageSize: number;
+  timeoutMs: number;
+}
+
+export interface EntraSettings {
+  tenantId: string;
+  clientId: string;
+  credential: string;
+  cloud: string;
+  loginUrl: string | null;
+  graphUrl: string | null;
+  tlsCaPem: string | null;
+  pageSize: number;
+  timeoutMs: number;
+}
+
+export interface AttributeMapping {
+  username: string;
+  aliases: string[];
+  email: string;
+  firstName: string;
+  lastName: string;
+  displayName: string;
+  phones: string[];
+  custom: { name: string; attribute: string }[];
+}
+
+export interface DirectorySummary {
+  id: string;
+  name: string;
+  kind: DirectoryKind;
+  enabled: boolean;
+  ldap: { url: string; profile: string } | null;
+  entra: { tenantId: string } | null;
+  scheduleIntervalMinutes: number;
+  deltaIntervalMinutes: number;
+  nextRunAt: string | null;
+  nextDeltaRunAt: string | null;
+  lastRun: RunSummary | null;
+}
+
+export interface DirectoryDetail {
+  id: string;
+  name: string;
+  kind: DirectoryKind;
+  enabled: boolean;
+  selectedGroups: string[];
+  mapping: AttributeMapping;
+  defaultRegion: string;
+  scheduleIntervalMinutes: number;
+  deltaIntervalMinutes: number;
+  adminScheduleIntervalMinutes: number;
+  restoreWindowDays: number;
+  nextRunAt: string | null;
+  nextDeltaRunAt: string | null;
+  nextAdminRunAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  ldap: LdapSettings | null;
+  entra: EntraSettings | null;
+  adminRoles: { role: string; groups: string[] }[];
+  hasBindPassword: boolean;
+  lastRun: RunSummary | null;
+}
+
+export interface UserRow {
+  id: string;
+  username: string;
+  displayName: string | null;
+  email: string | null;
+  status: UserStatus;
+  directory: { id: string; name: string } | null;
+  lastDirectorySync: string | null;
+  pendingDeletionAt: string | null;
+  purgeAfter: string | null;
+  removalReason: string | null;
+}
+
+export interface UserDetail extends UserRow {
+  directoryId: string;
+  externalId: string;
+  firstName: string | null;
+  lastName: string | null;
+  sourceLocator: string | null;
+  createdAt: string;
+  updatedAt: string;
+  aliases: string[];
+  phones: { number: string; kind: string }[];
+  customAttributes: { name: string; value: string }[];
+  groups: Connection<{ id: string; name: string }> & { totalCount: number };
+}
+
+export interface GroupRow {
+  id: string;
+  name: string;
+  description: string | null;
+  memberCount: number;
+  directory: { id: string; name: string } | null;
+}
+
+export interface GroupDetail extends GroupRow {
+  externalId: string;
+  sourceLocator: string | null;
+  updatedAt: string;
+  members: Connection<{
+    id: string;
+    username: string;
+    displayName: string | null;
+    status: UserStatus;
+  }>;
+}
+
+export interface AdminRow {
+  id: string;
+  email: string;
+  role: string;
+  roles: string[];
+  displayName: string | null;
+  status: 'ACTIVE' | 'DISABLED' | 'PENDING_DELETION';
+  synced: boolean;
+  syncedAt: string | null;
+  pendingDeletionAt: string | null;
+  purgeAfter: string | null;
+  directory: { id: string; name: string } | null;
+}
+
+export type SyncOutcome =
+  | 'CREATED'
+  | 'UPDATED'
+  | 'UNCHANGED'
+  | 'PENDING_DELETION'
+  | 'RESTORED'
+  | 'NOT_FOUND'
+  | 'FAILED';

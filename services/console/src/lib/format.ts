@@ -1,0 +1,43 @@
+/** Formatting for tables: times relative to now (with the exact time as a tooltip), durations. */
+
+export function relativeTime(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '—';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '—';
+  const s = Math.round((t - now) / 1000);
+  const abs = Math.abs(s);
+  const [value, unit] =
+    abs < 45
+      ? [s, 'second']
+      : abs < 45 * 60
+        ? [Math.round(s / 60), 'minute']
+        : abs < 36 * 3600
+          ? [Math.round(s / 3600), 'hour']
+          : [Math.round(s / 86400), 'day'];
+  if (unit === 'second' && abs < 5) return 'just now';
+  return new Intl.RelativeTimeFormat('en', { numeric: 'auto' }).format(
+    value,
+    unit as Intl.RelativeTimeFormatUnit,
+  );
+}
+
+export function exactTime(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : d.toLocaleString('en-GB', { timeZoneName: 'short' });
+}
+
+export function duration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export const number = (n: number | null | undefined) =>
+  n === null || n === undefined ? '—' : n.toLocaleString('en-US');
+
+/** `PENDING_DELETION` → `pending deletion`. */
+export const words = (s: string | null | undefined) =>
+  s ? s.toLowerCase().replace(/_/g, ' ') : '';

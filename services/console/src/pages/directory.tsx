@@ -1,0 +1,310 @@
+import { useState, type FormEvent } from 'react';
+import { useMutation, useQuery } from '@apollo/client/react';
+import {
+  DELETE_DIRECTORY,
+  DIRECTORY,
+  DIRECTORY_COUNTS,
+  RUNS,
+  SYNC_ADMIN,
+  SYNC_ALL,
+  SYNC_USER,
+} from '../graphql/operations.js';
+import type { DirectoryDetail } from '../graphql/types.js';
+import { errorCode, problemsOf } from '../lib/errors.js';
+import { number } from '../lib/format.js';
+import { useCursorPager } from '../lib/paging.js';
+import { Link, navigate } from '../lib/router.js';
+import { Permission, useCan } from '../lib/viewer.js';
+import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Pager, Time } from '../ui/components.js';
+import { ACTIVE, RunTable } from '../ui/run-bits.js';
+import { kindLabel } from './directories.js';
+
+export function DirectoryPage({ id }: { id: string }) {
+  const canManage = useCan(Permission.DIRECTORY_MANAGE);
+  const { data, error, loading } = useQuery(DIRECTORY, { variables: { id } });
+  const [deleteDirectory, deletion] = useMutation(DELETE_DIRECTORY);
+  const d = data?.directory;
+  if (loading && !data) return <Loading />;
+  if (error) return <ErrorBox error={error} />;
+  if (!d) return <Empty>No directory {id}.</Empty>;
+
+  const remove = async () => {
+    if (!confirm(`Delete "${d.name}"? Its users move to pending deletion.`)) return;
+    const res = await deleteDirectory({ variables: { id }, refetchQueries: ['Directories'] }).catch(
+      () => undefined,
+    );
+    if (res?.data?.deleteDirectory) navigate('/directories');
+  };
+
+  return (
+    <section>
+      <PageHeader
+        title={
+          <>
+            {d.name} <span className="muted small">{kindLabel(d)}</span>
+            {d.enabled ? null : <Badge value="DISABLED" />}
+          </>
+        }
+      >
+        {canManage ? (
+          <>
+            <button type="button" onClick={() => navigate(`/directories/${id}/edit`)}>
+              Edit
+            </button>
+            <button
+              type="button"
+              className="danger"
+              onClick={() => void remove()}
+              disabled={deletion.loading}
+            >
+              Delete
+            </button>
+          </>
+        ) : null}
+      </PageHeader>
+      <ErrorBox error={deletion.error} />
+      <div className="columns">
+        <SyncPanel d={d} />
+        <Overview d={d} />
+      </div>
+      <RunHistory directoryId={id} />
+    </section>
+  );
+}
+
+function Overview({ d }: { d: DirectoryDetail }) {
+  const { data: counts } = useQuery(DIRECTORY_COUNTS, { variables: { id: d.id } });
+  const c = counts;
+  return (
+    <div className="card">
+      <h2>Overview</h2>
+      <Dl
+        items={[
+          [
+            'Users',
+            c ? (
+              <Link to={`/users?directory=${d.id}`}>
+                {number(c.active.totalCount)} active, {number(c.disabled.totalCount)} disabled
+              </Link>
+            ) : (
+              '…'
+            ),
+          ],
+          [
+            'Pending deletion',
+            c ? <Link to={`/trash?directory=${d.id}`}>{number(c.pending.totalCount)}</Link> : '…',
+          ],
+          [
+            'Groups',
+            c ? <Link to={`/groups?directory=${d.id}`}>{number(c.groups.totalCount)}</Link> : '…',
+          ],
+          ['Administrators', c ? number(c.admins.totalCount) : '…'],
+          ['Source', d.ldap ? d.ldap.url : d.entra ? `tenant ${d.entra.tenantId}` : d.kind],
+          ['Selected groups', `${d.selectedGroups.length}`],
+          [
+            'Full sync',
+            d.scheduleIntervalMinutes ? (
+              <>
+                every {d.scheduleIntervalMinutes} min, next <Time iso={d.nextRunAt} />
+              </>
+            ) : (
+              'on demand'
+            ),
+          ],
+          [
+            'Delta sync',
+            d.deltaIntervalMinutes ? (
+              <>
+                every {d.deltaIntervalMinutes} min, next <Time iso={d.nextDeltaRunAt} />
+              </>
+            ) : (
+              'off'
+            ),
+          ],
+          ['Restore window', `${d.restoreWindowDays} days`],
+          [
+            'Admin sync',
+            d.adminRoles.length
+              ? `${d.adminRoles.map((r) => r.role.toLowerCase().replace(/_/g, ' ')).join(', ')}`
+              : 'off',
+          ],
+        ]}
+      />
+    </div>
+  );
+}
+
+function SyncPanel({ d }: { d: DirectoryDetail }) {
+  const canRun = useCan(Permission.SYNC_RUN);
+  const canUser = useCan(Permission.SYNC_USER);
+  const [mode, setMode] = useState('FULL');
+  const [syncAll, all] = useMutation(SYNC_ALL);
+  const active = d.lastRun && ACTIVE.includes(d.lastRun.status) ? d.lastRun : undefined;
+  if (!canRun && !canUser) return null;
+
+  const startRun = async (e: FormEvent) => {
+    e.preventDefault();
+    const res = await syncAll({
+      variables: { directoryId: d.id, mode },
+      refetchQueries: ['Directories'],
+    }).catch(() => undefined);
+    if (res?.data) navigate(`/runs/${res.data.syncAll.id}`);
+  };
+  const busyRunId = problemsOf(all.error).find((p) => p.code === 'RUN_IN_PROGRESS')?.extensions
+    .runId as string | undefined;
+
+  return (
+    <div className="card sync-panel">
+      <h2>Sync</h2>
+      {canRun ? (
+        <form onSubmit={(e) => void startRun(e)} className="inline-form">
+          <select
+            name="mode"
+            value={mode}
+            onChange={(e) => setMode(e.target.value)}
+            aria-label="mode"
+          >
+            <option value="FULL">Full — read everything, remove what is gone</option>
+            <option value="DELTA">Delta — read what changed</option>
+            {d.adminRoles.length ? <option value="ADMIN">Administrators</option> : null}
+          </select>
+          <button type="submit" className="primary" disabled={all.loading}>
+            Sync now
+          </button>
+        </form>
+      ) : null}
+      {active ? (
+        <p className="notice">
+          A run is {active.status.toLowerCase()}: <Link to={`/runs/${active.id}`}>follow it</Link>.
+        </p>
+      ) : null}
+      {errorCode(all.error) === 'RUN_IN_PROGRESS' ? (
+        <p className="notice" role="alert">
+          Another run is active{busyRunId ? ' — ' : '.'}
+          {busyRunId ? <Link to={`/runs/${busyRunId}`}>follow it</Link> : null}
+        </p>
+      ) : (
+        <ErrorBox error={all.error} />
+      )}
+      {canUser ? <SyncOne directoryId={d.id} what="user" /> : null}
+      {canRun && d.adminRoles.length ? <SyncOne directoryId={d.id} what="admin" /> : null}
+    </div>
+  );
+}
+
+/** Sync one user by username or one administrator by e-mail, and show the outcome. */
+function SyncOne({ directoryId, what }: { directoryId: string; what: 'user' | 'admin' }) {
+  const [value, setValue] = useState('');
+  const [syncUser, user] = useMutation(SYNC_USER);
+  const [syncAdmin, admin] = useMutation(SYNC_ADMIN);
+  const state = what === 'user' ? user : admin;
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const v = value.trim();
+    if (!v) return;
+    const refetchQueries = ['Directory', 'DirectoryCounts'];
+    if (what === 'user') {
+      void syncUser({ variables: { directoryId, username: v }, refetchQueries }).catch(
+        () => undefined,
+      );
+    } else {
+      void syncAdmin({ variables: { directoryId, email: v }, refetchQueries }).catch(
+        () => undefined,
+      );
+    }
+  };
+  const result =
+    what === 'user'
+      ? user.data?.syncUser && {
+          outcome: user.data.syncUser.outcome,
+          run: user.data.syncUser.run,
+          link: user.data.syncUser.user
+            ? {
+                to: `/users/${user.data.syncUser.user.id}`,
+                label: user.data.syncUser.user.username,
+              }
+            : undefined,
+        }
+      : admin.data?.syncAdmin && {
+          outcome: admin.data.syncAdmin.outcome,
+          run: admin.data.syncAdmin.run,
+          link: admin.data.syncAdmin.admin
+            ? {
+                to: `/admins?q=${encodeURIComponent(admin.data.syncAdmin.admin.email)}`,
+                label: admin.data.syncAdmin.admin.email,
+              }
+            : undefined,
+        };
+  return (
+    <form onSubmit={submit} className="inline-form sync-one" data-sync-one={what}>
+      <label>
+        <span className="label">
+          {what === 'user' ? 'Sync one user' : 'Sync one administrator'}
+        </span>
+        <input
+          name={what === 'user' ? 'username' : 'email'}
+          placeholder={what === 'user' ? 'username' : 'e-mail'}
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+        />
+      </label>
+      <button type="submit" disabled={state.loading}>
+        {state.loading ? 'Syncing…' : 'Sync'}
+      </button>
+      {result ? (
+        <p className="outcome" data-outcome={result.outcome} role="status">
+          <Badge value={result.outcome} />{' '}
+          {result.link ? <Link to={result.link.to}>{result.link.label}</Link> : null}{' '}
+          <Link to={`/runs/${result.run.id}`} className="muted">
+            run
+          </Link>
+          {result.run.errorCode ? (
+            <span className="field-error">
+              {' '}
+              <code>{result.run.errorCode}</code> {result.run.errorMessage}
+            </span>
+          ) : null}
+        </p>
+      ) : null}
+      <ErrorBox error={state.error} />
+    </form>
+  );
+}
+
+const STATUS_FILTERS = ['', 'COMPLETED', 'FAILED', 'BLOCKED', 'RUNNING', 'QUEUED'];
+
+function RunHistory({ directoryId }: { directoryId: string }) {
+  const [status, setStatus] = useState('');
+  const pager = useCursorPager(status);
+  const { data, error } = useQuery(RUNS, {
+    variables: { directoryId, status: status ? [status] : null, after: pager.after, first: 20 },
+    pollInterval: 3_000,
+  });
+  const runs = data?.runs;
+  return (
+    <div className="card">
+      <div className="card-header">
+        <h2>Runs {runs ? <span className="muted">({number(runs.totalCount)})</span> : null}</h2>
+        <select value={status} onChange={(e) => setStatus(e.target.value)} aria-label="status">
+          {STATUS_FILTERS.map((s) => (
+            <option key={s} value={s}>
+              {s ? s.toLowerCase() : 'any status'}
+            </option>
+          ))}
+        </select>
+      </div>
+      <ErrorBox error={error} />
+      {runs && runs.nodes.length === 0 ? <Empty>No runs.</Empty> : null}
+      {runs?.nodes.length ? <RunTable runs={runs.nodes} /> : null}
+      {runs && (pager.page > 0 || runs.pageInfo.hasNextPage) ? (
+        <Pager
+          page={pager.page}
+          hasNext={runs.pageInfo.hasNextPage}
+          onNext={() => pager.next(runs.pageInfo.endCursor)}
+          onPrevious={pager.previous}
+          onFirst={pager.first}
+        />
+      ) : null}
+    </div>
+  );
+}

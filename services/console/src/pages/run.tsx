@@ -1,0 +1,177 @@
+import { useEffect } from 'react';
+import { useQuery } from '@apollo/client/react';
+import { PREVIOUS_RUN, RUN } from '../graphql/operations.js';
+import type { RunCounts, RunDetail } from '../graphql/types.js';
+import { duration, number, words } from '../lib/format.js';
+import { useCursorPager } from '../lib/paging.js';
+import { Link } from '../lib/router.js';
+import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Pager, Time } from '../ui/components.js';
+import { ACTIVE } from '../ui/run-bits.js';
+
+/**
+ * One run, live: while it is queued or running the page polls `run(id)` every second and shows
+ * the counts identity has committed so far, with progress against the directory's last
+ * completed run of the same mode (how many it saw); then the final counts and the errors.
+ */
+export function RunPage({ id }: { id: string }) {
+  const errorsPager = useCursorPager(id);
+  const { data, error, loading, startPolling, stopPolling } = useQuery(RUN, {
+    variables: { id, errorsAfter: errorsPager.after },
+  });
+  const run = data?.run;
+  const active = run ? ACTIVE.includes(run.status) : false;
+  useEffect(() => {
+    if (active) startPolling(1_000);
+    else stopPolling();
+    return () => stopPolling();
+  }, [active, startPolling, stopPolling]);
+
+  if (loading && !data) return <Loading />;
+  if (error && !run) return <ErrorBox error={error} />;
+  if (!run) return <Empty>No run {id}.</Empty>;
+  return (
+    <section data-run-status={run.status}>
+      <PageHeader
+        title={
+          <>
+            Run <code>{run.id.slice(0, 8)}</code> <Badge value={run.status} />
+          </>
+        }
+      />
+      <p>
+        <Link to={`/directories/${run.directory.id}`}>{run.directory.name}</Link> ·{' '}
+        {words(run.mode)}
+        {run.readMode && run.readMode !== run.mode ? ` (read ${words(run.readMode)})` : ''}
+        {run.fullReadReason ? ` — ${words(run.fullReadReason)}` : ''}
+        {run.username ? ` · user ${run.username}` : ''}
+        {run.email ? ` · ${run.email}` : ''} · {run.trigger === 'SCHEDULE' ? 'scheduled' : 'manual'}
+      </p>
+      {active ? <Progress run={run} /> : null}
+      {run.errorCode ? (
+        <div className="error-box" role="alert">
+          <code>{run.errorCode}</code> {run.errorMessage}
+        </div>
+      ) : null}
+      <div className="columns">
+        <div className="card">
+          <h2>Counts</h2>
+          <CountsTable counts={run.counts} mode={run.mode} />
+        </div>
+        <div className="card">
+          <h2>Timing</h2>
+          <Dl
+            items={[
+              ['Queued', <Time iso={run.queuedAt} />],
+              ['Started', <Time iso={run.startedAt} />],
+              ['Finished', <Time iso={run.finishedAt} />],
+              ['Duration', active ? 'running…' : duration(run.durationMs)],
+              ['Entries read', number(run.counts.entriesRead)],
+            ]}
+          />
+        </div>
+      </div>
+      <div className="card">
+        <h2>
+          Per-object errors <span className="muted">({number(run.errors.totalCount)})</span>
+        </h2>
+        <p className="hint">
+          Records that could not be (fully) imported; the run went on without them.
+        </p>
+        {run.errors.nodes.length === 0 ? <Empty>None.</Empty> : null}
+        {run.errors.nodes.length ? (
+          <table className="table errors">
+            <thead>
+              <tr>
+                <th>Code</th>
+                <th>Object</th>
+                <th>Message</th>
+              </tr>
+            </thead>
+            <tbody>
+              {run.errors.nodes.map((e, i) => (
+                <tr key={`${e.externalId}-${i}`}>
+                  <td>
+                    <code>{e.code}</code>
+                  </td>
+                  <td className="mono small">{e.sourceLocator || e.externalId}</td>
+                  <td>{e.message}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+        {errorsPager.page > 0 || run.errors.pageInfo.hasNextPage ? (
+          <Pager
+            page={errorsPager.page}
+            hasNext={run.errors.pageInfo.hasNextPage}
+            onNext={() => errorsPager.next(run.errors.pageInfo.endCursor)}
+            onPrevious={errorsPager.previous}
+            onFirst={errorsPager.first}
+          />
+        ) : null}
+      </div>
+    </section>
+  );
+}
+
+function Progress({ run }: { run: RunDetail }) {
+  const { data } = useQuery(PREVIOUS_RUN, { variables: { directoryId: run.directory.id } });
+  const previous = data?.runs.nodes.find((r) => r.mode === run.mode && r.id !== run.id);
+  const expected = run.mode === 'DELTA' ? undefined : previous?.counts.seen;
+  const seen = run.counts.seen;
+  return (
+    <div className="progress card" role="status">
+      {expected ? <progress value={Math.min(seen, expected)} max={expected} /> : <progress />}
+      <span>
+        {run.status === 'QUEUED' ? 'Waiting for the connector… ' : 'Syncing… '}
+        <b data-testid="live-seen">{number(seen)}</b> seen
+        {expected ? <span className="muted"> of about {number(expected)}</span> : null},{' '}
+        {number(run.counts.created)} created, {number(run.counts.updated)} updated,{' '}
+        {number(run.counts.errors)} errors
+      </span>
+    </div>
+  );
+}
+
+function CountsTable({ counts, mode }: { counts: RunCounts; mode: string }) {
+  const rows: [string, number][] =
+    mode === 'ADMIN'
+      ? [
+          ['administrators seen', counts.adminsSeen],
+          ['created', counts.adminsCreated],
+          ['updated', counts.adminsUpdated],
+          ['unchanged', counts.adminsUnchanged],
+          ['disabled', counts.adminsDisabled],
+          ['pending deletion', counts.adminsPendingDeletion],
+          ['restored', counts.adminsRestored],
+          ['errors', counts.errors],
+        ]
+      : [
+          ['users seen', counts.seen],
+          ['created', counts.created],
+          ['updated', counts.updated],
+          ['unchanged', counts.unchanged],
+          ['disabled', counts.disabled],
+          ['pending deletion', counts.pendingDeletion],
+          ['restored', counts.restored],
+          ['errors', counts.errors],
+          ['groups seen', counts.groupsSeen],
+          ['groups created', counts.groupsCreated],
+          ['groups updated', counts.groupsUpdated],
+          ['groups removed', counts.groupsRemoved],
+          ['memberships added', counts.membershipsAdded],
+          ['memberships removed', counts.membershipsRemoved],
+        ];
+  return (
+    <table className="table counts">
+      <tbody>
+        {rows.map(([k, v]) => (
+          <tr key={k} data-count={k}>
+            <th>{k}</th>
+            <td className="num">{number(v)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,68 @@
+import { useQuery } from '@apollo/client/react';
+import { DIRECTORIES, RUNS } from '../graphql/operations.js';
+import { number } from '../lib/format.js';
+import { useCursorPager } from '../lib/paging.js';
+import { setQuery, useLocation } from '../lib/router.js';
+import { Empty, ErrorBox, Loading, PageHeader, Pager } from '../ui/components.js';
+import { RunTable } from '../ui/run-bits.js';
+
+const STATUSES = ['COMPLETED', 'FAILED', 'BLOCKED', 'RUNNING', 'QUEUED'];
+
+/** Every directory's runs, newest first, filtered by directory and status (kept in the URL). */
+export function RunsPage() {
+  const { query } = useLocation();
+  const directoryId = query.get('directory') || null;
+  const status = query.get('status') || null;
+  const pager = useCursorPager(`${directoryId}|${status}`);
+  const dirs = useQuery(DIRECTORIES);
+  const { data, error, loading } = useQuery(RUNS, {
+    variables: { directoryId, status: status ? [status] : null, after: pager.after, first: 50 },
+    pollInterval: 5_000,
+  });
+  const runs = data?.runs;
+  return (
+    <section>
+      <PageHeader title="Runs" />
+      <div className="filters">
+        <select
+          aria-label="directory"
+          value={directoryId ?? ''}
+          onChange={(e) => setQuery({ directory: e.target.value })}
+        >
+          <option value="">all directories</option>
+          {dirs.data?.directories.nodes.map((d) => (
+            <option key={d.id} value={d.id}>
+              {d.name}
+            </option>
+          ))}
+        </select>
+        <select
+          aria-label="status"
+          value={status ?? ''}
+          onChange={(e) => setQuery({ status: e.target.value })}
+        >
+          <option value="">any status</option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s.toLowerCase()}
+            </option>
+          ))}
+        </select>
+        {runs ? <span className="muted">{number(runs.totalCount)} runs</span> : null}
+      </div>
+      <ErrorBox error={error} />
+      {loading && !data ? <Loading /> : null}
+      {runs && runs.nodes.length === 0 ? <Empty>No runs match.</Empty> : null}
+      {runs?.nodes.length ? <RunTable runs={runs.nodes} showDirectory /> : null}
+      {runs ? (
+        <Pager
+          page={pager.page}
+          hasNext={runs.pageInfo.hasNextPage}
+          onNext={() => pager.next(runs.pageInfo.endCursor)}
+          onPrevious={pager.previous}
+          onFirst={pager.first}
+        />
+      ) : null}
+    </section>
+  );
+}

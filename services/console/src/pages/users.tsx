@@ -1,0 +1,225 @@
+import { useEffect, useState, type ReactNode } from 'react';
+import { useQuery } from '@apollo/client/react';
+import { DIRECTORIES, GROUP, GROUP_OPTIONS, USER_COUNT, USERS } from '../graphql/operations.js';
+import type { UserFilterVars } from '../graphql/operations.js';
+import { useDebounced } from '../lib/debounce.js';
+import { number, words } from '../lib/format.js';
+import { useCursorPager } from '../lib/paging.js';
+import { Link, setQuery, useLocation } from '../lib/router.js';
+import { Badge, Empty, ErrorBox, Loading, PageHeader, Pager, Time } from '../ui/components.js';
+
+const STATUSES = ['ACTIVE', 'DISABLED', 'BYPASS', 'PENDING_DELETION'];
+const PAGE_SIZE = 50;
+
+/** Search box bound to the `q` query parameter, updating it as the user pauses typing. */
+export function SearchBox({ placeholder }: { placeholder: string }) {
+  const { query } = useLocation();
+  // The box owns the text while typing; the URL follows once typing pauses.
+  const [text, setText] = useState(query.get('q') ?? '');
+  const debounced = useDebounced(text);
+  useEffect(() => {
+    if ((new URLSearchParams(location.search).get('q') ?? '') !== debounced) {
+      setQuery({ q: debounced });
+    }
+  }, [debounced]);
+  return (
+    <input
+      type="search"
+      name="search"
+      aria-label="search"
+      placeholder={placeholder}
+      value={text}
+      onChange={(e) => setText(e.target.value)}
+    />
+  );
+}
+
+export function DirectorySelect() {
+  const { query } = useLocation();
+  const dirs = useQuery(DIRECTORIES);
+  return (
+    <select
+      aria-label="directory"
+      value={query.get('directory') ?? ''}
+      onChange={(e) => setQuery({ directory: e.target.value })}
+    >
+      <option value="">all directories</option>
+      {dirs.data?.directories.nodes.map((d) => (
+        <option key={d.id} value={d.id}>
+          {d.name}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** Pick a group by typing part of its name (the first 20 matches are offered). */
+function GroupFilter({ directoryId }: { directoryId: string | null }) {
+  const { query } = useLocation();
+  const groupId = query.get('group');
+  const [text, setText] = useState('');
+  const search = useDebounced(text);
+  const options = useQuery(GROUP_OPTIONS, {
+    variables: { search: search || null, directoryId },
+    skip: !!groupId,
+  });
+  const current = useQuery(GROUP, { variables: { id: groupId ?? '' }, skip: !groupId });
+  if (groupId) {
+    return (
+      <span className="chip">
+        group: {current.data?.group?.name ?? '…'}{' '}
+        <button type="button" className="link" onClick={() => setQuery({ group: undefined })}>
+          ×
+        </button>
+      </span>
+    );
+  }
+  const nodes = options.data?.groups.nodes ?? [];
+  return (
+    <>
+      <input
+        list="group-options"
+        aria-label="group"
+        placeholder="in group…"
+        value={text}
+        onChange={(e) => {
+          const picked = nodes.find((g) => g.name === e.target.value);
+          if (picked) {
+            setText('');
+            setQuery({ group: picked.id });
+          } else setText(e.target.value);
+        }}
+      />
+      <datalist id="group-options">
+        {nodes.map((g) => (
+          <option key={g.id} value={g.name}>
+            {g.directory?.name}
+          </option>
+        ))}
+      </datalist>
+    </>
+  );
+}
+
+/**
+ * Users: search, status, directory and group filters (kept in the URL), 50 per page by cursor.
+ * The total is counted once per filter (USER_COUNT), not on every page.
+ */
+export function UsersPage({
+  fixedStatus,
+  title = 'Users',
+  renderActions,
+}: {
+  fixedStatus?: string[];
+  title?: string;
+  renderActions?: (user: { id: string; username: string }) => ReactNode;
+} = {}) {
+  const { query } = useLocation();
+  const status = query.get('status');
+  const filter: UserFilterVars = {
+    search: query.get('q') || null,
+    directoryId: query.get('directory') || null,
+    groupId: query.get('group') || null,
+    status: fixedStatus ?? (status ? [status] : null),
+  };
+  const key = JSON.stringify(filter);
+  const pager = useCursorPager(key);
+  const { data, error, loading, previousData } = useQuery(USERS, {
+    variables: { filter, after: pager.after, first: PAGE_SIZE },
+  });
+  const count = useQuery(USER_COUNT, { variables: { filter } });
+  const page = (data ?? previousData)?.users;
+  const pending = fixedStatus?.includes('PENDING_DELETION');
+  return (
+    <section>
+      <PageHeader title={title}>
+        {count.data ? (
+          <span className="muted" data-testid="user-total">
+            {number(count.data.users.totalCount)} {fixedStatus ? 'users' : 'matching'}
+          </span>
+        ) : null}
+      </PageHeader>
+      <div className="filters">
+        <SearchBox placeholder="username, e-mail or name" />
+        {fixedStatus ? null : (
+          <select
+            aria-label="status"
+            value={status ?? ''}
+            onChange={(e) => setQuery({ status: e.target.value })}
+          >
+            <option value="">any status</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {words(s)}
+              </option>
+            ))}
+          </select>
+        )}
+        <DirectorySelect />
+        <GroupFilter directoryId={filter.directoryId ?? null} />
+      </div>
+      <ErrorBox error={error} />
+      {loading && !page ? <Loading /> : null}
+      {page && page.nodes.length === 0 ? <Empty>No users match.</Empty> : null}
+      {page?.nodes.length ? (
+        <table className={`table users${loading ? ' stale' : ''}`}>
+          <thead>
+            <tr>
+              <th>Username</th>
+              <th>Name</th>
+              <th>E-mail</th>
+              <th>Status</th>
+              <th>Directory</th>
+              {pending ? (
+                <>
+                  <th>Reason</th>
+                  <th>Purged</th>
+                </>
+              ) : (
+                <th>Last sync</th>
+              )}
+              {renderActions ? <th></th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {page.nodes.map((u) => (
+              <tr key={u.id} data-user={u.username}>
+                <td>
+                  <Link to={`/users/${u.id}`}>{u.username}</Link>
+                </td>
+                <td>{u.displayName}</td>
+                <td>{u.email}</td>
+                <td>
+                  <Badge value={u.status} />
+                </td>
+                <td>{u.directory?.name ?? <span className="muted">deleted</span>}</td>
+                {pending ? (
+                  <>
+                    <td>{words(u.removalReason)}</td>
+                    <td>
+                      <Time iso={u.purgeAfter} />
+                    </td>
+                  </>
+                ) : (
+                  <td>
+                    <Time iso={u.lastDirectorySync} />
+                  </td>
+                )}
+                {renderActions ? <td className="row-actions">{renderActions(u)}</td> : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {page ? (
+        <Pager
+          page={pager.page}
+          hasNext={page.pageInfo.hasNextPage}
+          onNext={() => pager.next(page.pageInfo.endCursor)}
+          onPrevious={pager.previous}
+          onFirst={pager.first}
+        />
+      ) : null}
+    </section>
+  );
+}

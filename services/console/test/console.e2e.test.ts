@@ -1,0 +1,286 @@
+// The admin console end to end in headless Chromium (Debian's `chromium`, driven by
+// playwright-core; no browser download): the built console served by the gateway in front of the
+// whole stack in process, a real slapd with the demo directory, real Postgres and NATS. What an
+// operator does: sign in with an API key, sync a directory and watch the counts, find a user,
+// send one to the trash through the source and bring them back, create a directory and see the
+// API's validation errors beside the fields, and see only what the role may do.
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { loadDemo, normalizeDn, startSlapd, waitFor, type Slapd } from '@dirsync/testkit';
+import {
+  demoDirectoryInput,
+  startStack,
+  waitForRun,
+  type Stack,
+} from '../../../gateway/test/support/stack.js';
+import { CHROMIUM_ARGS, chromiumPath } from './support/chromium.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CONSOLE_DIR = join(here, '..', 'dist');
+/** Set (to a folder) to write the README's screenshots there: `npm run screenshot -w @dirsync/console`. */
+const SCREENSHOT_DIR = process.env.DIRSYNC_CONSOLE_SCREENSHOT_DIR;
+
+const demo = loadDemo();
+
+/**
+ * A person of the demo directory who is in scope through exactly one selected group, named as a
+ * direct `member`: removing that one value takes them out of scope (→ pending deletion), adding
+ * it back brings them back (→ restored, same id).
+ */
+function singleGroupMember(): { username: string; dn: string; groupDn: string } {
+  const selected = new Set(demo.directory.selectedGroups.map(normalizeDn));
+  const groupsOf = new Map<string, string[]>();
+  for (const e of demo.entries) {
+    for (const m of e.attributes['member'] ?? []) {
+      const key = normalizeDn(m);
+      groupsOf.set(key, [...(groupsOf.get(key) ?? []), e.dn]);
+    }
+    for (const uid of e.attributes['memberUid'] ?? []) groupsOf.set(`uid:${uid}`, [e.dn]);
+  }
+  for (const e of demo.entries) {
+    const uid = e.attributes['uid']?.[0];
+    const groups = groupsOf.get(normalizeDn(e.dn)) ?? [];
+    if (!uid || groups.length !== 1 || groupsOf.has(`uid:${uid}`)) continue;
+    if (!selected.has(normalizeDn(groups[0]!))) continue;
+    if (!demo.expected.inScope.usernames.includes(uid)) continue;
+    return { username: uid, dn: e.dn, groupDn: groups[0]! };
+  }
+  throw new Error('the demo directory has no single-group member');
+}
+
+describe('the console in Chromium', () => {
+  let slapd: Slapd;
+  let stack: Stack;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let origin: string;
+  let dirId: string;
+  let dirName: string;
+
+  beforeAll(async () => {
+    if (!existsSync(join(CONSOLE_DIR, 'index.html'))) {
+      throw new Error(`${CONSOLE_DIR} has no build: npx turbo run build --filter=@dirsync/console`);
+    }
+    [slapd, stack, browser] = await Promise.all([
+      startSlapd({ ldif: demo.ldif, name: 'console' }),
+      startStack({ gateway: { console: { dir: CONSOLE_DIR } } }),
+      chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS }),
+    ]);
+    origin = new URL(stack.gatewayUrl).origin;
+    const input = demoDirectoryInput(slapd);
+    dirName = String(input.name);
+    const { createDirectory } = await stack.gql<{ createDirectory: { id: string } }>(
+      `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id } }`,
+      { input },
+    );
+    dirId = createDirectory.id;
+    context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    await slapd?.dispose();
+  });
+
+  const shot = async (name: string) => {
+    if (!SCREENSHOT_DIR) return;
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOT_DIR, name) });
+  };
+
+  it('is served by the gateway at / with a strict content security policy', async () => {
+    const res = await fetch(`${origin}/users/some-id`, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    const html = await res.text();
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(asset).toBeTruthy();
+    const js = await fetch(`${origin}${asset}`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(js.status).toBe(200);
+    expect(js.headers.get('cache-control')).toContain('immutable');
+    // Not the app: API paths, a missing asset, a path outside the console's folder.
+    expect((await fetch(`${origin}/assets/missing.js`)).status).toBe(404);
+    expect((await fetch(`${origin}/graphql`, { method: 'GET' })).status).not.toBe(200);
+    expect((await fetch(`${origin}/%2e%2e/package.json`)).status).toBe(404);
+  });
+
+  it('signs in with an API key (and refuses a wrong one at the door)', async () => {
+    await page.goto(`${origin}/`);
+    await page.fill('input[name="apiKey"]', 'not a key');
+    await page.click('button[type="submit"]');
+    await expect.poll(() => page.locator('[role="alert"]').innerText()).toContain('dsk_');
+    await page.fill('input[name="apiKey"]', `dsk_notakey12345_${'0'.repeat(43)}`);
+    await page.click('button[type="submit"]');
+    await expect
+      .poll(() => page.locator('[role="alert"]').innerText())
+      .toContain('UNAUTHENTICATED');
+    await page.fill('input[name="apiKey"]', stack.key);
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('[data-testid="viewer"]');
+    expect(await page.locator('[data-testid="viewer"]').innerText()).toMatch(/owner/i);
+    await page.waitForSelector(`tr[data-directory="${dirName}"]`);
+    expect(await page.locator(`tr[data-directory="${dirName}"]`).innerText()).toContain(
+      'never synced',
+    );
+  });
+
+  it('syncs the directory from the console and shows the run live, then its counts', async () => {
+    await page.locator(`tr[data-directory="${dirName}"] button`, { hasText: 'Sync now' }).click();
+    await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+    const runId = page.url().split('/').pop()!;
+    await page.waitForSelector('section[data-run-status="COMPLETED"]', { timeout: 60_000 });
+    const run = await waitForRun(stack, runId);
+    const count = (label: string) => page.locator(`tr[data-count="${label}"] td`).innerText();
+    expect(await count('users seen')).toBe(run.counts.seen.toLocaleString('en-US'));
+    expect(await count('created')).toBe(run.counts.created.toLocaleString('en-US'));
+    expect(run.counts.created).toBe(demo.expected.inScope.importable);
+    // The demo's deliberate per-object errors are listed with their codes.
+    expect(await page.locator('table.errors').innerText()).toContain('MISSING_USERNAME');
+    await shot('console-run.png');
+
+    await page.click('nav >> text=Directories');
+    const row = page.locator(`tr[data-directory="${dirName}"]`);
+    await expect
+      .poll(() => row.locator('[data-testid="user-counts"]').innerText())
+      .toContain(`${demo.expected.inScope.importable.toLocaleString('en-US')} active`);
+    expect(await row.innerText()).toMatch(/completed/);
+    await shot('console-directories.png');
+  });
+
+  it('finds a user by search and shows their page', async () => {
+    await page.click('nav >> text=Users');
+    await page.fill('input[name="search"]', 'jdoe');
+    await page.waitForSelector('tr[data-user="jdoe"]');
+    await page.click('tr[data-user="jdoe"] a');
+    await page.waitForSelector('section[data-user-status="ACTIVE"]');
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('jdoe');
+    expect(text).toContain(dirName);
+    expect(text).toMatch(/Groups\s*\(\d+\)/);
+    await shot('console-user.png');
+  });
+
+  it('shows a user who left the source in the trash, and back when the source restores them', async () => {
+    const person = singleGroupMember();
+    await slapd.modify(
+      `dn: ${person.groupDn}\nchangetype: modify\ndelete: member\nmember: ${person.dn}\n`,
+    );
+    await page.goto(`${origin}/directories/${dirId}`);
+    await page.click('form.inline-form button[type="submit"]'); // Sync now (FULL)
+    await page.waitForURL(/\/runs\//);
+    await page.waitForSelector('section[data-run-status="COMPLETED"]', { timeout: 60_000 });
+    expect(await page.locator('tr[data-count="pending deletion"] td').innerText()).toBe('1');
+
+    await page.click('nav >> text=Trash');
+    await page.waitForSelector(`tr[data-user="${person.username}"]`);
+    expect(await page.locator(`tr[data-user="${person.username}"]`).innerText()).toMatch(
+      /not observed/,
+    );
+
+    // Back in the group: syncing just this user from the console restores them (same record).
+    await slapd.modify(
+      `dn: ${person.groupDn}\nchangetype: modify\nadd: member\nmember: ${person.dn}\n`,
+    );
+    await page.goto(`${origin}/directories/${dirId}`);
+    await page.fill('form[data-sync-one="user"] input[name="username"]', person.username);
+    await page.click('form[data-sync-one="user"] button[type="submit"]');
+    await page.waitForSelector('form[data-sync-one="user"] [data-outcome="RESTORED"]');
+    await page.click('nav >> text=Trash');
+    await waitFor(
+      async () => (await page.locator(`tr[data-user="${person.username}"]`).count()) === 0,
+      { timeoutMs: 10_000, message: 'the restored user is still in the trash' },
+    );
+  });
+
+  it('creates a directory with the API validation errors shown beside each field', async () => {
+    await page.click('nav >> text=Directories');
+    await page.click('button:has-text("Add directory")');
+    await page.fill('input[name="name"]', 'Console LDAP');
+    await page.fill('input[name="ldap.url"]', 'http://not-ldap');
+    await page.fill('textarea[name="selectedGroups"]', 'not a dn');
+    await page.fill('input[name="restoreWindowDays"]', '2.5');
+    await page.click('button:has-text("Create directory")');
+    // Checked in the page first (a whole number), then by the API, field by field.
+    await page.waitForSelector('[data-field="restoreWindowDays"] .field-error');
+    await page.fill('input[name="restoreWindowDays"]', '7');
+    await page.click('button:has-text("Create directory")');
+    for (const field of ['ldap.url', 'ldap.bindDn', 'ldap.baseDn', 'selectedGroups']) {
+      await page.waitForSelector(`[data-field="${field}"] .field-error`);
+    }
+    expect(await page.locator('[data-field="restoreWindowDays"] .field-error').count()).toBe(0);
+
+    await page.fill('input[name="ldap.url"]', slapd.url);
+    await page.fill('input[name="ldap.bindDn"]', slapd.rootDn);
+    await page.fill('input[name="bindPassword"]', slapd.rootPassword);
+    stack.secretScanner.add('the console directory bind password', slapd.rootPassword);
+    await page.fill('input[name="ldap.baseDn"]', slapd.suffix);
+    await page.fill('textarea[name="selectedGroups"]', demo.directory.selectedGroups.join('\n'));
+    await page.click('button:has-text("Create directory")');
+    await page.waitForURL(/\/directories\/[0-9a-f-]{36}$/);
+    expect(await page.locator('h1').innerText()).toContain('Console LDAP');
+    const { directories } = await stack.gql<{
+      directories: {
+        nodes: { name: string; hasBindPassword: boolean; selectedGroups: string[] }[];
+      };
+    }>(`{ directories { nodes { name hasBindPassword selectedGroups } } }`);
+    const made = directories.nodes.find((d) => d.name === 'Console LDAP');
+    expect(made?.hasBindPassword).toBe(true);
+    expect(made?.selectedGroups).toHaveLength(demo.directory.selectedGroups.length);
+  });
+
+  it('offers a role only what it may do', async () => {
+    const readOnly = await stack.client('READ_ONLY');
+    const helpDesk = await stack.client('HELP_DESK');
+    const as = async (key: string) => {
+      const ctx = await browser.newContext();
+      const p = await ctx.newPage();
+      await p.goto(`${origin}/`);
+      await p.fill('input[name="apiKey"]', key);
+      await p.click('button[type="submit"]');
+      await p.waitForSelector(`tr[data-directory="${dirName}"]`);
+      return { ctx, p };
+    };
+    const ro = await as(readOnly.key);
+    expect(await ro.p.locator('button:has-text("Sync now")').count()).toBe(0);
+    expect(await ro.p.locator('button:has-text("Add directory")').count()).toBe(0);
+    await ro.p.goto(`${origin}/directories/${dirId}`);
+    await ro.p.waitForSelector('h2:has-text("Runs")');
+    expect(await ro.p.locator('form[data-sync-one="user"]').count()).toBe(0);
+    await ro.ctx.close();
+
+    const hd = await as(helpDesk.key);
+    await hd.p.goto(`${origin}/directories/${dirId}`);
+    await hd.p.waitForSelector('form[data-sync-one="user"]');
+    expect(await hd.p.locator('button:has-text("Sync now")').count()).toBe(0);
+    expect(await hd.p.locator('button:has-text("Edit")').count()).toBe(0);
+    await hd.ctx.close();
+  });
+
+  it('signs out when the key stops working', async () => {
+    const key = await stack.client('READ_ONLY', { name: 'revoked in the test' });
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await p.goto(`${origin}/`);
+    await p.fill('input[name="apiKey"]', key.key);
+    await p.click('button[type="submit"]');
+    await p.waitForSelector('[data-testid="viewer"]');
+    const { apiKeys } = await stack.gql<{ apiKeys: { nodes: { id: string; name: string }[] } }>(
+      `{ apiKeys { nodes { id name } } }`,
+    );
+    const id = apiKeys.nodes.find((k) => k.name === 'revoked in the test')!.id;
+    await stack.gql(`mutation($id: ID!) { revokeApiKey(id: $id) { status } }`, { id });
+    await p.click('nav >> text=Users');
+    await p.waitForSelector('input[name="apiKey"]');
+    expect(await p.locator('.notice').innerText()).toMatch(/revoked/i);
+    await ctx.close();
+  });
+});

@@ -174,19 +174,19 @@ function adminFacts(
 export function emitAdminWrites(
   sql: Sql,
   runId: string,
-  written: readonly { row: Written; before: string | undefined }[],
+  written: readonly { row: Written; before: string | undefined; changed?: readonly string[] }[],
   actor = '',
 ): void {
   if (written.length === 0) return;
   const at = BigInt(Date.now());
   emitLifecycle(
     sql,
-    written.map(({ row, before }) =>
+    written.map(({ row, before, changed }) =>
       adminEvent(
         syncTransition(before, row.status),
         adminFacts(row, row.status, before ?? null),
         { runId, actor },
-        before !== undefined && before !== row.status ? ['status'] : [],
+        changed ?? (before !== undefined && before !== row.status ? ['status'] : []),
         at,
       ),
     ),

@@ -368,7 +368,13 @@ export class AdminResolver {
          where a.id = ? returning ${ADMIN_RETURNING}`,
         [...params, adminId],
       );
-      if (row) emitAdminWrites(sql, '', [{ row, before: current.status }], actorOf(ctx));
+      if (row) {
+        const changed = (['email', 'role', 'firstName', 'lastName', 'displayName'] as const).filter(
+          (f) => input[f] !== undefined && input[f] !== null,
+        ) as string[];
+        if (row.status !== current.status) changed.push('status');
+        emitAdminWrites(sql, '', [{ row, before: current.status, changed }], actorOf(ctx));
+      }
     });
     return ctx.em.findOneOrFail(Admin, { id: adminId });
   }

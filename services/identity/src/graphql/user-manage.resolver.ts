@@ -1,11 +1,17 @@
 import { normalizePhone } from '@dirsync/kit';
 import { Permission } from '@dirsync/kit/auth';
 import { apiError, ApiErrorCode, Guard } from '@dirsync/kit/graphql';
+import { Transition } from '@dirsync/proto';
 import { Arg, Ctx, Field, ID, InputType, Mutation, Resolver } from 'type-graphql';
 import { hasNul, nameKey } from '../apply/normalize.js';
 import { lockNames, takenNames } from '../apply/names.js';
 import type { Sql } from '../db/sql.js';
 import { User } from '../entities/user.entity.js';
+import {
+  USER_EVENT_COLUMNS,
+  emitUserTransition,
+  emitUsersPurged,
+} from '../lifecycle/lifecycle.outbox.js';
 import type { IdentityContext } from './context.js';
 import { requireUuid } from './pagination.js';
 
@@ -308,6 +314,11 @@ export class UserManageResolver {
         ],
       );
       await writeDetails(sql, row!.id, aliases, phones);
+      await emitUserTransition(sql, row!.id, {
+        before: undefined,
+        cause: { actor: actorOf(ctx) },
+        bump: false,
+      });
       return row!.id;
     });
     return ctx.em.findOneOrFail(User, { id });
@@ -392,6 +403,28 @@ export class UserManageResolver {
       if (aliases !== undefined || phones !== undefined) {
         await sql.exec('update users set updated_at = now() where id = ?', [userId]);
       }
+      // One transition (one version) for the whole mutation: the fields it set.
+      const changed = [
+        ...(['username', 'email', 'firstName', 'lastName', 'displayName'] as const).filter(
+          (f) => input[f] !== undefined && input[f] !== null,
+        ),
+        ...(aliases !== undefined ? ['aliases'] : []),
+        ...(phones !== undefined ? ['phones'] : []),
+      ];
+      if (changed.length > 0 || (input.disabled !== undefined && input.disabled !== null)) {
+        const [now] = await sql.rows<{ status: string }>('select status from users where id = ?', [
+          userId,
+        ]);
+        if (now && now.status !== current.status) changed.push('status');
+        if (changed.length > 0) {
+          await emitUserTransition(sql, userId, {
+            before: current.status,
+            cause: { actor: actorOf(ctx) },
+            changedFields: changed,
+            bump: true,
+          });
+        }
+      }
     });
     return ctx.em.findOneOrFail(User, { id: userId }, { refresh: true });
   }
@@ -406,7 +439,12 @@ export class UserManageResolver {
     await ctx.db.tx(async (sql) => {
       const current = await lockUser(sql, userId);
       refuseSynced(current, 'deleted', []);
-      await sql.exec('delete from users where id = ?', [userId]);
+      const gone = await sql.rows<Parameters<typeof emitUsersPurged>[1][number]>(
+        `delete from users u where u.id = ? returning ${USER_EVENT_COLUMNS}`,
+        [userId],
+      );
+      // A manual user has no restore window: deleted is gone (PURGED).
+      emitUsersPurged(sql, gone, { actor: actorOf(ctx) });
     });
     return true;
   }
@@ -423,8 +461,8 @@ export class UserManageResolver {
   ): Promise<User> {
     const userId = requireUuid(id, 'id');
     await ctx.db.tx(async (sql) => {
-      await lockUser(sql, userId);
-      await sql.exec(
+      const current = await lockUser(sql, userId);
+      const changed = await sql.exec(
         `update users set bypass = ?,
            status = case when status in ('active', 'bypass')
                          then case when ? then 'bypass' else 'active' end
@@ -433,7 +471,25 @@ export class UserManageResolver {
          where id = ? and bypass is distinct from ?`,
         [bypass, bypass, userId, bypass],
       );
+      if (changed > 0) {
+        // No transition of its own: an UPDATED event with "bypass" (and "status" if it moved).
+        const [now] = await sql.rows<{ status: string }>('select status from users where id = ?', [
+          userId,
+        ]);
+        await emitUserTransition(sql, userId, {
+          before: current.status,
+          cause: { actor: actorOf(ctx) },
+          changedFields: now?.status !== current.status ? ['bypass', 'status'] : ['bypass'],
+          bump: true,
+          transition: Transition.UPDATED,
+        });
+      }
     });
     return ctx.em.findOneOrFail(User, { id: userId }, { refresh: true });
   }
+}
+
+/** Who made an operator's change, for its lifecycle events (a principal id, never a secret). */
+function actorOf(ctx: IdentityContext): string {
+  return ctx.principal?.id ?? '';
 }

@@ -358,3 +358,102 @@ export async function flushLifecycle(sql: Sql, namespace: string): Promise<numbe
   if (!list || list.length === 0) return 0;
   return writeLifecycle(sql, namespace, list);
 }
+
+/** The columns of `users u` a user event needs (a `returning` list). */
+export const USER_EVENT_COLUMNS = `u.id, u.directory_id, u.external_id, u.username, u.email,
+  u.display_name, u.status, u.previous_status, u.purge_after, u.version`;
+
+interface UserEventRow {
+  id: string;
+  directory_id: string | null;
+  external_id: string | null;
+  username: string;
+  email: string | null;
+  display_name: string | null;
+  status: string;
+  previous_status: string | null;
+  purge_after: string | Date | null;
+  version: number;
+}
+
+/**
+ * The event of one user's transition made by a statement other than the apply path's (an
+ * operator's mutation): `bump` increases the version (a write that did not), then the user as
+ * it is now is the snapshot. `before`: its status before (undefined: it was just created).
+ * `transition` defaults to {@link syncTransition}. Returns false when the user does not exist.
+ */
+export async function emitUserTransition(
+  sql: Sql,
+  userId: string,
+  opts: {
+    before: string | undefined;
+    cause: LifecycleCause;
+    changedFields?: readonly string[];
+    bump: boolean;
+    transition?: Transition;
+  },
+): Promise<boolean> {
+  const [u] = await sql.rows<UserEventRow>(
+    opts.bump
+      ? `update users u set version = u.version + 1 where u.id = ? returning ${USER_EVENT_COLUMNS}`
+      : `select ${USER_EVENT_COLUMNS} from users u where u.id = ?`,
+    [userId],
+  );
+  if (!u) return false;
+  const transition = opts.transition ?? syncTransition(opts.before, u.status);
+  emitLifecycle(sql, [
+    userEvent(
+      transition,
+      {
+        id: u.id,
+        directoryId: u.directory_id,
+        externalId: u.external_id,
+        username: u.username,
+        email: u.email,
+        displayName: u.display_name,
+        status: u.status,
+        previousStatus: opts.before ?? null,
+        purgeAfter: u.purge_after,
+        version: u.version,
+      },
+      opts.cause,
+      opts.changedFields ?? [],
+    ),
+  ]);
+  return true;
+}
+
+/**
+ * PURGED events of users deleted by `delete from users u … returning USER_EVENT_COLUMNS`: the
+ * snapshot as they were, state PURGED, version one past their last.
+ */
+export function emitUsersPurged(
+  sql: Sql,
+  rows: readonly UserEventRow[],
+  cause: LifecycleCause,
+): void {
+  if (rows.length === 0) return;
+  const at = BigInt(Date.now());
+  emitLifecycle(
+    sql,
+    rows.map((u) =>
+      userEvent(
+        Transition.PURGED,
+        {
+          id: u.id,
+          directoryId: u.directory_id,
+          externalId: u.external_id,
+          username: u.username,
+          email: u.email,
+          displayName: u.display_name,
+          status: 'purged',
+          previousStatus: u.status,
+          version: u.version + 1,
+        },
+        cause,
+        [],
+        at,
+      ),
+    ),
+  );
+}

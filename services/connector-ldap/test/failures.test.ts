@@ -142,6 +142,66 @@ describe('run failures', () => {
   });
 });
 
+describe('server limits', () => {
+  // A service account whose searches slapd cuts short after 5 entries (size.prtotal covers
+  // paged searches too): the run must fail, never complete with the first 5 users as if the
+  // rest had left the directory — a completed FULL run would send them all to pendingDeletion.
+  const SVC = 'cn=svc,dc=example,dc=org';
+  const SVC_PASSWORD = 'svc-secret-1';
+  let slapd: Slapd;
+  let h: ConnectorHarness;
+
+  beforeAll(async () => {
+    const people = Array.from({ length: 20 }, (_v, i) => person({ uid: `p${i}` }));
+    slapd = await startSlapd({
+      name: 'limits',
+      ldif: ldif(
+        person({ dn: SVC, cn: 'svc', attrs: { userPassword: SVC_PASSWORD } }),
+        ...people,
+        group(
+          'all',
+          people.map((p) => p.dn),
+        ),
+      ),
+      limits: [`dn.exact="${SVC}" size=5 size.prtotal=5`],
+    });
+    h = await ldapHarness({ connector: { pageSize: 3 } });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    await slapd?.dispose();
+  });
+
+  it('a size-limit answer → SIZE_LIMIT_EXCEEDED naming the base, not a truncated run', async () => {
+    const id = newDirectoryId();
+    h.setConfig(
+      id,
+      directoryConfig(slapd, [ALL], {
+        settings: { bindDn: SVC },
+        secrets: { bindPassword: SVC_PASSWORD },
+      }),
+    );
+    const run = await h.run({ directoryId: id });
+    expect(run.completed, 'no RunCompleted').toBeUndefined();
+    expect(errorCodeName(run.failed?.error?.code ?? ErrorCode.UNSPECIFIED)).toBe(
+      'SIZE_LIMIT_EXCEEDED',
+    );
+    const message = run.failed?.error?.message ?? '';
+    expect(message).toContain('dc=example,dc=org');
+    expect(message).toContain('never accepts a truncated result');
+    expect(message).not.toContain(SVC_PASSWORD);
+  });
+
+  it('the same directory read by an unlimited bind DN completes with all 20 users', async () => {
+    const id = newDirectoryId();
+    h.setConfig(id, directoryConfig(slapd, [ALL]));
+    const run = await h.run({ directoryId: id });
+    expect(run.failed).toBeUndefined();
+    expect(run.completed?.usersObserved).toBe(20);
+  });
+});
+
 describe('source lost mid-run', () => {
   const USERS = 20_000;
   let slapd: Slapd;

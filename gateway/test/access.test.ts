@@ -25,6 +25,8 @@ const ALLOWED: Record<string, readonly Role[]> = {
   updateUser: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
   deleteUser: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
   setUserBypass: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
+  restoreUser: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
+  purgeUser: ['OWNER', 'ADMINISTRATOR'],
   createApiKey: ['OWNER'],
   revokeApiKey: ['OWNER'],
   apiKeys: ['OWNER'],
@@ -152,6 +154,15 @@ const OPERATIONS: Record<string, () => [string, Record<string, unknown>]> = {
   setUserBypass: () => [
     `mutation($id: ID!) { setUserBypass(id: $id, bypass: true) { id } }`,
     { id: manualUserId },
+  ],
+  // Nobody is pending deletion here: an allowed caller gets NOT_FOUND, never FORBIDDEN.
+  restoreUser: () => [
+    `mutation($id: ID!) { restoreUser(id: $id) { id } }`,
+    { id: '00000000-0000-4000-8000-000000000001' },
+  ],
+  purgeUser: () => [
+    `mutation($id: ID!) { purgeUser(id: $id) }`,
+    { id: '00000000-0000-4000-8000-000000000001' },
   ],
   createApiKey: () => [
     `mutation { createApiKey(input: { name: "sneaky", role: OWNER }) { key } }`,

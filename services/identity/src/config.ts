@@ -24,8 +24,8 @@ export interface IdentityConfig {
   /** Delay before a failed event is retried; doubles per delivery (up to 30 s). Default 1000. */
   eventRetryDelayMs?: number;
   /**
-   * How often the purge job deletes what a restore window let go (administrators whose
-   * `purge_after` has passed). Default 60; 0 turns the job off.
+   * How often the purge job deletes what a restore window let go (users and administrators
+   * whose `purge_after` has passed). Default 60; 0 turns the job off.
    */
   purgeIntervalSeconds?: number;
 }

@@ -22,6 +22,11 @@ import { subgraphAuthenticator, type Principal } from '@dirsync/kit/auth';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createApplier, type Applier } from './apply/applier.js';
 import { purgeExpiredAdmins } from './apply/admins.apply.js';
+import { purgeExpiredUsers } from './apply/restore-purge.js';
+import {
+  startRunDecisionsResponder,
+  type RunDecisionsResponder,
+} from './apply/run-decisions.responder.js';
 import {
   LIFECYCLE_DURABLE,
   startDirectoryDeletedConsumer,
@@ -54,8 +59,12 @@ export interface IdentityService extends Service {
   readonly database: Database;
   /** The outbox relay (after start): `drain()` publishes now, `pending()` counts. */
   readonly outbox: OutboxRelay;
-  /** One pass of the purge job (also run every `purgeIntervalSeconds`); how many it deleted. */
-  purgeExpired(): Promise<number>;
+  /**
+   * One pass of the purge job (also run every `purgeIntervalSeconds`): delete the users and
+   * administrators whose restore window has ended by `at` (default now); how many it deleted.
+   * Tests pass a time past the window instead of waiting for it.
+   */
+  purgeExpired(at?: Date): Promise<number>;
 }
 
 export interface IdentityDeps {
@@ -79,6 +88,7 @@ export function createIdentityService(
   let nc: NatsConnection | undefined;
   let relay: OutboxRelay | undefined;
   let consumers: ConsumerLoop[] = [];
+  let decisions: RunDecisionsResponder | undefined;
   let apollo: ApolloServer<IdentityContext> | undefined;
   let http: HttpServer | undefined;
   let url = '';
@@ -88,14 +98,23 @@ export function createIdentityService(
   let purging: Promise<number> | undefined;
 
   /** Delete what a restore window let go; one pass at a time. */
-  function purgeExpired(): Promise<number> {
+  function purgeExpired(at?: Date): Promise<number> {
     const database = db;
     if (!database) return Promise.reject(new Error('identity service is not started'));
+    const when = at ?? new Date();
     purging ??= database
-      .tx((sql) => purgeExpiredAdmins(sql))
-      .then((admins) => {
-        if (admins > 0) logger.info({ admins }, 'purged administrators past their restore window');
-        return admins;
+      .tx(async (sql) => ({
+        users: await purgeExpiredUsers(sql, when),
+        admins: await purgeExpiredAdmins(sql, when),
+      }))
+      .then(({ users, admins }) => {
+        if (users + admins > 0) {
+          logger.info(
+            { users, admins },
+            'purged users and administrators past their restore window',
+          );
+        }
+        return users + admins;
       })
       .finally(() => {
         purging = undefined;
@@ -108,6 +127,8 @@ export function createIdentityService(
     purgeTimer = undefined;
     await purging?.catch(() => undefined);
     // Drain first: the event in hand commits and is acked; the rest is redelivered elsewhere.
+    await decisions?.stop();
+    decisions = undefined;
     await Promise.all(consumers.map((c) => c.stop()));
     consumers = [];
     await relay?.stop();
@@ -198,6 +219,14 @@ export function createIdentityService(
             onOutbox: () => outbox.wake(),
           }),
         );
+
+        decisions = startRunDecisionsResponder({
+          nc: conn,
+          namespace: config.natsNamespace,
+          db: database,
+          logger,
+          onOutbox: () => outbox.wake(),
+        });
 
         const server = new ApolloServer<IdentityContext>({
           schema: await buildIdentitySchema(),

@@ -137,7 +137,14 @@ export class RunBuilder {
 
   started(
     mode: SyncMode = SyncMode.FULL,
-    opts: { username?: string; email?: string; dryRun?: boolean; restoreWindowDays?: number } = {},
+    opts: {
+      username?: string;
+      email?: string;
+      dryRun?: boolean;
+      restoreWindowDays?: number;
+      /** The directory's deletion threshold; absent: none (no limit). */
+      threshold?: { maxCount: number; maxPercent: number };
+    } = {},
   ): this {
     return this.push({
       case: 'runStarted',
@@ -146,7 +153,10 @@ export class RunBuilder {
         username: opts.username ?? '',
         email: opts.email ?? '',
         dryRun: opts.dryRun ?? false,
-        policy: { restoreWindowDays: opts.restoreWindowDays ?? 7 },
+        policy: {
+          restoreWindowDays: opts.restoreWindowDays ?? 7,
+          ...(opts.threshold ? { deletionThreshold: opts.threshold } : {}),
+        },
       },
     } as Body);
   }
@@ -258,11 +268,18 @@ export interface Harness {
   publish(events: readonly DirectoryEvent[], opts?: { msgIdSuffix?: string }): Promise<void>;
   /** Every RunUpdate stored in the lifecycle stream, in stream order. */
   updates(runId?: string): Promise<StoredUpdate[]>;
-  /** Wait for the run's final (COMPLETED/FAILED) RunUpdate. */
+  /** Wait for the run's final (COMPLETED/FAILED/BLOCKED/REJECTED) RunUpdate. */
   finalUpdate(runId: string, timeoutMs?: number): Promise<RunUpdate>;
   rows<T>(sql: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
 }
+
+const FINAL: readonly RunStatus[] = [
+  RunStatus.COMPLETED,
+  RunStatus.FAILED,
+  RunStatus.BLOCKED,
+  RunStatus.REJECTED,
+];
 
 export async function startHarness(overrides: Partial<IdentityConfig> = {}): Promise<Harness> {
   const database = await createTestDatabase();
@@ -337,10 +354,7 @@ export async function startHarness(overrides: Partial<IdentityConfig> = {}): Pro
     updates,
     async finalUpdate(runId, timeoutMs = 20_000) {
       const found = await waitFor(
-        async () =>
-          (await updates(runId)).find(
-            (u) => u.update.status === RunStatus.COMPLETED || u.update.status === RunStatus.FAILED,
-          ),
+        async () => (await updates(runId)).find((u) => FINAL.includes(u.update.status)),
         { timeoutMs, message: `final RunUpdate of run ${runId}` },
       );
       return found.update;

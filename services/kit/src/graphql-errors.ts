@@ -15,6 +15,8 @@ export const ApiErrorCode = {
   INTERNAL: 'INTERNAL',
   /** A synced field cannot be changed through the API (`extensions.fields` names them). */
   READ_ONLY: 'READ_ONLY',
+  /** restoreUser / purgeUser of a user that is not pending deletion (`extensions.status`). */
+  NOT_PENDING_DELETION: 'NOT_PENDING_DELETION',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
 

@@ -444,11 +444,15 @@ export async function completeAdmins(sql: Sql, run: RunState): Promise<void> {
   run.userId = known.id;
 }
 
-/** Delete administrators whose restore window has passed (PURGED events); returns how many. */
-export async function purgeExpiredAdmins(sql: Sql): Promise<number> {
+/**
+ * Delete administrators whose restore window has passed by `at` (default now; PURGED events);
+ * returns how many.
+ */
+export async function purgeExpiredAdmins(sql: Sql, at: Date = new Date()): Promise<number> {
   const purged = await sql.rows<Written>(
-    `delete from admins a where a.status = 'pending_deletion' and a.purge_after <= now()
+    `delete from admins a where a.status = 'pending_deletion' and a.purge_after <= ?::timestamptz
      returning ${ADMIN_RETURNING}`,
+    [at.toISOString()],
   );
   emitAdminsGone(sql, Transition.PURGED, purged, {});
   return purged.length;

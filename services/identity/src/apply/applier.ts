@@ -45,6 +45,7 @@ import {
 import { hasNul, storable } from './normalize.js';
 import { applyUserBatch } from './users.apply.js';
 import { applyAdminBatch, completeAdmins } from './admins.apply.js';
+import { pruneHeld, supersedeBlocked } from './safety.js';
 
 /** Restore window when a directory's policy does not set one. */
 export const DEFAULT_RESTORE_WINDOW_DAYS = 7;
@@ -87,7 +88,7 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
   async function finish(
     sql: Sql,
     run: RunState,
-    status: 'COMPLETED' | 'FAILED',
+    status: 'COMPLETED' | 'FAILED' | 'BLOCKED',
     error?: { code: ErrorCode; message: string },
   ): Promise<void> {
     run.status = status;
@@ -118,6 +119,13 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
       dryRun: body.dryRun,
       // proto3 cannot tell an unset window from 0: 0 means the default (README).
       restoreWindowDays: body.policy?.restoreWindowDays || DEFAULT_RESTORE_WINDOW_DAYS,
+      // No threshold in the policy: no limit (the sync service always sends one).
+      threshold: body.policy?.deletionThreshold
+        ? {
+            maxCount: body.policy.deletionThreshold.maxCount,
+            maxPercent: body.policy.deletionThreshold.maxPercent,
+          }
+        : null,
     });
     await insertRun(sql, run);
     const problem = unsupported(run);
@@ -164,8 +172,12 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
       await completeDelta(sql, run);
       await markDirectorySynced(sql, run, false);
     }
+    // Deletion safety: a FULL read supersedes the directory's blocked runs (this one may be
+    // blocked itself); a partial one takes what it observed out of their plans.
+    if (readFull) await supersedeBlocked(sql, namespace, run);
+    else if (run.mode !== SyncMode.ADMIN) await pruneHeld(sql, run);
     run.cursor = storable(body.cursor);
-    await finish(sql, run, 'COMPLETED');
+    await finish(sql, run, run.status === 'BLOCKED' ? 'BLOCKED' : 'COMPLETED');
   }
 
   async function applyInTx(sql: Sql, event: DirectoryEvent): Promise<ApplyOutcome> {

@@ -3,6 +3,8 @@ import { toInt, type Sql } from '../db/sql.js';
 import { nameKey } from './normalize.js';
 import { DELETED_GROUP_RETURNING, DELETED_GROUP_ROWS, emitGroupsDeleted } from './groups.apply.js';
 import { removeUsers } from './removal.js';
+import { directoryTotals, exceeds, holdFullRemovals } from './safety.js';
+import { markLifecycle, rollbackLifecycle } from '../lifecycle/lifecycle.outbox.js';
 import type { RunState } from './run.repository.js';
 
 /**
@@ -34,9 +36,41 @@ export async function missingSeqs(
  * FULL run (and a DELTA run read in full): users not observed → pending deletion, groups not
  * observed → removed, memberships made equal to the observed set. Set-based, and an unchanged
  * directory writes no row.
+ *
+ * With a deletion threshold the sweep runs inside a savepoint and is measured afterwards (so a
+ * run within the limits pays nothing extra but two counts): when its user or membership removals
+ * exceed the threshold it is rolled back, the plan is held instead (`safety.ts`) and the run is
+ * left BLOCKED for the caller to finish.
  */
 export async function completeFull(sql: Sql, run: RunState): Promise<void> {
   await analyzeStaging(sql);
+  const totals = run.threshold ? await directoryTotals(sql, run.directoryId) : undefined;
+  const before = { ...run.counts };
+  // The sweep's lifecycle events are collected in memory: a rollback must drop them too.
+  const events = markLifecycle(sql);
+  if (totals) await sql.exec('savepoint full_sweep');
+  await sweepFull(sql, run);
+  if (totals) {
+    const reason = exceeds(run.threshold, {
+      users: run.counts.pendingDeletion - before.pendingDeletion,
+      memberships: run.counts.membershipsRemoved - before.membershipsRemoved,
+      ...totals,
+    });
+    if (reason) {
+      await sql.exec('rollback to savepoint full_sweep');
+      rollbackLifecycle(sql, events);
+      Object.assign(run.counts, before);
+      run.removals = await holdFullRemovals(sql, run, totals, reason);
+      run.status = 'BLOCKED';
+      await markDirectorySynced(sql, run, false);
+      return;
+    }
+    await sql.exec('release savepoint full_sweep');
+  }
+  await markDirectorySynced(sql, run, true);
+}
+
+async function sweepFull(sql: Sql, run: RunState): Promise<void> {
   const counts = run.counts;
   await removeUsers(sql, run, { kind: 'unobserved' });
 
@@ -101,7 +135,6 @@ export async function completeFull(sql: Sql, run: RunState): Promise<void> {
   );
   counts.membershipsAdded += toInt(diff?.added);
   counts.membershipsRemoved += toInt(diff?.removed);
-  await markDirectorySynced(sql, run, true);
 }
 
 /**

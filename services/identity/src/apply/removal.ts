@@ -69,13 +69,17 @@ export type StoredRemovalReason = 'deleted' | 'out_of_scope' | 'not_observed' | 
  *   except those the same run observed — an observation wins over a removal.
  * - `user` (USER): the requested user, which the run did not observe. It keeps its memberships
  *   until the next FULL or DELTA run: a single-user check reads no group.
+ * - `held` (approveRun of a BLOCKED FULL run, `safety.ts`): the users the run held back, minus
+ *   those an open run of the directory has observed since (a completed later run already took
+ *   the ones it observed out of the plan).
  *
  * Users already in `pending_deletion` are never planned again (their window keeps running).
  */
 export type RemovalPlan =
   | { kind: 'unobserved' }
   | { kind: 'named' }
-  | { kind: 'user'; userId: string };
+  | { kind: 'user'; userId: string }
+  | { kind: 'held' };
 
 /** The planned removals as one `select id, reason` over the run's staging. */
 function planned(run: RunState, plan: RemovalPlan): { sql: string; params: unknown[] } {
@@ -97,6 +101,16 @@ function planned(run: RunState, plan: RemovalPlan): { sql: string; params: unkno
                                 where s.run_id = ? and s.external_id = r.external_id)
               order by u.id, r.reason`,
         params: [run.directoryId, run.runId, run.runId],
+      };
+    case 'held':
+      return {
+        sql: `select u.id, h.reason from run_held_users h
+              join users u on u.id = h.user_id
+              where h.run_id = ? and u.directory_id = ? and u.status <> 'pending_deletion'
+                and not exists (select 1 from run_seen_users s join runs r on r.run_id = s.run_id
+                                where r.directory_id = ? and r.status = 'RUNNING'
+                                  and s.external_id = u.external_id)`,
+        params: [run.runId, run.directoryId, run.directoryId],
       };
     case 'user':
       return {

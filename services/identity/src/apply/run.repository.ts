@@ -1,8 +1,11 @@
 import {
   ErrorCode,
   FullReadReason,
+  DeletionThresholdSchema,
   ObjectErrorSchema,
+  RemovalPlanSchema,
   RunCountsSchema,
+  RunDecision,
   RunStatus,
   RunUpdateSchema,
   Subject,
@@ -16,6 +19,7 @@ import {
   toBinary,
   type ObjectError,
   type RunCounts,
+  type RunUpdate,
 } from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
 import { emitLifecycle, runEvent } from '../lifecycle/lifecycle.outbox.js';
@@ -55,6 +59,28 @@ export function emptyCounts(): Counts {
   return Object.fromEntries(COUNT_KEYS.map((k) => [k, 0])) as unknown as Counts;
 }
 
+/** A deletion threshold (proto `DeletionThreshold`): 0 turns a limit off. */
+export interface Threshold {
+  maxCount: number;
+  maxPercent: number;
+}
+
+/** What a BLOCKED run holds back (proto `RemovalPlan`), as stored in `runs.removals`. */
+export interface HeldRemovals {
+  users: number;
+  memberships: number;
+  groups: number;
+  baseUsers: number;
+  baseMemberships: number;
+  reason: string;
+}
+
+/**
+ * A run's status here. BLOCKED: finished except for its removals, which wait for a decision
+ * (then COMPLETED or REJECTED); REJECTED is final.
+ */
+export type RunStateStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'BLOCKED' | 'REJECTED';
+
 /** A run row, locked for the transaction that applies one of its events. */
 export interface RunState {
   runId: string;
@@ -63,7 +89,7 @@ export interface RunState {
   /** USER runs: the requested username; ADMIN runs: the requested e-mail (null: every admin). */
   username: string | null;
   dryRun: boolean;
-  status: 'RUNNING' | 'COMPLETED' | 'FAILED';
+  status: RunStateStatus;
   counts: Counts;
   restoreWindowDays: number;
   updateSeq: number;
@@ -77,6 +103,14 @@ export interface RunState {
   /** How the connector read (RunCompleted.read_mode); UNSPECIFIED until the run completes. */
   readMode: SyncMode;
   fullReadReason: FullReadReason;
+  /** The directory's deletion threshold when the run started; null = no limit. */
+  threshold: Threshold | null;
+  /** BLOCKED runs (and their decision): the removals held back. */
+  removals: HeldRemovals | null;
+  decision: RunDecision;
+  decidedBy: string | null;
+  /** A BLOCKED run made stale by this later FULL run (then REJECTED without decision). */
+  supersededBy: string | null;
 }
 
 interface RunRow {
@@ -97,6 +131,12 @@ interface RunRow {
   user_id: string | null;
   read_mode: string | null;
   full_read_reason: string | null;
+  deletion_max_count: number | null;
+  deletion_max_percent: number | null;
+  removals: HeldRemovals | null;
+  decision: 'APPROVE' | 'REJECT' | null;
+  decided_by: string | null;
+  superseded_by: string | null;
 }
 
 function modeFromName(name: string): SyncMode {
@@ -141,6 +181,14 @@ function fromRow(r: RunRow): RunState {
     userId: r.user_id,
     readMode: r.read_mode ? modeFromName(r.read_mode) : SyncMode.UNSPECIFIED,
     fullReadReason: reasonFromName(r.full_read_reason),
+    threshold:
+      r.deletion_max_count === null && r.deletion_max_percent === null
+        ? null
+        : { maxCount: r.deletion_max_count ?? 0, maxPercent: r.deletion_max_percent ?? 0 },
+    removals: r.removals,
+    decision: r.decision ? RunDecision[r.decision] : RunDecision.UNSPECIFIED,
+    decidedBy: r.decided_by,
+    supersededBy: r.superseded_by,
   };
 }
 
@@ -159,6 +207,15 @@ export async function lockRunningRuns(sql: Sql, directoryId: string): Promise<Ru
   return rows.map(fromRow);
 }
 
+/** The directory's BLOCKED runs, locked. */
+export async function lockBlockedRuns(sql: Sql, directoryId: string): Promise<RunState[]> {
+  const rows = await sql.rows<RunRow>(
+    `select * from runs where directory_id = ? and status = 'BLOCKED' order by run_id for update`,
+    [directoryId],
+  );
+  return rows.map(fromRow);
+}
+
 export function newRun(init: {
   runId: string;
   directoryId: string;
@@ -166,9 +223,15 @@ export function newRun(init: {
   username: string | null;
   dryRun: boolean;
   restoreWindowDays: number;
+  threshold?: Threshold | null;
 }): RunState {
   return {
     ...init,
+    threshold: init.threshold ?? null,
+    removals: null,
+    decision: RunDecision.UNSPECIFIED,
+    decidedBy: null,
+    supersededBy: null,
     status: 'RUNNING',
     counts: emptyCounts(),
     updateSeq: 0,
@@ -185,8 +248,8 @@ export function newRun(init: {
 export async function insertRun(sql: Sql, run: RunState): Promise<void> {
   await sql.exec(
     `insert into runs (run_id, directory_id, mode, username, dry_run, status, counts,
-       restore_window_days, update_seq)
-     values (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
+       restore_window_days, update_seq, deletion_max_count, deletion_max_percent)
+     values (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?)`,
     [
       run.runId,
       run.directoryId,
@@ -197,6 +260,8 @@ export async function insertRun(sql: Sql, run: RunState): Promise<void> {
       JSON.stringify(run.counts),
       run.restoreWindowDays,
       run.updateSeq,
+      run.threshold?.maxCount ?? null,
+      run.threshold?.maxPercent ?? null,
     ],
   );
 }
@@ -233,6 +298,8 @@ const RUN_STATUS: Record<RunState['status'], RunStatus> = {
   RUNNING: RunStatus.RUNNING,
   COMPLETED: RunStatus.COMPLETED,
   FAILED: RunStatus.FAILED,
+  BLOCKED: RunStatus.BLOCKED,
+  REJECTED: RunStatus.REJECTED,
 };
 
 /**
@@ -245,7 +312,7 @@ export async function commitRun(
   namespace: string,
   run: RunState,
   errors: readonly ObjectError[] = [],
-): Promise<void> {
+): Promise<RunUpdate> {
   run.updateSeq += 1;
   const finished = run.status !== 'RUNNING';
   const admin = run.mode === SyncMode.ADMIN;
@@ -267,12 +334,23 @@ export async function commitRun(
     atMs: BigInt(Date.now()),
     readMode: run.status === 'COMPLETED' ? run.readMode : SyncMode.UNSPECIFIED,
     fullReadReason: run.status === 'COMPLETED' ? run.fullReadReason : FullReadReason.UNSPECIFIED,
+    removals: run.removals
+      ? create(RemovalPlanSchema, {
+          ...run.removals,
+          threshold: run.threshold ? create(DeletionThresholdSchema, run.threshold) : undefined,
+        })
+      : undefined,
+    decision: run.decision,
+    decidedBy: run.decidedBy ?? '',
+    supersededBy: run.supersededBy ?? '',
   });
   await sql.exec(
     `with o as (insert into outbox (subject, msg_id, payload) values (?, ?, ?))
      update runs set status = ?, counts = ?::jsonb, update_seq = ?, last_seq = ?, cursor = ?,
        error_code = ?, error_message = ?, user_outcome = ?, user_id = ?, read_mode = ?,
-       full_read_reason = ?, updated_at = now(),
+       full_read_reason = ?, removals = ?::jsonb, decision = ?, decided_by = ?,
+       decided_at = case when ? then coalesce(decided_at, now()) end, superseded_by = ?,
+       updated_at = now(),
        finished_at = case when ? then coalesce(finished_at, now()) else null end
      where run_id = ?`,
     [
@@ -290,6 +368,11 @@ export async function commitRun(
       run.userId,
       run.readMode === SyncMode.UNSPECIFIED ? null : SyncMode[run.readMode],
       run.fullReadReason === FullReadReason.UNSPECIFIED ? null : FullReadReason[run.fullReadReason],
+      run.removals ? JSON.stringify(run.removals) : null,
+      run.decision === RunDecision.UNSPECIFIED ? null : RunDecision[run.decision],
+      run.decidedBy,
+      run.decision !== RunDecision.UNSPECIFIED,
+      run.supersededBy,
       finished,
       run.runId,
     ],
@@ -298,6 +381,7 @@ export async function commitRun(
   // this final RunUpdate: dirsync.lifecycle.run.<transition>, id run:<run id>:<transition>.
   const ended = runEvent(update);
   if (ended) emitLifecycle(sql, [ended]);
+  return update;
 }
 
 /** A per-object error identity itself reports (the connector reports its own). */

@@ -6,12 +6,22 @@ import { AdminResolver, resolveAdminReference } from './admin.resolver.js';
 import { GroupResolver, resolveGroupReference } from './group.resolver.js';
 import { UserManageResolver } from './user-manage.resolver.js';
 import { UserResolver, resolveUserReference } from './user.resolver.js';
+import { UserLifecycleResolver } from './user-lifecycle.resolver.js';
 
-/** The identity subgraph: User, Group and Admin entities; manual users' and administrators' mutations. */
+/**
+ * The identity subgraph: User, Group and Admin entities; manual users' and administrators'
+ * mutations; restoring and purging removed users.
+ */
 export function buildIdentitySchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
     {
-      resolvers: [UserResolver, UserManageResolver, GroupResolver, AdminResolver],
+      resolvers: [
+        UserResolver,
+        UserManageResolver,
+        UserLifecycleResolver,
+        GroupResolver,
+        AdminResolver,
+      ],
       // Only referenced through field resolvers: without this it would vanish from the SDL.
       orphanedTypes: [Directory],
       validate: false,

@@ -351,6 +351,21 @@ export function emitLifecycle(sql: Sql, events: readonly LifecycleEvent[]): void
   for (const e of events) list.push(e);
 }
 
+/**
+ * How many events the transaction `sql` has collected so far: take it with a savepoint, and
+ * {@link rollbackLifecycle} to it when rolling back to that savepoint (the deletion threshold's
+ * sweep does), so that no event survives a change that was undone.
+ */
+export function markLifecycle(sql: Sql): number {
+  return collected.get(sql)?.length ?? 0;
+}
+
+/** Forget the events collected after `mark` (see {@link markLifecycle}). */
+export function rollbackLifecycle(sql: Sql, mark: number): void {
+  const list = collected.get(sql);
+  if (list && list.length > mark) list.length = mark;
+}
+
 /** Write what the transaction collected to the outbox; returns the number of rows written. */
 export async function flushLifecycle(sql: Sql, namespace: string): Promise<number> {
   const list = collected.get(sql);

@@ -4,6 +4,7 @@ import { Migration20251215000000_delta } from './Migration20251215000000_delta.j
 import { Migration20251217000000_admins } from './Migration20251217000000_admins.js';
 import { Migration20251218000000_user_lifecycle } from './Migration20251218000000_user_lifecycle.js';
 import { Migration20261204063000_lifecycle } from './Migration20261204063000_lifecycle.js';
+import { Migration20261204070000_safety } from './Migration20261204070000_safety.js';
 
 /** Every migration, in order. Listed explicitly so the same list runs from src (tests) and dist. */
 export const migrationsList: MigrationObject[] = [
@@ -15,4 +16,5 @@ export const migrationsList: MigrationObject[] = [
     class: Migration20251218000000_user_lifecycle,
   },
   { name: 'Migration20261204063000_lifecycle', class: Migration20261204063000_lifecycle },
+  { name: 'Migration20261204070000_safety', class: Migration20261204070000_safety },
 ];

@@ -1,0 +1,337 @@
+import {
+  ErrorCode,
+  ErrorInfoSchema,
+  RunDecision,
+  create,
+  type ErrorInfo,
+  type RunUpdate,
+} from '@dirsync/proto';
+import { toInt, type Sql } from '../db/sql.js';
+import { DELETED_GROUP_RETURNING, DELETED_GROUP_ROWS, emitGroupsDeleted } from './groups.apply.js';
+import { removeUsers } from './removal.js';
+import {
+  commitRun,
+  lockBlockedRuns,
+  lockRun,
+  lockRunningRuns,
+  type HeldRemovals,
+  type RunState,
+  type Threshold,
+} from './run.repository.js';
+
+/**
+ * Deletion safety (docs/lifecycle.md#deletion-thresholds).
+ *
+ * A FULL sweep (and a DELTA run read in full) whose planned removals exceed the directory's
+ * threshold removes nothing: the run ends BLOCKED and its plan — the exact users, groups and
+ * memberships it would have removed — is kept (`run_held_*`) until an operator decides:
+ *
+ * - approve: exactly the held removals are applied, minus what was observed again since (a later
+ *   completed run that observed a held user or group takes it out of the plan; a run still open
+ *   that has observed one keeps it too), and the run becomes COMPLETED;
+ * - reject: the plan is discarded and the run becomes REJECTED;
+ * - a later FULL run of the directory that completes (or is blocked itself) supersedes it: the
+ *   plan is discarded, the run becomes REJECTED with `superseded_by`, and approve/reject answer
+ *   RUN_SUPERSEDED.
+ *
+ * What the run observed (creates, updates, restores, membership additions) is applied whether
+ * or not it is blocked: those changes come from records the source did return.
+ */
+
+/** What a sweep would remove, and what it is measured against. */
+export interface Measured {
+  users: number;
+  memberships: number;
+  baseUsers: number;
+  baseMemberships: number;
+}
+
+const pct = (n: number, base: number) =>
+  base > 0 ? Math.round((n * 1000) / base) / 10 : n > 0 ? 100 : 0;
+
+function over(limit: Threshold, n: number, base: number): boolean {
+  if (n === 0) return false;
+  if (limit.maxCount > 0 && n > limit.maxCount) return true;
+  // n / base > maxPercent / 100, in integers.
+  return limit.maxPercent > 0 && n * 100 > limit.maxPercent * base;
+}
+
+/**
+ * Why the removals exceed the threshold, or undefined when they do not. Users and memberships
+ * are measured separately against the same limits, each against the directory's own total; a
+ * limit of 0 is off, and a removal must be strictly more than a limit to exceed it.
+ */
+export function exceeds(limit: Threshold | null, m: Measured): string | undefined {
+  if (!limit) return undefined;
+  const parts: string[] = [];
+  if (over(limit, m.users, m.baseUsers)) {
+    parts.push(`${m.users} of ${m.baseUsers} users (${pct(m.users, m.baseUsers)} %)`);
+  }
+  if (over(limit, m.memberships, m.baseMemberships)) {
+    parts.push(
+      `${m.memberships} of ${m.baseMemberships} memberships (${pct(m.memberships, m.baseMemberships)} %)`,
+    );
+  }
+  if (parts.length === 0) return undefined;
+  const limits = [
+    limit.maxCount > 0 ? `more than ${limit.maxCount}` : '',
+    limit.maxPercent > 0 ? `more than ${limit.maxPercent} %` : '',
+  ].filter(Boolean);
+  return `would remove ${parts.join(' and ')}; the deletion threshold is ${limits.join(' or ')}`;
+}
+
+/** The directory's users (not pending deletion) and memberships now, before a sweep. */
+export async function directoryTotals(
+  sql: Sql,
+  directoryId: string,
+): Promise<{ baseUsers: number; baseMemberships: number }> {
+  const [row] = await sql.rows<{ users: string; memberships: string }>(
+    `select (select count(*) from users
+              where directory_id = ? and status <> 'pending_deletion') as users,
+            (select count(*) from memberships m join groups g on g.id = m.group_id
+              where g.directory_id = ?) as memberships`,
+    [directoryId, directoryId],
+  );
+  return { baseUsers: toInt(row?.users), baseMemberships: toInt(row?.memberships) };
+}
+
+/**
+ * A blocked FULL run's sweep: store exactly what it would remove — users not observed, groups
+ * not observed, memberships not observed (those of held users and held groups included) — and
+ * apply only the memberships it observed that are missing. Runs in the transaction that
+ * completes the run, after the sweep itself was rolled back.
+ */
+export async function holdFullRemovals(
+  sql: Sql,
+  run: RunState,
+  totals: { baseUsers: number; baseMemberships: number },
+  reason: string,
+): Promise<HeldRemovals> {
+  const [users] = await sql.rows<{ n: string }>(
+    `with held as (
+       insert into run_held_users (run_id, user_id, reason)
+       select ?, u.id, 'not_observed' from users u
+       where u.directory_id = ? and u.status <> 'pending_deletion'
+         and not exists (select 1 from run_seen_users s
+                         where s.run_id = ? and s.external_id = u.external_id)
+       returning 1
+     )
+     select count(*) as n from held`,
+    [run.runId, run.directoryId, run.runId],
+  );
+  const [groups] = await sql.rows<{ n: string }>(
+    `with held as (
+       insert into run_held_groups (run_id, group_id)
+       select ?, g.id from groups g
+       where g.directory_id = ?
+         and not exists (select 1 from run_seen_groups s
+                         where s.run_id = ? and s.external_id = g.external_id)
+       returning 1
+     )
+     select count(*) as n from held`,
+    [run.runId, run.directoryId, run.runId],
+  );
+  // Desired: the observed memberships between observed groups and users that stay. Held: every
+  // current membership that is not desired. Added: desired ones that do not exist yet.
+  const [m] = await sql.rows<{ held: string; added: string }>(
+    `with desired as (
+       select distinct g.id as group_id, u.id as user_id
+       from run_memberships rm
+       join groups g on g.directory_id = ? and g.external_id = rm.group_external_id
+       join users u on u.directory_id = ? and u.external_id = rm.user_external_id
+       where rm.run_id = ? and u.status <> 'pending_deletion'
+         and not exists (select 1 from run_held_users h where h.run_id = ? and h.user_id = u.id)
+         and not exists (select 1 from run_held_groups h where h.run_id = ? and h.group_id = g.id)
+     ),
+     current as (
+       select m.group_id, m.user_id from memberships m join groups g on g.id = m.group_id
+       where g.directory_id = ?
+     ),
+     held as (
+       insert into run_held_memberships (run_id, group_id, user_id)
+       select ?, c.group_id, c.user_id from current c
+       where not exists (select 1 from desired d
+                         where d.group_id = c.group_id and d.user_id = c.user_id)
+       returning 1
+     ),
+     added as (
+       insert into memberships (group_id, user_id)
+       select d.group_id, d.user_id from desired d
+       where not exists (select 1 from current c
+                         where c.group_id = d.group_id and c.user_id = d.user_id)
+       order by 1, 2
+       on conflict do nothing
+       returning 1
+     )
+     select (select count(*) from held) as held, (select count(*) from added) as added`,
+    [run.directoryId, run.directoryId, run.runId, run.runId, run.runId, run.directoryId, run.runId],
+  );
+  run.counts.membershipsAdded += toInt(m?.added);
+  return {
+    users: toInt(users?.n),
+    memberships: toInt(m?.held),
+    groups: toInt(groups?.n),
+    baseUsers: totals.baseUsers,
+    baseMemberships: totals.baseMemberships,
+    reason,
+  };
+}
+
+async function dropHeld(sql: Sql, runId: string): Promise<void> {
+  await sql.exec(
+    `with u as (delete from run_held_users where run_id = ?),
+          g as (delete from run_held_groups where run_id = ?)
+     delete from run_held_memberships where run_id = ?`,
+    [runId, runId, runId],
+  );
+}
+
+/**
+ * A FULL run of the directory (COMPLETED or BLOCKED) makes the directory's BLOCKED runs stale:
+ * it observed the source again, so their plans describe a state that is gone. Each becomes
+ * REJECTED with `superseded_by`, its plan is dropped, and its final RunUpdate goes to the outbox.
+ */
+export async function supersedeBlocked(sql: Sql, namespace: string, run: RunState): Promise<void> {
+  for (const stale of await lockBlockedRuns(sql, run.directoryId)) {
+    if (stale.runId === run.runId) continue;
+    stale.status = 'REJECTED';
+    stale.supersededBy = run.runId;
+    stale.cursor = null;
+    await dropHeld(sql, stale.runId);
+    await commitRun(sql, namespace, stale);
+  }
+}
+
+/**
+ * A completed DELTA or USER run observed some users and groups again: they leave the plans of
+ * the directory's BLOCKED runs (with the held memberships of those users), so an approval never
+ * removes someone the source has shown since.
+ */
+export async function pruneHeld(sql: Sql, run: RunState): Promise<void> {
+  const [blocked] = await sql.rows<{ any: boolean }>(
+    `select exists (select 1 from runs where directory_id = ? and status = 'BLOCKED') as any`,
+    [run.directoryId],
+  );
+  if (!blocked?.any) return;
+  await sql.exec(
+    `with seen as (
+       select u.id from run_seen_users s
+       join users u on u.directory_id = ? and u.external_id = s.external_id
+       where s.run_id = ?
+     ),
+     blocked as (select run_id from runs where directory_id = ? and status = 'BLOCKED'),
+     hu as (delete from run_held_users h where h.run_id in (select run_id from blocked)
+              and h.user_id in (select id from seen))
+     delete from run_held_memberships h where h.run_id in (select run_id from blocked)
+       and h.user_id in (select id from seen)`,
+    [run.directoryId, run.runId, run.directoryId],
+  );
+  await sql.exec(
+    `delete from run_held_groups h using groups g, run_seen_groups s, runs r
+     where r.directory_id = ? and r.status = 'BLOCKED' and h.run_id = r.run_id
+       and g.id = h.group_id and s.run_id = ? and s.external_id = g.external_id`,
+    [run.directoryId, run.runId],
+  );
+}
+
+/** A decision as sync sends it (RunDecisionRequest). */
+export interface DecisionRequest {
+  runId: string;
+  directoryId: string;
+  decision: RunDecision;
+  actor: string;
+}
+
+const failure = (code: ErrorCode, message: string): ErrorInfo =>
+  create(ErrorInfoSchema, { code, message });
+
+/**
+ * Approve or reject a BLOCKED run, in one transaction: the run's final RunUpdate is committed to
+ * the outbox with the change and returned. An unknown run (or one of another directory) answers
+ * DIRECTORY_NOT_FOUND, a superseded one RUN_SUPERSEDED, any other RUN_NOT_BLOCKED.
+ */
+export async function decideRun(
+  sql: Sql,
+  namespace: string,
+  req: DecisionRequest,
+): Promise<{ update: RunUpdate } | { error: ErrorInfo }> {
+  if (req.decision !== RunDecision.APPROVE && req.decision !== RunDecision.REJECT) {
+    return { error: failure(ErrorCode.CONFIG_INVALID, 'the decision must be APPROVE or REJECT') };
+  }
+  const run = await lockRun(sql, req.runId);
+  if (!run || (req.directoryId && run.directoryId !== req.directoryId)) {
+    return { error: failure(ErrorCode.DIRECTORY_NOT_FOUND, `run ${req.runId} not found`) };
+  }
+  if (run.supersededBy) {
+    return {
+      error: failure(
+        ErrorCode.RUN_SUPERSEDED,
+        `run ${run.runId} was superseded by run ${run.supersededBy}, a later full sync of the ` +
+          `directory; its removals were discarded and nobody was removed`,
+      ),
+    };
+  }
+  if (run.status !== 'BLOCKED') {
+    const decided =
+      run.decision !== RunDecision.UNSPECIFIED ? ` (${RunDecision[run.decision]})` : '';
+    return {
+      error: failure(
+        ErrorCode.RUN_NOT_BLOCKED,
+        `run ${run.runId} is ${run.status}${decided}, not BLOCKED; only a blocked run can be approved or rejected`,
+      ),
+    };
+  }
+  // Take the directory's open runs' locks: their events wait until this commits, and what they
+  // have observed so far (run_seen_*) is kept out of the removals.
+  await lockRunningRuns(sql, run.directoryId);
+  if (req.decision === RunDecision.APPROVE) {
+    await applyHeld(sql, run);
+    run.status = 'COMPLETED';
+  } else {
+    run.status = 'REJECTED';
+  }
+  await dropHeld(sql, run.runId);
+  run.decision = req.decision;
+  run.decidedBy = req.actor || 'unknown';
+  // The cursor of a blocked run is never stored: later runs may have moved it on.
+  run.cursor = null;
+  const update = await commitRun(sql, namespace, run);
+  return { update };
+}
+
+/** Apply a blocked run's held removals, minus what open runs of the directory observed. */
+async function applyHeld(sql: Sql, run: RunState): Promise<void> {
+  await removeUsers(sql, run, { kind: 'held' });
+  const [gone] = await sql.rows<{
+    groups: string;
+    memberships: string;
+    rows: Parameters<typeof emitGroupsDeleted>[3];
+  }>(
+    `with gone as (
+       select g.id from run_held_groups h join groups g on g.id = h.group_id
+       where h.run_id = ? and g.directory_id = ?
+         and not exists (select 1 from run_seen_groups s join runs r on r.run_id = s.run_id
+                         where r.directory_id = ? and r.status = 'RUNNING'
+                           and s.external_id = g.external_id)
+     ),
+     lost as (select count(*) as n from memberships m where m.group_id in (select id from gone)),
+     removed as (delete from groups g where g.id in (select id from gone)
+                 returning ${DELETED_GROUP_RETURNING})
+     select (select count(*) from removed) as groups, (select n from lost) as memberships,
+       ${DELETED_GROUP_ROWS} as rows`,
+    [run.runId, run.directoryId, run.directoryId],
+  );
+  emitGroupsDeleted(sql, run.directoryId, run.runId, gone?.rows);
+  run.counts.groupsRemoved += toInt(gone?.groups);
+  run.counts.membershipsRemoved += toInt(gone?.memberships);
+  const removed = await sql.exec(
+    `delete from memberships m using run_held_memberships h, users u
+     where h.run_id = ? and m.group_id = h.group_id and m.user_id = h.user_id
+       and u.id = m.user_id and u.directory_id = ?
+       and not exists (select 1 from run_seen_users s join runs r on r.run_id = s.run_id
+                       where r.directory_id = ? and r.status = 'RUNNING'
+                         and s.external_id = u.external_id)`,
+    [run.runId, run.directoryId, run.directoryId],
+  );
+  run.counts.membershipsRemoved += removed;
+}

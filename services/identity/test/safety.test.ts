@@ -1,0 +1,455 @@
+// Deletion safety in identity: thresholds on FULL sweeps, BLOCKED runs and their held plans,
+// approve / reject over the RunDecision request/reply, supersession, restoreUser / purgeUser and
+// the purge job. Real Postgres and NATS; events published the way a connector publishes them.
+import { randomUUID } from 'node:crypto';
+import {
+  ErrorCode,
+  RunDecision,
+  RunDecisionReplySchema,
+  RunDecisionRequestSchema,
+  RunStatus,
+  Subject,
+  SyncMode,
+  create,
+  fromBinary,
+  subject,
+  toBinary,
+  type RunDecisionReply,
+  type RunUpdate,
+} from '@dirsync/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  RunBuilder,
+  gql,
+  group,
+  runAndWait,
+  startHarness,
+  user,
+  type Harness,
+  type UserInit,
+} from './harness.js';
+import { waitFor } from '@dirsync/testkit';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ purgeIntervalSeconds: 0 });
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const THRESHOLD = { maxCount: 500, maxPercent: 20 };
+
+const people = (n: number, from = 1): UserInit[] =>
+  Array.from({ length: n }, (_, i) => user(`u${from + i}`, `user${from + i}`));
+
+/** A FULL run with a threshold: users, one group "all" with every observed user as member. */
+function full(
+  dir: string,
+  users: UserInit[],
+  threshold: { maxCount: number; maxPercent: number } | null = THRESHOLD,
+): RunBuilder {
+  const run = new RunBuilder(dir).started(SyncMode.FULL, { threshold: threshold ?? undefined });
+  if (users.length) run.users(users);
+  run.groups([group('all', 'All')]);
+  if (users.length) run.members({ all: users.map((u) => u.externalId) });
+  return run.completed(`cursor-${run.runId}`);
+}
+
+async function statuses(dir: string): Promise<Record<string, string>> {
+  const rows = await h.rows<{ external_id: string; status: string }>(
+    'select external_id, status from users where directory_id = ? order by external_id',
+    [dir],
+  );
+  return Object.fromEntries(rows.map((r) => [r.external_id, r.status]));
+}
+
+async function pendingIds(dir: string): Promise<string[]> {
+  const rows = await h.rows<{ external_id: string }>(
+    `select external_id from users where directory_id = ? and status = 'pending_deletion'
+     order by external_id`,
+    [dir],
+  );
+  return rows.map((r) => r.external_id).sort();
+}
+
+async function members(dir: string): Promise<number> {
+  const [row] = await h.rows<{ n: string }>(
+    `select count(*) as n from memberships m join groups g on g.id = m.group_id
+     where g.directory_id = ?`,
+    [dir],
+  );
+  return Number(row?.n ?? 0);
+}
+
+async function decide(
+  runId: string,
+  directoryId: string,
+  decision: RunDecision,
+  actor = 'owner-key:test',
+): Promise<RunDecisionReply> {
+  const msg = await h.nc.request(
+    subject(Subject.RUN_DECISIONS, { directory_id: directoryId }, h.ns),
+    toBinary(
+      RunDecisionRequestSchema,
+      create(RunDecisionRequestSchema, { runId, directoryId, decision, actor }),
+    ),
+    { timeout: 10_000 },
+  );
+  return fromBinary(RunDecisionReplySchema, msg.data);
+}
+
+function updateOf(reply: RunDecisionReply): RunUpdate {
+  if (reply.result.case !== 'update') {
+    throw new Error(`expected an update, got ${JSON.stringify(reply.result.value)}`);
+  }
+  return reply.result.value;
+}
+
+function errorOf(reply: RunDecisionReply): ErrorCode {
+  if (reply.result.case !== 'error') throw new Error('expected an error');
+  return reply.result.value.code;
+}
+
+/** A directory with `n` synced users, all active and members of "all". */
+async function seeded(n: number): Promise<string> {
+  const dir = randomUUID();
+  const first = await runAndWait(h, full(dir, people(n)));
+  expect(first.status).toBe(RunStatus.COMPLETED);
+  return dir;
+}
+
+describe('a source that suddenly returns no users', () => {
+  let dir: string;
+  let blocked: RunUpdate;
+
+  beforeAll(async () => {
+    dir = await seeded(10);
+    blocked = await runAndWait(h, full(dir, []));
+  });
+
+  it('ends BLOCKED with the plan, and removes nobody', async () => {
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    expect(blocked.removals).toMatchObject({
+      users: 10,
+      memberships: 10,
+      groups: 0,
+      baseUsers: 10,
+      baseMemberships: 10,
+      threshold: { maxCount: 500, maxPercent: 20 },
+    });
+    expect(blocked.removals?.reason).toBe(
+      'would remove 10 of 10 users (100 %) and 10 of 10 memberships (100 %); the deletion threshold is more than 500 or more than 20 %',
+    );
+    expect(blocked.counts).toMatchObject({ pendingDeletion: 0, membershipsRemoved: 0 });
+    expect(blocked.cursor).toBe('');
+    expect(await pendingIds(dir)).toEqual([]);
+    expect(await members(dir)).toBe(10);
+    const held = await h.rows<{ n: string }>(
+      'select count(*) as n from run_held_users where run_id = ?',
+      [blocked.runId],
+    );
+    expect(Number(held[0]?.n)).toBe(10);
+  });
+
+  it('approve removes exactly the held users and memberships; the run becomes COMPLETED', async () => {
+    const update = updateOf(await decide(blocked.runId, dir, RunDecision.APPROVE));
+    expect(update.status).toBe(RunStatus.COMPLETED);
+    expect(update.decision).toBe(RunDecision.APPROVE);
+    expect(update.decidedBy).toBe('owner-key:test');
+    expect(update.cursor).toBe('');
+    expect(update.counts).toMatchObject({ pendingDeletion: 10, membershipsRemoved: 10 });
+    expect(await pendingIds(dir)).toHaveLength(10);
+    expect(await members(dir)).toBe(0);
+    // The same update is in the outbox, so sync's consumer sees it too.
+    const stored = await h.finalUpdate(blocked.runId);
+    expect(stored.status).toBe(RunStatus.BLOCKED);
+    const last = await waitFor(
+      async () => {
+        const all = (await h.updates(blocked.runId)).map((u) => u.update);
+        return all.at(-1)?.seq === update.seq ? all.at(-1) : undefined;
+      },
+      { message: 'the approval in the lifecycle stream' },
+    );
+    expect(last?.status).toBe(RunStatus.COMPLETED);
+    const held = await h.rows('select 1 from run_held_users where run_id = ?', [blocked.runId]);
+    expect(held).toEqual([]);
+  });
+
+  it('a second decision answers RUN_NOT_BLOCKED', async () => {
+    expect(errorOf(await decide(blocked.runId, dir, RunDecision.APPROVE))).toBe(
+      ErrorCode.RUN_NOT_BLOCKED,
+    );
+    expect(errorOf(await decide(blocked.runId, dir, RunDecision.REJECT))).toBe(
+      ErrorCode.RUN_NOT_BLOCKED,
+    );
+  });
+});
+
+describe('the threshold', () => {
+  it('by count: more than maxCount users blocks, maxCount itself does not', async () => {
+    const dir = await seeded(10);
+    const limit = { maxCount: 3, maxPercent: 0 };
+    const ok = await runAndWait(h, full(dir, people(7), limit));
+    expect(ok.status).toBe(RunStatus.COMPLETED);
+    expect(ok.counts?.pendingDeletion).toBe(3);
+    const over = await runAndWait(h, full(dir, people(3), limit));
+    expect(over.status).toBe(RunStatus.BLOCKED);
+    expect(over.removals).toMatchObject({ users: 4, baseUsers: 7 });
+    expect(await pendingIds(dir)).toEqual(['u10', 'u8', 'u9']);
+  });
+
+  it('by percent: more than maxPercent of the users blocks, exactly maxPercent does not', async () => {
+    const dir = await seeded(10);
+    const limit = { maxCount: 0, maxPercent: 20 };
+    const ok = await runAndWait(h, full(dir, people(8), limit));
+    expect(ok.status).toBe(RunStatus.COMPLETED);
+    const over = await runAndWait(h, full(dir, people(6), limit));
+    expect(over.status).toBe(RunStatus.BLOCKED);
+    expect(over.removals).toMatchObject({ users: 2, baseUsers: 8 });
+    expect(over.removals?.reason).toContain('2 of 8 users (25 %)');
+  });
+
+  it('memberships are measured on their own', async () => {
+    const dir = randomUUID();
+    const users = people(10);
+    const seed = new RunBuilder(dir)
+      .started(SyncMode.FULL, { threshold: THRESHOLD })
+      .users(users)
+      .groups([group('a', 'A'), group('b', 'B')])
+      .members({ a: users.map((u) => u.externalId), b: users.map((u) => u.externalId) })
+      .completed();
+    expect((await runAndWait(h, seed)).status).toBe(RunStatus.COMPLETED);
+    // Everyone stays, but group "b" loses all its members: 10 of 20 memberships.
+    const run = new RunBuilder(dir)
+      .started(SyncMode.FULL, { threshold: THRESHOLD })
+      .users(users)
+      .groups([group('a', 'A'), group('b', 'B')])
+      .members({ a: users.map((u) => u.externalId) })
+      .completed();
+    const blocked = await runAndWait(h, run);
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    expect(blocked.removals).toMatchObject({ users: 0, memberships: 10, baseMemberships: 20 });
+    expect(await members(dir)).toBe(20);
+  });
+
+  it('0 turns both limits off; no threshold in the policy is no limit', async () => {
+    const dir = await seeded(4);
+    const off = await runAndWait(h, full(dir, people(1), { maxCount: 0, maxPercent: 0 }));
+    expect(off.status).toBe(RunStatus.COMPLETED);
+    expect(off.counts?.pendingDeletion).toBe(3);
+    const none = await runAndWait(h, full(dir, [], null));
+    expect(none.status).toBe(RunStatus.COMPLETED);
+    expect(await pendingIds(dir)).toHaveLength(4);
+  });
+
+  it('a blocked run still applies what it observed: creates, updates and new memberships', async () => {
+    const dir = await seeded(10);
+    const changed = [user('u1', 'user1', { email: 'changed@example.org' }), user('n1', 'newcomer')];
+    const blocked = await runAndWait(h, full(dir, changed));
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    expect(blocked.counts).toMatchObject({ created: 1, updated: 1, pendingDeletion: 0 });
+    expect(blocked.removals).toMatchObject({ users: 9, memberships: 9 });
+    expect(await statuses(dir)).toMatchObject({ n1: 'active', u5: 'active' });
+    // The newcomer's membership was added; nobody's was removed.
+    expect(await members(dir)).toBe(11);
+    const [u1] = await h.rows<{ email: string }>(
+      `select email from users where directory_id = ? and external_id = 'u1'`,
+      [dir],
+    );
+    expect(u1?.email).toBe('changed@example.org');
+  });
+});
+
+describe('approve after someone came back', () => {
+  it('does not remove a user a later run observed again', async () => {
+    const dir = await seeded(10);
+    const blocked = await runAndWait(h, full(dir, people(2)));
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    expect(blocked.removals?.users).toBe(8);
+    // A single-user sync finds u5 in the source again.
+    const single = await runAndWait(
+      h,
+      new RunBuilder(dir)
+        .started(SyncMode.USER, { username: 'user5', threshold: THRESHOLD })
+        .users([user('u5', 'user5')])
+        .members({ all: ['u5'] })
+        .completed(),
+    );
+    expect(single.status).toBe(RunStatus.COMPLETED);
+    const approved = updateOf(await decide(blocked.runId, dir, RunDecision.APPROVE));
+    expect(approved.counts?.pendingDeletion).toBe(7);
+    expect(await pendingIds(dir)).toEqual(['u10', 'u3', 'u4', 'u6', 'u7', 'u8', 'u9']);
+    expect(await members(dir)).toBe(3);
+  });
+});
+
+describe('reject', () => {
+  it('discards the plan: nobody is removed, the run is REJECTED', async () => {
+    const dir = await seeded(10);
+    const blocked = await runAndWait(h, full(dir, []));
+    const rejected = updateOf(await decide(blocked.runId, dir, RunDecision.REJECT, 'alice'));
+    expect(rejected).toMatchObject({
+      status: RunStatus.REJECTED,
+      decision: RunDecision.REJECT,
+      decidedBy: 'alice',
+    });
+    expect(await pendingIds(dir)).toEqual([]);
+    expect(await members(dir)).toBe(10);
+    expect(errorOf(await decide(blocked.runId, dir, RunDecision.APPROVE))).toBe(
+      ErrorCode.RUN_NOT_BLOCKED,
+    );
+  });
+});
+
+describe('supersession', () => {
+  it('a later FULL run makes a blocked run REJECTED with superseded_by; deciding it answers RUN_SUPERSEDED', async () => {
+    const dir = await seeded(10);
+    const blocked = await runAndWait(h, full(dir, []));
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    const later = await runAndWait(h, full(dir, people(10)));
+    expect(later.status).toBe(RunStatus.COMPLETED);
+    const stale = await waitFor(
+      async () =>
+        (await h.updates(blocked.runId))
+          .map((u) => u.update)
+          .find((u) => u.status === RunStatus.REJECTED),
+      { message: 'the superseded update' },
+    );
+    expect(stale).toMatchObject({
+      status: RunStatus.REJECTED,
+      supersededBy: later.runId,
+      decision: RunDecision.UNSPECIFIED,
+    });
+    expect(errorOf(await decide(blocked.runId, dir, RunDecision.APPROVE))).toBe(
+      ErrorCode.RUN_SUPERSEDED,
+    );
+    expect(errorOf(await decide(blocked.runId, dir, RunDecision.REJECT))).toBe(
+      ErrorCode.RUN_SUPERSEDED,
+    );
+    expect(await pendingIds(dir)).toEqual([]);
+  });
+
+  it('a later blocked FULL run supersedes the earlier one', async () => {
+    const dir = await seeded(10);
+    const first = await runAndWait(h, full(dir, []));
+    const second = await runAndWait(h, full(dir, people(1)));
+    expect(second.status).toBe(RunStatus.BLOCKED);
+    expect(errorOf(await decide(first.runId, dir, RunDecision.APPROVE))).toBe(
+      ErrorCode.RUN_SUPERSEDED,
+    );
+    const approved = updateOf(await decide(second.runId, dir, RunDecision.APPROVE));
+    expect(approved.counts?.pendingDeletion).toBe(9);
+  });
+
+  it('an unknown run, or one of another directory, is DIRECTORY_NOT_FOUND', async () => {
+    const dir = await seeded(2);
+    expect(errorOf(await decide(randomUUID(), dir, RunDecision.APPROVE))).toBe(
+      ErrorCode.DIRECTORY_NOT_FOUND,
+    );
+    const blocked = await runAndWait(h, full(dir, [], { maxCount: 1, maxPercent: 0 }));
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    expect(errorOf(await decide(blocked.runId, randomUUID(), RunDecision.APPROVE))).toBe(
+      ErrorCode.DIRECTORY_NOT_FOUND,
+    );
+  });
+});
+
+describe('restoreUser, purgeUser and the purge job', () => {
+  let dir: string;
+  const idOf = async (externalId: string) =>
+    (
+      await h.rows<{ id: string }>(
+        'select id from users where directory_id = ? and external_id = ?',
+        [dir, externalId],
+      )
+    )[0]!.id;
+
+  beforeAll(async () => {
+    dir = randomUUID();
+    const seed = new RunBuilder(dir)
+      .started(SyncMode.FULL, { restoreWindowDays: 3 })
+      .users([
+        user('r1', 'rita', {
+          aliases: ['rita.a'],
+          phones: [{ number: '+12025550101', kind: 'work' }],
+        }),
+        user('r2', 'rob'),
+        user('r3', 'rosa'),
+        user('r4', 'ruth'),
+      ])
+      .groups([group('g', 'G')])
+      .members({ g: ['r1', 'r2', 'r3', 'r4'] })
+      .completed();
+    await runAndWait(h, seed);
+    const removal = new RunBuilder(dir)
+      .started(SyncMode.FULL, { restoreWindowDays: 3 })
+      .users([user('r4', 'ruth')])
+      .groups([group('g', 'G')])
+      .members({ g: ['r4'] })
+      .completed();
+    expect((await runAndWait(h, removal)).counts?.pendingDeletion).toBe(3);
+  });
+
+  const RESTORE = `mutation($id: ID!) { restoreUser(id: $id) { id status removalReason pendingDeletionAt } }`;
+  const PURGE = `mutation($id: ID!) { purgeUser(id: $id) }`;
+
+  it('restoreUser gives a pending user its previous status back, with the same id', async () => {
+    const id = await idOf('r2');
+    const res = await gql<{ restoreUser: { id: string; status: string } }>(
+      h.service.url,
+      RESTORE,
+      { id },
+      'USER_MANAGER',
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.restoreUser).toMatchObject({
+      id,
+      status: 'ACTIVE',
+      removalReason: null,
+      pendingDeletionAt: null,
+    });
+    const again = await gql(h.service.url, RESTORE, { id });
+    expect(again.errors?.[0]?.extensions).toMatchObject({
+      code: 'NOT_PENDING_DELETION',
+      status: 'ACTIVE',
+    });
+  });
+
+  it('purgeUser deletes a pending user with its aliases, phones and memberships', async () => {
+    const id = await idOf('r1');
+    const denied = await gql(h.service.url, PURGE, { id }, 'USER_MANAGER');
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const res = await gql<{ purgeUser: string }>(h.service.url, PURGE, { id }, 'ADMINISTRATOR');
+    expect(res.data?.purgeUser).toBe(id);
+    for (const table of ['users', 'user_aliases', 'user_phones', 'memberships']) {
+      const col = table === 'users' ? 'id' : 'user_id';
+      expect(await h.rows(`select 1 from ${table} where ${col} = ?`, [id])).toEqual([]);
+    }
+    const gone = await gql(h.service.url, PURGE, { id }, 'ADMINISTRATOR');
+    expect(gone.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const active = await gql(h.service.url, PURGE, { id: await idOf('r4') }, 'ADMINISTRATOR');
+    expect(active.errors?.[0]?.extensions?.code).toBe('NOT_PENDING_DELETION');
+  });
+
+  it('the purge job deletes pending users once their restore window has passed, not before', async () => {
+    const r3 = await idOf('r3');
+    const [row] = await h.rows<{ purge_after: Date; pending_deletion_at: Date }>(
+      'select purge_after, pending_deletion_at from users where id = ?',
+      [r3],
+    );
+    const days =
+      (new Date(row!.purge_after).getTime() - new Date(row!.pending_deletion_at).getTime()) /
+      86_400_000;
+    expect(days).toBeCloseTo(3, 5);
+    const day = 86_400_000;
+    expect(await h.service.purgeExpired(new Date(Date.now() + 2 * day))).toBe(0);
+    expect(await h.rows('select 1 from users where id = ?', [r3])).toHaveLength(1);
+    expect(await h.service.purgeExpired(new Date(Date.now() + 3 * day + 60_000))).toBe(1);
+    expect(await h.rows('select 1 from users where id = ?', [r3])).toEqual([]);
+    // The restored and the active user stay.
+    expect(await statuses(dir)).toEqual({ r2: 'active', r4: 'active' });
+  });
+});

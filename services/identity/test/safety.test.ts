@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   ErrorCode,
+  LifecycleEventsSchema,
   RunDecision,
   RunDecisionReplySchema,
   RunDecisionRequestSchema,
@@ -14,6 +15,7 @@ import {
   fromBinary,
   subject,
   toBinary,
+  type LifecycleEvent,
   type RunDecisionReply,
   type RunUpdate,
 } from '@dirsync/proto';
@@ -84,6 +86,17 @@ async function members(dir: string): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
+/** The directory's user lifecycle events of one transition, from identity's outbox. */
+async function userEvents(dir: string, transition: string): Promise<LifecycleEvent[]> {
+  const rows = await h.rows<{ payload: Buffer }>(
+    'select payload from outbox where subject like ? order by id',
+    [`%.lifecycle.user.${transition}`],
+  );
+  return rows
+    .flatMap((r) => fromBinary(LifecycleEventsSchema, r.payload).events)
+    .filter((e) => e.directoryId === dir);
+}
+
 async function decide(
   runId: string,
   directoryId: string,
@@ -152,6 +165,8 @@ describe('a source that suddenly returns no users', () => {
       [blocked.runId],
     );
     expect(Number(held[0]?.n)).toBe(10);
+    // The rolled-back sweep left no event behind.
+    expect(await userEvents(dir, 'pending_deletion')).toEqual([]);
   });
 
   it('approve removes exactly the held users and memberships; the run becomes COMPLETED', async () => {
@@ -163,6 +178,9 @@ describe('a source that suddenly returns no users', () => {
     expect(update.counts).toMatchObject({ pendingDeletion: 10, membershipsRemoved: 10 });
     expect(await pendingIds(dir)).toHaveLength(10);
     expect(await members(dir)).toBe(0);
+    const events = await userEvents(dir, 'pending_deletion');
+    expect(events).toHaveLength(10);
+    expect(new Set(events.map((e) => e.runId))).toEqual(new Set([blocked.runId]));
     // The same update is in the outbox, so sync's consumer sees it too.
     const stored = await h.finalUpdate(blocked.runId);
     expect(stored.status).toBe(RunStatus.BLOCKED);
@@ -412,6 +430,11 @@ describe('restoreUser, purgeUser and the purge job', () => {
       pendingDeletionAt: null,
     });
     const again = await gql(h.service.url, RESTORE, { id });
+    const restored = await userEvents(dir, 'restored');
+    expect(
+      restored.map((e) => e.subject.value && 'id' in e.subject.value && e.subject.value.id),
+    ).toEqual([id]);
+    expect(restored[0]?.actor).not.toBe('');
     expect(again.errors?.[0]?.extensions).toMatchObject({
       code: 'NOT_PENDING_DELETION',
       status: 'ACTIVE',
@@ -449,6 +472,8 @@ describe('restoreUser, purgeUser and the purge job', () => {
     expect(await h.rows('select 1 from users where id = ?', [r3])).toHaveLength(1);
     expect(await h.service.purgeExpired(new Date(Date.now() + 3 * day + 60_000))).toBe(1);
     expect(await h.rows('select 1 from users where id = ?', [r3])).toEqual([]);
+    const purged = await userEvents(dir, 'purged');
+    expect(purged).toHaveLength(2);
     // The restored and the active user stay.
     expect(await statuses(dir)).toEqual({ r2: 'active', r4: 'active' });
   });

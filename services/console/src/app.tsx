@@ -17,6 +17,7 @@ import { RunsPage } from './pages/runs.js';
 import { RunPage } from './pages/run.js';
 import { UsersPage } from './pages/users.js';
 import { UserPage } from './pages/user.js';
+import { UserFormPage } from './pages/user-form.js';
 import { TrashPage } from './pages/trash.js';
 import { GroupsPage, GroupPage } from './pages/groups.js';
 import { AdminsPage } from './pages/admins.js';
@@ -160,6 +161,8 @@ function route(path: string): ReactNode {
   if (match('/runs', path)) return <RunsPage />;
   if ((p = match('/runs/:id', path))) return <RunPage id={p.id!} key={p.id} />;
   if (match('/users', path)) return <UsersPage />;
+  if (match('/users/new', path)) return <UserFormPage />;
+  if ((p = match('/users/:id/edit', path))) return <UserFormPage id={p.id!} key={p.id} />;
   if ((p = match('/users/:id', path))) return <UserPage id={p.id!} key={p.id} />;
   if (match('/trash', path)) return <TrashPage />;
   if (match('/groups', path)) return <GroupsPage />;

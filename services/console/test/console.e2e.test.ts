@@ -17,6 +17,7 @@ import {
   type Stack,
 } from '../../../gateway/test/support/stack.js';
 import { CHROMIUM_ARGS, chromiumPath } from './support/chromium.js';
+import { startOidcProvider } from './support/oidc-provider.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CONSOLE_DIR = join(here, '..', 'dist');
@@ -117,11 +118,13 @@ describe('the console in Chromium', () => {
     await page.goto(`${origin}/`);
     await page.fill('input[name="apiKey"]', 'not a key');
     await page.click('button[type="submit"]');
-    await expect.poll(() => page.locator('[role="alert"]').innerText()).toContain('dsk_');
+    await expect
+      .poll(() => page.locator('[role="alert"]').innerText(), { timeout: 15_000 })
+      .toContain('dsk_');
     await page.fill('input[name="apiKey"]', `dsk_notakey12345_${'0'.repeat(43)}`);
     await page.click('button[type="submit"]');
     await expect
-      .poll(() => page.locator('[role="alert"]').innerText())
+      .poll(() => page.locator('[role="alert"]').innerText(), { timeout: 15_000 })
       .toContain('UNAUTHENTICATED');
     await page.fill('input[name="apiKey"]', stack.key);
     await page.click('button[type="submit"]');
@@ -150,7 +153,7 @@ describe('the console in Chromium', () => {
     await page.click('nav >> text=Directories');
     const row = page.locator(`tr[data-directory="${dirName}"]`);
     await expect
-      .poll(() => row.locator('[data-testid="user-counts"]').innerText())
+      .poll(() => row.locator('[data-testid="user-counts"]').innerText(), { timeout: 15_000 })
       .toContain(`${demo.expected.inScope.importable.toLocaleString('en-US')} active`);
     expect(await row.innerText()).toMatch(/completed/);
     await shot('console-directories.png');
@@ -237,6 +240,29 @@ describe('the console in Chromium', () => {
     expect(made?.selectedGroups).toHaveLength(demo.directory.selectedGroups.length);
   });
 
+  it('creates a manual user, bypasses and deletes them', async () => {
+    await page.click('nav >> text=Users');
+    await page.click('button:has-text("Add user")');
+    await page.fill('input[name="username"]', 'console.manual');
+    await page.fill('input[name="email"]', 'console.manual@example.org');
+    await page.fill('input[name="phones"]', 'not a phone');
+    await page.click('button:has-text("Create user")');
+    await page.waitForSelector('[data-field="phones"] .field-error');
+    await page.fill('input[name="phones"]', '+44 20 7946 0999');
+    await page.click('button:has-text("Create user")');
+    await page.waitForSelector('section[data-user-status="ACTIVE"]');
+    expect(await page.locator('main').innerText()).toContain('+442079460999');
+    await page.click('button:has-text("Set bypass")');
+    await page.waitForSelector('section[data-user-status="BYPASS"]');
+    page.once('dialog', (d) => void d.accept());
+    await page.click('button:has-text("Delete")');
+    await page.waitForURL(/\/users$/);
+    const { userByUsername } = await stack.gql<{ userByUsername: { id: string } | null }>(
+      `{ userByUsername(username: "console.manual") { id } }`,
+    );
+    expect(userByUsername).toBeNull();
+  });
+
   it('offers a role only what it may do', async () => {
     const readOnly = await stack.client('READ_ONLY');
     const helpDesk = await stack.client('HELP_DESK');
@@ -252,6 +278,9 @@ describe('the console in Chromium', () => {
     const ro = await as(readOnly.key);
     expect(await ro.p.locator('button:has-text("Sync now")').count()).toBe(0);
     expect(await ro.p.locator('button:has-text("Add directory")').count()).toBe(0);
+    await ro.p.goto(`${origin}/users?q=jdoe`);
+    await ro.p.waitForSelector('tr[data-user="jdoe"]');
+    expect(await ro.p.locator('button:has-text("Add user")').count()).toBe(0);
     await ro.p.goto(`${origin}/directories/${dirId}`);
     await ro.p.waitForSelector('h2:has-text("Runs")');
     expect(await ro.p.locator('form[data-sync-one="user"]').count()).toBe(0);
@@ -263,6 +292,52 @@ describe('the console in Chromium', () => {
     expect(await hd.p.locator('button:has-text("Sync now")').count()).toBe(0);
     expect(await hd.p.locator('button:has-text("Edit")').count()).toBe(0);
     await hd.ctx.close();
+  });
+
+  it('signs in with the OIDC provider (authorization code + PKCE) as the role its token names', async () => {
+    const idp = await startOidcProvider({ clientId: 'dirsync-console', audience: 'dirsync-api' });
+    try {
+      const gateway = await stack.startGateway({
+        oidc: {
+          issuer: idp.issuer,
+          audience: 'dirsync-api',
+          roleClaim: 'roles',
+          roleMap: {},
+          algorithms: ['RS256'],
+        },
+        console: {
+          dir: CONSOLE_DIR,
+          oidc: {
+            issuer: idp.issuer,
+            clientId: 'dirsync-console',
+            scope: 'openid profile',
+            token: 'access_token',
+          },
+        },
+      });
+      const gw = new URL(gateway.url).origin;
+      const ctx = await browser.newContext();
+      const p = await ctx.newPage();
+      await p.goto(`${gw}/users`);
+      await p.click(`button:has-text("Sign in with ${new URL(idp.issuer).host}")`);
+      // The provider redirects back to /oidc/callback, the page exchanges the code and returns
+      // to where the sign-in started.
+      await p.waitForSelector('[data-testid="viewer"]');
+      expect(p.url()).toBe(`${gw}/users`);
+      expect(await p.locator('[data-testid="viewer"]').innerText()).toMatch(/Olivia Operator/);
+      expect(await p.locator('[data-testid="viewer"]').innerText()).toMatch(/user manager · OIDC/);
+      expect(idp.refused).toEqual([]);
+      // USER_MANAGER may sync but not manage directories.
+      await p.goto(`${gw}/directories`);
+      await p.waitForSelector(`tr[data-directory="${dirName}"] button:has-text("Sync now")`);
+      expect(await p.locator('button:has-text("Add directory")').count()).toBe(0);
+      // A callback this tab did not start is refused.
+      await p.goto(`${gw}/oidc/callback?code=x&state=forged`);
+      await p.waitForSelector('.field-error');
+      await ctx.close();
+    } finally {
+      await idp.close();
+    }
   });
 
   it('signs out when the key stops working', async () => {

@@ -308,7 +308,7 @@ export interface UserFilterVars {
   search?: string | null;
 }
 
-const USER_ROW = `id username displayName email status directory { id name } lastDirectorySync
+const USER_ROW = `id username displayName email status synced directory { id name } lastDirectorySync
   pendingDeletionAt purgeAfter removalReason`;
 
 /** One page of users; no totalCount (counted once per filter by USER_COUNT, not per page). */
@@ -336,10 +336,59 @@ export const USER: Doc<{ user: UserDetail | null }, { id: string }> = gql`
   query User($id: ID!) {
     user(id: $id) {
       ${USER_ROW}
-      directoryId externalId firstName lastName sourceLocator createdAt updatedAt
+      directoryId externalId bypass synced firstName lastName sourceLocator createdAt updatedAt
       aliases phones { number kind } customAttributes { name value }
       groups(first: 100) { totalCount nodes { id name } pageInfo { hasNextPage endCursor } }
     }
+  }
+`;
+
+export const SET_USER_BYPASS: Doc<
+  { setUserBypass: { id: string; status: string; bypass: boolean } },
+  { id: string; bypass: boolean }
+> = gql`
+  mutation SetUserBypass($id: ID!, $bypass: Boolean!) {
+    setUserBypass(id: $id, bypass: $bypass) {
+      id
+      status
+      bypass
+    }
+  }
+`;
+
+export interface ManualUserInput {
+  username?: string;
+  aliases?: string[];
+  email?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  displayName?: string | null;
+  phones?: { number: string; kind?: string }[];
+  disabled?: boolean;
+}
+
+export const CREATE_USER: Doc<{ createUser: { id: string } }, { input: ManualUserInput }> = gql`
+  mutation CreateUser($input: CreateUserInput!) {
+    createUser(input: $input) {
+      id
+    }
+  }
+`;
+
+export const UPDATE_USER: Doc<
+  { updateUser: { id: string } },
+  { id: string; input: ManualUserInput }
+> = gql`
+  mutation UpdateUser($id: ID!, $input: UpdateUserInput!) {
+    updateUser(id: $id, input: $input) {
+      id
+    }
+  }
+`;
+
+export const DELETE_USER: Doc<{ deleteUser: boolean }, { id: string }> = gql`
+  mutation DeleteUser($id: ID!) {
+    deleteUser(id: $id)
   }
 `;
 
@@ -482,6 +531,10 @@ export const ALL_OPERATIONS = {
   USERS,
   USER_COUNT,
   USER,
+  SET_USER_BYPASS,
+  CREATE_USER,
+  UPDATE_USER,
+  DELETE_USER,
   GROUPS,
   GROUP_OPTIONS,
   GROUP,

@@ -166,6 +166,7 @@ export interface UserRow {
   displayName: string | null;
   email: string | null;
   status: UserStatus;
+  synced: boolean;
   directory: { id: string; name: string } | null;
   lastDirectorySync: string | null;
   pendingDeletionAt: string | null;
@@ -174,8 +175,13 @@ export interface UserRow {
 }
 
 export interface UserDetail extends UserRow {
-  directoryId: string;
-  externalId: string;
+  /** null for manual users. */
+  directoryId: string | null;
+  externalId: string | null;
+  /** Set by an operator; the status is BYPASS while the user is neither disabled nor pending. */
+  bypass: boolean;
+  /** Synced from a directory (fields read-only); false for manual users. */
+  synced: boolean;
   firstName: string | null;
   lastName: string | null;
   sourceLocator: string | null;

@@ -20,6 +20,7 @@ export const Permission = {
   SYNC_RUN: 'sync:run',
   USER_RESTORE: 'user:restore',
   USER_PURGE: 'user:purge',
+  USER_MANAGE: 'user:manage',
   DIRECTORY_MANAGE: 'directory:manage',
   ADMIN_MANAGE: 'admin:manage',
   RUN_APPROVE: 'run:approve',

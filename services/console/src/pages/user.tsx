@@ -1,24 +1,40 @@
 import { useMutation, useQuery } from '@apollo/client/react';
-import { SYNC_USER, USER } from '../graphql/operations.js';
+import { DELETE_USER, SET_USER_BYPASS, SYNC_USER, USER } from '../graphql/operations.js';
 import { words } from '../lib/format.js';
-import { Link } from '../lib/router.js';
+import { Link, navigate } from '../lib/router.js';
 import { Permission, useCan } from '../lib/viewer.js';
 import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Time } from '../ui/components.js';
 
 export function UserPage({ id }: { id: string }) {
   const { data, error, loading, refetch } = useQuery(USER, { variables: { id } });
   const canSync = useCan(Permission.SYNC_USER);
+  const canManage = useCan(Permission.USER_MANAGE);
   const [syncUser, sync] = useMutation(SYNC_USER);
+  const [setBypass, bypass] = useMutation(SET_USER_BYPASS);
+  const [deleteUser, deletion] = useMutation(DELETE_USER);
   const u = data?.user;
   if (loading && !data) return <Loading />;
   if (error && !u) return <ErrorBox error={error} />;
   if (!u) return <Empty>No user {id}.</Empty>;
 
   const resync = async () => {
+    if (!u.directoryId) return;
     await syncUser({ variables: { directoryId: u.directoryId, username: u.username } }).catch(
       () => undefined,
     );
     await refetch();
+  };
+  const toggleBypass = async () => {
+    await setBypass({ variables: { id: u.id, bypass: !u.bypass } }).catch(() => undefined);
+    await refetch();
+  };
+  const remove = async () => {
+    if (!confirm(`Delete ${u.username}? A manual user is deleted at once.`)) return;
+    const res = await deleteUser({
+      variables: { id: u.id },
+      refetchQueries: ['Users', 'UserCount'],
+    }).catch(() => undefined);
+    if (res?.data?.deleteUser) navigate('/users');
   };
   const outcome = sync.data?.syncUser;
   return (
@@ -26,16 +42,44 @@ export function UserPage({ id }: { id: string }) {
       <PageHeader
         title={
           <>
-            {u.username} <Badge value={u.status} />
+            {u.username} <Badge value={u.status} />{' '}
+            {u.synced ? null : <span className="badge">manual</span>}
           </>
         }
       >
-        {canSync && u.directory ? (
+        {canSync && u.synced && u.directory ? (
           <button type="button" onClick={() => void resync()} disabled={sync.loading}>
             {sync.loading ? 'Syncing…' : 'Sync from source'}
           </button>
         ) : null}
+        {canManage ? (
+          <button
+            type="button"
+            onClick={() => void toggleBypass()}
+            disabled={bypass.loading}
+            title="A bypassed user is exempt from MFA; syncs keep the flag"
+          >
+            {u.bypass ? 'Clear bypass' : 'Set bypass'}
+          </button>
+        ) : null}
+        {canManage && !u.synced ? (
+          <>
+            <button type="button" onClick={() => navigate(`/users/${u.id}/edit`)}>
+              Edit
+            </button>
+            <button
+              type="button"
+              className="danger"
+              onClick={() => void remove()}
+              disabled={deletion.loading}
+            >
+              Delete
+            </button>
+          </>
+        ) : null}
       </PageHeader>
+      <ErrorBox error={bypass.error} />
+      <ErrorBox error={deletion.error} />
       {outcome ? (
         <p className="outcome" data-outcome={outcome.outcome} role="status">
           Sync: <Badge value={outcome.outcome} />{' '}
@@ -101,15 +145,21 @@ export function UserPage({ id }: { id: string }) {
                 'Directory',
                 u.directory ? (
                   <Link to={`/directories/${u.directory.id}`}>{u.directory.name}</Link>
-                ) : (
+                ) : u.synced ? (
                   'deleted'
+                ) : (
+                  'none — a manual user'
                 ),
               ],
               [
                 'Location',
                 u.sourceLocator ? <span className="mono small">{u.sourceLocator}</span> : null,
               ],
-              ['External id', <span className="mono small">{u.externalId}</span>],
+              [
+                'External id',
+                u.externalId ? <span className="mono small">{u.externalId}</span> : null,
+              ],
+              ['Bypass', u.bypass ? 'yes (set by an operator; syncs keep it)' : 'no'],
               ['Last sync', <Time iso={u.lastDirectorySync} />],
               ['Created', <Time iso={u.createdAt} />],
               ['Updated', <Time iso={u.updatedAt} />],

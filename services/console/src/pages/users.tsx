@@ -5,7 +5,8 @@ import type { UserFilterVars } from '../graphql/operations.js';
 import { useDebounced } from '../lib/debounce.js';
 import { number, words } from '../lib/format.js';
 import { useCursorPager } from '../lib/paging.js';
-import { Link, setQuery, useLocation } from '../lib/router.js';
+import { Link, navigate, setQuery, useLocation } from '../lib/router.js';
+import { Permission, useCan } from '../lib/viewer.js';
 import { Badge, Empty, ErrorBox, Loading, PageHeader, Pager, Time } from '../ui/components.js';
 
 const STATUSES = ['ACTIVE', 'DISABLED', 'BYPASS', 'PENDING_DELETION'];
@@ -130,9 +131,15 @@ export function UsersPage({
   const count = useQuery(USER_COUNT, { variables: { filter } });
   const page = (data ?? previousData)?.users;
   const pending = fixedStatus?.includes('PENDING_DELETION');
+  const canManage = useCan(Permission.USER_MANAGE);
   return (
     <section>
       <PageHeader title={title}>
+        {canManage && !fixedStatus ? (
+          <button type="button" onClick={() => navigate('/users/new')}>
+            Add user
+          </button>
+        ) : null}
         {count.data ? (
           <span className="muted" data-testid="user-total">
             {number(count.data.users.totalCount)} {fixedStatus ? 'users' : 'matching'}
@@ -192,7 +199,11 @@ export function UsersPage({
                 <td>
                   <Badge value={u.status} />
                 </td>
-                <td>{u.directory?.name ?? <span className="muted">deleted</span>}</td>
+                <td>
+                  {u.directory?.name ?? (
+                    <span className="muted">{u.synced ? 'deleted directory' : 'manual'}</span>
+                  )}
+                </td>
                 {pending ? (
                   <>
                     <td>{words(u.removalReason)}</td>

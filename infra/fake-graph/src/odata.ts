@@ -47,12 +47,27 @@ export function parseTop(raw: string | null, max: number, fallback: number): num
 /** One comparison of a `$filter` the fake understands. */
 type Clause = { prop: string; values: string[] };
 
+/** Which properties filter without an advanced query, and whether this request is one. */
+export interface FilterSupport {
+  /** Properties whose `eq`/`in` work by default; the others need an advanced query. */
+  defaultProperties: readonly string[];
+  /** The request has the advanced query parameters (`ConsistencyLevel: eventual`, `$count=true`). */
+  advanced: boolean;
+  /** Resource name in Graph's error message ("User"). */
+  resource: string;
+}
+
 /**
  * The `$filter` subset Graph documents for users and groups and the connector sends:
  * `prop eq 'v'`, `prop in ('a','b')`, joined by `or`. String comparison ignores case, as Graph's
- * does. Anything else is a 400.
+ * does. Anything else is a 400; with `support`, a property that filters only in advanced queries
+ * is a 400 `Request_UnsupportedQuery` unless the request is one (as Graph answers).
  */
-export function parseFilter(raw: string | null, known: readonly string[]): (o: Json) => boolean {
+export function parseFilter(
+  raw: string | null,
+  known: readonly string[],
+  support?: FilterSupport,
+): (o: Json) => boolean {
   if (raw === null || raw.trim() === '') return () => true;
   const clauses: Clause[] = [];
   let rest = raw.trim();
@@ -63,6 +78,13 @@ export function parseFilter(raw: string | null, known: readonly string[]): (o: J
     const prop = head[1] as string;
     if (!known.includes(prop)) {
       throw badRequest(`Could not find a property named '${prop}' on type 'microsoft.graph.user'.`);
+    }
+    if (support && !support.advanced && !support.defaultProperties.includes(prop)) {
+      throw new TenantError(
+        400,
+        'Request_UnsupportedQuery',
+        `Unsupported or invalid query filter clause specified for property '${prop}' of resource '${support.resource}'.`,
+      );
     }
     rest = rest.slice(head[0].length);
     const values: string[] = [];

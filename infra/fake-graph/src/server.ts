@@ -10,6 +10,7 @@ import {
   GROUP_PROPERTIES,
   Tenant,
   TenantError,
+  USER_DEFAULT_FILTER_PROPERTIES,
   USER_PROPERTIES,
   type GroupInput,
   type MemberRef,
@@ -275,8 +276,29 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     return `${base}${next.pathname}${next.search}`;
   }
 
-  /** One page of a collection, with `@odata.nextLink` when more follow. */
-  function page<T>(url: URL, items: T[], toJson: (t: T) => Json, context: string): Json {
+  /**
+   * An advanced query: `ConsistencyLevel: eventual` and `$count=true` (both, as Graph requires;
+   * `$count=true` alone is ignored).
+   */
+  function isAdvanced(req: IncomingMessage, url: URL): boolean {
+    const level = req.headers.consistencylevel;
+    return (
+      (Array.isArray(level) ? level[0] : level)?.toLowerCase() === 'eventual' &&
+      url.searchParams.get('$count') === 'true'
+    );
+  }
+
+  /**
+   * One page of a collection, with `@odata.nextLink` when more follow, and `@odata.count` (every
+   * item, not the page) when `count` says so (advanced queries with `$count=true`).
+   */
+  function page<T>(
+    url: URL,
+    items: T[],
+    toJson: (t: T) => Json,
+    context: string,
+    count = false,
+  ): Json {
     const top = parseTop(
       url.searchParams.get('$top'),
       fake.settings.maxPageSize,
@@ -294,6 +316,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     const slice = items.slice(offset, offset + top);
     const body: Json = {
       '@odata.context': `${base}/v1.0/$metadata#${context}`,
+      ...(count ? { '@odata.count': items.length } : {}),
       value: slice.map(toJson),
     };
     if (offset + top < items.length) body['@odata.nextLink'] = nextLink(url, { o: offset + top });
@@ -501,8 +524,13 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
       if (seg[0] === 'users' && seg.length === 1) {
         authorize(req, [PERMS.users]);
         const select = selectUsers(url);
-        const keep = parseFilter(url.searchParams.get('$filter'), USER_PROPERTIES);
-        body = page(url, tenant.users().filter(keep), (u) => project(u, select), 'users');
+        const advanced = isAdvanced(req, url);
+        const keep = parseFilter(url.searchParams.get('$filter'), USER_PROPERTIES, {
+          defaultProperties: USER_DEFAULT_FILTER_PROPERTIES,
+          advanced,
+          resource: 'User',
+        });
+        body = page(url, tenant.users().filter(keep), (u) => project(u, select), 'users', advanced);
       } else if (seg[0] === 'users' && seg[1] === 'delta' && seg.length === 2) {
         authorize(req, [PERMS.users]);
         ({ status, body, headers } = delta(url, 'user'));

@@ -32,6 +32,33 @@ export const USER_PROPERTIES = [
 ] as const;
 export type UserProperty = (typeof USER_PROPERTIES)[number];
 
+/**
+ * User properties whose `eq` / `in` filter works by default. Every other property the fake knows
+ * filters only in an advanced query (`ConsistencyLevel: eventual` header and `$count=true`):
+ * Microsoft's table "Support for filter by properties of Microsoft Entra ID (directory) objects"
+ * (learn.microsoft.com/graph/aad-advanced-queries) — e.g. `onPremisesSamAccountName`,
+ * `mobilePhone`, `officeLocation`, `companyName`, `employeeType`.
+ */
+export const USER_DEFAULT_FILTER_PROPERTIES: readonly UserProperty[] = [
+  'id',
+  'userPrincipalName',
+  'displayName',
+  'givenName',
+  'surname',
+  'mail',
+  'businessPhones',
+  'accountEnabled',
+  'jobTitle',
+  'department',
+  'employeeId',
+  'city',
+  'country',
+  'userType',
+  'otherMails',
+  'proxyAddresses',
+  'createdDateTime',
+];
+
 /** Properties Graph returns for a user when the request has no `$select`. */
 export const DEFAULT_USER_SELECT: readonly UserProperty[] = [
   'businessPhones',

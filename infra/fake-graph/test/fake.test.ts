@@ -178,6 +178,35 @@ describe('fake Microsoft Graph tenant', () => {
       ]);
     });
 
+    it('filters on an advanced-only property only in an advanced query, with @odata.count', async () => {
+      await admin.addUser({
+        userPrincipalName: 'sam@contoso.example',
+        onPremisesSamAccountName: 'psam',
+      });
+      const filter = encodeURIComponent("onPremisesSamAccountName eq 'PSAM'");
+      const plain = await request('GET', `/v1.0/users?$filter=${filter}`);
+      expect([plain.status, (plain.json.error as Json).code]).toEqual([
+        400,
+        'Request_UnsupportedQuery',
+      ]);
+      expect((plain.json.error as Json).message).toContain('onPremisesSamAccountName');
+      // Both advanced query parameters are needed: $count=true alone, or the header alone, is not one.
+      expect((await request('GET', `/v1.0/users?$filter=${filter}&$count=true`)).status).toBe(400);
+      const headerOnly = await request('GET', `/v1.0/users?$filter=${filter}`, {
+        headers: { ConsistencyLevel: 'eventual' },
+      });
+      expect(headerOnly.status).toBe(400);
+      const advanced = await request('GET', `/v1.0/users?$filter=${filter}&$count=true`, {
+        headers: { ConsistencyLevel: 'eventual' },
+      });
+      expect(advanced.status).toBe(200);
+      expect(advanced.json['@odata.count']).toBe(1);
+      expect(advanced.json.value).toHaveLength(1);
+      // A property that filters by default works either way.
+      const upn = encodeURIComponent("userPrincipalName eq 'p3@contoso.example'");
+      expect((await request('GET', `/v1.0/users?$filter=${upn}`)).status).toBe(200);
+    });
+
     it('401 without a valid token, 403 without the permission', async () => {
       const none = await request('GET', '/v1.0/users', { auth: false });
       expect([none.status, (none.json.error as Json).code]).toEqual([

@@ -3,7 +3,7 @@ import { DirsyncError, type SourceAdmin } from '@dirsync/kit';
 import {
   adminSelect,
   mapUser,
-  odataString,
+  usersWhere,
   type GraphUser,
   type ResolvedMapping,
 } from './mapping.js';
@@ -61,11 +61,13 @@ export async function readAdmins(reader: TenantReader, email: string | undefined
   const top = String(reader.pageSize);
 
   if (email !== undefined) {
+    const { query, headers } = usersWhere(reader.mapping.email, email, select);
     for await (const page of reader.pages<GraphUser>(
       `looking up the administrator "${email}"`,
       PERM_USERS,
       '/users',
-      { $filter: `${reader.mapping.email} eq ${odataString(email)}`, $select: select },
+      query,
+      headers,
     )) {
       for (const u of page) {
         const roles: AdminRole[] = [];

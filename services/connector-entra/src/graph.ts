@@ -412,8 +412,13 @@ export class GraphSession {
    * percent-encoded here: the Graph client joins them into the URL as given, so a `$filter`
    * literal with `+`, `&` or `#` (`ada+it@contoso.com`) would otherwise change the query.
    */
-  async get<T>(pathOrUrl: string, query: Record<string, string> = {}): Promise<T> {
+  async get<T>(
+    pathOrUrl: string,
+    query: Record<string, string> = {},
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     let req = this.client.api(pathOrUrl);
+    if (Object.keys(headers).length > 0) req = req.headers(headers);
     const entries = Object.entries(query);
     if (entries.length > 0) {
       req = req.query(Object.fromEntries(entries.map(([k, v]) => [k, encodeURIComponent(v)])));
@@ -421,14 +426,21 @@ export class GraphSession {
     return (await req.get()) as T;
   }
 
-  /** Every page of a collection, following `@odata.nextLink` to the end. */
-  async *pages<T>(path: string, query: Record<string, string>): AsyncGenerator<GraphPage<T>> {
-    let page = await this.get<GraphPage<T>>(path, query);
+  /**
+   * Every page of a collection, following `@odata.nextLink` to the end; `headers` go with every
+   * page (an advanced query's `ConsistencyLevel` is needed on each).
+   */
+  async *pages<T>(
+    path: string,
+    query: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): AsyncGenerator<GraphPage<T>> {
+    let page = await this.get<GraphPage<T>>(path, query, headers);
     for (;;) {
       yield page;
       const next = page['@odata.nextLink'];
       if (!next) return;
-      page = await this.get<GraphPage<T>>(next);
+      page = await this.get<GraphPage<T>>(next, {}, headers);
     }
   }
 

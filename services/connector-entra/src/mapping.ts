@@ -76,6 +76,51 @@ export function odataString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
+/**
+ * Single-valued user properties whose `eq` filter Graph serves by default. Every other property
+ * (`onPremisesSamAccountName`, `mobilePhone`, `employeeType`, extension properties, …) filters
+ * only in an advanced query — Microsoft's table "Support for filter by properties of Microsoft
+ * Entra ID (directory) objects" (learn.microsoft.com/graph/aad-advanced-queries).
+ */
+const DEFAULT_EQ_FILTER = new Set([
+  'id',
+  'userPrincipalName',
+  'mail',
+  'displayName',
+  'givenName',
+  'surname',
+  'mailNickname',
+  'jobTitle',
+  'department',
+  'employeeId',
+  'city',
+  'state',
+  'country',
+  'usageLocation',
+  'userType',
+  'onPremisesUserPrincipalName',
+  'onPremisesSecurityIdentifier',
+]);
+
+/** A `/users` request: its query and the headers it needs. */
+export interface UsersQuery {
+  query: Record<string, string>;
+  headers: Record<string, string>;
+}
+
+/**
+ * `/users` where `property` equals `value` (an OData literal, never a pattern; Graph compares
+ * case-insensitively). A property Graph filters only in advanced queries gets the advanced query
+ * parameters (`ConsistencyLevel: eventual`, `$count=true`) — without them Graph answers 400
+ * `Request_UnsupportedQuery`. Advanced queries are eventually consistent: a user created seconds
+ * ago may not be found yet.
+ */
+export function usersWhere(property: string, value: string, select: string): UsersQuery {
+  const query = { $filter: `${property} eq ${odataString(value)}`, $select: select };
+  if (DEFAULT_EQ_FILTER.has(property)) return { query, headers: {} };
+  return { query: { ...query, $count: 'true' }, headers: { ConsistencyLevel: 'eventual' } };
+}
+
 /** A Graph user object (only the selected properties are present). */
 export type GraphUser = Record<string, unknown> & { id: string };
 

@@ -11,10 +11,10 @@ import { graphStatus, translateGraphError } from './errors.js';
 import type { GraphPage, GraphSession } from './graph.js';
 import {
   mapUser,
-  odataString,
   resolveMapping,
   userSelect,
   type GraphUser,
+  usersWhere,
   type ResolvedMapping,
 } from './mapping.js';
 
@@ -105,8 +105,9 @@ export class TenantReader {
     permission: string,
     path: string,
     query: Record<string, string>,
+    headers: Record<string, string> = {},
   ): AsyncGenerator<T[]> {
-    const it = this.graph.pages<T>(path, query);
+    const it = this.graph.pages<T>(path, query, headers);
     for (;;) {
       const step = await this.call(what, permission, () => it.next());
       if (step.done) return;
@@ -266,11 +267,13 @@ export class TenantReader {
     const selected = await this.selectedGroups();
     const nested = await this.nestedGroups(selected);
     const scope = new Map([...selected, ...nested].map((g) => [g.id, g]));
+    const { query, headers } = usersWhere(this.mapping.username, username, this.select);
     for await (const page of this.pages<GraphUser>(
       `looking up the user "${username}"`,
       PERM_USERS,
       '/users',
-      { $filter: `${this.mapping.username} eq ${odataString(username)}`, $select: this.select },
+      query,
+      headers,
     )) {
       for (const u of page) {
         const groups: string[] = [];

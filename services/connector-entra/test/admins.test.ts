@@ -276,7 +276,7 @@ describe('connector-entra ADMIN runs', () => {
   });
 });
 
-describe('connector-entra USER runs with URL-significant characters', () => {
+describe('connector-entra $filter lookups (USER runs)', () => {
   let t: FakeTenant;
   let h: ConnectorHarness;
 
@@ -309,5 +309,27 @@ describe('connector-entra USER runs with URL-significant characters', () => {
         username,
       ).toEqual([id]);
     }
+  });
+
+  it('uses an advanced query (ConsistencyLevel + $count) only for a property that needs one', async () => {
+    const [sam] = await t.admin.addUsers([
+      { userPrincipalName: 'jdoe@contoso.example', onPremisesSamAccountName: 'JDoe' },
+    ]);
+    const [group] = await t.admin.addGroups([{ displayName: 'SAM staff' }]);
+    await t.admin.addMembers(String(group?.id), [String(sam?.id)]);
+    const lookups = async (username: string, mapping: Record<string, string>) => {
+      await t.admin.clearStats();
+      const dir = newDirectoryId();
+      h.setConfig(dir, directoryConfig(t, [String(group?.id)], { mapping }));
+      const run = await h.run({ directoryId: dir, mode: SyncMode.USER, username });
+      expect(run.outcome.error, username).toBeUndefined();
+      expect(run.users.map((u) => u.externalId)).toEqual([sam?.id]);
+      return (await t.admin.stats()).log
+        .filter((l) => l.url.startsWith('/v1.0/users?'))
+        .map((l) => new URL(`https://fake${l.url}`).searchParams.get('$count'));
+    };
+    // Graph filters onPremisesSamAccountName only in advanced queries (400 otherwise).
+    expect(await lookups('jdoe', { username: 'onPremisesSamAccountName' })).toEqual(['true']);
+    expect(await lookups('JDOE@contoso.example', {})).toEqual([null]);
   });
 });

@@ -4,6 +4,7 @@ import {
   Subject,
   SyncMode,
   UserOutcome,
+  errorCodeName,
   subject,
   type DirectoryEvent,
   type ObjectError,
@@ -46,14 +47,18 @@ import { hasNul, storable } from './normalize.js';
 import { applyUserBatch } from './users.apply.js';
 import { applyAdminBatch, completeAdmins } from './admins.apply.js';
 import { pruneHeld, supersedeBlocked } from './safety.js';
+import { errorChange, type Change } from './changes.js';
 
 /** Restore window when a directory's policy does not set one. */
 export const DEFAULT_RESTORE_WINDOW_DAYS = 7;
 
 /** What applying one event did. */
 export type ApplyOutcome =
-  /** Committed; `outbox` tells whether RunUpdates were written. */
-  | { kind: 'applied'; outbox: boolean }
+  /**
+   * Committed; `outbox` tells whether RunUpdates were written; `changes` are the per-object
+   * changes the transaction made (changes.ts), in the order they were made.
+   */
+  | { kind: 'applied'; outbox: boolean; changes: readonly Change[] }
   /** (run, seq) was applied before: nothing changed. */
   | { kind: 'duplicate' }
   /** The run is already finished here, or the event is unusable: nothing changed. */
@@ -194,7 +199,7 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
     if (body.case === 'runStarted') {
       if (run) return { kind: 'ignored', reason: 'run already known' };
       await start(sql, event, body.value);
-      return { kind: 'applied', outbox: true };
+      return { kind: 'applied', outbox: true, changes: [] };
     }
 
     if (!run) {
@@ -220,7 +225,7 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
                 message: `run ${event.runId} ended but its RunStarted was never applied; nobody was removed`,
               },
         );
-        return { kind: 'applied', outbox: true };
+        return { kind: 'applied', outbox: true, changes: [] };
       }
       // Not recorded as applied: the gap makes the run's completion fail, as it must.
       throw new Rollback({ kind: 'ignored', reason: 'batch of an unknown run' });
@@ -238,14 +243,17 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
           'observation of the wrong kind for the run; ignored',
         );
         await progress(sql, run, []);
-        return { kind: 'applied', outbox: true };
+        return { kind: 'applied', outbox: true, changes: [] };
       }
     }
 
     switch (body.case) {
-      case 'admins':
-        await progress(sql, run, await applyAdminBatch(sql, run, body.value.admins));
+      case 'admins': {
+        const errors = await applyAdminBatch(sql, run, body.value.admins);
+        for (const e of errors) run.changes.push(errorChange(run, e, errorCodeName(e.code)));
+        await progress(sql, run, errors);
         break;
+      }
       case 'users':
         await progress(sql, run, await applyUserBatch(sql, run, body.value.users));
         break;
@@ -290,7 +298,7 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
       default:
         throw new Rollback({ kind: 'ignored', reason: 'event without a body' });
     }
-    return { kind: 'applied', outbox: true };
+    return { kind: 'applied', outbox: true, changes: run.changes };
   }
 
   async function giveUpInTx(
@@ -325,7 +333,7 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
         `be applied after ${attempts} attempts: ${errorClass(err)}; the run was stopped and ` +
         `nobody was removed`,
     });
-    return { kind: 'applied', outbox: true };
+    return { kind: 'applied', outbox: true, changes: [] };
   }
 
   return {

@@ -1,7 +1,8 @@
 import { ErrorCode, SyncMode, UserOutcome } from '@dirsync/proto';
 import { toInt, type Sql } from '../db/sql.js';
+import { recordMemberships, type MembershipRow } from './changes.js';
 import { nameKey } from './normalize.js';
-import { DELETED_GROUP_RETURNING, DELETED_GROUP_ROWS, emitGroupsDeleted } from './groups.apply.js';
+import { DELETED_GROUP_RETURNING, emitGroupsDeleted } from './groups.apply.js';
 import { removeUsers } from './removal.js';
 import { directoryTotals, exceeds, holdFullRemovals } from './safety.js';
 import { markLifecycle, rollbackLifecycle } from '../lifecycle/lifecycle.outbox.js';
@@ -46,8 +47,9 @@ export async function completeFull(sql: Sql, run: RunState): Promise<void> {
   await analyzeStaging(sql);
   const totals = run.threshold ? await directoryTotals(sql, run.directoryId) : undefined;
   const before = { ...run.counts };
-  // The sweep's lifecycle events are collected in memory: a rollback must drop them too.
+  // The sweep's lifecycle events and changes are collected in memory: a rollback must drop them.
   const events = markLifecycle(sql);
+  const changes = run.changes.length;
   if (totals) await sql.exec('savepoint full_sweep');
   await sweepFull(sql, run);
   if (totals) {
@@ -60,6 +62,7 @@ export async function completeFull(sql: Sql, run: RunState): Promise<void> {
       await sql.exec('rollback to savepoint full_sweep');
       rollbackLifecycle(sql, events);
       Object.assign(run.counts, before);
+      run.changes.length = changes;
       run.removals = await holdFullRemovals(sql, run, totals, reason);
       run.status = 'BLOCKED';
       await markDirectorySynced(sql, run, false);
@@ -71,37 +74,24 @@ export async function completeFull(sql: Sql, run: RunState): Promise<void> {
 }
 
 async function sweepFull(sql: Sql, run: RunState): Promise<void> {
-  const counts = run.counts;
   await removeUsers(sql, run, { kind: 'unobserved' });
 
   // Groups first: what remains are the observed groups. Their memberships cascade (by trigger),
-  // so count them before they go.
-  const [gone] = await sql.rows<{
-    groups: string;
-    memberships: string;
-    rows: Parameters<typeof emitGroupsDeleted>[3];
-  }>(
-    `with unseen as (
-       select g.id from groups g
-       where g.directory_id = ?
-         and not exists (select 1 from run_seen_groups s
-                         where s.run_id = ? and s.external_id = g.external_id)
-     ),
-     lost as (select count(*) as n from memberships m where m.group_id in (select id from unseen)),
-     removed as (delete from groups g where g.id in (select id from unseen)
-                 returning ${DELETED_GROUP_RETURNING})
-     select (select count(*) from removed) as groups, (select n from lost) as memberships,
-       ${DELETED_GROUP_ROWS} as rows`,
+  // so list them before they go.
+  await deleteGroups(
+    sql,
+    run,
+    `select g.id from groups g
+     where g.directory_id = ?
+       and not exists (select 1 from run_seen_groups s
+                       where s.run_id = ? and s.external_id = g.external_id)`,
     [run.directoryId, run.runId],
   );
-  emitGroupsDeleted(sql, run.directoryId, run.runId, gone?.rows);
-  counts.groupsRemoved += toInt(gone?.groups);
-  counts.membershipsRemoved += toInt(gone?.memberships);
 
   // Memberships become the observed set, between observed groups and users still in the
   // directory (the sweep above just moved everyone unobserved to pending deletion). One hash
   // full join finds both sides of the difference; an unchanged directory writes nothing.
-  const [diff] = await sql.rows<{ added: string; removed: string }>(
+  const diff = await sql.rows<MembershipRow>(
     `with desired as (
        select g.id as group_id, u.id as user_id
        from run_memberships rm
@@ -122,19 +112,18 @@ async function sweepFull(sql: Sql, run: RunState): Promise<void> {
      removed as (
        delete from memberships
        where ctid = any(array(select row from diff where group_id is null))
-       returning 1
+       returning group_id, user_id
      ),
      added as (
        insert into memberships (group_id, user_id)
        select distinct group_id, user_id from diff where row is null
        order by 1, 2
-       returning 1
-     )
-     select (select count(*) from added) as added, (select count(*) from removed) as removed`,
+       returning group_id, user_id
+     ),
+     ${MEMBERSHIP_ROWS}`,
     [run.directoryId, run.directoryId, run.runId, run.directoryId],
   );
-  counts.membershipsAdded += toInt(diff?.added);
-  counts.membershipsRemoved += toInt(diff?.removed);
+  recordMemberships(run, diff);
 }
 
 /**
@@ -178,7 +167,7 @@ async function replaceUserMemberships(
   userId: string,
   externalId: string,
 ): Promise<void> {
-  const [diff] = await sql.rows<{ added: string; removed: string }>(
+  const diff = await sql.rows<MembershipRow>(
     `with desired as (
        select g.id as group_id
        from run_memberships rm
@@ -189,19 +178,108 @@ async function replaceUserMemberships(
        delete from memberships m using groups g
        where m.user_id = ? and g.id = m.group_id and g.directory_id = ?
          and m.group_id not in (select group_id from desired)
-       returning 1
+       returning m.group_id, m.user_id
      ),
      added as (
        insert into memberships (group_id, user_id)
-       select d.group_id, ? from desired d
+       select distinct d.group_id, ?::uuid from desired d
        on conflict do nothing
-       returning 1
-     )
-     select (select count(*) from added) as added, (select count(*) from removed) as removed`,
+       returning group_id, user_id
+     ),
+     ${MEMBERSHIP_ROWS}`,
     [run.directoryId, run.runId, externalId, userId, run.directoryId, userId],
   );
-  run.counts.membershipsAdded += toInt(diff?.added);
-  run.counts.membershipsRemoved += toInt(diff?.removed);
+  recordMemberships(run, diff);
+}
+
+/**
+ * The tail of a membership statement whose CTEs `added` and `removed` return the (group_id,
+ * user_id) pairs it wrote: one row per user with the group ids it gained and lost
+ * ({@link MembershipRow}), grouped by hash, joined to the user once.
+ */
+export const MEMBERSHIP_ROWS = `pairs as (
+       select user_id, group_id, true as added from added
+       union all
+       select user_id, group_id, false from removed
+     ),
+     per_user as (
+       select user_id,
+         array_agg(group_id::text order by group_id) filter (where added) as added,
+         array_agg(group_id::text order by group_id) filter (where not added) as removed
+       from pairs group by user_id
+     )
+     select p.user_id, u.external_id, u.username, p.added, p.removed
+     from per_user p join users u on u.id = p.user_id`;
+
+/**
+ * Delete the groups `unseenSql` selects (one column, `id`) with their memberships (cascaded by
+ * trigger), recording a `groupDeleted` change per group and a `membership` change per member
+ * that lost groups; the counts move by what is recorded.
+ */
+export async function deleteGroups(
+  sql: Sql,
+  run: RunState,
+  unseenSql: string,
+  params: readonly unknown[],
+): Promise<void> {
+  const rows = await sql.rows<{
+    t: 'g' | 'm';
+    id: string;
+    external_id: string;
+    name: string;
+    version: number | null;
+    groups: string[] | null;
+  }>(
+    `with unseen as (${unseenSql}),
+     lost as (
+       select m.user_id, array_agg(m.group_id::text order by m.group_id) as groups
+       from memberships m where m.group_id in (select id from unseen) group by m.user_id
+     ),
+     removed as (
+       delete from groups g where g.id in (select id from unseen)
+       returning ${DELETED_GROUP_RETURNING}
+     )
+     select 'g' as t, id::text as id, external_id, name, version, null::text[] as groups
+     from removed
+     union all
+     select 'm', l.user_id::text, u.external_id, u.username, null, l.groups
+     from lost l join users u on u.id = l.user_id`,
+    params,
+  );
+  // The lifecycle events (DELETED) of the same groups.
+  emitGroupsDeleted(
+    sql,
+    run.directoryId,
+    run.runId,
+    rows.flatMap((r) =>
+      r.t === 'g'
+        ? [{ id: r.id, external_id: r.external_id, name: r.name, version: r.version ?? 0 }]
+        : [],
+    ),
+  );
+  const members: MembershipRow[] = [];
+  for (const r of rows) {
+    if (r.t === 'g') {
+      run.counts.groupsRemoved += 1;
+      run.changes.push({
+        kind: 'groupDeleted',
+        runId: run.runId,
+        directoryId: run.directoryId,
+        groupId: r.id,
+        externalId: r.external_id,
+        name: r.name,
+      });
+    } else {
+      members.push({
+        user_id: r.id,
+        external_id: r.external_id,
+        username: r.name,
+        added: null,
+        removed: r.groups,
+      });
+    }
+  }
+  recordMemberships(run, members);
 }
 
 /**

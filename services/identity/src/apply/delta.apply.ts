@@ -5,9 +5,10 @@ import {
   type RemovedGroup,
   type RemovedUser,
 } from '@dirsync/proto';
-import { toInt, type Sql } from '../db/sql.js';
+import type { Sql } from '../db/sql.js';
+import { recordMemberships, type MembershipRow } from './changes.js';
+import { MEMBERSHIP_ROWS, deleteGroups } from './complete.js';
 import { hasNul, storable } from './normalize.js';
-import { DELETED_GROUP_RETURNING, DELETED_GROUP_ROWS, emitGroupsDeleted } from './groups.apply.js';
 import { removeUsers, type StoredRemovalReason } from './removal.js';
 import type { RunState } from './run.repository.js';
 
@@ -128,33 +129,20 @@ export async function stageMembershipDeltas(
  * touched: a DELTA run never sweeps. Small changes cost index lookups, not directory scans.
  */
 export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
-  const counts = run.counts;
-  const [gone] = await sql.rows<{
-    groups: string;
-    memberships: string;
-    rows: Parameters<typeof emitGroupsDeleted>[3];
-  }>(
-    `with gone as (
-       select distinct g.id from run_removed_groups r
-       join groups g on g.directory_id = ? and g.external_id = r.external_id
-       where r.run_id = ?
-         and not exists (select 1 from run_seen_groups s
-                         where s.run_id = ? and s.external_id = r.external_id)
-     ),
-     lost as (select count(*) as n from memberships m where m.group_id in (select id from gone)),
-     removed as (delete from groups g where g.id in (select id from gone)
-                 returning ${DELETED_GROUP_RETURNING})
-     select (select count(*) from removed) as groups, (select n from lost) as memberships,
-       ${DELETED_GROUP_ROWS} as rows`,
+  await deleteGroups(
+    sql,
+    run,
+    `select distinct g.id from run_removed_groups r
+     join groups g on g.directory_id = ? and g.external_id = r.external_id
+     where r.run_id = ?
+       and not exists (select 1 from run_seen_groups s
+                       where s.run_id = ? and s.external_id = r.external_id)`,
     [run.directoryId, run.runId, run.runId],
   );
-  emitGroupsDeleted(sql, run.directoryId, run.runId, gone?.rows);
-  counts.groupsRemoved += toInt(gone?.groups);
-  counts.membershipsRemoved += toInt(gone?.memberships);
 
   await removeUsers(sql, run, { kind: 'named' });
 
-  const [changed] = await sql.rows<{ added: string; removed: string }>(
+  const changed = await sql.rows<MembershipRow>(
     `with statements as (
        select rm.group_external_id as g, rm.user_external_id as u, true as added, rm.seq, rm.ord
        from run_memberships rm where rm.run_id = ?
@@ -175,16 +163,15 @@ export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
        insert into memberships (group_id, user_id)
        select group_id, user_id from resolved where added and status <> 'pending_deletion'
        on conflict do nothing
-       returning 1
+       returning group_id, user_id
      ),
      removed as (
        delete from memberships m using resolved r
        where not r.added and m.group_id = r.group_id and m.user_id = r.user_id
-       returning 1
-     )
-     select (select count(*) from added) as added, (select count(*) from removed) as removed`,
+       returning m.group_id, m.user_id
+     ),
+     ${MEMBERSHIP_ROWS}`,
     [run.runId, run.runId, run.directoryId, run.directoryId],
   );
-  counts.membershipsAdded += toInt(changed?.added);
-  counts.membershipsRemoved += toInt(changed?.removed);
+  recordMemberships(run, changed);
 }

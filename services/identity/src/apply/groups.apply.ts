@@ -2,12 +2,14 @@ import {
   ErrorCode,
   SyncMode,
   Transition,
+  errorCodeName,
   type GroupMembers,
   type ObjectError,
   type ObservedGroup,
 } from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
 import { emitLifecycle, groupEvent } from '../lifecycle/lifecycle.outbox.js';
+import { errorChange, type GroupField } from './changes.js';
 import {
   hasNul,
   normalizeGroup,
@@ -83,6 +85,7 @@ export async function applyGroupBatch(
   const counts = run.counts;
   counts.groupsSeen += groups.length;
   counts.errors += errors.length;
+  for (const e of errors) run.changes.push(errorChange(run, e, errorCodeName(e.code)));
   if (groups.length === 0) return errors;
 
   const written = await sql.rows<WrittenGroup>(APPLY_GROUPS, [
@@ -99,6 +102,18 @@ export async function applyGroupBatch(
   for (const w of written) {
     if (w.inserted) counts.groupsCreated += 1;
     else counts.groupsUpdated += 1;
+    const ref = {
+      runId: run.runId,
+      directoryId: run.directoryId,
+      groupId: w.id,
+      externalId: w.external_id,
+      name: w.name,
+    };
+    run.changes.push(
+      w.inserted
+        ? { ...ref, kind: 'groupCreated' }
+        : { ...ref, kind: 'groupUpdated', fields: w.changed as GroupField[] },
+    );
   }
   const at = BigInt(Date.now());
   emitLifecycle(
@@ -179,6 +194,7 @@ export async function applyObjectErrors(
   errors: readonly ObjectError[],
 ): Promise<void> {
   run.counts.errors += errors.length;
+  for (const e of errors) run.changes.push(errorChange(run, e, errorCodeName(e.code)));
   const ids = [...new Set(errors.map((e) => e.externalId.trim()).filter((id) => id !== ''))];
   if (ids.length === 0) return;
   await sql.exec('insert into run_seen_users (run_id, external_id) select ?, unnest(?::text[])', [

@@ -1,5 +1,6 @@
 import { Transition } from '@dirsync/proto';
-import { toInt, type Sql } from '../db/sql.js';
+import type { Sql } from '../db/sql.js';
+import { recordMemberships, statusName } from './changes.js';
 import type { RunState } from './run.repository.js';
 import { emitLifecycle, userEvent, type LifecycleCause } from '../lifecycle/lifecycle.outbox.js';
 
@@ -18,7 +19,7 @@ export interface RemovedRow {
   email: string | null;
   display_name: string | null;
   previous_status: string | null;
-  purge_after: string | null;
+  purge_after: Date | string | null;
   version: number;
 }
 
@@ -127,13 +128,22 @@ function planned(run: RunState, plan: RemovalPlan): { sql: string; params: unkno
  * planned users move to `pending_deletion` with the run's restore window (`purge_after`), keep
  * their previous status for a restore (same id, bypass kept), record why, and lose their
  * memberships (a removed user is in no group, as after a FULL run; USER plans excepted).
- * Counts go into the run.
+ * Counts go into the run, and a `pendingDeletion` change per user (plus a `membership` change
+ * with the groups it lost) into `run.changes`.
  *
  * Returns the number of users removed.
  */
 export async function removeUsers(sql: Sql, run: RunState, plan: RemovalPlan): Promise<number> {
   const p = planned(run, plan);
-  const [row] = await sql.rows<{ removed: string; memberships: string; rows: RemovedRow[] }>(
+  // One row per removed user, with the groups it lost (aggregated by a hash join, not per row).
+  const rows = await sql.rows<
+    RemovedRow & {
+      external_id: string;
+      removal_reason: string;
+      purge_after: Date | string;
+      groups: string[] | null;
+    }
+  >(
     `with planned as (${p.sql}),
      removed as (
        update users u set
@@ -146,19 +156,43 @@ export async function removeUsers(sql: Sql, run: RunState, plan: RemovalPlan): P
          updated_at = now()
        from planned
        where u.id = planned.id
-       returning ${REMOVED_USER_RETURNING}
+       returning ${REMOVED_USER_RETURNING}, u.removal_reason
      ),
      memberships as (
-       delete from memberships m using removed r where ? and m.user_id = r.id returning 1
+       delete from memberships m using removed r where ? and m.user_id = r.id
+       returning m.user_id, m.group_id
+     ),
+     lost as (
+       select user_id, array_agg(group_id::text order by group_id) as groups
+       from memberships group by user_id
      )
-     select (select count(*) from removed) as removed,
-            (select count(*) from memberships) as memberships,
-            ${REMOVED_USER_ROWS} as rows`,
+     select r.*, l.groups from removed r left join lost l on l.user_id = r.id`,
     [...p.params, run.restoreWindowDays, plan.kind !== 'user'],
   );
-  emitUsersPendingDeletion(sql, run.runId, row?.rows);
-  const removed = toInt(row?.removed);
-  run.counts.pendingDeletion += removed;
-  run.counts.membershipsRemoved += toInt(row?.memberships);
-  return removed;
+  emitUsersPendingDeletion(sql, run.runId, rows);
+  run.counts.pendingDeletion += rows.length;
+  for (const r of rows) {
+    run.changes.push({
+      kind: 'pendingDeletion',
+      runId: run.runId,
+      directoryId: run.directoryId,
+      userId: r.id,
+      externalId: r.external_id,
+      username: r.username,
+      reason: r.removal_reason as StoredRemovalReason,
+      previousStatus: statusName(r.previous_status ?? 'active'),
+      purgeAfter: new Date(r.purge_after).toISOString(),
+    });
+  }
+  recordMemberships(
+    run,
+    rows.map((r) => ({
+      user_id: r.id,
+      external_id: r.external_id,
+      username: r.username,
+      added: null,
+      removed: r.groups,
+    })),
+  );
+  return rows.length;
 }

@@ -23,6 +23,7 @@ import {
 } from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
 import { emitLifecycle, runEvent } from '../lifecycle/lifecycle.outbox.js';
+import type { Change } from './changes.js';
 
 /** The counters of a run, keyed like the protobuf `RunCounts` fields. */
 export type Counts = Omit<RunCounts, '$typeName' | '$unknown'>;
@@ -111,6 +112,11 @@ export interface RunState {
   decidedBy: string | null;
   /** A BLOCKED run made stale by this later FULL run (then REJECTED without decision). */
   supersededBy: string | null;
+  /**
+   * The per-object changes of the event being applied (see changes.ts): empty when the run is
+   * loaded, filled by the apply functions, final when the event's transaction commits.
+   */
+  changes: Change[];
 }
 
 interface RunRow {
@@ -189,6 +195,7 @@ function fromRow(r: RunRow): RunState {
     decision: r.decision ? RunDecision[r.decision] : RunDecision.UNSPECIFIED,
     decidedBy: r.decided_by,
     supersededBy: r.superseded_by,
+    changes: [],
   };
 }
 
@@ -242,6 +249,7 @@ export function newRun(init: {
     userId: null,
     readMode: SyncMode.UNSPECIFIED,
     fullReadReason: FullReadReason.UNSPECIFIED,
+    changes: [],
   };
 }
 

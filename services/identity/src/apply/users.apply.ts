@@ -2,10 +2,12 @@ import {
   ErrorCode,
   SyncMode,
   UserOutcome,
+  errorCodeName,
   type ObjectError,
   type ObservedUser,
 } from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
+import { diffFields, errorChange, statusName, type UserFieldValues } from './changes.js';
 import {
   hasNul,
   nameKey,
@@ -34,6 +36,23 @@ interface WrittenUser {
   username: string;
   email: string | null;
   display_name: string | null;
+  /** The row before the write; null for an inserted user. */
+  old: OldUser | null;
+}
+
+/** A written user's row before the write, as APPLY_USERS returns it. */
+interface OldUser {
+  username: string;
+  email: string | null;
+  displayName: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  status: string;
+  previousStatus: string | null;
+  customAttributes: Record<string, string>;
+  sourceLocator: string | null;
+  aliases: string[];
+  phones: { number: string; kind: string }[];
 }
 
 /**
@@ -47,6 +66,20 @@ with input as (
     ?::text[], ?::boolean[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[])
     as t(external_id, username, username_key, display_name, first_name, last_name, email,
       disabled, custom_attributes, source_locator, content_hash, alias_count, phone_count)
+),
+-- The written users that exist (by id, from the lookup before) as they were: every
+-- sub-statement of one WITH sees the same snapshot, so this reads the rows before the upsert
+-- below changes them (for the per-field changes). A new user costs nothing here.
+old as (
+  select u.external_id, u.username, u.email, u.display_name, u.first_name, u.last_name,
+    u.status, u.previous_status, u.custom_attributes, u.source_locator,
+    array(select a.alias from user_aliases a where a.user_id = u.id order by a.position)
+      as aliases,
+    coalesce((select jsonb_agg(jsonb_build_object('number', p.number, 'kind', p.kind)
+                               order by p.position)
+              from user_phones p where p.user_id = u.id), '[]'::jsonb) as phones
+  from unnest(?::uuid[]) as x(id)
+  cross join lateral (select * from users u where u.id = x.id) u
 ),
 up as (
   insert into users as u (directory_id, external_id, username, username_key, display_name,
@@ -116,7 +149,15 @@ phone_cut as (
 seen as (
   insert into run_seen_users (run_id, external_id) select ?, unnest(?::text[])
 )
-select id, external_id, inserted, status, version, username, email, display_name from up`;
+select up.id, up.external_id, up.inserted, up.status, up.version, up.username, up.email,
+  up.display_name,
+  case when old.external_id is null then null else jsonb_build_object(
+    'username', old.username, 'email', old.email, 'displayName', old.display_name,
+    'firstName', old.first_name, 'lastName', old.last_name, 'status', old.status,
+    'previousStatus', old.previous_status, 'customAttributes', old.custom_attributes,
+    'sourceLocator', old.source_locator, 'aliases', to_jsonb(old.aliases),
+    'phones', old.phones) end as old
+from up left join old using (external_id)`;
 
 /**
  * Apply one `UserBatch`: upsert what changed, stage what was observed, count. A user whose
@@ -157,8 +198,17 @@ export async function applyUserBatch(
   const users = [...byExt.values()];
   const counts = run.counts;
   counts.seen += users.length;
+  // The usernames of refused records, for their error changes.
+  const rawUsername = new Map(observed.map((r) => [storable(r.externalId.trim()), r.username]));
   if (users.length === 0) {
     counts.errors += errors.length;
+    for (const e of errors) {
+      run.changes.push(
+        errorChange(run, e, errorCodeName(e.code), {
+          username: storable(rawUsername.get(e.externalId) ?? '').trim(),
+        }),
+      );
+    }
     if (run.mode === SyncMode.USER && errors.length > 0) run.userOutcome = UserOutcome.ERROR;
     if (unreadable.length > 0) {
       await sql.exec(
@@ -211,12 +261,14 @@ export async function applyUserBatch(
     const e = existingByExt.get(u.externalId);
     return !e || e.content_hash !== u.contentHash || e.status === 'pending_deletion';
   });
-  const written = await writeUsers(sql, run, toWrite, claims, [
+  const written = await writeUsers(sql, run, toWrite, existingByExt, claims, [
     ...users.map((u) => u.externalId),
     ...unreadable,
   ]);
   const writtenByExt = new Map(written.map((w) => [w.external_id, w]));
 
+  const writtenUsers = new Map(toWrite.map((u) => [u.externalId, u]));
+  const claimedFrom = new Map([...claims].map(([u, holder]) => [u.externalId, holder]));
   for (const w of written) {
     const before = existingByExt.get(w.external_id);
     if (w.inserted) counts.created += 1;
@@ -225,10 +277,25 @@ export async function applyUserBatch(
     if (w.status === 'disabled' && before?.status !== 'disabled') counts.disabled += 1;
     // Enabled again by the source: back to the status it had before (active, or bypass).
     if (before?.status === 'disabled' && w.status !== 'disabled') counts.enabled += 1;
+    const u = writtenUsers.get(w.external_id);
+    if (u) userChanges(run, u, w, before, claimedFrom.get(w.external_id));
   }
   counts.unchanged += accepted.length - written.length;
   counts.errors += errors.length;
   emitUserWrites(sql, run, written, existingByExt);
+  const byExternal = new Map(users.map((u) => [u.externalId, u]));
+  for (const e of errors) {
+    const u = byExternal.get(e.externalId);
+    const own = u ? existingByExt.get(u.externalId) : undefined;
+    const holder = u ? existingByKey.get(u.usernameKey) : undefined;
+    run.changes.push(
+      errorChange(run, e, errorCodeName(e.code), {
+        userId: own?.id,
+        username: u?.username ?? storable(rawUsername.get(e.externalId) ?? '').trim(),
+        holderUserId: holder && holder !== own ? holder.id : undefined,
+      }),
+    );
+  }
 
   if (run.mode === SyncMode.USER) {
     recordUserOutcome(run, users, rejected, existingByExt, writtenByExt);
@@ -299,6 +366,7 @@ async function writeUsers(
   sql: Sql,
   run: RunState,
   users: readonly NormalizedUser[],
+  existing: ReadonlyMap<string, ExistingUser>,
   claims: ReadonlyMap<NormalizedUser, ExistingUser>,
   observed: readonly string[],
 ): Promise<WrittenUser[]> {
@@ -357,6 +425,10 @@ async function writeUsers(
     users.map((u) => u.contentHash),
     users.map((u) => u.aliases.length),
     users.map((u) => u.phones.length),
+    users.flatMap((u) => {
+      const id = (claims.get(u) ?? existing.get(u.externalId))?.id;
+      return id ? [id] : [];
+    }),
     run.directoryId,
     alias.ext,
     alias.pos,
@@ -436,5 +508,76 @@ function recordUserOutcome(
   } else {
     run.userOutcome = UserOutcome.UNCHANGED;
     run.userId = before?.id ?? null;
+  }
+}
+
+/** A user's synced fields as GraphQL shows them (changes.ts, rule 5). */
+function fieldValues(
+  u: Omit<OldUser, 'previousStatus' | 'customAttributes'> & {
+    externalId: string;
+    customAttributes: Record<string, string>;
+  },
+): UserFieldValues {
+  return {
+    externalId: u.externalId,
+    username: u.username,
+    email: u.email,
+    displayName: u.displayName,
+    firstName: u.firstName,
+    lastName: u.lastName,
+    status: statusName(u.status),
+    aliases: u.aliases,
+    phones: u.phones.map((p) => ({ number: p.number, kind: p.kind })),
+    customAttributes: Object.keys(u.customAttributes)
+      .sort()
+      .map((name) => ({ name, value: u.customAttributes[name] ?? '' })),
+    sourceLocator: u.sourceLocator,
+  };
+}
+
+/**
+ * The changes of one written user, in the order of changes.ts rule 4, each matching the counter
+ * the caller moved for it: created | updated | restored, claimed, then disabled | enabled.
+ */
+function userChanges(
+  run: RunState,
+  u: NormalizedUser,
+  w: WrittenUser,
+  before: ExistingUser | undefined,
+  claimedFrom: ExistingUser | undefined,
+): void {
+  const ref = {
+    runId: run.runId,
+    directoryId: run.directoryId,
+    userId: w.id,
+    externalId: u.externalId,
+    username: u.username,
+  };
+  const now = fieldValues({ ...u, status: w.status });
+  // A claimed pending user had its old external id until this batch moved it (writeUsers).
+  const old = w.old
+    ? fieldValues({ ...w.old, externalId: claimedFrom?.external_id ?? u.externalId })
+    : undefined;
+  const changes = run.changes;
+  if (w.inserted || !old || !w.old) {
+    changes.push({ ...ref, kind: 'created', values: now });
+  } else if (before?.status === 'pending_deletion') {
+    // The status is the restore itself; the fields are what else changed while away.
+    const fields = diffFields({ ...old, status: now.status }, now);
+    changes.push({ ...ref, kind: 'restored', status: now.status, fields });
+  } else {
+    changes.push({ ...ref, kind: 'updated', fields: diffFields(old, now) });
+  }
+  // Same conditions as the counters in applyUserBatch (changes.ts rule 3).
+  if (w.status === 'disabled' && before?.status !== 'disabled') {
+    const previous =
+      before?.status === 'pending_deletion' ? (w.old?.previousStatus ?? null) : before?.status;
+    changes.push({
+      ...ref,
+      kind: 'disabled',
+      previousStatus: previous ? statusName(previous) : null,
+    });
+  } else if (before?.status === 'disabled' && w.status !== 'disabled') {
+    changes.push({ ...ref, kind: 'enabled', status: now.status });
   }
 }

@@ -10,6 +10,7 @@ import {
   ErrorCode,
   LifecycleEntity,
   LifecycleEventsSchema,
+  RunDecision,
   Stream,
   SyncMode,
   Transition,
@@ -24,6 +25,8 @@ import {
 import { createTestDatabase, freePort, waitFor, type TestDatabase } from '@dirsync/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgeExpiredAdmins } from '../src/apply/admins.apply.js';
+import { purgeExpiredUsers, restoreUser } from '../src/apply/restore-purge.js';
+import { decideRun } from '../src/apply/safety.js';
 import { createApplier, type Applier } from '../src/apply/applier.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { MAX_EVENTS_PER_MESSAGE } from '../src/lifecycle/lifecycle.outbox.js';
@@ -235,39 +238,111 @@ describe('lifecycle events', () => {
     expect(await read()).toEqual(once);
   });
 
-  it('a user disabled, re-enabled, removed and restored emits exactly those events, in order', async () => {
+  it('a user disabled, re-enabled, removed, restored and purged emits exactly those events, in order', async () => {
     const dir = 'dir-story';
     await apply(fullRun(dir, [user('s1', 'sam'), user('s2', 'sue')]));
     await apply(fullRun(dir, [user('s1', 'sam', { disabled: true }), user('s2', 'sue')]));
     await apply(fullRun(dir, [user('s1', 'sam'), user('s2', 'sue')]));
     await apply(fullRun(dir, [user('s2', 'sue')]));
-    await apply(fullRun(dir, [user('s1', 'sam'), user('s2', 'sue')]));
+    // Restored by an operator (restoreUser), then removed by the source again, then purged by
+    // the purge job once the window has passed.
+    const [sam] = await db.sql.rows<{ id: string }>(
+      `select id from users where directory_id = ? and external_id = 's1'`,
+      [dir],
+    );
+    expect((await db.tx((sql) => restoreUser(sql, sam!.id, 'key:ops'))).ok).toBe(true);
+    await apply(fullRun(dir, [user('s2', 'sue')]));
+    await db.tx((sql) => purgeExpiredUsers(sql, new Date(Date.now() + 8 * 24 * 3600_000)));
     await drained();
-    const sam = (await allEvents()).filter(
+    const events = (await allEvents()).filter(
       (e) => e.subject.case === 'user' && e.subject.value.username === 'sam',
     );
-    expect(sam.map((e) => transitionToken(e.transition))).toEqual([
+    expect(events.map((e) => transitionToken(e.transition))).toEqual([
       'created',
       'disabled',
       'enabled',
       'pending_deletion',
       'restored',
+      'pending_deletion',
+      'purged',
     ]);
-    expect(sam.map((e) => (e.subject.case === 'user' ? e.subject.value.version : 0))).toEqual([
-      1, 2, 3, 4, 5,
+    expect(events.map((e) => (e.subject.case === 'user' ? e.subject.value.version : 0))).toEqual([
+      1, 2, 3, 4, 5, 6, 7,
     ]);
-    expect(sam.map((e) => (e.subject.case === 'user' ? e.subject.value.state : 0))).toEqual([
+    expect(events.map((e) => (e.subject.case === 'user' ? e.subject.value.state : 0))).toEqual([
       UserState.ACTIVE,
       UserState.DISABLED,
       UserState.ACTIVE,
       UserState.PENDING_DELETION,
       UserState.ACTIVE,
+      UserState.PENDING_DELETION,
+      UserState.PURGED,
     ]);
+    // Who caused each: runs for the syncs, the operator for the restore, nobody for the job.
+    expect(events[4]!.actor).toBe('key:ops');
+    expect(events[4]!.runId).toBe('');
+    expect(events[6]!.runId).toBe('');
+    expect(events.slice(0, 4).every((e) => e.runId !== '')).toBe(true);
     // An unchanged re-sync is no transition: sue was created and nothing else.
     const sue = (await allEvents()).filter(
       (e) => e.subject.case === 'user' && e.subject.value.username === 'sue',
     );
     expect(sue.map(describeEvent)).toEqual(['user created sue']);
+  });
+
+  it('a blocked run: blocked, then completed with the held removals when approved; rejected ones', async () => {
+    const dir = 'dir-blocked';
+    const threshold = { maxCount: 1, maxPercent: 0 };
+    const everyone = [user('b1', 'bea'), user('b2', 'ben'), user('b3', 'bill')];
+    await apply(fullRun(dir, everyone));
+    const empty = () => new RunBuilder(dir).started(SyncMode.FULL, { threshold }).completed('');
+    const blocked = empty();
+    await apply(blocked);
+    await drained();
+    const mine = async () => (await allEvents()).filter((e) => e.directoryId === dir);
+    // 3 users created, the first run completed; then the blocked run's end, and no removal.
+    expect((await mine()).map(describeEvent).slice(4)).toEqual(['run blocked run']);
+    expect((await mine()).at(-1)!.eventId).toBe(`run:${blocked.runId}:blocked`);
+
+    const approved = await db.tx((sql) =>
+      decideRun(sql, ns, {
+        runId: blocked.runId,
+        directoryId: dir,
+        decision: RunDecision.APPROVE,
+        actor: 'key:ops',
+      }),
+    );
+    expect('update' in approved).toBe(true);
+    await drained();
+    const after = (await mine()).slice(5);
+    expect(after.map(describeEvent).sort()).toEqual(
+      [
+        'run completed run',
+        'user pending_deletion bea',
+        'user pending_deletion ben',
+        'user pending_deletion bill',
+      ].sort(),
+    );
+    expect(after.at(-1)!.eventId).toBe(`run:${blocked.runId}:completed`);
+    expect(after.at(-1)!.actor).toBe('key:ops');
+    expect(after.every((e) => e.runId === blocked.runId)).toBe(true);
+
+    await apply(fullRun(dir, everyone));
+    const again = empty();
+    await apply(again);
+    await db.tx((sql) =>
+      decideRun(sql, ns, {
+        runId: again.runId,
+        directoryId: dir,
+        decision: RunDecision.REJECT,
+        actor: 'key:ops',
+      }),
+    );
+    await drained();
+    const ends = (await mine())
+      .filter((e) => e.entity === LifecycleEntity.RUN && e.runId === again.runId)
+      .map((e) => e.eventId);
+    expect(ends).toEqual([`run:${again.runId}:blocked`, `run:${again.runId}:rejected`]);
   });
 
   it(`batches a big import: at most ${MAX_EVENTS_PER_MESSAGE} events a message`, async () => {

@@ -387,7 +387,8 @@ export async function commitRun(
   );
   // The end of a run (completed, failed; blocked, rejected) is also a lifecycle event, carrying
   // this final RunUpdate: dirsync.lifecycle.run.<transition>, id run:<run id>:<transition>.
-  const ended = runEvent(update);
+  // An operator's decision (approve, reject) names them as the actor.
+  const ended = runEvent(update, run.decidedBy ?? '');
   if (ended) emitLifecycle(sql, [ended]);
   return update;
 }

@@ -31,7 +31,8 @@ const demo = loadDemo();
  * direct `member`: removing that one value takes them out of scope (→ pending deletion), adding
  * it back brings them back (→ restored, same id).
  */
-function singleGroupMember(): { username: string; dn: string; groupDn: string } {
+function singleGroupMembers(n: number): { username: string; dn: string; groupDn: string }[] {
+  const out: { username: string; dn: string; groupDn: string }[] = [];
   const selected = new Set(demo.directory.selectedGroups.map(normalizeDn));
   const groupsOf = new Map<string, string[]>();
   for (const e of demo.entries) {
@@ -46,11 +47,15 @@ function singleGroupMember(): { username: string; dn: string; groupDn: string } 
     const groups = groupsOf.get(normalizeDn(e.dn)) ?? [];
     if (!uid || groups.length !== 1 || groupsOf.has(`uid:${uid}`)) continue;
     if (!selected.has(normalizeDn(groups[0]!))) continue;
-    if (!demo.expected.inScope.usernames.includes(uid)) continue;
-    return { username: uid, dn: e.dn, groupDn: groups[0]! };
+    if (!demo.expected.inScope.usernames.includes(uid) || uid === 'jdoe') continue;
+    out.push({ username: uid, dn: e.dn, groupDn: groups[0]! });
+    if (out.length === n) return out;
   }
-  throw new Error('the demo directory has no single-group member');
+  throw new Error(`the demo directory has fewer than ${n} single-group members`);
 }
+
+const memberChange = (op: 'add' | 'delete', p: { dn: string; groupDn: string }) =>
+  `dn: ${p.groupDn}\nchangetype: modify\n${op}: member\nmember: ${p.dn}\n`;
 
 describe('the console in Chromium', () => {
   let slapd: Slapd;
@@ -172,36 +177,63 @@ describe('the console in Chromium', () => {
     await shot('console-user.png');
   });
 
-  it('shows a user who left the source in the trash, and back when the source restores them', async () => {
-    const person = singleGroupMember();
-    await slapd.modify(
-      `dn: ${person.groupDn}\nchangetype: modify\ndelete: member\nmember: ${person.dn}\n`,
-    );
+  it('shows users who left the source in the trash; restores, purges, and restores through the source', async () => {
+    const [a, b, c] = singleGroupMembers(3) as [
+      ReturnType<typeof singleGroupMembers>[number],
+      ReturnType<typeof singleGroupMembers>[number],
+      ReturnType<typeof singleGroupMembers>[number],
+    ];
+    await slapd.modify([a, b, c].map((p) => memberChange('delete', p)).join('\n'));
     await page.goto(`${origin}/directories/${dirId}`);
     await page.click('form.inline-form button[type="submit"]'); // Sync now (FULL)
     await page.waitForURL(/\/runs\//);
     await page.waitForSelector('section[data-run-status="COMPLETED"]', { timeout: 60_000 });
-    expect(await page.locator('tr[data-count="pending deletion"] td').innerText()).toBe('1');
+    expect(await page.locator('tr[data-count="pending deletion"] td').innerText()).toBe('3');
 
     await page.click('nav >> text=Trash');
-    await page.waitForSelector(`tr[data-user="${person.username}"]`);
-    expect(await page.locator(`tr[data-user="${person.username}"]`).innerText()).toMatch(
-      /not observed/,
+    for (const p of [a, b, c]) {
+      await page.waitForSelector(`tr[data-user="${p.username}"]`);
+      expect(await page.locator(`tr[data-user="${p.username}"]`).innerText()).toMatch(
+        /not observed/,
+      );
+    }
+    await shot('console-trash.png');
+
+    // Restore: back with its previous status and the same id.
+    const before = await stack.gql<{ userByUsername: { id: string } }>(
+      `query($u: String!) { userByUsername(username: $u) { id } }`,
+      { u: a.username },
     );
+    await page.click(`tr[data-user="${a.username}"] button:has-text("Restore")`);
+    await page.waitForSelector(`tr[data-user="${a.username}"]`, { state: 'detached' });
+    const after = await stack.gql<{ userByUsername: { id: string; status: string } }>(
+      `query($u: String!) { userByUsername(username: $u) { id status } }`,
+      { u: a.username },
+    );
+    expect(after.userByUsername).toEqual({ id: before.userByUsername.id, status: 'ACTIVE' });
+
+    // Purge: gone now, not at the end of the restore window.
+    page.once('dialog', (d) => void d.accept());
+    await page.click(`tr[data-user="${c.username}"] button:has-text("Purge")`);
+    await page.waitForSelector(`tr[data-user="${c.username}"]`, { state: 'detached' });
+    const purged = await stack.gql<{ userByUsername: unknown }>(
+      `query($u: String!) { userByUsername(username: $u) { id } }`,
+      { u: c.username },
+    );
+    expect(purged.userByUsername).toBeNull();
 
     // Back in the group: syncing just this user from the console restores them (same record).
-    await slapd.modify(
-      `dn: ${person.groupDn}\nchangetype: modify\nadd: member\nmember: ${person.dn}\n`,
-    );
+    await slapd.modify([a, b, c].map((p) => memberChange('add', p)).join('\n'));
     await page.goto(`${origin}/directories/${dirId}`);
-    await page.fill('form[data-sync-one="user"] input[name="username"]', person.username);
+    await page.fill('form[data-sync-one="user"] input[name="username"]', b.username);
     await page.click('form[data-sync-one="user"] button[type="submit"]');
     await page.waitForSelector('form[data-sync-one="user"] [data-outcome="RESTORED"]');
     await page.click('nav >> text=Trash');
-    await waitFor(
-      async () => (await page.locator(`tr[data-user="${person.username}"]`).count()) === 0,
-      { timeoutMs: 10_000, message: 'the restored user is still in the trash' },
-    );
+    await page.waitForSelector('[data-testid="user-total"]');
+    await waitFor(async () => (await page.locator(`tr[data-user="${b.username}"]`).count()) === 0, {
+      timeoutMs: 10_000,
+      message: 'the restored user is still in the trash',
+    });
   });
 
   it('creates a directory with the API validation errors shown beside each field', async () => {

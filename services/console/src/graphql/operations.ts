@@ -392,6 +392,25 @@ export const DELETE_USER: Doc<{ deleteUser: boolean }, { id: string }> = gql`
   }
 `;
 
+export const RESTORE_USER: Doc<
+  { restoreUser: { id: string; status: string; pendingDeletionAt: string | null } },
+  { id: string }
+> = gql`
+  mutation RestoreUser($id: ID!) {
+    restoreUser(id: $id) {
+      id
+      status
+      pendingDeletionAt
+    }
+  }
+`;
+
+export const PURGE_USER: Doc<{ purgeUser: string }, { id: string }> = gql`
+  mutation PurgeUser($id: ID!) {
+    purgeUser(id: $id)
+  }
+`;
+
 export const GROUPS: Doc<
   { groups: Connection<GroupRow> & { totalCount: number } },
   {
@@ -535,6 +554,8 @@ export const ALL_OPERATIONS = {
   CREATE_USER,
   UPDATE_USER,
   DELETE_USER,
+  RESTORE_USER,
+  PURGE_USER,
   GROUPS,
   GROUP_OPTIONS,
   GROUP,

@@ -4,11 +4,14 @@ import { words } from '../lib/format.js';
 import { Link, navigate } from '../lib/router.js';
 import { Permission, useCan } from '../lib/viewer.js';
 import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Time } from '../ui/components.js';
+import { TrashActions } from './trash.js';
 
 export function UserPage({ id }: { id: string }) {
   const { data, error, loading, refetch } = useQuery(USER, { variables: { id } });
   const canSync = useCan(Permission.SYNC_USER);
   const canManage = useCan(Permission.USER_MANAGE);
+  const canRestore = useCan(Permission.USER_RESTORE);
+  const canPurge = useCan(Permission.USER_PURGE);
   const [syncUser, sync] = useMutation(SYNC_USER);
   const [setBypass, bypass] = useMutation(SET_USER_BYPASS);
   const [deleteUser, deletion] = useMutation(DELETE_USER);
@@ -98,7 +101,13 @@ export function UserPage({ id }: { id: string }) {
       {u.status === 'PENDING_DELETION' ? (
         <div className="notice">
           Pending deletion since <Time iso={u.pendingDeletionAt} /> ({words(u.removalReason)});
-          purged <Time iso={u.purgeAfter} /> unless it comes back in the source.
+          purged <Time iso={u.purgeAfter} /> unless it comes back in the source.{' '}
+          <TrashActions
+            user={u}
+            canRestore={canRestore}
+            canPurge={canPurge}
+            onDone={(what) => (what === 'purged' ? navigate('/trash') : void refetch())}
+          />
         </div>
       ) : null}
       <div className="columns">

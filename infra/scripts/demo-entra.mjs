@@ -1,7 +1,8 @@
 // The demo's Entra ID half: a fake Microsoft Entra tenant (infra/fake-graph, started by demo.sh)
 // gets 300 people in nested department groups; the demo registers an app, adds the tenant as a
 // directory through the gateway (client secret, the fake's CA as tlsCaPem), runs a FULL syncAll,
-// changes two people in the tenant and runs a DELTA syncAll that reads only those changes.
+// changes two people in the tenant and runs a DELTA syncAll that reads only those changes, then
+// maps two of the tenant's groups to admin roles and runs an ADMIN syncAll.
 // Plain Node (fetch), no build step besides the fake's.
 import { readFile } from 'node:fs/promises';
 import { FakeGraphAdmin } from '../fake-graph/dist/index.js';
@@ -100,6 +101,54 @@ try {
   console.log(
     "  (one person renamed, one deleted in the tenant: the DELTA run read only Graph's delta pages and those two)",
   );
+
+  // Administrators: "dirsync owners" (nested in "dirsync help desk") → OWNER, the help desk →
+  // HELP_DESK; the owner is in both and gets the higher role.
+  const people = await admin.userIds(6);
+  const [owners, helpdesk] = await admin.addGroups([
+    { displayName: 'dirsync owners', members: [people[2]] },
+    { displayName: 'dirsync help desk', members: people.slice(3, 6) },
+  ]);
+  await admin.addMembers(String(helpdesk.id), [String(owners.id)]);
+  await gql(
+    `mutation($id: ID!, $input: UpdateDirectoryInput!) { updateDirectory(id: $id, input: $input) { id } }`,
+    {
+      id,
+      input: {
+        adminRoles: [
+          { role: 'OWNER', groups: [String(owners.id)] },
+          { role: 'HELP_DESK', groups: [String(helpdesk.id)] },
+        ],
+      },
+    },
+  );
+  const { syncAll } = await gql(
+    `mutation($id: ID!) { syncAll(directoryId: $id, mode: ADMIN) { id } }`,
+    { id },
+  );
+  let run;
+  for (;;) {
+    ({ run } = await gql(
+      `query($id: ID!) { run(id: $id) { status errorCode errorMessage durationMs
+        counts { adminsSeen adminsCreated adminsUpdated adminsUnchanged adminsPendingDeletion } } }`,
+      { id: syncAll.id },
+    ));
+    if (['COMPLETED', 'FAILED', 'BLOCKED'].includes(run.status)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const a = run.counts;
+  console.log(
+    `syncAll ADMIN: ${run.status} in ${((run.durationMs ?? 0) / 1000).toFixed(1)}s — admins seen ${a.adminsSeen},` +
+      ` created ${a.adminsCreated}, updated ${a.adminsUpdated}, unchanged ${a.adminsUnchanged},` +
+      ` pending deletion ${a.adminsPendingDeletion}` +
+      (run.errorCode ? `\n  ${run.errorCode}: ${run.errorMessage}` : ''),
+  );
+  const { admins } = await gql(
+    `query($dir: ID!) { admins(first: 10, filter: { directoryId: $dir }) { nodes { email role roles } } }`,
+    { dir: id },
+  );
+  for (const x of admins.nodes)
+    console.log(`  ${x.role.padEnd(10)} ${x.email}  (${x.roles.join(', ')})`);
 } finally {
   admin.close();
 }

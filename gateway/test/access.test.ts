@@ -27,6 +27,8 @@ const ALLOWED: Record<string, readonly Role[]> = {
   setUserBypass: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
   restoreUser: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
   purgeUser: ['OWNER', 'ADMINISTRATOR'],
+  approveRun: ['OWNER'],
+  rejectRun: ['OWNER'],
   createApiKey: ['OWNER'],
   revokeApiKey: ['OWNER'],
   apiKeys: ['OWNER'],
@@ -163,6 +165,15 @@ const OPERATIONS: Record<string, () => [string, Record<string, unknown>]> = {
   purgeUser: () => [
     `mutation($id: ID!) { purgeUser(id: $id) }`,
     { id: '00000000-0000-4000-8000-000000000001' },
+  ],
+  // No run is blocked here: the owner gets NOT_FOUND, everyone else FORBIDDEN.
+  approveRun: () => [
+    `mutation($id: ID!) { approveRun(runId: $id) { id } }`,
+    { id: '00000000-0000-4000-8000-000000000002' },
+  ],
+  rejectRun: () => [
+    `mutation($id: ID!) { rejectRun(runId: $id) { id } }`,
+    { id: '00000000-0000-4000-8000-000000000002' },
   ],
   createApiKey: () => [
     `mutation { createApiKey(input: { name: "sneaky", role: OWNER }) { key } }`,

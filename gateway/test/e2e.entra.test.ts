@@ -51,6 +51,9 @@ describe('an Entra ID directory through the gateway', () => {
           clientSecret: SECRET,
           selectedGroups: [ids.staff],
           scheduleIntervalMinutes: 0,
+          // A tenant of three: one removal is 33 %, which the default deletion threshold (20 %)
+          // would block. Thresholds are gateway/test/e2e.safety.test.ts's subject.
+          deletionThreshold: { maxCount: 0, maxPercent: 0 },
           ...overrides,
         },
       },

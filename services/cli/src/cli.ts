@@ -32,6 +32,7 @@ Exit codes:
   2  bad command line or input               7  gave up waiting (--timeout); the run goes on
   3  the run FAILED                          8  the gateway could not be reached
   4  the run is BLOCKED (approve or reject)  9  the directory already has an active run
+                                            10  the run is not blocked (approve/reject)
 
 Gateway and key: --url/--api-key, else DIRSYNC_URL/DIRSYNC_API_KEY, else the config file
 (--config, DIRSYNC_CONFIG or ~/.config/dirsync/config.json: {"url": "...", "apiKey": "..."}).`;

@@ -23,6 +23,11 @@ export const ExitCode = {
   UNREACHABLE: 8,
   /** The directory already has an active run (RUN_IN_PROGRESS). */
   RUN_IN_PROGRESS: 9,
+  /**
+   * `runs approve|reject` of a run that is not BLOCKED: already decided, superseded by a later
+   * full sync (RUN_SUPERSEDED), or never blocked (RUN_NOT_BLOCKED).
+   */
+  RUN_NOT_BLOCKED: 10,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -53,6 +58,9 @@ export function exitCodeOf(code: string | undefined): ExitCode {
       return ExitCode.USAGE;
     case 'RUN_IN_PROGRESS':
       return ExitCode.RUN_IN_PROGRESS;
+    case 'RUN_NOT_BLOCKED':
+    case 'RUN_SUPERSEDED':
+      return ExitCode.RUN_NOT_BLOCKED;
     case 'TIMEOUT':
       return ExitCode.TIMEOUT;
     default:

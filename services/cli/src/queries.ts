@@ -3,7 +3,9 @@
 export const RUN_FIELDS = `id mode trigger status username errorCode errorMessage
   queuedAt startedAt finishedAt durationMs directory { id name }
   counts { seen created updated unchanged disabled pendingDeletion restored errors
-           groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved }`;
+           groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved }
+  removals { users memberships groups baseUsers baseMemberships reason threshold { maxCount maxPercent } }
+  decision decidedBy decidedAt supersededBy { id }`;
 
 export interface RunCounts {
   seen: number;
@@ -36,6 +38,20 @@ export interface Run {
   durationMs: number | null;
   directory: { id: string; name: string };
   counts: RunCounts;
+  /** Runs that were BLOCKED: what the deletion threshold held back. */
+  removals?: {
+    users: number;
+    memberships: number;
+    groups: number;
+    baseUsers: number;
+    baseMemberships: number;
+    reason: string;
+    threshold: { maxCount: number; maxPercent: number };
+  } | null;
+  decision?: string | null;
+  decidedBy?: string | null;
+  decidedAt?: string | null;
+  supersededBy?: { id: string } | null;
 }
 
 export const DIRECTORY_FIELDS = `id name kind enabled selectedGroups defaultRegion

@@ -152,7 +152,7 @@ export function runMetrics(m: Metrics) {
     ),
     blockedDeletions: m.counter(
       'dirsync_blocked_deletions_total',
-      'Removals a deletion threshold held back (runs that ended BLOCKED), by directory.',
+      'Users whose removal a deletion threshold held back (runs that ended BLOCKED), by directory.',
       ['directory_id'],
     ),
   };

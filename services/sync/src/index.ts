@@ -173,6 +173,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
       orm,
       tables: t,
       js,
+      nc: conn,
       natsNamespace: config.natsNamespace,
       clock,
       logger,

@@ -26,7 +26,9 @@ export async function getRun(ctx: CommandContext, id: string, extra = ''): Promi
 }
 
 export function registerRuns(program: Command, act: Action): void {
-  const runs = program.command('runs').description('sync runs: history, details');
+  const runs = program
+    .command('runs')
+    .description('sync runs: history, details, decisions on blocked runs');
 
   runs
     .command('list')
@@ -130,4 +132,30 @@ export function registerRuns(program: Command, act: Action): void {
         }
       }),
     );
+
+  for (const [name, decision, mutation] of [
+    ['approve', 'APPROVE', 'approveRun'],
+    ['reject', 'REJECT', 'rejectRun'],
+  ] as const) {
+    runs
+      .command(name)
+      .description(
+        decision === 'APPROVE'
+          ? 'approve a BLOCKED run: remove exactly the users, groups and memberships it held back (owners only); exit 10 when the run is not blocked'
+          : 'reject a BLOCKED run: discard its removals, nobody is removed (owners only); exit 10 when the run is not blocked',
+      )
+      .argument('<run>', 'run id')
+      .action(
+        act(async (ctx, id: string) => {
+          if (!isUuid(id)) throw new CliError(`"${id}" is not a run id`, ExitCode.USAGE);
+          const data = await ctx.client.request<Record<string, Run>>(
+            `mutation($id: ID!) { ${mutation}(runId: $id) { ${RUN_FIELDS} } }`,
+            { id },
+          );
+          const run = data[mutation]!;
+          if (ctx.json) return printJson(ctx.io, run);
+          ctx.io.stdout.write(runSummary(run));
+        }),
+      );
+  }
 }

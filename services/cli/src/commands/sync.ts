@@ -53,6 +53,17 @@ export function runSummary(run: Run): string {
   ];
   if (run.username) pairs.push(['username', run.username]);
   if (run.errorCode) pairs.push(['error', `${run.errorCode}: ${run.errorMessage ?? ''}`]);
+  if (run.removals) {
+    const r = run.removals;
+    pairs.push(
+      ['held back', r.reason],
+      ['  users', `${r.users} of ${r.baseUsers}`],
+      ['  memberships', `${r.memberships} of ${r.baseMemberships}`],
+      ['  groups', r.groups],
+    );
+  }
+  if (run.decision) pairs.push(['decision', `${run.decision} by ${run.decidedBy ?? '?'}`]);
+  if (run.supersededBy) pairs.push(['superseded by', run.supersededBy.id]);
   pairs.push(
     ['users seen', c.seen],
     ['created', c.created],

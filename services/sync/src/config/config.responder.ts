@@ -9,6 +9,7 @@ import {
   AttributeMappingSchema,
   ConfigReplySchema,
   ConfigRequestSchema,
+  DeletionThresholdSchema,
   DirectoryConfigSchema,
   DirectoryPolicySchema,
   ErrorCode,
@@ -128,7 +129,14 @@ export class ConfigResponder {
           }),
           defaultRegion: dir.defaultRegion,
           cursor: dir.cursor ?? '',
-          policy: create(DirectoryPolicySchema, { restoreWindowDays: dir.restoreWindowDays }),
+          policy: create(DirectoryPolicySchema, {
+            restoreWindowDays: dir.restoreWindowDays,
+            // Always sent: identity applies no limit to a run without one.
+            deletionThreshold: create(DeletionThresholdSchema, {
+              maxCount: dir.deletionMaxCount,
+              maxPercent: dir.deletionMaxPercent,
+            }),
+          }),
           adminRoleGroups: dir.adminRoleGroups.map((r) =>
             create(AdminRoleGroupsSchema, { role: adminRoleFromName(r.role), groups: r.groups }),
           ),

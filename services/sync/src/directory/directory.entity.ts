@@ -41,6 +41,13 @@ export class Directory {
   scheduleIntervalMinutes!: number;
   enabled!: boolean;
   restoreWindowDays!: number;
+  /**
+   * Deletion threshold: a FULL run that would remove more than `deletionMaxCount` users (or
+   * memberships), or more than `deletionMaxPercent` % of them, removes nothing and ends BLOCKED.
+   * 0 turns a limit off. Sent to identity in `DirectoryPolicy.deletion_threshold`.
+   */
+  deletionMaxCount!: number;
+  deletionMaxPercent!: number;
   /** Delta cursor from the last COMPLETED run ("" or null: none). */
   cursor!: string | null;
   createdAt!: Date;
@@ -73,6 +80,8 @@ export const DirectorySchema = new EntitySchema<Directory>({
     scheduleIntervalMinutes: { type: 'integer', fieldName: 'schedule_interval_minutes' },
     enabled: { type: 'boolean' },
     restoreWindowDays: { type: 'integer', fieldName: 'restore_window_days' },
+    deletionMaxCount: { type: 'integer', fieldName: 'deletion_max_count' },
+    deletionMaxPercent: { type: 'integer', fieldName: 'deletion_max_percent' },
     cursor: { type: 'text', nullable: true },
     createdAt: { type: 'datetime', fieldName: 'created_at', columnType: 'timestamptz' },
     updatedAt: { type: 'datetime', fieldName: 'updated_at', columnType: 'timestamptz' },

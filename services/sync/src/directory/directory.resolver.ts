@@ -10,6 +10,7 @@ import { Directory } from './directory.entity.js';
 import {
   AdminRoleGroupsObject,
   CreateDirectoryInput,
+  DeletionThresholdObject,
   DirectoryConnection,
   DirectoryObject,
   EntraSettingsObject,
@@ -74,6 +75,11 @@ export class DirectoryResolver {
   async deleteDirectory(@Arg('id', () => ID) id: string): Promise<boolean> {
     await this.s.directories.delete(id);
     return true;
+  }
+
+  @FieldResolver(() => DeletionThresholdObject)
+  deletionThreshold(@Root() dir: Directory): DeletionThresholdObject {
+    return { maxCount: dir.deletionMaxCount, maxPercent: dir.deletionMaxPercent };
   }
 
   @FieldResolver(() => LdapSettingsObject, {

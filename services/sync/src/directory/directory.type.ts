@@ -133,6 +133,27 @@ export class AdminRoleGroupsObject {
   groups!: string[];
 }
 
+@ObjectType('DeletionThreshold', {
+  description:
+    "The largest removal a FULL run may make on its own. A run that would remove more than maxCount users, or more than maxPercent % of the directory's users — or as many of its group memberships, measured on their own against the same limits — removes nobody and ends BLOCKED until approveRun or rejectRun. 0 turns a limit off.",
+})
+export class DeletionThresholdObject {
+  @Field(() => Int, { description: 'Default 500; 0 = no count limit.' })
+  maxCount!: number;
+
+  @Field(() => Int, { description: 'Default 20; 0 = no percentage limit.' })
+  maxPercent!: number;
+}
+
+@InputType('DeletionThresholdInput', { description: 'Absent fields keep their value.' })
+export class DeletionThresholdInput {
+  @Field(() => Int, { nullable: true, description: '0–10,000,000; 0 = off. Default 500.' })
+  maxCount?: number | null;
+
+  @Field(() => Int, { nullable: true, description: '0–100; 0 = off. Default 20.' })
+  maxPercent?: number | null;
+}
+
 @ObjectType('Directory', { description: 'A source dirsync imports users from.' })
 @Directive('@key(fields: "id")')
 export class DirectoryObject {
@@ -480,6 +501,12 @@ export class CreateDirectoryInput {
   @Field(() => Int, { nullable: true, description: 'Default 7.' })
   restoreWindowDays?: number | null;
 
+  @Field(() => DeletionThresholdInput, {
+    nullable: true,
+    description: 'Default 500 users or 20 % (memberships measured the same way).',
+  })
+  deletionThreshold?: DeletionThresholdInput | null;
+
   @Field(() => Boolean, { nullable: true, description: 'Default true.' })
   enabled?: boolean | null;
 
@@ -536,6 +563,9 @@ export class UpdateDirectoryInput {
 
   @Field(() => Int, { nullable: true })
   restoreWindowDays?: number | null;
+
+  @Field(() => DeletionThresholdInput, { nullable: true })
+  deletionThreshold?: DeletionThresholdInput | null;
 
   @Field(() => Boolean, { nullable: true })
   enabled?: boolean | null;

@@ -79,6 +79,8 @@ export interface DirectoryFields {
   defaultRegion?: string | null;
   scheduleIntervalMinutes?: number | null;
   restoreWindowDays?: number | null;
+  /** Absent fields keep their value (defaults on create: 500 and 20). */
+  deletionThreshold?: { maxCount?: number | null; maxPercent?: number | null } | null;
   enabled?: boolean | null;
   /** Admin sync: role → source groups; a list replaces the stored one, [] turns admin sync off. */
   adminRoles?: { role: AdminRoleName; groups: string[] }[] | null;
@@ -96,6 +98,8 @@ export interface ValidDirectory {
   defaultRegion: string;
   scheduleIntervalMinutes: number;
   restoreWindowDays: number;
+  deletionMaxCount: number;
+  deletionMaxPercent: number;
   enabled: boolean;
   adminRoleGroups: StoredAdminRoleGroups[];
   adminScheduleIntervalMinutes: number;
@@ -108,8 +112,11 @@ export const DEFAULTS = {
   adminScheduleIntervalMinutes: 30,
   deltaIntervalMinutes: 5,
   restoreWindowDays: 7,
+  deletionMaxCount: 500,
+  deletionMaxPercent: 20,
   enabled: true,
 } as const;
+export const MAX_DELETION_COUNT = 10_000_000;
 export const MAX_SCHEDULE_INTERVAL_MINUTES = 43_200;
 export const MAX_RESTORE_WINDOW_DAYS = 3_650;
 export const MAX_PHONE_ATTRIBUTES = 8;
@@ -634,6 +641,7 @@ export function validateCreate(input: DirectoryFields): ValidDirectory & { secre
     MAX_RESTORE_WINDOW_DAYS,
     p,
   );
+  const threshold = checkThreshold(input.deletionThreshold, DEFAULTS, p);
   const adminRoleGroups = checkAdminRoles(input.adminRoles ?? [], kind, p);
   const adminScheduleIntervalMinutes = checkInt(
     'adminScheduleIntervalMinutes',
@@ -660,6 +668,8 @@ export function validateCreate(input: DirectoryFields): ValidDirectory & { secre
     defaultRegion: defaultRegion!,
     scheduleIntervalMinutes: scheduleIntervalMinutes!,
     restoreWindowDays: restoreWindowDays!,
+    deletionMaxCount: threshold.deletionMaxCount!,
+    deletionMaxPercent: threshold.deletionMaxPercent!,
     enabled: input.enabled ?? DEFAULTS.enabled,
     adminRoleGroups: adminRoleGroups!,
     adminScheduleIntervalMinutes: adminScheduleIntervalMinutes!,
@@ -726,6 +736,7 @@ export function validateUpdate(
     MAX_RESTORE_WINDOW_DAYS,
     p,
   );
+  const threshold = checkThreshold(input.deletionThreshold, current, p);
   const adminRoleGroups =
     input.adminRoles !== undefined && input.adminRoles !== null
       ? checkAdminRoles(input.adminRoles, current.kind, p)
@@ -755,10 +766,39 @@ export function validateUpdate(
     defaultRegion: defaultRegion!,
     scheduleIntervalMinutes: scheduleIntervalMinutes!,
     restoreWindowDays: restoreWindowDays!,
+    deletionMaxCount: threshold.deletionMaxCount!,
+    deletionMaxPercent: threshold.deletionMaxPercent!,
     enabled: input.enabled ?? current.enabled,
     adminRoleGroups: adminRoleGroups!,
     adminScheduleIntervalMinutes: adminScheduleIntervalMinutes!,
     deltaIntervalMinutes: deltaIntervalMinutes!,
+  };
+}
+
+/**
+ * The deletion threshold: whole numbers, a count of at most 10,000,000 and a percentage of at
+ * most 100; 0 turns that limit off. Absent fields keep `base` (the defaults, or the stored one).
+ */
+function checkThreshold(
+  input: DirectoryFields['deletionThreshold'],
+  base: { deletionMaxCount: number; deletionMaxPercent: number },
+  p: Problems,
+): { deletionMaxCount: number | undefined; deletionMaxPercent: number | undefined } {
+  return {
+    deletionMaxCount: checkInt(
+      'deletionThreshold.maxCount',
+      input?.maxCount ?? base.deletionMaxCount,
+      0,
+      MAX_DELETION_COUNT,
+      p,
+    ),
+    deletionMaxPercent: checkInt(
+      'deletionThreshold.maxPercent',
+      input?.maxPercent ?? base.deletionMaxPercent,
+      0,
+      100,
+      p,
+    ),
   };
 }
 

@@ -3,6 +3,7 @@ import { ADMIN_ROLES, ADMIN_ROLE_DESCRIPTION } from '@dirsync/kit';
 import { DIRECTORY_KINDS } from '../directory/directory.entity.js';
 import {
   FULL_READ_REASONS,
+  RUN_DECISIONS,
   RUN_MODES,
   RUN_STATUSES,
   RUN_TRIGGERS,
@@ -19,6 +20,7 @@ export const RunTriggerEnum = enumObject(RUN_TRIGGERS);
 export const RunStatusEnum = enumObject(RUN_STATUSES);
 export const SyncUserOutcomeEnum = enumObject(USER_OUTCOMES);
 export const FullReadReasonEnum = enumObject(FULL_READ_REASONS);
+export const RunDecisionEnum = enumObject(RUN_DECISIONS);
 export const SyncAdminOutcomeEnum = enumObject(USER_OUTCOMES);
 /** Shared with the identity subgraph (same name, same values). */
 export const AdminRoleEnum = enumObject(ADMIN_ROLES);
@@ -49,6 +51,20 @@ registerEnumType(RunTriggerEnum, { name: 'RunTrigger' });
 registerEnumType(RunStatusEnum, {
   name: 'RunStatus',
   description: 'QUEUED and RUNNING are active: a directory has at most one active run.',
+  valuesConfig: {
+    BLOCKED: {
+      description:
+        'Everything was applied but the removals, which exceeded the deletion threshold (see removals): approveRun applies exactly those, rejectRun discards them.',
+    },
+    REJECTED: {
+      description:
+        'A blocked run whose removals were discarded: by rejectRun (decision REJECT), or because a later FULL run superseded it (supersededBy).',
+    },
+  },
+});
+registerEnumType(RunDecisionEnum, {
+  name: 'RunDecision',
+  description: "An operator's decision on a BLOCKED run.",
 });
 registerEnumType(SyncUserOutcomeEnum, {
   name: 'SyncUserOutcome',

@@ -5,7 +5,19 @@ export const RUN_MODES = ['FULL', 'DELTA', 'USER', 'ADMIN'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 export const RUN_TRIGGERS = ['MANUAL', 'SCHEDULE'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
-export const RUN_STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'BLOCKED'] as const;
+/**
+ * BLOCKED: the run applied everything but its removals, which exceeded the directory's deletion
+ * threshold and wait for approveRun (→ COMPLETED) or rejectRun (→ REJECTED); a later FULL run
+ * supersedes it (→ REJECTED with `supersededBy`).
+ */
+export const RUN_STATUSES = [
+  'QUEUED',
+  'RUNNING',
+  'COMPLETED',
+  'FAILED',
+  'BLOCKED',
+  'REJECTED',
+] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** A directory has at most one run in these states (partial unique index `runs_one_active`). */
 export const ACTIVE_STATUSES: readonly RunStatus[] = ['QUEUED', 'RUNNING'];
@@ -24,6 +36,22 @@ export type UserOutcome = (typeof USER_OUTCOMES)[number];
 /** Why a DELTA run read the whole source (proto `FullReadReason`). */
 export const FULL_READ_REASONS = ['NO_CURSOR', 'CURSOR_REJECTED', 'DELTA_UNSUPPORTED'] as const;
 export type FullReadReason = (typeof FULL_READ_REASONS)[number];
+
+export const RUN_DECISIONS = ['APPROVE', 'REJECT'] as const;
+export type RunDecisionName = (typeof RUN_DECISIONS)[number];
+
+/** What a BLOCKED run held back (proto `RemovalPlan`), as stored in `runs.removals`. */
+export interface StoredRemovals {
+  users: number;
+  memberships: number;
+  groups: number;
+  baseUsers: number;
+  baseMemberships: number;
+  reason: string;
+  /** The threshold the run was measured against. */
+  maxCount: number;
+  maxPercent: number;
+}
 
 /** Cumulative counts as identity committed them (proto `RunCounts`). */
 export const COUNT_FIELDS = [
@@ -107,6 +135,14 @@ export class Run {
   /** ADMIN runs for one e-mail: what happened to that admin, and its identity id. */
   adminOutcome!: UserOutcome | null;
   adminId!: string | null;
+  /** BLOCKED runs (and what became of them): the removals held back. */
+  removals!: StoredRemovals | null;
+  /** The operator's decision on a BLOCKED run, who made it and when. */
+  decision!: RunDecisionName | null;
+  decidedBy!: string | null;
+  decidedAt!: Date | null;
+  /** A BLOCKED run made stale by this later FULL run (then REJECTED, no decision). */
+  supersededBy!: string | null;
   /** The replica responsible for the active run, and until when (see `RunService` leases). */
   leaseOwner!: string | null;
   leaseExpiresAt!: Date | null;
@@ -165,6 +201,11 @@ export const RunSchema = new EntitySchema<Run>({
     userId: { type: 'text', fieldName: 'user_id', nullable: true },
     adminOutcome: { type: 'text', fieldName: 'admin_outcome', nullable: true },
     adminId: { type: 'text', fieldName: 'admin_id', nullable: true },
+    removals: { type: 'json', nullable: true },
+    decision: { type: 'text', nullable: true },
+    decidedBy: { type: 'text', fieldName: 'decided_by', nullable: true },
+    decidedAt: time('decided_at'),
+    supersededBy: { type: 'uuid', fieldName: 'superseded_by', nullable: true },
     leaseOwner: { type: 'text', fieldName: 'lease_owner', nullable: true },
     leaseExpiresAt: time('lease_expires_at'),
     queuedAt: time('queued_at', false),

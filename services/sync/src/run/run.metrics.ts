@@ -1,5 +1,5 @@
 import type { RunMetrics } from '@dirsync/kit';
-import type { RunCounts } from '@dirsync/proto';
+import type { RemovalPlan, RunCounts } from '@dirsync/proto';
 
 /** A run that just ended, as the metrics see it. */
 export interface EndedRun {
@@ -10,6 +10,8 @@ export interface EndedRun {
   queuedAt?: Date | string | null;
   /** The final counts, when the ending update carried them. */
   counts?: RunCounts;
+  /** BLOCKED runs: what the deletion threshold held back. */
+  removals?: RemovalPlan;
 }
 
 const OBJECT_OUTCOMES = [
@@ -24,8 +26,9 @@ const OBJECT_OUTCOMES = [
 
 /**
  * Count a run's end into `dirsync_runs_finished_total`, `dirsync_run_duration_seconds`,
- * `dirsync_run_objects_total` and, for a BLOCKED run, `dirsync_blocked_deletions_total` (its
- * planned removals, which a blocked run reports as `pendingDeletion`).
+ * `dirsync_run_objects_total` and, for a BLOCKED run, `dirsync_blocked_deletions_total` (the
+ * users its RemovalPlan holds back; its counts are what it did, which removed nobody). A
+ * decision on a blocked run later is not another end of it.
  */
 export function recordRunEnded(metrics: RunMetrics | undefined, run: EndedRun, now: Date): void {
   if (!metrics) return;
@@ -40,15 +43,12 @@ export function recordRunEnded(metrics: RunMetrics | undefined, run: EndedRun, n
     const seconds = (now.getTime() - new Date(run.queuedAt).getTime()) / 1000;
     if (seconds >= 0) metrics.duration.observe({ mode: run.mode, status }, seconds);
   }
+  if (status === 'BLOCKED' && run.removals && run.removals.users > 0) {
+    metrics.blockedDeletions.inc({ directory_id: run.directoryId }, run.removals.users);
+  }
   const counts = run.counts;
   if (!counts) return;
-  // A blocked run applied its upserts; its removals are held back, not done.
-  const blocked = status === 'BLOCKED';
-  if (blocked && counts.pendingDeletion > 0) {
-    metrics.blockedDeletions.inc({ directory_id: run.directoryId }, counts.pendingDeletion);
-  }
   for (const [field, outcome] of OBJECT_OUTCOMES) {
-    if (blocked && field === 'pendingDeletion') continue;
     const n = counts[field];
     if (n > 0) metrics.objects.inc({ directory_id: run.directoryId, outcome }, n);
   }

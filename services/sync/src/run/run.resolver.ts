@@ -186,6 +186,43 @@ export class RunResolver {
     }
   }
 
+  @Guard(Permission.RUN_APPROVE)
+  @Mutation(() => SyncRunObject, {
+    description:
+      'Approve a BLOCKED run: identity removes exactly the removals it held back (minus anyone a later run has observed again since) and the run becomes COMPLETED with decision APPROVE. RUN_NOT_BLOCKED when the run is not blocked (never was, or already decided), RUN_SUPERSEDED when a later FULL run made it stale.',
+  })
+  async approveRun(
+    @Arg('runId', () => ID) runId: string,
+    @Ctx() ctx: SyncContext,
+  ): Promise<SyncRunObject> {
+    return toRunNode(await this.s.runs.decide(runId, 'APPROVE', actorOf(ctx)));
+  }
+
+  @Guard(Permission.RUN_APPROVE)
+  @Mutation(() => SyncRunObject, {
+    description:
+      'Reject a BLOCKED run: its removals are discarded (nobody is removed) and the run becomes REJECTED with decision REJECT. Errors as approveRun.',
+  })
+  async rejectRun(
+    @Arg('runId', () => ID) runId: string,
+    @Ctx() ctx: SyncContext,
+  ): Promise<SyncRunObject> {
+    return toRunNode(await this.s.runs.decide(runId, 'REJECT', actorOf(ctx)));
+  }
+
+  @FieldResolver(() => SyncRunObject, {
+    nullable: true,
+    description: 'REJECTED runs without a decision: the later FULL run that superseded this one.',
+  })
+  async supersededBy(
+    @Root() run: SyncRunObject,
+    @Ctx() ctx: SyncContext,
+  ): Promise<SyncRunObject | null> {
+    if (!run.supersededById) return null;
+    const later = await this.s.runs.get(run.supersededById, ctx.em);
+    return later ? toRunNode(later) : null;
+  }
+
   @FieldResolver(() => DirectoryObject)
   async directory(@Root() run: SyncRunObject, @Ctx() ctx: SyncContext): Promise<Directory> {
     return this.s.directories.getOrFail(ctx.em, run.directoryId);
@@ -213,6 +250,11 @@ export class RunResolver {
       }),
     );
   }
+}
+
+/** Who made a decision, for the run's record and its events: the principal's id, no secret. */
+function actorOf(ctx: SyncContext): string {
+  return ctx.principal?.id ?? '';
 }
 
 /** The outcome a single-object run ended with; FAILED unless it completed. */

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { JetStreamClient, Logger, RunMetrics } from '@dirsync/kit';
+import type { JetStreamClient, Logger, NatsConnection, RunMetrics } from '@dirsync/kit';
 import { ApiErrorCode, apiError } from '@dirsync/kit/graphql';
 import {
   ErrorCode,
   FullReadReason as ProtoFullReadReason,
+  RunDecision as ProtoRunDecision,
+  RunDecisionReplySchema,
+  RunDecisionRequestSchema,
   RunStatus as ProtoRunStatus,
   SyncJobSchema,
   SyncMode,
@@ -11,8 +14,10 @@ import {
   UserOutcome as ProtoUserOutcome,
   create,
   errorCodeName,
+  fromBinary,
   subject,
   toBinary,
+  type RemovalPlan,
   type RunUpdate,
 } from '@dirsync/proto';
 import type { EntityManager, SyncOrm } from '../db/orm.js';
@@ -23,9 +28,11 @@ import {
   COUNT_FIELDS,
   Run,
   type FullReadReason,
+  type RunDecisionName,
   type RunMode,
   type RunStatus,
   type RunTrigger,
+  type StoredRemovals,
   type UserOutcome,
 } from './run.entity.js';
 import type { RunWaiters } from './run-waiters.js';
@@ -36,6 +43,8 @@ export interface RunServiceDeps {
   orm: SyncOrm;
   tables: Tables;
   js: JetStreamClient;
+  /** Core NATS, for the RunDecision request/reply to identity. */
+  nc: NatsConnection;
   natsNamespace: string;
   clock: () => Date;
   logger: Logger;
@@ -59,7 +68,11 @@ export interface RunRequest {
   email?: string;
 }
 
-export const FINAL_STATUSES: readonly RunStatus[] = ['COMPLETED', 'FAILED', 'BLOCKED'];
+/** A BLOCKED run is final for waiters and the scheduler; a decision still moves it on. */
+export const FINAL_STATUSES: readonly RunStatus[] = ['COMPLETED', 'FAILED', 'BLOCKED', 'REJECTED'];
+
+/** How long approveRun / rejectRun wait for identity's answer. */
+export const DECISION_TIMEOUT_MS = 15_000;
 export const isFinal = (s: RunStatus) => FINAL_STATUSES.includes(s);
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -343,10 +356,19 @@ export class RunService {
           [update.runId, update.seq, JSON.stringify(rows)],
         );
       }
-      if (isFinal(run.status)) return 'finished' as const;
+      const status = statusOf(update.status);
+      if (isFinal(run.status)) {
+        // A BLOCKED run moves once more: approved (COMPLETED), rejected or superseded (REJECTED).
+        const decided =
+          run.status === 'BLOCKED' &&
+          update.seq > Number(run.update_seq) &&
+          (status === 'COMPLETED' || status === 'REJECTED');
+        if (!decided) return 'finished' as const;
+        await this.applyDecision(q, update, status);
+        return 'applied' as const;
+      }
       if (update.seq <= Number(run.update_seq)) return 'stale' as const;
 
-      const status = statusOf(update.status);
       const final = isFinal(status);
       const sets: string[] = [
         'update_seq = ?',
@@ -372,7 +394,13 @@ export class RunService {
             status === 'FAILED' ? errorCodeName(update.error?.code ?? ErrorCode.INTERNAL) : null,
           queuedAt: run.queued_at,
           counts: update.counts,
+          removals: status === 'BLOCKED' ? update.removals : undefined,
         };
+      }
+      if (status === 'BLOCKED') {
+        // The cursor is not stored: the run's removals, part of what it read, are not applied.
+        sets.push('removals = ?::jsonb');
+        params.push(JSON.stringify(storedRemovals(update.removals)));
       }
       if (status === 'FAILED') {
         sets.push('error_code = ?', 'error_message = ?');
@@ -408,6 +436,102 @@ export class RunService {
     if (result === 'applied' && ended) recordRunEnded(this.d.metrics, ended, now);
     if (result === 'applied' || result === 'finished') this.d.waiters.notify(update.runId);
     return result;
+  }
+
+  /**
+   * The decision on a BLOCKED run, from its final RunUpdate (identity's reply to
+   * approveRun/rejectRun, or the same update from the stream, or a supersession): status, counts
+   * (an approval adds the removals it applied), who decided and when. The cursor stays where it
+   * is: later runs may have moved it on since the run was blocked.
+   */
+  private async applyDecision(
+    q: ReturnType<typeof sql>,
+    update: RunUpdate,
+    status: 'COMPLETED' | 'REJECTED',
+  ): Promise<void> {
+    const now = this.d.clock();
+    const sets = ['update_seq = ?', 'status = ?', 'last_update_at = ?'];
+    const params: unknown[] = [update.seq, status, now];
+    if (update.counts) {
+      for (const f of COUNT_FIELDS) {
+        sets.push(`${snake(f)} = ?`);
+        params.push(Math.min(update.counts[f], INT32_MAX));
+      }
+    }
+    const decision = DECISION[update.decision] ?? null;
+    sets.push('decision = ?', 'decided_by = ?', 'decided_at = ?', 'superseded_by = ?');
+    params.push(
+      decision,
+      decision ? clean(update.decidedBy) || null : null,
+      decision ? now : null,
+      isUuid(update.supersededBy) ? update.supersededBy : null,
+    );
+    await q(`update ${this.d.tables.runs} set ${sets.join(', ')} where id = ?`, [
+      ...params,
+      update.runId,
+    ]);
+    this.d.logger.info(
+      { runId: update.runId, directoryId: update.directoryId, status, decision },
+      decision ? 'blocked run decided' : 'blocked run superseded',
+    );
+  }
+
+  /**
+   * Approve or reject a BLOCKED run: identity applies it (RunDecision request/reply) and answers
+   * with the run's final RunUpdate, which is recorded here at once (the same update also arrives
+   * through the stream and is then stale). Throws NOT_FOUND, RUN_NOT_BLOCKED, RUN_SUPERSEDED, or
+   * TIMEOUT when identity does not answer (the decision may still be applied: follow run(id)).
+   */
+  async decide(runId: string, decision: RunDecisionName, actor: string): Promise<Run> {
+    const run = await this.get(runId);
+    if (!run) throw apiError(ApiErrorCode.NOT_FOUND, `run ${runId} not found`);
+    if (run.supersededBy) {
+      throw apiError(
+        errorCodeName(ErrorCode.RUN_SUPERSEDED),
+        `run ${runId} was superseded by run ${run.supersededBy}, a later full sync of the directory; nothing was removed`,
+        { runId, supersededBy: run.supersededBy },
+      );
+    }
+    if (run.status !== 'BLOCKED') {
+      throw apiError(
+        errorCodeName(ErrorCode.RUN_NOT_BLOCKED),
+        `run ${runId} is ${run.status}${run.decision ? ` (${run.decision})` : ''}, not BLOCKED; only a blocked run can be approved or rejected`,
+        { runId, status: run.status },
+      );
+    }
+    const request = create(RunDecisionRequestSchema, {
+      runId,
+      directoryId: run.directoryId,
+      decision: decision === 'APPROVE' ? ProtoRunDecision.APPROVE : ProtoRunDecision.REJECT,
+      actor,
+    });
+    let reply;
+    try {
+      const msg = await this.d.nc.request(
+        subject(Subject.RUN_DECISIONS, { directory_id: run.directoryId }, this.d.natsNamespace),
+        toBinary(RunDecisionRequestSchema, request),
+        { timeout: DECISION_TIMEOUT_MS },
+      );
+      reply = fromBinary(RunDecisionReplySchema, msg.data);
+    } catch (err) {
+      this.d.logger.warn({ err, runId }, 'identity did not answer a run decision');
+      throw apiError(
+        ApiErrorCode.TIMEOUT,
+        `the identity service did not answer within ${DECISION_TIMEOUT_MS / 1000} s; the decision may still be applied: follow run(id)`,
+        { runId },
+      );
+    }
+    if (reply.result.case === 'error') {
+      const e = reply.result.value;
+      const code =
+        e.code === ErrorCode.DIRECTORY_NOT_FOUND ? ApiErrorCode.NOT_FOUND : errorCodeName(e.code);
+      throw apiError(code, clean(e.message), { runId });
+    }
+    if (reply.result.case !== 'update') {
+      throw apiError(ApiErrorCode.INTERNAL, 'the identity service gave no answer', { runId });
+    }
+    await this.applyUpdate(reply.result.value);
+    return this.d.orm.em.fork().findOneOrFail(Run, { id: runId });
   }
 
   /**
@@ -543,9 +667,30 @@ function statusOf(s: ProtoRunStatus): RunStatus {
       return 'FAILED';
     case ProtoRunStatus.BLOCKED:
       return 'BLOCKED';
+    case ProtoRunStatus.REJECTED:
+      return 'REJECTED';
     default:
       return 'RUNNING';
   }
+}
+
+const DECISION: Partial<Record<ProtoRunDecision, RunDecisionName>> = {
+  [ProtoRunDecision.APPROVE]: 'APPROVE',
+  [ProtoRunDecision.REJECT]: 'REJECT',
+};
+
+/** A RemovalPlan as `runs.removals` stores it. */
+function storedRemovals(plan: RemovalPlan | undefined): StoredRemovals {
+  return {
+    users: plan?.users ?? 0,
+    memberships: plan?.memberships ?? 0,
+    groups: plan?.groups ?? 0,
+    baseUsers: plan?.baseUsers ?? 0,
+    baseMemberships: plan?.baseMemberships ?? 0,
+    reason: clean(plan?.reason ?? ''),
+    maxCount: plan?.threshold?.maxCount ?? 0,
+    maxPercent: plan?.threshold?.maxPercent ?? 0,
+  };
 }
 
 function snake(s: string): string {

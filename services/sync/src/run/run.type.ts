@@ -3,6 +3,7 @@ import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { connectionTypes } from '../graphql/pagination.js';
 import {
   FullReadReasonEnum,
+  RunDecisionEnum,
   RunStatusEnum,
   RunTriggerEnum,
   SyncAdminOutcomeEnum,
@@ -14,6 +15,7 @@ import {
   type CountField,
   type FullReadReason,
   type Run,
+  type RunDecisionName,
   type RunMode,
   type RunStatus,
   type RunTrigger,
@@ -62,6 +64,34 @@ export class RunCountsObject {
       'Users the run took over: manual users with the same username, and (conflict policy TAKE_OVER) users of another directory.',
   })
   claimed!: number;
+}
+
+@ObjectType('RemovalThreshold', {
+  description: 'The deletion threshold a run was measured against (0 = that limit off).',
+})
+export class RemovalThresholdObject {
+  @Field(() => Int) maxCount!: number;
+  @Field(() => Int) maxPercent!: number;
+}
+
+@ObjectType('RemovalPlan', {
+  description:
+    'What a BLOCKED run held back: its removals, counted exactly, and what they were measured against.',
+})
+export class RemovalPlanObject {
+  @Field(() => Int, { description: 'Users it would move to PENDING_DELETION.' }) users!: number;
+  @Field(() => Int, { description: 'Group memberships it would remove (theirs included).' })
+  memberships!: number;
+  @Field(() => Int, { description: 'Groups it would remove.' }) groups!: number;
+  @Field(() => Int, { description: "The directory's users before the run's removals." })
+  baseUsers!: number;
+  @Field(() => Int, { description: "The directory's memberships before the run's removals." })
+  baseMemberships!: number;
+  @Field(() => String, {
+    description: 'Why, e.g. "would remove 950 of 1000 users (95 %); the deletion threshold is …".',
+  })
+  reason!: string;
+  @Field(() => RemovalThresholdObject) threshold!: RemovalThresholdObject;
 }
 
 @ObjectType('ObjectError', {
@@ -146,6 +176,30 @@ export class SyncRunObject {
   @Field(() => Int, { nullable: true, description: 'From start (or queueing) to finish.' })
   durationMs!: number | null;
 
+  @Field(() => RemovalPlanObject, {
+    nullable: true,
+    description:
+      'Runs that were BLOCKED (whatever became of them): the removals the deletion threshold held back.',
+  })
+  removals!: RemovalPlanObject | null;
+
+  @Field(() => RunDecisionEnum, {
+    nullable: true,
+    description: 'A blocked run an operator approved (now COMPLETED) or rejected (REJECTED).',
+  })
+  decision!: RunDecisionName | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Who decided (an API key or OIDC subject id).',
+  })
+  decidedBy!: string | null;
+
+  @Field(() => GraphQLDateTimeISO, { nullable: true })
+  decidedAt!: Date | null;
+
+  supersededById!: string | null;
+
   userOutcome!: UserOutcome | null;
   userId!: string | null;
   adminOutcome!: UserOutcome | null;
@@ -225,6 +279,21 @@ export function toRunNode(run: Run): SyncRunObject {
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     durationMs: run.finishedAt ? Math.max(0, run.finishedAt.getTime() - start.getTime()) : null,
+    removals: run.removals
+      ? {
+          users: run.removals.users,
+          memberships: run.removals.memberships,
+          groups: run.removals.groups,
+          baseUsers: run.removals.baseUsers,
+          baseMemberships: run.removals.baseMemberships,
+          reason: run.removals.reason,
+          threshold: { maxCount: run.removals.maxCount, maxPercent: run.removals.maxPercent },
+        }
+      : null,
+    decision: run.decision,
+    decidedBy: run.decidedBy,
+    decidedAt: run.decidedAt,
+    supersededById: run.supersededBy,
     userOutcome: run.userOutcome,
     userId: run.userId,
     adminOutcome: run.adminOutcome,

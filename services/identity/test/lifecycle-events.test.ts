@@ -179,6 +179,12 @@ describe('lifecycle events', () => {
       `user:${userId(alice[0]!)}:1:created`,
       `user:${userId(alice[0]!)}:2:disabled`,
     ]);
+    // What changed, per GraphQL field (from the apply path's per-object changes).
+    const bobby = events.find((e) => describeEvent(e) === 'user updated bob')!;
+    expect(bobby.changedFields).toEqual(['email']);
+    expect(events.find((e) => describeEvent(e) === 'user disabled alice')!.changedFields).toEqual([
+      'status',
+    ]);
     const carolGone = events.find((e) => e.transition === Transition.PENDING_DELETION)!;
     expect(carolGone.runId).toBe(second.runId);
     expect(carolGone.directoryId).toBe(dir);

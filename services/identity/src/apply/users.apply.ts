@@ -1,5 +1,6 @@
 import {
   ErrorCode,
+  Transition,
   SyncMode,
   UserOutcome,
   errorCodeName,
@@ -7,7 +8,13 @@ import {
   type ObservedUser,
 } from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
-import { diffFields, errorChange, statusName, type UserFieldValues } from './changes.js';
+import {
+  diffFields,
+  errorChange,
+  statusName,
+  type Change,
+  type UserFieldValues,
+} from './changes.js';
 import {
   hasNul,
   nameKey,
@@ -269,6 +276,7 @@ export async function applyUserBatch(
 
   const writtenUsers = new Map(toWrite.map((u) => [u.externalId, u]));
   const claimedFrom = new Map([...claims].map(([u, holder]) => [u.externalId, holder]));
+  const changesBefore = run.changes.length;
   for (const w of written) {
     const before = existingByExt.get(w.external_id);
     if (w.inserted) counts.created += 1;
@@ -282,7 +290,13 @@ export async function applyUserBatch(
   }
   counts.unchanged += accepted.length - written.length;
   counts.errors += errors.length;
-  emitUserWrites(sql, run, written, existingByExt);
+  emitUserWrites(
+    sql,
+    run,
+    written,
+    existingByExt,
+    eventsOfChanges(run.changes.slice(changesBefore)),
+  );
   const byExternal = new Map(users.map((u) => [u.externalId, u]));
   for (const e of errors) {
     const u = byExternal.get(e.externalId);
@@ -452,6 +466,7 @@ function emitUserWrites(
   run: RunState,
   written: readonly WrittenUser[],
   existingByExt: ReadonlyMap<string, ExistingUser>,
+  fromChanges: ReadonlyMap<string, { transition: Transition; fields: string[] }>,
 ): void {
   if (written.length === 0) return;
   const at = BigInt(Date.now());
@@ -460,7 +475,8 @@ function emitUserWrites(
     sql,
     written.map((w) => {
       const before = w.inserted ? undefined : existingByExt.get(w.external_id)?.status;
-      const transition = syncTransition(before, w.status);
+      const change = fromChanges.get(w.id);
+      const transition = change?.transition ?? syncTransition(before, w.status);
       return userEvent(
         transition,
         {
@@ -475,11 +491,56 @@ function emitUserWrites(
           version: w.version,
         },
         cause,
-        before !== undefined && before !== w.status ? ['status'] : [],
+        change?.fields ?? (before !== undefined && before !== w.status ? ['status'] : []),
         at,
       );
     }),
   );
+}
+
+/**
+ * Each written user's event from the batch's per-object changes (changes.ts): the transition —
+ * `created` and `restored` first, then `disabled` / `enabled`, else `updated` (one write is one
+ * version, so one event) — and `changed_fields`, the fields an `updated` change lists (old → new
+ * per GraphQL field); for `restored`, "status" and whatever else changed while the user was
+ * away; none for `created`.
+ */
+function eventsOfChanges(
+  changes: readonly Change[],
+): Map<string, { transition: Transition; fields: string[] }> {
+  const byUser = new Map<string, { kinds: Set<string>; fields: string[] }>();
+  for (const c of changes) {
+    if (
+      c.kind !== 'created' &&
+      c.kind !== 'restored' &&
+      c.kind !== 'updated' &&
+      c.kind !== 'disabled' &&
+      c.kind !== 'enabled'
+    ) {
+      continue;
+    }
+    const entry = byUser.get(c.userId) ?? { kinds: new Set<string>(), fields: [] };
+    byUser.set(c.userId, entry);
+    entry.kinds.add(c.kind);
+    if (c.kind === 'updated') entry.fields = c.fields.map((f) => f.field);
+    if (c.kind === 'restored') {
+      entry.fields = ['status', ...c.fields.map((f) => f.field).filter((f) => f !== 'status')];
+    }
+  }
+  const out = new Map<string, { transition: Transition; fields: string[] }>();
+  for (const [id, { kinds, fields }] of byUser) {
+    const transition = kinds.has('created')
+      ? Transition.CREATED
+      : kinds.has('restored')
+        ? Transition.RESTORED
+        : kinds.has('disabled')
+          ? Transition.DISABLED
+          : kinds.has('enabled')
+            ? Transition.ENABLED
+            : Transition.UPDATED;
+    out.set(id, { transition, fields: transition === Transition.CREATED ? [] : fields });
+  }
+  return out;
 }
 
 /** USER runs report what happened to the requested user in the final RunUpdate. */

@@ -3,18 +3,16 @@
 // in a role group, one e-mail as an OData literal (quotes, `+`, `&`), missing groups and
 // permissions. The scenarios every connector shares are in the conformance suite.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AdminRole, ErrorCode, SyncMode, errorCodeName } from '@dirsync/proto';
+import { AdminRole, ErrorCode, SyncMode } from '@dirsync/proto';
 import type { CollectedRun, ConnectorHarness } from '@dirsync/kit/conformance';
 import {
+  codeOf,
   directoryConfig,
   entraHarness,
   newDirectoryId,
   startFakeTenant,
   type FakeTenant,
 } from './helpers.js';
-
-const codeOf = (run: CollectedRun) =>
-  errorCodeName(run.failed?.error?.code ?? ErrorCode.UNSPECIFIED);
 
 describe('connector-entra ADMIN runs', () => {
   let t: FakeTenant;

@@ -2,9 +2,11 @@
 // @azure/identity and Graph client against it over verified HTTPS), harnesses wired to the
 // real connector, and the directory configuration for the fake.
 import { randomUUID } from 'node:crypto';
+import { ErrorCode, errorCodeName } from '@dirsync/proto';
 import type { EntraSettings } from '@dirsync/kit';
 import {
   startConnectorHarness,
+  type CollectedRun,
   type ConnectorHarness,
   type HarnessConfig,
 } from '@dirsync/kit/conformance';
@@ -94,3 +96,7 @@ export function newDirectoryId(): string {
   counter++;
   return `dir-${process.pid}-${Date.now().toString(36)}-${counter}`;
 }
+
+/** The run's failure code by name (`UNSPECIFIED` when it did not fail). */
+export const codeOf = (run: CollectedRun): string =>
+  errorCodeName(run.failed?.error?.code ?? ErrorCode.UNSPECIFIED);

@@ -1,7 +1,7 @@
 // Reading a fake Entra tenant end to end: nested groups, disabled users, paging, throttling in the
 // middle of paging, token refresh, permissions, credentials (secret and certificate), TLS.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCode, SyncMode, errorCodeName } from '@dirsync/proto';
+import { SyncMode } from '@dirsync/proto';
 import {
   memberUsernames,
   observedUsernames,
@@ -10,15 +10,13 @@ import {
 } from '@dirsync/kit/conformance';
 import { createClientCertificate, createTestCa } from '@dirsync/fake-graph';
 import {
+  codeOf,
   directoryConfig,
   entraHarness,
   newDirectoryId,
   startFakeTenant,
   type FakeTenant,
 } from './helpers.js';
-
-const codeOf = (run: CollectedRun) =>
-  errorCodeName(run.failed?.error?.code ?? ErrorCode.UNSPECIFIED);
 
 describe('connector-entra against a fake tenant', () => {
   let t: FakeTenant;

@@ -236,6 +236,41 @@ describe('the console in Chromium', () => {
     });
   });
 
+  it('edits the directory to sync administrators, then syncs one by e-mail and all of them', async () => {
+    const mailOf = (uid: string) =>
+      demo.entries.find((e) => e.attributes['uid']?.[0] === uid)!.attributes['mail']![0]!;
+    await page.goto(`${origin}/directories/${dirId}`);
+    await page.click('button:has-text("Edit")');
+    await page.waitForSelector('textarea[name="adminRoles.OWNER"]');
+    await page.fill(
+      'textarea[name="adminRoles.OWNER"]',
+      'cn=dirsync-owners,ou=groups,dc=example,dc=org',
+    );
+    await page.fill(
+      'textarea[name="adminRoles.HELP_DESK"]',
+      'cn=dirsync-help-desk,ou=groups,dc=example,dc=org',
+    );
+    await page.click('button:has-text("Save")');
+    await page.waitForURL(new RegExp(`/directories/${dirId}$`));
+    await page.waitForSelector('dd:has-text("owner, help desk")');
+
+    await page.fill('form[data-sync-one="admin"] input[name="email"]', mailOf('amoore2'));
+    await page.click('form[data-sync-one="admin"] button[type="submit"]');
+    await page.waitForSelector('form[data-sync-one="admin"] [data-outcome="CREATED"]');
+
+    await page.selectOption('select[name="mode"]', 'ADMIN');
+    await page.click('form.inline-form button[type="submit"]');
+    await page.waitForURL(/\/runs\//);
+    await page.waitForSelector('section[data-run-status="COMPLETED"]', { timeout: 60_000 });
+    expect(await page.locator('tr[data-count="administrators seen"] td').innerText()).toBe('5');
+    await page.click('nav >> text=Admins');
+    await page.waitForSelector(`tr[data-admin="${mailOf('amoore2')}"]`);
+    expect(await page.locator(`tr[data-admin="${mailOf('amoore2')}"]`).innerText()).toMatch(
+      /owner/,
+    );
+    expect(await page.locator('tr[data-admin]').count()).toBe(5);
+  });
+
   it('creates a directory with the API validation errors shown beside each field', async () => {
     await page.click('nav >> text=Directories');
     await page.click('button:has-text("Add directory")');

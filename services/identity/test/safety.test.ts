@@ -268,7 +268,13 @@ describe('the threshold', () => {
     const changed = [user('u1', 'user1', { email: 'changed@example.org' }), user('n1', 'newcomer')];
     const blocked = await runAndWait(h, full(dir, changed));
     expect(blocked.status).toBe(RunStatus.BLOCKED);
-    expect(blocked.counts).toMatchObject({ created: 1, updated: 1, pendingDeletion: 0 });
+    expect(blocked.counts).toMatchObject({
+      created: 1,
+      updated: 1,
+      pendingDeletion: 0,
+      membershipsAdded: 1,
+      membershipsRemoved: 0,
+    });
     expect(blocked.removals).toMatchObject({ users: 9, memberships: 9 });
     expect(await statuses(dir)).toMatchObject({ n1: 'active', u5: 'active' });
     // The newcomer's membership was added; nobody's was removed.

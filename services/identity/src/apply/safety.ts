@@ -7,7 +7,8 @@ import {
   type RunUpdate,
 } from '@dirsync/proto';
 import { toInt, type Sql } from '../db/sql.js';
-import { DELETED_GROUP_RETURNING, DELETED_GROUP_ROWS, emitGroupsDeleted } from './groups.apply.js';
+import { recordMemberships, type MembershipRow } from './changes.js';
+import { MEMBERSHIP_ROWS, deleteGroups } from './complete.js';
 import { removeUsers } from './removal.js';
 import {
   commitRun,
@@ -132,9 +133,9 @@ export async function holdFullRemovals(
     [run.runId, run.directoryId, run.runId],
   );
   // Desired: the observed memberships between observed groups and users that stay. Held: every
-  // current membership that is not desired. Added: desired ones that do not exist yet.
-  const [m] = await sql.rows<{ held: string; added: string }>(
-    `with desired as (
+  // current membership that is not desired. Added: desired ones that do not exist yet (recorded
+  // as changes, like the sweep's).
+  const desired = `desired as (
        select distinct g.id as group_id, u.id as user_id
        from run_memberships rm
        join groups g on g.directory_id = ? and g.external_id = rm.group_external_id
@@ -146,14 +147,29 @@ export async function holdFullRemovals(
      current as (
        select m.group_id, m.user_id from memberships m join groups g on g.id = m.group_id
        where g.directory_id = ?
-     ),
+     )`;
+  const desiredParams = [
+    run.directoryId,
+    run.directoryId,
+    run.runId,
+    run.runId,
+    run.runId,
+    run.directoryId,
+  ];
+  const [held] = await sql.rows<{ n: string }>(
+    `with ${desired},
      held as (
        insert into run_held_memberships (run_id, group_id, user_id)
        select ?, c.group_id, c.user_id from current c
        where not exists (select 1 from desired d
                          where d.group_id = c.group_id and d.user_id = c.user_id)
        returning 1
-     ),
+     )
+     select count(*) as n from held`,
+    [...desiredParams, run.runId],
+  );
+  const added = await sql.rows<MembershipRow>(
+    `with ${desired},
      added as (
        insert into memberships (group_id, user_id)
        select d.group_id, d.user_id from desired d
@@ -161,15 +177,16 @@ export async function holdFullRemovals(
                          where c.group_id = d.group_id and c.user_id = d.user_id)
        order by 1, 2
        on conflict do nothing
-       returning 1
-     )
-     select (select count(*) from held) as held, (select count(*) from added) as added`,
-    [run.directoryId, run.directoryId, run.runId, run.runId, run.runId, run.directoryId, run.runId],
+       returning group_id, user_id
+     ),
+     removed as (select null::uuid as group_id, null::uuid as user_id where false),
+     ${MEMBERSHIP_ROWS}`,
+    desiredParams,
   );
-  run.counts.membershipsAdded += toInt(m?.added);
+  recordMemberships(run, added);
   return {
     users: toInt(users?.n),
-    memberships: toInt(m?.held),
+    memberships: toInt(held?.n),
     groups: toInt(groups?.n),
     baseUsers: totals.baseUsers,
     baseMemberships: totals.baseMemberships,
@@ -254,7 +271,7 @@ export async function decideRun(
   sql: Sql,
   namespace: string,
   req: DecisionRequest,
-): Promise<{ update: RunUpdate } | { error: ErrorInfo }> {
+): Promise<{ update: RunUpdate; changes: RunState['changes'] } | { error: ErrorInfo }> {
   if (req.decision !== RunDecision.APPROVE && req.decision !== RunDecision.REJECT) {
     return { error: failure(ErrorCode.CONFIG_INVALID, 'the decision must be APPROVE or REJECT') };
   }
@@ -296,42 +313,37 @@ export async function decideRun(
   // The cursor of a blocked run is never stored: later runs may have moved it on.
   run.cursor = null;
   const update = await commitRun(sql, namespace, run);
-  return { update };
+  // The approval's per-object changes (pending deletion, groups deleted, memberships), as an
+  // applied event's are (changes.ts).
+  return { update, changes: run.changes };
 }
 
 /** Apply a blocked run's held removals, minus what open runs of the directory observed. */
 async function applyHeld(sql: Sql, run: RunState): Promise<void> {
   await removeUsers(sql, run, { kind: 'held' });
-  const [gone] = await sql.rows<{
-    groups: string;
-    memberships: string;
-    rows: Parameters<typeof emitGroupsDeleted>[3];
-  }>(
-    `with gone as (
-       select g.id from run_held_groups h join groups g on g.id = h.group_id
-       where h.run_id = ? and g.directory_id = ?
-         and not exists (select 1 from run_seen_groups s join runs r on r.run_id = s.run_id
-                         where r.directory_id = ? and r.status = 'RUNNING'
-                           and s.external_id = g.external_id)
-     ),
-     lost as (select count(*) as n from memberships m where m.group_id in (select id from gone)),
-     removed as (delete from groups g where g.id in (select id from gone)
-                 returning ${DELETED_GROUP_RETURNING})
-     select (select count(*) from removed) as groups, (select n from lost) as memberships,
-       ${DELETED_GROUP_ROWS} as rows`,
-    [run.runId, run.directoryId, run.directoryId],
-  );
-  emitGroupsDeleted(sql, run.directoryId, run.runId, gone?.rows);
-  run.counts.groupsRemoved += toInt(gone?.groups);
-  run.counts.membershipsRemoved += toInt(gone?.memberships);
-  const removed = await sql.exec(
-    `delete from memberships m using run_held_memberships h, users u
-     where h.run_id = ? and m.group_id = h.group_id and m.user_id = h.user_id
-       and u.id = m.user_id and u.directory_id = ?
-       and not exists (select 1 from run_seen_users s join runs r on r.run_id = s.run_id
+  await deleteGroups(
+    sql,
+    run,
+    `select g.id from run_held_groups h join groups g on g.id = h.group_id
+     where h.run_id = ? and g.directory_id = ?
+       and not exists (select 1 from run_seen_groups s join runs r on r.run_id = s.run_id
                        where r.directory_id = ? and r.status = 'RUNNING'
-                         and s.external_id = u.external_id)`,
+                         and s.external_id = g.external_id)`,
     [run.runId, run.directoryId, run.directoryId],
   );
-  run.counts.membershipsRemoved += removed;
+  const rows = await sql.rows<MembershipRow>(
+    `with removed as (
+       delete from memberships m using run_held_memberships h, users u
+       where h.run_id = ? and m.group_id = h.group_id and m.user_id = h.user_id
+         and u.id = m.user_id and u.directory_id = ?
+         and not exists (select 1 from run_seen_users s join runs r on r.run_id = s.run_id
+                         where r.directory_id = ? and r.status = 'RUNNING'
+                           and s.external_id = u.external_id)
+       returning m.group_id, m.user_id
+     ),
+     added as (select null::uuid as group_id, null::uuid as user_id where false),
+     ${MEMBERSHIP_ROWS}`,
+    [run.runId, run.directoryId, run.directoryId],
+  );
+  recordMemberships(run, rows);
 }

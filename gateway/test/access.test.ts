@@ -15,6 +15,8 @@ const ALLOWED: Record<string, readonly Role[]> = {
   createDirectory: ['OWNER'],
   updateDirectory: ['OWNER'],
   deleteDirectory: ['OWNER'],
+  testDirectory: ['OWNER'],
+  testDirectorySettings: ['OWNER'],
   syncAll: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
   syncUser: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER', 'HELP_DESK'],
   syncAdmin: ['OWNER', 'ADMINISTRATOR', 'USER_MANAGER'],
@@ -126,6 +128,15 @@ const OPERATIONS: Record<string, () => [string, Record<string, unknown>]> = {
     { id: directoryId },
   ],
   deleteDirectory: () => [`mutation($id: ID!) { deleteDirectory(id: $id) }`, { id: directoryId }],
+  testDirectory: () => [
+    `mutation($id: ID!) { testDirectory(id: $id) { ok } }`,
+    { id: directoryId },
+  ],
+  // the stored password sent to a host of the caller's choosing: owners only
+  testDirectorySettings: () => [
+    `mutation($input: TestDirectorySettingsInput!) { testDirectorySettings(input: $input) { ok } }`,
+    { input: { directoryId, ldap: { url: 'ldap://127.0.0.1:2' } } },
+  ],
   syncAll: () => [`mutation($id: ID!) { syncAll(directoryId: $id) { id } }`, { id: directoryId }],
   syncUser: () => [
     `mutation($id: ID!) { syncUser(directoryId: $id, username: "alice") { outcome } }`,

@@ -11,6 +11,7 @@ import { GraphSession, type RetryPolicy } from './graph.js';
 import { readAdmins } from './admins.js';
 import { readDelta } from './delta.js';
 import { TenantReader } from './reader.js';
+import { checkEntra } from './check.js';
 
 export interface EntraConnectorOptions {
   /** Overrides every directory's `pageSize` (operator knob, `GRAPH_PAGE_SIZE`). */
@@ -32,6 +33,7 @@ export function createEntraConnector(
     settingsSchema: entraSettingsSchema,
     modes: [SyncMode.FULL, SyncMode.USER, SyncMode.ADMIN],
     offersDelta: true,
+    check: (ctx) => checkEntra(ctx, { retry: opts.retry }),
     async run(ctx: RunContext<EntraSettings>): Promise<RunResult> {
       const secretName = ctx.settings.credential;
       const secret = ctx.secrets[secretName];

@@ -353,6 +353,7 @@ export class GraphSession {
   readonly client: Client;
   readonly graphUrl: string;
   readonly loginUrl: string;
+  private readonly tokens: CredentialTokens;
   /** Retried responses and connections, for logs and tests. */
   retries = 0;
   private readonly agent: https.Agent;
@@ -386,6 +387,7 @@ export class GraphSession {
             credentialOptions,
           );
     const tokens = new CredentialTokens(make, scopeOf(graphUrl), loginUrl, this.agent);
+    this.tokens = tokens;
     const retry = new RetryMiddleware(
       { ...DEFAULT_RETRY, ...opts.retry },
       tokens,
@@ -405,6 +407,14 @@ export class GraphSession {
       middleware: retry,
       customHosts: KNOWN_GRAPH_HOSTS.has(host) ? undefined : new Set([host]),
     });
+  }
+
+  /**
+   * Get an access token from the login endpoint, without calling Graph (the connection test's
+   * TOKEN step). Throws what a Graph call would throw for it (see `translateGraphError`).
+   */
+  async accessToken(): Promise<void> {
+    await this.tokens.getAccessToken();
   }
 
   /**

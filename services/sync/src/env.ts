@@ -50,6 +50,7 @@ export const syncEnvSchema = z.object({
   SYNC_RUN_TIMEOUT_SECONDS: seconds(600, 1),
   SYNC_USER_TIMEOUT_SECONDS: seconds(60, 1),
   SYNC_LEASE_SECONDS: seconds(DEFAULT_LEASE_SECONDS, 3),
+  CONNECTION_TEST_TIMEOUT_SECONDS: seconds(30, 1).pipe(z.number().max(120)),
   SYNC_REPLICA_ID: z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits, ".", "_", ":" or "-" (at most 100)')
@@ -85,6 +86,8 @@ export interface SyncConfig {
   leaseSeconds?: number;
   /** This replica's name in run leases (default: host name, pid and a random suffix). */
   replicaId?: string;
+  /** How long a connection test (testDirectory) may take, 1–120 s (default 30). */
+  connectionTestTimeoutSeconds?: number;
 }
 
 function toConfig(env: z.infer<typeof syncEnvSchema>): SyncConfig {
@@ -104,6 +107,7 @@ function toConfig(env: z.infer<typeof syncEnvSchema>): SyncConfig {
     runTimeoutSeconds: env.SYNC_RUN_TIMEOUT_SECONDS,
     syncUserTimeoutSeconds: env.SYNC_USER_TIMEOUT_SECONDS,
     leaseSeconds: env.SYNC_LEASE_SECONDS,
+    connectionTestTimeoutSeconds: env.CONNECTION_TEST_TIMEOUT_SECONDS,
     ...(env.SYNC_REPLICA_ID ? { replicaId: env.SYNC_REPLICA_ID } : {}),
   };
 }

@@ -38,6 +38,7 @@ import { Scheduler } from './scheduler/scheduler.js';
 import { ConfigResponder } from './config/config.responder.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import { buildSyncSchema } from './graphql/schema.js';
+import { ConnectionTester, DEFAULT_CONNECTION_TEST_SECONDS } from './directory/connection-test.js';
 import type { SyncContext } from './services.js';
 import { Stream, streamName } from '@dirsync/proto';
 import { sql } from './db/sql.js';
@@ -211,7 +212,23 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
       logger,
     });
 
-    const schema = await buildSyncSchema({ config, orm, directories, runs, logger });
+    const connectionTests = new ConnectionTester({
+      nc,
+      natsNamespace: config.natsNamespace,
+      box,
+      directories,
+      logger,
+      timeoutSeconds: config.connectionTestTimeoutSeconds ?? DEFAULT_CONNECTION_TEST_SECONDS,
+      clock,
+    });
+    const schema = await buildSyncSchema({
+      config,
+      orm,
+      directories,
+      connectionTests,
+      runs,
+      logger,
+    });
     apollo = new ApolloServer<SyncContext>({
       schema,
       formatError,

@@ -2,6 +2,7 @@ import type { Logger } from '@dirsync/kit';
 import type { AuthContext } from '@dirsync/kit/graphql';
 import type { SyncConfig } from './env.js';
 import type { EntityManager, SyncOrm } from './db/orm.js';
+import type { ConnectionTester } from './directory/connection-test.js';
 import type { DirectoryService } from './directory/directory.service.js';
 import type { RunService } from './run/run.service.js';
 
@@ -10,6 +11,7 @@ export interface SyncServices {
   config: SyncConfig;
   orm: SyncOrm;
   directories: DirectoryService;
+  connectionTests: ConnectionTester;
   runs: RunService;
   logger: Logger;
 }

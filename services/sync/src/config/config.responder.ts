@@ -20,6 +20,7 @@ import {
   subject,
   toBinary,
   type ConfigReply,
+  type DirectoryConfig,
 } from '@dirsync/proto';
 import type { Subscription } from 'nats';
 import type { SyncOrm } from '../db/orm.js';
@@ -107,47 +108,71 @@ export class ConfigResponder {
     }
     if (runId) await this.d.runs.markPickedUp(runId, dir.id);
     this.d.logger.info({ directoryId, runId }, 'config sent');
-    const m = dir.mapping;
     return create(ConfigReplySchema, {
-      result: {
-        case: 'config',
-        value: create(DirectoryConfigSchema, {
-          directoryId: dir.id,
-          kind: dir.kind.toLowerCase(),
-          settingsJson: JSON.stringify(dir.settings),
-          secrets,
-          selectedGroups: dir.selectedGroups,
-          mapping: create(AttributeMappingSchema, {
-            username: m.username,
-            aliases: m.aliases,
-            email: m.email,
-            firstName: m.firstName,
-            lastName: m.lastName,
-            displayName: m.displayName,
-            phones: m.phones,
-            custom: Object.fromEntries(m.custom.map((c) => [c.name, c.attribute])),
-          }),
-          defaultRegion: dir.defaultRegion,
-          cursor: dir.cursor ?? '',
-          policy: create(DirectoryPolicySchema, {
-            restoreWindowDays: dir.restoreWindowDays,
-            // Always sent: identity applies no limit to a run without one.
-            deletionThreshold: create(DeletionThresholdSchema, {
-              maxCount: dir.deletionMaxCount,
-              maxPercent: dir.deletionMaxPercent,
-            }),
-          }),
-          adminRoleGroups: dir.adminRoleGroups.map((r) =>
-            create(AdminRoleGroupsSchema, { role: adminRoleFromName(r.role), groups: r.groups }),
-          ),
-        }),
-      },
+      result: { case: 'config', value: directoryConfig(dir, secrets) },
     });
   }
 }
 
+/** What a `DirectoryConfig` is built from: a saved directory, or settings being tested. */
+export type ConfigSource = Pick<
+  Directory,
+  | 'id'
+  | 'kind'
+  | 'settings'
+  | 'selectedGroups'
+  | 'mapping'
+  | 'defaultRegion'
+  | 'cursor'
+  | 'restoreWindowDays'
+  | 'deletionMaxCount'
+  | 'deletionMaxPercent'
+  | 'adminRoleGroups'
+>;
+
+/**
+ * The `DirectoryConfig` a connector gets for a directory (a run's ConfigReply, a connection
+ * test's request), with the given decrypted secrets.
+ */
+export function directoryConfig(
+  dir: ConfigSource,
+  secrets: Record<string, string>,
+): DirectoryConfig {
+  const m = dir.mapping;
+  return create(DirectoryConfigSchema, {
+    directoryId: dir.id,
+    kind: dir.kind.toLowerCase(),
+    settingsJson: JSON.stringify(dir.settings),
+    secrets,
+    selectedGroups: dir.selectedGroups,
+    mapping: create(AttributeMappingSchema, {
+      username: m.username,
+      aliases: m.aliases,
+      email: m.email,
+      firstName: m.firstName,
+      lastName: m.lastName,
+      displayName: m.displayName,
+      phones: m.phones,
+      custom: Object.fromEntries(m.custom.map((c) => [c.name, c.attribute])),
+    }),
+    defaultRegion: dir.defaultRegion,
+    cursor: dir.cursor ?? '',
+    policy: create(DirectoryPolicySchema, {
+      restoreWindowDays: dir.restoreWindowDays,
+      // Always sent: identity applies no limit to a run without one.
+      deletionThreshold: create(DeletionThresholdSchema, {
+        maxCount: dir.deletionMaxCount,
+        maxPercent: dir.deletionMaxPercent,
+      }),
+    }),
+    adminRoleGroups: dir.adminRoleGroups.map((r) =>
+      create(AdminRoleGroupsSchema, { role: adminRoleFromName(r.role), groups: r.groups }),
+    ),
+  });
+}
+
 /** The name a directory's stored credential goes by in `DirectoryConfig.secrets`. */
-export function secretName(dir: Directory): string {
+export function secretName(dir: Pick<Directory, 'kind' | 'settings'>): string {
   if (dir.kind === 'ENTRA') {
     return (dir.settings as EntraSettings).credential === 'clientCertificate'
       ? 'clientCertificate'

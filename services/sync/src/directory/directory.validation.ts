@@ -618,13 +618,20 @@ export function checkSecret(
  * Validate a new directory; throws `InvalidInputError` naming every bad field. The kind is
  * `input.kind`, else ENTRA when only an `entra` block is given, else LDAP. `secret` is the
  * kind's credential (bind password, client secret or client certificate).
+ * `selectedGroupsOptional`: none may be given (a connection test of settings not saved yet).
  */
-export function validateCreate(input: DirectoryFields): ValidDirectory & { secret: string } {
+export function validateCreate(
+  input: DirectoryFields,
+  opts: { selectedGroupsOptional?: boolean } = {},
+): ValidDirectory & { secret: string } {
   const p = new Problems();
   const name = checkName(input.name, p);
   const kind = checkKind(input.kind ?? (input.entra && !input.ldap ? 'ENTRA' : 'LDAP'), p);
   const { settings, secret } = checkSource(kind, input, undefined, p);
-  const selectedGroups = checkGroups(input.selectedGroups, p, kind);
+  const selectedGroups =
+    opts.selectedGroupsOptional && !input.selectedGroups?.length
+      ? []
+      : checkGroups(input.selectedGroups, p, kind);
   const mapping = checkMapping(mappingDefaults(kind, settings), input.mapping, p, kind);
   const defaultRegion = checkRegion(input.defaultRegion ?? DEFAULTS.defaultRegion, p);
   const scheduleIntervalMinutes = checkInt(

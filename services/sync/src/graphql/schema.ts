@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema } from '@dirsync/kit/graphql';
+import { ConnectionTestResolver } from '../directory/connection-test.resolver.js';
 import { DirectoryResolver } from '../directory/directory.resolver.js';
 import { RunResolver } from '../run/run.resolver.js';
 import { toRunNode } from '../run/run.type.js';
@@ -21,10 +22,11 @@ export async function buildSyncSchema(s: SyncServices): Promise<GraphQLSchema> {
   const instances = new Map<unknown, unknown>([
     [DirectoryResolver, new DirectoryResolver(s)],
     [RunResolver, new RunResolver(s)],
+    [ConnectionTestResolver, new ConnectionTestResolver(s)],
   ]);
   return buildFederatedSchema(
     {
-      resolvers: [DirectoryResolver, RunResolver],
+      resolvers: [DirectoryResolver, RunResolver, ConnectionTestResolver],
       container: { get: (cls) => instances.get(cls) },
       validate: false,
     },

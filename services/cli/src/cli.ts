@@ -6,7 +6,9 @@ import type { CliEnv } from './env.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { printJson, type Io } from './output.js';
 import { commandOf, type Action } from './commands/action.js';
+import { registerAdmins, registerSyncAdmin } from './commands/admins.js';
 import { registerDirectories } from './commands/directories.js';
+import { registerKeys } from './commands/keys.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSync } from './commands/sync.js';
 import { registerUsers } from './commands/users.js';
@@ -30,7 +32,7 @@ Exit codes:
   0  done (a waited-for run COMPLETED)       5  not found (directory, run, user)
   1  other error                             6  authentication or permission refused
   2  bad command line or input               7  gave up waiting (--timeout); the run goes on
-  3  the run FAILED                          8  the gateway could not be reached
+  3  the run FAILED (or a connection check)  8  the gateway could not be reached
   4  the run is BLOCKED (approve or reject)  9  the directory already has an active run
                                             10  the run is not blocked (approve/reject)
 
@@ -41,7 +43,7 @@ Gateway and key: --url/--api-key, else DIRSYNC_URL/DIRSYNC_API_KEY, else the con
 export function buildProgram(io: Io, act: Action): Command {
   const program = new Command('dirsync')
     .description(
-      'dirsync on the command line: directories, syncs, runs and users, through the gateway',
+      'dirsync on the command line: directories, syncs, runs, users, administrators and API keys, through the gateway',
     )
     .option('--url <url>', 'gateway GraphQL URL (default http://127.0.0.1:4000/graphql)')
     .option('--api-key <key>', 'API key (better: DIRSYNC_API_KEY or the config file)')
@@ -56,8 +58,11 @@ export function buildProgram(io: Io, act: Action): Command {
     .exitOverride();
   registerDirectories(program, act);
   registerSync(program, act);
+  registerSyncAdmin(program, act);
   registerRuns(program, act);
   registerUsers(program, act);
+  registerAdmins(program, act);
+  registerKeys(program, act);
   // Sub-commands inherit the output and exit handling.
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -351,6 +351,199 @@ describe('dirsync (command line)', () => {
     });
   });
 
+  describe('directories test', () => {
+    it('a saved directory: every check passes, exit 0', async () => {
+      const r = await dirsync(['directories', 'test', NAME]);
+      expect(r.code, r.stdout + r.stderr).toBe(ExitCode.OK);
+      expect(r.stdout).toMatch(
+        /^connection test of "Demo OpenLDAP" \(LDAP\): all \d+ checks passed/,
+      );
+      expect(r.stdout).toMatch(/\n {2}ok +BIND +bound as "cn=admin,dc=example,dc=org"/);
+      expect(r.stdout).toMatch(/\n {2}skipped +TLS +ldap:\/\/.* not encrypted/);
+      const json = await dirsync(['directories', 'test', directoryId, '--json']);
+      const t = json.json<{ ok: boolean; checks: { name: string; status: string }[] }>();
+      expect(t.ok).toBe(true);
+      expect(t.checks.filter((c) => c.name === 'GROUP')).toHaveLength(5);
+    });
+
+    it('a wrong password fails BIND: exit 3, the code and the bind DN named', async () => {
+      const r = await dirsync(['directories', 'test', WRONG_NAME]);
+      expect(r.code).toBe(ExitCode.RUN_FAILED);
+      expect(r.stdout).toMatch(/: 1 of \d+ checks FAILED/);
+      expect(r.stdout).toMatch(
+        /\n {2}FAILED +BIND +INVALID_CREDENTIALS: .*"cn=admin,dc=example,dc=org"/,
+      );
+      expect(r.stdout).toMatch(/\n {2}skipped +BASE_DN +needs a successful bind/);
+      expect(r.stdout).not.toContain('not-the-password');
+    });
+
+    it('--file tests settings before they are saved (password from stdin), nothing is created', async () => {
+      const r = await dirsync(
+        ['directories', 'test', '--file', directoryFile, '--bind-password-stdin'],
+        `${slapd.rootPassword}\n`,
+      );
+      expect(r.code, r.stdout + r.stderr).toBe(ExitCode.OK);
+      expect(r.stdout).toContain(`connection test of ${directoryFile} (LDAP): all`);
+      const list = await dirsync(['--json', 'directories', 'list']);
+      expect(list.json<unknown[]>()).toHaveLength(2);
+    });
+
+    it('a directory with changes from a file keeps its saved password; a missing group exits 3', async () => {
+      const changes = join(dir, 'changes.json');
+      const missing = 'cn=no-such-group,ou=groups,dc=example,dc=org';
+      await writeFile(
+        changes,
+        JSON.stringify({ selectedGroups: ['cn=engineering,ou=groups,dc=example,dc=org', missing] }),
+      );
+      const r = await dirsync(['directories', 'test', NAME, '--file', changes, '--json']);
+      expect(r.code).toBe(ExitCode.RUN_FAILED);
+      const t = r.json<{
+        ok: boolean;
+        checks: { name: string; target: string; code: string | null }[];
+      }>();
+      expect(t.checks.find((c) => c.name === 'BIND')?.code).toBeNull();
+      expect(t.checks.find((c) => c.target === missing)?.code).toBe('GROUP_NOT_FOUND');
+    });
+
+    it('no directory and no file is a usage error; an unknown one exits 5', async () => {
+      expect((await dirsync(['directories', 'test'])).code).toBe(ExitCode.USAGE);
+      expect((await dirsync(['directories', 'test', 'nope'])).code).toBe(ExitCode.NOT_FOUND);
+    });
+  });
+
+  describe('sync-admin and admins list', () => {
+    let email: string;
+    beforeAll(async () => {
+      const roles = join(dir, 'roles.json');
+      await writeFile(
+        roles,
+        JSON.stringify({
+          adminRoles: [
+            { role: 'HELP_DESK', groups: ['cn=engineering,ou=groups,dc=example,dc=org'] },
+          ],
+          adminScheduleIntervalMinutes: 0,
+        }),
+      );
+      const r = await dirsync(['directories', 'update', NAME, '--file', roles]);
+      expect(r.code, r.stderr).toBe(ExitCode.OK);
+      const { groups } = await stack.gql<{
+        groups: { nodes: { members: { nodes: { email: string | null }[] } }[] };
+      }>(
+        `{ groups(filter: { search: "engineering" }) { nodes { members(first: 20) { nodes { email } } } } }`,
+      );
+      email = groups.nodes.flatMap((g) => g.members.nodes).find((u) => u.email)!.email!;
+    });
+
+    it('sync-admin prints the outcome; an e-mail nobody has exits 5, a bad one 2', async () => {
+      const r = await dirsync(['sync-admin', NAME, email]);
+      expect(r.code, r.stdout + r.stderr).toBe(ExitCode.OK);
+      expect(r.stdout).toMatch(/outcome\s+CREATED/);
+      expect(r.stdout).toMatch(/admin\s+[0-9a-f-]{36} HELP_DESK ACTIVE/);
+      const again = await dirsync(['sync-admin', NAME, email, '--json']);
+      expect(again.json<{ outcome: string }>().outcome).toBe('UNCHANGED');
+      const none = await dirsync(['sync-admin', NAME, 'nobody@example.org']);
+      expect(none.code).toBe(ExitCode.NOT_FOUND);
+      expect(none.stdout).toMatch(/outcome\s+NOT_FOUND/);
+      expect((await dirsync(['sync-admin', NAME, 'not an e-mail'])).code).toBe(ExitCode.USAGE);
+    });
+
+    it('admins list shows them with role and source; filters; bad filters exit 2', async () => {
+      const r = await dirsync(['admins', 'list']);
+      expect(r.code, r.stderr).toBe(ExitCode.OK);
+      expect(r.stdout).toMatch(/^EMAIL\s+ROLE\s+STATUS\s+NAME\s+SOURCE\s+SYNCED AT/);
+      expect(r.stdout).toContain(email);
+      expect(r.stdout).toContain(NAME);
+      expect(r.stderr).toMatch(/^1 of 1\n$/);
+      const json = await dirsync(['admins', 'list', '--role', 'help_desk', '--synced', '--json']);
+      expect(json.json<{ nodes: { email: string; role: string }[] }>().nodes).toEqual([
+        expect.objectContaining({ email, role: 'HELP_DESK' }),
+      ]);
+      const owners = await dirsync(['admins', 'list', '--role', 'owner', '--json']);
+      expect(owners.json<{ nodes: unknown[] }>().nodes).toEqual([]);
+      expect((await dirsync(['admins', 'list', '--role', 'king'])).code).toBe(ExitCode.USAGE);
+      expect((await dirsync(['admins', 'list', '--synced', '--manual'])).code).toBe(ExitCode.USAGE);
+    });
+  });
+
+  describe('keys list|create|revoke', () => {
+    it('create prints the key once on stdout; it works; list never shows it; revoke ends it', async () => {
+      const r = await dirsync([
+        'keys',
+        'create',
+        '--name',
+        'cli monitoring',
+        '--role',
+        'read_only',
+        '--expires',
+        '30d',
+      ]);
+      expect(r.code, r.stderr).toBe(ExitCode.OK);
+      expect(r.stdout).toMatch(/^dsk_\S+\n$/);
+      const key = r.stdout.trim();
+      stack.secretScanner.add('the key created by the CLI test', key);
+      expect(r.stderr).toMatch(
+        /created READ_ONLY key "cli monitoring" [0-9a-f-]{36}, expires .*shown this once/,
+      );
+
+      const asReader = await runCli(
+        ['--url', stack.gatewayUrl, '--api-key', key, 'directories', 'list'],
+        {
+          io: { stdout: { write: () => true }, stderr: { write: () => true } },
+          env: { configHome: join(dir, 'config') },
+        },
+      );
+      expect(asReader).toBe(ExitCode.OK);
+
+      const list = await dirsync(['keys', 'list']);
+      expect(list.code).toBe(ExitCode.OK);
+      expect(list.stdout).toMatch(/^ID\s+NAME\s+ROLE\s+PREFIX\s+STATUS/);
+      expect(list.stdout).toContain('cli monitoring');
+      expect(list.stdout).not.toContain(key);
+      const json = await dirsync(['keys', 'list', '--json']);
+      const keys = json.json<{ name: string; status: string }[]>();
+      expect(keys.find((k) => k.name === 'cli monitoring')?.status).toBe('ACTIVE');
+      expect(json.stdout).not.toContain(key);
+
+      const revoked = await dirsync(['keys', 'revoke', 'cli monitoring']);
+      expect(revoked.code, revoked.stderr).toBe(ExitCode.OK);
+      expect(revoked.stdout).toMatch(/status\s+REVOKED/);
+      const after = await runCli(
+        ['--url', stack.gatewayUrl, '--api-key', key, 'directories', 'list'],
+        {
+          io: { stdout: { write: () => true }, stderr: { write: () => true } },
+          env: { configHome: join(dir, 'config') },
+        },
+      );
+      expect(after).toBe(ExitCode.AUTH);
+      expect((await dirsync(['keys', 'list'])).stdout).not.toContain('cli monitoring');
+      expect((await dirsync(['keys', 'list', '--all'])).stdout).toMatch(/cli monitoring.*REVOKED/);
+    });
+
+    it('bad input exits 2, an unknown key 5, a role without key:manage 6', async () => {
+      expect((await dirsync(['keys', 'create', '--name', 'x', '--role', 'king'])).code).toBe(
+        ExitCode.USAGE,
+      );
+      expect((await dirsync(['keys', 'create', '--role', 'owner'])).code).toBe(ExitCode.USAGE);
+      expect(
+        (await dirsync(['keys', 'create', '--name', 'x', '--role', 'owner', '--expires', 'soon']))
+          .code,
+      ).toBe(ExitCode.USAGE);
+      expect((await dirsync(['keys', 'revoke', 'no such key'])).code).toBe(ExitCode.NOT_FOUND);
+      expect((await dirsync(['keys', 'revoke', '00000000-0000-4000-8000-000000000000'])).code).toBe(
+        ExitCode.NOT_FOUND,
+      );
+      const manager = await stack.client('USER_MANAGER');
+      const code = await runCli(
+        ['--url', stack.gatewayUrl, '--api-key', manager.key, 'keys', 'list'],
+        {
+          io: { stdout: { write: () => true }, stderr: { write: () => true } },
+          env: { configHome: join(dir, 'config') },
+        },
+      );
+      expect(code).toBe(ExitCode.AUTH);
+    });
+  });
+
   describe('directories delete', () => {
     it('refuses without --yes, then deletes', async () => {
       const r = await dirsync(['directories', 'delete', WRONG_NAME]);

@@ -25,26 +25,29 @@ export async function checkLdap(
   ctx: CheckContext<LdapSettings>,
   opts: { pageSize?: number } = {},
 ): Promise<void> {
-  let p: Plan | undefined;
-  await ctx.check(CheckName.SETTINGS, '', async () => {
+  // What the kit's SETTINGS check cannot see (DNs, filter, mapping for the profile) fails it
+  // here, as a second SETTINGS check; valid settings add nothing.
+  let p: Plan;
+  try {
     p = plan(ctx);
-    return `base DNs, selected groups and mapping are valid for the ${ctx.settings.profile} profile`;
-  });
-  if (!p) return;
+  } catch (err) {
+    await ctx.check(CheckName.SETTINGS, '', () => Promise.reject(err));
+    return;
+  }
   const s = ctx.settings;
   const { host, port, secure } = ldapServer(s.url);
   const server = `${host}:${port}`;
   const probeMs = Math.min(PROBE_TIMEOUT_MS, s.timeoutMs);
   const dependents = (why: string) => {
     const rest: [CheckName, string][] = [
-      [CheckName.BASE_DN, p!.baseDn],
-      ...(s.userBaseDn ? [[CheckName.USER_BASE_DN, p!.userBaseDn] as [CheckName, string]] : []),
-      ...(s.groupBaseDn ? [[CheckName.GROUP_BASE_DN, p!.groupBaseDn] as [CheckName, string]] : []),
-      ...[...p!.selected.values()].map((dn) => [CheckName.GROUP, dn] as [CheckName, string]),
-      ...[...p!.roleGroups.values()].map(
+      [CheckName.BASE_DN, p.baseDn],
+      ...(s.userBaseDn ? [[CheckName.USER_BASE_DN, p.userBaseDn] as [CheckName, string]] : []),
+      ...(s.groupBaseDn ? [[CheckName.GROUP_BASE_DN, p.groupBaseDn] as [CheckName, string]] : []),
+      ...[...p.selected.values()].map((dn) => [CheckName.GROUP, dn] as [CheckName, string]),
+      ...[...p.roleGroups.values()].map(
         (g) => [CheckName.ADMIN_GROUP, g.dn] as [CheckName, string],
       ),
-      [CheckName.SEARCH, p!.userBaseDn],
+      [CheckName.SEARCH, p.userBaseDn],
     ];
     for (const [name, target] of rest) ctx.skip(name, target, why);
   };
@@ -65,8 +68,8 @@ export async function checkLdap(
     LdapSession.open({
       settings: s,
       password: ctx.secrets.bindPassword ?? '',
-      pageSize: Math.min(opts.pageSize ?? s.pageSize, p!.profile.maxPageSize ?? Infinity),
-      binaryAttributes: p!.profile.binaryAttributes,
+      pageSize: Math.min(opts.pageSize ?? s.pageSize, p.profile.maxPageSize ?? Infinity),
+      binaryAttributes: p.profile.binaryAttributes,
       signal: ctx.signal,
       logger: ctx.logger,
       onStartTls,

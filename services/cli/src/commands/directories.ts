@@ -5,9 +5,10 @@ import { CliError, ExitCode } from '../exit-codes.js';
 import { formatDate, formatPairs, formatTable, printJson } from '../output.js';
 import { DIRECTORY_FIELDS, type Connection, type Directory } from '../queries.js';
 import type { Action } from './action.js';
+import { registerDirectoryTest } from './connection-test.js';
 
 /** Read a directory JSON file; `mapping.custom` may be an object (name → attribute) or a list. */
-async function readDirectoryFile(path: string): Promise<Record<string, unknown>> {
+export async function readDirectoryFile(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -45,6 +46,27 @@ async function bindPassword(
 ): Promise<string | undefined> {
   if (opts.bindPasswordStdin) return readStdin(ctx);
   return ctx.env.DIRSYNC_BIND_PASSWORD;
+}
+
+/**
+ * The credential for a directory file, from stdin (`--bind-password-stdin`) or
+ * $DIRSYNC_BIND_PASSWORD, under the name its kind takes: `bindPassword` (LDAP), `clientSecret`
+ * or `clientCertificate` (Entra, by `entra.credential`). Empty when neither is given.
+ */
+export async function secretInput(
+  ctx: CommandContext,
+  opts: { bindPasswordStdin?: boolean },
+  input: Record<string, unknown>,
+): Promise<Record<string, string>> {
+  const value = await bindPassword(ctx, opts);
+  if (value === undefined) return {};
+  const entra = input.entra as { credential?: string } | undefined;
+  if (input.kind === 'ENTRA' || (entra && !input.ldap)) {
+    return {
+      [entra?.credential === 'clientCertificate' ? 'clientCertificate' : 'clientSecret']: value,
+    };
+  }
+  return { bindPassword: value };
 }
 
 function directoryRow(d: Directory) {
@@ -236,4 +258,6 @@ export function registerDirectories(program: Command, act: Action): void {
         ctx.io.stdout.write(`deleted directory "${dir.name}" ${dir.id}\n`);
       }),
     );
+
+  registerDirectoryTest(dirs, act);
 }

@@ -24,6 +24,20 @@ export interface ConnectionTest {
   }[];
 }
 
+/** The `TestDirectorySettingsInput` fields a directory file may carry. */
+const TEST_FIELDS = [
+  'name',
+  'kind',
+  'ldap',
+  'bindPassword',
+  'entra',
+  'clientSecret',
+  'clientCertificate',
+  'selectedGroups',
+  'mapping',
+  'adminRoles',
+];
+
 const MARK = { OK: 'ok', FAILED: 'FAILED', SKIPPED: 'skipped' } as const;
 
 /** The text form: one line per check, failures with their code; a summary line first. */
@@ -86,18 +100,13 @@ export function registerDirectoryTest(dirs: Command, act: Action): void {
               { id: dir.id },
             ));
           } else {
-            const input = await readDirectoryFile(opts.file);
+            // What a connection test reads from a directory file; schedules, windows and
+            // policies do not change what the connector can reach.
+            const file = await readDirectoryFile(opts.file);
+            const input: Record<string, unknown> = Object.fromEntries(
+              Object.entries(file).filter(([k]) => TEST_FIELDS.includes(k)),
+            );
             Object.assign(input, await secretInput(ctx, opts, input));
-            for (const key of [
-              'scheduleIntervalMinutes',
-              'deltaIntervalMinutes',
-              'adminScheduleIntervalMinutes',
-              'restoreWindowDays',
-              'enabled',
-              'defaultRegion',
-            ]) {
-              delete input[key];
-            }
             if (ref) {
               const dir = await resolveDirectory(ctx, ref);
               input.directoryId = dir.id;

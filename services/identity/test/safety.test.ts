@@ -3,6 +3,7 @@
 // the purge job. Real Postgres and NATS; events published the way a connector publishes them.
 import { randomUUID } from 'node:crypto';
 import {
+  DirectoryDeletedSchema,
   ErrorCode,
   LifecycleEventsSchema,
   RunDecision,
@@ -377,6 +378,40 @@ describe('supersession', () => {
     expect(blocked.status).toBe(RunStatus.BLOCKED);
     expect(errorOf(await decide(blocked.runId, randomUUID(), RunDecision.APPROVE))).toBe(
       ErrorCode.DIRECTORY_NOT_FOUND,
+    );
+  });
+});
+
+describe('a deleted directory', () => {
+  it('discards its blocked runs: REJECTED without decision, plan dropped', async () => {
+    const dir = await seeded(5);
+    const blocked = await runAndWait(h, full(dir, []));
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    const event = create(DirectoryDeletedSchema, {
+      directoryId: dir,
+      restoreWindowDays: 7,
+      atMs: BigInt(Date.now()),
+    });
+    await h.nc
+      .jetstream()
+      .publish(
+        subject(Subject.LIFECYCLE, { entity: 'directory', transition: 'deleted' }, h.ns),
+        toBinary(DirectoryDeletedSchema, event),
+        { msgID: `directory-deleted:${dir}` },
+      );
+    const rejected = await waitFor(
+      async () =>
+        (await h.updates(blocked.runId))
+          .map((u) => u.update)
+          .find((u) => u.status === RunStatus.REJECTED),
+      { message: 'the blocked run discarded' },
+    );
+    expect(rejected).toMatchObject({ decision: RunDecision.UNSPECIFIED, supersededBy: '' });
+    expect(await h.rows('select 1 from run_held_users where run_id = ?', [blocked.runId])).toEqual(
+      [],
+    );
+    expect(errorOf(await decide(blocked.runId, dir, RunDecision.APPROVE))).toBe(
+      ErrorCode.RUN_NOT_BLOCKED,
     );
   });
 });

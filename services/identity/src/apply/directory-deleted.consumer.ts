@@ -27,6 +27,8 @@ import {
   type RemovedRow,
 } from './removal.js';
 
+import { discardBlocked } from './safety.js';
+
 export const LIFECYCLE_DURABLE = 'identity-directory-deleted';
 
 /**
@@ -50,6 +52,8 @@ export async function applyDirectoryDeleted(
       await dropStaging(sql, run.runId);
       await commitRun(sql, namespace, run);
     }
+    // Blocked runs wait for a decision nobody can make any more: their plans go.
+    await discardBlocked(sql, namespace, event.directoryId);
     const [users] = await sql.rows<{ rows: RemovedRow[] }>(
       `with removed as (
          update users u set previous_status = u.status, status = 'pending_deletion',

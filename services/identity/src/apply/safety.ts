@@ -220,6 +220,23 @@ export async function supersedeBlocked(sql: Sql, namespace: string, run: RunStat
 }
 
 /**
+ * The directory was deleted: its BLOCKED runs become REJECTED (no decision, no superseding run)
+ * and their plans are dropped; the directory's users are all removed anyway.
+ */
+export async function discardBlocked(
+  sql: Sql,
+  namespace: string,
+  directoryId: string,
+): Promise<void> {
+  for (const stale of await lockBlockedRuns(sql, directoryId)) {
+    stale.status = 'REJECTED';
+    stale.cursor = null;
+    await dropHeld(sql, stale.runId);
+    await commitRun(sql, namespace, stale);
+  }
+}
+
+/**
  * A completed DELTA or USER run observed some users and groups again: they leave the plans of
  * the directory's BLOCKED runs (with the held memberships of those users), so an approval never
  * removes someone the source has shown since.

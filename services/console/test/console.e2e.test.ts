@@ -271,6 +271,60 @@ describe('the console in Chromium', () => {
     expect(await page.locator('tr[data-admin]').count()).toBe(5);
   });
 
+  it('blocks a full sync over the deletion threshold; rejects one blocked run and approves the next', async () => {
+    const [d, e] = singleGroupMembers(5).slice(3) as [
+      ReturnType<typeof singleGroupMembers>[number],
+      ReturnType<typeof singleGroupMembers>[number],
+    ];
+    const statusOf = async (username: string) =>
+      (
+        await stack.gql<{ userByUsername: { status: string } }>(
+          `query($u: String!) { userByUsername(username: $u) { status } }`,
+          { u: username },
+        )
+      ).userByUsername.status;
+    await page.goto(`${origin}/directories/${dirId}/edit`);
+    await page.fill('input[name="deletionThreshold.maxCount"]', '1');
+    await page.click('button:has-text("Save")');
+    await page.waitForURL(new RegExp(`/directories/${dirId}$`));
+    await page.waitForSelector('dd:has-text("1 users, 20 %")');
+    await slapd.modify([d, e].map((p) => memberChange('delete', p)).join('\n'));
+
+    const blockedRun = async () => {
+      await page.goto(`${origin}/directories/${dirId}`);
+      await page.selectOption('select[name="mode"]', 'FULL');
+      await page.click('form.inline-form button[type="submit"]');
+      await page.waitForURL(/\/runs\//);
+      await page.waitForSelector('section[data-run-status="BLOCKED"]', { timeout: 60_000 });
+      const plan = await page.locator('[data-testid="removals"]').innerText();
+      expect(plan).toMatch(/Users to pending deletion\s*2 of/);
+      expect(plan).toContain('waiting for a decision');
+    };
+
+    await blockedRun();
+    await shot('console-blocked.png');
+    await page.click('nav >> text=Directories');
+    await page.waitForSelector('.blocked-runs');
+    await page.goBack();
+    await page.click('button:has-text("Reject")');
+    await page.waitForSelector('section[data-run-status="REJECTED"]');
+    expect(await statusOf(d.username)).toBe('ACTIVE');
+
+    await blockedRun();
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click('button:has-text("Approve removals")');
+    await page.waitForSelector('section[data-run-status="COMPLETED"]');
+    expect(await page.locator('[data-testid="removals"]').innerText()).toMatch(
+      /Decision\s*approve/i,
+    );
+    expect(await statusOf(d.username)).toBe('PENDING_DELETION');
+    expect(await statusOf(e.username)).toBe('PENDING_DELETION');
+    await page.click('nav >> text=Trash');
+    await page.waitForSelector(`tr[data-user="${d.username}"]`);
+
+    await slapd.modify([d, e].map((p) => memberChange('add', p)).join('\n'));
+  });
+
   it('creates a directory with the API validation errors shown beside each field', async () => {
     await page.click('nav >> text=Directories');
     await page.click('button:has-text("Add directory")');

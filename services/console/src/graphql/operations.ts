@@ -94,6 +94,7 @@ const DIRECTORY_DETAIL = `id name kind enabled selectedGroups
   mapping { username aliases email firstName lastName displayName phones custom { name attribute } }
   defaultRegion scheduleIntervalMinutes deltaIntervalMinutes adminScheduleIntervalMinutes
   restoreWindowDays nextRunAt nextDeltaRunAt nextAdminRunAt createdAt updatedAt
+  deletionThreshold { maxCount maxPercent }
   ldap { url profile bindDn baseDn userBaseDn groupBaseDn userFilter startTls tlsCaPem
          tlsRejectUnauthorized allowPlainLdap pageSize timeoutMs }
   entra { tenantId clientId credential cloud loginUrl graphUrl tlsCaPem pageSize timeoutMs }
@@ -165,6 +166,24 @@ export const RUN: Doc<{ run: RunDetail | null }, { id: string; errorsAfter?: str
         id
         name
       }
+      removals {
+        users
+        memberships
+        groups
+        baseUsers
+        baseMemberships
+        reason
+        threshold {
+          maxCount
+          maxPercent
+        }
+      }
+      decision
+      decidedBy
+      decidedAt
+      supersededBy {
+        id
+      }
       errors(first: 50, after: $errorsAfter) {
         totalCount
         nodes {
@@ -178,6 +197,17 @@ export const RUN: Doc<{ run: RunDetail | null }, { id: string; errorsAfter?: str
           endCursor
         }
       }
+    }
+  }
+`;
+
+/** Runs waiting for an approve/reject decision, for the directories page's banner. */
+export const BLOCKED_RUNS: Doc<{ runs: Connection<RunSummary> & { totalCount: number } }> = gql`
+  query BlockedRuns {
+    runs(status: [BLOCKED], first: 20) {
+      totalCount
+      nodes { ${RUN_SUMMARY} directory { id name } }
+      pageInfo { hasNextPage endCursor }
     }
   }
 `;
@@ -214,6 +244,32 @@ export const SYNC_ALL: Doc<
       id
       status
       mode
+    }
+  }
+`;
+
+export const APPROVE_RUN: Doc<
+  { approveRun: { id: string; status: string; decision: string | null } },
+  { runId: string }
+> = gql`
+  mutation ApproveRun($runId: ID!) {
+    approveRun(runId: $runId) {
+      id
+      status
+      decision
+    }
+  }
+`;
+
+export const REJECT_RUN: Doc<
+  { rejectRun: { id: string; status: string; decision: string | null } },
+  { runId: string }
+> = gql`
+  mutation RejectRun($runId: ID!) {
+    rejectRun(runId: $runId) {
+      id
+      status
+      decision
     }
   }
 `;
@@ -540,8 +596,11 @@ export const ALL_OPERATIONS = {
   DIRECTORY,
   RUNS,
   RUN,
+  BLOCKED_RUNS,
   PREVIOUS_RUN,
   SYNC_ALL,
+  APPROVE_RUN,
+  REJECT_RUN,
   SYNC_USER,
   SYNC_ADMIN,
   CREATE_DIRECTORY,

@@ -69,8 +69,24 @@ export interface RunSummary {
   directory?: { id: string; name: string };
 }
 
+export interface RemovalPlan {
+  users: number;
+  memberships: number;
+  groups: number;
+  baseUsers: number;
+  baseMemberships: number;
+  reason: string;
+  threshold: { maxCount: number; maxPercent: number };
+}
+
 export interface RunDetail extends Omit<RunSummary, 'counts'> {
   fullReadReason: string | null;
+  /** Runs that were BLOCKED: what the deletion threshold held back. */
+  removals: RemovalPlan | null;
+  decision: 'APPROVE' | 'REJECT' | null;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  supersededBy: { id: string } | null;
   counts: RunCounts;
   directory: { id: string; name: string };
   errors: Connection<ObjectError> & { totalCount: number };
@@ -148,6 +164,7 @@ export interface DirectoryDetail {
   deltaIntervalMinutes: number;
   adminScheduleIntervalMinutes: number;
   restoreWindowDays: number;
+  deletionThreshold: { maxCount: number; maxPercent: number };
   nextRunAt: string | null;
   nextDeltaRunAt: string | null;
   nextAdminRunAt: string | null;

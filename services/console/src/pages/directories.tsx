@@ -1,5 +1,5 @@
 import { useMutation, useQuery } from '@apollo/client/react';
-import { DIRECTORIES, DIRECTORY_COUNTS, SYNC_ALL } from '../graphql/operations.js';
+import { BLOCKED_RUNS, DIRECTORIES, DIRECTORY_COUNTS, SYNC_ALL } from '../graphql/operations.js';
 import type { DirectorySummary } from '../graphql/types.js';
 import { number } from '../lib/format.js';
 import { Link, navigate } from '../lib/router.js';
@@ -28,6 +28,7 @@ export function DirectoriesPage() {
           </button>
         ) : null}
       </PageHeader>
+      <BlockedRuns />
       <ErrorBox error={error} />
       {loading && !data ? <Loading /> : null}
       {data && dirs.length === 0 ? (
@@ -138,5 +139,27 @@ function DirectoryRow({ d }: { d: DirectorySummary }) {
         <ErrorBox error={sync.error} />
       </td>
     </tr>
+  );
+}
+
+/** Blocked runs wait for an owner: shown above the list until decided. */
+function BlockedRuns() {
+  const { data } = useQuery(BLOCKED_RUNS, { pollInterval: 10_000 });
+  const runs = data?.runs.nodes ?? [];
+  if (!runs.length) return null;
+  return (
+    <div className="notice blocked-runs" role="status">
+      <strong>
+        {runs.length === 1 ? 'A run is' : `${runs.length} runs are`} blocked by the deletion
+        threshold:
+      </strong>{' '}
+      {runs.map((r, i) => (
+        <span key={r.id}>
+          {i ? ', ' : ''}
+          <Link to={`/runs/${r.id}`}>{r.directory?.name ?? r.id.slice(0, 8)}</Link>
+        </span>
+      ))}
+      . Nothing was removed; review the planned removals and approve or reject.
+    </div>
   );
 }

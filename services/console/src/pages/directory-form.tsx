@@ -292,6 +292,14 @@ function DirectoryForm({ existing }: { existing: DirectoryDetail | undefined }) 
             hint: '0 = off',
           })}
           {text('restoreWindowDays', 'Restore window (days)', { type: 'number' })}
+          {text('deletionThreshold.maxCount', 'Block a full sync removing more than (users)', {
+            type: 'number',
+            hint: 'Or as many memberships; 0 = no count limit',
+          })}
+          {text('deletionThreshold.maxPercent', '… or more than (%)', {
+            type: 'number',
+            hint: "of the directory's users or memberships; 0 = no percentage limit",
+          })}
           {check('enabled', 'Enabled')}
         </fieldset>
 

@@ -35,6 +35,8 @@ const INT_FIELDS = [
   'deltaIntervalMinutes',
   'restoreWindowDays',
   'adminScheduleIntervalMinutes',
+  'deletionThreshold.maxCount',
+  'deletionThreshold.maxPercent',
 ];
 
 export function newForm(kind: SourceKind): FormState {
@@ -54,6 +56,8 @@ export function newForm(kind: SourceKind): FormState {
     scheduleIntervalMinutes: '30',
     deltaIntervalMinutes: '5',
     restoreWindowDays: '7',
+    'deletionThreshold.maxCount': '500',
+    'deletionThreshold.maxPercent': '20',
     enabled: true,
   };
   if (kind === 'entra') {
@@ -117,6 +121,8 @@ export function formFromDirectory(d: DirectoryDetail): FormState {
     scheduleIntervalMinutes: s(d.scheduleIntervalMinutes),
     deltaIntervalMinutes: s(d.deltaIntervalMinutes),
     restoreWindowDays: s(d.restoreWindowDays),
+    'deletionThreshold.maxCount': s(d.deletionThreshold.maxCount),
+    'deletionThreshold.maxPercent': s(d.deletionThreshold.maxPercent),
     enabled: d.enabled,
   });
   if (d.ldap) {
@@ -190,6 +196,14 @@ function opt(f: FormState, k: string, empty: null | undefined): string | null | 
 function int(f: FormState, k: string): number | undefined {
   const v = String(f[k] ?? '').trim();
   return v === '' ? undefined : Number.parseInt(v, 10);
+}
+
+function threshold(f: FormState) {
+  const t = prune({
+    maxCount: int(f, 'deletionThreshold.maxCount'),
+    maxPercent: int(f, 'deletionThreshold.maxPercent'),
+  });
+  return Object.keys(t).length ? t : undefined;
 }
 
 function adminRoles(f: FormState) {
@@ -273,6 +287,7 @@ export function buildCreateInput(f: FormState): Record<string, unknown> {
     scheduleIntervalMinutes: int(f, 'scheduleIntervalMinutes'),
     deltaIntervalMinutes: int(f, 'deltaIntervalMinutes'),
     restoreWindowDays: int(f, 'restoreWindowDays'),
+    deletionThreshold: threshold(f),
     enabled: f.enabled !== false,
     adminRoles: roles.length ? roles : undefined,
     adminScheduleIntervalMinutes: roles.length ? int(f, 'adminScheduleIntervalMinutes') : undefined,
@@ -302,6 +317,7 @@ export function buildUpdateInput(f: FormState, existing: DirectoryDetail): Recor
     scheduleIntervalMinutes: int(f, 'scheduleIntervalMinutes'),
     deltaIntervalMinutes: int(f, 'deltaIntervalMinutes'),
     restoreWindowDays: int(f, 'restoreWindowDays'),
+    deletionThreshold: threshold(f),
     enabled: f.enabled !== false,
     ...(isEntra
       ? {}

@@ -123,6 +123,14 @@ function Overview({ d }: { d: DirectoryDetail }) {
           ],
           ['Restore window', `${d.restoreWindowDays} days`],
           [
+            'Deletion threshold',
+            `${d.deletionThreshold.maxCount ? `${number(d.deletionThreshold.maxCount)} users` : 'no count limit'}, ${
+              d.deletionThreshold.maxPercent
+                ? `${d.deletionThreshold.maxPercent} %`
+                : 'no percentage limit'
+            }`,
+          ],
+          [
             'Admin sync',
             d.adminRoles.length
               ? `${d.adminRoles.map((r) => r.role.toLowerCase().replace(/_/g, ' ')).join(', ')}`
@@ -271,7 +279,7 @@ function SyncOne({ directoryId, what }: { directoryId: string; what: 'user' | 'a
   );
 }
 
-const STATUS_FILTERS = ['', 'COMPLETED', 'FAILED', 'BLOCKED', 'RUNNING', 'QUEUED'];
+const STATUS_FILTERS = ['', 'COMPLETED', 'FAILED', 'BLOCKED', 'REJECTED', 'RUNNING', 'QUEUED'];
 
 function RunHistory({ directoryId }: { directoryId: string }) {
   const [status, setStatus] = useState('');

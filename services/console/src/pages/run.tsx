@@ -1,10 +1,11 @@
-import { useEffect } from 'react';
-import { useQuery } from '@apollo/client/react';
-import { PREVIOUS_RUN, RUN } from '../graphql/operations.js';
+import { useEffect, useRef, type ReactNode } from 'react';
+import { useMutation, useQuery } from '@apollo/client/react';
+import { APPROVE_RUN, PREVIOUS_RUN, REJECT_RUN, RUN } from '../graphql/operations.js';
 import type { RunCounts, RunDetail } from '../graphql/types.js';
 import { duration, number, words } from '../lib/format.js';
 import { useCursorPager } from '../lib/paging.js';
 import { Link } from '../lib/router.js';
+import { Permission, useCan } from '../lib/viewer.js';
 import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Pager, Time } from '../ui/components.js';
 import { ACTIVE } from '../ui/run-bits.js';
 
@@ -15,16 +16,21 @@ import { ACTIVE } from '../ui/run-bits.js';
  */
 export function RunPage({ id }: { id: string }) {
   const errorsPager = useCursorPager(id);
-  const { data, error, loading, startPolling, stopPolling } = useQuery(RUN, {
+  const { data, error, loading, startPolling, stopPolling, refetch } = useQuery(RUN, {
     variables: { id, errorsAfter: errorsPager.after },
   });
   const run = data?.run;
   const active = run ? ACTIVE.includes(run.status) : false;
+  const wasActive = useRef(false);
   useEffect(() => {
     if (active) startPolling(1_000);
     else stopPolling();
+    // The status can reach the cache through another query (a run list) before this one polls
+    // again: once the run has ended, read it whole once more (its removals, its last errors).
+    if (wasActive.current && !active) void refetch();
+    wasActive.current = active;
     return () => stopPolling();
-  }, [active, startPolling, stopPolling]);
+  }, [active, startPolling, stopPolling, refetch]);
 
   if (loading && !data) return <Loading />;
   if (error && !run) return <ErrorBox error={error} />;
@@ -47,6 +53,7 @@ export function RunPage({ id }: { id: string }) {
         {run.email ? ` · ${run.email}` : ''} · {run.trigger === 'SCHEDULE' ? 'scheduled' : 'manual'}
       </p>
       {active ? <Progress run={run} /> : null}
+      {run.removals ? <Removals run={run} /> : null}
       {run.errorCode ? (
         <div className="error-box" role="alert">
           <code>{run.errorCode}</code> {run.errorMessage}
@@ -111,6 +118,95 @@ export function RunPage({ id }: { id: string }) {
         ) : null}
       </div>
     </section>
+  );
+}
+
+/**
+ * A run the deletion threshold stopped: everything but the removals was applied. Approve
+ * removes exactly the held-back users, memberships and groups; reject discards them. After a
+ * decision (or a later full run superseding it) the plan stays shown with who decided.
+ */
+function Removals({ run }: { run: RunDetail }) {
+  const canDecide = useCan(Permission.RUN_APPROVE);
+  const refetchQueries = ['Run', 'Runs', 'BlockedRuns', 'Directories', 'DirectoryCounts'];
+  const [approve, approving] = useMutation(APPROVE_RUN, { refetchQueries });
+  const [reject, rejecting] = useMutation(REJECT_RUN, { refetchQueries });
+  const r = run.removals!;
+  const pct = (n: number, of: number) => (of ? ` (${Math.round((n / of) * 1000) / 10} %)` : '');
+  const blocked = run.status === 'BLOCKED';
+  const busy = approving.loading || rejecting.loading;
+  return (
+    <div className={`card removals${blocked ? ' blocked' : ''}`} data-testid="removals">
+      <h2>
+        {blocked
+          ? 'Removals held back — waiting for a decision'
+          : 'Removals the deletion threshold held back'}
+      </h2>
+      <p>{r.reason}</p>
+      <Dl
+        items={[
+          [
+            'Users to pending deletion',
+            `${number(r.users)} of ${number(r.baseUsers)}${pct(r.users, r.baseUsers)}`,
+          ],
+          [
+            'Memberships to remove',
+            `${number(r.memberships)} of ${number(r.baseMemberships)}${pct(r.memberships, r.baseMemberships)}`,
+          ],
+          ['Groups to remove', number(r.groups)],
+          [
+            'Threshold',
+            `${r.threshold.maxCount ? `${number(r.threshold.maxCount)} users` : 'no count limit'}, ${
+              r.threshold.maxPercent ? `${r.threshold.maxPercent} %` : 'no percentage limit'
+            }`,
+          ],
+          ...(run.decision
+            ? ([
+                ['Decision', <Badge value={run.decision} />],
+                ['Decided by', run.decidedBy],
+                ['Decided', <Time iso={run.decidedAt} />],
+              ] as [string, ReactNode][])
+            : []),
+          ...(run.supersededBy
+            ? ([
+                [
+                  'Superseded by',
+                  <Link to={`/runs/${run.supersededBy.id}`}>
+                    run {run.supersededBy.id.slice(0, 8)}
+                  </Link>,
+                ],
+              ] as [string, ReactNode][])
+            : []),
+        ]}
+      />
+      {blocked && canDecide ? (
+        <div className="form-actions decide">
+          <button
+            type="button"
+            className="primary"
+            disabled={busy}
+            onClick={() => {
+              if (!confirm(`Approve: move ${r.users} users to pending deletion?`)) return;
+              void approve({ variables: { runId: run.id } }).catch(() => undefined);
+            }}
+          >
+            Approve removals
+          </button>
+          <button
+            type="button"
+            className="danger"
+            disabled={busy}
+            onClick={() => void reject({ variables: { runId: run.id } }).catch(() => undefined)}
+          >
+            Reject
+          </button>
+        </div>
+      ) : null}
+      {blocked && !canDecide ? (
+        <p className="hint">An owner approves or rejects blocked runs.</p>
+      ) : null}
+      <ErrorBox error={approving.error ?? rejecting.error} />
+    </div>
   );
 }
 

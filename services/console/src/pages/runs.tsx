@@ -6,7 +6,7 @@ import { setQuery, useLocation } from '../lib/router.js';
 import { Empty, ErrorBox, Loading, PageHeader, Pager } from '../ui/components.js';
 import { RunTable } from '../ui/run-bits.js';
 
-const STATUSES = ['COMPLETED', 'FAILED', 'BLOCKED', 'RUNNING', 'QUEUED'];
+const STATUSES = ['COMPLETED', 'FAILED', 'BLOCKED', 'REJECTED', 'RUNNING', 'QUEUED'];
 
 /** Every directory's runs, newest first, filtered by directory and status (kept in the URL). */
 export function RunsPage() {

@@ -28,4 +28,9 @@ export interface IdentityConfig {
    * whose `purge_after` has passed). Default 60; 0 turns the job off.
    */
   purgeIntervalSeconds?: number;
+  /**
+   * How long run history (`run_changes`: every run's per-object changes) is kept; the purge job
+   * deletes older changes on each pass. Default 30.
+   */
+  runHistoryRetentionDays?: number;
 }

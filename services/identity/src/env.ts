@@ -21,6 +21,7 @@ export const identityEnvSchema = z.object({
   EVENT_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
   EVENT_RETRY_DELAY_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   PURGE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  RUN_HISTORY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
 });
 
 export function loadIdentityConfig(
@@ -41,5 +42,6 @@ export function loadIdentityConfig(
     eventMaxDeliveries: env.EVENT_MAX_DELIVERIES,
     eventRetryDelayMs: env.EVENT_RETRY_DELAY_MS,
     purgeIntervalSeconds: env.PURGE_INTERVAL_SECONDS,
+    runHistoryRetentionDays: env.RUN_HISTORY_RETENTION_DAYS,
   };
 }

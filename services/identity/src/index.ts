@@ -23,6 +23,8 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createApplier, type Applier } from './apply/applier.js';
 import { purgeExpiredAdmins } from './apply/admins.apply.js';
 import { purgeExpiredUsers } from './apply/restore-purge.js';
+import { expireHistory } from './apply/history.js';
+
 import {
   startRunDecisionsResponder,
   type RunDecisionsResponder,
@@ -38,6 +40,9 @@ import type { IdentityContext } from './graphql/context.js';
 import { createLoaders } from './graphql/loaders.js';
 import { buildIdentitySchema } from './graphql/schema.js';
 import { startOutboxRelay, type OutboxRelay } from './outbox/outbox.relay.js';
+
+/** Rows the run-history retention deletes per statement. */
+const HISTORY_SLICE = 50_000;
 
 export type { IdentityConfig } from './config.js';
 export { buildIdentitySchema } from './graphql/schema.js';
@@ -65,6 +70,11 @@ export interface IdentityService extends Service {
    * Tests pass a time past the window instead of waiting for it.
    */
   purgeExpired(at?: Date): Promise<number>;
+  /**
+   * One pass of the run-history retention (also run by the purge job): delete the per-object
+   * changes older than `runHistoryRetentionDays` before `at` (default now); how many.
+   */
+  expireRunHistory(at?: Date): Promise<number>;
 }
 
 export interface IdentityDeps {
@@ -122,6 +132,20 @@ export function createIdentityService(
     return purging;
   }
 
+  /** Delete run history past its retention, in slices (each its own statement). */
+  async function expireRunHistory(at?: Date): Promise<number> {
+    const database = db;
+    if (!database) throw new Error('identity service is not started');
+    const days = config.runHistoryRetentionDays ?? 30;
+    const before = new Date((at ?? new Date()).getTime() - days * 86_400_000);
+    let total = 0;
+    for (let n = HISTORY_SLICE; n === HISTORY_SLICE; total += n) {
+      n = await expireHistory(database.sql, before, HISTORY_SLICE);
+    }
+    if (total > 0) logger.info({ changes: total, before }, 'expired run history');
+    return total;
+  }
+
   async function stopAll(): Promise<void> {
     clearInterval(purgeTimer);
     purgeTimer = undefined;
@@ -156,6 +180,7 @@ export function createIdentityService(
       return db;
     },
     purgeExpired,
+    expireRunHistory,
     get outbox() {
       if (!relay) throw new Error('identity service is not started');
       return relay;
@@ -271,6 +296,9 @@ export function createIdentityService(
         if (purgeS > 0) {
           purgeTimer = setInterval(() => {
             purgeExpired().catch((err: unknown) => logger.error({ err }, 'purge job failed'));
+            expireRunHistory().catch((err: unknown) =>
+              logger.error({ err }, 'run history retention failed'),
+            );
           }, purgeS * 1000);
           purgeTimer.unref();
         }

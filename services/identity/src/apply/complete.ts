@@ -194,10 +194,10 @@ async function replaceUserMemberships(
 
 /**
  * The tail of a membership statement whose CTEs `added` and `removed` return the (group_id,
- * user_id) pairs it wrote: one row per user with the group ids it gained and lost
- * ({@link MembershipRow}), grouped by hash, joined to the user once.
+ * user_id) pairs it wrote: `membership_rows`, one row per user with the group ids it gained and
+ * lost ({@link MembershipRow}), grouped by hash, joined to the user once.
  */
-export const MEMBERSHIP_ROWS = `pairs as (
+export const MEMBERSHIP_CTES = `pairs as (
        select user_id, group_id, true as added from added
        union all
        select user_id, group_id, false from removed
@@ -207,9 +207,18 @@ export const MEMBERSHIP_ROWS = `pairs as (
          array_agg(group_id::text order by group_id) filter (where added) as added,
          array_agg(group_id::text order by group_id) filter (where not added) as removed
        from pairs group by user_id
-     )
-     select p.user_id, u.external_id, u.username, p.added, p.removed
-     from per_user p join users u on u.id = p.user_id`;
+     ),
+     membership_rows as (
+       select p.user_id, u.external_id, u.username, p.added, p.removed
+       from per_user p join users u on u.id = p.user_id
+     )`;
+
+/** {@link MEMBERSHIP_CTES} with the select of its rows. */
+export const MEMBERSHIP_ROWS = `${MEMBERSHIP_CTES}
+     select * from membership_rows`;
+
+/** No pairs: for a statement that only adds (`removed`) or only removes (`added`). */
+export const NO_PAIRS = 'select null::uuid as group_id, null::uuid as user_id where false';
 
 /**
  * Delete the groups `unseenSql` selects (one column, `id`) with their memberships (cascaded by

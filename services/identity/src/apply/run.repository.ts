@@ -24,6 +24,7 @@ import {
 import type { Sql } from '../db/sql.js';
 import { emitLifecycle, runEvent } from '../lifecycle/lifecycle.outbox.js';
 import type { Change } from './changes.js';
+import { recordChanges } from './history.js';
 
 /** The counters of a run, keyed like the protobuf `RunCounts` fields. */
 export type Counts = Omit<RunCounts, '$typeName' | '$unknown'>;
@@ -117,6 +118,8 @@ export interface RunState {
    * loaded, filled by the apply functions, final when the event's transaction commits.
    */
   changes: Change[];
+  /** How many of `changes` are already in the run history (history.ts, by `commitRun`). */
+  changesRecorded: number;
 }
 
 interface RunRow {
@@ -196,6 +199,7 @@ function fromRow(r: RunRow): RunState {
     decidedBy: r.decided_by,
     supersededBy: r.superseded_by,
     changes: [],
+    changesRecorded: 0,
   };
 }
 
@@ -250,6 +254,7 @@ export function newRun(init: {
     readMode: SyncMode.UNSPECIFIED,
     fullReadReason: FullReadReason.UNSPECIFIED,
     changes: [],
+    changesRecorded: 0,
   };
 }
 
@@ -321,6 +326,8 @@ export async function commitRun(
   run: RunState,
   errors: readonly ObjectError[] = [],
 ): Promise<RunUpdate> {
+  // The run's changes go to its history in the same transaction (history.ts).
+  await recordChanges(sql, run);
   run.updateSeq += 1;
   const finished = run.status !== 'RUNNING';
   const admin = run.mode === SyncMode.ADMIN;

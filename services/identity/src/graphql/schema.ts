@@ -7,10 +7,17 @@ import { GroupResolver, resolveGroupReference } from './group.resolver.js';
 import { UserManageResolver } from './user-manage.resolver.js';
 import { UserResolver, resolveUserReference } from './user.resolver.js';
 import { UserLifecycleResolver } from './user-lifecycle.resolver.js';
+import {
+  RunChangeResolver,
+  SyncRunHistoryResolver,
+  UserHistoryResolver,
+  resolveSyncRunReference,
+} from './history.resolver.js';
 
 /**
  * The identity subgraph: User, Group and Admin entities; manual users' and administrators'
- * mutations; restoring and purging removed users.
+ * mutations; restoring and purging removed users; run history (`SyncRun.changes`,
+ * `User.history`).
  */
 export function buildIdentitySchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
@@ -21,6 +28,9 @@ export function buildIdentitySchema(): Promise<GraphQLSchema> {
         UserLifecycleResolver,
         GroupResolver,
         AdminResolver,
+        SyncRunHistoryResolver,
+        RunChangeResolver,
+        UserHistoryResolver,
       ],
       // Only referenced through field resolvers: without this it would vanish from the SDL.
       orphanedTypes: [Directory],
@@ -30,6 +40,7 @@ export function buildIdentitySchema(): Promise<GraphQLSchema> {
       User: { __resolveReference: resolveUserReference },
       Group: { __resolveReference: resolveGroupReference },
       Admin: { __resolveReference: resolveAdminReference },
+      SyncRun: { __resolveReference: resolveSyncRunReference },
     },
   );
 }

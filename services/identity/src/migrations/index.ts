@@ -5,6 +5,7 @@ import { Migration20251217000000_admins } from './Migration20251217000000_admins
 import { Migration20251218000000_user_lifecycle } from './Migration20251218000000_user_lifecycle.js';
 import { Migration20261204063000_lifecycle } from './Migration20261204063000_lifecycle.js';
 import { Migration20261204070000_safety } from './Migration20261204070000_safety.js';
+import { Migration20261204080000_run_history } from './Migration20261204080000_run_history.js';
 
 /** Every migration, in order. Listed explicitly so the same list runs from src (tests) and dist. */
 export const migrationsList: MigrationObject[] = [
@@ -17,4 +18,5 @@ export const migrationsList: MigrationObject[] = [
   },
   { name: 'Migration20261204063000_lifecycle', class: Migration20261204063000_lifecycle },
   { name: 'Migration20261204070000_safety', class: Migration20261204070000_safety },
+  { name: 'Migration20261204080000_run_history', class: Migration20261204080000_run_history },
 ];

@@ -1,0 +1,202 @@
+// Run history through the real service: events over NATS → run_changes in the same
+// transaction → GraphQL (SyncRun.changes as the gateway resolves it, User.history), the counts ==
+// recorded changes rule per kind, paging, filters and retention.
+import { ErrorCode, SyncMode, type RunUpdate } from '@dirsync/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunBuilder, gql, group, runAndWait, startHarness, user, type Harness } from './harness.js';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+interface Page {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  nodes: {
+    id: string;
+    kind: string;
+    username: string | null;
+    userId: string | null;
+    fields: { field: string; old: unknown; new: unknown }[];
+    addedGroupIds: string[];
+    removedGroupIds: string[];
+    errorCode: string | null;
+    user: { username: string } | null;
+  }[];
+}
+
+/** `SyncRun.changes` as the gateway asks for it: through `_entities`. */
+async function changes(runId: string, args = ''): Promise<Page> {
+  const res = await gql<{ _entities: { changes: Page }[] }>(
+    h.service.url,
+    `query($r: [_Any!]!) { _entities(representations: $r) { ... on SyncRun {
+       changes${args} { totalCount pageInfo { hasNextPage endCursor }
+         nodes { id kind username userId fields { field old new } addedGroupIds removedGroupIds
+                 errorCode user { username } } } } } }`,
+    { r: [{ __typename: 'SyncRun', id: runId }] },
+  );
+  expect(res.errors).toBeUndefined();
+  return res.data!._entities[0]!.changes;
+}
+
+/** Every count of the run equals the number of its recorded changes of that kind. */
+async function expectCountsEqualHistory(update: RunUpdate): Promise<void> {
+  const c = update.counts!;
+  const perKind: [string, number][] = [
+    ['CREATED', c.created],
+    ['UPDATED', c.updated],
+    ['RESTORED', c.restored],
+    ['DISABLED', c.disabled],
+    ['ENABLED', c.enabled],
+    ['CLAIMED', c.claimed],
+    ['PENDING_DELETION', c.pendingDeletion],
+    ['CONFLICT', c.conflicts],
+    ['ERROR', c.errors],
+    ['GROUP_CREATED', c.groupsCreated],
+    ['GROUP_UPDATED', c.groupsUpdated],
+    ['GROUP_DELETED', c.groupsRemoved],
+  ];
+  for (const [kind, count] of perKind) {
+    const page = await changes(update.runId, `(first: 0, filter: { kinds: [${kind}] })`);
+    expect({ kind, recorded: page.totalCount }).toEqual({ kind, recorded: count });
+  }
+  const [m] = await h.rows<{ added: string; removed: string }>(
+    `select coalesce(sum(jsonb_array_length(detail->'added')), 0) as added,
+            coalesce(sum(jsonb_array_length(detail->'removed')), 0) as removed
+     from run_changes where run_id = ? and kind = 'membership'`,
+    [update.runId],
+  );
+  expect({ added: Number(m?.added), removed: Number(m?.removed) }).toEqual({
+    added: c.membershipsAdded,
+    removed: c.membershipsRemoved,
+  });
+}
+
+const dir = 'dir-history';
+const people = [
+  user('h1', 'hana'),
+  user('h2', 'hugo', { phones: [{ number: '+14155550101', kind: 'work' }] }),
+  user('h3', 'hiro', { disabled: true }),
+  user('h4', 'hedy'),
+];
+
+describe('run history', () => {
+  let first: RunUpdate;
+  let second: RunUpdate;
+
+  it('records every change of a real run; its counts equal the recorded changes, per kind', async () => {
+    first = await runAndWait(
+      h,
+      new RunBuilder(dir)
+        .started(SyncMode.FULL)
+        .users(people)
+        .groups([group('hg1', 'Staff'), group('hg2', 'Ops')])
+        .members({ hg1: ['h1', 'h2', 'h3'], hg2: ['h4'] })
+        .objectErrors([
+          { externalId: 'h9', code: ErrorCode.MISSING_USERNAME, message: 'no uid on this entry' },
+        ])
+        .completed(),
+    );
+    expect(first.counts).toMatchObject({ created: 4, disabled: 1, errors: 1, groupsCreated: 2 });
+    await expectCountsEqualHistory(first);
+    const all = await changes(first.runId, '(first: 500)');
+    expect(all.totalCount).toBe(4 + 1 + 1 + 2 + 4); // created, disabled, error, groups, members
+    const error = all.nodes.find((n) => n.kind === 'ERROR');
+    expect(error).toMatchObject({ errorCode: 'MISSING_USERNAME', userId: null });
+    const created = all.nodes.find((n) => n.kind === 'CREATED' && n.username === 'hugo');
+    expect(created?.fields).toContainEqual({
+      field: 'phones',
+      old: null,
+      new: [{ number: '+14155550101', kind: 'work' }],
+    });
+    expect(created?.user).toEqual({ username: 'hugo' });
+  });
+
+  it('a second run: updated old → new, enabled, pending deletion, memberships; counts again', async () => {
+    second = await runAndWait(
+      h,
+      new RunBuilder(dir)
+        .started(SyncMode.FULL)
+        .users([
+          user('h1', 'hana', { email: 'hana@new.example' }),
+          user('h2', 'hugo', { phones: [] }),
+          user('h3', 'hiro'),
+        ])
+        .groups([group('hg1', 'Staff')])
+        .members({ hg1: ['h1', 'h3'] })
+        .completed(),
+    );
+    expect(second.counts).toMatchObject({ updated: 3, enabled: 1, pendingDeletion: 1 });
+    await expectCountsEqualHistory(second);
+    const updated = await changes(second.runId, '(filter: { kinds: [UPDATED] })');
+    const hana = updated.nodes.find((n) => n.username === 'hana');
+    expect(hana?.fields).toEqual([
+      { field: 'email', old: 'hana@example.org', new: 'hana@new.example' },
+    ]);
+    const gone = await changes(second.runId, '(filter: { kinds: [PENDING_DELETION] })');
+    expect(gone.nodes.map((n) => n.username)).toEqual(['hedy']);
+  });
+
+  it('pages in the order the changes were made, and filters by user', async () => {
+    const all = await changes(first.runId, '(first: 500)');
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const p: Page = await changes(first.runId, `(first: 3${after ? `, after: "${after}"` : ''})`);
+      seen.push(...p.nodes.map((n) => n.id));
+      if (!p.pageInfo.hasNextPage) break;
+      after = p.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(all.nodes.map((n) => n.id));
+    expect([...seen].sort((a, b) => Number(a) - Number(b))).toEqual(seen);
+
+    const hiro = all.nodes.find((n) => n.username === 'hiro')!;
+    const mine = await changes(first.runId, `(filter: { userId: "${hiro.userId}" })`);
+    expect(mine.nodes.map((n) => n.kind)).toEqual(['CREATED', 'DISABLED', 'MEMBERSHIP']);
+
+    const bad = await gql(
+      h.service.url,
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on SyncRun {
+         changes(after: "nope") { totalCount } } } }`,
+      { r: [{ __typename: 'SyncRun', id: first.runId }] },
+    );
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('User.history: what runs did to one user, newest first', async () => {
+    const res = await gql<{
+      userByUsername: {
+        history: { totalCount: number; nodes: { kind: string; runId: string }[] };
+      };
+    }>(
+      h.service.url,
+      `{ userByUsername(username: "hiro", directoryId: "${dir}") {
+           history(first: 10) { totalCount nodes { kind runId } } } }`,
+    );
+    expect(res.errors).toBeUndefined();
+    const nodes = res.data!.userByUsername.history.nodes;
+    expect(nodes.map((n) => [n.kind, n.runId === second.runId ? 'second' : 'first'])).toEqual([
+      ['ENABLED', 'second'],
+      ['UPDATED', 'second'],
+      ['MEMBERSHIP', 'first'],
+      ['DISABLED', 'first'],
+      ['CREATED', 'first'],
+    ]);
+  });
+
+  it('retention deletes changes older than RUN_HISTORY_RETENTION_DAYS (default 30), nothing else', async () => {
+    const [before] = await h.rows<{ n: string }>('select count(*) as n from run_changes');
+    expect(await h.service.expireRunHistory(new Date(Date.now() + 29 * 86_400_000))).toBe(0);
+    const deleted = await h.service.expireRunHistory(new Date(Date.now() + 31 * 86_400_000));
+    expect(deleted).toBe(Number(before?.n));
+    expect((await changes(first.runId)).totalCount).toBe(0);
+    const [users] = await h.rows<{ n: string }>('select count(*) as n from users');
+    expect(Number(users?.n)).toBe(4);
+  });
+});

@@ -351,6 +351,29 @@ describe('lifecycle events', () => {
     expect(ends).toEqual([`run:${again.runId}:blocked`, `run:${again.runId}:rejected`]);
   });
 
+  it('a dry run publishes no lifecycle event, whatever it would change or however it ends', async () => {
+    const dir = 'dir-dry';
+    await apply(fullRun(dir, [user('d1', 'dora'), user('d2', 'dan')]));
+    await drained();
+    const before = (await allEvents()).length;
+    const dry = new RunBuilder(dir)
+      .started(SyncMode.FULL, { dryRun: true })
+      .users([user('d1', 'dora', { disabled: true }), user('d3', 'dev')])
+      .completed();
+    // (Until dry runs are applied, identity fails them at RunStarted and ignores the rest.)
+    for (const e of dry.events)
+      expect(['applied', 'ignored']).toContain((await applier.apply(e)).kind);
+    relay.wake();
+    await drained();
+    expect((await allEvents()).slice(before)).toEqual([]);
+    // Its RunUpdates are there for sync.
+    const [row] = await db.sql.rows<{ n: string }>(
+      `select count(*) as n from outbox where subject = ?`,
+      [`${ns}.dirsync.runs.${dry.runId}`],
+    );
+    expect(Number(row?.n)).toBeGreaterThan(0);
+  });
+
   it(`batches a big import: at most ${MAX_EVENTS_PER_MESSAGE} events a message`, async () => {
     const before = (await stored()).length;
     const many = Array.from({ length: 600 }, (_, i) => user(`m${i}`, `many${i}`));

@@ -44,6 +44,7 @@ import {
   type RunState,
 } from './run.repository.js';
 import { hasNul, storable } from './normalize.js';
+import { suppressLifecycle } from '../lifecycle/lifecycle.outbox.js';
 import { applyUserBatch } from './users.apply.js';
 import { applyAdminBatch, completeAdmins } from './admins.apply.js';
 import { pruneHeld, supersedeBlocked } from './safety.js';
@@ -195,6 +196,7 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
     if (fresh === '0') return { kind: 'duplicate' };
     const run = await lockRun(sql, event.runId);
     const body = event.body;
+    if (run?.dryRun || (body.case === 'runStarted' && body.value.dryRun)) suppressLifecycle(sql);
 
     if (body.case === 'runStarted') {
       if (run) return { kind: 'ignored', reason: 'run already known' };

@@ -396,7 +396,8 @@ export async function commitRun(
   // this final RunUpdate: dirsync.lifecycle.run.<transition>, id run:<run id>:<transition>.
   // An operator's decision (approve, reject) names them as the actor.
   const ended = runEvent(update, run.decidedBy ?? '');
-  if (ended) emitLifecycle(sql, [ended]);
+  // A dry run changes nobody and tells subscribers nothing, wherever it ends.
+  if (ended && !run.dryRun) emitLifecycle(sql, [ended]);
   return update;
 }
 

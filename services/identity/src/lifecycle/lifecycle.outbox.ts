@@ -333,6 +333,19 @@ export async function writeLifecycle(
  * as few messages as possible, and they commit or roll back with it.
  */
 const collected = new WeakMap<Sql, LifecycleEvent[]>();
+/** Transactions whose events are dropped (a dry run's: it changes nobody). */
+const suppressed = new WeakSet<Sql>();
+
+/**
+ * Drop every lifecycle event of the transaction `sql`, collected or still to come. A dry run
+ * changes nobody, so it tells subscribers nothing — not even its end (sync still gets its
+ * RunUpdates).
+ */
+export function suppressLifecycle(sql: Sql): void {
+  suppressed.add(sql);
+  const list = collected.get(sql);
+  if (list) list.length = 0;
+}
 
 /** Start collecting the events of the transaction `sql` (Database.tx does this). */
 export function beginLifecycle(sql: Sql): void {
@@ -348,6 +361,7 @@ export function emitLifecycle(sql: Sql, events: readonly LifecycleEvent[]): void
   if (!list) {
     throw new Error('lifecycle events need a transaction of Database.tx() (they commit with it)');
   }
+  if (suppressed.has(sql)) return;
   for (const e of events) list.push(e);
 }
 

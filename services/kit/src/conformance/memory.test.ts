@@ -3,7 +3,7 @@
 // cursor it hands out, so its DELTA runs report exactly what changed since.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ErrorCode, SyncMode, type AdminRole } from '@dirsync/proto';
+import { CheckName, ErrorCode, SyncMode, type AdminRole } from '@dirsync/proto';
 import { DirsyncError } from '../errors.js';
 import { CursorRejectedError, type SourceConnector } from '../connector/types.js';
 import { runConnectorConformance, type FixtureUser, type SourceFixture } from './suite.js';
@@ -42,6 +42,35 @@ const memoryConnector: SourceConnector<z.infer<typeof settingsSchema>> = {
   settingsSchema,
   requiredSecrets: ['password'],
   offersDelta: true,
+  // The connection test in its simplest form: one ctx.check per step, a DirsyncError for a
+  // failure, ctx.skip for what depends on it.
+  async check(ctx) {
+    const reached = await ctx.check(CheckName.REACH, 'memory', async () => {
+      if (ctx.settings.source === 'unreachable') {
+        throw new DirsyncError(ErrorCode.SOURCE_UNREACHABLE, 'memory source is unreachable');
+      }
+      return 'the memory source answers';
+    });
+    const bound =
+      reached &&
+      (await ctx.check(CheckName.BIND, 'memory', async () => {
+        if (ctx.secrets.password !== PASSWORD) {
+          throw new DirsyncError(ErrorCode.INVALID_CREDENTIALS, 'wrong password for memory source');
+        }
+        return 'the password is accepted';
+      }));
+    for (const key of ctx.directory.selectedGroups) {
+      if (!bound) ctx.skip(CheckName.GROUP, key, 'needs the memory source and its password');
+      else {
+        await ctx.check(CheckName.GROUP, key, async () => {
+          if (!groups.has(key)) {
+            throw new DirsyncError(ErrorCode.GROUP_NOT_FOUND, `group ${key} does not exist`);
+          }
+          return `found group ${key}`;
+        });
+      }
+    }
+  },
   async run({ settings, secrets, directory, job, mode, sink }) {
     if (settings.source === 'unreachable') {
       throw new DirsyncError(ErrorCode.SOURCE_UNREACHABLE, 'memory source is unreachable');

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdminRole,
+  CheckName,
+  CheckStatus,
   ErrorCode,
   FullReadReason,
   RemovalReason,
@@ -9,6 +11,7 @@ import {
   errorCodeName,
   eventMsgId,
   type AttributeMapping,
+  type ConnectionCheck,
 } from '@dirsync/proto';
 import type { SourceConnector } from '../connector/types.js';
 import { offersDelta } from '../connector/worker.js';
@@ -517,6 +520,85 @@ export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
         h.setConfig(id, { ...base, settings: '{not json' });
         const run = await h.run({ directoryId: id }, { timeoutMs });
         expect(codeOf(run)).toBe('CONFIG_INVALID');
+      });
+    });
+
+    // The connection test says what a sync would: the same codes, naming the same things.
+    describe('connection test', () => {
+      let checks = false;
+      beforeAll(async () => {
+        checks = typeof (await hooks.connector()).check === 'function';
+      });
+      const test = async (config: HarnessConfig) => {
+        const reply = await h.testConnection(config, { directoryId: directoryId() });
+        expect(reply.outcome.case).toBe('result');
+        const result = reply.outcome.case === 'result' ? reply.outcome.value.checks : [];
+        for (const c of result) {
+          for (const secret of Object.values(config.secrets ?? {})) {
+            if (secret) expect(c.message).not.toContain(secret);
+          }
+        }
+        return result;
+      };
+      const failed = (cs: ConnectionCheck[]) => cs.filter((c) => c.status === CheckStatus.FAILED);
+      const config = async (opts: Parameters<ConformanceHooks<S>['directoryConfig']>[0]) => {
+        const cfg = await hooks.directoryConfig(opts);
+        return { ...cfg, defaultRegion: 'US' } satisfies HarnessConfig;
+      };
+
+      it('all good: nothing fails, one passed GROUP check per selected group', async () => {
+        const cfg = await config({ selectedGroups: SELECTED });
+        const cs = await test(cfg);
+        expect(cs[0]?.name).toBe(CheckName.SETTINGS);
+        if (!checks) return; // the kit's SETTINGS check is all a connector without check() gets
+        expect(failed(cs).map((c) => c.message)).toEqual([]);
+        const groups = cs.filter((c) => c.name === CheckName.GROUP);
+        expect(groups.map((c) => c.target).sort()).toEqual([...cfg.selectedGroups].sort());
+        expect(groups.every((c) => c.status === CheckStatus.OK)).toBe(true);
+      });
+
+      it('an unreachable source fails with SOURCE_UNREACHABLE; the groups are skipped', async (ctx) => {
+        if (!checks) ctx.skip();
+        const cs = await test(await config({ selectedGroups: SELECTED, failure: 'unreachable' }));
+        expect(failed(cs).map((c) => errorCodeName(c.code))).toEqual(['SOURCE_UNREACHABLE']);
+        const groups = cs.filter((c) => c.name === CheckName.GROUP);
+        expect(groups.every((c) => c.status === CheckStatus.SKIPPED)).toBe(true);
+      });
+
+      it('bad credentials fail with INVALID_CREDENTIALS, never echoing the secret', async (ctx) => {
+        if (!checks) ctx.skip();
+        const cs = await test(
+          await config({ selectedGroups: SELECTED, failure: 'bad-credentials' }),
+        );
+        expect(failed(cs).map((c) => errorCodeName(c.code))).toEqual(['INVALID_CREDENTIALS']);
+        const groups = cs.filter((c) => c.name === CheckName.GROUP);
+        expect(groups.every((c) => c.status === CheckStatus.SKIPPED)).toBe(true);
+      });
+
+      it('a selected group that does not exist fails its GROUP check with GROUP_NOT_FOUND naming it', async (ctx) => {
+        if (!checks) ctx.skip();
+        const cfg = await config({ selectedGroups: ['eng', 'no-such-group'] });
+        const cs = await test(cfg);
+        const ghost = cfg.selectedGroups[1] ?? '';
+        const bad = failed(cs);
+        expect(bad.map((c) => [CheckName[c.name], errorCodeName(c.code), c.target])).toEqual([
+          ['GROUP', 'GROUP_NOT_FOUND', ghost],
+        ]);
+        expect(bad[0]?.message).toContain(ghost);
+        const other = cs.find(
+          (c) => c.name === CheckName.GROUP && c.target === cfg.selectedGroups[0],
+        );
+        expect(other?.status).toBe(CheckStatus.OK);
+      });
+
+      it('invalid settings fail SETTINGS with CONFIG_INVALID naming each field, and nothing else runs', async () => {
+        const base = await config({ selectedGroups: SELECTED });
+        const invalid = hooks.invalidSettings?.() ?? { settings: 42, fields: [] };
+        const cs = await test({ ...base, settings: invalid.settings });
+        expect(cs.map((c) => [CheckName[c.name], errorCodeName(c.code)])).toEqual([
+          ['SETTINGS', 'CONFIG_INVALID'],
+        ]);
+        for (const field of invalid.fields) expect(cs[0]?.message).toContain(field);
       });
     });
 

@@ -179,7 +179,7 @@ describe('FULL run', () => {
   it('updates a changed attribute and only that user', async () => {
     const before = await usersOf(dir);
     const changed = people.map((p) =>
-      p.externalId === 'u2' ? { ...p, email: 'robert@example.org', aliases: ['rob'] } : p,
+      p.externalId === 'u2' ? { ...p, email: 'robert@example.org', aliases: ['robert'] } : p,
     );
     const final = await runAndWait(h, fullRun(dir, changed, teams, members));
     expect(final.counts).toMatchObject({ seen: 4, created: 0, updated: 1, unchanged: 3 });
@@ -190,7 +190,7 @@ describe('FULL run', () => {
       'select alias from user_aliases where user_id = ?',
       [after.get('u2')?.id],
     );
-    expect(aliases.map((a) => a.alias)).toEqual(['rob']);
+    expect(aliases.map((a) => a.alias)).toEqual(['robert']);
     people.splice(0, people.length, ...changed);
   });
 

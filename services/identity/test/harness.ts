@@ -1,5 +1,6 @@
 import {
   AdminRole,
+  ConflictPolicy,
   DirectoryEventSchema,
   ErrorCode,
   FullReadReason,
@@ -144,6 +145,7 @@ export class RunBuilder {
       restoreWindowDays?: number;
       /** The directory's deletion threshold; absent: none (no limit). */
       threshold?: { maxCount: number; maxPercent: number };
+      conflictPolicy?: ConflictPolicy;
     } = {},
   ): this {
     return this.push({
@@ -156,6 +158,7 @@ export class RunBuilder {
         policy: {
           restoreWindowDays: opts.restoreWindowDays ?? 7,
           ...(opts.threshold ? { deletionThreshold: opts.threshold } : {}),
+          conflictPolicy: opts.conflictPolicy ?? ConflictPolicy.UNSPECIFIED,
         },
       },
     } as Body);

@@ -1,4 +1,5 @@
 import {
+  ConflictPolicy,
   ErrorCode,
   FullReadReason,
   Subject,
@@ -132,6 +133,9 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
             maxPercent: body.policy.deletionThreshold.maxPercent,
           }
         : null,
+      // UNSPECIFIED is REPORT (proto): nobody is taken over unless the directory says so.
+      conflictPolicy:
+        body.policy?.conflictPolicy === ConflictPolicy.TAKE_OVER ? 'TAKE_OVER' : 'REPORT',
     });
     await insertRun(sql, run);
     const problem = unsupported(run);

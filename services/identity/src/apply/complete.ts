@@ -143,7 +143,9 @@ export async function completeUser(sql: Sql, run: RunState): Promise<void> {
     await replaceUserMemberships(sql, run, seen.id, seen.external_id);
     if (run.userOutcome === UserOutcome.UNSPECIFIED) run.userOutcome = UserOutcome.UNCHANGED;
     run.userId ??= seen.id;
-  } else if (run.userOutcome !== UserOutcome.ERROR) {
+  } else if (run.userOutcome !== UserOutcome.ERROR && run.userOutcome !== UserOutcome.CONFLICT) {
+    // (A record refused for its username, or held by another directory's user, is in the
+    // source: nobody is removed for it.)
     const key = run.username ? nameKey(run.username) : '';
     const [known] = await sql.rows<{ id: string; status: string }>(
       'select id, status from users where directory_id = ? and username_key = ? for update',

@@ -132,8 +132,17 @@ export function normalizeUser(u: ObservedUser): NormalizedUser | undefined {
     customAttributes,
     sourceLocator: text(u.sourceLocator),
   };
+  return { ...n, contentHash: userContentHash(n) };
+}
+
+/**
+ * The content hash of a user as it is stored. The apply path recomputes it when it stores less
+ * than was observed (an alias another user has, values beyond a limit), so that the stored
+ * hash describes the stored row and the record is written again once the obstacle is gone.
+ */
+export function userContentHash(n: Omit<NormalizedUser, 'contentHash' | 'usernameKey'>): string {
   // Positional array: a field added later changes every hash once, never collides.
-  const contentHash = hash([
+  return hash([
     1,
     n.username,
     n.aliases,
@@ -146,7 +155,6 @@ export function normalizeUser(u: ObservedUser): NormalizedUser | undefined {
     Object.entries(n.customAttributes),
     n.sourceLocator,
   ]);
-  return { ...n, contentHash };
 }
 
 /** Normalise an observed group; `undefined` when `unusableGroup()` refuses it. */

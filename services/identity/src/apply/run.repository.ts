@@ -26,6 +26,9 @@ import { emitLifecycle, runEvent } from '../lifecycle/lifecycle.outbox.js';
 import type { Change } from './changes.js';
 import { recordChanges } from './history.js';
 
+/** A directory's conflict policy as `runs.conflict_policy` stores it. */
+export type ConflictPolicyName = 'REPORT' | 'TAKE_OVER';
+
 /** The counters of a run, keyed like the protobuf `RunCounts` fields. */
 export type Counts = Omit<RunCounts, '$typeName' | '$unknown'>;
 
@@ -94,6 +97,11 @@ export interface RunState {
   status: RunStateStatus;
   counts: Counts;
   restoreWindowDays: number;
+  /**
+   * What a record whose username a user of another directory holds does (the directory's
+   * `DirectoryPolicy.conflict_policy`): REPORT (USERNAME_CONFLICT) or TAKE_OVER.
+   */
+  conflictPolicy: ConflictPolicyName;
   updateSeq: number;
   lastSeq: number | null;
   cursor: string | null;
@@ -131,6 +139,7 @@ interface RunRow {
   status: RunState['status'];
   counts: Partial<Record<string, number>>;
   restore_window_days: number;
+  conflict_policy: string | null;
   update_seq: number;
   last_seq: number | null;
   cursor: string | null;
@@ -177,6 +186,7 @@ function fromRow(r: RunRow): RunState {
     status: r.status,
     counts,
     restoreWindowDays: r.restore_window_days,
+    conflictPolicy: r.conflict_policy === 'TAKE_OVER' ? 'TAKE_OVER' : 'REPORT',
     updateSeq: r.update_seq,
     lastSeq: r.last_seq,
     cursor: r.cursor,
@@ -235,10 +245,12 @@ export function newRun(init: {
   dryRun: boolean;
   restoreWindowDays: number;
   threshold?: Threshold | null;
+  conflictPolicy?: ConflictPolicyName;
 }): RunState {
   return {
     ...init,
     threshold: init.threshold ?? null,
+    conflictPolicy: init.conflictPolicy ?? 'REPORT',
     removals: null,
     decision: RunDecision.UNSPECIFIED,
     decidedBy: null,
@@ -261,8 +273,9 @@ export function newRun(init: {
 export async function insertRun(sql: Sql, run: RunState): Promise<void> {
   await sql.exec(
     `insert into runs (run_id, directory_id, mode, username, dry_run, status, counts,
-       restore_window_days, update_seq, deletion_max_count, deletion_max_percent)
-     values (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?)`,
+       restore_window_days, conflict_policy, update_seq, deletion_max_count,
+       deletion_max_percent)
+     values (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?)`,
     [
       run.runId,
       run.directoryId,
@@ -272,6 +285,7 @@ export async function insertRun(sql: Sql, run: RunState): Promise<void> {
       run.status,
       JSON.stringify(run.counts),
       run.restoreWindowDays,
+      run.conflictPolicy,
       run.updateSeq,
       run.threshold?.maxCount ?? null,
       run.threshold?.maxPercent ?? null,

@@ -15,12 +15,14 @@ import {
   type Change,
   type UserFieldValues,
 } from './changes.js';
+import { lockNames } from './names.js';
 import {
   hasNul,
   nameKey,
   normalizeUser,
   storable,
   unusableUser,
+  userContentHash,
   type NormalizedUser,
 } from './normalize.js';
 import { objectError, type RunState } from './run.repository.js';
@@ -28,10 +30,13 @@ import { emitLifecycle, syncTransition, userEvent } from '../lifecycle/lifecycle
 
 interface ExistingUser {
   id: string;
-  external_id: string;
+  /** null: a manual user. */
+  external_id: string | null;
+  /** null: a manual user; another directory's id: a user that directory holds. */
+  directory_id: string | null;
   username_key: string;
   status: string;
-  content_hash: string;
+  content_hash: string | null;
 }
 
 interface WrittenUser {
@@ -226,33 +231,90 @@ export async function applyUserBatch(
     return errors;
   }
 
+  // Per-user limits: the first values in source order are kept, the rest reported (never
+  // dropped silently).
+  for (const u of users) errors.push(...applyLimits(u));
+  const modified = new Set(users.filter((u) => errors.some((e) => e.externalId === u.externalId)));
+
+  // Names are unique across dirsync (names.ts): checked and written under the names lock.
+  await lockNames(sql);
   // One index lookup per record (lateral): planned the same however stale the statistics are,
   // where a plain `= any(array)` may filter the whole directory against the array instead.
-  const existing = await sql.rows<ExistingUser>(
-    `select u.id, u.external_id, u.username_key, u.status, u.content_hash
+  const own = await sql.rows<ExistingUser>(
+    `select u.id, u.external_id, u.directory_id, u.username_key, u.status, u.content_hash
      from unnest(?::text[]) as x(ext)
      cross join lateral (
-       select * from users u where u.directory_id = ? and u.external_id = x.ext limit 1) u
-     union
-     select u.id, u.external_id, u.username_key, u.status, u.content_hash
-     from unnest(?::text[]) as x(key)
-     cross join lateral (
-       select * from users u where u.directory_id = ? and u.username_key = x.key limit 1) u`,
-    [
-      users.map((u) => u.externalId),
-      run.directoryId,
-      users.map((u) => u.usernameKey),
-      run.directoryId,
-    ],
+       select * from users u where u.directory_id = ? and u.external_id = x.ext limit 1) u`,
+    [users.map((u) => u.externalId), run.directoryId],
   );
-  const existingByExt = new Map(existing.map((e) => [e.external_id, e]));
+  const existingByExt = new Map(own.map((e) => [e.external_id!, e]));
+  // Only records that are new or changed need their names looked up across dirsync (usernames
+  // of any directory and of manual users, aliases): an unchanged record stores what it was last
+  // written with, names that were free then and that nobody can have taken since (they would
+  // have been refused). A record with a name conflict is never "unchanged": its stored hash is
+  // of what was stored without the name (userContentHash), so it is looked up and reported at
+  // every run. This keeps an unchanged re-sync at one lookup per record.
+  const changing = new Set(
+    users.filter((u) => {
+      const e = existingByExt.get(u.externalId);
+      return (
+        !e ||
+        e.content_hash !== u.contentHash ||
+        e.status === 'pending_deletion' ||
+        e.username_key !== u.usernameKey
+      );
+    }),
+  );
+  const keys = [
+    ...new Set([...changing].flatMap((u) => [u.usernameKey, ...u.aliases.map(nameKey)])),
+  ];
+  const held =
+    keys.length === 0
+      ? []
+      : await sql.rows<ExistingUser>(
+          `select u.id, u.external_id, u.directory_id, u.username_key, u.status, u.content_hash
+           from unnest(?::text[]) as x(key)
+           cross join lateral (select * from users u where u.username_key = x.key limit 1) u`,
+          [keys],
+        );
+  const aliasRows =
+    keys.length === 0
+      ? []
+      : await sql.rows<{ key: string; user_id: string }>(
+          `select x.key, a.user_id
+           from unnest(?::text[]) as x(key)
+           cross join lateral (select a.user_id from user_aliases a where a.alias_key = x.key) a`,
+          [keys],
+        );
+  for (const e of held) {
+    if (e.directory_id === run.directoryId && e.external_id !== null) {
+      if (!existingByExt.has(e.external_id)) existingByExt.set(e.external_id, e);
+    }
+  }
+  const existing = [...own, ...held];
   const existingByKey = new Map(existing.map((e) => [e.username_key, e]));
+  const aliasHolders = new Map<string, string[]>();
+  for (const r of aliasRows)
+    aliasHolders.set(r.key, [...(aliasHolders.get(r.key) ?? []), r.user_id]);
 
-  const rejected = new Set<NormalizedUser>();
+  // Usernames held outside this directory (a manual user, another directory's user) or as
+  // another user's alias are decided here; the rest by resolveUsernames.
+  const { local, foreignClaims, conflicts, duplicates } = resolveForeign(
+    run,
+    users,
+    existingByExt,
+    existingByKey,
+    aliasHolders,
+  );
+  const rejected = new Set<NormalizedUser>(duplicates);
   const claims = new Map<NormalizedUser, ExistingUser>();
-  const accepted = resolveUsernames(users, existingByExt, existingByKey, rejected, claims);
-  // A claimed record is, from here on, the pending user it restores.
-  for (const [u, holder] of claims) existingByExt.set(u.externalId, holder);
+  const acceptedLocal = new Set(
+    resolveUsernames(local, existingByExt, existingByKey, rejected, claims),
+  );
+  const accepted = users.filter((u) => acceptedLocal.has(u) || foreignClaims.has(u));
+  // A claimed record is, from here on, the user it claims.
+  for (const [u, holder] of [...claims, ...foreignClaims]) existingByExt.set(u.externalId, holder);
+  const holderOf = new Map<ObjectError, string>();
   for (const u of rejected) {
     errors.push(
       objectError(
@@ -263,12 +325,40 @@ export async function applyUserBatch(
       ),
     );
   }
+  for (const [u, c] of conflicts) {
+    const e = objectError(
+      ErrorCode.USERNAME_CONFLICT,
+      c.message,
+      u.externalId,
+      u.sourceLocator ?? '',
+    );
+    holderOf.set(e, c.holderId);
+    errors.push(e);
+  }
+  for (const { user, error, holderId } of aliasConflicts(
+    accepted.filter((u) => changing.has(u)),
+    existingByExt,
+    existingByKey,
+    aliasHolders,
+  )) {
+    holderOf.set(error, holderId);
+    errors.push(error);
+    modified.add(user);
+  }
+  // What is stored is what the hash describes (userContentHash).
+  for (const u of modified) u.contentHash = userContentHash(u);
 
   const toWrite = accepted.filter((u) => {
     const e = existingByExt.get(u.externalId);
-    return !e || e.content_hash !== u.contentHash || e.status === 'pending_deletion';
+    return (
+      !e ||
+      e.content_hash !== u.contentHash ||
+      e.status === 'pending_deletion' ||
+      e.username_key !== u.usernameKey ||
+      foreignClaims.has(u)
+    );
   });
-  const written = await writeUsers(sql, run, toWrite, existingByExt, claims, [
+  const written = await writeUsers(sql, run, toWrite, existingByExt, claims, foreignClaims, [
     ...users.map((u) => u.externalId),
     ...unreadable,
   ]);
@@ -277,19 +367,22 @@ export async function applyUserBatch(
   const writtenUsers = new Map(toWrite.map((u) => [u.externalId, u]));
   const claimedFrom = new Map([...claims].map(([u, holder]) => [u.externalId, holder]));
   const changesBefore = run.changes.length;
+  const takenFrom = new Map([...foreignClaims].map(([u, holder]) => [u.externalId, holder]));
   for (const w of written) {
     const before = existingByExt.get(w.external_id);
     if (w.inserted) counts.created += 1;
     else if (before?.status === 'pending_deletion') counts.restored += 1;
     else counts.updated += 1;
+    if (takenFrom.has(w.external_id)) counts.claimed += 1;
     if (w.status === 'disabled' && before?.status !== 'disabled') counts.disabled += 1;
     // Enabled again by the source: back to the status it had before (active, or bypass).
     if (before?.status === 'disabled' && w.status !== 'disabled') counts.enabled += 1;
     const u = writtenUsers.get(w.external_id);
-    if (u) userChanges(run, u, w, before, claimedFrom.get(w.external_id));
+    if (u) {
+      userChanges(run, u, w, before, claimedFrom.get(w.external_id), takenFrom.get(w.external_id));
+    }
   }
   counts.unchanged += accepted.length - written.length;
-  counts.errors += errors.length;
   emitUserWrites(
     sql,
     run,
@@ -299,22 +392,197 @@ export async function applyUserBatch(
   );
   const byExternal = new Map(users.map((u) => [u.externalId, u]));
   for (const e of errors) {
+    if (isConflict(e.code)) counts.conflicts += 1;
+    else counts.errors += 1;
     const u = byExternal.get(e.externalId);
     const own = u ? existingByExt.get(u.externalId) : undefined;
-    const holder = u ? existingByKey.get(u.usernameKey) : undefined;
+    const holder = holderOf.get(e) ?? (u ? existingByKey.get(u.usernameKey)?.id : undefined);
     run.changes.push(
       errorChange(run, e, errorCodeName(e.code), {
         userId: own?.id,
         username: u?.username ?? storable(rawUsername.get(e.externalId) ?? '').trim(),
-        holderUserId: holder && holder !== own ? holder.id : undefined,
+        holderUserId: holder && holder !== own?.id ? holder : undefined,
       }),
     );
   }
 
   if (run.mode === SyncMode.USER) {
-    recordUserOutcome(run, users, rejected, existingByExt, writtenByExt);
+    recordUserOutcome(run, users, rejected, conflicts, existingByExt, writtenByExt);
   }
   return errors;
+}
+
+/** USERNAME_CONFLICT and ALIAS_CONFLICT count as conflicts (RunCounts.conflicts), not errors. */
+function isConflict(code: ErrorCode): boolean {
+  return code === ErrorCode.USERNAME_CONFLICT || code === ErrorCode.ALIAS_CONFLICT;
+}
+
+/** Per-user limits (README: 8 aliases, 100 phones). Groups are limited at completion. */
+export const USER_LIMITS = { aliases: 8, phones: 100 } as const;
+
+/**
+ * Keep the first `USER_LIMITS` values of a user in source order and report the rest as one
+ * LIMIT_EXCEEDED error per list. The user is imported with what fits — skipping a person for
+ * their 101st phone number would lock them out for a detail — and the error names what was
+ * left out, every run, until the source is fixed.
+ */
+function applyLimits(u: NormalizedUser): ObjectError[] {
+  const out: ObjectError[] = [];
+  if (u.aliases.length > USER_LIMITS.aliases) {
+    const dropped = u.aliases.slice(USER_LIMITS.aliases);
+    u.aliases = u.aliases.slice(0, USER_LIMITS.aliases);
+    out.push(
+      objectError(
+        ErrorCode.LIMIT_EXCEEDED,
+        `${u.username} has ${USER_LIMITS.aliases + dropped.length} aliases; at most ${USER_LIMITS.aliases} are imported, left out: ${dropped.map((a) => `"${a}"`).join(', ')}`,
+        u.externalId,
+        u.sourceLocator ?? '',
+      ),
+    );
+  }
+  if (u.phones.length > USER_LIMITS.phones) {
+    const dropped = u.phones.length - USER_LIMITS.phones;
+    u.phones = u.phones.slice(0, USER_LIMITS.phones);
+    out.push(
+      objectError(
+        ErrorCode.LIMIT_EXCEEDED,
+        `${u.username} has ${USER_LIMITS.phones + dropped} phone numbers; the first ${USER_LIMITS.phones} are imported, ${dropped} left out`,
+        u.externalId,
+        u.sourceLocator ?? '',
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * Records whose username is held outside this directory, or is another user's alias:
+ *
+ * - a manual user's username → the record claims it (`foreignClaims`: same id, now synced);
+ * - another directory's user's username → `USERNAME_CONFLICT` (policy REPORT: nothing imported,
+ *   the other user left alone), or with TAKE_OVER the record claims it (the user moves to this
+ *   directory, same id);
+ * - another user's alias → `USERNAME_CONFLICT`, whatever the policy.
+ *
+ * A record that already is a user of this directory (renamed into such a username) never
+ * claims: two users are never merged, so it is a conflict. Two records of this batch with the
+ * same such username: the first one is decided, the others are DUPLICATE_USERNAME (the
+ * directory itself is inconsistent). Every other record is `local`.
+ */
+function resolveForeign(
+  run: RunState,
+  users: readonly NormalizedUser[],
+  existingByExt: ReadonlyMap<string, ExistingUser>,
+  existingByKey: ReadonlyMap<string, ExistingUser>,
+  aliasHolders: ReadonlyMap<string, string[]>,
+): {
+  local: NormalizedUser[];
+  foreignClaims: Map<NormalizedUser, ExistingUser>;
+  conflicts: Map<NormalizedUser, { holderId: string; message: string }>;
+  duplicates: NormalizedUser[];
+} {
+  const local: NormalizedUser[] = [];
+  const foreignClaims = new Map<NormalizedUser, ExistingUser>();
+  const conflicts = new Map<NormalizedUser, { holderId: string; message: string }>();
+  const duplicates: NormalizedUser[] = [];
+  const decided = new Set<string>();
+  for (const u of users) {
+    const own = existingByExt.get(u.externalId);
+    const holder = existingByKey.get(u.usernameKey);
+    const aliasOf = (aliasHolders.get(u.usernameKey) ?? []).find(
+      (id) => id !== own?.id && id !== holder?.id,
+    );
+    const foreign = holder !== undefined && holder.directory_id !== run.directoryId;
+    if (!foreign && aliasOf === undefined) {
+      local.push(u);
+      continue;
+    }
+    if (decided.has(u.usernameKey)) {
+      duplicates.push(u);
+      continue;
+    }
+    decided.add(u.usernameKey);
+    if (aliasOf !== undefined) {
+      conflicts.set(u, {
+        holderId: aliasOf,
+        message: `username "${u.username}" is an alias of another user (${aliasOf}); usernames and aliases are unique across dirsync, so the record is not imported`,
+      });
+      continue;
+    }
+    const h = holder!;
+    const where =
+      h.directory_id === null ? 'a manual user' : `a user of directory ${h.directory_id}`;
+    if (own) {
+      conflicts.set(u, {
+        holderId: h.id,
+        message: `username "${u.username}" is held by ${where} (${h.id}); this record already is user ${own.id}, and two users are never merged, so it keeps its username`,
+      });
+    } else if (h.directory_id === null || run.conflictPolicy === 'TAKE_OVER') {
+      foreignClaims.set(u, h);
+    } else {
+      conflicts.set(u, {
+        holderId: h.id,
+        message: `username "${u.username}" is held by ${where} (${h.id}); not imported: this directory's conflict policy is REPORT (TAKE_OVER would move that user here)`,
+      });
+    }
+  }
+  return { local, foreignClaims, conflicts, duplicates };
+}
+
+/**
+ * Aliases another user has as username or alias (in the database, or in this batch: a
+ * username of the batch wins over an alias, an earlier record's alias over a later one's) are
+ * left out of the user and reported as one ALIAS_CONFLICT per user; the rest of the user is
+ * imported. An alias equal to the user's own username is no conflict.
+ */
+function aliasConflicts(
+  accepted: readonly NormalizedUser[],
+  existingByExt: ReadonlyMap<string, ExistingUser>,
+  existingByKey: ReadonlyMap<string, ExistingUser>,
+  aliasHolders: ReadonlyMap<string, string[]>,
+): { user: NormalizedUser; error: ObjectError; holderId: string }[] {
+  const out: { user: NormalizedUser; error: ObjectError; holderId: string }[] = [];
+  const usernames = new Map(accepted.map((u) => [u.usernameKey, u]));
+  const aliasTaken = new Map<string, NormalizedUser>();
+  for (const u of accepted) {
+    const self = existingByExt.get(u.externalId)?.id;
+    const kept: string[] = [];
+    const dropped: string[] = [];
+    let holderId = '';
+    for (const a of u.aliases) {
+      const k = nameKey(a);
+      if (k === u.usernameKey) {
+        kept.push(a);
+        continue;
+      }
+      const byName = existingByKey.get(k);
+      const dbHolder =
+        byName && byName.id !== self
+          ? byName.id
+          : (aliasHolders.get(k) ?? []).find((id) => id !== self);
+      const batchHolder = usernames.get(k) ?? aliasTaken.get(k);
+      if (dbHolder !== undefined || (batchHolder !== undefined && batchHolder !== u)) {
+        dropped.push(a);
+        holderId ||= dbHolder ?? existingByExt.get(batchHolder!.externalId)?.id ?? '';
+        continue;
+      }
+      aliasTaken.set(k, u);
+      kept.push(a);
+    }
+    if (dropped.length === 0) continue;
+    u.aliases = kept;
+    out.push({
+      user: u,
+      holderId,
+      error: objectError(
+        ErrorCode.ALIAS_CONFLICT,
+        `${u.username}: ${dropped.map((a) => `"${a}"`).join(', ')} ${dropped.length === 1 ? 'is' : 'are'} already another user's username or alias (unique across dirsync); imported without ${dropped.length === 1 ? 'it' : 'them'}`,
+        u.externalId,
+        u.sourceLocator ?? '',
+      ),
+    });
+  }
+  return out;
 }
 
 /**
@@ -343,7 +611,7 @@ function resolveUsernames(
     holder !== undefined &&
     holder.status === 'pending_deletion' &&
     holder.external_id !== u.externalId &&
-    !inputByExt.has(holder.external_id) &&
+    !inputByExt.has(holder.external_id ?? '') &&
     !existingByExt.has(u.externalId);
   const accepted = new Set<NormalizedUser>();
   const byKey = new Map<string, NormalizedUser[]>();
@@ -366,7 +634,7 @@ function resolveUsernames(
     for (const u of accepted) {
       const holder = existingByKey.get(u.usernameKey);
       if (!holder || holder.external_id === u.externalId || claims.has(u)) continue;
-      const moving = inputByExt.get(holder.external_id);
+      const moving = inputByExt.get(holder.external_id ?? '');
       if (moving && accepted.has(moving) && moving.usernameKey !== u.usernameKey) continue;
       accepted.delete(u);
       rejected.add(u);
@@ -382,8 +650,33 @@ async function writeUsers(
   users: readonly NormalizedUser[],
   existing: ReadonlyMap<string, ExistingUser>,
   claims: ReadonlyMap<NormalizedUser, ExistingUser>,
+  foreignClaims: ReadonlyMap<NormalizedUser, ExistingUser>,
   observed: readonly string[],
 ): Promise<WrittenUser[]> {
+  if (foreignClaims.size > 0) {
+    // Manual users and (TAKE_OVER) other directories' users move into this directory under the
+    // record's external id; the upsert below then writes them like any changed user (the null
+    // hash makes sure it does). A user taken from another directory leaves that directory's
+    // groups; its memberships here are resolved at completion, as for anyone.
+    const taken = [...foreignClaims];
+    const moved = await sql.exec(
+      `update users u set directory_id = ?, external_id = c.external_id, content_hash = null
+       from unnest(?::uuid[], ?::text[]) as c(id, external_id)
+       where u.id = c.id and u.directory_id is distinct from ?`,
+      [
+        run.directoryId,
+        taken.map(([, holder]) => holder.id),
+        taken.map(([u]) => u.externalId),
+        run.directoryId,
+      ],
+    );
+    if (moved !== taken.length) {
+      throw new Error(`claimed ${taken.length} users of other directories but moved ${moved}`);
+    }
+    await sql.exec('delete from memberships where user_id = any(?::uuid[])', [
+      taken.filter(([, holder]) => holder.directory_id !== null).map(([, holder]) => holder.id),
+    ]);
+  }
   if (claims.size > 0) {
     // The claimed users take their new external id first; the upsert below then finds them
     // under it and restores them like any pending user observed again (same id, attributes,
@@ -440,7 +733,7 @@ async function writeUsers(
     users.map((u) => u.aliases.length),
     users.map((u) => u.phones.length),
     users.flatMap((u) => {
-      const id = (claims.get(u) ?? existing.get(u.externalId))?.id;
+      const id = (claims.get(u) ?? foreignClaims.get(u) ?? existing.get(u.externalId))?.id;
       return id ? [id] : [];
     }),
     run.directoryId,
@@ -548,6 +841,7 @@ function recordUserOutcome(
   run: RunState,
   users: readonly NormalizedUser[],
   rejected: ReadonlySet<NormalizedUser>,
+  conflicts: ReadonlyMap<NormalizedUser, unknown>,
   existingByExt: ReadonlyMap<string, ExistingUser>,
   writtenByExt: ReadonlyMap<string, WrittenUser>,
 ): void {
@@ -556,7 +850,10 @@ function recordUserOutcome(
   if (!u) return;
   const before = existingByExt.get(u.externalId);
   const w = writtenByExt.get(u.externalId);
-  if (rejected.has(u)) {
+  if (conflicts.has(u)) {
+    run.userOutcome = UserOutcome.CONFLICT;
+    run.userId = before?.id ?? null;
+  } else if (rejected.has(u)) {
     run.userOutcome = UserOutcome.ERROR;
     run.userId = before?.id ?? null;
   } else if (w) {
@@ -606,6 +903,7 @@ function userChanges(
   w: WrittenUser,
   before: ExistingUser | undefined,
   claimedFrom: ExistingUser | undefined,
+  takenFrom?: ExistingUser,
 ): void {
   const ref = {
     runId: run.runId,
@@ -616,9 +914,11 @@ function userChanges(
   };
   const now = fieldValues({ ...u, status: w.status });
   // A claimed pending user had its old external id until this batch moved it (writeUsers).
-  const old = w.old
-    ? fieldValues({ ...w.old, externalId: claimedFrom?.external_id ?? u.externalId })
-    : undefined;
+  // So had a user claimed from elsewhere (none for a manual user).
+  const oldExternalId = takenFrom
+    ? (takenFrom.external_id ?? '')
+    : (claimedFrom?.external_id ?? u.externalId);
+  const old = w.old ? fieldValues({ ...w.old, externalId: oldExternalId }) : undefined;
   const changes = run.changes;
   if (w.inserted || !old || !w.old) {
     changes.push({ ...ref, kind: 'created', values: now });
@@ -628,6 +928,9 @@ function userChanges(
     changes.push({ ...ref, kind: 'restored', status: now.status, fields });
   } else {
     changes.push({ ...ref, kind: 'updated', fields: diffFields(old, now) });
+  }
+  if (takenFrom) {
+    changes.push({ ...ref, kind: 'claimed', previousDirectoryId: takenFrom.directory_id ?? '' });
   }
   // Same conditions as the counters in applyUserBatch (changes.ts rule 3).
   if (w.status === 'disabled' && before?.status !== 'disabled') {

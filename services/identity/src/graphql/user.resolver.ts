@@ -70,8 +70,8 @@ export class UserResolver {
   @Query(() => User, {
     nullable: true,
     description:
-      'A user by username (Unicode NFC, case-insensitive). Without directoryId the username ' +
-      'must be unique across directories.',
+      'A user by username (Unicode NFC, case-insensitive; usernames are unique across ' +
+      'dirsync). With directoryId, only a user synced from that directory.',
   })
   async userByUsername(
     @Arg('username', () => String) username: string,

@@ -8,6 +8,7 @@ import {
   AdminRoleGroupsSchema,
   AttributeMappingSchema,
   ConfigReplySchema,
+  ConflictPolicy,
   ConfigRequestSchema,
   DeletionThresholdSchema,
   DirectoryConfigSchema,
@@ -164,6 +165,8 @@ export function directoryConfig(
         maxCount: dir.deletionMaxCount,
         maxPercent: dir.deletionMaxPercent,
       }),
+      conflictPolicy:
+        dir.conflictPolicy === 'TAKE_OVER' ? ConflictPolicy.TAKE_OVER : ConflictPolicy.REPORT,
     }),
     adminRoleGroups: dir.adminRoleGroups.map((r) =>
       create(AdminRoleGroupsSchema, { role: adminRoleFromName(r.role), groups: r.groups }),

@@ -63,7 +63,16 @@ export class Directory {
   deltaIntervalMinutes!: number;
   /** When the next scheduled DELTA run is due (null: not scheduled). */
   nextDeltaRunAt!: Date | null;
+  /**
+   * What a record whose username another directory's user holds does: REPORT (a per-object
+   * USERNAME_CONFLICT, the other user left alone) or TAKE_OVER (the user moves to this
+   * directory, same id). Sent to identity in `DirectoryPolicy.conflict_policy`.
+   */
+  conflictPolicy!: ConflictPolicyName;
 }
+
+export const CONFLICT_POLICIES = ['REPORT', 'TAKE_OVER'] as const;
+export type ConflictPolicyName = (typeof CONFLICT_POLICIES)[number];
 
 export const DirectorySchema = new EntitySchema<Directory>({
   class: Directory,
@@ -82,6 +91,7 @@ export const DirectorySchema = new EntitySchema<Directory>({
     restoreWindowDays: { type: 'integer', fieldName: 'restore_window_days' },
     deletionMaxCount: { type: 'integer', fieldName: 'deletion_max_count' },
     deletionMaxPercent: { type: 'integer', fieldName: 'deletion_max_percent' },
+    conflictPolicy: { type: 'text', fieldName: 'conflict_policy' },
     cursor: { type: 'text', nullable: true },
     createdAt: { type: 'datetime', fieldName: 'created_at', columnType: 'timestamptz' },
     updatedAt: { type: 'datetime', fieldName: 'updated_at', columnType: 'timestamptz' },

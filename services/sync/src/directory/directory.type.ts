@@ -2,8 +2,8 @@ import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { connectionTypes } from '../graphql/pagination.js';
 import type { AdminRoleName } from '@dirsync/kit';
-import { AdminRoleEnum, DirectoryKindEnum } from '../graphql/enums.js';
-import type { DirectoryKind } from './directory.entity.js';
+import { AdminRoleEnum, ConflictPolicyEnum, DirectoryKindEnum } from '../graphql/enums.js';
+import type { ConflictPolicyName, DirectoryKind } from './directory.entity.js';
 
 @ObjectType('LdapSettings', {
   description: 'Connection settings of an LDAP directory (no secrets).',
@@ -200,6 +200,12 @@ export class DirectoryObject {
 
   @Field(() => Int, { description: 'Days a removed user stays restorable.' })
   restoreWindowDays!: number;
+
+  @Field(() => ConflictPolicyEnum, {
+    description:
+      "What a record whose username another directory's user holds does: REPORT (default) or TAKE_OVER.",
+  })
+  conflictPolicy!: ConflictPolicyName;
 
   @Field(() => GraphQLDateTimeISO, { nullable: true })
   nextRunAt!: Date | null;
@@ -506,6 +512,8 @@ export class CreateDirectoryInput {
     description: 'Default 500 users or 20 % (memberships measured the same way).',
   })
   deletionThreshold?: DeletionThresholdInput | null;
+  @Field(() => ConflictPolicyEnum, { nullable: true, description: 'Default REPORT.' })
+  conflictPolicy?: ConflictPolicyName | null;
 
   @Field(() => Boolean, { nullable: true, description: 'Default true.' })
   enabled?: boolean | null;
@@ -566,6 +574,8 @@ export class UpdateDirectoryInput {
 
   @Field(() => DeletionThresholdInput, { nullable: true })
   deletionThreshold?: DeletionThresholdInput | null;
+  @Field(() => ConflictPolicyEnum, { nullable: true })
+  conflictPolicy?: ConflictPolicyName | null;
 
   @Field(() => Boolean, { nullable: true })
   enabled?: boolean | null;

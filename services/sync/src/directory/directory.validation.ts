@@ -17,7 +17,13 @@ import {
   type LdapSettings,
 } from '@dirsync/kit';
 import { parseDn } from './dn.js';
-import type { DirectoryKind, StoredAdminRoleGroups, StoredMapping } from './directory.entity.js';
+import {
+  CONFLICT_POLICIES,
+  type ConflictPolicyName,
+  type DirectoryKind,
+  type StoredAdminRoleGroups,
+  type StoredMapping,
+} from './directory.entity.js';
 
 /** One thing wrong with an input, named by its path (`ldap.url`, `selectedGroups[3]`). */
 export interface InputProblem {
@@ -81,6 +87,7 @@ export interface DirectoryFields {
   restoreWindowDays?: number | null;
   /** Absent fields keep their value (defaults on create: 500 and 20). */
   deletionThreshold?: { maxCount?: number | null; maxPercent?: number | null } | null;
+  conflictPolicy?: ConflictPolicyName | null;
   enabled?: boolean | null;
   /** Admin sync: role → source groups; a list replaces the stored one, [] turns admin sync off. */
   adminRoles?: { role: AdminRoleName; groups: string[] }[] | null;
@@ -100,6 +107,7 @@ export interface ValidDirectory {
   restoreWindowDays: number;
   deletionMaxCount: number;
   deletionMaxPercent: number;
+  conflictPolicy: ConflictPolicyName;
   enabled: boolean;
   adminRoleGroups: StoredAdminRoleGroups[];
   adminScheduleIntervalMinutes: number;
@@ -114,6 +122,7 @@ export const DEFAULTS = {
   restoreWindowDays: 7,
   deletionMaxCount: 500,
   deletionMaxPercent: 20,
+  conflictPolicy: 'REPORT',
   enabled: true,
 } as const;
 export const MAX_DELETION_COUNT = 10_000_000;
@@ -515,6 +524,12 @@ function checkInt(
   return v;
 }
 
+function checkConflictPolicy(v: string, p: Problems): ConflictPolicyName | undefined {
+  if ((CONFLICT_POLICIES as readonly string[]).includes(v)) return v as ConflictPolicyName;
+  p.add('conflictPolicy', `must be one of ${CONFLICT_POLICIES.join(', ')}`);
+  return undefined;
+}
+
 function checkKind(kind: DirectoryKind, p: Problems): DirectoryKind | undefined {
   if (!SUPPORTED_KINDS.includes(kind)) {
     p.add(
@@ -649,6 +664,7 @@ export function validateCreate(
     p,
   );
   const threshold = checkThreshold(input.deletionThreshold, DEFAULTS, p);
+  const conflictPolicy = checkConflictPolicy(input.conflictPolicy ?? DEFAULTS.conflictPolicy, p);
   const adminRoleGroups = checkAdminRoles(input.adminRoles ?? [], kind, p);
   const adminScheduleIntervalMinutes = checkInt(
     'adminScheduleIntervalMinutes',
@@ -677,6 +693,7 @@ export function validateCreate(
     restoreWindowDays: restoreWindowDays!,
     deletionMaxCount: threshold.deletionMaxCount!,
     deletionMaxPercent: threshold.deletionMaxPercent!,
+    conflictPolicy: conflictPolicy!,
     enabled: input.enabled ?? DEFAULTS.enabled,
     adminRoleGroups: adminRoleGroups!,
     adminScheduleIntervalMinutes: adminScheduleIntervalMinutes!,
@@ -744,6 +761,7 @@ export function validateUpdate(
     p,
   );
   const threshold = checkThreshold(input.deletionThreshold, current, p);
+  const conflictPolicy = checkConflictPolicy(input.conflictPolicy ?? current.conflictPolicy, p);
   const adminRoleGroups =
     input.adminRoles !== undefined && input.adminRoles !== null
       ? checkAdminRoles(input.adminRoles, current.kind, p)
@@ -775,6 +793,7 @@ export function validateUpdate(
     restoreWindowDays: restoreWindowDays!,
     deletionMaxCount: threshold.deletionMaxCount!,
     deletionMaxPercent: threshold.deletionMaxPercent!,
+    conflictPolicy: conflictPolicy!,
     enabled: input.enabled ?? current.enabled,
     adminRoleGroups: adminRoleGroups!,
     adminScheduleIntervalMinutes: adminScheduleIntervalMinutes!,

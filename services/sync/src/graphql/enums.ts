@@ -1,6 +1,6 @@
 import { registerEnumType } from 'type-graphql';
 import { ADMIN_ROLES, ADMIN_ROLE_DESCRIPTION } from '@dirsync/kit';
-import { DIRECTORY_KINDS } from '../directory/directory.entity.js';
+import { CONFLICT_POLICIES, DIRECTORY_KINDS } from '../directory/directory.entity.js';
 import {
   FULL_READ_REASONS,
   RUN_DECISIONS,
@@ -15,6 +15,7 @@ function enumObject<T extends string>(values: readonly T[]): { [K in T]: K } {
 }
 
 export const DirectoryKindEnum = enumObject(DIRECTORY_KINDS);
+export const ConflictPolicyEnum = enumObject(CONFLICT_POLICIES);
 export const SyncModeEnum = enumObject(RUN_MODES);
 export const RunTriggerEnum = enumObject(RUN_TRIGGERS);
 export const RunStatusEnum = enumObject(RUN_STATUSES);
@@ -45,6 +46,21 @@ registerEnumType(FullReadReasonEnum, {
         'The source no longer accepted the stored cursor (expired, restored from backup, or made for another configuration).',
     },
     DELTA_UNSUPPORTED: { description: "The directory's connector has no delta mechanism." },
+  },
+});
+registerEnumType(ConflictPolicyEnum, {
+  name: 'ConflictPolicy',
+  description:
+    "What a synced record does when its username is held by a user of another directory (a manual user's username is always claimed).",
+  valuesConfig: {
+    REPORT: {
+      description:
+        'The record is not imported: a per-object USERNAME_CONFLICT in the run (counted in conflicts); the other user is left alone.',
+    },
+    TAKE_OVER: {
+      description:
+        'This directory takes the user over: it moves here with the same dirsync id (counted in claimed).',
+    },
   },
 });
 registerEnumType(RunTriggerEnum, { name: 'RunTrigger' });

@@ -30,6 +30,7 @@ export const USER_OUTCOMES = [
   'RESTORED',
   'NOT_FOUND',
   'FAILED',
+  'CONFLICT',
 ] as const;
 export type UserOutcome = (typeof USER_OUTCOMES)[number];
 

@@ -117,6 +117,7 @@ const USER_OUTCOME: Partial<Record<ProtoUserOutcome, UserOutcome>> = {
   [ProtoUserOutcome.NOT_FOUND]: 'NOT_FOUND',
   [ProtoUserOutcome.RESTORED]: 'RESTORED',
   [ProtoUserOutcome.ERROR]: 'FAILED',
+  [ProtoUserOutcome.CONFLICT]: 'CONFLICT',
 };
 
 /** Postgres text cannot hold NUL; per-object error text comes from sources and may. */

@@ -1,0 +1,315 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictPolicy, RunStatus, SyncMode, UserOutcome, errorCodeName } from '@dirsync/proto';
+import {
+  RunBuilder,
+  fullRun,
+  gql,
+  runAndWait,
+  startHarness,
+  user,
+  type Harness,
+  type UserInit,
+} from './harness.js';
+
+/**
+ * Names across dirsync: usernames and aliases are unique after NFC and case folding; a sync
+ * claims a manual user with its username; a second directory that brings an existing username
+ * reports a USERNAME_CONFLICT (policy REPORT) or takes the user over (TAKE_OVER); aliases that
+ * another user has are left out (ALIAS_CONFLICT); per-user limits are reported, not silent.
+ * A conflict never fails the run.
+ */
+let h: Harness;
+let url: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  url = h.service.url;
+});
+afterAll(() => h?.close());
+
+interface Row {
+  id: string;
+  directory_id: string | null;
+  external_id: string | null;
+  username: string;
+  status: string;
+  first_name: string | null;
+}
+
+async function byKey(username: string): Promise<Row | undefined> {
+  const [row] = await h.rows<Row>('select * from users where username_key = lower(?)', [
+    username.normalize('NFC'),
+  ]);
+  return row;
+}
+
+async function aliasesOf(id: string): Promise<string[]> {
+  const rows = await h.rows<{ alias: string }>(
+    'select alias from user_aliases where user_id = ? order by position',
+    [id],
+  );
+  return rows.map((r) => r.alias);
+}
+
+/** Every per-object error of a run (they travel in its RunUpdates), as "CODE externalId". */
+async function errorsOf(
+  runId: string,
+): Promise<{ code: string; externalId: string; message: string }[]> {
+  return (await h.updates(runId)).flatMap((u) =>
+    u.update.errors.map((e) => ({
+      code: errorCodeName(e.code),
+      externalId: e.externalId,
+      message: e.message,
+    })),
+  );
+}
+
+function policyRun(
+  directoryId: string,
+  users: UserInit[],
+  conflictPolicy: ConflictPolicy,
+): RunBuilder {
+  return new RunBuilder(directoryId)
+    .started(SyncMode.FULL, { conflictPolicy })
+    .users(users)
+    .completed('c');
+}
+
+describe('a sync claims a manual user with its username', () => {
+  it('takes the manual user over: same id, synced, read-only, counted as claimed', async () => {
+    const created = await gql<{ createUser: { id: string } }>(
+      url,
+      `mutation { createUser(input: { username: "Nadia", firstName: "Manual", disabled: true }) { id } }`,
+    );
+    expect(created.errors).toBeUndefined();
+    const id = created.data!.createUser.id;
+    await gql(url, `mutation($id: ID!) { setUserBypass(id: $id, bypass: true) { id } }`, { id });
+
+    const run = fullRun('dir-claim', [user('n1', 'nadia', { firstName: 'Nadia' })]);
+    const final = await runAndWait(h, run);
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    // A claim is the user updated (and enabled: the source says enabled) and claimed.
+    expect(final.counts).toMatchObject({ created: 0, updated: 1, claimed: 1, enabled: 1 });
+    expect(await byKey('nadia')).toMatchObject({
+      id,
+      directory_id: 'dir-claim',
+      external_id: 'n1',
+      username: 'nadia',
+      first_name: 'Nadia',
+      // The operator's bypass survives the claim; the source enabled the user.
+      status: 'bypass',
+    });
+    const upd = await gql(
+      url,
+      `mutation($id: ID!) { updateUser(id: $id, input: { firstName: "Again" }) { id } }`,
+      { id },
+    );
+    expect(upd.errors?.[0]?.extensions?.code).toBe('READ_ONLY');
+
+    // The next sync is an ordinary one: nothing to claim again.
+    const again = await runAndWait(
+      h,
+      fullRun('dir-claim', [user('n1', 'nadia', { firstName: 'Nadia' })]),
+    );
+    expect(again.counts).toMatchObject({ unchanged: 1, claimed: 0, updated: 0 });
+  });
+
+  it('a USER run reports the claim as UPDATED with the user id', async () => {
+    const created = await gql<{ createUser: { id: string } }>(
+      url,
+      `mutation { createUser(input: { username: "Olga" }) { id } }`,
+    );
+    const run = new RunBuilder('dir-claim')
+      .started(SyncMode.USER, { username: 'olga' })
+      .users([user('o1', 'OLGA')])
+      .completed();
+    const final = await runAndWait(h, run);
+    expect(final.userOutcome).toBe(UserOutcome.UPDATED);
+    expect(final.userId).toBe(created.data!.createUser.id);
+    expect(final.counts?.claimed).toBe(1);
+  });
+});
+
+describe('a username another directory holds', () => {
+  const A = 'dir-a';
+  const B = 'dir-b';
+
+  beforeAll(async () => {
+    const first = await runAndWait(
+      h,
+      fullRun(A, [
+        user('a-zoe', 'Zo\u00eb'),
+        user('a-anna', 'anna'),
+        user('a-kim', 'kim', { aliases: ['kim.lee'] }),
+        user('a-max', 'max'),
+      ]),
+    );
+    expect(first.counts?.created).toBe(4);
+  });
+
+  it('REPORT: USERNAME_CONFLICT per record (NFC and case variants too), the rest imported, the run COMPLETED', async () => {
+    const run = fullRun(B, [
+      user('b-zoe', 'Zoe\u0308'), // decomposed ë
+      user('b-anna', 'ANNA', { firstName: 'Other' }),
+      user('b-kimlee', 'Kim.Lee'), // another user's alias
+      user('b-ok', 'oscar'),
+    ]);
+    const final = await runAndWait(h, run);
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.counts).toMatchObject({ seen: 4, created: 1, conflicts: 3, errors: 0 });
+    const errors = await errorsOf(run.runId);
+    expect(errors.map((e) => `${e.code} ${e.externalId}`).sort()).toEqual([
+      'USERNAME_CONFLICT b-anna',
+      'USERNAME_CONFLICT b-kimlee',
+      'USERNAME_CONFLICT b-zoe',
+    ]);
+    expect(errors.find((e) => e.externalId === 'b-anna')?.message).toContain('REPORT');
+    // The other directory's users are left alone.
+    expect(await byKey('anna')).toMatchObject({
+      directory_id: A,
+      external_id: 'a-anna',
+      first_name: 'anna',
+    });
+    expect(await byKey('Zo\u00eb')).toMatchObject({ directory_id: A, external_id: 'a-zoe' });
+    expect(await byKey('oscar')).toMatchObject({ directory_id: B });
+
+    // Reported again at every run while it lasts; a conflict is not a removal either.
+    const again = await runAndWait(h, fullRun(B, [user('b-anna', 'ANNA'), user('b-ok', 'oscar')]));
+    expect(again.counts).toMatchObject({ conflicts: 1, pendingDeletion: 0, unchanged: 1 });
+  });
+
+  it('a USER run for a conflicting username answers CONFLICT', async () => {
+    const run = new RunBuilder(B)
+      .started(SyncMode.USER, { username: 'anna' })
+      .users([user('b-anna', 'ANNA')])
+      .completed();
+    const final = await runAndWait(h, run);
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.userOutcome).toBe(UserOutcome.CONFLICT);
+  });
+
+  it('TAKE_OVER: the user moves to the new directory with the same id; the old one reports it', async () => {
+    const before = (await byKey('max'))!;
+    await h.db.sql.exec('update users set bypass = true, status = ? where id = ?', [
+      'bypass',
+      before.id,
+    ]);
+    const final = await runAndWait(
+      h,
+      policyRun(
+        B,
+        [user('b-max', 'MAX', { firstName: 'Maximilian' }), user('b-ok', 'oscar')],
+        ConflictPolicy.TAKE_OVER,
+      ),
+    );
+    expect(final.counts).toMatchObject({ claimed: 1, updated: 1, conflicts: 0 });
+    expect(await byKey('max')).toMatchObject({
+      id: before.id,
+      directory_id: B,
+      external_id: 'b-max',
+      username: 'MAX',
+      first_name: 'Maximilian',
+      status: 'bypass',
+    });
+
+    // Directory A still has the entry: with REPORT it is now A's conflict, and A's sweep does
+    // not remove a user that is B's.
+    const backInA = fullRun(A, [
+      user('a-zoe', 'Zo\u00eb'),
+      user('a-anna', 'anna'),
+      user('a-kim', 'kim', { aliases: ['kim.lee'] }),
+      user('a-max', 'max'),
+    ]);
+    const a = await runAndWait(h, backInA);
+    expect(a.counts).toMatchObject({ conflicts: 1, pendingDeletion: 0 });
+    expect((await errorsOf(backInA.runId)).map((e) => e.code)).toEqual(['USERNAME_CONFLICT']);
+    expect(await byKey('max')).toMatchObject({ id: before.id, directory_id: B, status: 'bypass' });
+  });
+
+  it('TAKE_OVER never merges two users: a known record renamed into the username conflicts', async () => {
+    const run = policyRun(B, [user('b-ok', 'anna')], ConflictPolicy.TAKE_OVER);
+    const final = await runAndWait(h, run);
+    expect(final.counts).toMatchObject({ conflicts: 1, claimed: 0 });
+    expect((await errorsOf(run.runId))[0]?.message).toContain('never merged');
+    expect(await byKey('oscar')).toMatchObject({ external_id: 'b-ok', directory_id: B });
+    expect(await byKey('anna')).toMatchObject({ directory_id: A });
+  });
+});
+
+describe('aliases', () => {
+  const C = 'dir-c';
+  const D = 'dir-d';
+
+  it('leaves out an alias another user has (username or alias): ALIAS_CONFLICT, the user imported', async () => {
+    await runAndWait(h, fullRun(C, [user('c-paul', 'paul', { aliases: ['p.smith', 'Paulchen'] })]));
+    const run = fullRun(D, [
+      user('d-pia', 'pia', { aliases: ['PAUL', 'pia.s', 'P.Smith'] }),
+      // Two records of one batch: the username wins over the alias, the first alias over the later.
+      user('d-quinn', 'quinn', { aliases: ['pia', 'q.x'] }),
+      user('d-rex', 'rex', { aliases: ['q.x', 'rex'] }),
+    ]);
+    const final = await runAndWait(h, run);
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.counts).toMatchObject({ created: 3, conflicts: 3 });
+    const errors = await errorsOf(run.runId);
+    expect(errors.map((e) => `${e.code} ${e.externalId}`).sort()).toEqual([
+      'ALIAS_CONFLICT d-pia',
+      'ALIAS_CONFLICT d-quinn',
+      'ALIAS_CONFLICT d-rex',
+    ]);
+    expect(errors.find((e) => e.externalId === 'd-pia')?.message).toContain('"PAUL", "P.Smith"');
+    expect(await aliasesOf((await byKey('pia'))!.id)).toEqual(['pia.s']);
+    expect(await aliasesOf((await byKey('quinn'))!.id)).toEqual(['q.x']);
+    // Its own username as an alias is no conflict.
+    expect(await aliasesOf((await byKey('rex'))!.id)).toEqual(['rex']);
+  });
+
+  it('imports the alias once the other user no longer has it', async () => {
+    await runAndWait(h, fullRun(C, [user('c-paul', 'paul', { aliases: ['Paulchen'] })]));
+    const final = await runAndWait(
+      h,
+      fullRun(D, [
+        user('d-pia', 'pia', { aliases: ['PAUL', 'pia.s', 'P.Smith'] }),
+        user('d-quinn', 'quinn', { aliases: ['pia', 'q.x'] }),
+        user('d-rex', 'rex', { aliases: ['q.x', 'rex'] }),
+      ]),
+    );
+    expect(final.counts).toMatchObject({ updated: 1, conflicts: 3 });
+    expect(await aliasesOf((await byKey('pia'))!.id)).toEqual(['pia.s', 'P.Smith']);
+  });
+});
+
+describe('per-user limits', () => {
+  it('imports the first 8 aliases and 100 phones and reports LIMIT_EXCEEDED every run', async () => {
+    const aliases = Array.from({ length: 10 }, (_, i) => `lim.alias${i}`);
+    const phones = Array.from({ length: 101 }, (_, i) => ({
+      number: `+1415555${String(i).padStart(4, '0')}`,
+      kind: 'telephoneNumber',
+    }));
+    const records = [user('l1', 'limits', { aliases, phones }), user('l2', 'plain')];
+    const run = fullRun('dir-limits', records);
+    const final = await runAndWait(h, run);
+    expect(final.counts).toMatchObject({ created: 2, errors: 2 });
+    const errors = await errorsOf(run.runId);
+    expect(errors.map((e) => `${e.code} ${e.externalId}`)).toEqual([
+      'LIMIT_EXCEEDED l1',
+      'LIMIT_EXCEEDED l1',
+    ]);
+    expect(errors[0]?.message).toContain('"lim.alias8", "lim.alias9"');
+    const id = (await byKey('limits'))!.id;
+    expect(await aliasesOf(id)).toEqual(aliases.slice(0, 8));
+    const [n] = await h.rows<{ n: string }>(
+      'select count(*) as n from user_phones where user_id = ?',
+      [id],
+    );
+    expect(Number(n?.n)).toBe(100);
+
+    const again = fullRun('dir-limits', records);
+    const second = await runAndWait(h, again);
+    expect(second.counts).toMatchObject({ unchanged: 2, errors: 2 });
+    expect((await errorsOf(again.runId)).map((e) => e.code)).toEqual([
+      'LIMIT_EXCEEDED',
+      'LIMIT_EXCEEDED',
+    ]);
+  });
+});

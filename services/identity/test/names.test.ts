@@ -4,6 +4,7 @@ import {
   RunBuilder,
   fullRun,
   gql,
+  group,
   runAndWait,
   startHarness,
   user,
@@ -311,5 +312,44 @@ describe('per-user limits', () => {
       'LIMIT_EXCEEDED',
       'LIMIT_EXCEEDED',
     ]);
+  });
+
+  it('imports the first 100 groups by name and reports the rest, without churn on the next run', async () => {
+    const groups = Array.from({ length: 102 }, (_, i) =>
+      group(`gl${i}`, `Team ${String(i).padStart(3, '0')}`),
+    );
+    const members = Object.fromEntries(groups.map((g) => [g.externalId, ['m1']]));
+    members['gl0'] = ['m1', 'm2'];
+    const records = [user('m1', 'member'), user('m2', 'other')];
+    const run = fullRun('dir-glimit', records, groups, members);
+    const final = await runAndWait(h, run);
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.counts).toMatchObject({ created: 2, errors: 1, membershipsAdded: 101 });
+    const errors = await errorsOf(run.runId);
+    expect(errors.map((e) => `${e.code} ${e.externalId}`)).toEqual(['LIMIT_EXCEEDED m1']);
+    expect(errors[0]?.message).toContain('is in 102 groups');
+    expect(errors[0]?.message).toContain('"Team 100", "Team 101"');
+    const id = (await byKey('member'))!.id;
+    const names = await h.rows<{ name: string }>(
+      `select g.name from memberships m join groups g on g.id = m.group_id
+       where m.user_id = ? order by g.name_key`,
+      [id],
+    );
+    expect(names).toHaveLength(100);
+    expect(names.at(-1)?.name).toBe('Team 099');
+
+    const again = fullRun('dir-glimit', records, groups, members);
+    const second = await runAndWait(h, again);
+    expect(second.counts).toMatchObject({ errors: 1, membershipsAdded: 0, membershipsRemoved: 0 });
+
+    // A single-user sync applies the same limit.
+    const one = new RunBuilder('dir-glimit')
+      .started(SyncMode.USER, { username: 'member' })
+      .users([records[0]!])
+      .members(members)
+      .completed();
+    const u = await runAndWait(h, one);
+    expect(u.counts).toMatchObject({ errors: 1, membershipsAdded: 0, membershipsRemoved: 0 });
+    expect((await errorsOf(one.runId)).map((e) => e.code)).toEqual(['LIMIT_EXCEEDED']);
   });
 });

@@ -101,7 +101,7 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
     run.status = status;
     run.error = error ?? null;
     await dropStaging(sql, run.runId);
-    await commitRun(sql, namespace, run);
+    await commitRun(sql, namespace, run, run.completionErrors ?? []);
   }
 
   async function progress(sql: Sql, run: RunState, errors: ObjectError[]): Promise<void> {

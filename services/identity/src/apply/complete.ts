@@ -3,6 +3,7 @@ import { toInt, type Sql } from '../db/sql.js';
 import { recordMemberships, type MembershipRow } from './changes.js';
 import { nameKey } from './normalize.js';
 import { DELETED_GROUP_RETURNING, emitGroupsDeleted } from './groups.apply.js';
+import { groupLimitErrors, rankedMemberships } from './limits.js';
 import { removeUsers } from './removal.js';
 import { directoryTotals, exceeds, holdFullRemovals } from './safety.js';
 import { markLifecycle, rollbackLifecycle } from '../lifecycle/lifecycle.outbox.js';
@@ -70,6 +71,8 @@ export async function completeFull(sql: Sql, run: RunState): Promise<void> {
     }
     await sql.exec('release savepoint full_sweep');
   }
+  // Users over the group limit (the sweep kept their first groups by name): reported.
+  (run.completionErrors ??= []).push(...(await groupLimitErrors(sql, run)));
   await markDirectorySynced(sql, run, true);
 }
 
@@ -91,13 +94,14 @@ async function sweepFull(sql: Sql, run: RunState): Promise<void> {
   // Memberships become the observed set, between observed groups and users still in the
   // directory (the sweep above just moved everyone unobserved to pending deletion). One hash
   // full join finds both sides of the difference; an unchanged directory writes nothing.
+  // At most USER_LIMITS.groups groups per user (the first by name; limits.ts reports the rest).
   const diff = await sql.rows<MembershipRow>(
     `with desired as (
-       select g.id as group_id, u.id as user_id
+       ${rankedMemberships(`select g.id as group_id, u.id as user_id, g.name_key
        from run_memberships rm
        join groups g on g.directory_id = ? and g.external_id = rm.group_external_id
        join users u on u.directory_id = ? and u.external_id = rm.user_external_id
-       where rm.run_id = ? and u.status <> 'pending_deletion'
+       where rm.run_id = ? and u.status <> 'pending_deletion'`)}
      ),
      current as (
        select m.ctid as row, m.group_id, m.user_id
@@ -171,10 +175,10 @@ async function replaceUserMemberships(
 ): Promise<void> {
   const diff = await sql.rows<MembershipRow>(
     `with desired as (
-       select g.id as group_id
+       select group_id from (${rankedMemberships(`select g.id as group_id, 0 as user_id, g.name_key
        from run_memberships rm
        join groups g on g.directory_id = ? and g.external_id = rm.group_external_id
-       where rm.run_id = ? and rm.user_external_id = ?
+       where rm.run_id = ? and rm.user_external_id = ?`)}) l
      ),
      removed as (
        delete from memberships m using groups g
@@ -192,6 +196,7 @@ async function replaceUserMemberships(
     [run.directoryId, run.runId, externalId, userId, run.directoryId, userId],
   );
   recordMemberships(run, diff);
+  (run.completionErrors ??= []).push(...(await groupLimitErrors(sql, run, externalId)));
 }
 
 /**

@@ -128,6 +128,11 @@ export interface RunState {
   changes: Change[];
   /** How many of `changes` are already in the run history (history.ts, by `commitRun`). */
   changesRecorded: number;
+  /**
+   * Per-object errors found while completing the run (the group limit, limits.ts): sent with
+   * the final RunUpdate.
+   */
+  completionErrors?: ObjectError[];
 }
 
 interface RunRow {

@@ -15,6 +15,7 @@ import {
   type Change,
   type UserFieldValues,
 } from './changes.js';
+import { USER_LIMITS } from './limits.js';
 import { lockNames } from './names.js';
 import {
   hasNul,
@@ -416,9 +417,6 @@ export async function applyUserBatch(
 function isConflict(code: ErrorCode): boolean {
   return code === ErrorCode.USERNAME_CONFLICT || code === ErrorCode.ALIAS_CONFLICT;
 }
-
-/** Per-user limits (README: 8 aliases, 100 phones). Groups are limited at completion. */
-export const USER_LIMITS = { aliases: 8, phones: 100 } as const;
 
 /**
  * Keep the first `USER_LIMITS` values of a user in source order and report the rest as one

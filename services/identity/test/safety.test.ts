@@ -48,6 +48,9 @@ const THRESHOLD = { maxCount: 500, maxPercent: 20 };
 const people = (n: number, from = 1): UserInit[] =>
   Array.from({ length: n }, (_, i) => user(`u${from + i}`, `user${from + i}`));
 
+/** `u` in directory `dir`: usernames are unique across dirsync, so each directory has its own. */
+const inDir = (dir: string, u: UserInit): UserInit => ({ ...u, username: `${u.username}@${dir}` });
+
 /** A FULL run with a threshold: users, one group "all" with every observed user as member. */
 function full(
   dir: string,
@@ -55,7 +58,7 @@ function full(
   threshold: { maxCount: number; maxPercent: number } | null = THRESHOLD,
 ): RunBuilder {
   const run = new RunBuilder(dir).started(SyncMode.FULL, { threshold: threshold ?? undefined });
-  if (users.length) run.users(users);
+  if (users.length) run.users(users.map((u) => inDir(dir, u)));
   run.groups([group('all', 'All')]);
   if (users.length) run.members({ all: users.map((u) => u.externalId) });
   return run.completed(`cursor-${run.runId}`);
@@ -298,8 +301,8 @@ describe('approve after someone came back', () => {
     const single = await runAndWait(
       h,
       new RunBuilder(dir)
-        .started(SyncMode.USER, { username: 'user5', threshold: THRESHOLD })
-        .users([user('u5', 'user5')])
+        .started(SyncMode.USER, { username: `user5@${dir}`, threshold: THRESHOLD })
+        .users([inDir(dir, user('u5', 'user5'))])
         .members({ all: ['u5'] })
         .completed(),
     );

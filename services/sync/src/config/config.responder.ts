@@ -128,6 +128,7 @@ export type ConfigSource = Pick<
   | 'restoreWindowDays'
   | 'deletionMaxCount'
   | 'deletionMaxPercent'
+  | 'conflictPolicy'
   | 'adminRoleGroups'
 >;
 

@@ -177,6 +177,14 @@ describe('deletion safety end to end (OpenLDAP → … → GraphQL)', () => {
       blocked = await sync();
     });
 
+    it('`dirsync directories show` names the threshold', async () => {
+      const shown = await dirsync(['directories', 'show', dirId]);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toMatch(
+        /deletion threshold\s+more than 500 or 20 % removed blocks a run/,
+      );
+    });
+
     it('ends BLOCKED with the plan, and removes nobody', async () => {
       expect(blocked).toMatchObject({
         status: 'BLOCKED',

@@ -55,7 +55,8 @@ export interface Run {
 }
 
 export const DIRECTORY_FIELDS = `id name kind enabled selectedGroups defaultRegion
-  scheduleIntervalMinutes restoreWindowDays nextRunAt createdAt updatedAt hasBindPassword
+  scheduleIntervalMinutes restoreWindowDays deletionThreshold { maxCount maxPercent }
+  nextRunAt createdAt updatedAt hasBindPassword
   mapping { username aliases email firstName lastName displayName phones custom { name attribute } }
   ldap { url profile bindDn baseDn userBaseDn groupBaseDn userFilter startTls tlsRejectUnauthorized pageSize timeoutMs }
   lastRun { id status mode finishedAt queuedAt counts { seen errors pendingDeletion } }`;
@@ -69,6 +70,7 @@ export interface Directory {
   defaultRegion: string;
   scheduleIntervalMinutes: number;
   restoreWindowDays: number;
+  deletionThreshold: { maxCount: number; maxPercent: number };
   nextRunAt: string | null;
   createdAt: string;
   updatedAt: string;

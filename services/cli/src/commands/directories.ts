@@ -102,6 +102,7 @@ function printDirectory(ctx: CommandContext, d: Directory): void {
       ],
       ['next run', formatDate(d.nextRunAt)],
       ['restore window', `${d.restoreWindowDays} days`],
+      ['deletion threshold', thresholdText(d.deletionThreshold)],
       ['last run', d.lastRun ? `${d.lastRun.status} ${d.lastRun.mode} ${d.lastRun.id}` : 'never'],
       ['users seen', d.lastRun?.counts.seen],
     ]),
@@ -260,4 +261,13 @@ export function registerDirectories(program: Command, act: Action): void {
     );
 
   registerDirectoryTest(dirs, act);
+}
+
+/** "more than 500 users or 20 %" (memberships measured the same way), or "off". */
+function thresholdText(t: { maxCount: number; maxPercent: number }): string {
+  const limits = [
+    t.maxCount > 0 ? `${t.maxCount}` : '',
+    t.maxPercent > 0 ? `${t.maxPercent} %` : '',
+  ].filter(Boolean);
+  return limits.length ? `more than ${limits.join(' or ')} removed blocks a run` : 'off';
 }

@@ -292,8 +292,20 @@ export async function decideRun(
   if (req.decision !== RunDecision.APPROVE && req.decision !== RunDecision.REJECT) {
     return { error: failure(ErrorCode.CONFIG_INVALID, 'the decision must be APPROVE or REJECT') };
   }
+  const [known] = await sql.rows<{ directory_id: string }>(
+    'select directory_id from runs where run_id = ?',
+    [req.runId],
+  );
+  if (!known || (req.directoryId && known.directory_id !== req.directoryId)) {
+    return { error: failure(ErrorCode.DIRECTORY_NOT_FOUND, `run ${req.runId} not found`) };
+  }
+  // Locks in the apply path's order: the directory's open runs first (their events wait until
+  // this commits, and what they have observed so far, run_seen_*, is kept out of the removals),
+  // then the blocked run — a completing FULL run holds its own row and then locks the blocked
+  // ones to supersede them.
+  await lockRunningRuns(sql, known.directory_id);
   const run = await lockRun(sql, req.runId);
-  if (!run || (req.directoryId && run.directoryId !== req.directoryId)) {
+  if (!run || run.directoryId !== known.directory_id) {
     return { error: failure(ErrorCode.DIRECTORY_NOT_FOUND, `run ${req.runId} not found`) };
   }
   if (run.supersededBy) {
@@ -315,9 +327,6 @@ export async function decideRun(
       ),
     };
   }
-  // Take the directory's open runs' locks: their events wait until this commits, and what they
-  // have observed so far (run_seen_*) is kept out of the removals.
-  await lockRunningRuns(sql, run.directoryId);
   if (req.decision === RunDecision.APPROVE) {
     await applyHeld(sql, run);
     run.status = 'COMPLETED';

@@ -13,6 +13,7 @@ export interface DirectoryFile {
   scheduleIntervalMinutes?: number;
   deltaIntervalMinutes?: number;
   restoreWindowDays?: number;
+  deletionThreshold?: { maxCount?: number; maxPercent?: number };
   enabled?: boolean;
 }
 

@@ -344,13 +344,26 @@ describe('the console in Chromium', () => {
 
     await page.fill('input[name="ldap.url"]', slapd.url);
     await page.fill('input[name="ldap.bindDn"]', slapd.rootDn);
-    await page.fill('input[name="bindPassword"]', slapd.rootPassword);
-    stack.secretScanner.add('the console directory bind password', slapd.rootPassword);
+    await page.fill('input[name="bindPassword"]', 'not-the-password');
     await page.fill('input[name="ldap.baseDn"]', slapd.suffix);
     await page.fill('textarea[name="selectedGroups"]', demo.directory.selectedGroups.join('\n'));
+    // Test before saving: the wrong password fails the bind, and what depends on it is skipped.
+    await page.click('button:has-text("Test connection")');
+    await page.waitForSelector('[data-check="BIND"][data-check-status="FAILED"]');
+    expect(await page.locator('[data-check="BIND"]').innerText()).toContain('INVALID_CREDENTIALS');
+    expect(await page.locator('[data-check="REACH"]').getAttribute('data-check-status')).toBe('OK');
+    await page.fill('input[name="bindPassword"]', slapd.rootPassword);
+    stack.secretScanner.add('the console directory bind password', slapd.rootPassword);
+    await page.click('button:has-text("Test connection")');
+    await page.waitForSelector('[data-testid="connection-test"].ok');
+    expect(await page.locator('[data-check="GROUP"][data-check-status="OK"]').count()).toBe(
+      demo.directory.selectedGroups.length,
+    );
     await page.click('button:has-text("Create directory")');
     await page.waitForURL(/\/directories\/[0-9a-f-]{36}$/);
     expect(await page.locator('h1').innerText()).toContain('Console LDAP');
+    await page.click('button:has-text("Test connection")');
+    await page.waitForSelector('[data-testid="connection-test"].ok');
     const { directories } = await stack.gql<{
       directories: {
         nodes: { name: string; hasBindPassword: boolean; selectedGroups: string[] }[];

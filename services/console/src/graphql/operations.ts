@@ -331,6 +331,42 @@ export const SYNC_ADMIN: Doc<
   }
 `;
 
+export interface ConnectionTest {
+  ok: boolean;
+  directoryId: string | null;
+  kind: string;
+  durationMs: number;
+  testedAt: string;
+  checks: {
+    name: string;
+    target: string | null;
+    status: 'OK' | 'FAILED' | 'SKIPPED';
+    code: string | null;
+    message: string;
+    durationMs: number;
+  }[];
+}
+
+const CONNECTION_TEST = `ok directoryId kind durationMs testedAt
+  checks { name target status code message durationMs }`;
+
+/** Test a saved directory's connection with its stored settings and credential. */
+export const TEST_DIRECTORY: Doc<{ testDirectory: ConnectionTest }, { id: string }> = gql`
+  mutation TestDirectory($id: ID!) {
+    testDirectory(id: $id) { ${CONNECTION_TEST} }
+  }
+`;
+
+/** Test settings from the form before saving them (nothing is stored). */
+export const TEST_DIRECTORY_SETTINGS: Doc<
+  { testDirectorySettings: ConnectionTest },
+  { input: Record<string, unknown> }
+> = gql`
+  mutation TestDirectorySettings($input: TestDirectorySettingsInput!) {
+    testDirectorySettings(input: $input) { ${CONNECTION_TEST} }
+  }
+`;
+
 export const CREATE_DIRECTORY: Doc<
   { createDirectory: { id: string } },
   { input: Record<string, unknown> }
@@ -603,6 +639,8 @@ export const ALL_OPERATIONS = {
   REJECT_RUN,
   SYNC_USER,
   SYNC_ADMIN,
+  TEST_DIRECTORY,
+  TEST_DIRECTORY_SETTINGS,
   CREATE_DIRECTORY,
   UPDATE_DIRECTORY,
   DELETE_DIRECTORY,

@@ -1,6 +1,12 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { useMutation, useQuery } from '@apollo/client/react';
-import { CREATE_DIRECTORY, DIRECTORY, UPDATE_DIRECTORY } from '../graphql/operations.js';
+import {
+  CREATE_DIRECTORY,
+  DIRECTORY,
+  TEST_DIRECTORY_SETTINGS,
+  UPDATE_DIRECTORY,
+} from '../graphql/operations.js';
+import { ConnectionTestResult } from '../ui/connection-test.js';
 import type { DirectoryDetail } from '../graphql/types.js';
 import { fieldProblems, problemsAt, type FieldProblem } from '../lib/errors.js';
 import { Link, navigate } from '../lib/router.js';
@@ -9,6 +15,7 @@ import { Empty, ErrorBox, Field, Loading, PageHeader } from '../ui/components.js
 import {
   ADMIN_ROLES,
   buildCreateInput,
+  buildTestInput,
   buildUpdateInput,
   formFromDirectory,
   KINDS,
@@ -41,8 +48,12 @@ function DirectoryForm({ existing }: { existing: DirectoryDetail | undefined }) 
   const [local, setLocal] = useState<FieldProblem[]>([]);
   const [create, created] = useMutation(CREATE_DIRECTORY);
   const [update, updated] = useMutation(UPDATE_DIRECTORY);
+  const [testSettings, tested] = useMutation(TEST_DIRECTORY_SETTINGS);
+  // The last answer decides whose problems are shown: the save's or the test's.
+  const [lastAction, setLastAction] = useState<'save' | 'test'>('save');
   const state = existing ? updated : created;
-  const problems = [...local, ...remapProblems(fieldProblems(state.error), form)];
+  const shownError = lastAction === 'test' ? tested.error : state.error;
+  const problems = [...local, ...remapProblems(fieldProblems(shownError), form)];
   const kind = form.kind as SourceKind;
   const isLdap = kind !== 'entra';
 
@@ -50,10 +61,21 @@ function DirectoryForm({ existing }: { existing: DirectoryDetail | undefined }) 
   const str = (path: string) => String(form[path] ?? '');
   const at = (path: string) => problemsAt(problems, path);
 
+  const runTest = () => {
+    const mine = localProblems(form);
+    setLocal(mine);
+    setLastAction('test');
+    if (mine.length) return;
+    void testSettings({ variables: { input: buildTestInput(form, existing?.id) } }).catch(
+      () => undefined,
+    );
+  };
+
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const mine = localProblems(form);
     setLocal(mine);
+    setLastAction('save');
     if (mine.length) return;
     const refetchQueries = ['Directories'];
     if (existing) {
@@ -141,7 +163,7 @@ function DirectoryForm({ existing }: { existing: DirectoryDetail | undefined }) 
             ) : null}
           </div>
         ) : (
-          <ErrorBox error={state.error} />
+          <ErrorBox error={shownError} />
         )}
         <fieldset>
           <legend>Source</legend>
@@ -317,9 +339,15 @@ function DirectoryForm({ existing }: { existing: DirectoryDetail | undefined }) 
           </fieldset>
         ) : null}
 
+        {tested.data && lastAction === 'test' ? (
+          <ConnectionTestResult test={tested.data.testDirectorySettings} />
+        ) : null}
         <div className="form-actions">
           <button type="submit" className="primary" disabled={state.loading}>
             {existing ? 'Save' : 'Create directory'}
+          </button>
+          <button type="button" onClick={runTest} disabled={tested.loading}>
+            {tested.loading ? 'Testing…' : 'Test connection'}
           </button>
         </div>
       </form>

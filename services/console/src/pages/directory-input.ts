@@ -345,3 +345,24 @@ export function remapProblems(problems: FieldProblem[], f: FormState): FieldProb
       : p;
   });
 }
+
+/**
+ * `TestDirectorySettingsInput`: what the form holds, nothing stored. Editing a directory, its id
+ * goes along, so a credential left empty is the stored one.
+ */
+export function buildTestInput(f: FormState, directoryId?: string): Record<string, unknown> {
+  const c = buildCreateInput(f);
+  return prune({
+    directoryId,
+    name: c.name,
+    kind: directoryId ? undefined : c.kind,
+    ldap: c.ldap,
+    entra: c.entra,
+    bindPassword: c.bindPassword,
+    clientSecret: c.clientSecret,
+    clientCertificate: c.clientCertificate,
+    selectedGroups: c.selectedGroups,
+    mapping: c.mapping,
+    adminRoles: c.adminRoles,
+  });
+}

@@ -5,6 +5,7 @@ import {
   DIRECTORY,
   DIRECTORY_COUNTS,
   RUNS,
+  TEST_DIRECTORY,
   SYNC_ADMIN,
   SYNC_ALL,
   SYNC_USER,
@@ -18,11 +19,13 @@ import { Permission, useCan } from '../lib/viewer.js';
 import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Pager, Time } from '../ui/components.js';
 import { ACTIVE, RunTable } from '../ui/run-bits.js';
 import { kindLabel } from './directories.js';
+import { ConnectionTestResult } from '../ui/connection-test.js';
 
 export function DirectoryPage({ id }: { id: string }) {
   const canManage = useCan(Permission.DIRECTORY_MANAGE);
   const { data, error, loading } = useQuery(DIRECTORY, { variables: { id } });
   const [deleteDirectory, deletion] = useMutation(DELETE_DIRECTORY);
+  const [testDirectory, test] = useMutation(TEST_DIRECTORY);
   const d = data?.directory;
   if (loading && !data) return <Loading />;
   if (error) return <ErrorBox error={error} />;
@@ -48,6 +51,13 @@ export function DirectoryPage({ id }: { id: string }) {
       >
         {canManage ? (
           <>
+            <button
+              type="button"
+              onClick={() => void testDirectory({ variables: { id } }).catch(() => undefined)}
+              disabled={test.loading}
+            >
+              {test.loading ? 'Testing…' : 'Test connection'}
+            </button>
             <button type="button" onClick={() => navigate(`/directories/${id}/edit`)}>
               Edit
             </button>
@@ -63,6 +73,13 @@ export function DirectoryPage({ id }: { id: string }) {
         ) : null}
       </PageHeader>
       <ErrorBox error={deletion.error} />
+      <ErrorBox error={test.error} />
+      {test.data ? (
+        <div className="card">
+          <h2>Connection test</h2>
+          <ConnectionTestResult test={test.data.testDirectory} />
+        </div>
+      ) : null}
       <div className="columns">
         <SyncPanel d={d} />
         <Overview d={d} />

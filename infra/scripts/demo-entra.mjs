@@ -93,6 +93,18 @@ try {
     id = createDirectory.id;
   }
   console.log(`Entra ID directory "${NAME}" (${id}): tenant ${info.tenantId} at ${info.url}`);
+  const { testDirectory: test } = await gql(
+    `mutation($id: ID!) { testDirectory(id: $id) { ok durationMs checks { name target status code message } } }`,
+    { id },
+  );
+  console.log(
+    test.ok
+      ? `Connection test: ${test.checks.map((c) => c.name).join(', ')} passed in ${test.durationMs} ms`
+      : `Connection test FAILED: ${test.checks
+          .filter((c) => c.status === 'FAILED')
+          .map((c) => `${c.name} ${c.code}: ${c.message}`)
+          .join('; ')}`,
+  );
   report('syncAll FULL ', await sync(id, 'FULL'));
   const [first, second] = await admin.userIds(2);
   await admin.updateUser(first, { jobTitle: 'Principal Engineer', surname: 'Renamed' });

@@ -91,6 +91,21 @@ async function main() {
   }
   const expected = dir.lastRun?.counts?.seen ?? def.expectedUsers ?? 0;
 
+  // What the console's "test connection" button shows: every step, before anything is read.
+  const { testDirectory: test } = await gql(
+    `mutation($id: ID!) { testDirectory(id: $id) { ok durationMs checks { name target status code message } } }`,
+    { id: dir.id },
+  );
+  const passed = test.checks.filter((c) => c.status === 'OK').length;
+  console.log(
+    test.ok
+      ? `Connection test: ${passed} checks passed in ${test.durationMs} ms (reach, bind, base DNs, ${def.selectedGroups.length} groups, a sample search).`
+      : 'Connection test FAILED:',
+  );
+  for (const c of test.checks.filter((x) => x.status === 'FAILED')) {
+    console.log(`  ${c.name} ${c.code}: ${c.message}`);
+  }
+
   const started = Date.now();
   const { syncAll } = await gql(
     `mutation($id: ID!) { syncAll(directoryId: $id) { ${RUN_FIELDS} } }`,

@@ -1,5 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictPolicy, RunStatus, SyncMode, UserOutcome, errorCodeName } from '@dirsync/proto';
+import {
+  ConflictPolicy,
+  DirectoryDeletedSchema,
+  RunStatus,
+  Subject,
+  SyncMode,
+  UserOutcome,
+  create,
+  errorCodeName,
+  subject,
+  toBinary,
+} from '@dirsync/proto';
+import { waitFor } from '@dirsync/testkit';
 import {
   RunBuilder,
   fullRun,
@@ -234,6 +246,38 @@ describe('a username another directory holds', () => {
     expect((await errorsOf(run.runId))[0]?.message).toContain('never merged');
     expect(await byKey('oscar')).toMatchObject({ external_id: 'b-ok', directory_id: B });
     expect(await byKey('anna')).toMatchObject({ directory_id: A });
+  });
+});
+
+describe('a username whose directory was deleted', () => {
+  it('is claimed by the next directory that brings it (same id, restored), whatever its policy', async () => {
+    await runAndWait(h, fullRun('dir-gone', [user('g1', 'yuri', { firstName: 'Old' })]));
+    const before = (await byKey('yuri'))!;
+    await h.nc.jetstream().publish(
+      subject(Subject.LIFECYCLE, { entity: 'directory', transition: 'deleted' }, h.ns),
+      toBinary(
+        DirectoryDeletedSchema,
+        create(DirectoryDeletedSchema, {
+          directoryId: 'dir-gone',
+          restoreWindowDays: 7,
+          atMs: BigInt(Date.now()),
+        }),
+      ),
+      { msgID: 'directory-deleted:dir-gone' },
+    );
+    await waitFor(async () => (await byKey('yuri'))?.status === 'pending_deletion', {
+      message: 'yuri pending deletion after the directory was deleted',
+    });
+    const run = fullRun('dir-new', [user('n-yuri', 'Yuri', { firstName: 'New' })]);
+    const final = await runAndWait(h, run);
+    expect(final.counts).toMatchObject({ claimed: 1, restored: 1, conflicts: 0, created: 0 });
+    expect(await byKey('yuri')).toMatchObject({
+      id: before.id,
+      directory_id: 'dir-new',
+      external_id: 'n-yuri',
+      status: 'active',
+      first_name: 'New',
+    });
   });
 });
 

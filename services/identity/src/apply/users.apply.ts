@@ -38,6 +38,8 @@ interface ExistingUser {
   username_key: string;
   status: string;
   content_hash: string | null;
+  /** Why it is pending deletion ('directory_deleted': its directory is gone). */
+  removal_reason: string | null;
 }
 
 interface WrittenUser {
@@ -242,7 +244,8 @@ export async function applyUserBatch(
   // One index lookup per record (lateral): planned the same however stale the statistics are,
   // where a plain `= any(array)` may filter the whole directory against the array instead.
   const own = await sql.rows<ExistingUser>(
-    `select u.id, u.external_id, u.directory_id, u.username_key, u.status, u.content_hash
+    `select u.id, u.external_id, u.directory_id, u.username_key, u.status, u.content_hash,
+       u.removal_reason
      from unnest(?::text[]) as x(ext)
      cross join lateral (
        select * from users u where u.directory_id = ? and u.external_id = x.ext limit 1) u`,
@@ -273,7 +276,8 @@ export async function applyUserBatch(
     keys.length === 0
       ? []
       : await sql.rows<ExistingUser>(
-          `select u.id, u.external_id, u.directory_id, u.username_key, u.status, u.content_hash
+          `select u.id, u.external_id, u.directory_id, u.username_key, u.status, u.content_hash,
+       u.removal_reason
            from unnest(?::text[]) as x(key)
            cross join lateral (select * from users u where u.username_key = x.key limit 1) u`,
           [keys],
@@ -515,7 +519,13 @@ function resolveForeign(
         holderId: h.id,
         message: `username "${u.username}" is held by ${where} (${h.id}); this record already is user ${own.id}, and two users are never merged, so it keeps its username`,
       });
-    } else if (h.directory_id === null || run.conflictPolicy === 'TAKE_OVER') {
+    } else if (
+      h.directory_id === null ||
+      // Its directory was deleted: nothing can bring it back there, so this record claims it
+      // (same id, restored) instead of waiting for the purge.
+      (h.status === 'pending_deletion' && h.removal_reason === 'directory_deleted') ||
+      run.conflictPolicy === 'TAKE_OVER'
+    ) {
       foreignClaims.set(u, h);
     } else {
       conflicts.set(u, {

@@ -12,7 +12,7 @@ import {
 } from '@dirsync/proto';
 import { waitFor } from '@dirsync/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gql, startHarness, type Harness } from './harness.js';
+import { fullRun, gql, runAndWait, startHarness, user, type Harness } from './harness.js';
 
 let h: Harness;
 
@@ -94,6 +94,22 @@ describe('operator changes are lifecycle events', () => {
     const purged = mine[4]!.subject;
     expect(purged.case === 'user' && purged.value.state).toBe(UserState.PURGED);
     expect(purged.case === 'user' && purged.value.email).toBe('n@example.org');
+  });
+
+  it('a sync that claims a manual user: the same user updated, now in the directory', async () => {
+    const { createUser } = await ok<{ createUser: { id: string } }>(
+      `mutation { createUser(input: { username: "mia", email: "mia@example.org" }) { id } }`,
+    );
+    const run = fullRun('dir-claim', [user('m1', 'mia')]);
+    await runAndWait(h, run);
+    const mine = await eventsFor(createUser.id, 2);
+    expect(mine.map((e) => e.eventId)).toEqual([
+      `user:${createUser.id}:1:created`,
+      `user:${createUser.id}:2:updated`,
+    ]);
+    expect(mine[1]!.changedFields).toContain('directoryId');
+    expect(mine[1]!.directoryId).toBe('dir-claim');
+    expect(mine[1]!.runId).toBe(run.runId);
   });
 
   it('a manual administrator: created, updated, purged', async () => {

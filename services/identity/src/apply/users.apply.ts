@@ -816,7 +816,8 @@ function eventsOfChanges(
       c.kind !== 'restored' &&
       c.kind !== 'updated' &&
       c.kind !== 'disabled' &&
-      c.kind !== 'enabled'
+      c.kind !== 'enabled' &&
+      c.kind !== 'claimed'
     ) {
       continue;
     }
@@ -827,6 +828,8 @@ function eventsOfChanges(
     if (c.kind === 'restored') {
       entry.fields = ['status', ...c.fields.map((f) => f.field).filter((f) => f !== 'status')];
     }
+    // A manual user (or, TAKE_OVER, another directory's) now belongs to the run's directory.
+    if (c.kind === 'claimed') entry.fields = [...entry.fields, 'directoryId'];
   }
   const out = new Map<string, { transition: Transition; fields: string[] }>();
   for (const [id, { kinds, fields }] of byUser) {

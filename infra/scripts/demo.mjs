@@ -47,7 +47,8 @@ function bar(done, total, width = 30) {
 
 const RUN_FIELDS = `id status mode errorCode errorMessage durationMs
   counts { seen created updated unchanged disabled pendingDeletion restored errors
-           groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved }`;
+           groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved
+           conflicts claimed }`;
 
 async function main() {
   if (process.env.DIRSYNC_DEMO_NEW_KEY === '1') {
@@ -144,6 +145,8 @@ async function main() {
     ['pending deletion', c.pendingDeletion],
     ['restored', c.restored],
     ['per-object errors', c.errors],
+    ['name conflicts', c.conflicts],
+    ['claimed', c.claimed],
     ['groups seen', c.groupsSeen],
     ['groups created', c.groupsCreated],
     ['memberships added', c.membershipsAdded],

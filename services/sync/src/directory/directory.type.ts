@@ -504,7 +504,10 @@ export class CreateDirectoryInput {
   })
   scheduleIntervalMinutes?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'Default 7.' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Days a removed user stays restorable before it is purged: 1–3650, default 7.',
+  })
   restoreWindowDays?: number | null;
 
   @Field(() => DeletionThresholdInput, {

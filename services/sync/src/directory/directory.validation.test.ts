@@ -57,6 +57,28 @@ describe('validateCreate()', () => {
     ).toEqual(['ldap.bogus']);
   });
 
+  it('takes a deletion threshold (default 500 / 20 %) and a restore window of 1–3650 days', () => {
+    const v = validateCreate(base);
+    expect(v).toMatchObject({
+      deletionMaxCount: 500,
+      deletionMaxPercent: 20,
+      restoreWindowDays: 7,
+    });
+    const off = validateCreate({ ...base, deletionThreshold: { maxCount: 0, maxPercent: 0 } });
+    expect(off).toMatchObject({ deletionMaxCount: 0, deletionMaxPercent: 0 });
+    expect(
+      problems(() =>
+        validateCreate({
+          ...base,
+          deletionThreshold: { maxCount: 1.5, maxPercent: -1 },
+          restoreWindowDays: 0,
+        }),
+      ),
+    ).toEqual(['restoreWindowDays', 'deletionThreshold.maxCount', 'deletionThreshold.maxPercent']);
+    const updated = validateUpdate(v, { deletionThreshold: { maxPercent: 5 } }, undefined);
+    expect(updated).toMatchObject({ deletionMaxCount: 500, deletionMaxPercent: 5 });
+  });
+
   it('never echoes the secret', () => {
     const secret = 'x'.repeat(5000);
     try {

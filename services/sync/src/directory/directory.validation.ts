@@ -127,6 +127,11 @@ export const DEFAULTS = {
 } as const;
 export const MAX_DELETION_COUNT = 10_000_000;
 export const MAX_SCHEDULE_INTERVAL_MINUTES = 43_200;
+/**
+ * At least a day: identity cannot tell a window of 0 from an unset one in the policy (proto3)
+ * and would apply its default of 7, so 0 is refused rather than silently changed.
+ */
+export const MIN_RESTORE_WINDOW_DAYS = 1;
 export const MAX_RESTORE_WINDOW_DAYS = 3_650;
 export const MAX_PHONE_ATTRIBUTES = 8;
 export const MAX_CUSTOM_ATTRIBUTES = 50;
@@ -659,7 +664,7 @@ export function validateCreate(
   const restoreWindowDays = checkInt(
     'restoreWindowDays',
     input.restoreWindowDays ?? DEFAULTS.restoreWindowDays,
-    0,
+    MIN_RESTORE_WINDOW_DAYS,
     MAX_RESTORE_WINDOW_DAYS,
     p,
   );
@@ -756,7 +761,7 @@ export function validateUpdate(
   const restoreWindowDays = checkInt(
     'restoreWindowDays',
     input.restoreWindowDays ?? current.restoreWindowDays,
-    0,
+    MIN_RESTORE_WINDOW_DAYS,
     MAX_RESTORE_WINDOW_DAYS,
     p,
   );

@@ -127,6 +127,77 @@ describe('syncAll', () => {
     expect(job?.job.mode).toBe(SyncMode.DELTA);
   });
 
+  it('dryRun: the job says so, the run is no last run and moves no schedule, stores no cursor; a would-be block keeps its plan', async () => {
+    const dir = await createDirectory(sync.url);
+    const first = await startFull(dir.id);
+    await h.publishUpdate({
+      runId: first,
+      directoryId: dir.id,
+      seq: 1,
+      status: RunStatus.COMPLETED,
+      mode: SyncMode.FULL,
+      cursor: 'real-cursor',
+    });
+    await waitFor(async () => (await run(first)).status === 'COMPLETED', { message: 'first' });
+    const [sched] = await h.sql<{ next_run_at: Date | null }>(
+      'select next_run_at from sync.directories where id = ?',
+      [dir.id],
+    );
+
+    const { syncAll } = await gqlOk<{ syncAll: { id: string; dryRun: boolean } }>(
+      sync.url,
+      `mutation($id: ID!) { syncAll(directoryId: $id, dryRun: true) { id dryRun } }`,
+      { id: dir.id },
+    );
+    expect(syncAll.dryRun).toBe(true);
+    const job = (await h.jobs()).find((j) => j.job.runId === syncAll.id);
+    expect(job?.job).toMatchObject({ mode: SyncMode.FULL, dryRun: true });
+    await h.publishUpdate({
+      runId: syncAll.id,
+      directoryId: dir.id,
+      seq: 1,
+      status: RunStatus.COMPLETED,
+      mode: SyncMode.FULL,
+      dryRun: true,
+      cursor: 'must-not-be-stored',
+      counts: { seen: 3 },
+      removals: { users: 900, baseUsers: 1000, reason: 'would remove 900 of 1000 users' },
+    });
+    const done = await waitFor(
+      async () => {
+        const r = await gqlOk<{
+          run: { status: string; dryRun: boolean; removals: { users: number } | null };
+        }>(sync.url, `query($id: ID!) { run(id: $id) { status dryRun removals { users } } }`, {
+          id: syncAll.id,
+        });
+        return r.run.status === 'COMPLETED' ? r.run : undefined;
+      },
+      { message: 'dry run completed' },
+    );
+    expect(done).toEqual({ status: 'COMPLETED', dryRun: true, removals: { users: 900 } });
+    const [d] = await h.sql<{ cursor: string; last_run_id: string; next_run_at: Date | null }>(
+      'select cursor, last_run_id, next_run_at from sync.directories where id = ?',
+      [dir.id],
+    );
+    expect(d).toEqual({
+      cursor: 'real-cursor',
+      last_run_id: first,
+      next_run_at: sched!.next_run_at,
+    });
+
+    expect(
+      (
+        await gqlErr(
+          sync.url,
+          `mutation($id: ID!) { syncAll(directoryId: $id, mode: ADMIN, dryRun: true) { id } }`,
+          {
+            id: dir.id,
+          },
+        )
+      ).code,
+    ).toBe('BAD_USER_INPUT');
+  });
+
   it('refuses USER mode, unknown and disabled directories', async () => {
     const dir = await createDirectory(sync.url);
     expect((await gqlErr(sync.url, SYNC_ALL, { id: dir.id, mode: 'USER' })).code).toBe(

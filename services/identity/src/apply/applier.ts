@@ -50,6 +50,7 @@ import { applyUserBatch } from './users.apply.js';
 import { applyAdminBatch, completeAdmins } from './admins.apply.js';
 import { pruneHeld, supersedeBlocked } from './safety.js';
 import { errorChange, type Change } from './changes.js';
+import { planDryRun, stageDryEvent } from './dry-run.js';
 
 /** Restore window when a directory's policy does not set one. */
 export const DEFAULT_RESTORE_WINDOW_DAYS = 7;
@@ -175,6 +176,65 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
     run.fullReadReason =
       run.mode === SyncMode.DELTA && readFull ? body.fullReadReason : FullReadReason.UNSPECIFIED;
     run.counts.entriesRead = body.entriesRead;
+    if (run.dryRun) {
+      const errors = await planDryRun(sql, run, {
+        replay: (event) => observe(sql, run, event),
+        complete: () => completeByMode(sql, run, readFull),
+      });
+      await dropStaging(sql, run.runId);
+      await commitRun(sql, namespace, run, errors);
+      return;
+    }
+    await completeByMode(sql, run, readFull);
+    // Deletion safety: a FULL read supersedes the directory's blocked runs (this one may be
+    // blocked itself); a partial one takes what it observed out of their plans.
+    if (readFull) await supersedeBlocked(sql, namespace, run);
+    else if (run.mode !== SyncMode.ADMIN) await pruneHeld(sql, run);
+    run.cursor = storable(body.cursor);
+    await finish(sql, run, run.status === 'BLOCKED' ? 'BLOCKED' : 'COMPLETED');
+  }
+
+  /**
+   * Apply one observation event of a run (users, groups, memberships, removals, errors): its
+   * rows, staging and counts; the per-object errors it reports. The real path and a dry run's
+   * replay (dry-run.ts) share it, so a dry run plans with exactly the code a real run applies.
+   */
+  async function observe(sql: Sql, run: RunState, event: DirectoryEvent): Promise<ObjectError[]> {
+    const body = event.body;
+    switch (body.case) {
+      case 'admins': {
+        const errors = await applyAdminBatch(sql, run, body.value.admins);
+        for (const e of errors) run.changes.push(errorChange(run, e, errorCodeName(e.code)));
+        return errors;
+      }
+      case 'users':
+        return applyUserBatch(sql, run, body.value.users);
+      case 'groups':
+        return applyGroupBatch(sql, run, body.value.groups);
+      case 'memberships':
+        await stageMemberships(sql, run, event.seq, body.value.groups);
+        return [];
+      case 'userRemovals':
+        await stageUserRemovals(sql, run, body.value.users);
+        return [];
+      case 'groupRemovals':
+        await stageGroupRemovals(sql, run, body.value.groups);
+        return [];
+      case 'membershipDeltas':
+        await stageMembershipDeltas(sql, run, event.seq, body.value.groups);
+        return [];
+      case 'objectErrors': {
+        const errors = body.value.errors.map(storableError);
+        await applyObjectErrors(sql, run, errors);
+        return errors;
+      }
+      default:
+        return [];
+    }
+  }
+
+  /** What a run does when it completes, by mode (a dry run's plan runs the same). */
+  async function completeByMode(sql: Sql, run: RunState, readFull: boolean): Promise<void> {
     if (run.mode === SyncMode.ADMIN) await completeAdmins(sql, run);
     else if (readFull) await completeFull(sql, run);
     else if (run.mode === SyncMode.USER) await completeUser(sql, run);
@@ -182,12 +242,6 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
       await completeDelta(sql, run);
       await markDirectorySynced(sql, run, false);
     }
-    // Deletion safety: a FULL read supersedes the directory's blocked runs (this one may be
-    // blocked itself); a partial one takes what it observed out of their plans.
-    if (readFull) await supersedeBlocked(sql, namespace, run);
-    else if (run.mode !== SyncMode.ADMIN) await pruneHeld(sql, run);
-    run.cursor = storable(body.cursor);
-    await finish(sql, run, run.status === 'BLOCKED' ? 'BLOCKED' : 'COMPLETED');
   }
 
   async function applyInTx(sql: Sql, event: DirectoryEvent): Promise<ApplyOutcome> {
@@ -253,41 +307,18 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
       }
     }
 
+    if (isObservation(body.case)) {
+      if (run.dryRun) {
+        // A dry run applies nothing now: the event is kept and replayed at completion.
+        await stageDryEvent(sql, event);
+        await progress(sql, run, []);
+      } else {
+        await progress(sql, run, await observe(sql, run, event));
+      }
+      return { kind: 'applied', outbox: true, changes: run.changes };
+    }
+
     switch (body.case) {
-      case 'admins': {
-        const errors = await applyAdminBatch(sql, run, body.value.admins);
-        for (const e of errors) run.changes.push(errorChange(run, e, errorCodeName(e.code)));
-        await progress(sql, run, errors);
-        break;
-      }
-      case 'users':
-        await progress(sql, run, await applyUserBatch(sql, run, body.value.users));
-        break;
-      case 'groups':
-        await progress(sql, run, await applyGroupBatch(sql, run, body.value.groups));
-        break;
-      case 'memberships':
-        await stageMemberships(sql, run, event.seq, body.value.groups);
-        await progress(sql, run, []);
-        break;
-      case 'userRemovals':
-        await stageUserRemovals(sql, run, body.value.users);
-        await progress(sql, run, []);
-        break;
-      case 'groupRemovals':
-        await stageGroupRemovals(sql, run, body.value.groups);
-        await progress(sql, run, []);
-        break;
-      case 'membershipDeltas':
-        await stageMembershipDeltas(sql, run, event.seq, body.value.groups);
-        await progress(sql, run, []);
-        break;
-      case 'objectErrors': {
-        const errors = body.value.errors.map(storableError);
-        await applyObjectErrors(sql, run, errors);
-        await progress(sql, run, errors);
-        break;
-      }
       case 'runCompleted':
         await complete(sql, run, body.value.lastSeq || event.seq, body.value);
         break;

@@ -84,6 +84,7 @@ export type FieldChange = {
 interface UserRef {
   runId: string;
   directoryId: string;
+  /** "" when there is no such user: an error, or a user a dry run's plan would create. */
   userId: string;
   externalId: string;
   /** The username after the change (for `pendingDeletion`, the one it keeps). */
@@ -182,6 +183,7 @@ export interface MembershipChange extends UserRef {
 interface GroupRef {
   runId: string;
   directoryId: string;
+  /** "" in a dry run's plan for a group it would create (no such group exists). */
   groupId: string;
   externalId: string;
   name: string;

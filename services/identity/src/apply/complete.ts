@@ -325,7 +325,9 @@ export async function markDirectorySynced(sql: Sql, run: RunState, full: boolean
 
 /** Why a run cannot be completed as requested, or undefined when it can. */
 export function unsupported(run: RunState): { code: ErrorCode; message: string } | undefined {
-  if (run.dryRun) return { code: ErrorCode.CONFIG_INVALID, message: 'dry run not supported yet' };
+  if (run.dryRun && run.mode === SyncMode.ADMIN) {
+    return { code: ErrorCode.CONFIG_INVALID, message: 'administrators have no dry run' };
+  }
   if (run.mode === SyncMode.USER && !run.username?.trim()) {
     return { code: ErrorCode.CONFIG_INVALID, message: 'a USER run needs a username' };
   }

@@ -20,7 +20,7 @@ function columns(c: Change): {
 } {
   if (c.kind === 'groupCreated' || c.kind === 'groupUpdated' || c.kind === 'groupDeleted') {
     const { kind: _k, runId: _r, directoryId: _d, groupId, externalId, name, ...detail } = c;
-    return { userId: null, groupId, externalId, name, detail };
+    return { userId: null, groupId: groupId || null, externalId, name, detail };
   }
   const { kind: _k, runId: _r, directoryId: _d, userId, externalId, username, ...detail } = c;
   return { userId: userId || null, groupId: null, externalId, name: username, detail };

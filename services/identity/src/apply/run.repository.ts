@@ -314,14 +314,15 @@ export async function dropStaging(sql: Sql, runId: string): Promise<void> {
             ru as (delete from run_removed_users where run_id = ?),
             rg as (delete from run_removed_groups where run_id = ?),
             md as (delete from run_membership_deltas where run_id = ?),
-            a as (delete from run_seen_admins where run_id = ?)
+            a as (delete from run_seen_admins where run_id = ?),
+            dry as (delete from run_dry_events where run_id = ?)
        delete from run_memberships where run_id = ?`,
-      [runId, runId, runId, runId, runId, runId, runId],
+      [runId, runId, runId, runId, runId, runId, runId, runId],
     );
   } else {
     await sql.exec(
       `truncate run_seen_users, run_seen_groups, run_memberships, run_removed_users,
-         run_removed_groups, run_membership_deltas, run_seen_admins`,
+         run_removed_groups, run_membership_deltas, run_seen_admins, run_dry_events`,
     );
   }
 }
@@ -377,6 +378,7 @@ export async function commitRun(
     decision: run.decision,
     decidedBy: run.decidedBy ?? '',
     supersededBy: run.supersededBy ?? '',
+    dryRun: run.dryRun,
   });
   await sql.exec(
     `with o as (insert into outbox (subject, msg_id, payload) values (?, ?, ?))

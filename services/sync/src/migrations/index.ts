@@ -5,6 +5,7 @@ import { Migration20251216000000_admins_leases } from './Migration20251216000000
 import { Migration20251217000000_delta_schedule } from './Migration20251217000000_delta_schedule.js';
 import { Migration20251218000000_user_lifecycle } from './Migration20251218000000_user_lifecycle.js';
 import { Migration20261204071000_safety } from './Migration20261204071000_safety.js';
+import { Migration20261204082000_dry_run } from './Migration20261204082000_dry_run.js';
 
 /** Every migration in order; listed explicitly so `dist/` and vitest need no file globbing. */
 export const migrationsList: MigrationObject[] = [
@@ -14,4 +15,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20251217000000_delta_schedule', class: Migration20251217000000_delta_schedule },
   { name: 'Migration20251218000000_user_lifecycle', class: Migration20251218000000_user_lifecycle },
   { name: 'Migration20261204071000_safety', class: Migration20261204071000_safety },
+  { name: 'Migration20261204082000_dry_run', class: Migration20261204082000_dry_run },
 ];

@@ -96,6 +96,8 @@ export class Run {
   username!: Buffer | null;
   /** ADMIN runs for one administrator: the requested e-mail (null: every administrator). */
   email!: string | null;
+  /** A dry run: identity records the plan and changes nothing; no cursor is stored. */
+  dryRun!: boolean;
   status!: RunStatus;
   seen!: number;
   created!: number;
@@ -167,6 +169,7 @@ export const RunSchema = new EntitySchema<Run>({
     trigger: { type: 'text' },
     username: { type: 'blob', nullable: true },
     email: { type: 'text', nullable: true },
+    dryRun: { type: 'boolean', fieldName: 'dry_run', default: false },
     status: { type: 'text' },
     seen: count('seen'),
     created: count('created'),

@@ -79,10 +79,22 @@ export class RunResolver {
     @Arg('directoryId', () => ID) directoryId: string,
     @Arg('mode', () => SyncModeEnum, { nullable: true, defaultValue: 'FULL' })
     mode: RunMode | null,
+    @Arg('dryRun', () => Boolean, {
+      nullable: true,
+      defaultValue: false,
+      description:
+        'Plan only: read the source and record what the run would change (`SyncRun.changes`, counts, `removals` when it would be BLOCKED) without changing any user, group or membership, or the delta cursor. FULL and DELTA.',
+    })
+    dryRun: boolean | null,
   ): Promise<SyncRunObject> {
     if (mode === 'USER') {
       throw apiError(ApiErrorCode.BAD_USER_INPUT, 'mode: use syncUser to sync one user', {
         field: 'mode',
+      });
+    }
+    if (dryRun && mode === 'ADMIN') {
+      throw apiError(ApiErrorCode.BAD_USER_INPUT, 'dryRun: administrators have no dry run', {
+        field: 'dryRun',
       });
     }
     if (mode === 'ADMIN') await this.checkAdminSync(directoryId);
@@ -90,6 +102,7 @@ export class RunResolver {
       directoryId,
       mode: mode ?? 'FULL',
       trigger: 'MANUAL',
+      dryRun: dryRun ?? false,
     });
     return toRunNode(run);
   }
@@ -102,6 +115,13 @@ export class RunResolver {
   async syncUser(
     @Arg('directoryId', () => ID) directoryId: string,
     @Arg('username', () => String) username: string,
+    @Arg('dryRun', () => Boolean, {
+      nullable: true,
+      defaultValue: false,
+      description:
+        'Plan only: the outcome and `run.changes` say what the sync would do; nothing changes.',
+    })
+    dryRun: boolean | null,
   ): Promise<SyncUserResultObject> {
     try {
       validateUsername(username);
@@ -114,6 +134,7 @@ export class RunResolver {
       mode: 'USER',
       trigger: 'MANUAL',
       username,
+      dryRun: dryRun ?? false,
     });
     const run = await this.wait(started.id);
     const outcome = finalOutcome(run, run.userOutcome, run.userId);

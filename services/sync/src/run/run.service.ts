@@ -66,6 +66,8 @@ export interface RunRequest {
   username?: string;
   /** ADMIN runs for one administrator only; absent = every administrator. */
   email?: string;
+  /** Plan only: identity records the run's changes and applies none (FULL, DELTA, USER). */
+  dryRun?: boolean;
 }
 
 /** A BLOCKED run is final for waiters and the scheduler; a decision still moves it on. */
@@ -208,9 +210,9 @@ export class RunService {
     const now = this.d.clock();
     const id = randomUUID();
     const rows = await q<{ id: string }>(
-      `insert into ${t.runs} (id, directory_id, mode, trigger, username, email, status, queued_at,
-         lease_owner, lease_expires_at)
-       values (?, ?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?::timestamptz + ? * interval '1 second')
+      `insert into ${t.runs} (id, directory_id, mode, trigger, username, email, dry_run, status,
+         queued_at, lease_owner, lease_expires_at)
+       values (?, ?, ?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?::timestamptz + ? * interval '1 second')
        on conflict (directory_id) where status in ${ACTIVE_SQL} do nothing
        returning id`,
       [
@@ -220,6 +222,7 @@ export class RunService {
         req.trigger,
         req.username === undefined ? null : Buffer.from(req.username, 'utf8'),
         req.email ?? null,
+        req.dryRun ?? false,
         now,
         this.d.replicaId,
         now,
@@ -227,6 +230,8 @@ export class RunService {
       ],
     );
     if (rows.length === 0) return undefined;
+    // A dry run is not the directory's last run and moves no schedule: it synced nothing.
+    if (req.dryRun) return id;
     const schedule = scheduleOf(req);
     if (!schedule) {
       await q(`update ${t.directories} set last_run_id = ? where id = ?`, [id, req.directoryId]);
@@ -260,6 +265,7 @@ export class RunService {
       mode: PROTO_MODE[req.mode],
       username: req.username ?? '',
       email: req.email ?? '',
+      dryRun: req.dryRun ?? false,
       requestedAtMs: BigInt(this.d.clock().getTime()),
     });
     const subj = subject(
@@ -328,8 +334,10 @@ export class RunService {
         status: RunStatus;
         update_seq: string;
         queued_at: Date;
+        dry_run: boolean;
       }>(
-        `select directory_id, mode, status, update_seq, queued_at from ${t.runs} where id = ? for update`,
+        `select directory_id, mode, status, update_seq, queued_at, dry_run from ${t.runs}
+         where id = ? for update`,
         [update.runId],
       );
       if (!run) return 'unknown' as const;
@@ -398,8 +406,9 @@ export class RunService {
           removals: status === 'BLOCKED' ? update.removals : undefined,
         };
       }
-      if (status === 'BLOCKED') {
+      if (status === 'BLOCKED' || (status === 'COMPLETED' && run.dry_run && update.removals)) {
         // The cursor is not stored: the run's removals, part of what it read, are not applied.
+        // A dry run keeps the plan of the block a real run would have hit.
         sets.push('removals = ?::jsonb');
         params.push(JSON.stringify(storedRemovals(update.removals)));
       }
@@ -426,7 +435,8 @@ export class RunService {
         params.push(USER_OUTCOME[update.adminOutcome] ?? null, update.adminId || null);
       }
       await q(`update ${t.runs} set ${sets.join(', ')} where id = ?`, [...params, update.runId]);
-      if (status === 'COMPLETED' && (run.mode === 'FULL' || run.mode === 'DELTA')) {
+      // A dry run never moves the cursor (identity sends none for it either).
+      if (status === 'COMPLETED' && !run.dry_run && (run.mode === 'FULL' || run.mode === 'DELTA')) {
         await q(`update ${t.directories} set cursor = ? where id = ?`, [
           clean(update.cursor),
           run.directory_id,

@@ -155,6 +155,12 @@ export class SyncRunObject {
   })
   email!: string | null;
 
+  @Field(() => Boolean, {
+    description:
+      'A dry run: it read the source and planned (counts, `changes`, `removals` when a real run would be BLOCKED) but changed no user, group or membership, and moved no cursor.',
+  })
+  dryRun!: boolean;
+
   @Field(() => RunCountsObject)
   counts!: RunCountsObject;
 
@@ -179,7 +185,7 @@ export class SyncRunObject {
   @Field(() => RemovalPlanObject, {
     nullable: true,
     description:
-      'Runs that were BLOCKED (whatever became of them): the removals the deletion threshold held back.',
+      'Runs that were BLOCKED (whatever became of them): the removals the deletion threshold held back. Dry runs: set when a real run would have been BLOCKED.',
   })
   removals!: RemovalPlanObject | null;
 
@@ -272,6 +278,7 @@ export function toRunNode(run: Run): SyncRunObject {
     status: run.status,
     username: run.username ? run.username.toString('utf8') : null,
     email: run.email,
+    dryRun: run.dryRun,
     counts,
     errorCode: run.errorCode,
     errorMessage: run.errorMessage,

@@ -362,13 +362,12 @@ describe('runs that must not remove anyone', () => {
     expect(await rowVersions(dir)).toEqual(versions);
   });
 
-  it('a dry run is refused for now, and changes nothing', async () => {
+  it('a dry run that sees nobody removes nobody (it only plans: test/dry-run.test.ts)', async () => {
     const run = new RunBuilder(dir).started(SyncMode.FULL, { dryRun: true }).users([]).completed();
     const final = await runAndWait(h, run);
-    expect(final.status).toBe(RunStatus.FAILED);
-    expect(final.error?.code).toBe(ErrorCode.CONFIG_INVALID);
-    expect(final.error?.message).toBe('dry run not supported yet');
-    expect((await h.updates(run.runId)).length).toBe(1);
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.dryRun).toBe(true);
+    expect(final.counts?.pendingDeletion).toBeGreaterThan(0);
     expect([...(await usersOf(dir)).values()].every((u) => u.status === 'active')).toBe(true);
   });
 });

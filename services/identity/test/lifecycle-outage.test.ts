@@ -30,6 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Up again (a no-op when it is) so that the harness can delete its streams.
   await nats?.start().catch(() => undefined);
   await h?.close();
   await nats?.stop();

@@ -15,7 +15,9 @@ export class PrivateNats {
     return `nats://127.0.0.1:${this.port}`;
   }
 
+  /** Start the server; a no-op while it runs (a second process would leak: same port). */
   async start(): Promise<void> {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) return;
     const proc = spawn(
       findBinary('nats-server'),
       ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir],

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   RunBuilder,
   fullRun,
+  gql,
   group,
   runAndWait,
   startHarness,
@@ -152,6 +153,44 @@ describe('user removals', () => {
     );
     expect(final.counts?.pendingDeletion).toBe(0);
     expect((await userRow(dir, 'a2'))?.status).toBe('active');
+  });
+});
+
+describe('lastDirectorySync after a DELTA run', () => {
+  const dir = 'delta-last-sync';
+  beforeAll(() => seed(dir));
+
+  const lastSync = async (externalId: string): Promise<number> => {
+    const id = (await userRow(dir, externalId))!.id;
+    const r = await gql<{ user: { lastDirectorySync: string | null } }>(
+      h.service.url,
+      'query($id: ID!) { user(id: $id) { lastDirectorySync } }',
+      { id },
+    );
+    expect(r.errors).toBeUndefined();
+    return new Date(r.data!.user.lastDirectorySync ?? 0).getTime();
+  };
+
+  it('is the DELTA run that removed or observed the user, not the first sync', async () => {
+    const first = await lastSync('a1');
+    expect(first).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 50));
+    const before = Date.now();
+    const final = await runAndWait(
+      h,
+      delta(dir)
+        .users([user('a2', `${dir}-a2`)])
+        .removeUsers(['a1'], RemovalReason.DELETED)
+        .completed('c-last'),
+    );
+    expect(final.counts).toMatchObject({ pendingDeletion: 1, unchanged: 1 });
+    // Removed by this run: its last sync is this run (a pending user has no full-sync cover).
+    expect(await lastSync('a1')).toBeGreaterThanOrEqual(before - 1000);
+    expect(await lastSync('a1')).toBeGreaterThan(first);
+    // Observed unchanged by this run: covered by it too.
+    expect(await lastSync('a2')).toBeGreaterThanOrEqual(before - 1000);
+    // Not observed by a DELTA run: still the full sync.
+    expect(await lastSync('a4')).toBe(first);
   });
 });
 

@@ -15,6 +15,7 @@ import {
   RunBuilder,
   fullRun,
   group,
+  gql,
   runAndWait,
   startHarness,
   user,
@@ -246,6 +247,7 @@ describe('DirectoryDeleted', () => {
       }),
     );
     await runAndWait(h, fullRun('dir-bystander', [user('y1', 'yara')]));
+    const ids = [(await userRow(dir, 'x1'))!.id, (await userRow(dir, 'x2'))!.id];
     const open = new RunBuilder(dir).started().users([user('x1', 'xena')]);
     await h.publish(open.events);
     await waitFor(async () => (await h.updates(open.runId)).length === 2, { message: 'run open' });
@@ -266,21 +268,94 @@ describe('DirectoryDeleted', () => {
     expect(final.status).toBe(RunStatus.FAILED);
     expect(final.error?.code).toBe(ErrorCode.DIRECTORY_NOT_FOUND);
 
-    const users = await h.rows<{ status: string; days: number }>(
-      `select status, extract(epoch from purge_after - pending_deletion_at) / 86400 as days
-       from users where directory_id = ?`,
-      [dir],
+    const users = await h.rows<{ status: string; days: number; dir: string | null }>(
+      `select status, extract(epoch from purge_after - pending_deletion_at) / 86400 as days,
+         directory_id as dir
+       from users where id = any(?::uuid[]) order by username`,
+      [`{${ids.join(',')}}`],
     );
     expect(users.map((u) => u.status)).toEqual(['pending_deletion', 'pending_deletion']);
     expect(users.map((u) => Math.round(Number(u.days)))).toEqual([30, 30]);
+    // Detached from the gone directory: nothing points at it any more.
+    expect(users.map((u) => u.dir)).toEqual([null, null]);
     const left = await h.rows<{ n: string }>(
       `select (select count(*) from groups where directory_id = ?) +
-              (select count(*) from memberships m join users u on u.id = m.user_id
-               where u.directory_id = ?) as n`,
-      [dir, dir],
+              (select count(*) from users where directory_id = ?) +
+              (select count(*) from memberships m where m.user_id = any(?::uuid[])) as n`,
+      [dir, dir, `{${ids.join(',')}}`],
     );
     expect(Number(left[0]?.n)).toBe(0);
     expect((await userRow('dir-bystander', 'y1'))?.status).toBe('active');
+  });
+
+  it('leaves users nobody is stuck with: no dangling directory, restorable as manual users, deletable and purgeable', async () => {
+    const gone = 'dir-deleted-restore';
+    await runAndWait(h, fullRun(gone, [user('r1', 'rhea'), user('r2', 'rolf')]));
+    const [rhea, rolf] = [(await userRow(gone, 'r1'))!.id, (await userRow(gone, 'r2'))!.id];
+    await h.nc
+      .jetstream()
+      .publish(
+        subject(Subject.LIFECYCLE, { entity: 'directory', transition: 'deleted' }, h.ns),
+        toBinary(
+          DirectoryDeletedSchema,
+          create(DirectoryDeletedSchema, { directoryId: gone, restoreWindowDays: 30 }),
+        ),
+        { msgID: `directory-deleted:${gone}` },
+      );
+    const FIELDS = 'id status synced directoryId removalReason directory { id }';
+    const view = async (id: string) => {
+      const r = await gql<{ user: Record<string, unknown> }>(
+        h.service.url,
+        `query($id: ID!) { user(id: $id) { ${FIELDS} } }`,
+        { id },
+      );
+      expect(r.errors).toBeUndefined();
+      return r.data!.user;
+    };
+    await waitFor(async () => (await view(rhea)).status === 'PENDING_DELETION', {
+      message: 'directory deletion applied',
+    });
+    // The reference to the deleted directory is null, never a Directory the sync subgraph
+    // cannot resolve (that is a GraphQL error at the gateway).
+    expect(await view(rhea)).toMatchObject({
+      directory: null,
+      directoryId: null,
+      synced: false,
+      removalReason: 'DIRECTORY_DELETED',
+    });
+
+    const restored = await gql<{ restoreUser: Record<string, unknown> }>(
+      h.service.url,
+      `mutation($id: ID!) { restoreUser(id: $id) { ${FIELDS} } }`,
+      { id: rhea },
+    );
+    expect(restored.errors).toBeUndefined();
+    expect(restored.data!.restoreUser).toMatchObject({
+      id: rhea,
+      status: 'ACTIVE',
+      synced: false,
+      directory: null,
+    });
+    // A manual user now: deleteUser removes it (no READ_ONLY "synced from directory …").
+    const deleted = await gql<{ deleteUser: boolean }>(
+      h.service.url,
+      'mutation($id: ID!) { deleteUser(id: $id) }',
+      { id: rhea },
+    );
+    expect(deleted.errors).toBeUndefined();
+    expect(deleted.data!.deleteUser).toBe(true);
+    // Still pending: purgeUser deletes it now.
+    const purged = await gql<{ purgeUser: string }>(
+      h.service.url,
+      'mutation($id: ID!) { purgeUser(id: $id) }',
+      { id: rolf },
+    );
+    expect(purged.errors).toBeUndefined();
+    const left = await h.rows<{ n: string }>(
+      'select count(*) as n from users where id = any(?::uuid[])',
+      [`{${rhea},${rolf}}`],
+    );
+    expect(Number(left[0]?.n)).toBe(0);
   });
 });
 

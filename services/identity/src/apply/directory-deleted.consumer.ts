@@ -32,8 +32,9 @@ import { discardBlocked } from './safety.js';
 export const LIFECYCLE_DURABLE = 'identity-directory-deleted';
 
 /**
- * A deleted directory: its users go to pending deletion with the given window, its groups (and
- * so their memberships) go, and any run still open for it fails. Applying it twice changes
+ * A deleted directory: its users go to pending deletion with the given window and become
+ * directory-less (manual) users, its groups (and so their memberships) go, and any run still
+ * open for it fails. Applying it twice changes
  * nothing the second time.
  */
 export async function applyDirectoryDeleted(
@@ -67,6 +68,20 @@ export async function applyDirectoryDeleted(
     );
     // An operator's deletion of the directory: no run caused it.
     emitUsersPendingDeletion(sql, '', users?.rows);
+    // Then every user of the directory (those pending before too) is detached from it: the
+    // directory is gone, so nothing may point at it any more (`User.directory` is null, never a
+    // dangling federated reference) and nobody is READ_ONLY "synced from" a source that no
+    // longer exists. They stay in pending deletion with the reason `directory_deleted`: purged
+    // when the window ends or by `purgeUser`, or restored by `restoreUser` — as manual users,
+    // which `updateUser` / `deleteUser` then manage (docs/lifecycle.md#a-deleted-directory).
+    // Not a transition (no version, no event): the pending_deletion event above carried the
+    // directory id.
+    await sql.exec(
+      `update users set directory_id = null, external_id = null, removal_reason = 'directory_deleted',
+         updated_at = now()
+       where directory_id = ?`,
+      [event.directoryId],
+    );
     const [groups] = await sql.rows<{ rows: Parameters<typeof emitGroupsDeleted>[3] }>(
       `with removed as (delete from groups g where g.directory_id = ?
                         returning ${DELETED_GROUP_RETURNING})

@@ -153,7 +153,10 @@ export async function removeUsers(sql: Sql, run: RunState, plan: RemovalPlan): P
          pending_deletion_at = now(),
          purge_after = now() + make_interval(days => ?),
          version = u.version + 1,
-         updated_at = now()
+         updated_at = now(),
+         -- The run that removed it is its last sync (User.lastDirectorySync), not the one
+         -- that last wrote its fields.
+         synced_at = now()
        from planned
        where u.id = planned.id
        returning ${REMOVED_USER_RETURNING}, u.removal_reason

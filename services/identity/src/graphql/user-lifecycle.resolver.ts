@@ -23,7 +23,7 @@ export class UserLifecycleResolver {
   @Guard(Permission.USER_RESTORE)
   @Mutation(() => User, {
     description:
-      'Restore a user in PENDING_DELETION: it gets its previous status back (same id). Its groups return with the next sync that observes it; a user the source still lacks is removed again by the next full sync. NOT_PENDING_DELETION otherwise.',
+      'Restore a user in PENDING_DELETION: it gets its previous status back (same id). Its groups return with the next sync that observes it; a user the source still lacks is removed again by the next full sync. A user of a deleted directory (removalReason DIRECTORY_DELETED, directory null) comes back as a manual user. NOT_PENDING_DELETION otherwise.',
   })
   async restoreUser(@Arg('id', () => ID) id: string, @Ctx() ctx: IdentityContext): Promise<User> {
     const userId = requireUuid(id, 'id');

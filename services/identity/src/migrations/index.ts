@@ -8,6 +8,7 @@ import { Migration20261204070000_safety } from './Migration20261204070000_safety
 import { Migration20261204080000_run_history } from './Migration20261204080000_run_history.js';
 import { Migration20261204083000_unique_names } from './Migration20261204083000_unique_names.js';
 import { Migration20261204084000_dry_run } from './Migration20261204084000_dry_run.js';
+import { Migration20261204085000_deleted_directory } from './Migration20261204085000_deleted_directory.js';
 
 /** Every migration, in order. Listed explicitly so the same list runs from src (tests) and dist. */
 export const migrationsList: MigrationObject[] = [
@@ -23,4 +24,8 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204080000_run_history', class: Migration20261204080000_run_history },
   { name: 'Migration20261204083000_unique_names', class: Migration20261204083000_unique_names },
   { name: 'Migration20261204084000_dry_run', class: Migration20261204084000_dry_run },
+  {
+    name: 'Migration20261204085000_deleted_directory',
+    class: Migration20261204085000_deleted_directory,
+  },
 ];

@@ -388,19 +388,6 @@ export async function applyUserBatch(
     }
   }
   counts.unchanged += accepted.length - written.length;
-  // `synced_at` is when a sync last observed the user (User.lastDirectorySync). A FULL run
-  // covers everyone it saw when it completes (directory_state.last_full_sync_at), but a DELTA or
-  // USER run that observed a user without changing it must say so here, or the user's last sync
-  // would stay at the last write.
-  if (run.mode !== SyncMode.FULL && !run.dryRun) {
-    const observed = accepted
-      .filter((u) => !writtenByExt.has(u.externalId))
-      .map((u) => existingByExt.get(u.externalId)?.id)
-      .filter((id): id is string => id !== undefined);
-    if (observed.length > 0) {
-      await sql.exec('update users set synced_at = now() where id = any(?::uuid[])', [observed]);
-    }
-  }
   emitUserWrites(
     sql,
     run,

@@ -150,9 +150,9 @@ export class UserResolver {
     nullable: true,
     description:
       'When a directory sync last covered this user: the later of the last completed full sync ' +
-      'of its directory (while the user is in it) and the last sync that observed, changed or ' +
-      'removed the user (a DELTA or USER run that saw it, the run — or approval — that moved it ' +
-      'to pending deletion). Null for manual users.',
+      'of its directory (while the user is in it) and the last sync that changed the user — ' +
+      'including the run (or the approval of a blocked run) that moved it to pending deletion. ' +
+      'Null for manual users.',
   })
   async lastDirectorySync(@Root() user: User, @Ctx() ctx: IdentityContext): Promise<Date | null> {
     if (user.directoryId === null) return null;

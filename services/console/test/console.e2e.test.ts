@@ -153,6 +153,16 @@ describe('the console in Chromium', () => {
     expect(run.counts.created).toBe(demo.expected.inScope.importable);
     // The demo's deliberate per-object errors are listed with their codes.
     expect(await page.locator('table.errors').innerText()).toContain('MISSING_USERNAME');
+    // Its per-object changes, filtered by kind: one CREATED per user it created.
+    await page.selectOption('select[name="kind"]', 'CREATED');
+    await expect
+      .poll(() => page.locator('[data-testid="changes-total"]').innerText(), { timeout: 15_000 })
+      .toBe(`(${run.counts.created.toLocaleString('en-US')})`);
+    expect(await page.locator('[data-testid="changes"] tr[data-change="CREATED"]').count()).toBe(
+      50,
+    );
+    await page.selectOption('select[name="kind"]', 'GROUP_CREATED');
+    await page.waitForSelector('[data-testid="changes"] tr[data-change="GROUP_CREATED"]');
     await shot('console-run.png');
 
     await page.click('nav >> text=Directories');
@@ -228,6 +238,14 @@ describe('the console in Chromium', () => {
     await page.fill('form[data-sync-one="user"] input[name="username"]', b.username);
     await page.click('form[data-sync-one="user"] button[type="submit"]');
     await page.waitForSelector('form[data-sync-one="user"] [data-outcome="RESTORED"]');
+    // The user's page tells the story: removed by the full sync, restored by the single sync.
+    await page.click(
+      'form[data-sync-one="user"] [data-outcome="RESTORED"] ~ a, form[data-sync-one="user"] a >> nth=0',
+    );
+    await page.waitForSelector('[data-testid="history"] tr[data-change="RESTORED"]');
+    expect(
+      await page.locator('[data-testid="history"] tr[data-change="PENDING_DELETION"]').count(),
+    ).toBeGreaterThan(0);
     await page.click('nav >> text=Trash');
     await page.waitForSelector('[data-testid="user-total"]');
     await waitFor(async () => (await page.locator(`tr[data-user="${b.username}"]`).count()) === 0, {

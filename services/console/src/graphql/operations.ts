@@ -95,6 +95,7 @@ const DIRECTORY_DETAIL = `id name kind enabled selectedGroups
   defaultRegion scheduleIntervalMinutes deltaIntervalMinutes adminScheduleIntervalMinutes
   restoreWindowDays nextRunAt nextDeltaRunAt nextAdminRunAt createdAt updatedAt
   deletionThreshold { maxCount maxPercent }
+  conflictPolicy
   ldap { url profile bindDn baseDn userBaseDn groupBaseDn userFilter startTls tlsCaPem
          tlsRejectUnauthorized allowPlainLdap pageSize timeoutMs }
   entra { tenantId clientId credential cloud loginUrl graphUrl tlsCaPem pageSize timeoutMs }
@@ -196,6 +197,79 @@ export const RUN: Doc<{ run: RunDetail | null }, { id: string; errorsAfter?: str
           hasNextPage
           endCursor
         }
+      }
+    }
+  }
+`;
+
+export interface RunChange {
+  id: string;
+  kind: string;
+  runId: string;
+  userId: string | null;
+  groupId: string | null;
+  externalId: string | null;
+  username: string | null;
+  groupName: string | null;
+  fields: { field: string; old: unknown; new: unknown }[];
+  changedFields: string[];
+  status: string | null;
+  previousStatus: string | null;
+  removalReason: string | null;
+  addedGroupIds: string[];
+  removedGroupIds: string[];
+  errorCode: string | null;
+  errorMessage: string | null;
+  sourceLocator: string | null;
+}
+
+// Not `at`: identity answers it as a string DateTimeISO refuses (INTERNAL_SERVER_ERROR for the
+// whole list); a history row shows its run's time instead.
+const RUN_CHANGE = `id kind runId userId groupId externalId username groupName
+  fields { field old new } changedFields status previousStatus removalReason
+  addedGroupIds removedGroupIds errorCode errorMessage sourceLocator`;
+
+/** A run's per-object changes, filtered by kind, a page at a time. */
+export const RUN_CHANGES: Doc<
+  {
+    run: {
+      id: string;
+      changes: Connection<RunChange> & { totalCount: number };
+    } | null;
+  },
+  { id: string; kinds?: string[] | null; after?: string | null }
+> = gql`
+  query RunChanges($id: ID!, $kinds: [ChangeKind!], $after: String) {
+    run(id: $id) {
+      id
+      changes(filter: { kinds: $kinds }, after: $after, first: 50) {
+        totalCount
+        nodes { ${RUN_CHANGE} }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+`;
+
+/** What runs did to one user, newest first. */
+export const USER_HISTORY: Doc<
+  {
+    user: {
+      id: string;
+      history: Connection<RunChange & { run: { id: string; mode: string; queuedAt: string } }> & {
+        totalCount: number;
+      };
+    } | null;
+  },
+  { id: string; after?: string | null }
+> = gql`
+  query UserHistory($id: ID!, $after: String) {
+    user(id: $id) {
+      id
+      history(after: $after, first: 20) {
+        totalCount
+        nodes { ${RUN_CHANGE} run { id mode queuedAt } }
+        pageInfo { hasNextPage endCursor }
       }
     }
   }
@@ -632,6 +706,8 @@ export const ALL_OPERATIONS = {
   DIRECTORY,
   RUNS,
   RUN,
+  RUN_CHANGES,
+  USER_HISTORY,
   BLOCKED_RUNS,
   PREVIOUS_RUN,
   SYNC_ALL,

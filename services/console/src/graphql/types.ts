@@ -165,6 +165,7 @@ export interface DirectoryDetail {
   adminScheduleIntervalMinutes: number;
   restoreWindowDays: number;
   deletionThreshold: { maxCount: number; maxPercent: number };
+  conflictPolicy: 'REPORT' | 'TAKE_OVER';
   nextRunAt: string | null;
   nextDeltaRunAt: string | null;
   nextAdminRunAt: string | null;

@@ -322,6 +322,21 @@ function DirectoryForm({ existing }: { existing: DirectoryDetail | undefined }) 
             type: 'number',
             hint: "of the directory's users or memberships; 0 = no percentage limit",
           })}
+          <Field
+            label="Username held by another directory"
+            name="conflictPolicy"
+            problems={at('conflictPolicy')}
+            hint="A manual user's username is always claimed"
+          >
+            <select
+              name="conflictPolicy"
+              value={str('conflictPolicy')}
+              onChange={(e) => set('conflictPolicy', e.target.value)}
+            >
+              <option value="REPORT">report it, leave the other user alone</option>
+              <option value="TAKE_OVER">take the user over (same id)</option>
+            </select>
+          </Field>
           {check('enabled', 'Enabled')}
         </fieldset>
 

@@ -58,6 +58,7 @@ export function newForm(kind: SourceKind): FormState {
     restoreWindowDays: '7',
     'deletionThreshold.maxCount': '500',
     'deletionThreshold.maxPercent': '20',
+    conflictPolicy: 'REPORT',
     enabled: true,
   };
   if (kind === 'entra') {
@@ -123,6 +124,7 @@ export function formFromDirectory(d: DirectoryDetail): FormState {
     restoreWindowDays: s(d.restoreWindowDays),
     'deletionThreshold.maxCount': s(d.deletionThreshold.maxCount),
     'deletionThreshold.maxPercent': s(d.deletionThreshold.maxPercent),
+    conflictPolicy: d.conflictPolicy,
     enabled: d.enabled,
   });
   if (d.ldap) {
@@ -288,6 +290,7 @@ export function buildCreateInput(f: FormState): Record<string, unknown> {
     deltaIntervalMinutes: int(f, 'deltaIntervalMinutes'),
     restoreWindowDays: int(f, 'restoreWindowDays'),
     deletionThreshold: threshold(f),
+    conflictPolicy: f.conflictPolicy ? String(f.conflictPolicy) : undefined,
     enabled: f.enabled !== false,
     adminRoles: roles.length ? roles : undefined,
     adminScheduleIntervalMinutes: roles.length ? int(f, 'adminScheduleIntervalMinutes') : undefined,
@@ -318,6 +321,7 @@ export function buildUpdateInput(f: FormState, existing: DirectoryDetail): Recor
     deltaIntervalMinutes: int(f, 'deltaIntervalMinutes'),
     restoreWindowDays: int(f, 'restoreWindowDays'),
     deletionThreshold: threshold(f),
+    conflictPolicy: f.conflictPolicy ? String(f.conflictPolicy) : undefined,
     enabled: f.enabled !== false,
     ...(isEntra
       ? {}

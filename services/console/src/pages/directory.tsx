@@ -140,6 +140,10 @@ function Overview({ d }: { d: DirectoryDetail }) {
           ],
           ['Restore window', `${d.restoreWindowDays} days`],
           [
+            'Username conflicts',
+            d.conflictPolicy === 'TAKE_OVER' ? 'take the user over' : 'reported, not imported',
+          ],
+          [
             'Deletion threshold',
             `${d.deletionThreshold.maxCount ? `${number(d.deletionThreshold.maxCount)} users` : 'no count limit'}, ${
               d.deletionThreshold.maxPercent

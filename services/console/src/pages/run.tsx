@@ -1,10 +1,11 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 import { useMutation, useQuery } from '@apollo/client/react';
-import { APPROVE_RUN, PREVIOUS_RUN, REJECT_RUN, RUN } from '../graphql/operations.js';
+import { APPROVE_RUN, PREVIOUS_RUN, REJECT_RUN, RUN, RUN_CHANGES } from '../graphql/operations.js';
+import { CHANGE_KINDS, ChangesTable } from '../ui/changes.js';
 import type { RunCounts, RunDetail } from '../graphql/types.js';
 import { duration, number, words } from '../lib/format.js';
 import { useCursorPager } from '../lib/paging.js';
-import { Link } from '../lib/router.js';
+import { Link, setQuery, useLocation } from '../lib/router.js';
 import { Permission, useCan } from '../lib/viewer.js';
 import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Pager, Time } from '../ui/components.js';
 import { ACTIVE } from '../ui/run-bits.js';
@@ -77,6 +78,7 @@ export function RunPage({ id }: { id: string }) {
           />
         </div>
       </div>
+      <RunChanges runId={run.id} active={active} />
       <div className="card">
         <h2>
           Per-object errors <span className="muted">({number(run.errors.totalCount)})</span>
@@ -269,5 +271,58 @@ function CountsTable({ counts, mode }: { counts: RunCounts; mode: string }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** What the run did to each user and group, filtered by kind (kept in the URL), 50 a page. */
+function RunChanges({ runId, active }: { runId: string; active: boolean }) {
+  const { query } = useLocation();
+  const kind = query.get('kind');
+  const pager = useCursorPager(`${runId}|${kind}`);
+  const { data, error, previousData } = useQuery(RUN_CHANGES, {
+    variables: { id: runId, kinds: kind ? [kind] : null, after: pager.after },
+    pollInterval: active ? 2_000 : 0,
+  });
+  const changes = (data ?? previousData)?.run?.changes;
+  return (
+    <div className="card" data-testid="changes">
+      <div className="card-header">
+        <h2>
+          Changes{' '}
+          {changes ? (
+            <span className="muted" data-testid="changes-total">
+              ({number(changes.totalCount)})
+            </span>
+          ) : null}
+        </h2>
+        <select
+          aria-label="change kind"
+          name="kind"
+          value={kind ?? ''}
+          onChange={(e) => setQuery({ kind: e.target.value })}
+        >
+          <option value="">every kind</option>
+          {CHANGE_KINDS.map((k) => (
+            <option key={k} value={k}>
+              {words(k)}
+            </option>
+          ))}
+        </select>
+      </div>
+      <ErrorBox error={error} />
+      {changes && changes.nodes.length === 0 ? (
+        <Empty>No changes{kind ? ' of this kind' : ''}.</Empty>
+      ) : null}
+      {changes?.nodes.length ? <ChangesTable changes={changes.nodes} /> : null}
+      {changes && (pager.page > 0 || changes.pageInfo.hasNextPage) ? (
+        <Pager
+          page={pager.page}
+          hasNext={changes.pageInfo.hasNextPage}
+          onNext={() => pager.next(changes.pageInfo.endCursor)}
+          onPrevious={pager.previous}
+          onFirst={pager.first}
+        />
+      ) : null}
+    </div>
   );
 }

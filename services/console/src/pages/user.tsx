@@ -1,5 +1,14 @@
 import { useMutation, useQuery } from '@apollo/client/react';
-import { DELETE_USER, SET_USER_BYPASS, SYNC_USER, USER } from '../graphql/operations.js';
+import {
+  DELETE_USER,
+  SET_USER_BYPASS,
+  SYNC_USER,
+  USER,
+  USER_HISTORY,
+} from '../graphql/operations.js';
+import { ChangesTable } from '../ui/changes.js';
+import { useCursorPager } from '../lib/paging.js';
+import { Pager } from '../ui/components.js';
 import { words } from '../lib/format.js';
 import { Link, navigate } from '../lib/router.js';
 import { Permission, useCan } from '../lib/viewer.js';
@@ -189,6 +198,33 @@ export function UserPage({ id }: { id: string }) {
           ))}
         </ul>
       </div>
+      <History id={u.id} />
     </section>
+  );
+}
+
+/** What runs did to the user, newest first (kept for the identity service's retention). */
+function History({ id }: { id: string }) {
+  const pager = useCursorPager(id);
+  const { data, error, previousData } = useQuery(USER_HISTORY, {
+    variables: { id, after: pager.after },
+  });
+  const history = (data ?? previousData)?.user?.history;
+  return (
+    <div className="card" data-testid="history">
+      <h2>History {history ? <span className="muted">({history.totalCount})</span> : null}</h2>
+      <ErrorBox error={error} />
+      {history && history.nodes.length === 0 ? <Empty>No recorded changes.</Empty> : null}
+      {history?.nodes.length ? <ChangesTable changes={history.nodes} showRun /> : null}
+      {history && (pager.page > 0 || history.pageInfo.hasNextPage) ? (
+        <Pager
+          page={pager.page}
+          hasNext={history.pageInfo.hasNextPage}
+          onNext={() => pager.next(history.pageInfo.endCursor)}
+          onPrevious={pager.previous}
+          onFirst={pager.first}
+        />
+      ) : null}
+    </div>
   );
 }

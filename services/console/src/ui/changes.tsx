@@ -1,0 +1,124 @@
+import type { RunChange } from '../graphql/operations.js';
+import { words } from '../lib/format.js';
+import { Link } from '../lib/router.js';
+import { Badge, Time } from './components.js';
+
+/** The change kinds of `ChangeKind`, in the order the filter offers them. */
+export const CHANGE_KINDS = [
+  'CREATED',
+  'UPDATED',
+  'DISABLED',
+  'ENABLED',
+  'PENDING_DELETION',
+  'RESTORED',
+  'CLAIMED',
+  'CONFLICT',
+  'ERROR',
+  'MEMBERSHIP',
+  'GROUP_CREATED',
+  'GROUP_UPDATED',
+  'GROUP_DELETED',
+];
+
+function show(v: unknown): string {
+  if (v === null || v === undefined) return '∅';
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}…` : s;
+}
+
+/** What one change did: old → new per field, the status move, the groups, or the error. */
+function ChangeDetail({ c }: { c: RunChange }) {
+  if (c.kind === 'ERROR' || c.kind === 'CONFLICT') {
+    return (
+      <span>
+        {c.errorCode ? <code className="error-code">{c.errorCode} </code> : null}
+        {c.errorMessage}
+      </span>
+    );
+  }
+  if (c.kind === 'MEMBERSHIP') {
+    return (
+      <span className="muted">
+        {c.addedGroupIds.length ? `joined ${c.addedGroupIds.length} group(s)` : ''}
+        {c.addedGroupIds.length && c.removedGroupIds.length ? ', ' : ''}
+        {c.removedGroupIds.length ? `left ${c.removedGroupIds.length} group(s)` : ''}
+      </span>
+    );
+  }
+  if (c.kind === 'PENDING_DELETION') {
+    return (
+      <span className="muted">
+        {words(c.removalReason)}
+        {c.previousStatus ? ` (was ${words(c.previousStatus)})` : ''}
+      </span>
+    );
+  }
+  if (c.kind === 'CREATED') {
+    return <span className="muted">{c.fields.length} fields imported</span>;
+  }
+  if (c.fields.length) {
+    return (
+      <ul className="plain field-changes">
+        {c.fields.map((f) => (
+          <li key={f.field}>
+            <b>{f.field}</b> <span className="old">{show(f.old)}</span> →{' '}
+            <span className="new">{show(f.new)}</span>
+          </li>
+        ))}
+      </ul>
+    );
+  }
+  if (c.changedFields.length) return <span className="muted">{c.changedFields.join(', ')}</span>;
+  if (c.status) return <span className="muted">now {words(c.status)}</span>;
+  return null;
+}
+
+export function ChangesTable({
+  changes,
+  showRun,
+}: {
+  changes: (RunChange & { run?: { id: string; mode: string; queuedAt: string } })[];
+  showRun?: boolean;
+}) {
+  return (
+    <table className="table changes">
+      <thead>
+        <tr>
+          <th>Change</th>
+          <th>Object</th>
+          <th>What</th>
+          {showRun ? <th>Run</th> : null}
+        </tr>
+      </thead>
+      <tbody>
+        {changes.map((c) => (
+          <tr key={c.id} data-change={c.kind}>
+            <td>
+              <Badge value={c.kind} />
+            </td>
+            <td>
+              {c.userId && c.username ? (
+                <Link to={`/users/${c.userId}`}>{c.username}</Link>
+              ) : c.groupId && c.groupName ? (
+                <Link to={`/groups/${c.groupId}`}>{c.groupName}</Link>
+              ) : (
+                <span className="mono small">
+                  {c.username ?? c.groupName ?? c.sourceLocator ?? c.externalId}
+                </span>
+              )}
+            </td>
+            <td>
+              <ChangeDetail c={c} />
+            </td>
+            {showRun && c.run ? (
+              <td>
+                <Link to={`/runs/${c.run.id}`}>{c.run.mode.toLowerCase()}</Link>{' '}
+                <Time iso={c.run.queuedAt} />
+              </td>
+            ) : null}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -170,7 +170,7 @@ describe('the console in Chromium', () => {
     await expect
       .poll(() => row.locator('[data-testid="user-counts"]').innerText(), { timeout: 15_000 })
       .toContain(`${demo.expected.inScope.importable.toLocaleString('en-US')} active`);
-    expect(await row.innerText()).toMatch(/completed/);
+    await expect.poll(() => row.innerText(), { timeout: 15_000 }).toMatch(/completed/);
     await shot('console-directories.png');
   });
 

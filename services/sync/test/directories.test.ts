@@ -391,6 +391,47 @@ describe('updateDirectory', () => {
     expect(q.directory).toBeNull();
   });
 
+  it('refuses NUL and other control characters in any string setting, by field (never INTERNAL)', async () => {
+    const logged = h.logLines.length;
+    const ldap = directoryInput().ldap as Record<string, unknown>;
+    expect(
+      await badFields(CREATE, {
+        input: directoryInput({
+          ldap: { ...ldap, bindDn: 'cn=admin\u0000,dc=example,dc=org', baseDn: 'dc=example\u0007' },
+        }),
+      }),
+    ).toEqual(['ldap.bindDn', 'ldap.baseDn']);
+    const dir = await createDirectory(sync.url);
+    for (const [key, value] of [
+      ['userFilter', '(uid=a\u0000)'],
+      ['url', 'ldap://127.0.0.1\u0000:389'],
+      ['groupBaseDn', 'ou=groups,dc=example,dc=org\n'],
+      ['tlsCaPem', '-----BEGIN CERTIFICATE-----\u0000'],
+      ['userBaseDn', 'ou=\ud800,dc=example,dc=org'],
+    ]) {
+      expect(await badFields(UPDATE, { id: dir.id, input: { ldap: { [key!]: value } } })).toEqual([
+        `ldap.${key}`,
+      ]);
+    }
+    const entra = {
+      name: 'Entra with NUL',
+      entra: {
+        tenantId: '8a0c9b7e-2f41-4d3a-9e55-0c1d2e3f4a5b',
+        clientId: '3c9d8e7f-6a5b-4c3d-8e1f-0a9b8c7d6e5f',
+        graphUrl: 'https://graph.example.org\u0000',
+        tlsCaPem: '\u0000',
+      },
+      clientSecret: 'entra-secret',
+      selectedGroups: ['0f1e2d3c-4b5a-4968-8776-655443322110'],
+    };
+    expect(await badFields(CREATE, { input: entra })).toEqual(['entra.graphUrl', 'entra.tlsCaPem']);
+    // nothing reached the database, so nothing (no statement, no ciphertext) reached the log
+    for (const line of h.logLines.slice(logged)) {
+      expect(line).not.toMatch(/insert into|bind_password_enc/i);
+      expect(JSON.parse(line).level).toBeLessThan(50);
+    }
+  });
+
   it('locks the username attribute once a run has completed', async () => {
     const dir = await createDirectory(sync.url);
     // Before any completed run it may change.

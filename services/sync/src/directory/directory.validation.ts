@@ -181,6 +181,26 @@ function dropNulls<T extends object>(o: T): Partial<Record<keyof T, unknown>> {
   ) as Partial<Record<keyof T, unknown>>;
 }
 
+/** Settings that are multi-line text (PEM): tab, CR and LF are allowed in them. */
+const MULTILINE_SETTINGS = new Set(['tlsCaPem']);
+// eslint-disable-next-line no-control-regex -- the point is to find control characters
+const MULTILINE_CONTROL_RE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why a string setting cannot be stored or used, or undefined: NUL and the other C0/C1 control
+ * characters (Postgres text cannot hold NUL; DNs, filters, URLs and host names never contain
+ * controls) and lone UTF-16 surrogates (not valid in a JSON document Postgres stores).
+ */
+export function textProblem(v: string, multiline = false): string | undefined {
+  if (v.includes('\u0000')) return 'must not contain NUL characters';
+  if ((multiline ? MULTILINE_CONTROL_RE : CONTROL_RE).test(v)) {
+    return 'must not contain control characters';
+  }
+  if (LONE_SURROGATE_RE.test(v)) return 'must not contain unpaired UTF-16 surrogates';
+  return undefined;
+}
+
 /** Merge a settings patch onto the stored settings and parse them with the kind's schema. */
 function checkSettings<T>(
   block: 'ldap' | 'entra',
@@ -203,10 +223,22 @@ function checkSettings<T>(
     if (v === null) delete merged[k];
     else if (v !== undefined) merged[k] = v;
   }
+  // Checked before the schema: Postgres cannot store NUL (nor a lone surrogate in JSON), and LDAP
+  // DNs, filters and URLs cannot carry control characters; the value is never echoed.
+  const badText = new Set<string>();
+  for (const [k, v] of Object.entries(patch ?? {})) {
+    if (typeof v !== 'string') continue;
+    const problem = textProblem(v, MULTILINE_SETTINGS.has(k));
+    if (problem) {
+      p.add(`${block}.${k}`, problem);
+      badText.add(k);
+    }
+  }
   const parsed = schema.safeParse(merged);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return badText.size > 0 ? undefined : parsed.data;
   const what = block === 'ldap' ? 'an LDAP' : 'an Entra';
   for (const issue of parsed.error.issues) {
+    if (badText.has(String(issue.path[0]))) continue;
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys ?? []) p.add(`${block}.${key}`, `is not ${what} setting`);
       continue;

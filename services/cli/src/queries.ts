@@ -1,6 +1,6 @@
 /** The GraphQL the commands send: fragments shared by several commands. */
 
-export const RUN_FIELDS = `id mode trigger status username errorCode errorMessage
+export const RUN_FIELDS = `id mode trigger status dryRun username errorCode errorMessage
   queuedAt startedAt finishedAt durationMs directory { id name }
   counts { seen created updated unchanged disabled pendingDeletion restored errors
            groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved }
@@ -29,6 +29,8 @@ export interface Run {
   mode: string;
   trigger: string;
   status: string;
+  /** A dry run: the counts, changes and removals are the plan; nothing was changed. */
+  dryRun?: boolean;
   username: string | null;
   errorCode: string | null;
   errorMessage: string | null;
@@ -117,4 +119,21 @@ export interface Connection<T> {
   nodes: T[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
   totalCount?: number;
+}
+
+/** What `sync --dry-run --wait` prints of the plan: a run's per-object changes. */
+export const CHANGE_FIELDS = `kind username groupName changedFields status previousStatus
+  removalReason errorCode errorMessage sourceLocator`;
+
+export interface RunChange {
+  kind: string;
+  username: string | null;
+  groupName: string | null;
+  changedFields: string[];
+  status: string | null;
+  previousStatus: string | null;
+  removalReason: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  sourceLocator: string | null;
 }

@@ -243,6 +243,104 @@ describe('dirsync (command line)', () => {
     });
   });
 
+  describe('sync --dry-run, sync-user --dry-run', () => {
+    it('plans a change without making it: the summary says dry run, the plan names the user', async () => {
+      const { users } = await stack.gql<{
+        users: {
+          nodes: {
+            id: string;
+            username: string;
+            displayName: string | null;
+            sourceLocator: string;
+          }[];
+        };
+      }>(
+        `query($d: ID!) { users(first: 20, filter: { directoryId: $d }) {
+           nodes { id username displayName sourceLocator } } }`,
+        { d: directoryId },
+      );
+      const u = users.nodes.find(
+        (x) => x.username !== 'jdoe' && x.displayName && x.sourceLocator.startsWith('uid='),
+      )!;
+      const renamed = 'Planned Only';
+      const set = (name: string | null) =>
+        slapd.modify(
+          `dn: ${u.sourceLocator}\nchangetype: modify\n${name ? `replace: displayName\ndisplayName: ${name}` : 'delete: displayName'}\n-\n`,
+        );
+      await set(renamed);
+      try {
+        const r = await dirsync(['sync', NAME, '--dry-run', '--wait']);
+        expect(r.code, r.stdout + r.stderr).toBe(ExitCode.OK);
+        expect(r.stderr).toMatch(/started FULL dry run [0-9a-f-]{36}/);
+        expect(r.stdout).toMatch(/dry run\s+yes: nothing was changed/);
+        expect(r.stdout).toMatch(/updated\s+1\n/);
+        expect(r.stdout).toMatch(
+          /planned changes \(\d+ of \d+; per-object errors not listed\):\nKIND\s+WHO\s+DETAIL\n/,
+        );
+        expect(r.stdout).toMatch(new RegExp(`\\nUPDATED\\s+${u.username}\\s+displayName\\n`));
+        const json = await dirsync(['sync', NAME, '--dry-run', '--wait', '--json']);
+        const run = json.json<{
+          dryRun: boolean;
+          changes: { totalCount: number; nodes: { kind: string; username: string }[] };
+        }>();
+        expect(run.dryRun).toBe(true);
+        expect(run.changes.nodes.filter((c) => c.kind === 'UPDATED')).toEqual([
+          expect.objectContaining({ kind: 'UPDATED', username: u.username }),
+        ]);
+
+        const one = await dirsync(['sync-user', NAME, u.username, '--dry-run']);
+        expect(one.code, one.stdout + one.stderr).toBe(ExitCode.OK);
+        expect(one.stdout).toMatch(/outcome\s+UPDATED/);
+        expect(one.stdout).toMatch(/dry run\s+yes/);
+
+        const { user } = await stack.gql<{ user: { displayName: string | null } }>(
+          'query($id: ID!) { user(id: $id) { displayName } }',
+          { id: u.id },
+        );
+        expect(user.displayName).toBe(u.displayName);
+      } finally {
+        await set(u.displayName);
+      }
+    });
+    it('a dry run a real run would have BLOCKED exits 4 and says why; nothing is removed', async () => {
+      const narrow = join(dir, 'narrow.json');
+      const wide = join(dir, 'wide.json');
+      const def = JSON.parse(await readFile(directoryFile, 'utf8')) as { selectedGroups: string[] };
+      await writeFile(
+        narrow,
+        JSON.stringify({
+          selectedGroups: ['cn=sales-uk,ou=groups,dc=example,dc=org'],
+          deletionThreshold: { maxCount: 10, maxPercent: 0 },
+        }),
+      );
+      await writeFile(
+        wide,
+        JSON.stringify({
+          selectedGroups: def.selectedGroups,
+          deletionThreshold: { maxCount: 500, maxPercent: 20 },
+        }),
+      );
+      expect((await dirsync(['directories', 'update', NAME, '--file', narrow])).code).toBe(
+        ExitCode.OK,
+      );
+      try {
+        const r = await dirsync(['sync', NAME, '--dry-run', '--wait', '--changes', '0']);
+        expect(r.code, r.stdout + r.stderr).toBe(ExitCode.RUN_BLOCKED);
+        expect(r.stdout).toMatch(/would be blocked\s+would remove \d+ of \d+ users/);
+        expect(r.stderr).toMatch(/a real run would be BLOCKED by the deletion threshold/);
+        const { users } = await stack.gql<{ users: { totalCount: number } }>(
+          `query($d: ID!) { users(filter: { directoryId: $d, status: [PENDING_DELETION] }) { totalCount } }`,
+          { d: directoryId },
+        );
+        expect(users.totalCount).toBe(0);
+      } finally {
+        expect((await dirsync(['directories', 'update', NAME, '--file', wide])).code).toBe(
+          ExitCode.OK,
+        );
+      }
+    });
+  });
+
   describe('runs list|show', () => {
     it('list shows the history newest first, filtered by directory and status', async () => {
       const r = await dirsync(['runs', 'list', '--directory', NAME, '--json']);

@@ -1,8 +1,22 @@
 import type { Command } from 'commander';
 import { intOption, resolveDirectory, type CommandContext } from '../context.js';
 import { CliError, ExitCode, exitCodeOfRun } from '../exit-codes.js';
-import { createProgress, formatDuration, formatPairs, printJson, progressBar } from '../output.js';
-import { RUN_FIELDS, USER_FIELDS, type Run, type User } from '../queries.js';
+import {
+  createProgress,
+  formatDuration,
+  formatPairs,
+  formatTable,
+  printJson,
+  progressBar,
+} from '../output.js';
+import {
+  CHANGE_FIELDS,
+  RUN_FIELDS,
+  USER_FIELDS,
+  type Run,
+  type RunChange,
+  type User,
+} from '../queries.js';
 import type { Action } from './action.js';
 
 export const FINAL_STATUSES = ['COMPLETED', 'FAILED', 'BLOCKED', 'REJECTED'];
@@ -41,6 +55,60 @@ export async function waitForRun(
   return current;
 }
 
+/**
+ * The kinds of change a dry run's plan lists: everything but per-object errors, which the
+ * summary counts (`runs show` lists them).
+ */
+export const PLAN_KINDS = [
+  'CREATED',
+  'UPDATED',
+  'RESTORED',
+  'CLAIMED',
+  'DISABLED',
+  'ENABLED',
+  'PENDING_DELETION',
+  'CONFLICT',
+  'MEMBERSHIP',
+  'GROUP_CREATED',
+  'GROUP_UPDATED',
+  'GROUP_DELETED',
+];
+
+/** The first `n` planned changes of a dry run, with how many there are. */
+export async function plannedChanges(
+  ctx: CommandContext,
+  runId: string,
+  n: number,
+): Promise<{ totalCount: number; nodes: RunChange[] }> {
+  const { run } = await ctx.client.request<{
+    run: { changes: { totalCount: number; nodes: RunChange[] } } | null;
+  }>(
+    `query($id: ID!, $n: Int, $kinds: [ChangeKind!]) { run(id: $id) {
+       changes(first: $n, filter: { kinds: $kinds }) { totalCount nodes { ${CHANGE_FIELDS} } } } }`,
+    { id: runId, n, kinds: PLAN_KINDS },
+  );
+  return run?.changes ?? { totalCount: 0, nodes: [] };
+}
+
+/** The planned changes as a table: what would happen to whom. */
+export function formatChanges(plan: { totalCount: number; nodes: RunChange[] }): string {
+  const detail = (c: RunChange): string => {
+    if (c.errorCode) return `${c.errorCode}: ${c.errorMessage ?? ''}`;
+    if (c.kind === 'PENDING_DELETION') return c.removalReason ?? '';
+    if (c.changedFields.length > 0) return c.changedFields.join(', ');
+    return c.status ?? '';
+  };
+  const head = `\nplanned changes (${plan.nodes.length} of ${plan.totalCount}${plan.totalCount > plan.nodes.length ? '; raise --changes for more' : ''}; per-object errors not listed):\n`;
+  if (plan.nodes.length === 0) return `${head}  none: a real run would change nothing\n`;
+  return (
+    head +
+    formatTable(
+      ['kind', 'who', 'detail'],
+      plan.nodes.map((c) => [c.kind, c.username ?? c.groupName ?? c.sourceLocator, detail(c)]),
+    )
+  );
+}
+
 /** The summary table of a run (`sync --wait`, `runs show`). */
 export function runSummary(run: Run): string {
   const c = run.counts;
@@ -48,6 +116,9 @@ export function runSummary(run: Run): string {
     ['run', run.id],
     ['directory', `${run.directory.name} (${run.directory.id})`],
     ['mode', run.mode],
+    ...(run.dryRun
+      ? [['dry run', 'yes: nothing was changed; the counts are the plan'] as [string, string]]
+      : []),
     ['status', run.status],
     ['duration', formatDuration(run.durationMs)],
   ];
@@ -56,7 +127,7 @@ export function runSummary(run: Run): string {
   if (run.removals) {
     const r = run.removals;
     pairs.push(
-      ['held back', r.reason],
+      [run.dryRun ? 'would be blocked' : 'held back', r.reason],
       ['  users', `${r.users} of ${r.baseUsers}`],
       ['  memberships', `${r.memberships} of ${r.baseMemberships}`],
       ['  groups', r.groups],
@@ -92,47 +163,83 @@ export function registerSync(program: Command, act: Action): void {
     .option('-m, --mode <mode>', 'full (read everything, remove what is gone) or delta', 'full')
     .option('-w, --wait', 'wait for the run to end, with a progress bar and a summary')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this long (exit 7)', '3600')
+    .option(
+      '--dry-run',
+      'plan only: read the source and record what would change, change nobody; with --wait, print the planned changes (exit 4 when a real run would be BLOCKED)',
+    )
+    .option('--changes <n>', 'with --dry-run --wait: how many planned changes to print', '20')
     .action(
-      act(async (ctx, ref: string, opts: { mode: string; wait?: boolean; timeout: string }) => {
-        const mode = opts.mode.toUpperCase();
-        if (mode !== 'FULL' && mode !== 'DELTA') {
-          throw new CliError(`--mode must be full or delta, not "${opts.mode}"`, ExitCode.USAGE);
-        }
-        const timeoutMs = intOption('--timeout', opts.timeout, 1, 7 * 24 * 3600)! * 1000;
-        const dir = await resolveDirectory<{
-          id: string;
-          name: string;
-          lastRun: { counts: { seen: number } } | null;
-        }>(ctx, ref, 'id name lastRun { counts { seen } }');
-        const { syncAll } = await ctx.client.request<{ syncAll: Run }>(
-          `mutation($id: ID!, $mode: SyncMode) { syncAll(directoryId: $id, mode: $mode) { ${RUN_FIELDS} } }`,
-          { id: dir.id, mode },
-        );
-        if (!opts.wait) {
-          if (ctx.json) return printJson(ctx.io, syncAll);
-          ctx.io.stdout.write(
-            `started ${mode} run ${syncAll.id} of "${dir.name}" (${syncAll.status})\n`,
+      act(
+        async (
+          ctx,
+          ref: string,
+          opts: {
+            mode: string;
+            wait?: boolean;
+            timeout: string;
+            dryRun?: boolean;
+            changes: string;
+          },
+        ) => {
+          const mode = opts.mode.toUpperCase();
+          if (mode !== 'FULL' && mode !== 'DELTA') {
+            throw new CliError(`--mode must be full or delta, not "${opts.mode}"`, ExitCode.USAGE);
+          }
+          const timeoutMs = intOption('--timeout', opts.timeout, 1, 7 * 24 * 3600)! * 1000;
+          const changes = intOption('--changes', opts.changes, 0, 500)!;
+          const dryRun = Boolean(opts.dryRun);
+          const what = `${mode}${dryRun ? ' dry' : ''} run`;
+          const dir = await resolveDirectory<{
+            id: string;
+            name: string;
+            lastRun: { counts: { seen: number } } | null;
+          }>(ctx, ref, 'id name lastRun { counts { seen } }');
+          const { syncAll } = await ctx.client.request<{ syncAll: Run }>(
+            `mutation($id: ID!, $mode: SyncMode, $dryRun: Boolean) {
+             syncAll(directoryId: $id, mode: $mode, dryRun: $dryRun) { ${RUN_FIELDS} } }`,
+            { id: dir.id, mode, dryRun },
           );
-          return;
-        }
-        if (!ctx.json) ctx.io.stderr.write(`started ${mode} run ${syncAll.id} of "${dir.name}"\n`);
-        const run = await waitForRun(ctx, syncAll, {
-          timeoutMs,
-          expected: dir.lastRun?.counts.seen || undefined,
-        });
-        if (ctx.json) printJson(ctx.io, run);
-        else ctx.io.stdout.write(runSummary(run));
-        if (!FINAL_STATUSES.includes(run.status)) {
-          ctx.io.stderr.write(
-            `stopped waiting after ${opts.timeout} s; the run goes on: dirsync runs show ${run.id}\n`,
-          );
-        } else if (run.status === 'BLOCKED' && !ctx.json) {
-          ctx.io.stderr.write(
-            `the run is BLOCKED by the deletion threshold: dirsync runs approve|reject ${run.id}\n`,
-          );
-        }
-        return exitCodeOfRun(run.status);
-      }),
+          if (!opts.wait) {
+            if (ctx.json) return printJson(ctx.io, syncAll);
+            ctx.io.stdout.write(
+              `started ${what} ${syncAll.id} of "${dir.name}" (${syncAll.status})\n`,
+            );
+            return;
+          }
+          if (!ctx.json) ctx.io.stderr.write(`started ${what} ${syncAll.id} of "${dir.name}"\n`);
+          const run = await waitForRun(ctx, syncAll, {
+            timeoutMs,
+            expected: dir.lastRun?.counts.seen || undefined,
+          });
+          const plan =
+            dryRun && run.status === 'COMPLETED' && changes > 0
+              ? await plannedChanges(ctx, run.id, changes)
+              : undefined;
+          if (ctx.json) printJson(ctx.io, plan ? { ...run, changes: plan } : run);
+          else {
+            ctx.io.stdout.write(runSummary(run));
+            if (plan) ctx.io.stdout.write(formatChanges(plan));
+          }
+          if (dryRun && run.status === 'COMPLETED' && run.removals) {
+            if (!ctx.json) {
+              ctx.io.stderr.write(
+                `a real run would be BLOCKED by the deletion threshold: ${run.removals.reason}\n`,
+              );
+            }
+            return ExitCode.RUN_BLOCKED;
+          }
+          if (!FINAL_STATUSES.includes(run.status)) {
+            ctx.io.stderr.write(
+              `stopped waiting after ${opts.timeout} s; the run goes on: dirsync runs show ${run.id}\n`,
+            );
+          } else if (run.status === 'BLOCKED' && !ctx.json) {
+            ctx.io.stderr.write(
+              `the run is BLOCKED by the deletion threshold: dirsync runs approve|reject ${run.id}\n`,
+            );
+          }
+          return exitCodeOfRun(run.status);
+        },
+      ),
     );
 
   program
@@ -142,15 +249,17 @@ export function registerSync(program: Command, act: Action): void {
     )
     .argument('<directory>', 'id or name')
     .argument('<username>', "the user's username in the source")
+    .option('--dry-run', 'plan only: say what a sync would do to the user, change nothing')
     .action(
-      act(async (ctx, ref: string, username: string) => {
+      act(async (ctx, ref: string, username: string, opts: { dryRun?: boolean }) => {
         const dir = await resolveDirectory(ctx, ref);
         const { syncUser } = await ctx.client.request<{
           syncUser: { outcome: string; run: Run; user: User | null };
         }>(
-          `mutation($id: ID!, $username: String!) { syncUser(directoryId: $id, username: $username) {
-             outcome run { ${RUN_FIELDS} } user { ${USER_FIELDS} } } }`,
-          { id: dir.id, username },
+          `mutation($id: ID!, $username: String!, $dryRun: Boolean) {
+             syncUser(directoryId: $id, username: $username, dryRun: $dryRun) {
+               outcome run { ${RUN_FIELDS} } user { ${USER_FIELDS} } } }`,
+          { id: dir.id, username, dryRun: Boolean(opts.dryRun) },
         );
         if (ctx.json) printJson(ctx.io, syncUser);
         else {
@@ -159,6 +268,14 @@ export function registerSync(program: Command, act: Action): void {
             formatPairs([
               ['username', username],
               ['outcome', syncUser.outcome],
+              ...(syncUser.run.dryRun
+                ? [
+                    ['dry run', 'yes: the outcome is the plan; nothing was changed'] as [
+                      string,
+                      string,
+                    ],
+                  ]
+                : []),
               ['user', u ? `${u.id} ${u.status} ${u.email ?? ''}`.trim() : null],
               ['run', syncUser.run.id],
               [

@@ -51,11 +51,19 @@ const RUN_FIELDS = `id status mode errorCode errorMessage durationMs
            conflicts claimed }`;
 
 async function main() {
-  if (process.env.DIRSYNC_DEMO_NEW_KEY === '1') {
+  // `created` only when the auth service made the first owner key (a database without keys);
+  // `issued` when the database already had keys and the scripts issued one (stack.sh).
+  if (process.env.DIRSYNC_DEMO_KEY_ORIGIN === 'created') {
     console.log(
       `First start: dirsync created an owner API key. It is shown this once (and kept in` +
         `\n${keyFile ?? 'DIRSYNC_API_KEY'} for the demo); send it as "Authorization: Bearer <key>":` +
         `\n\n  ${apiKey}\n`,
+    );
+  } else if (process.env.DIRSYNC_DEMO_KEY_ORIGIN === 'issued') {
+    console.log(
+      `The database already had API keys (not a first start), but ${keyFile ?? 'the key file'} was` +
+        `\nmissing: the demo issued an additional owner key into it (not shown). See the keys with` +
+        `\n\`dirsync keys list\` and revoke the ones you no longer use (\`dirsync keys revoke <id>\`).\n`,
     );
   }
   const def = JSON.parse(await readFile(definitionPath, 'utf8'));
@@ -115,17 +123,23 @@ async function main() {
   console.log(`syncAll started run ${syncAll.id}`);
   let run = syncAll;
   let lastPrint = 0;
+  let lastStatus = '';
+  const ended = (r) => ['COMPLETED', 'FAILED', 'BLOCKED', 'REJECTED'].includes(r.status);
   for (;;) {
-    if (['COMPLETED', 'FAILED', 'BLOCKED'].includes(run.status)) break;
+    if (ended(run)) break;
     await new Promise((r) => setTimeout(r, 200));
     run = (await gql(`query($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`, { id: run.id })).run;
     const c = run.counts;
-    const line = `${bar(c.seen, expected)} ${run.status.padEnd(9)} seen ${c.seen}  created ${c.created}  updated ${c.updated}  unchanged ${c.unchanged}  errors ${c.errors}`;
+    // The total is the previous run's seen (unknown on a first run: the bar fills at the end).
+    const total = ended(run) ? expected || c.seen : expected;
+    const line = `${bar(c.seen, total)} ${run.status.padEnd(9)} seen ${c.seen}  created ${c.created}  updated ${c.updated}  unchanged ${c.unchanged}  errors ${c.errors}`;
     if (tty) process.stdout.write(`\r${line}`);
-    else if (Date.now() - lastPrint >= 1000) {
+    // Not a terminal: a line per status change, every second, and always the last one.
+    else if (ended(run) || run.status !== lastStatus || Date.now() - lastPrint >= 1000) {
       console.log(line);
       lastPrint = Date.now();
     }
+    lastStatus = run.status;
   }
   if (tty) process.stdout.write('\n');
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

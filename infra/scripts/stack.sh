@@ -23,7 +23,7 @@ stack_port_free_or_die() {
   local port
   for port in "$@"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "port $port is already in use (is dirsync already running?). Stop it first." >&2
+      echo "port $port is already in use (is dirsync already running?). Stop it first${STACK_PORT_HINT:+, or $STACK_PORT_HINT}." >&2
       return 1
     fi
   done
@@ -64,9 +64,11 @@ stack_start() {
   local base=${STACK_PORT_BASE:-4100} gw=${STACK_GATEWAY_PORT:-4000}
   mkdir -p "$STACK_LOGS"
   stack_port_free_or_die "$gw" $((base + 1)) $((base + 2)) $((base + 3)) $((base + 4)) $((base + 5))
+  local had_key=0
+  [ -s "$STACK_OWNER_KEY_FILE" ] && had_key=1
   _stack_start_one auth services/auth $((base + 5)) AUTH_BOOTSTRAP_KEY_FILE="$STACK_OWNER_KEY_FILE"
   _stack_wait_ready auth $((base + 5))
-  stack_ensure_owner_key
+  stack_ensure_owner_key "$had_key"
   _stack_start_one identity services/identity $((base + 1))
   _stack_start_one sync services/sync $((base + 2))
   _stack_start_one connector-ldap services/connector-ldap $((base + 3))
@@ -121,9 +123,25 @@ stack_gateway_keys() { # file: create the gateway's Ed25519 key once; export bot
   export DIRSYNC_GATEWAY_PRIVATE_KEY DIRSYNC_GATEWAY_PUBLIC_KEY
 }
 
-# The auth service writes the first owner key to STACK_OWNER_KEY_FILE on a fresh database. When
-# the database already has keys but the file is gone, issue a new owner key (break-glass CLI).
-stack_ensure_owner_key() {
-  [ -s "$STACK_OWNER_KEY_FILE" ] && return 0
-  (umask 077 && node services/auth/dist/cli.js issue-owner-key "owner key ($(basename "$STACK_OWNER_KEY_FILE"))" >"$STACK_OWNER_KEY_FILE")
+# The auth service writes the first owner key to STACK_OWNER_KEY_FILE only on a database with no
+# API key at all (under an advisory lock, so two replicas never both create one). Exports
+# STACK_OWNER_KEY_ORIGIN: `kept` (the file was there), `created` (a first start: auth wrote it),
+# or `issued`: the database already has keys but the file is gone (a fresh clone against an
+# existing database) — then the scripts issue an owner key of their own with the break-glass CLI
+# and say so on stderr, never passing it off as the first key.
+stack_ensure_owner_key() { # had_key (1 when the file existed before auth started)
+  if [ -s "$STACK_OWNER_KEY_FILE" ]; then
+    if [ "${1:-1}" = 1 ]; then STACK_OWNER_KEY_ORIGIN=kept; else STACK_OWNER_KEY_ORIGIN=created; fi
+    export STACK_OWNER_KEY_ORIGIN
+    return 0
+  fi
+  (umask 077 && node services/auth/dist/cli.js issue-owner-key "owner key ($(basename "$STACK_OWNER_KEY_FILE"), issued by the scripts)" >"$STACK_OWNER_KEY_FILE")
+  export STACK_OWNER_KEY_ORIGIN=issued
+  cat >&2 <<MSG
+dirsync: the database ($(printf '%s' "${DATABASE_URL:-}" | sed -E 's#//[^@/]*@#//#')) already has API keys, so no first
+  owner key was created, and $STACK_OWNER_KEY_FILE is missing. The scripts issued an
+  additional owner key into that file (break-glass: node services/auth/dist/cli.js
+  issue-owner-key <name>). List keys with \`dirsync keys list\`, revoke old ones with
+  \`dirsync keys revoke <id>\`; create others with \`dirsync keys create\`.
+MSG
 }

@@ -120,6 +120,11 @@ export function createAuthService(config: AuthConfig, deps: AuthDeps = {}): Auth
         if (first) {
           if (deps.onBootstrapKey) await deps.onBootstrapKey(first.key);
           else await deliverBootstrapKey(first.key, config, logger);
+        } else {
+          // Not a first start: never a second "first" key. Say how to get one instead.
+          logger.info(
+            'API keys exist: no first owner key created (create one with `dirsync keys create` or the createApiKey mutation; every owner key lost: `dirsync-auth issue-owner-key <name>`)',
+          );
         }
         const server = new ApolloServer<AuthContext>({
           schema: await buildAuthSchema({ keys: keyService, audit, clock, logger }),

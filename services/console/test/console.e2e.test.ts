@@ -77,7 +77,8 @@ describe('the console in Chromium', () => {
       chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS }),
     ]);
     origin = new URL(stack.gatewayUrl).origin;
-    const input = demoDirectoryInput(slapd);
+    // The README's screenshots show the demo's name; a normal run uses a random one.
+    const input = demoDirectoryInput(slapd, SCREENSHOT_DIR ? { name: 'Demo OpenLDAP' } : {});
     dirName = String(input.name);
     const { createDirectory } = await stack.gql<{ createDirectory: { id: string } }>(
       `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id } }`,
@@ -194,6 +195,23 @@ describe('the console in Chromium', () => {
       ReturnType<typeof singleGroupMembers>[number],
     ];
     await slapd.modify([a, b, c].map((p) => memberChange('delete', p)).join('\n'));
+    // First a dry run: the plan names the three, and nobody changes.
+    await page.goto(`${origin}/directories/${dirId}`);
+    await page.check('input[name="dryRun"]');
+    await page.click('form.inline-form button[type="submit"]'); // Plan
+    await page.waitForURL(/\/runs\//);
+    await page.waitForSelector('section[data-run-status="COMPLETED"]', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid="dry-run"]');
+    await page.selectOption('select[name="kind"]', 'PENDING_DELETION');
+    await expect
+      .poll(() => page.locator('[data-testid="changes-total"]').innerText(), { timeout: 15_000 })
+      .toBe('(3)');
+    const planned = await stack.gql<{ userByUsername: { status: string } }>(
+      `query($u: String!) { userByUsername(username: $u) { status } }`,
+      { u: a.username },
+    );
+    expect(planned.userByUsername.status).toBe('ACTIVE');
+
     await page.goto(`${origin}/directories/${dirId}`);
     await page.click('form.inline-form button[type="submit"]'); // Sync now (FULL)
     await page.waitForURL(/\/runs\//);

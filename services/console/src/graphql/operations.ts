@@ -23,7 +23,7 @@ import type { Viewer } from '../lib/viewer.js';
 type Vars = Record<string, unknown>;
 type Doc<R, V extends Vars = Vars> = TypedDocumentNode<R, V>;
 
-const RUN_SUMMARY = `id mode readMode trigger status username email errorCode errorMessage
+const RUN_SUMMARY = `id dryRun mode readMode trigger status username email errorCode errorMessage
   queuedAt startedAt finishedAt durationMs
   counts { seen created updated unchanged disabled pendingDeletion restored errors }`;
 
@@ -126,6 +126,7 @@ export const RUN: Doc<{ run: RunDetail | null }, { id: string; errorsAfter?: str
   query Run($id: ID!, $errorsAfter: String) {
     run(id: $id) {
       id
+      dryRun
       mode
       readMode
       fullReadReason
@@ -311,10 +312,10 @@ export const PREVIOUS_RUN: Doc<
 
 export const SYNC_ALL: Doc<
   { syncAll: { id: string; status: string; mode: string } },
-  { directoryId: string; mode: string }
+  { directoryId: string; mode: string; dryRun?: boolean }
 > = gql`
-  mutation SyncAll($directoryId: ID!, $mode: SyncMode!) {
-    syncAll(directoryId: $directoryId, mode: $mode) {
+  mutation SyncAll($directoryId: ID!, $mode: SyncMode!, $dryRun: Boolean) {
+    syncAll(directoryId: $directoryId, mode: $mode, dryRun: $dryRun) {
       id
       status
       mode

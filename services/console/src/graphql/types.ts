@@ -43,6 +43,8 @@ export interface RunCounts {
 
 export interface RunSummary {
   id: string;
+  /** Planned only: nobody was changed. */
+  dryRun: boolean;
   mode: SyncMode;
   readMode: SyncMode | null;
   trigger: 'MANUAL' | 'SCHEDULE';

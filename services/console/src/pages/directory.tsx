@@ -167,6 +167,7 @@ function SyncPanel({ d }: { d: DirectoryDetail }) {
   const canRun = useCan(Permission.SYNC_RUN);
   const canUser = useCan(Permission.SYNC_USER);
   const [mode, setMode] = useState('FULL');
+  const [dryRun, setDryRun] = useState(false);
   const [syncAll, all] = useMutation(SYNC_ALL);
   const active = d.lastRun && ACTIVE.includes(d.lastRun.status) ? d.lastRun : undefined;
   if (!canRun && !canUser) return null;
@@ -174,7 +175,7 @@ function SyncPanel({ d }: { d: DirectoryDetail }) {
   const startRun = async (e: FormEvent) => {
     e.preventDefault();
     const res = await syncAll({
-      variables: { directoryId: d.id, mode },
+      variables: { directoryId: d.id, mode, dryRun: dryRun && mode !== 'ADMIN' },
       refetchQueries: ['Directories'],
     }).catch(() => undefined);
     if (res?.data) navigate(`/runs/${res.data.syncAll.id}`);
@@ -197,8 +198,22 @@ function SyncPanel({ d }: { d: DirectoryDetail }) {
             <option value="DELTA">Delta — read what changed</option>
             {d.adminRoles.length ? <option value="ADMIN">Administrators</option> : null}
           </select>
+          {mode !== 'ADMIN' ? (
+            <label
+              className="inline-check"
+              title="Read the source and record the plan; change nobody"
+            >
+              <input
+                type="checkbox"
+                name="dryRun"
+                checked={dryRun}
+                onChange={(e) => setDryRun(e.target.checked)}
+              />{' '}
+              dry run
+            </label>
+          ) : null}
           <button type="submit" className="primary" disabled={all.loading}>
-            Sync now
+            {dryRun && mode !== 'ADMIN' ? 'Plan' : 'Sync now'}
           </button>
         </form>
       ) : null}

@@ -41,7 +41,8 @@ export function RunPage({ id }: { id: string }) {
       <PageHeader
         title={
           <>
-            Run <code>{run.id.slice(0, 8)}</code> <Badge value={run.status} />
+            {run.dryRun ? 'Dry run' : 'Run'} <code>{run.id.slice(0, 8)}</code>{' '}
+            <Badge value={run.status} />
           </>
         }
       />
@@ -53,6 +54,12 @@ export function RunPage({ id }: { id: string }) {
         {run.username ? ` · user ${run.username}` : ''}
         {run.email ? ` · ${run.email}` : ''} · {run.trigger === 'SCHEDULE' ? 'scheduled' : 'manual'}
       </p>
+      {run.dryRun ? (
+        <p className="notice" data-testid="dry-run">
+          A dry run: the counts and changes below are what a real run would do; no user, group or
+          membership was changed and the delta cursor did not move.
+        </p>
+      ) : null}
       {active ? <Progress run={run} /> : null}
       {run.removals ? <Removals run={run} /> : null}
       {run.errorCode ? (

@@ -60,6 +60,7 @@ export function RunTable({ runs, showDirectory }: { runs: RunSummary[]; showDire
             ) : null}
             <td>
               {r.mode.toLowerCase()}
+              {r.dryRun ? <span className="badge">dry run</span> : null}
               {r.username ? ` · ${r.username}` : ''}
               {r.email ? ` · ${r.email}` : ''}
               {r.trigger === 'SCHEDULE' ? <span className="muted"> · scheduled</span> : null}

@@ -3,7 +3,8 @@
 // returns nobody — the user base filtered, the selected group emptied — ends BLOCKED and removes
 // nobody; approve removes exactly what was held back (minus someone who came back), reject
 // removes nobody, a later full sync supersedes a blocked run; only owners decide; restore, purge
-// and the purge job finish the lifecycle.
+// and the purge job finish the lifecycle. A DELTA run that names the removals (the only
+// selected group emptied) is measured the same way.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -17,6 +18,10 @@ const EMPTY_OU = 'ou=contractors,dc=example,dc=org';
 const USERS = 100;
 const uid = (i: number) => `p${String(i).padStart(3, '0')}`;
 const dnOf = (i: number) => `uid=${uid(i)},${PEOPLE}`;
+/** A second directory, selecting cn=team: its own 20 people (usernames are unique across dirsync). */
+const TEAM = 20;
+const teamUid = (i: number) => `q${String(i).padStart(3, '0')}`;
+const teamDn = (i: number) => `uid=${teamUid(i)},${PEOPLE}`;
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_v, i) => from + i);
 const CLI = fileURLToPath(new URL('../../services/cli/dist/main.js', import.meta.url));
 
@@ -39,6 +44,26 @@ function directoryLdif(): string {
         },
       }),
     ),
+    ...range(0, TEAM).map((i) =>
+      formatLdifEntry({
+        dn: teamDn(i),
+        attributes: {
+          objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+          uid: [teamUid(i)],
+          cn: [`Team member ${i}`],
+          sn: [`Surname ${i}`],
+          mail: [`${teamUid(i)}@example.org`],
+        },
+      }),
+    ),
+    formatLdifEntry({
+      dn: `cn=team,${GROUPS}`,
+      attributes: {
+        objectClass: ['top', 'groupOfNames'],
+        cn: ['team'],
+        member: range(0, TEAM).map(teamDn),
+      },
+    }),
     formatLdifEntry({
       dn: `cn=staff,${GROUPS}`,
       attributes: {
@@ -360,6 +385,124 @@ describe('deletion safety end to end (OpenLDAP → … → GraphQL)', () => {
       const left = await byStatus();
       expect(left.PENDING_DELETION).toBeUndefined();
       expect(left.ACTIVE).toHaveLength(12);
+    });
+  });
+  describe('a DELTA run after the only selected group was emptied', () => {
+    let teamDir: string;
+
+    async function syncTeam(mode: 'FULL' | 'DELTA'): Promise<Run & { readMode: string | null }> {
+      const { syncAll } = await stack.gql<{ syncAll: { id: string } }>(
+        `mutation($id: ID!, $mode: SyncMode) { syncAll(directoryId: $id, mode: $mode) { id } }`,
+        { id: teamDir, mode },
+      );
+      await waitForRun(stack, syncAll.id);
+      return (
+        await stack.gql<{ run: Run & { readMode: string | null } }>(
+          `query($id: ID!) { run(id: $id) { ${RUN} readMode } }`,
+          { id: syncAll.id },
+        )
+      ).run;
+    }
+
+    async function teamStatuses(): Promise<Record<string, number>> {
+      const { users } = await stack.gql<{ users: { nodes: { status: string }[] } }>(
+        `query($dir: ID!) { users(first: 500, filter: { directoryId: $dir }) { nodes { status } } }`,
+        { dir: teamDir },
+      );
+      const out: Record<string, number> = {};
+      for (const u of users.nodes) out[u.status] = (out[u.status] ?? 0) + 1;
+      return out;
+    }
+
+    beforeAll(async () => {
+      const { createDirectory } = await stack.gql<{ createDirectory: { id: string } }>(
+        `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id } }`,
+        {
+          input: {
+            name: 'safety e2e team',
+            ldap: {
+              url: slapd.url,
+              bindDn: slapd.rootDn,
+              baseDn: slapd.suffix,
+              userBaseDn: PEOPLE,
+              groupBaseDn: GROUPS,
+            },
+            bindPassword: slapd.rootPassword,
+            selectedGroups: [`cn=team,${GROUPS}`],
+            scheduleIntervalMinutes: 0,
+            deltaIntervalMinutes: 0,
+          },
+        },
+      );
+      teamDir = createDirectory.id;
+      expect(await syncTeam('FULL')).toMatchObject({
+        status: 'COMPLETED',
+        counts: { created: TEAM },
+      });
+      expect(await syncTeam('DELTA')).toMatchObject({ status: 'COMPLETED', readMode: 'DELTA' });
+      // The group emptied the way an administrator does it: only the root DN placeholder left.
+      await slapd.modify(
+        `dn: cn=team,${GROUPS}\nchangetype: modify\nreplace: member\nmember: ${slapd.rootDn}\n-\n`,
+      );
+    });
+
+    it('is BLOCKED with its plan and removes nobody; reject removes nobody', async () => {
+      const blocked = await syncTeam('DELTA');
+      expect(blocked).toMatchObject({
+        status: 'BLOCKED',
+        counts: { pendingDeletion: 0, membershipsRemoved: 0 },
+        removals: {
+          users: TEAM,
+          memberships: TEAM,
+          baseUsers: TEAM,
+          baseMemberships: TEAM,
+          threshold: { maxCount: 500, maxPercent: 20 },
+        },
+      });
+      expect(blocked.removals?.reason).toContain(`${TEAM} of ${TEAM} users (100 %)`);
+      // (Read as a delta: this connector process holds the delta state of the cursor the DELTA
+      // before stored, so its removals are the users it names out of scope — the bug was that
+      // such a delta was never measured.)
+      expect(await teamStatuses()).toEqual({ ACTIVE: TEAM });
+
+      const rejected = await stack.gql<{ rejectRun: { status: string; decision: string } }>(
+        `mutation($id: ID!) { rejectRun(runId: $id) { status decision } }`,
+        { id: blocked.id },
+      );
+      expect(rejected.rejectRun).toEqual({ status: 'REJECTED', decision: 'REJECT' });
+      expect(await teamStatuses()).toEqual({ ACTIVE: TEAM });
+    });
+
+    it('the next DELTA blocks again and supersedes a blocked run; approve removes exactly the held users', async () => {
+      // The cursor did not move, so the next DELTA re-reads the same removals. (This connector
+      // process's delta state moved on with the blocked run, so it reads in full: measured and
+      // blocked the same way.)
+      const again = await syncTeam('DELTA');
+      expect(again).toMatchObject({ status: 'BLOCKED', removals: { users: TEAM } });
+      const last = await syncTeam('DELTA');
+      expect(last).toMatchObject({ status: 'BLOCKED', removals: { users: TEAM } });
+      const stale = await waitFor(
+        async () => {
+          const r = await run(again.id);
+          return r.status === 'REJECTED' ? r : undefined;
+        },
+        { message: 'the earlier blocked DELTA superseded' },
+      );
+      expect(stale).toMatchObject({ decision: null, supersededBy: { id: last.id } });
+      expect(await teamStatuses()).toEqual({ ACTIVE: TEAM });
+
+      const { approveRun } = await stack.gql<{ approveRun: Run }>(
+        `mutation($id: ID!) { approveRun(runId: $id) { ${RUN} } }`,
+        { id: last.id },
+      );
+      expect(approveRun).toMatchObject({
+        status: 'COMPLETED',
+        decision: 'APPROVE',
+        counts: { pendingDeletion: TEAM, membershipsRemoved: TEAM },
+      });
+      expect(await teamStatuses()).toEqual({ PENDING_DELETION: TEAM });
+      // The first directory is untouched.
+      expect((await byStatus()).ACTIVE).toHaveLength(12);
     });
   });
 });

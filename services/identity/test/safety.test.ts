@@ -6,6 +6,7 @@ import {
   DirectoryDeletedSchema,
   ErrorCode,
   LifecycleEventsSchema,
+  RemovalReason,
   RunDecision,
   RunDecisionReplySchema,
   RunDecisionRequestSchema,
@@ -382,6 +383,168 @@ describe('supersession', () => {
     expect(errorOf(await decide(blocked.runId, randomUUID(), RunDecision.APPROVE))).toBe(
       ErrorCode.DIRECTORY_NOT_FOUND,
     );
+  });
+});
+
+/** A DELTA run with the threshold that names `removed` users gone (out of scope by default). */
+function delta(
+  dir: string,
+  removed: string[],
+  opts: {
+    reason?: RemovalReason;
+    users?: UserInit[];
+    deltas?: Record<string, { added?: string[]; removed?: string[] }>;
+    threshold?: { maxCount: number; maxPercent: number };
+  } = {},
+): RunBuilder {
+  const run = new RunBuilder(dir).started(SyncMode.DELTA, {
+    threshold: opts.threshold ?? THRESHOLD,
+  });
+  if (opts.users?.length) run.users(opts.users.map((u) => inDir(dir, u)));
+  if (removed.length) run.removeUsers(removed, opts.reason ?? RemovalReason.OUT_OF_SCOPE);
+  if (opts.deltas) run.deltas(opts.deltas);
+  return run.completed(`cursor-${run.runId}`);
+}
+
+const ids = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `u${from + i}`);
+
+async function superseded(runId: string): Promise<RunUpdate | undefined> {
+  return waitFor(
+    async () =>
+      (await h.updates(runId)).map((u) => u.update).find((u) => u.status === RunStatus.REJECTED),
+    { message: `the superseded update of ${runId}` },
+  );
+}
+
+describe('DELTA runs that name removals are measured like a FULL sweep', () => {
+  it('a delta naming most of the directory out of scope is BLOCKED, removes nobody, and still applies what it observed', async () => {
+    const dir = await seeded(10);
+    const blocked = await runAndWait(
+      h,
+      delta(dir, ids(5), {
+        users: [user('n1', 'new1')],
+        deltas: { all: { added: ['n1'] } },
+      }),
+    );
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    expect(blocked.cursor).toBe('');
+    expect(blocked.removals).toMatchObject({
+      users: 5,
+      memberships: 5,
+      groups: 0,
+      // The directory's users when the run completes: the newcomer is one of them.
+      baseUsers: 11,
+      baseMemberships: 10,
+      threshold: THRESHOLD,
+    });
+    expect(blocked.removals?.reason).toBe(
+      'would remove 5 of 11 users (45.5 %) and 5 of 10 memberships (50 %); the deletion threshold is more than 500 or more than 20 %',
+    );
+    expect(blocked.counts).toMatchObject({
+      created: 1,
+      pendingDeletion: 0,
+      membershipsAdded: 1,
+      membershipsRemoved: 0,
+    });
+    expect(await pendingIds(dir)).toEqual([]);
+    expect(await members(dir)).toBe(11);
+    expect(await userEvents(dir, 'pending_deletion')).toEqual([]);
+
+    // Reject: nobody is removed.
+    const rejected = updateOf(await decide(blocked.runId, dir, RunDecision.REJECT));
+    expect(rejected.status).toBe(RunStatus.REJECTED);
+    expect(await pendingIds(dir)).toEqual([]);
+    expect(await members(dir)).toBe(11);
+  });
+
+  it('approve applies exactly the held removals, with the reason the delta gave', async () => {
+    const dir = await seeded(10);
+    const blocked = await runAndWait(h, delta(dir, ids(3)));
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    const approved = updateOf(await decide(blocked.runId, dir, RunDecision.APPROVE));
+    expect(approved.status).toBe(RunStatus.COMPLETED);
+    expect(approved.counts).toMatchObject({ pendingDeletion: 3, membershipsRemoved: 3 });
+    expect(await pendingIds(dir)).toEqual(ids(3).sort());
+    expect(await members(dir)).toBe(7);
+    const reasons = await h.rows<{ removal_reason: string }>(
+      `select distinct removal_reason from users where directory_id = ? and status = 'pending_deletion'`,
+      [dir],
+    );
+    expect(reasons.map((r) => r.removal_reason)).toEqual(['out_of_scope']);
+  });
+
+  it('within the threshold a delta completes and removes what it names', async () => {
+    const dir = await seeded(10);
+    const ok = await runAndWait(h, delta(dir, ids(2), { reason: RemovalReason.DELETED }));
+    expect(ok.status).toBe(RunStatus.COMPLETED);
+    expect(ok.counts?.pendingDeletion).toBe(2);
+    expect(ok.cursor).not.toBe('');
+  });
+
+  it('membership removals alone are measured too', async () => {
+    const dir = await seeded(10);
+    const blocked = await runAndWait(h, delta(dir, [], { deltas: { all: { removed: ids(4) } } }));
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    expect(blocked.removals).toMatchObject({ users: 0, memberships: 4, baseMemberships: 10 });
+    expect(await members(dir)).toBe(10);
+    const approved = updateOf(await decide(blocked.runId, dir, RunDecision.APPROVE));
+    expect(approved.counts?.membershipsRemoved).toBe(4);
+    expect(await members(dir)).toBe(6);
+    expect(await pendingIds(dir)).toEqual([]);
+  });
+
+  it('a later delta re-reading the same removals blocks again and supersedes the blocked one', async () => {
+    const dir = await seeded(10);
+    const first = await runAndWait(h, delta(dir, ids(5)));
+    const second = await runAndWait(h, delta(dir, ids(5)));
+    expect(first.status).toBe(RunStatus.BLOCKED);
+    expect(second.status).toBe(RunStatus.BLOCKED);
+    expect(await superseded(first.runId)).toMatchObject({ supersededBy: second.runId });
+    expect(errorOf(await decide(first.runId, dir, RunDecision.APPROVE))).toBe(
+      ErrorCode.RUN_SUPERSEDED,
+    );
+    expect(await pendingIds(dir)).toEqual([]);
+    // A later delta that completes (the source was fixed: it names nothing) supersedes it too.
+    const fixed = await runAndWait(h, delta(dir, []));
+    expect(fixed.status).toBe(RunStatus.COMPLETED);
+    expect(await superseded(second.runId)).toMatchObject({ supersededBy: fixed.runId });
+    expect(await pendingIds(dir)).toEqual([]);
+  });
+
+  it('a blocked FULL run followed by a DELTA naming the same removals: nobody is removed, and rejecting leaves everyone where they were', async () => {
+    const dir = await seeded(10);
+    const blockedFull = await runAndWait(h, full(dir, people(5, 6)));
+    expect(blockedFull.status).toBe(RunStatus.BLOCKED);
+    const blockedDelta = await runAndWait(h, delta(dir, ids(5), { reason: RemovalReason.DELETED }));
+    expect(blockedDelta.status).toBe(RunStatus.BLOCKED);
+    expect(blockedDelta.counts?.pendingDeletion).toBe(0);
+    expect(blockedDelta.removals).toMatchObject({ users: 5, memberships: 5 });
+    expect(await pendingIds(dir)).toEqual([]);
+    // The delta's plan is the one to decide now.
+    expect(await superseded(blockedFull.runId)).toMatchObject({ supersededBy: blockedDelta.runId });
+    const rejected = updateOf(await decide(blockedDelta.runId, dir, RunDecision.REJECT));
+    expect(rejected.status).toBe(RunStatus.REJECTED);
+    expect(errorOf(await decide(blockedFull.runId, dir, RunDecision.REJECT))).toBe(
+      ErrorCode.RUN_SUPERSEDED,
+    );
+    expect(Object.values(await statuses(dir))).toEqual(Array(10).fill('active'));
+    expect(await members(dir)).toBe(10);
+  });
+
+  it('a small delta after a blocked FULL run completes and leaves the FULL plan waiting', async () => {
+    const dir = await seeded(10);
+    const blockedFull = await runAndWait(h, full(dir, []));
+    expect(blockedFull.status).toBe(RunStatus.BLOCKED);
+    const small = await runAndWait(h, delta(dir, [], { users: [user('u1', 'user1')] }));
+    expect(small.status).toBe(RunStatus.COMPLETED);
+    const [row] = await h.rows<{ status: string }>('select status from runs where run_id = ?', [
+      blockedFull.runId,
+    ]);
+    expect(row?.status).toBe('BLOCKED');
+    // u1 was observed again: the approval no longer removes it.
+    const approved = updateOf(await decide(blockedFull.runId, dir, RunDecision.APPROVE));
+    expect(approved.counts?.pendingDeletion).toBe(9);
+    expect(await pendingIds(dir)).toEqual(ids(9, 2).sort());
   });
 });
 

@@ -186,10 +186,11 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
       return;
     }
     await completeByMode(sql, run, readFull);
-    // Deletion safety: a FULL read supersedes the directory's blocked runs (this one may be
-    // blocked itself); a partial one takes what it observed out of their plans.
-    if (readFull) await supersedeBlocked(sql, namespace, run);
-    else if (run.mode !== SyncMode.ADMIN) await pruneHeld(sql, run);
+    // Deletion safety: a FULL or DELTA read supersedes the directory's blocked runs it read
+    // again (supersedeBlocked; this one may be blocked itself); a partial read takes what it
+    // observed out of the plans that remain.
+    if (readFull || run.mode === SyncMode.DELTA) await supersedeBlocked(sql, namespace, run);
+    if (!readFull && run.mode !== SyncMode.ADMIN) await pruneHeld(sql, run);
     run.cursor = storable(body.cursor);
     await finish(sql, run, run.status === 'BLOCKED' ? 'BLOCKED' : 'COMPLETED');
   }

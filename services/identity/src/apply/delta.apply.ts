@@ -7,16 +7,19 @@ import {
 } from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
 import { recordMemberships, type MembershipRow } from './changes.js';
-import { MEMBERSHIP_ROWS, deleteGroups } from './complete.js';
+import { MEMBERSHIP_ROWS, NO_PAIRS, deleteGroups } from './complete.js';
 import { hasNul, storable } from './normalize.js';
 import { removeUsers, type StoredRemovalReason } from './removal.js';
+import { directoryTotals, exceeds, holdDeltaRemovals } from './safety.js';
+import { markLifecycle, rollbackLifecycle } from '../lifecycle/lifecycle.outbox.js';
 import type { RunState } from './run.repository.js';
 
 /**
  * DELTA runs say what left the source and how memberships changed. Nothing of it is applied
  * while the run is open: it is staged per run and applied by {@link completeDelta} in the
  * transaction that completes the run, so a DELTA run that fails (or is superseded, or times
- * out) removes nobody — the same rule as for FULL runs.
+ * out) removes nobody — the same rule as for FULL runs. Its removals are measured against the
+ * directory's deletion threshold as a FULL sweep's are ({@link completeDelta}).
  */
 
 const REASON: Record<RemovalReason, StoredRemovalReason> = {
@@ -127,8 +130,22 @@ export async function stageMembershipDeltas(
  * run's last statement, `members()` additions and membership deltas alike, between groups and
  * users that exist (a user in pending deletion gains none). Nothing the run did not name is
  * touched: a DELTA run never sweeps. Small changes cost index lookups, not directory scans.
+ *
+ * The removals are measured against the directory's deletion threshold like a FULL sweep's
+ * (docs/lifecycle.md#deletion-thresholds): a source that empties the only selected group names
+ * every user as out of scope in one delta. With a threshold they run inside a savepoint; when
+ * the users moved to pending deletion or the memberships removed exceed it, they are rolled
+ * back, exactly what they removed is held instead (`holdDeltaRemovals`), only the membership
+ * additions are applied, and the run is left BLOCKED for the caller to finish.
  */
 export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
+  const totals = run.threshold ? await directoryTotals(sql, run.directoryId) : undefined;
+  const before = { ...run.counts };
+  // The removals' lifecycle events and changes are collected in memory: a rollback drops them.
+  const events = markLifecycle(sql);
+  const changes = run.changes.length;
+  if (totals) await sql.exec('savepoint delta_removals');
+
   await deleteGroups(
     sql,
     run,
@@ -139,9 +156,39 @@ export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
                        where s.run_id = ? and s.external_id = r.external_id)`,
     [run.directoryId, run.runId, run.runId],
   );
-
   await removeUsers(sql, run, { kind: 'named' });
+  await applyMemberships(sql, run, false);
 
+  if (!totals) return;
+  const reason = exceeds(run.threshold, {
+    users: run.counts.pendingDeletion - before.pendingDeletion,
+    memberships: run.counts.membershipsRemoved - before.membershipsRemoved,
+    ...totals,
+  });
+  if (!reason) {
+    await sql.exec('release savepoint delta_removals');
+    return;
+  }
+  const made = run.changes.slice(changes);
+  await sql.exec('rollback to savepoint delta_removals');
+  rollbackLifecycle(sql, events);
+  Object.assign(run.counts, before);
+  run.changes.length = changes;
+  run.removals = await holdDeltaRemovals(sql, run, made, totals, reason);
+  await applyMemberships(sql, run, true);
+  run.status = 'BLOCKED';
+}
+
+/**
+ * The run's membership statements: for each (group, user) its last one wins. `additionsOnly`
+ * (a blocked run): only additions, and none for a held user or into a held group — the run
+ * would have removed them first.
+ */
+async function applyMemberships(sql: Sql, run: RunState, additionsOnly: boolean): Promise<void> {
+  const heldOut = additionsOnly
+    ? `and not exists (select 1 from run_held_users h where h.run_id = ? and h.user_id = us.id)
+       and not exists (select 1 from run_held_groups h where h.run_id = ? and h.group_id = gr.id)`
+    : '';
   const changed = await sql.rows<MembershipRow>(
     `with statements as (
        select rm.group_external_id as g, rm.user_external_id as u, true as added, rm.seq, rm.ord
@@ -158,6 +205,7 @@ export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
        from latest l
        join groups gr on gr.directory_id = ? and gr.external_id = l.g
        join users us on us.directory_id = ? and us.external_id = l.u
+       where true ${heldOut}
      ),
      added as (
        insert into memberships (group_id, user_id)
@@ -165,13 +213,21 @@ export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
        on conflict do nothing
        returning group_id, user_id
      ),
-     removed as (
-       delete from memberships m using resolved r
+     removed as (${
+       additionsOnly
+         ? NO_PAIRS
+         : `delete from memberships m using resolved r
        where not r.added and m.group_id = r.group_id and m.user_id = r.user_id
-       returning m.group_id, m.user_id
-     ),
+       returning m.group_id, m.user_id`
+     }),
      ${MEMBERSHIP_ROWS}`,
-    [run.runId, run.runId, run.directoryId, run.directoryId],
+    [
+      run.runId,
+      run.runId,
+      run.directoryId,
+      run.directoryId,
+      ...(additionsOnly ? [run.runId, run.runId] : []),
+    ],
   );
   recordMemberships(run, changed);
 }

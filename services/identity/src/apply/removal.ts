@@ -70,7 +70,7 @@ export type StoredRemovalReason = 'deleted' | 'out_of_scope' | 'not_observed' | 
  *   except those the same run observed — an observation wins over a removal.
  * - `user` (USER): the requested user, which the run did not observe. It keeps its memberships
  *   until the next FULL or DELTA run: a single-user check reads no group.
- * - `held` (approveRun of a BLOCKED FULL run, `safety.ts`): the users the run held back, minus
+ * - `held` (approveRun of a BLOCKED FULL or DELTA run, `safety.ts`): the users the run held back, minus
  *   those an open run of the directory has observed since (a completed later run already took
  *   the ones it observed out of the plan).
  *

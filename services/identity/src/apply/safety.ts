@@ -2,12 +2,13 @@ import {
   ErrorCode,
   ErrorInfoSchema,
   RunDecision,
+  SyncMode,
   create,
   type ErrorInfo,
   type RunUpdate,
 } from '@dirsync/proto';
 import { toInt, type Sql } from '../db/sql.js';
-import { recordMemberships, type MembershipRow } from './changes.js';
+import { recordMemberships, type Change, type MembershipRow } from './changes.js';
 import { MEMBERSHIP_ROWS, deleteGroups } from './complete.js';
 import { removeUsers } from './removal.js';
 import {
@@ -23,17 +24,17 @@ import {
 /**
  * Deletion safety (docs/lifecycle.md#deletion-thresholds).
  *
- * A FULL sweep (and a DELTA run read in full) whose planned removals exceed the directory's
- * threshold removes nothing: the run ends BLOCKED and its plan — the exact users, groups and
+ * A FULL sweep (and a DELTA run read in full) — or a DELTA run's named removals — whose planned
+ * removals exceed the directory's threshold removes nothing: the run ends BLOCKED and its plan — the exact users, groups and
  * memberships it would have removed — is kept (`run_held_*`) until an operator decides:
  *
  * - approve: exactly the held removals are applied, minus what was observed again since (a later
  *   completed run that observed a held user or group takes it out of the plan; a run still open
  *   that has observed one keeps it too), and the run becomes COMPLETED;
  * - reject: the plan is discarded and the run becomes REJECTED;
- * - a later FULL run of the directory that completes (or is blocked itself) supersedes it: the
- *   plan is discarded, the run becomes REJECTED with `superseded_by`, and approve/reject answer
- *   RUN_SUPERSEDED.
+ * - a later run that read the same source state again supersedes it ({@link supersedeBlocked}):
+ *   the plan is discarded, the run becomes REJECTED with `superseded_by`, and approve/reject
+ *   answer RUN_SUPERSEDED.
  *
  * What the run observed (creates, updates, restores, membership additions) is applied whether
  * or not it is blocked: those changes come from records the source did return.
@@ -194,6 +195,63 @@ export async function holdFullRemovals(
   };
 }
 
+/**
+ * A blocked DELTA run: store exactly what its removals did before they were rolled back, from
+ * the changes they recorded — the users moved to pending deletion (with their reason), the
+ * groups deleted, and every membership removed (those of the held users and groups included).
+ * An approval then applies these and nothing else, as for a blocked FULL run.
+ */
+export async function holdDeltaRemovals(
+  sql: Sql,
+  run: RunState,
+  made: readonly Change[],
+  totals: { baseUsers: number; baseMemberships: number },
+  reason: string,
+): Promise<HeldRemovals> {
+  const users: string[] = [];
+  const reasons: string[] = [];
+  const groups: string[] = [];
+  const mGroups: string[] = [];
+  const mUsers: string[] = [];
+  for (const c of made) {
+    if (c.kind === 'pendingDeletion') {
+      users.push(c.userId);
+      reasons.push(c.reason);
+    } else if (c.kind === 'groupDeleted') {
+      groups.push(c.groupId);
+    } else if (c.kind === 'membership') {
+      for (const g of c.removed) {
+        mGroups.push(g);
+        mUsers.push(c.userId);
+      }
+    }
+  }
+  await sql.exec(
+    `with u as (
+       insert into run_held_users (run_id, user_id, reason)
+       select ?, t.id::uuid, t.reason from unnest(?::text[], ?::text[]) as t(id, reason)
+       on conflict do nothing
+     ),
+     g as (
+       insert into run_held_groups (run_id, group_id)
+       select ?, t.id::uuid from unnest(?::text[]) as t(id)
+       on conflict do nothing
+     )
+     insert into run_held_memberships (run_id, group_id, user_id)
+     select ?, t.g::uuid, t.u::uuid from unnest(?::text[], ?::text[]) as t(g, u)
+     on conflict do nothing`,
+    [run.runId, users, reasons, run.runId, groups, run.runId, mGroups, mUsers],
+  );
+  return {
+    users: users.length,
+    memberships: mGroups.length,
+    groups: groups.length,
+    baseUsers: totals.baseUsers,
+    baseMemberships: totals.baseMemberships,
+    reason,
+  };
+}
+
 async function dropHeld(sql: Sql, runId: string): Promise<void> {
   await sql.exec(
     `with u as (delete from run_held_users where run_id = ?),
@@ -204,13 +262,24 @@ async function dropHeld(sql: Sql, runId: string): Promise<void> {
 }
 
 /**
- * A FULL run of the directory (COMPLETED or BLOCKED) makes the directory's BLOCKED runs stale:
- * it observed the source again, so their plans describe a state that is gone. Each becomes
- * REJECTED with `superseded_by`, its plan is dropped, and its final RunUpdate goes to the outbox.
+ * A later run that read the source again makes the directory's BLOCKED runs stale: their plans
+ * describe a state that is gone. Each becomes REJECTED with `superseded_by`, its plan is
+ * dropped, and its final RunUpdate goes to the outbox. Which runs a finishing run supersedes:
+ *
+ * - a FULL read (COMPLETED or BLOCKED): every blocked run — it observed everything in scope;
+ * - a DELTA read that is BLOCKED itself: every blocked run. A blocked run stores no cursor, so
+ *   it read from where the earlier blocked runs read (or later) and its plan is the one now
+ *   held; superseding only discards plans, it never removes anyone;
+ * - a DELTA read that COMPLETED: the blocked DELTA runs — it read again, from the same stored
+ *   cursor, the changes they held back, and what is still gone it named (and removed within the
+ *   threshold) itself. A blocked FULL run stays, minus what this run observed (`pruneHeld`):
+ *   a delta does not show everything a full read missed.
  */
 export async function supersedeBlocked(sql: Sql, namespace: string, run: RunState): Promise<void> {
+  const all = run.readMode === SyncMode.FULL || run.status === 'BLOCKED';
   for (const stale of await lockBlockedRuns(sql, run.directoryId)) {
     if (stale.runId === run.runId) continue;
+    if (!all && stale.readMode === SyncMode.FULL) continue;
     stale.status = 'REJECTED';
     stale.supersededBy = run.runId;
     stale.cursor = null;
@@ -312,8 +381,8 @@ export async function decideRun(
     return {
       error: failure(
         ErrorCode.RUN_SUPERSEDED,
-        `run ${run.runId} was superseded by run ${run.supersededBy}, a later full sync of the ` +
-          `directory; its removals were discarded and nobody was removed`,
+        `run ${run.runId} was superseded by run ${run.supersededBy}, a later sync that read the ` +
+          `source again; its removals were discarded and nobody was removed`,
       ),
     };
   }

@@ -42,7 +42,7 @@ export class Directory {
   enabled!: boolean;
   restoreWindowDays!: number;
   /**
-   * Deletion threshold: a FULL run that would remove more than `deletionMaxCount` users (or
+   * Deletion threshold: a FULL or DELTA run that would remove more than `deletionMaxCount` users (or
    * memberships), or more than `deletionMaxPercent` % of them, removes nothing and ends BLOCKED.
    * 0 turns a limit off. Sent to identity in `DirectoryPolicy.deletion_threshold`.
    */

@@ -135,7 +135,7 @@ export class AdminRoleGroupsObject {
 
 @ObjectType('DeletionThreshold', {
   description:
-    "The largest removal a FULL run may make on its own. A run that would remove more than maxCount users, or more than maxPercent % of the directory's users — or as many of its group memberships, measured on their own against the same limits — removes nobody and ends BLOCKED until approveRun or rejectRun. 0 turns a limit off.",
+    "The largest removal a FULL or DELTA run may make on its own. A run that would remove more than maxCount users, or more than maxPercent % of the directory's users — or as many of its group memberships, measured on their own against the same limits — removes nobody and ends BLOCKED until approveRun or rejectRun. 0 turns a limit off.",
 })
 export class DeletionThresholdObject {
   @Field(() => Int, { description: 'Default 500; 0 = no count limit.' })

@@ -499,7 +499,7 @@ export class RunService {
     if (run.supersededBy) {
       throw apiError(
         errorCodeName(ErrorCode.RUN_SUPERSEDED),
-        `run ${runId} was superseded by run ${run.supersededBy}, a later full sync of the directory; nothing was removed`,
+        `run ${runId} was superseded by run ${run.supersededBy}, a later sync that read the source again; nothing was removed`,
         { runId, supersededBy: run.supersededBy },
       );
     }

@@ -11,4 +11,5 @@ export * from './phone.js';
 export * from './admin-roles.js';
 export * from './sources/ldap.js';
 export * from './sources/entra.js';
+export * from './sources/url.js';
 export * from './connector/index.js';

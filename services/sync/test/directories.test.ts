@@ -432,6 +432,59 @@ describe('updateDirectory', () => {
     }
   });
 
+  it('refuses server URLs with user info, a path, query or fragment, or no host (never echoing them)', async () => {
+    const dir = await createDirectory(sync.url);
+    for (const url of [
+      'ldap://u:S3cretPW!x@127.0.0.1:389',
+      'ldaps://S3cretPW@127.0.0.1',
+      'ldap://127.0.0.1:389/dc=example,dc=org',
+      'ldap://127.0.0.1:389?base',
+      'ldap://127.0.0.1:389#x',
+      'ldap:///',
+      'ldap://',
+    ]) {
+      const e = await gqlErr(sync.url, UPDATE, { id: dir.id, input: { ldap: { url } } });
+      expect(e.code).toBe('BAD_USER_INPUT');
+      expect((e.extensions.fields as { field: string }[]).map((f) => f.field)).toEqual([
+        'ldap.url',
+      ]);
+      expect(JSON.stringify(e)).not.toContain('S3cretPW');
+    }
+    expect(
+      await badFields(CREATE, {
+        input: directoryInput({
+          ldap: { ...(directoryInput().ldap as object), url: 'ldap://admin:pw@127.0.0.1:389' },
+        }),
+      }),
+    ).toEqual(['ldap.url']);
+    const ok = await gqlOk<{ updateDirectory: { ldap: { url: string } } }>(sync.url, UPDATE, {
+      id: dir.id,
+      input: { ldap: { url: 'ldaps://[::1]:636/' } },
+    });
+    expect(ok.updateDirectory.ldap.url).toBe('ldaps://[::1]:636/');
+    const entra = (extra: Record<string, unknown>) => ({
+      name: `Entra URLs ${Object.keys(extra).join()}`,
+      entra: {
+        tenantId: '8a0c9b7e-2f41-4d3a-9e55-0c1d2e3f4a5b',
+        clientId: '3c9d8e7f-6a5b-4c3d-8e1f-0a9b8c7d6e5f',
+        ...extra,
+      },
+      clientSecret: 'entra-secret',
+      selectedGroups: ['0f1e2d3c-4b5a-4968-8776-655443322110'],
+    });
+    expect(
+      await badFields(CREATE, {
+        input: entra({
+          loginUrl: 'https://user:S3cretPW@login.example.org',
+          graphUrl: 'https://graph.example.org/v1.0?x=1',
+        }),
+      }),
+    ).toEqual(['entra.loginUrl', 'entra.graphUrl']);
+    expect(
+      await badFields(CREATE, { input: entra({ graphUrl: 'http://graph.example.org' }) }),
+    ).toEqual(['entra.graphUrl']);
+  });
+
   it('locks the username attribute once a run has completed', async () => {
     const dir = await createDirectory(sync.url);
     // Before any completed run it may change.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serverUrl } from './url.js';
 
 /** Login (authority host) and Microsoft Graph endpoints of each Microsoft cloud. */
 export const ENTRA_CLOUDS = {
@@ -37,11 +38,8 @@ export function isGuid(v: string): boolean {
   return GUID_RE.test(v);
 }
 
-const httpsUrl = z
-  .string()
-  .url()
-  .refine((u) => u.startsWith('https://'), { message: 'must be an https:// URL' })
-  .transform((u) => u.replace(/\/+$/, ''));
+/** `https://host[:port]` (no user info, path, query or fragment), stored without a trailing "/". */
+const httpsUrl = serverUrl(['https']).transform((u) => u.trim().replace(/\/+$/, ''));
 
 /**
  * Settings of a Microsoft Entra ID directory, read through Microsoft Graph with an app

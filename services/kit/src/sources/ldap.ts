@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serverUrl } from './url.js';
 
 /**
  * Settings of an LDAP directory (OpenLDAP now; Active Directory is a `profile`). Validated by the
@@ -8,11 +9,8 @@ import { z } from 'zod';
  */
 export const ldapSettingsSchema = z
   .object({
-    /** `ldap://host:port` or `ldaps://host:port`. */
-    url: z
-      .string()
-      .url()
-      .refine((u) => /^ldaps?:\/\//i.test(u), { message: 'must start with ldap:// or ldaps://' }),
+    /** `ldap://host:port` or `ldaps://host:port`: no user info, path, query or fragment. */
+    url: serverUrl(['ldap', 'ldaps']),
     /** Source profile: decides defaults (attributes, object classes, id attribute). */
     profile: z.enum(['openldap', 'activedirectory']).default('openldap'),
     bindDn: z.string().min(1, 'bindDn is required'),

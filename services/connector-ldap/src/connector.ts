@@ -671,11 +671,13 @@ export function createLdapConnector(
           },
           'group graph built',
         );
-        await reportCycles(scope, ctx.sink);
         if (ctx.mode === SyncMode.USER) {
+          // A USER run reports errors about its user only: a nesting cycle is about groups (the
+          // user's groups are still computed with the loop cut), reported by FULL runs.
           await runUser(session, p, scope, ctx.sink, ctx.job.username, now());
           return {};
         }
+        await reportCycles(scope, ctx.sink);
         const full = await runFull(session, p, scope, ctx.sink, now(), ctx.signal);
         if (position) return { cursor: position };
         if (csnCursor) {

@@ -1,7 +1,7 @@
 // Group scope and membership against a real slapd: nesting, cycles, posixGroup memberUid,
 // groupOfUniqueNames, DN variants (case, spacing, escapes, UTF-8) and dangling members.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode } from '@dirsync/proto';
+import { ErrorCode, SyncMode } from '@dirsync/proto';
 import {
   memberUsernames,
   observedUsernames,
@@ -101,6 +101,17 @@ describe('group scope and membership', () => {
 
   it('follows groupOfUniqueNames uniqueMember values', () => {
     expect(memberUsernames(run, 'mid')).toContain('bob');
+  });
+
+  it('a USER run reports no group cycle: its errors are about its user only', async () => {
+    // carol is in top (via posix), which loops with mid, and self loops on itself: a FULL run
+    // reports both cycles; `dirsync sync-user … carol` must not print them as carol's errors.
+    const id = newDirectoryId();
+    h.setConfig(id, directoryConfig(slapd, [TOP.toUpperCase(), SELF]));
+    const one = await h.run({ directoryId: id, mode: SyncMode.USER, username: 'carol' });
+    expect(one.outcome.error).toBeUndefined();
+    expect(observedUsernames(one)).toEqual(['carol']);
+    expect(one.objectErrors.filter((e) => e.code === ErrorCode.GROUP_CYCLE)).toEqual([]);
   });
 
   it('merges the members of a nesting cycle and reports each cycle once', () => {

@@ -28,6 +28,7 @@ interface Page {
     removedGroupIds: string[];
     errorCode: string | null;
     user: { username: string } | null;
+    at: string;
   }[];
 }
 
@@ -37,7 +38,7 @@ async function changes(runId: string, args = ''): Promise<Page> {
     h.service.url,
     `query($r: [_Any!]!) { _entities(representations: $r) { ... on SyncRun {
        changes${args} { totalCount pageInfo { hasNextPage endCursor }
-         nodes { id kind username userId fields { field old new } addedGroupIds removedGroupIds
+         nodes { id kind at username userId fields { field old new } addedGroupIds removedGroupIds
                  errorCode user { username } } } } } }`,
     { r: [{ __typename: 'SyncRun', id: runId }] },
   );
@@ -116,6 +117,10 @@ describe('run history', () => {
       new: [{ number: '+14155550101', kind: 'work' }],
     });
     expect(created?.user).toEqual({ username: 'hugo' });
+    // When it happened, as a DateTime (ISO 8601) within this test's run.
+    const at = Date.parse(created?.at ?? '');
+    expect(Math.abs(Date.now() - at)).toBeLessThan(5 * 60_000);
+    expect(created?.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
   });
 
   it('a second run: updated old → new, enabled, pending deletion, memberships; counts again', async () => {

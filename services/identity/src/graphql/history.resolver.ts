@@ -96,7 +96,7 @@ interface ChangeRow {
   external_id: string | null;
   name: string | null;
   detail: ChangeDetail;
-  at: Date;
+  at: Date | string;
 }
 
 /** What `detail` may hold (the change minus its columns; see history.ts). */
@@ -230,7 +230,8 @@ function toChange(r: ChangeRow): RunChange {
     kind: r.kind as ChangeKind,
     runId: r.run_id,
     directoryId: r.directory_id,
-    at: r.at,
+    // The SQL layer hands timestamptz over as Postgres text; DateTime needs a Date.
+    at: new Date(r.at),
     userId: r.user_id,
     groupId: r.group_id,
     externalId: r.external_id,

@@ -65,6 +65,7 @@ export const gatewayEnvSchema = z
     GATEWAY_MAX_DEPTH: int(12, 2, 100),
     GATEWAY_MAX_COST: int(200_000, 10, 100_000_000),
     GATEWAY_MAX_PAGE_SIZE: int(500, 1, 10_000),
+    GATEWAY_MAX_LISTS: int(50, 1, 10_000),
     GATEWAY_REQUEST_TIMEOUT_MS: int(90_000, 100, 3_600_000),
     OIDC_ISSUER: optionalUrl,
     OIDC_AUDIENCE: z
@@ -145,6 +146,7 @@ export interface GatewayConfig {
     maxDepth: number;
     maxCost: number;
     maxPageSize: number;
+    maxLists: number;
   };
   /** A request that has not been answered in this time answers TIMEOUT. */
   requestTimeoutMs: number;
@@ -170,6 +172,7 @@ function toConfig(env: z.infer<typeof gatewayEnvSchema>): GatewayConfig {
       maxDepth: env.GATEWAY_MAX_DEPTH,
       maxCost: env.GATEWAY_MAX_COST,
       maxPageSize: env.GATEWAY_MAX_PAGE_SIZE,
+      maxLists: env.GATEWAY_MAX_LISTS,
     },
     requestTimeoutMs: env.GATEWAY_REQUEST_TIMEOUT_MS,
     oidc:

@@ -22,12 +22,19 @@ export interface QueryLimits {
   maxCost: number;
   /** Largest `first` of any field. */
   maxPageSize: number;
+  /**
+   * Most list fields (fields with a `first` argument) in one operation, however small their
+   * pages: each is a database query (a search, a count), so `first: 0` does not make it free.
+   */
+  maxLists: number;
 }
 
 /** The depth and estimated cost of an operation. */
 export interface OperationSize {
   depth: number;
   cost: number;
+  /** List fields in the document, each counted once (nested ones are batched per level). */
+  lists: number;
 }
 
 function limitError(code: string, message: string, extra: Record<string, unknown>): GraphQLError {
@@ -57,7 +64,7 @@ export function measureOperation(
       : operation.operation === 'subscription'
         ? schema.getSubscriptionType()
         : schema.getQueryType();
-  if (!root) return { depth: 0, cost: 0 };
+  if (!root) return { depth: 0, cost: 0, lists: 0 };
 
   const pageSize = (
     field: GraphQLField<unknown, unknown>,
@@ -90,6 +97,7 @@ export function measureOperation(
   ): OperationSize => {
     let depth = 0;
     let cost = 0;
+    let lists = 0;
     for (const sel of set.selections) {
       let inner: OperationSize;
       if (sel.kind === 'Field') {
@@ -98,14 +106,19 @@ export function measureOperation(
         const field = fields[sel.name.value];
         if (!field) {
           // Introspection (__schema, __type) and unknown fields (validation reports those).
-          inner = { depth: 1, cost: 1 };
+          inner = { depth: 1, cost: 1, lists: 0 };
         } else {
           const named = getNamedType(field.type);
           const below =
             sel.selectionSet && isCompositeType(named)
               ? walk(sel.selectionSet, named, seen)
-              : { depth: 0, cost: 0 };
-          inner = { depth: 1 + below.depth, cost: 1 + pageSize(field, sel) * below.cost };
+              : { depth: 0, cost: 0, lists: 0 };
+          const isList = field.args.some((a) => a.name === 'first');
+          inner = {
+            depth: 1 + below.depth,
+            cost: 1 + pageSize(field, sel) * below.cost,
+            lists: below.lists + (isList ? 1 : 0),
+          };
         }
       } else if (sel.kind === 'InlineFragment') {
         const cond = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : type;
@@ -122,13 +135,14 @@ export function measureOperation(
       }
       depth = Math.max(depth, inner.depth);
       cost += inner.cost;
+      lists += inner.lists;
     }
-    return { depth, cost };
+    return { depth, cost, lists };
   };
   return walk(operation.selectionSet, root, new Set());
 }
 
-/** Throws QUERY_TOO_DEEP / QUERY_TOO_COMPLEX / BAD_USER_INPUT when the operation is over a limit. */
+/** Throws QUERY_TOO_DEEP / QUERY_TOO_COMPLEX (cost or lists) / BAD_USER_INPUT when the operation is over a limit. */
 export function enforceLimits(
   schema: GraphQLSchema,
   document: DocumentNode,
@@ -149,6 +163,13 @@ export function enforceLimits(
       'QUERY_TOO_COMPLEX',
       `the operation could return about ${size.cost} fields; at most ${limits.maxCost} are allowed (ask for smaller pages)`,
       { cost: size.cost, maxCost: limits.maxCost },
+    );
+  }
+  if (size.lists > limits.maxLists) {
+    throw limitError(
+      'QUERY_TOO_COMPLEX',
+      `the operation asks for ${size.lists} lists, each a database query; at most ${limits.maxLists} are allowed (send fewer aliases)`,
+      { lists: size.lists, maxLists: limits.maxLists },
     );
   }
   return size;

@@ -83,6 +83,22 @@ describe('query limits', () => {
     expect(code(r)).toBe('QUERY_TOO_COMPLEX');
   });
 
+  it('caps the number of lists: empty pages still cost a query each', async () => {
+    // 3,000 aliased `first: 0` searches cost almost nothing by page size, yet each is a search
+    // and a count in Postgres (about a minute of database work for one request, measured).
+    const copies = Array.from(
+      { length: 3000 },
+      (_, i) => `a${i}: users(first: 0, filter: { search: "q${i}" }) { totalCount }`,
+    );
+    const r = await stack.gqlRaw(`{ ${copies.join(' ')} }`);
+    expect(code(r)).toBe('QUERY_TOO_COMPLEX');
+    expect(r.errors?.[0]?.extensions).toMatchObject({ lists: 3000, maxLists: 50 });
+    const fifty = Array.from({ length: 50 }, (_, i) => `a${i}: users(first: 0) { totalCount }`);
+    expect((await stack.gqlRaw(`{ ${fifty.join(' ')} }`)).errors).toBeUndefined();
+    const nested = await stack.gqlRaw(`{ u51: users(first: 0) { totalCount } ${fifty.join(' ')} }`);
+    expect(code(nested)).toBe('QUERY_TOO_COMPLEX');
+  });
+
   it('caps the page size everywhere, literal or variable', async () => {
     for (const [query, variables] of [
       ['{ users(first: 501) { totalCount } }', {}],

@@ -50,7 +50,7 @@ export function testGatewayConfig(
     keyCacheSeconds: 0,
     rateLimitPerMinute: 0,
     authFailuresPerMinute: 0,
-    limits: { maxDepth: 12, maxCost: 200_000, maxPageSize: 500 },
+    limits: { maxDepth: 12, maxCost: 200_000, maxPageSize: 500, maxLists: 50 },
     requestTimeoutMs: 90_000,
     ...base,
     ...overrides,

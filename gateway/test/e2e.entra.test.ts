@@ -2,7 +2,7 @@
 // verified HTTPS, real NATS JetStream and Postgres, all services in process. Covers what an
 // operator adding an Entra directory relies on: the secret stays secret, nested groups and
 // disabled users arrive, a removal is swept, throttling is survived, bad credentials are a clear
-// run error.
+// run error, and a DELTA after a blocked FULL run does not carry out the removals it held back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGraphAdmin, startFakeGraph, type FakeGraph } from '@dirsync/fake-graph';
 import { waitFor } from '@dirsync/testkit';
@@ -148,7 +148,8 @@ describe('an Entra ID directory through the gateway', () => {
     expect((await admin.stats()).faultsServed).toBe(2);
   });
 
-  async function deltaAndWait(): Promise<{
+  async function deltaAndWait(dir = directoryId): Promise<{
+    id: string;
     status: string;
     readMode: string | null;
     fullReadReason: string | null;
@@ -157,7 +158,7 @@ describe('an Entra ID directory through the gateway', () => {
     const fields = `id status readMode fullReadReason counts { seen pendingDeletion updated entriesRead }`;
     const { syncAll } = await stack.gql<{ syncAll: { id: string } }>(
       `mutation($id: ID!) { syncAll(directoryId: $id, mode: DELTA) { id } }`,
-      { id: directoryId },
+      { id: dir },
     );
     return waitFor(
       async () => {
@@ -210,5 +211,57 @@ describe('an Entra ID directory through the gateway', () => {
     expect(run.errorMessage).toContain(clientId);
     expect(run.errorMessage).not.toContain('not-the-Secret');
     expect(run.counts.pendingDeletion).toBe(0);
+  });
+  it('a blocked FULL run followed by a DELTA naming the same removals removes nobody; rejecting leaves everyone where they were', async () => {
+    const made = await admin.addUsers(
+      Array.from({ length: 10 }, (_, i) => ({ userPrincipalName: `safe${i}@contoso.example` })),
+    );
+    const [safety] = await admin.addGroups([{ displayName: 'Safety' }]);
+    await admin.addMembers(
+      String(safety?.id),
+      made.map((u) => String(u.id)),
+    );
+    // This directory keeps the default threshold (more than 500 or more than 20 %).
+    const dir = await createDirectory({
+      selectedGroups: [String(safety?.id)],
+      deletionThreshold: { maxCount: 500, maxPercent: 20 },
+    });
+    const statuses = async () => {
+      const { users } = await stack.gql<{ users: { nodes: { status: string }[] } }>(
+        `query($dir: ID!) { users(first: 100, filter: { directoryId: $dir }) { nodes { status } } }`,
+        { dir },
+      );
+      return users.nodes.map((u) => u.status);
+    };
+    expect((await syncAllAndWait(stack, dir)).status).toBe('COMPLETED');
+    expect(await deltaAndWait(dir)).toMatchObject({ status: 'COMPLETED', readMode: 'DELTA' });
+
+    // Half the users soft-deleted: the FULL run blocks.
+    for (const u of made.slice(0, 5)) await admin.deleteUser(String(u.id));
+    const full = await syncAllAndWait(stack, dir);
+    expect(full).toMatchObject({ status: 'BLOCKED', counts: { pendingDeletion: 0 } });
+
+    // The DELTA names the same five removals: it is measured, blocks too, and supersedes the
+    // FULL run (its plan is the one to decide); nobody is removed.
+    const delta = await deltaAndWait(dir);
+    expect(delta).toMatchObject({ status: 'BLOCKED', counts: { pendingDeletion: 0 } });
+    expect(await statuses()).toEqual(Array(10).fill('ACTIVE'));
+    const stale = await waitFor(
+      async () => {
+        const { run } = await stack.gql<{
+          run: { status: string; supersededBy: { id: string } | null };
+        }>(`query($id: ID!) { run(id: $id) { status supersededBy { id } } }`, { id: full.id });
+        return run.status === 'REJECTED' ? run : undefined;
+      },
+      { message: 'the blocked FULL run superseded' },
+    );
+    expect(stale.supersededBy?.id).toBe(delta.id);
+
+    const { rejectRun } = await stack.gql<{ rejectRun: { status: string } }>(
+      `mutation($id: ID!) { rejectRun(runId: $id) { status } }`,
+      { id: delta.id },
+    );
+    expect(rejectRun.status).toBe('REJECTED');
+    expect(await statuses()).toEqual(Array(10).fill('ACTIVE'));
   });
 });

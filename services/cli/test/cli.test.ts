@@ -194,6 +194,13 @@ describe('dirsync (command line)', () => {
       expect(r.stdout).toMatch(/users seen\s+1063/);
       expect(r.stdout).toMatch(/per-object errors\s+\d+/);
       firstRunId = /run\s+([0-9a-f-]{36})/.exec(r.stdout)![1]!;
+      // USERS is the directory's user count, not a run's `seen` (a USER run's is 1).
+      const one = await dirsync(['sync-user', NAME, 'jdoe']);
+      expect(one.code, one.stderr).toBe(ExitCode.OK);
+      const list = await dirsync(['directories', 'list']);
+      expect(list.stdout.split('\n').find((l) => l.includes(NAME))).toMatch(/\s1063\s*$/);
+      const show = await dirsync(['directories', 'show', NAME]);
+      expect(show.stdout).toMatch(/users\s+1063/);
     });
 
     it('a run that fails exits 3 and says why', async () => {

@@ -69,7 +69,35 @@ export async function secretInput(
   return { bindPassword: value };
 }
 
-function directoryRow(d: Directory) {
+/**
+ * Each directory's users (active, bypass or disabled; not pending deletion) — what the console
+ * shows — in one request; never the last run's `seen`, which a USER or DELTA run makes small.
+ */
+async function userCounts(
+  ctx: CommandContext,
+  ids: readonly string[],
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < ids.length; i += 50) {
+    const chunk = ids.slice(i, i + 50);
+    if (chunk.length === 0) break;
+    const vars = chunk.map((_id, j) => `$d${j}: ID!`).join(', ');
+    const fields = chunk
+      .map(
+        (_id, j) =>
+          `d${j}: users(first: 0, filter: { directoryId: $d${j}, status: [ACTIVE, BYPASS, DISABLED] }) { totalCount }`,
+      )
+      .join('\n');
+    const res: Record<string, { totalCount: number }> = await ctx.client.request(
+      `query(${vars}) { ${fields} }`,
+      Object.fromEntries(chunk.map((id, j) => [`d${j}`, id])),
+    );
+    chunk.forEach((id, j) => counts.set(id, res[`d${j}`]?.totalCount ?? 0));
+  }
+  return counts;
+}
+
+function directoryRow(d: Directory & { users?: number }) {
   return [
     d.id,
     d.name,
@@ -78,11 +106,11 @@ function directoryRow(d: Directory) {
     d.lastRun?.status,
     formatDate(d.lastRun?.finishedAt ?? d.lastRun?.queuedAt),
     formatDate(d.nextRunAt),
-    d.lastRun?.counts.seen ?? null,
+    d.users ?? null,
   ];
 }
 
-function printDirectory(ctx: CommandContext, d: Directory): void {
+function printDirectory(ctx: CommandContext, d: Directory, users?: number): void {
   if (ctx.json) return printJson(ctx.io, d);
   const ldap = d.ldap ?? {};
   ctx.io.stdout.write(
@@ -96,6 +124,7 @@ function printDirectory(ctx: CommandContext, d: Directory): void {
       ['base DN', ldap.baseDn as string],
       ['bind password', d.hasBindPassword ? 'stored' : 'not set'],
       ['selected groups', d.selectedGroups.length],
+      ['users', users ?? null],
       [
         'schedule',
         d.scheduleIntervalMinutes ? `every ${d.scheduleIntervalMinutes} min` : 'on demand',
@@ -134,10 +163,14 @@ export function registerDirectories(program: Command, act: Action): void {
           after = page.directories.pageInfo.endCursor;
         }
         if (ctx.json) return printJson(ctx.io, all);
+        const users = await userCounts(
+          ctx,
+          all.map((d) => d.id),
+        );
         ctx.io.stdout.write(
           formatTable(
             ['id', 'name', 'kind', 'enabled', 'last run', 'finished', 'next run', 'users'],
-            all.map(directoryRow),
+            all.map((d) => directoryRow({ ...d, users: users.get(d.id) })),
           ),
         );
       }),
@@ -149,7 +182,9 @@ export function registerDirectories(program: Command, act: Action): void {
     .argument('<directory>', 'id or name')
     .action(
       act(async (ctx, ref: string) => {
-        printDirectory(ctx, await resolveDirectory<Directory>(ctx, ref, DIRECTORY_FIELDS));
+        const d = await resolveDirectory<Directory>(ctx, ref, DIRECTORY_FIELDS);
+        if (ctx.json) return printDirectory(ctx, d);
+        printDirectory(ctx, d, (await userCounts(ctx, [d.id])).get(d.id));
       }),
     );
 

@@ -12,4 +12,5 @@ export * from './admin-roles.js';
 export * from './sources/ldap.js';
 export * from './sources/entra.js';
 export * from './sources/url.js';
+export * from './sources/pem.js';
 export * from './connector/index.js';

@@ -24,6 +24,21 @@ import {
   gqlOk,
 } from './helpers.js';
 
+/** A test CA certificate (its key was thrown away). */
+const TEST_CA_PEM = [
+  '-----BEGIN CERTIFICATE-----',
+  'MIIBlTCCATugAwIBAgIUKSJYF7D4W4F/PwrwD0sNYjfm5iowCgYIKoZIzj0EAwIw',
+  'HzEdMBsGA1UEAwwUZGlyc3luYyBzeW5jIHRlc3QgQ0EwIBcNMjYxMjA0MDgzMDE5',
+  'WhgPMjEyNjExMTAwODMwMTlaMB8xHTAbBgNVBAMMFGRpcnN5bmMgc3luYyB0ZXN0',
+  'IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEnFMaaisAg/FL7achYR6TxSev',
+  'yaQxtg9ECHAD8z+90wxy0KYKUYnwUxGC6cK1um48alusg6dyEI+ceREPPMo1pqNT',
+  'MFEwHQYDVR0OBBYEFPkYeTEvMhWWTKnNiuD3lBDsn9SfMB8GA1UdIwQYMBaAFPkY',
+  'eTEvMhWWTKnNiuD3lBDsn9SfMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID',
+  'SAAwRQIga1pinJIIQ9wBbSnrmBzwD5aHqaZOcOStQrCknmpnqisCIQDs8wN6idMH',
+  'nSGWFIRj6VptrWOTRAqP6susismaJ0zVEg==',
+  '-----END CERTIFICATE-----',
+].join('\n');
+
 const CREATE = `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { ${DIRECTORY_FIELDS} } }`;
 const UPDATE = `mutation($id: ID!, $input: UpdateDirectoryInput!) { updateDirectory(id: $id, input: $input) { ${DIRECTORY_FIELDS} } }`;
 const DELETE = `mutation($id: ID!) { deleteDirectory(id: $id) }`;
@@ -483,6 +498,33 @@ describe('updateDirectory', () => {
     expect(
       await badFields(CREATE, { input: entra({ graphUrl: 'http://graph.example.org' }) }),
     ).toEqual(['entra.graphUrl']);
+  });
+
+  it('takes tlsCaPem only as PEM certificates, never echoing a private key', async () => {
+    const dir = await createDirectory(sync.url);
+    const key =
+      '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgS3cr3tK3y\n-----END PRIVATE KEY-----';
+    for (const pem of [
+      'just some text',
+      '-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----',
+      '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----',
+      `${TEST_CA_PEM}\n${key}`,
+      key,
+    ]) {
+      const e = await gqlErr(sync.url, UPDATE, { id: dir.id, input: { ldap: { tlsCaPem: pem } } });
+      expect(e.code).toBe('BAD_USER_INPUT');
+      expect((e.extensions.fields as { field: string }[]).map((f) => f.field)).toEqual([
+        'ldap.tlsCaPem',
+      ]);
+      expect(JSON.stringify(e)).not.toContain('S3cr3tK3y');
+      expect(JSON.stringify(e)).not.toContain('MIGHAgEA');
+    }
+    const bundle = `subject=CN = dirsync sync test CA\n${TEST_CA_PEM}\n${TEST_CA_PEM}\n`;
+    const ok = await gqlOk<{ updateDirectory: { ldap: { tlsCaPem: string } } }>(sync.url, UPDATE, {
+      id: dir.id,
+      input: { ldap: { tlsCaPem: bundle } },
+    });
+    expect(ok.updateDirectory.ldap.tlsCaPem).toBe(bundle);
   });
 
   it('locks the username attribute once a run has completed', async () => {

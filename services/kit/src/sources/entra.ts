@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { caPem } from './pem.js';
 import { serverUrl } from './url.js';
 
 /** Login (authority host) and Microsoft Graph endpoints of each Microsoft cloud. */
@@ -62,7 +63,7 @@ export const entraSettingsSchema = z
     /** Overrides the cloud's Microsoft Graph URL. */
     graphUrl: httpsUrl.optional(),
     /** PEM CA certificate(s) to verify the login and Graph hosts with, besides the system store. */
-    tlsCaPem: z.string().optional(),
+    tlsCaPem: caPem().optional(),
     /** Objects per Graph page (`$top`, 1–999). */
     pageSize: z.number().int().min(1).max(999).default(999),
     /** Per-request timeout. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { caPem } from './pem.js';
 import { serverUrl } from './url.js';
 
 /**
@@ -25,7 +26,7 @@ export const ldapSettingsSchema = z
     /** Upgrade an ldap:// connection with StartTLS. */
     startTls: z.boolean().default(false),
     /** PEM CA certificate(s) to verify the server with; the system store is used otherwise. */
-    tlsCaPem: z.string().optional(),
+    tlsCaPem: caPem().optional(),
     /** Turning this off accepts any certificate: only for tests and emergencies. */
     tlsRejectUnauthorized: z.boolean().default(true),
     /**

@@ -99,7 +99,9 @@ describe('connection tests through the gateway', () => {
       const input = demoDirectoryInput(slapd);
       const missing = `cn=no-such-group,${demo.directory.ldap.groupBaseDn as string}`;
       const t = await testSettings({
-        ldap: { ...(input.ldap as object), baseDn: 'dc=nowhere,dc=example' },
+        // a base DN that holds the user and group bases (the API refuses one that does not) but
+        // is no entry on the server
+        ldap: { ...(input.ldap as object), baseDn: 'dc=org' },
         bindPassword: slapd.rootPassword,
         selectedGroups: [selected[0], missing],
         mapping: input.mapping,
@@ -109,7 +111,7 @@ describe('connection tests through the gateway', () => {
       expect(check(t, 'BASE_DN')).toMatchObject({
         status: 'FAILED',
         code: 'BASE_DN_NOT_FOUND',
-        target: 'dc=nowhere,dc=example',
+        target: 'dc=org',
       });
       expect(check(t, 'GROUP', selected[0]).status).toBe('OK');
       expect(check(t, 'GROUP', missing)).toMatchObject({

@@ -1,7 +1,6 @@
 import { ErrorCode, type AdminRole } from '@dirsync/proto';
 import { DirsyncError, type LdapSettings, type RunContext } from '@dirsync/kit';
-import { tryNormalizeDn } from './dn.js';
-import { and, equals } from './filter.js';
+import { tryNormalizeDn, and, equals } from '@dirsync/kit/ldap';
 import { computeScope, type GroupNode } from './graph.js';
 import { AttributeNames, EntryAttributes, mapUser, userAttributes } from './mapping.js';
 import type { LdapSession } from './session.js';

@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import { CheckName, ErrorCode, AdminRole } from '@dirsync/proto';
 import { DirsyncError, type CheckContext, type LdapSettings } from '@dirsync/kit';
 import { plan, type Plan } from './connector.js';
-import { isWithin, tryNormalizeDn } from './dn.js';
+import { isWithin, tryNormalizeDn } from '@dirsync/kit/ldap';
 import { translateLdapError } from './errors.js';
 import { EntryAttributes } from './mapping.js';
 import { LdapSession, ldapServer, ldapTlsOptions } from './session.js';

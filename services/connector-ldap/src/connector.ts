@@ -17,8 +17,14 @@ import {
   type DeltaState,
   type PublishedGroup,
 } from './delta/state.js';
-import { isWithin, tryNormalizeDn, type NormalizeOptions } from './dn.js';
-import { and, equals, filterProblem } from './filter.js';
+import {
+  isWithin,
+  tryNormalizeDn,
+  type NormalizeOptions,
+  and,
+  equals,
+  filterProblem,
+} from '@dirsync/kit/ldap';
 import { computeScope, uidKey, type GroupNode, type Scope } from './graph.js';
 import {
   AttributeNames,

@@ -9,8 +9,14 @@ import { createLdapConnector } from './connector.js';
 import type { Env } from './env.js';
 
 export { createLdapConnector, type LdapConnectorOptions } from './connector.js';
-export { normalizeDn, parseDn, dnEquals, escapeDnValue, DnSyntaxError } from './dn.js';
-export { escapeFilterValue } from './filter.js';
+export {
+  normalizeDn,
+  parseDn,
+  dnEquals,
+  escapeDnValue,
+  DnSyntaxError,
+  escapeFilterValue,
+} from '@dirsync/kit/ldap';
 export { translateLdapError } from './errors.js';
 export { openLdapProfile, type LdapProfile } from './profiles/index.js';
 

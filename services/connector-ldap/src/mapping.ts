@@ -6,8 +6,7 @@ import {
   type SourceUser,
 } from '@dirsync/kit';
 import type { Entry } from 'ldapts';
-import { parseDn, canonicalType } from './dn.js';
-import { isAttributeName } from './filter.js';
+import { parseDn, canonicalType, isAttributeName } from '@dirsync/kit/ldap';
 import type { LdapProfile } from './profiles/index.js';
 
 export type { ResolvedMapping };

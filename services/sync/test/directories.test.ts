@@ -500,6 +500,62 @@ describe('updateDirectory', () => {
     ).toEqual(['entra.graphUrl']);
   });
 
+  it('refuses what the connector would refuse: bad DNs, base DNs outside baseDn, bad filters', async () => {
+    const ldap = directoryInput().ldap as Record<string, unknown>;
+    expect(
+      await badFields(CREATE, {
+        input: directoryInput({
+          ldap: {
+            ...ldap,
+            bindDn: 'not a dn',
+            baseDn: 'dc=example,,dc=org',
+            userFilter: '(&(uid=*)',
+          },
+        }),
+      }),
+    ).toEqual(['ldap.bindDn', 'ldap.baseDn', 'ldap.userFilter']);
+    const dir = await createDirectory(sync.url);
+    for (const [key, value] of [
+      ['userFilter', '(uid=*))(|(x=1)'],
+      ['userFilter', 'uid=*'],
+      ['userBaseDn', 'ou=people,dc=other,dc=org'],
+      ['groupBaseDn', 'dc=org'],
+      ['groupBaseDn', 'ou=groups,,dc=example,dc=org'],
+      ['bindDn', 'admin@example.org'],
+    ]) {
+      expect(await badFields(UPDATE, { id: dir.id, input: { ldap: { [key!]: value } } })).toEqual([
+        `ldap.${key}`,
+      ]);
+    }
+    // the connector's notion of "within": case and spacing do not matter
+    const ok = await gqlOk<{ updateDirectory: { ldap: Record<string, unknown> } }>(
+      sync.url,
+      UPDATE,
+      {
+        id: dir.id,
+        input: {
+          ldap: {
+            groupBaseDn: 'OU=Groups, DC=Example,DC=org',
+            userFilter: '(&(objectClass=person)(!(uid=svc-\\2a)))',
+          },
+        },
+      },
+    );
+    expect(ok.updateDirectory.ldap.groupBaseDn).toBe('OU=Groups, DC=Example,DC=org');
+    // Active Directory binds as a UPN or DOMAIN\\user too
+    const ad = await gqlOk<{ createDirectory: { ldap: { bindDn: string } } }>(sync.url, CREATE, {
+      input: directoryInput({
+        ldap: {
+          ...ldap,
+          url: 'ldaps://127.0.0.1:636',
+          profile: 'activedirectory',
+          bindDn: 'reader@example.org',
+        },
+      }),
+    });
+    expect(ad.createDirectory.ldap.bindDn).toBe('reader@example.org');
+  });
+
   it('takes tlsCaPem only as PEM certificates, never echoing a private key', async () => {
     const dir = await createDirectory(sync.url);
     const key =

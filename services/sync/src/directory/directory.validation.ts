@@ -16,6 +16,7 @@ import {
   type EntraSettings,
   type LdapSettings,
 } from '@dirsync/kit';
+import { DnSyntaxError, filterProblem, isWithin, normalizeDn } from '@dirsync/kit/ldap';
 import { parseDn } from './dn.js';
 import {
   CONFLICT_POLICIES,
@@ -253,7 +254,64 @@ const checkLdap = (
   base: LdapSettingsFields,
   patch: LdapSettingsFields | null | undefined,
   p: Problems,
-) => checkSettings<LdapSettings>('ldap', ldapSettingsSchema, base, patch, p);
+) => {
+  const settings = checkSettings<LdapSettings>('ldap', ldapSettingsSchema, base, patch, p);
+  return settings && checkLdapNames(settings, p) ? settings : undefined;
+};
+
+/** Active Directory also binds as `user@domain` (UPN) or `DOMAIN\user`. */
+const AD_BIND_NAME_RE = /^([^\s@\\]+@[^\s@\\]+|[^\s@\\]+\\[^\s@\\]+)$/;
+
+/**
+ * What connector-ldap would refuse at its first run (CONFIG_INVALID), refused here by field with
+ * the connector's own parsers (`@dirsync/kit/ldap`): bindDn, baseDn, userBaseDn and groupBaseDn
+ * are DNs (on Active Directory bindDn may also be a UPN or `DOMAIN\user`), userBaseDn and
+ * groupBaseDn lie within baseDn (the connector reads nothing outside it), and userFilter is one
+ * parenthesised RFC 4515 filter with balanced parentheses.
+ */
+function checkLdapNames(s: LdapSettings, p: Problems): boolean {
+  const opts = { caseIgnoreAll: s.profile === 'activedirectory' };
+  let ok = true;
+  const fail = (field: string, message: string) => {
+    p.add(`ldap.${field}`, message);
+    ok = false;
+  };
+  const dn = (field: string, value: string): string | undefined => {
+    if (value.trim() === '') {
+      fail(field, 'must not be empty');
+      return undefined;
+    }
+    try {
+      return normalizeDn(value, opts);
+    } catch (err) {
+      fail(
+        field,
+        `"${value}" is not a DN: ${err instanceof DnSyntaxError ? err.reason : 'it cannot be parsed'}`,
+      );
+      return undefined;
+    }
+  };
+  if (!(s.profile === 'activedirectory' && AD_BIND_NAME_RE.test(s.bindDn.trim()))) {
+    dn('bindDn', s.bindDn);
+  }
+  const base = dn('baseDn', s.baseDn);
+  for (const field of ['userBaseDn', 'groupBaseDn'] as const) {
+    const value = s[field];
+    if (value === undefined || value === '') continue; // unset: baseDn
+    const normalized = dn(field, value);
+    if (normalized !== undefined && base !== undefined && !isWithin(normalized, base)) {
+      fail(
+        field,
+        `"${value}" is not within baseDn "${s.baseDn}"; the connector reads only under baseDn`,
+      );
+    }
+  }
+  if (s.userFilter !== undefined && s.userFilter.trim() !== '') {
+    const problem = filterProblem(s.userFilter);
+    if (problem) fail('userFilter', `"${s.userFilter}" is not an LDAP filter: ${problem}`);
+  }
+  return ok;
+}
 const checkEntra = (
   base: EntraSettingsFields,
   patch: EntraSettingsFields | null | undefined,

@@ -20,7 +20,8 @@ export type Rdn = Ava[];
 export class DnSyntaxError extends Error {
   constructor(
     readonly dn: string,
-    reason: string,
+    /** What is wrong, without the DN (`expected "=" after "not a dn"`). */
+    readonly reason: string,
   ) {
     super(`invalid DN "${dn}": ${reason}`);
     this.name = 'DnSyntaxError';

@@ -1,4 +1,5 @@
 import {
+  AdminRole,
   DirectoryDeletedSchema,
   ErrorCode,
   RunStatus,
@@ -13,6 +14,7 @@ import { waitFor } from '@dirsync/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   RunBuilder,
+  admin,
   fullRun,
   group,
   gql,
@@ -247,6 +249,13 @@ describe('DirectoryDeleted', () => {
       }),
     );
     await runAndWait(h, fullRun('dir-bystander', [user('y1', 'yara')]));
+    await runAndWait(
+      h,
+      new RunBuilder(dir)
+        .started(SyncMode.ADMIN)
+        .admins([admin('x1', 'xena.admin@example.org', AdminRole.OWNER)])
+        .completed(),
+    );
     const ids = [(await userRow(dir, 'x1'))!.id, (await userRow(dir, 'x2'))!.id];
     const open = new RunBuilder(dir).started().users([user('x1', 'xena')]);
     await h.publish(open.events);
@@ -286,6 +295,13 @@ describe('DirectoryDeleted', () => {
     );
     expect(Number(left[0]?.n)).toBe(0);
     expect((await userRow('dir-bystander', 'y1'))?.status).toBe('active');
+    // Its synced administrator too: pending deletion and detached, so it is a manual admin
+    // (deleteAdmin works) instead of an ACTIVE, READ_ONLY admin of a source that is gone.
+    const admins = await h.rows<{ status: string; dir: string | null; ext: string | null }>(
+      `select status, directory_id as dir, external_id as ext from admins where email = ?`,
+      ['xena.admin@example.org'],
+    );
+    expect(admins).toEqual([{ status: 'pending_deletion', dir: null, ext: null }]);
   });
 
   it('leaves users nobody is stuck with: no dangling directory, restorable as manual users, deletable and purgeable', async () => {

@@ -393,7 +393,7 @@ export async function applyAdminBatch(
   return errors;
 }
 
-const PENDING_DELETION_SET = `
+export const PENDING_DELETION_SET = `
   previous_status = a.status,
   status = 'pending_deletion',
   pending_deletion_at = now(),

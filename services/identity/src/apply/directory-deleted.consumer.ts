@@ -2,6 +2,7 @@ import {
   DirectoryDeletedSchema,
   ErrorCode,
   Stream,
+  Transition,
   Subject,
   fromBinary,
   streamName,
@@ -17,6 +18,12 @@ import {
   type Logger,
 } from '@dirsync/kit';
 import type { Database } from '../db/database.js';
+import {
+  ADMIN_RETURNING,
+  PENDING_DELETION_SET,
+  emitAdminsGone,
+  type Written,
+} from './admins.apply.js';
 import { DEFAULT_RESTORE_WINDOW_DAYS } from './applier.js';
 import { commitRun, dropStaging, lockRunningRuns } from './run.repository.js';
 import { DELETED_GROUP_RETURNING, DELETED_GROUP_ROWS, emitGroupsDeleted } from './groups.apply.js';
@@ -26,7 +33,6 @@ import {
   emitUsersPendingDeletion,
   type RemovedRow,
 } from './removal.js';
-
 import { discardBlocked } from './safety.js';
 
 export const LIFECYCLE_DURABLE = 'identity-directory-deleted';
@@ -79,6 +85,21 @@ export async function applyDirectoryDeleted(
     await sql.exec(
       `update users set directory_id = null, external_id = null, removal_reason = 'directory_deleted',
          updated_at = now()
+       where directory_id = ?`,
+      [event.directoryId],
+    );
+    // Its synced administrators likewise: pending deletion with the window, then detached, so
+    // no admin stays ACTIVE and READ_ONLY "synced from" a source nobody can change any more;
+    // as manual administrators they can be deleted (or purged when the window ends).
+    const admins = await sql.rows<Written>(
+      `update admins a set ${PENDING_DELETION_SET}
+       where a.directory_id = ? and a.status <> 'pending_deletion'
+       returning ${ADMIN_RETURNING}`,
+      [days, event.directoryId],
+    );
+    emitAdminsGone(sql, Transition.PENDING_DELETION, admins, {});
+    await sql.exec(
+      `update admins set directory_id = null, external_id = null, updated_at = now()
        where directory_id = ?`,
       [event.directoryId],
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, formatTable, progressBar } from './output.js';
+import { createProgress, csvField, formatTable, progressBar } from './output.js';
 
 describe('output', () => {
   it('formatTable aligns columns and right-aligns numbers', () => {
@@ -22,6 +22,17 @@ describe('output', () => {
     expect(csvField('line\nbreak')).toBe('"line\nbreak"');
     expect(csvField('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
     expect(csvField(null)).toBe('');
+  });
+
+  it('progress outside a terminal: throttled updates, but the final line always', () => {
+    const lines: string[] = [];
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string) => lines.push(t) } };
+    const p = createProgress(io, 60_000);
+    p.update('QUEUED seen 0');
+    p.update('RUNNING seen 10'); // within the throttle window: not written
+    p.final('COMPLETED seen 20');
+    p.done();
+    expect(lines).toEqual(['QUEUED seen 0\n', 'COMPLETED seen 20\n']);
   });
 
   it('progressBar fills in proportion and stays empty without a total', () => {

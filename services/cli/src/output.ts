@@ -64,6 +64,11 @@ export function createProgress(io: Io, everyMs = 5_000) {
         last = Date.now();
       }
     },
+    /** The last line, always shown (not throttled), so a script's log ends with the outcome. */
+    final(line: string) {
+      io.stderr.write(io.stderr.isTTY ? `\r\x1b[2K${line}\n` : `${line}\n`);
+      drawn = false;
+    },
     done() {
       if (drawn) io.stderr.write('\n');
       drawn = false;

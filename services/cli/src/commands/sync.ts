@@ -33,13 +33,12 @@ export async function waitForRun(
   const progress = createProgress(ctx.io);
   let current = run;
   try {
+    const line = (r: Run, total: number | undefined) => {
+      const c = r.counts;
+      return `${progressBar(c.seen, total)} ${r.status.padEnd(9)} seen ${c.seen}  created ${c.created}  updated ${c.updated}  errors ${c.errors}`;
+    };
     while (!FINAL_STATUSES.includes(current.status)) {
-      if (!ctx.json) {
-        const c = current.counts;
-        progress.update(
-          `${progressBar(c.seen, opts.expected)} ${current.status.padEnd(9)} seen ${c.seen}  created ${c.created}  updated ${c.updated}  errors ${c.errors}`,
-        );
-      }
+      if (!ctx.json) progress.update(line(current, opts.expected));
       if (Date.now() >= deadline) return current;
       await sleep(opts.pollMs ?? 500);
       const { run: next } = await ctx.client.request<{ run: Run | null }>(
@@ -48,6 +47,13 @@ export async function waitForRun(
       );
       if (!next) throw new CliError(`run ${run.id} disappeared`, ExitCode.NOT_FOUND, 'NOT_FOUND');
       current = next;
+    }
+    // The end state once, whatever the throttle: a COMPLETED run's bar is full (a first run has
+    // no expected total to measure against).
+    if (!ctx.json) {
+      progress.final(
+        line(current, current.status === 'COMPLETED' ? current.counts.seen : opts.expected),
+      );
     }
   } finally {
     progress.done();

@@ -335,6 +335,10 @@ describe('the console in Chromium', () => {
       const plan = await page.locator('[data-testid="removals"]').innerText();
       expect(plan).toMatch(/Users to pending deletion\s*2 of/);
       expect(plan).toContain('waiting for a decision');
+      // Who exactly would go: both held users, by name.
+      const who = await page.locator('[data-testid="held-users"]').innerText({ timeout: 10_000 });
+      expect(who).toContain(d.username);
+      expect(who).toContain(e.username);
     };
 
     await blockedRun();

@@ -170,6 +170,23 @@ describe('a source that suddenly returns no users', () => {
       [blocked.runId],
     );
     expect(Number(held[0]?.n)).toBe(10);
+    // Who exactly would go, for the operator deciding: the held users, paged like any list.
+    const list = await gql<{
+      users: { totalCount: number; nodes: { username: string; status: string }[] };
+    }>(
+      h.service.url,
+      `query($r: ID) { users(first: 4, filter: { heldByRunId: $r }) { totalCount nodes { username status } } }`,
+      { r: blocked.runId },
+    );
+    expect(list.errors).toBeUndefined();
+    expect(list.data!.users.totalCount).toBe(10);
+    expect(list.data!.users.nodes).toHaveLength(4);
+    expect(new Set(list.data!.users.nodes.map((u) => u.status))).toEqual(new Set(['ACTIVE']));
+    const none = await gql<{ users: { totalCount: number } }>(
+      h.service.url,
+      `{ users(filter: { heldByRunId: "not-a-blocked-run" }) { totalCount } }`,
+    );
+    expect(none.data!.users.totalCount).toBe(0);
     // The rolled-back sweep left no event behind.
     expect(await userEvents(dir, 'pending_deletion')).toEqual([]);
   });

@@ -473,6 +473,8 @@ export interface UserFilterVars {
   directoryId?: string | null;
   groupId?: string | null;
   search?: string | null;
+  /** The users a BLOCKED run holds back for removal. */
+  heldByRunId?: string | null;
 }
 
 const USER_ROW = `id username displayName email status synced directory { id name } lastDirectorySync

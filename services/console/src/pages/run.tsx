@@ -1,6 +1,13 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 import { useMutation, useQuery } from '@apollo/client/react';
-import { APPROVE_RUN, PREVIOUS_RUN, REJECT_RUN, RUN, RUN_CHANGES } from '../graphql/operations.js';
+import {
+  APPROVE_RUN,
+  PREVIOUS_RUN,
+  REJECT_RUN,
+  RUN,
+  RUN_CHANGES,
+  USERS,
+} from '../graphql/operations.js';
 import { CHANGE_KINDS, ChangesTable } from '../ui/changes.js';
 import type { RunCounts, RunDetail } from '../graphql/types.js';
 import { duration, number, words } from '../lib/format.js';
@@ -144,6 +151,13 @@ function Removals({ run }: { run: RunDetail }) {
   const pct = (n: number, of: number) => (of ? ` (${Math.round((n / of) * 1000) / 10} %)` : '');
   const blocked = run.status === 'BLOCKED';
   const busy = approving.loading || rejecting.loading;
+  // Who exactly approving would move to pending deletion (the first page of the held users).
+  const HELD_SHOWN = 20;
+  const held = useQuery(USERS, {
+    variables: { filter: { heldByRunId: run.id }, first: HELD_SHOWN },
+    skip: !blocked || r.users === 0,
+  });
+  const heldUsers = held.data?.users.nodes ?? [];
   return (
     <div className={`card removals${blocked ? ' blocked' : ''}`} data-testid="removals">
       <h2>
@@ -188,6 +202,18 @@ function Removals({ run }: { run: RunDetail }) {
             : []),
         ]}
       />
+      {heldUsers.length > 0 ? (
+        <p data-testid="held-users">
+          Would go to pending deletion:{' '}
+          {heldUsers.map((u, i) => (
+            <span key={u.id}>
+              {i > 0 ? ', ' : ''}
+              <Link to={`/users/${u.id}`}>{u.username}</Link>
+            </span>
+          ))}
+          {r.users > heldUsers.length ? ` and ${number(r.users - heldUsers.length)} more` : ''}
+        </p>
+      ) : null}
       {blocked && canDecide ? (
         <div className="form-actions decide">
           <button

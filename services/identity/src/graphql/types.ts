@@ -137,6 +137,13 @@ export class UserFilter {
     description: 'Case-insensitive substring of username, e-mail or a name; % and _ are literal.',
   })
   search?: string | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'The users a BLOCKED run holds back for removal (its planned removals: who approveRun would move to pending deletion). Empty once the run is decided or superseded.',
+  })
+  heldByRunId?: string | null;
 }
 
 @InputType('GroupFilter')

@@ -49,6 +49,12 @@ export class UserResolver {
         [requireUuid(filter.groupId, 'filter.groupId')],
       );
     }
+    if (filter?.heldByRunId) {
+      qb.andWhere(
+        'exists (select 1 from run_held_users h where h.user_id = u.id and h.run_id = ?)',
+        [filter.heldByRunId],
+      );
+    }
     const counter = qb.clone();
     if (position) {
       qb.andWhere('(u.username_key, u.id) > (?::text, ?::uuid)', [position.key, position.id]);

@@ -272,6 +272,51 @@ describe('the console in Chromium', () => {
     });
   });
 
+  it('plans a sync of one user as a dry run: the planned change shown, nobody changed', async () => {
+    const f = singleGroupMembers(6)[5]!;
+    const userOf = async () =>
+      (
+        await stack.gql<{ userByUsername: { id: string; displayName: string | null } }>(
+          `query($u: String!) { userByUsername(username: $u) { id displayName } }`,
+          { u: f.username },
+        )
+      ).userByUsername;
+    const before = await userOf();
+    await slapd.modify(
+      `dn: ${f.dn}\nchangetype: modify\nreplace: displayName\ndisplayName: Planned Name\n`,
+    );
+    await page.goto(`${origin}/directories/${dirId}`);
+    const form = page.locator('form[data-sync-one="user"]');
+    await form.locator('input[name="username"]').fill(f.username);
+    await form.locator('input[name="dryRun"]').check();
+    await form.locator('button[type="submit"]', { hasText: 'Plan' }).click();
+    const outcome = form.locator('[data-outcome="UPDATED"][data-dry-run="true"]');
+    await outcome.waitFor();
+    expect(await outcome.innerText()).toMatch(/dry run/i);
+    // The notice counts the planned changes, and each is listed (the new name among them).
+    const notice = await form.locator('[data-testid="sync-one-plan"]').innerText();
+    const planned = /^A dry run: .*\((\d+) changes?\); nobody was changed\.$/.exec(notice);
+    expect(planned, notice).not.toBeNull();
+    expect(await form.locator('tr[data-change]').count()).toBe(Number(planned![1]));
+    const change = form.locator('tr[data-change="UPDATED"]');
+    expect(await change.count()).toBe(1);
+    expect(await change.innerText()).toContain(f.username);
+    expect(await change.innerText()).toMatch(/displayName\s.*→\s*Planned Name/);
+    // Planned only: the user keeps the old name, and the run says it was a dry run.
+    expect(await userOf()).toEqual(before);
+    await form.getByRole('link', { name: 'run', exact: true }).click();
+    await page.waitForSelector('[data-testid="dry-run"]');
+    expect(await page.locator('h1').innerText()).toMatch(/^Dry run/);
+
+    // The same sync for real changes the user; the result carries no dry-run mark.
+    await page.goto(`${origin}/directories/${dirId}`);
+    await form.locator('input[name="username"]').fill(f.username);
+    await form.locator('button[type="submit"]', { hasText: 'Sync' }).click();
+    await form.locator('[data-outcome="UPDATED"]:not([data-dry-run])').waitFor();
+    expect(await form.locator('[data-testid="sync-one-plan"]').count()).toBe(0);
+    expect((await userOf()).displayName).toBe('Planned Name');
+  });
+
   it('edits the directory to sync administrators, then syncs one by e-mail and all of them', async () => {
     const mailOf = (uid: string) =>
       demo.entries.find((e) => e.attributes['uid']?.[0] === uid)!.attributes['mail']![0]!;
@@ -307,6 +352,65 @@ describe('the console in Chromium', () => {
     expect(await page.locator('tr[data-admin]').count()).toBe(5);
   });
 
+  it('manages manual administrators on the admins page; synced ones are read-only with the reason', async () => {
+    const adminOf = async (email: string) =>
+      (
+        await stack.gql<{
+          adminByEmail: { id: string; role: string; displayName: string | null } | null;
+        }>(`query($e: String!) { adminByEmail(email: $e) { id role displayName } }`, { e: email })
+      ).adminByEmail;
+    const synced = demo.entries.find((e) => e.attributes['uid']?.[0] === 'amoore2')!.attributes[
+      'mail'
+    ]![0]!;
+    await page.click('nav >> text=Admins');
+    const syncedRow = page.locator(`tr[data-admin="${synced}"]`);
+    await syncedRow.waitFor();
+    expect(await syncedRow.locator('[data-testid="read-only"]').innerText()).toContain(
+      `synced from ${dirName}; change its role groups in the source`,
+    );
+    expect(await syncedRow.locator('button').count()).toBe(0);
+    expect(await page.locator('[data-testid="admin-total"]').innerText()).toBe('5 administrators');
+
+    // Create: the API's answers shown by field — a bad e-mail, then an e-mail already taken.
+    await page.click('button:has-text("Add administrator")');
+    const form = page.locator('[data-testid="admin-form"]');
+    await form.locator('input[name="email"]').fill('not an e-mail');
+    await form.locator('button:has-text("Create administrator")').click();
+    await form.locator('[data-field="email"] .field-error').waitFor();
+    await form.locator('input[name="email"]').fill(synced.toUpperCase());
+    await form.locator('button:has-text("Create administrator")').click();
+    await expect
+      .poll(() => form.locator('[data-field="email"] .field-error').innerText())
+      .toMatch(/^CONFLICT .*already exists/);
+    await form.locator('input[name="email"]').fill('console.admin@example.org');
+    await form.locator('select[name="role"]').selectOption('HELP_DESK');
+    await form.locator('input[name="displayName"]').fill('Console Admin');
+    await form.locator('button:has-text("Create administrator")').click();
+    await form.waitFor({ state: 'detached' });
+    const row = page.locator('tr[data-admin="console.admin@example.org"]');
+    await row.waitFor();
+    expect(await row.getAttribute('data-admin-source')).toBe('manual');
+    expect(await row.innerText()).toMatch(/help desk/);
+    expect(await page.locator('[data-testid="admin-total"]').innerText()).toBe('6 administrators');
+    const made = await adminOf('console.admin@example.org');
+    expect(made).toMatchObject({ role: 'HELP_DESK', displayName: 'Console Admin' });
+
+    // Edit the role.
+    await row.locator('button:has-text("Edit")').click();
+    await form.locator('select[name="role"]').selectOption('USER_MANAGER');
+    await form.locator('button:has-text("Save")').click();
+    await form.waitFor({ state: 'detached' });
+    await expect.poll(() => row.innerText()).toMatch(/user manager/);
+    expect((await adminOf('console.admin@example.org'))?.role).toBe('USER_MANAGER');
+
+    // Delete.
+    page.once('dialog', (d) => void d.accept());
+    await row.locator('button:has-text("Delete")').click();
+    await row.waitFor({ state: 'detached' });
+    expect(await adminOf('console.admin@example.org')).toBeNull();
+    expect(await page.locator('[data-testid="admin-total"]').innerText()).toBe('5 administrators');
+  });
+
   it('blocks a full sync over the deletion threshold; rejects one blocked run and approves the next', async () => {
     const [d, e] = singleGroupMembers(5).slice(3) as [
       ReturnType<typeof singleGroupMembers>[number],
@@ -323,7 +427,7 @@ describe('the console in Chromium', () => {
     await page.fill('input[name="deletionThreshold.maxCount"]', '1');
     await page.click('button:has-text("Save")');
     await page.waitForURL(new RegExp(`/directories/${dirId}$`));
-    await page.waitForSelector('dd:has-text("1 users, 20 %")');
+    await page.waitForSelector('dd:has-text("1 user, 20 %")');
     await slapd.modify([d, e].map((p) => memberChange('delete', p)).join('\n'));
 
     const blockedRun = async () => {
@@ -458,6 +562,11 @@ describe('the console in Chromium', () => {
     await ro.p.goto(`${origin}/directories/${dirId}`);
     await ro.p.waitForSelector('h2:has-text("Runs")');
     expect(await ro.p.locator('form[data-sync-one="user"]').count()).toBe(0);
+    // Administrators: listed, but nothing to add, edit or delete.
+    await ro.p.goto(`${origin}/admins`);
+    await ro.p.waitForSelector('tr[data-admin]');
+    expect(await ro.p.locator('button:has-text("Add administrator")').count()).toBe(0);
+    expect(await ro.p.locator('tr[data-admin] button').count()).toBe(0);
     await ro.ctx.close();
 
     const hd = await as(helpDesk.key);
@@ -465,6 +574,8 @@ describe('the console in Chromium', () => {
     await hd.p.waitForSelector('form[data-sync-one="user"]');
     expect(await hd.p.locator('button:has-text("Sync now")').count()).toBe(0);
     expect(await hd.p.locator('button:has-text("Edit")').count()).toBe(0);
+    // A help desk key may sync one user, so it may plan one too.
+    expect(await hd.p.locator('form[data-sync-one="user"] input[name="dryRun"]').count()).toBe(1);
     await hd.ctx.close();
   });
 

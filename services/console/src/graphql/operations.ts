@@ -353,20 +353,34 @@ export const SYNC_USER: Doc<
   {
     syncUser: {
       outcome: SyncOutcome;
-      run: { id: string; status: string; errorCode: string | null; errorMessage: string | null };
+      run: {
+        id: string;
+        status: string;
+        dryRun: boolean;
+        errorCode: string | null;
+        errorMessage: string | null;
+        /** Asked only for a dry run: the plan for this one user. */
+        changes?: Connection<RunChange> & { totalCount: number };
+      };
       user: { id: string; username: string; status: string } | null;
     };
   },
-  { directoryId: string; username: string }
+  { directoryId: string; username: string; dryRun?: boolean }
 > = gql`
-  mutation SyncUser($directoryId: ID!, $username: String!) {
-    syncUser(directoryId: $directoryId, username: $username) {
+  mutation SyncUser($directoryId: ID!, $username: String!, $dryRun: Boolean = false) {
+    syncUser(directoryId: $directoryId, username: $username, dryRun: $dryRun) {
       outcome
       run {
         id
         status
+        dryRun
         errorCode
         errorMessage
+        changes(first: 50) @include(if: $dryRun) {
+          totalCount
+          nodes { ${RUN_CHANGE} }
+          pageInfo { hasNextPage endCursor }
+        }
       }
       user {
         id
@@ -661,6 +675,9 @@ export const GROUP: Doc<{ group: GroupDetail | null }, { id: string; after?: str
   }
 `;
 
+const ADMIN_ROW = `id email role roles firstName lastName displayName status synced syncedAt
+  pendingDeletionAt purgeAfter directory { id name }`;
+
 export const ADMINS: Doc<
   { admins: Connection<AdminRow> & { totalCount: number } },
   {
@@ -677,27 +694,41 @@ export const ADMINS: Doc<
   query Admins($filter: AdminFilter, $after: String, $first: Int!) {
     admins(filter: $filter, after: $after, first: $first) {
       totalCount
-      nodes {
-        id
-        email
-        role
-        roles
-        displayName
-        status
-        synced
-        syncedAt
-        pendingDeletionAt
-        purgeAfter
-        directory {
-          id
-          name
-        }
-      }
+      nodes { ${ADMIN_ROW} }
       pageInfo {
         hasNextPage
         endCursor
       }
     }
+  }
+`;
+
+export interface AdminInput {
+  email?: string;
+  role?: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  displayName?: string | null;
+  disabled?: boolean;
+}
+
+/** A manual administrator (admin:manage); CONFLICT (`extensions.field: email`) when taken. */
+export const CREATE_ADMIN: Doc<{ createAdmin: AdminRow }, { input: AdminInput }> = gql`
+  mutation CreateAdmin($input: CreateAdminInput!) {
+    createAdmin(input: $input) { ${ADMIN_ROW} }
+  }
+`;
+
+/** Change a manual administrator; a synced one answers READ_ONLY. */
+export const UPDATE_ADMIN: Doc<{ updateAdmin: AdminRow }, { id: string; input: AdminInput }> = gql`
+  mutation UpdateAdmin($id: ID!, $input: UpdateAdminInput!) {
+    updateAdmin(id: $id, input: $input) { ${ADMIN_ROW} }
+  }
+`;
+
+export const DELETE_ADMIN: Doc<{ deleteAdmin: boolean }, { id: string }> = gql`
+  mutation DeleteAdmin($id: ID!) {
+    deleteAdmin(id: $id)
   }
 `;
 
@@ -736,4 +767,7 @@ export const ALL_OPERATIONS = {
   GROUP_OPTIONS,
   GROUP,
   ADMINS,
+  CREATE_ADMIN,
+  UPDATE_ADMIN,
+  DELETE_ADMIN,
 };

@@ -238,6 +238,8 @@ export interface AdminRow {
   email: string;
   role: string;
   roles: string[];
+  firstName: string | null;
+  lastName: string | null;
   displayName: string | null;
   status: 'ACTIVE' | 'DISABLED' | 'PENDING_DELETION';
   synced: boolean;

@@ -7,10 +7,15 @@ export interface ApiProblem {
   extensions: Record<string, unknown>;
 }
 
-/** One bad input field of a BAD_USER_INPUT answer (`extensions.fields`). */
+/**
+ * One bad input field: of a BAD_USER_INPUT answer (`extensions.fields`), or an error about one
+ * field (`extensions.field`: a CONFLICT on an e-mail or username), with its code.
+ */
 export interface FieldProblem {
   field: string;
   message: string;
+  /** The error's `extensions.code` when it is not BAD_USER_INPUT (shown beside the message). */
+  code?: string;
 }
 
 function fromBody(text: string): ApiProblem[] {
@@ -54,10 +59,16 @@ export function errorCode(error: unknown): string | undefined {
   return problemsOf(error)[0]?.code;
 }
 
-/** Every bad field of a BAD_USER_INPUT answer. */
+/**
+ * Every bad field of a BAD_USER_INPUT answer, and every other error that names its field
+ * (`extensions.field`), so a form shows each beside its input.
+ */
 export function fieldProblems(error: unknown): FieldProblem[] {
-  return problemsOf(error).flatMap((p) => {
-    if (p.code !== 'BAD_USER_INPUT') return [];
+  return problemsOf(error).flatMap((p): FieldProblem[] => {
+    if (p.code !== 'BAD_USER_INPUT') {
+      const field = p.extensions.field;
+      return typeof field === 'string' ? [{ field, message: p.message, code: p.code }] : [];
+    }
     const fields = p.extensions.fields;
     if (!Array.isArray(fields)) return [];
     return fields.filter(

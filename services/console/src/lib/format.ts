@@ -38,6 +38,16 @@ export function duration(ms: number | null | undefined): string {
 export const number = (n: number | null | undefined) =>
   n === null || n === undefined ? '—' : n.toLocaleString('en-US');
 
+/**
+ * A count with its noun in the right number: `plural(1, 'user')` → `1 user`,
+ * `plural(1063, 'user')` → `1,063 users`, `plural(2, 'entry', 'entries')` → `2 entries`. Every
+ * count the console prints goes through here, so none reads "1 users".
+ */
+export function plural(n: number | null | undefined, one: string, many = `${one}s`): string {
+  if (n === null || n === undefined) return `— ${many}`;
+  return `${number(n)} ${n === 1 ? one : many}`;
+}
+
 /** `PENDING_DELETION` → `pending deletion`. */
 export const words = (s: string | null | undefined) =>
   s ? s.toLowerCase().replace(/_/g, ' ') : '';

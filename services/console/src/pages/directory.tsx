@@ -12,14 +12,16 @@ import {
 } from '../graphql/operations.js';
 import type { DirectoryDetail } from '../graphql/types.js';
 import { errorCode, problemsOf } from '../lib/errors.js';
-import { number } from '../lib/format.js';
+import { number, plural } from '../lib/format.js';
 import { useCursorPager } from '../lib/paging.js';
 import { Link, navigate } from '../lib/router.js';
 import { Permission, useCan } from '../lib/viewer.js';
-import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Pager, Time } from '../ui/components.js';
+import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Time } from '../ui/components.js';
+import { PagedList } from '../ui/paged-list.js';
 import { ACTIVE, RunTable } from '../ui/run-bits.js';
 import { kindLabel } from './directories.js';
 import { ConnectionTestResult } from '../ui/connection-test.js';
+import { ChangesTable } from '../ui/changes.js';
 
 export function DirectoryPage({ id }: { id: string }) {
   const canManage = useCan(Permission.DIRECTORY_MANAGE);
@@ -117,7 +119,7 @@ function Overview({ d }: { d: DirectoryDetail }) {
           ],
           ['Administrators', c ? number(c.admins.totalCount) : '…'],
           ['Source', d.ldap ? d.ldap.url : d.entra ? `tenant ${d.entra.tenantId}` : d.kind],
-          ['Selected groups', `${d.selectedGroups.length}`],
+          ['Selected groups', plural(d.selectedGroups.length, 'group')],
           [
             'Full sync',
             d.scheduleIntervalMinutes ? (
@@ -138,14 +140,14 @@ function Overview({ d }: { d: DirectoryDetail }) {
               'off'
             ),
           ],
-          ['Restore window', `${d.restoreWindowDays} days`],
+          ['Restore window', plural(d.restoreWindowDays, 'day')],
           [
             'Username conflicts',
             d.conflictPolicy === 'TAKE_OVER' ? 'take the user over' : 'reported, not imported',
           ],
           [
             'Deletion threshold',
-            `${d.deletionThreshold.maxCount ? `${number(d.deletionThreshold.maxCount)} users` : 'no count limit'}, ${
+            `${d.deletionThreshold.maxCount ? plural(d.deletionThreshold.maxCount, 'user') : 'no count limit'}, ${
               d.deletionThreshold.maxPercent
                 ? `${d.deletionThreshold.maxPercent} %`
                 : 'no percentage limit'
@@ -236,9 +238,13 @@ function SyncPanel({ d }: { d: DirectoryDetail }) {
   );
 }
 
-/** Sync one user by username or one administrator by e-mail, and show the outcome. */
+/**
+ * Sync one user by username or one administrator by e-mail, and show the outcome. A user can be
+ * synced as a dry run: the outcome it would have and the planned changes, nobody changed.
+ */
 function SyncOne({ directoryId, what }: { directoryId: string; what: 'user' | 'admin' }) {
   const [value, setValue] = useState('');
+  const [dryRun, setDryRun] = useState(false);
   const [syncUser, user] = useMutation(SYNC_USER);
   const [syncAdmin, admin] = useMutation(SYNC_ADMIN);
   const state = what === 'user' ? user : admin;
@@ -246,15 +252,17 @@ function SyncOne({ directoryId, what }: { directoryId: string; what: 'user' | 'a
     e.preventDefault();
     const v = value.trim();
     if (!v) return;
-    const refetchQueries = ['Directory', 'DirectoryCounts'];
     if (what === 'user') {
-      void syncUser({ variables: { directoryId, username: v }, refetchQueries }).catch(
+      // A plan changes nobody: nothing on the page needs refreshing.
+      const refetchQueries = dryRun ? [] : ['Directory', 'DirectoryCounts'];
+      void syncUser({ variables: { directoryId, username: v, dryRun }, refetchQueries }).catch(
         () => undefined,
       );
     } else {
-      void syncAdmin({ variables: { directoryId, email: v }, refetchQueries }).catch(
-        () => undefined,
-      );
+      void syncAdmin({
+        variables: { directoryId, email: v },
+        refetchQueries: ['Directory', 'DirectoryCounts'],
+      }).catch(() => undefined);
     }
   };
   const result =
@@ -271,7 +279,7 @@ function SyncOne({ directoryId, what }: { directoryId: string; what: 'user' | 'a
         }
       : admin.data?.syncAdmin && {
           outcome: admin.data.syncAdmin.outcome,
-          run: admin.data.syncAdmin.run,
+          run: { ...admin.data.syncAdmin.run, dryRun: false, changes: undefined },
           link: admin.data.syncAdmin.admin
             ? {
                 to: `/admins?q=${encodeURIComponent(admin.data.syncAdmin.admin.email)}`,
@@ -279,6 +287,7 @@ function SyncOne({ directoryId, what }: { directoryId: string; what: 'user' | 'a
               }
             : undefined,
         };
+  const planned = result?.run.dryRun ? result.run.changes : undefined;
   return (
     <form onSubmit={submit} className="inline-form sync-one" data-sync-one={what}>
       <label>
@@ -292,11 +301,28 @@ function SyncOne({ directoryId, what }: { directoryId: string; what: 'user' | 'a
           onChange={(e) => setValue(e.target.value)}
         />
       </label>
+      {what === 'user' ? (
+        <label className="inline-check" title="Read the user from the source; change nobody">
+          <input
+            type="checkbox"
+            name="dryRun"
+            checked={dryRun}
+            onChange={(e) => setDryRun(e.target.checked)}
+          />{' '}
+          dry run
+        </label>
+      ) : null}
       <button type="submit" disabled={state.loading}>
-        {state.loading ? 'Syncing…' : 'Sync'}
+        {state.loading ? (dryRun ? 'Planning…' : 'Syncing…') : dryRun ? 'Plan' : 'Sync'}
       </button>
       {result ? (
-        <p className="outcome" data-outcome={result.outcome} role="status">
+        <div
+          className="outcome"
+          data-outcome={result.outcome}
+          data-dry-run={result.run.dryRun ? 'true' : undefined}
+          role="status"
+        >
+          {result.run.dryRun ? <span className="badge badge-dry-run">dry run</span> : null}{' '}
           <Badge value={result.outcome} />{' '}
           {result.link ? <Link to={result.link.to}>{result.link.label}</Link> : null}{' '}
           <Link to={`/runs/${result.run.id}`} className="muted">
@@ -308,7 +334,15 @@ function SyncOne({ directoryId, what }: { directoryId: string; what: 'user' | 'a
               <code>{result.run.errorCode}</code> {result.run.errorMessage}
             </span>
           ) : null}
-        </p>
+          {result.run.dryRun ? (
+            <p className="notice" data-testid="sync-one-plan">
+              A dry run: what a sync of this user would do (
+              {plural(planned?.totalCount ?? 0, 'change')}
+              ); nobody was changed.
+            </p>
+          ) : null}
+          {planned?.nodes.length ? <ChangesTable changes={planned.nodes} /> : null}
+        </div>
       ) : null}
       <ErrorBox error={state.error} />
     </form>
@@ -337,18 +371,9 @@ function RunHistory({ directoryId }: { directoryId: string }) {
           ))}
         </select>
       </div>
-      <ErrorBox error={error} />
-      {runs && runs.nodes.length === 0 ? <Empty>No runs.</Empty> : null}
-      {runs?.nodes.length ? <RunTable runs={runs.nodes} /> : null}
-      {runs && (pager.page > 0 || runs.pageInfo.hasNextPage) ? (
-        <Pager
-          page={pager.page}
-          hasNext={runs.pageInfo.hasNextPage}
-          onNext={() => pager.next(runs.pageInfo.endCursor)}
-          onPrevious={pager.previous}
-          onFirst={pager.first}
-        />
-      ) : null}
+      <PagedList page={runs} pager={pager} error={error} empty="No runs." compactPager>
+        {(nodes) => <RunTable runs={nodes} />}
+      </PagedList>
     </div>
   );
 }

@@ -1,9 +1,10 @@
 import { useQuery } from '@apollo/client/react';
 import { GROUP, GROUPS } from '../graphql/operations.js';
-import { number } from '../lib/format.js';
+import { number, plural } from '../lib/format.js';
 import { useCursorPager } from '../lib/paging.js';
 import { Link, useLocation } from '../lib/router.js';
-import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Pager, Time } from '../ui/components.js';
+import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Time } from '../ui/components.js';
+import { PagedList, Table } from '../ui/paged-list.js';
 import { DirectorySelect, SearchBox } from './users.js';
 
 export function GroupsPage() {
@@ -17,48 +18,27 @@ export function GroupsPage() {
   return (
     <section>
       <PageHeader title="Groups">
-        {page ? <span className="muted">{number(page.totalCount)} groups</span> : null}
+        {page ? <span className="muted">{plural(page.totalCount, 'group')}</span> : null}
       </PageHeader>
       <div className="filters">
         <SearchBox placeholder="name or description" />
         <DirectorySelect />
       </div>
-      <ErrorBox error={error} />
-      {loading && !page ? <Loading /> : null}
-      {page && page.nodes.length === 0 ? <Empty>No groups match.</Empty> : null}
-      {page?.nodes.length ? (
-        <table className="table groups">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Description</th>
-              <th>Members</th>
-              <th>Directory</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.nodes.map((g) => (
-              <tr key={g.id} data-group={g.name}>
-                <td>
-                  <Link to={`/groups/${g.id}`}>{g.name}</Link>
-                </td>
-                <td>{g.description}</td>
-                <td className="num">{number(g.memberCount)}</td>
-                <td>{g.directory?.name}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      {page ? (
-        <Pager
-          page={pager.page}
-          hasNext={page.pageInfo.hasNextPage}
-          onNext={() => pager.next(page.pageInfo.endCursor)}
-          onPrevious={pager.previous}
-          onFirst={pager.first}
-        />
-      ) : null}
+      <PagedList page={page} pager={pager} error={error} loading={loading} empty="No groups match.">
+        {(nodes) => (
+          <Table
+            className="groups"
+            rows={nodes}
+            rowAttributes={(g) => ({ 'data-group': g.name })}
+            columns={[
+              { header: 'Name', cell: (g) => <Link to={`/groups/${g.id}`}>{g.name}</Link> },
+              { header: 'Description', cell: (g) => g.description },
+              { header: 'Members', cell: (g) => number(g.memberCount), className: 'num' },
+              { header: 'Directory', cell: (g) => g.directory?.name },
+            ]}
+          />
+        )}
+      </PagedList>
     </section>
   );
 }
@@ -91,38 +71,30 @@ export function GroupPage({ id }: { id: string }) {
               'Location',
               g.sourceLocator ? <span className="mono small">{g.sourceLocator}</span> : null,
             ],
-            ['Members', `${number(g.memberCount)} (nested groups expanded)`],
+            ['Members', `${plural(g.memberCount, 'member')} (nested groups expanded)`],
             ['Updated', <Time iso={g.updatedAt} />],
           ]}
         />
       </div>
       <div className="card">
         <h2>Members</h2>
-        {g.members.nodes.length === 0 ? <Empty>No members.</Empty> : null}
-        {g.members.nodes.length ? (
-          <table className="table members">
-            <tbody>
-              {g.members.nodes.map((m) => (
-                <tr key={m.id}>
-                  <td>
-                    <Link to={`/users/${m.id}`}>{m.username}</Link>
-                  </td>
-                  <td>{m.displayName}</td>
-                  <td>
-                    <Badge value={m.status} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : null}
-        <Pager
-          page={pager.page}
-          hasNext={g.members.pageInfo.hasNextPage}
-          onNext={() => pager.next(g.members.pageInfo.endCursor)}
-          onPrevious={pager.previous}
-          onFirst={pager.first}
-        />
+        <PagedList page={g.members} pager={pager} empty="No members." compactPager>
+          {(nodes) => (
+            <Table
+              className="members"
+              head={false}
+              rows={nodes}
+              columns={[
+                {
+                  header: 'Username',
+                  cell: (m) => <Link to={`/users/${m.id}`}>{m.username}</Link>,
+                },
+                { header: 'Name', cell: (m) => m.displayName },
+                { header: 'Status', cell: (m) => <Badge value={m.status} /> },
+              ]}
+            />
+          )}
+        </PagedList>
       </div>
     </section>
   );

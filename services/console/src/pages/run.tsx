@@ -10,7 +10,7 @@ import {
 } from '../graphql/operations.js';
 import { CHANGE_KINDS, ChangesTable } from '../ui/changes.js';
 import type { RunCounts, RunDetail } from '../graphql/types.js';
-import { duration, number, words } from '../lib/format.js';
+import { duration, number, plural, words } from '../lib/format.js';
 import { useCursorPager } from '../lib/paging.js';
 import { Link, setQuery, useLocation } from '../lib/router.js';
 import { Permission, useCan } from '../lib/viewer.js';
@@ -179,7 +179,7 @@ function Removals({ run }: { run: RunDetail }) {
           ['Groups to remove', number(r.groups)],
           [
             'Threshold',
-            `${r.threshold.maxCount ? `${number(r.threshold.maxCount)} users` : 'no count limit'}, ${
+            `${r.threshold.maxCount ? plural(r.threshold.maxCount, 'user') : 'no count limit'}, ${
               r.threshold.maxPercent ? `${r.threshold.maxPercent} %` : 'no percentage limit'
             }`,
           ],
@@ -221,7 +221,7 @@ function Removals({ run }: { run: RunDetail }) {
             className="primary"
             disabled={busy}
             onClick={() => {
-              if (!confirm(`Approve: move ${r.users} users to pending deletion?`)) return;
+              if (!confirm(`Approve: move ${plural(r.users, 'user')} to pending deletion?`)) return;
               void approve({ variables: { runId: run.id } }).catch(() => undefined);
             }}
           >
@@ -258,7 +258,7 @@ function Progress({ run }: { run: RunDetail }) {
         <b data-testid="live-seen">{number(seen)}</b> seen
         {expected ? <span className="muted"> of about {number(expected)}</span> : null},{' '}
         {number(run.counts.created)} created, {number(run.counts.updated)} updated,{' '}
-        {number(run.counts.errors)} errors
+        {plural(run.counts.errors, 'error')}
       </span>
     </div>
   );

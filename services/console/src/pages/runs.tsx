@@ -1,9 +1,10 @@
 import { useQuery } from '@apollo/client/react';
 import { DIRECTORIES, RUNS } from '../graphql/operations.js';
-import { number } from '../lib/format.js';
+import { plural } from '../lib/format.js';
 import { useCursorPager } from '../lib/paging.js';
 import { setQuery, useLocation } from '../lib/router.js';
-import { Empty, ErrorBox, Loading, PageHeader, Pager } from '../ui/components.js';
+import { PageHeader } from '../ui/components.js';
+import { PagedList } from '../ui/paged-list.js';
 import { RunTable } from '../ui/run-bits.js';
 
 const STATUSES = ['COMPLETED', 'FAILED', 'BLOCKED', 'REJECTED', 'RUNNING', 'QUEUED'];
@@ -48,21 +49,11 @@ export function RunsPage() {
             </option>
           ))}
         </select>
-        {runs ? <span className="muted">{number(runs.totalCount)} runs</span> : null}
+        {runs ? <span className="muted">{plural(runs.totalCount, 'run')}</span> : null}
       </div>
-      <ErrorBox error={error} />
-      {loading && !data ? <Loading /> : null}
-      {runs && runs.nodes.length === 0 ? <Empty>No runs match.</Empty> : null}
-      {runs?.nodes.length ? <RunTable runs={runs.nodes} showDirectory /> : null}
-      {runs ? (
-        <Pager
-          page={pager.page}
-          hasNext={runs.pageInfo.hasNextPage}
-          onNext={() => pager.next(runs.pageInfo.endCursor)}
-          onPrevious={pager.previous}
-          onFirst={pager.first}
-        />
-      ) : null}
+      <PagedList page={runs} pager={pager} error={error} loading={loading} empty="No runs match.">
+        {(nodes) => <RunTable runs={nodes} showDirectory />}
+      </PagedList>
     </section>
   );
 }

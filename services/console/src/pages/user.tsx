@@ -8,7 +8,7 @@ import {
 } from '../graphql/operations.js';
 import { ChangesTable } from '../ui/changes.js';
 import { useCursorPager } from '../lib/paging.js';
-import { Pager } from '../ui/components.js';
+import { PagedList } from '../ui/paged-list.js';
 import { words } from '../lib/format.js';
 import { Link, navigate } from '../lib/router.js';
 import { Permission, useCan } from '../lib/viewer.js';
@@ -213,18 +213,15 @@ function History({ id }: { id: string }) {
   return (
     <div className="card" data-testid="history">
       <h2>History {history ? <span className="muted">({history.totalCount})</span> : null}</h2>
-      <ErrorBox error={error} />
-      {history && history.nodes.length === 0 ? <Empty>No recorded changes.</Empty> : null}
-      {history?.nodes.length ? <ChangesTable changes={history.nodes} showRun /> : null}
-      {history && (pager.page > 0 || history.pageInfo.hasNextPage) ? (
-        <Pager
-          page={pager.page}
-          hasNext={history.pageInfo.hasNextPage}
-          onNext={() => pager.next(history.pageInfo.endCursor)}
-          onPrevious={pager.previous}
-          onFirst={pager.first}
-        />
-      ) : null}
+      <PagedList
+        page={history}
+        pager={pager}
+        error={error}
+        empty="No recorded changes."
+        compactPager
+      >
+        {(nodes) => <ChangesTable changes={nodes} showRun />}
+      </PagedList>
     </div>
   );
 }

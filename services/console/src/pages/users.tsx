@@ -3,11 +3,12 @@ import { useQuery } from '@apollo/client/react';
 import { DIRECTORIES, GROUP, GROUP_OPTIONS, USER_COUNT, USERS } from '../graphql/operations.js';
 import type { UserFilterVars } from '../graphql/operations.js';
 import { useDebounced } from '../lib/debounce.js';
-import { number, words } from '../lib/format.js';
+import { number, plural, words } from '../lib/format.js';
 import { useCursorPager } from '../lib/paging.js';
 import { Link, navigate, setQuery, useLocation } from '../lib/router.js';
 import { Permission, useCan } from '../lib/viewer.js';
-import { Badge, Empty, ErrorBox, Loading, PageHeader, Pager, Time } from '../ui/components.js';
+import { Badge, PageHeader, Time } from '../ui/components.js';
+import { PagedList, Table } from '../ui/paged-list.js';
 
 const STATUSES = ['ACTIVE', 'DISABLED', 'BYPASS', 'PENDING_DELETION'];
 const PAGE_SIZE = 50;
@@ -142,7 +143,9 @@ export function UsersPage({
         ) : null}
         {count.data ? (
           <span className="muted" data-testid="user-total">
-            {number(count.data.users.totalCount)} {fixedStatus ? 'users' : 'matching'}
+            {fixedStatus
+              ? plural(count.data.users.totalCount, 'user')
+              : `${number(count.data.users.totalCount)} matching`}
           </span>
         ) : null}
       </PageHeader>
@@ -165,72 +168,32 @@ export function UsersPage({
         <DirectorySelect />
         <GroupFilter directoryId={filter.directoryId ?? null} />
       </div>
-      <ErrorBox error={error} />
-      {loading && !page ? <Loading /> : null}
-      {page && page.nodes.length === 0 ? <Empty>No users match.</Empty> : null}
-      {page?.nodes.length ? (
-        <table className={`table users${loading ? ' stale' : ''}`}>
-          <thead>
-            <tr>
-              <th>Username</th>
-              <th>Name</th>
-              <th>E-mail</th>
-              <th>Status</th>
-              <th>Directory</th>
-              {pending ? (
-                <>
-                  <th>Reason</th>
-                  <th>Purged</th>
-                </>
-              ) : (
-                <th>Last sync</th>
-              )}
-              {renderActions ? <th></th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {page.nodes.map((u) => (
-              <tr key={u.id} data-user={u.username}>
-                <td>
-                  <Link to={`/users/${u.id}`}>{u.username}</Link>
-                </td>
-                <td>{u.displayName}</td>
-                <td>{u.email}</td>
-                <td>
-                  <Badge value={u.status} />
-                </td>
-                <td>
-                  {u.directory?.name ?? (
+      <PagedList page={page} pager={pager} error={error} loading={loading} empty="No users match.">
+        {(nodes) => (
+          <Table
+            className={`users${loading ? ' stale' : ''}`}
+            rows={nodes}
+            rowAttributes={(u) => ({ 'data-user': u.username })}
+            columns={[
+              { header: 'Username', cell: (u) => <Link to={`/users/${u.id}`}>{u.username}</Link> },
+              { header: 'Name', cell: (u) => u.displayName },
+              { header: 'E-mail', cell: (u) => u.email },
+              { header: 'Status', cell: (u) => <Badge value={u.status} /> },
+              {
+                header: 'Directory',
+                cell: (u) =>
+                  u.directory?.name ?? (
                     <span className="muted">{u.synced ? 'deleted directory' : 'manual'}</span>
-                  )}
-                </td>
-                {pending ? (
-                  <>
-                    <td>{words(u.removalReason)}</td>
-                    <td>
-                      <Time iso={u.purgeAfter} />
-                    </td>
-                  </>
-                ) : (
-                  <td>
-                    <Time iso={u.lastDirectorySync} />
-                  </td>
-                )}
-                {renderActions ? <td className="row-actions">{renderActions(u)}</td> : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      {page ? (
-        <Pager
-          page={pager.page}
-          hasNext={page.pageInfo.hasNextPage}
-          onNext={() => pager.next(page.pageInfo.endCursor)}
-          onPrevious={pager.previous}
-          onFirst={pager.first}
-        />
-      ) : null}
+                  ),
+              },
+              pending && { header: 'Reason', cell: (u) => words(u.removalReason) },
+              pending && { header: 'Purged', cell: (u) => <Time iso={u.purgeAfter} /> },
+              !pending && { header: 'Last sync', cell: (u) => <Time iso={u.lastDirectorySync} /> },
+              renderActions && { header: '', cell: renderActions, className: 'row-actions' },
+            ]}
+          />
+        )}
+      </PagedList>
     </section>
   );
 }

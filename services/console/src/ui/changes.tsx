@@ -1,5 +1,5 @@
 import type { RunChange } from '../graphql/operations.js';
-import { words } from '../lib/format.js';
+import { plural, words } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import { Badge, Time } from './components.js';
 
@@ -39,9 +39,9 @@ function ChangeDetail({ c }: { c: RunChange }) {
   if (c.kind === 'MEMBERSHIP') {
     return (
       <span className="muted">
-        {c.addedGroupIds.length ? `joined ${c.addedGroupIds.length} group(s)` : ''}
+        {c.addedGroupIds.length ? `joined ${plural(c.addedGroupIds.length, 'group')}` : ''}
         {c.addedGroupIds.length && c.removedGroupIds.length ? ', ' : ''}
-        {c.removedGroupIds.length ? `left ${c.removedGroupIds.length} group(s)` : ''}
+        {c.removedGroupIds.length ? `left ${plural(c.removedGroupIds.length, 'group')}` : ''}
       </span>
     );
   }
@@ -54,7 +54,7 @@ function ChangeDetail({ c }: { c: RunChange }) {
     );
   }
   if (c.kind === 'CREATED') {
-    return <span className="muted">{c.fields.length} fields imported</span>;
+    return <span className="muted">{plural(c.fields.length, 'field')} imported</span>;
   }
   if (c.fields.length) {
     return (

@@ -115,6 +115,7 @@ export function Field({
       {problems.map((p, i) => (
         <small key={i} className="field-error" role="alert">
           {p.field === name ? '' : `${p.field}: `}
+          {p.code ? <code>{p.code} </code> : null}
           {p.message}
         </small>
       ))}

@@ -1,9 +1,19 @@
 // Run history through the real service: events over NATS → run_changes in the same
 // transaction → GraphQL (SyncRun.changes as the gateway resolves it, User.history), the counts ==
 // recorded changes rule per kind, paging, filters and retention.
-import { ErrorCode, SyncMode, type RunUpdate } from '@dirsync/proto';
+import { AdminRole, ErrorCode, SyncMode, UserOutcome, type RunUpdate } from '@dirsync/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunBuilder, gql, group, runAndWait, startHarness, user, type Harness } from './harness.js';
+import {
+  RunBuilder,
+  admin,
+  gql,
+  group,
+  runAndWait,
+  startHarness,
+  user,
+  type AdminInit,
+  type Harness,
+} from './harness.js';
 
 let h: Harness;
 
@@ -203,5 +213,241 @@ describe('run history', () => {
     expect((await changes(first.runId)).totalCount).toBe(0);
     const [users] = await h.rows<{ n: string }>('select count(*) as n from users');
     expect(Number(users?.n)).toBe(4);
+  });
+});
+
+interface AdminPage {
+  totalCount: number;
+  nodes: {
+    id: string;
+    kind: string;
+    email: string | null;
+    adminId: string | null;
+    username: string | null;
+    userId: string | null;
+    fields: { field: string; old: unknown; new: unknown }[];
+    status: string | null;
+    previousStatus: string | null;
+    role: string | null;
+    previousRole: string | null;
+    removalReason: string | null;
+    purgeAfter: string | null;
+    errorCode: string | null;
+    admin: { email: string; status: string } | null;
+    runId: string;
+  }[];
+}
+
+const ADMIN_NODE = `id kind email adminId username userId fields { field old new } status
+  previousStatus role previousRole removalReason purgeAfter errorCode admin { email status } runId`;
+
+async function adminChanges(runId: string, args = '(first: 500)'): Promise<AdminPage> {
+  const res = await gql<{ _entities: { changes: AdminPage }[] }>(
+    h.service.url,
+    `query($r: [_Any!]!) { _entities(representations: $r) { ... on SyncRun {
+       changes${args} { totalCount nodes { ${ADMIN_NODE} } } } } }`,
+    { r: [{ __typename: 'SyncRun', id: runId }] },
+  );
+  expect(res.errors).toBeUndefined();
+  return res.data!._entities[0]!.changes;
+}
+
+/** Every admin count of an ADMIN run equals the number of its recorded changes of that kind. */
+async function expectAdminCountsEqualHistory(update: RunUpdate): Promise<void> {
+  const c = update.counts!;
+  const perKind: [string, number][] = [
+    ['ADMIN_CREATED', c.adminsCreated],
+    ['ADMIN_UPDATED', c.adminsUpdated],
+    ['ADMIN_RESTORED', c.adminsRestored],
+    ['ADMIN_DISABLED', c.adminsDisabled],
+    ['ADMIN_PENDING_DELETION', c.adminsPendingDeletion],
+    ['ERROR', c.errors],
+  ];
+  for (const [kind, count] of perKind) {
+    const page = await adminChanges(update.runId, `(first: 0, filter: { kinds: [${kind}] })`);
+    expect({ kind, recorded: page.totalCount }).toEqual({ kind, recorded: count });
+  }
+  // An ADMIN run records no user or group change.
+  const users = await adminChanges(
+    update.runId,
+    `(first: 0, filter: { kinds: [CREATED, UPDATED, RESTORED, DISABLED, ENABLED, CLAIMED,
+       PENDING_DELETION, CONFLICT, MEMBERSHIP, GROUP_CREATED, GROUP_UPDATED, GROUP_DELETED] })`,
+  );
+  expect(users.totalCount).toBe(0);
+}
+
+function adminRun(directoryId: string, admins: AdminInit[], email = ''): RunBuilder {
+  return new RunBuilder(directoryId).started(SyncMode.ADMIN, { email }).admins(admins).completed();
+}
+
+describe('run history of administrators', () => {
+  const adir = 'dir-history-admins';
+  const other = 'dir-history-admins-other';
+  let first: RunUpdate;
+  let second: RunUpdate;
+
+  it('an ADMIN run records created (with values), disabled and errors; counts equal them', async () => {
+    await runAndWait(h, adminRun(other, [admin('o-oz', 'oz@example.org', AdminRole.OWNER)]));
+    first = await runAndWait(
+      h,
+      adminRun(adir, [
+        admin('a-ana', 'ana@example.org', AdminRole.HELP_DESK),
+        admin('a-ben', 'ben@example.org', AdminRole.BILLING, { disabled: true }),
+        admin('a-col', 'col@example.org', AdminRole.READ_ONLY),
+        admin('a-dan', 'dan@example.org', AdminRole.READ_ONLY),
+        admin('a-nomail', '', AdminRole.OWNER),
+        admin('a-oz', 'OZ@example.org', AdminRole.READ_ONLY),
+      ]),
+    );
+    expect(first.counts).toMatchObject({ adminsCreated: 4, adminsDisabled: 1, errors: 2 });
+    await expectAdminCountsEqualHistory(first);
+    const all = await adminChanges(first.runId);
+    expect(all.nodes.map((n) => [n.kind, n.email])).toEqual([
+      ['ERROR', null],
+      ['ERROR', 'OZ@example.org'],
+      ['ADMIN_CREATED', 'ana@example.org'],
+      ['ADMIN_CREATED', 'ben@example.org'],
+      ['ADMIN_DISABLED', 'ben@example.org'],
+      ['ADMIN_CREATED', 'col@example.org'],
+      ['ADMIN_CREATED', 'dan@example.org'],
+    ]);
+    const ana = all.nodes.find((n) => n.kind === 'ADMIN_CREATED' && n.email === 'ana@example.org');
+    expect(ana).toMatchObject({
+      username: null,
+      userId: null,
+      admin: { email: 'ana@example.org', status: 'ACTIVE' },
+    });
+    expect(ana?.fields).toEqual(
+      expect.arrayContaining([
+        { field: 'role', old: null, new: 'HELP_DESK' },
+        { field: 'roles', old: null, new: ['HELP_DESK'] },
+        { field: 'status', old: null, new: 'ACTIVE' },
+        { field: 'externalId', old: null, new: 'a-ana' },
+      ]),
+    );
+    // The conflict names the administrator another directory syncs with that e-mail.
+    const oz = await gql<{ adminByEmail: { id: string } }>(
+      h.service.url,
+      `{ adminByEmail(email: "oz@example.org") { id } }`,
+    );
+    expect(all.nodes[1]).toMatchObject({
+      errorCode: 'ADMIN_CONFLICT',
+      adminId: oz.data!.adminByEmail.id,
+    });
+    expect(all.nodes[0]).toMatchObject({ errorCode: 'MISSING_EMAIL', adminId: null });
+    expect(all.nodes.find((n) => n.kind === 'ADMIN_DISABLED')?.previousStatus).toBeNull();
+  });
+
+  it('a second run: updated old → new, role changed, enabled, pending deletion, restored', async () => {
+    // Pending first, so that the second run restores it.
+    await runAndWait(h, adminRun(adir, [], 'dan@example.org'));
+    second = await runAndWait(
+      h,
+      adminRun(adir, [
+        admin('a-ana', 'ana@example.org', AdminRole.OWNER, {
+          roles: [AdminRole.OWNER, AdminRole.HELP_DESK],
+        }),
+        admin('a-ben', 'ben@example.org', AdminRole.BILLING, { displayName: 'Ben B' }),
+        admin('a-dan', 'dan@example.org', AdminRole.READ_ONLY),
+      ]),
+    );
+    expect(second.counts).toMatchObject({
+      adminsUpdated: 2,
+      adminsRestored: 1,
+      adminsPendingDeletion: 1,
+      adminsDisabled: 0,
+    });
+    await expectAdminCountsEqualHistory(second);
+    const all = await adminChanges(second.runId);
+    const of = (email: string) => all.nodes.filter((n) => n.email === email).map((n) => n.kind);
+    expect(of('ana@example.org')).toEqual(['ADMIN_UPDATED', 'ADMIN_ROLE_CHANGED']);
+    expect(of('ben@example.org')).toEqual(['ADMIN_UPDATED', 'ADMIN_ENABLED']);
+    expect(of('dan@example.org')).toEqual(['ADMIN_RESTORED']);
+    expect(of('col@example.org')).toEqual(['ADMIN_PENDING_DELETION']);
+    const ana = all.nodes.find((n) => n.kind === 'ADMIN_UPDATED' && n.email === 'ana@example.org');
+    expect(ana?.fields).toEqual([
+      { field: 'role', old: 'HELP_DESK', new: 'OWNER' },
+      { field: 'roles', old: ['HELP_DESK'], new: ['OWNER', 'HELP_DESK'] },
+    ]);
+    expect(all.nodes.find((n) => n.kind === 'ADMIN_ROLE_CHANGED')).toMatchObject({
+      previousRole: 'HELP_DESK',
+      role: 'OWNER',
+    });
+    const ben = all.nodes.find((n) => n.kind === 'ADMIN_UPDATED' && n.email === 'ben@example.org');
+    expect(ben?.fields).toEqual([
+      { field: 'displayName', old: 'ben', new: 'Ben B' },
+      { field: 'status', old: 'DISABLED', new: 'ACTIVE' },
+    ]);
+    expect(all.nodes.find((n) => n.kind === 'ADMIN_ENABLED')?.status).toBe('ACTIVE');
+    expect(all.nodes.find((n) => n.kind === 'ADMIN_RESTORED')).toMatchObject({
+      status: 'ACTIVE',
+      fields: [],
+    });
+    const col = all.nodes.find((n) => n.kind === 'ADMIN_PENDING_DELETION');
+    expect(col).toMatchObject({
+      removalReason: 'NOT_OBSERVED',
+      previousStatus: 'ACTIVE',
+      admin: { email: 'col@example.org', status: 'PENDING_DELETION' },
+    });
+    expect(Date.parse(col!.purgeAfter!)).toBeGreaterThan(Date.now());
+  });
+
+  it('a run for one e-mail records that administrator only; filter by admin; Admin.history', async () => {
+    const one = await runAndWait(
+      h,
+      adminRun(
+        adir,
+        [admin('a-ben', 'ben@example.org', AdminRole.USER_MANAGER)],
+        'ben@example.org',
+      ),
+    );
+    expect(one.adminOutcome).toBe(UserOutcome.UPDATED);
+    await expectAdminCountsEqualHistory(one);
+    const mine = await adminChanges(one.runId);
+    expect(mine.nodes.map((n) => [n.kind, n.adminId])).toEqual([
+      ['ADMIN_UPDATED', one.adminId],
+      ['ADMIN_ROLE_CHANGED', one.adminId],
+    ]);
+
+    const ana = (await adminChanges(first.runId)).nodes.find((n) => n.email === 'ana@example.org')!;
+    const filtered = await adminChanges(second.runId, `(filter: { adminId: "${ana.adminId}" })`);
+    expect(filtered.nodes.map((n) => n.kind)).toEqual(['ADMIN_UPDATED', 'ADMIN_ROLE_CHANGED']);
+
+    const res = await gql<{
+      adminByEmail: { history: { totalCount: number; nodes: { kind: string; runId: string }[] } };
+    }>(
+      h.service.url,
+      `{ adminByEmail(email: "ben@example.org") { history(first: 10) { totalCount nodes { kind runId } } } }`,
+    );
+    expect(res.errors).toBeUndefined();
+    const name = (runId: string) =>
+      runId === first.runId ? 'first' : runId === second.runId ? 'second' : 'one';
+    expect(res.data!.adminByEmail.history.nodes.map((n) => [n.kind, name(n.runId)])).toEqual([
+      ['ADMIN_ROLE_CHANGED', 'one'],
+      ['ADMIN_UPDATED', 'one'],
+      ['ADMIN_ENABLED', 'second'],
+      ['ADMIN_UPDATED', 'second'],
+      ['ADMIN_DISABLED', 'first'],
+      ['ADMIN_CREATED', 'first'],
+    ]);
+  });
+
+  it('a manual administrator taken over by a sync is ADMIN_UPDATED + ADMIN_CLAIMED', async () => {
+    const created = await gql<{ createAdmin: { id: string } }>(
+      h.service.url,
+      `mutation { createAdmin(input: { email: "mo@example.org", role: READ_ONLY }) { id } }`,
+    );
+    expect(created.errors).toBeUndefined();
+    const run = await runAndWait(
+      h,
+      adminRun(adir, [admin('a-mo', 'mo@example.org', AdminRole.READ_ONLY)], 'mo@example.org'),
+    );
+    await expectAdminCountsEqualHistory(run);
+    const all = await adminChanges(run.runId);
+    expect(all.nodes.map((n) => [n.kind, n.adminId])).toEqual([
+      ['ADMIN_UPDATED', created.data!.createAdmin.id],
+      ['ADMIN_CLAIMED', created.data!.createAdmin.id],
+    ]);
+    expect(all.nodes[0]?.fields).toContainEqual({ field: 'externalId', old: null, new: 'a-mo' });
   });
 });

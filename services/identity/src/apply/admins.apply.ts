@@ -11,6 +11,7 @@ import {
   ErrorCode,
   Transition,
   UserOutcome,
+  errorCodeName,
   type ObjectError,
   type ObservedAdmin,
 } from '@dirsync/proto';
@@ -21,6 +22,7 @@ import {
   syncTransition,
   type LifecycleCause,
 } from '../lifecycle/lifecycle.outbox.js';
+import { adminStatusName, diffAdminFields, errorChange, type AdminFieldValues } from './changes.js';
 import { hasNul, storable } from './normalize.js';
 import { objectError, type RunState } from './run.repository.js';
 
@@ -59,8 +61,17 @@ interface ExistingAdmin {
   email_key: string;
   directory_id: string | null;
   status: 'active' | 'disabled' | 'pending_deletion';
+  previous_status: 'active' | 'disabled' | null;
   roles: AdminRoleName[];
   content_hash: string | null;
+  // The field values before the write, for the run history's old → new (changes.ts).
+  email: string;
+  role: AdminRoleName;
+  first_name: string | null;
+  last_name: string | null;
+  display_name: string | null;
+  external_id: string | null;
+  source_locator: string | null;
   /** Observed earlier in this same run. */
   seen: boolean;
 }
@@ -78,7 +89,9 @@ function ordered(roles: Iterable<AdminRoleName>): AdminRoleName[] {
 }
 
 /** Why an observed admin cannot be stored, or its normalised form. */
-function normalize(raw: ObservedAdmin): NormalizedAdmin | { code: ErrorCode; message: string } {
+function normalize(
+  raw: ObservedAdmin,
+): NormalizedAdmin | { code: ErrorCode; message: string; email?: string } {
   const who = raw.sourceLocator || raw.externalId || 'an administrator';
   const problem = hasNul(raw.email) ? 'contains U+0000' : emailProblem(raw.email);
   if (problem) {
@@ -94,6 +107,7 @@ function normalize(raw: ObservedAdmin): NormalizedAdmin | { code: ErrorCode; mes
     return {
       code: ErrorCode.INVALID_ATTRIBUTE,
       message: `${storable(who)}: no valid admin role; not an administrator`,
+      email: raw.email.trim().normalize('NFC'),
     };
   }
   const email = raw.email.trim().normalize('NFC');
@@ -227,9 +241,14 @@ export async function applyAdminBatch(
   for (const raw of observed) {
     const a = normalize(raw);
     if ('code' in a) {
-      errors.push(
-        objectError(a.code, a.message, storable(raw.externalId), storable(raw.sourceLocator)),
+      const e = objectError(
+        a.code,
+        a.message,
+        storable(raw.externalId),
+        storable(raw.sourceLocator),
       );
+      errors.push(e);
+      run.changes.push(errorChange(run, e, errorCodeName(e.code), { email: a.email }));
       continue;
     }
     if (wanted !== undefined && a.emailKey !== wanted) continue;
@@ -255,7 +274,9 @@ export async function applyAdminBatch(
   }
 
   const existing = await sql.rows<ExistingAdmin>(
-    `select a.id, a.email_key, a.directory_id, a.status, a.roles, a.content_hash,
+    `select a.id, a.email_key, a.directory_id, a.status, a.previous_status, a.roles,
+       a.content_hash, a.email, a.role, a.first_name, a.last_name, a.display_name,
+       a.external_id, a.source_locator,
        exists (select 1 from run_seen_admins s where s.run_id = ? and s.email_key = a.email_key)
          as seen
      from admins a where a.email_key = any(?::text[])
@@ -276,13 +297,15 @@ export async function applyAdminBatch(
       continue;
     }
     if (before.directory_id !== null && before.directory_id !== run.directoryId) {
-      errors.push(
-        objectError(
-          ErrorCode.ADMIN_CONFLICT,
-          `${a.email} is an administrator synced from another directory (${before.directory_id}); it is not taken over`,
-          a.externalId,
-          a.sourceLocator ?? '',
-        ),
+      const e = objectError(
+        ErrorCode.ADMIN_CONFLICT,
+        `${a.email} is an administrator synced from another directory (${before.directory_id}); it is not taken over`,
+        a.externalId,
+        a.sourceLocator ?? '',
+      );
+      errors.push(e);
+      run.changes.push(
+        errorChange(run, e, errorCodeName(e.code), { adminId: before.id, email: a.email }),
       );
       counts.errors += 1;
       outcome.set(a.emailKey, UserOutcome.ERROR);
@@ -372,13 +395,15 @@ export async function applyAdminBatch(
     written.map((row) => ({ row, before: beforeOf.get(row.id) })),
   );
 
-  counts.adminsCreated += inserts.length;
-  for (const { admin, before } of updates) {
-    if (before.status === 'pending_deletion') counts.adminsRestored += 1;
-    else counts.adminsUpdated += 1;
-    if (admin.disabled && before.status !== 'disabled') counts.adminsDisabled += 1;
+  // Counters and run history together, per written row (changes.ts rule 3).
+  const insertOf = new Map(inserts.map((a) => [a.emailKey, a]));
+  const updateOf = new Map(updates.map((u) => [u.before.id, u]));
+  for (const w of written) {
+    const u = updateOf.get(w.id);
+    const a = u?.admin ?? insertOf.get(w.email_key);
+    if (!a) continue; // every written row is one of them (same statements)
+    adminChanges(run, a, w, u?.before);
   }
-  counts.adminsDisabled += inserts.filter((a) => a.disabled).length;
   counts.adminsUnchanged += unchanged.length;
 
   if (wanted !== undefined) {
@@ -391,6 +416,116 @@ export async function applyAdminBatch(
     }
   }
   return errors;
+}
+
+/** An administrator's synced fields as GraphQL shows them (changes.ts, rule 5). */
+function adminValues(
+  a: Pick<
+    NormalizedAdmin,
+    'email' | 'displayName' | 'firstName' | 'lastName' | 'roles' | 'sourceLocator'
+  > & { externalId: string | null },
+  status: string,
+): AdminFieldValues {
+  return {
+    externalId: a.externalId,
+    email: a.email,
+    displayName: a.displayName,
+    firstName: a.firstName,
+    lastName: a.lastName,
+    role: a.roles[0]!,
+    roles: a.roles,
+    status: adminStatusName(status),
+    sourceLocator: a.sourceLocator,
+  };
+}
+
+/**
+ * The run-history changes of one written administrator, each with the counter it moves (rule
+ * 3), in the order of rule 4: adminCreated | adminUpdated | adminRestored, then
+ * adminRoleChanged, then adminClaimed, then adminDisabled | adminEnabled.
+ */
+function adminChanges(
+  run: RunState,
+  a: NormalizedAdmin,
+  w: Written,
+  before: ExistingAdmin | undefined,
+): void {
+  const ref = {
+    runId: run.runId,
+    directoryId: run.directoryId,
+    adminId: w.id,
+    externalId: a.externalId,
+    email: a.email,
+  };
+  const now = adminValues(a, w.status);
+  const changes = run.changes;
+  const counts = run.counts;
+  if (!before) {
+    changes.push({ ...ref, kind: 'adminCreated', values: now });
+    counts.adminsCreated += 1;
+  } else {
+    const old = adminValues(
+      {
+        externalId: before.external_id,
+        email: before.email,
+        displayName: before.display_name,
+        firstName: before.first_name,
+        lastName: before.last_name,
+        // The roles stored before this write (seen earlier in the run: those of that batch).
+        roles: before.roles.length > 0 ? before.roles : [before.role],
+        sourceLocator: before.source_locator,
+      },
+      before.status,
+    );
+    if (before.status === 'pending_deletion') {
+      // The status is the restore itself; the fields are what else changed while away.
+      const fields = diffAdminFields({ ...old, status: now.status }, now);
+      changes.push({ ...ref, kind: 'adminRestored', status: now.status, fields });
+      counts.adminsRestored += 1;
+    } else {
+      changes.push({ ...ref, kind: 'adminUpdated', fields: diffAdminFields(old, now) });
+      counts.adminsUpdated += 1;
+    }
+    if (old.role !== now.role) {
+      changes.push({ ...ref, kind: 'adminRoleChanged', previousRole: old.role, role: now.role });
+    }
+    if (before.directory_id === null) changes.push({ ...ref, kind: 'adminClaimed' });
+  }
+  if (w.status === 'disabled' && before?.status !== 'disabled') {
+    const previous =
+      before?.status === 'pending_deletion' ? before.previous_status : (before?.status ?? null);
+    changes.push({
+      ...ref,
+      kind: 'adminDisabled',
+      previousStatus: previous ? adminStatusName(previous) : null,
+    });
+    counts.adminsDisabled += 1;
+  } else if (before?.status === 'disabled' && w.status !== 'disabled') {
+    changes.push({ ...ref, kind: 'adminEnabled', status: adminStatusName(w.status) });
+  }
+}
+
+/**
+ * Administrators a run moved to pending deletion (rows as they are after the write, from
+ * {@link PENDING_DELETION_SET}): the counter, the run history and the PENDING_DELETION events
+ * together, so no path that removes administrators for a run can miss one of them.
+ */
+export function adminsRemoved(sql: Sql, run: RunState, rows: readonly Written[]): void {
+  run.counts.adminsPendingDeletion += rows.length;
+  for (const w of rows) {
+    run.changes.push({
+      kind: 'adminPendingDeletion',
+      runId: run.runId,
+      directoryId: run.directoryId,
+      adminId: w.id,
+      externalId: w.external_id ?? '',
+      email: w.email,
+      reason: 'not_observed',
+      previousStatus: adminStatusName(w.previous_status ?? 'active'),
+      purgeAfter: new Date(w.purge_after ?? Date.now()).toISOString(),
+    });
+  }
+  emitAdminsGone(sql, Transition.PENDING_DELETION, rows, { runId: run.runId });
 }
 
 export const PENDING_DELETION_SET = `
@@ -418,8 +553,7 @@ export async function completeAdmins(sql: Sql, run: RunState): Promise<void> {
        returning ${ADMIN_RETURNING}`,
       [run.restoreWindowDays, run.directoryId, run.runId],
     );
-    run.counts.adminsPendingDeletion += removed.length;
-    emitAdminsGone(sql, Transition.PENDING_DELETION, removed, { runId: run.runId });
+    adminsRemoved(sql, run, removed);
     return;
   }
   if (run.userOutcome !== UserOutcome.UNSPECIFIED) return; // observed (or refused) in a batch
@@ -437,8 +571,7 @@ export async function completeAdmins(sql: Sql, run: RunState): Promise<void> {
       `update admins a set ${PENDING_DELETION_SET} where a.id = ? returning ${ADMIN_RETURNING}`,
       [run.restoreWindowDays, known.id],
     );
-    run.counts.adminsPendingDeletion += removed.length;
-    emitAdminsGone(sql, Transition.PENDING_DELETION, removed, { runId: run.runId });
+    adminsRemoved(sql, run, removed);
   }
   run.userOutcome = UserOutcome.PENDING_DELETION;
   run.userId = known.id;

@@ -5,7 +5,6 @@ import {
   Subject,
   SyncMode,
   UserOutcome,
-  errorCodeName,
   subject,
   type DirectoryEvent,
   type ObjectError,
@@ -49,7 +48,7 @@ import { suppressLifecycle } from '../lifecycle/lifecycle.outbox.js';
 import { applyUserBatch } from './users.apply.js';
 import { applyAdminBatch, completeAdmins } from './admins.apply.js';
 import { pruneHeld, supersedeBlocked } from './safety.js';
-import { errorChange, type Change } from './changes.js';
+import type { Change } from './changes.js';
 import { planDryRun, stageDryEvent } from './dry-run.js';
 
 /** Restore window when a directory's policy does not set one. */
@@ -203,11 +202,9 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
   async function observe(sql: Sql, run: RunState, event: DirectoryEvent): Promise<ObjectError[]> {
     const body = event.body;
     switch (body.case) {
-      case 'admins': {
-        const errors = await applyAdminBatch(sql, run, body.value.admins);
-        for (const e of errors) run.changes.push(errorChange(run, e, errorCodeName(e.code)));
-        return errors;
-      }
+      case 'admins':
+        // Records its changes, errors included (admins.apply.ts).
+        return applyAdminBatch(sql, run, body.value.admins);
       case 'users':
         return applyUserBatch(sql, run, body.value.users);
       case 'groups':

@@ -1,8 +1,9 @@
+import type { AdminRoleName } from '@dirsync/kit';
 import type { ErrorCode, ObjectError } from '@dirsync/proto';
 
 /**
- * The per-object changes of a run: what applying one event (one transaction) did to users and
- * groups, as a typed list. This is THE contract between the apply path and everything that
+ * The per-object changes of a run: what applying one event (one transaction) did to users,
+ * groups and administrators, as a typed list. This is THE contract between the apply path and everything that
  * reports on it:
  *
  * - run history (`run_changes`, `SyncRun.changes`, `User.history`) stores the list;
@@ -22,7 +23,9 @@ import type { ErrorCode, ObjectError } from '@dirsync/proto';
  *    `restored`, `disabled` ↔ `disabled`, `enabled` ↔ `enabled`, `claimed` ↔ `claimed`,
  *    `pendingDeletion` ↔ `pendingDeletion`, `conflict` ↔ `conflicts`, `error` ↔ `errors`,
  *    `groupCreated` ↔ `groupsCreated`, `groupUpdated` ↔ `groupsUpdated`, `groupDeleted` ↔
- *    `groupsRemoved`; and the `added` / `removed` lists of the `membership` changes sum to
+ *    `groupsRemoved`, the `admin*` kinds ↔ their `admins*` counter (`adminRoleChanged`,
+ *    `adminClaimed`, `adminEnabled` have none: their write is counted as updated or restored);
+ *    and the `added` / `removed` lists of the `membership` changes sum to
  *    `membershipsAdded` / `membershipsRemoved`. So a run's counts always equal what its recorded
  *    changes say. A producer that moves a counter pushes the change in the same place.
  * 4. **One object, several kinds.** One write can be several changes of the same object, listed
@@ -32,10 +35,13 @@ import type { ErrorCode, ObjectError } from '@dirsync/proto';
  *    (with the fields that changed) + `disabled` when it comes back disabled. A source entry
  *    deleted and re-created (new external id, same username) inside the restore window is its
  *    pending user `restored` with the field `externalId` changed, not a `claimed`.
+ *    Administrators: `adminCreated` | `adminUpdated` | `adminRestored`, then `adminRoleChanged`,
+ *    then `adminClaimed`, then `adminDisabled` | `adminEnabled`.
  * 5. **Field names** are the GraphQL field names of `User` (`email`, `displayName`, `aliases`,
  *    `phones`, `status`, `customAttributes`, …) with values as GraphQL shows them (status as
  *    the `UserStatus` enum name). Group memberships are the `membership` kind: a user in 100
- *    groups would otherwise carry two lists of 100 names for one added group.
+ *    groups would otherwise carry two lists of 100 names for one added group. Administrators'
+ *    fields are the GraphQL field names of `Admin` (`role`, `roles` as `AdminRole` names).
  * 6. **Nothing secret.** Changes carry what the API shows anyway; they are stored and published.
  */
 
@@ -171,6 +177,13 @@ export interface ObjectErrorChange extends UserRef {
   code: ErrorCode;
   message: string;
   sourceLocator: string;
+  /**
+   * ADMIN runs: the administrator the record is about when there is one (`ADMIN_CONFLICT`: the
+   * administrator another directory syncs with that e-mail), else absent; `email` the record's
+   * e-mail when it has a usable one. `userId` and `username` are "" then.
+   */
+  adminId?: string;
+  email?: string;
 }
 
 /** A user's group memberships changed (group ids; each list sorted). */
@@ -207,6 +220,122 @@ export interface GroupDeleted extends GroupRef {
   kind: 'groupDeleted';
 }
 
+/** An administrator's stored status as GraphQL's `AdminStatus` names it (the `UserStatus` names). */
+export type AdminStatusName = 'ACTIVE' | 'DISABLED' | 'PENDING_DELETION';
+
+/** A stored status (`admins.status`) as GraphQL names it. */
+export function adminStatusName(stored: string): AdminStatusName {
+  return stored === 'disabled'
+    ? 'DISABLED'
+    : stored === 'pending_deletion'
+      ? 'PENDING_DELETION'
+      : 'ACTIVE';
+}
+
+/**
+ * The synced fields of an administrator, keyed by GraphQL `Admin` field name, typed as GraphQL
+ * shows them (roles as `AdminRole` names, most privileged first).
+ */
+export interface AdminFieldValues {
+  /** null: a manual administrator (one a sync claims has none before). */
+  externalId: string | null;
+  email: string;
+  displayName: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  role: AdminRoleName;
+  roles: AdminRoleName[];
+  status: AdminStatusName;
+  sourceLocator: string | null;
+}
+
+export type AdminField = keyof AdminFieldValues;
+
+/** One field of one administrator, before and after. */
+export type AdminFieldChange = {
+  [K in AdminField]: { field: K; old: AdminFieldValues[K]; new: AdminFieldValues[K] };
+}[AdminField];
+
+/** What every administrator change says about whom and which run. */
+interface AdminRef {
+  runId: string;
+  directoryId: string;
+  adminId: string;
+  externalId: string;
+  /** The e-mail after the change (what administrators are matched by). */
+  email: string;
+}
+
+/** An e-mail no administrator had: a new synced administrator, with its imported values. */
+export interface AdminCreated extends AdminRef {
+  kind: 'adminCreated';
+  values: AdminFieldValues;
+}
+
+/** Synced fields changed (`fields`: only those, in field order; `role` among them). */
+export interface AdminUpdated extends AdminRef {
+  kind: 'adminUpdated';
+  fields: AdminFieldChange[];
+}
+
+/** A pending administrator observed again: back with the same id (`fields`: what changed). */
+export interface AdminRestored extends AdminRef {
+  kind: 'adminRestored';
+  status: AdminStatusName;
+  fields: AdminFieldChange[];
+}
+
+/**
+ * The role (the most privileged of the roles) changed: listed after the `adminUpdated` /
+ * `adminRestored` of the same write, which has the field `role` too. Its own kind so that "who
+ * was promoted or demoted" is one filter; no run counter (the write is counted as updated).
+ */
+export interface AdminRoleChanged extends AdminRef {
+  kind: 'adminRoleChanged';
+  previousRole: AdminRoleName;
+  role: AdminRoleName;
+}
+
+/**
+ * A manual administrator whose e-mail the run found in a role group: now synced from the run's
+ * directory (same id). Listed after its `adminUpdated`; no run counter (counted as updated).
+ */
+export interface AdminClaimed extends AdminRef {
+  kind: 'adminClaimed';
+}
+
+/** Status became DISABLED (disabled in the source). */
+export interface AdminDisabled extends AdminRef {
+  kind: 'adminDisabled';
+  previousStatus: AdminStatusName | null;
+}
+
+/** Status left DISABLED (enabled again in the source); no run counter (counted as updated). */
+export interface AdminEnabled extends AdminRef {
+  kind: 'adminEnabled';
+  status: AdminStatusName;
+}
+
+/** In no role group any more, or gone from the source: pending deletion, restorable. */
+export interface AdminPendingDeletion extends AdminRef {
+  kind: 'adminPendingDeletion';
+  /** An admin run cannot tell "out of every role group" from "deleted": not observed. */
+  reason: 'not_observed';
+  previousStatus: AdminStatusName;
+  /** When the purge job will delete the administrator (ISO 8601). */
+  purgeAfter: string;
+}
+
+export type AdminChange =
+  | AdminCreated
+  | AdminUpdated
+  | AdminRestored
+  | AdminRoleChanged
+  | AdminClaimed
+  | AdminDisabled
+  | AdminEnabled
+  | AdminPendingDeletion;
+
 export type UserChange =
   | UserCreated
   | UserUpdated
@@ -221,7 +350,7 @@ export type UserChange =
 
 export type GroupChange = GroupCreated | GroupUpdated | GroupDeleted;
 
-export type Change = UserChange | GroupChange;
+export type Change = UserChange | GroupChange | AdminChange;
 
 export type ChangeKind = Change['kind'];
 
@@ -239,7 +368,31 @@ export const CHANGE_KINDS = [
   'groupCreated',
   'groupUpdated',
   'groupDeleted',
+  'adminCreated',
+  'adminUpdated',
+  'adminRestored',
+  'adminRoleChanged',
+  'adminClaimed',
+  'adminDisabled',
+  'adminEnabled',
+  'adminPendingDeletion',
 ] as const satisfies readonly ChangeKind[];
+
+const ADMIN_KINDS = new Set<ChangeKind>([
+  'adminCreated',
+  'adminUpdated',
+  'adminRestored',
+  'adminRoleChanged',
+  'adminClaimed',
+  'adminDisabled',
+  'adminEnabled',
+  'adminPendingDeletion',
+]);
+
+/** An administrator's change (the `admin*` kinds; an ADMIN run's errors are `error`). */
+export function isAdminChange(c: Change): c is AdminChange {
+  return ADMIN_KINDS.has(c.kind);
+}
 
 /** The run counter each kind moves by one (rule 3). */
 export const COUNTED_KINDS = {
@@ -255,7 +408,15 @@ export const COUNTED_KINDS = {
   groupCreated: 'groupsCreated',
   groupUpdated: 'groupsUpdated',
   groupDeleted: 'groupsRemoved',
-} as const satisfies Record<Exclude<ChangeKind, 'membership'>, string>;
+  adminCreated: 'adminsCreated',
+  adminUpdated: 'adminsUpdated',
+  adminRestored: 'adminsRestored',
+  adminDisabled: 'adminsDisabled',
+  adminPendingDeletion: 'adminsPendingDeletion',
+} as const satisfies Record<
+  Exclude<ChangeKind, 'membership' | 'adminRoleChanged' | 'adminClaimed' | 'adminEnabled'>,
+  string
+>;
 
 /** Error codes (names) that are conflicts with another directory's or a manual user. */
 const CONFLICT_CODES = new Set<string>(['USERNAME_CONFLICT', 'ALIAS_CONFLICT']);
@@ -268,7 +429,13 @@ export function errorChange(
   run: { runId: string; directoryId: string },
   e: ObjectError,
   codeName: string,
-  who: { userId?: string; username?: string; holderUserId?: string } = {},
+  who: {
+    userId?: string;
+    username?: string;
+    holderUserId?: string;
+    adminId?: string;
+    email?: string;
+  } = {},
 ): UserConflict | ObjectErrorChange {
   const common = {
     runId: run.runId,
@@ -282,7 +449,12 @@ export function errorChange(
   };
   return CONFLICT_CODES.has(codeName)
     ? { ...common, kind: 'conflict', holderUserId: who.holderUserId ?? '' }
-    : { ...common, kind: 'error' };
+    : {
+        ...common,
+        kind: 'error',
+        ...(who.adminId ? { adminId: who.adminId } : {}),
+        ...(who.email ? { email: who.email } : {}),
+      };
 }
 
 /** Compare two users' field values; the changed fields in {@link UserFieldValues} order. */
@@ -317,6 +489,29 @@ const FIELD_ORDER: readonly UserField[] = [
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+const ADMIN_FIELD_ORDER: readonly AdminField[] = [
+  'externalId',
+  'email',
+  'displayName',
+  'firstName',
+  'lastName',
+  'role',
+  'roles',
+  'status',
+  'sourceLocator',
+];
+
+/** Compare two administrators' field values; the changed fields in field order. */
+export function diffAdminFields(old: AdminFieldValues, now: AdminFieldValues): AdminFieldChange[] {
+  const out: AdminFieldChange[] = [];
+  for (const field of ADMIN_FIELD_ORDER) {
+    if (!sameValue(old[field], now[field])) {
+      out.push({ field, old: old[field], new: now[field] } as AdminFieldChange);
+    }
+  }
+  return out;
 }
 
 /** How many changes of each kind a list holds (tests and the counts check). */

@@ -1,5 +1,5 @@
 import type { Sql } from '../db/sql.js';
-import type { Change } from './changes.js';
+import { isAdminChange, type Change } from './changes.js';
 
 /**
  * Run history: the per-object changes of every run (changes.ts), stored in `run_changes` by
@@ -14,16 +14,50 @@ import type { Change } from './changes.js';
 function columns(c: Change): {
   userId: string | null;
   groupId: string | null;
+  adminId: string | null;
   externalId: string;
+  /** The username; the group's name (group changes); the e-mail (administrator changes). */
   name: string;
   detail: Record<string, unknown>;
 } {
   if (c.kind === 'groupCreated' || c.kind === 'groupUpdated' || c.kind === 'groupDeleted') {
     const { kind: _k, runId: _r, directoryId: _d, groupId, externalId, name, ...detail } = c;
-    return { userId: null, groupId: groupId || null, externalId, name, detail };
+    return { userId: null, groupId: groupId || null, adminId: null, externalId, name, detail };
+  }
+  if (c.kind === 'error' && (c.adminId || c.email)) {
+    // An ADMIN run's error about an administrator: `admin` tells the reader that `name` is an
+    // e-mail, also when no administrator has it.
+    const { kind: _k, runId: _r, directoryId: _d, userId: _u, username: _n, ...rest } = c;
+    const { adminId, externalId, email, ...detail } = rest;
+    return {
+      userId: null,
+      groupId: null,
+      adminId: adminId || null,
+      externalId,
+      name: email ?? '',
+      detail: { ...detail, admin: true },
+    };
+  }
+  if (isAdminChange(c)) {
+    const { kind: _k, runId: _r, directoryId: _d, adminId, externalId, email, ...detail } = c;
+    return {
+      userId: null,
+      groupId: null,
+      adminId: adminId || null,
+      externalId,
+      name: email,
+      detail,
+    };
   }
   const { kind: _k, runId: _r, directoryId: _d, userId, externalId, username, ...detail } = c;
-  return { userId: userId || null, groupId: null, externalId, name: username, detail };
+  return {
+    userId: userId || null,
+    groupId: null,
+    adminId: null,
+    externalId,
+    name: username,
+    detail,
+  };
 }
 
 /**
@@ -41,6 +75,7 @@ export async function recordChanges(
   const kinds: string[] = [];
   const users: (string | null)[] = [];
   const groups: (string | null)[] = [];
+  const admins: (string | null)[] = [];
   const externalIds: string[] = [];
   const names: string[] = [];
   const details: string[] = [];
@@ -49,19 +84,20 @@ export async function recordChanges(
     kinds.push(c.kind);
     users.push(col.userId);
     groups.push(col.groupId);
+    admins.push(col.adminId);
     externalIds.push(col.externalId);
     names.push(col.name);
     details.push(JSON.stringify(col.detail));
   }
   await sql.exec(
-    `insert into run_changes (run_id, directory_id, kind, user_id, group_id, external_id, name,
-       detail)
-     select ?, ?, t.kind, t.user_id, t.group_id, nullif(t.external_id, ''), nullif(t.name, ''),
-       t.detail::jsonb
-     from unnest(?::text[], ?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[])
-       with ordinality as t(kind, user_id, group_id, external_id, name, detail, ord)
+    `insert into run_changes (run_id, directory_id, kind, user_id, group_id, admin_id,
+       external_id, name, detail)
+     select ?, ?, t.kind, t.user_id, t.group_id, t.admin_id, nullif(t.external_id, ''),
+       nullif(t.name, ''), t.detail::jsonb
+     from unnest(?::text[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[])
+       with ordinality as t(kind, user_id, group_id, admin_id, external_id, name, detail, ord)
      order by t.ord`,
-    [run.runId, run.directoryId, kinds, users, groups, externalIds, names, details],
+    [run.runId, run.directoryId, kinds, users, groups, admins, externalIds, names, details],
   );
 }
 

@@ -15,7 +15,13 @@ import {
   Root,
   registerEnumType,
 } from 'type-graphql';
-import type { ChangeKind as StoredKind, UserFieldValues } from '../apply/changes.js';
+import type { AdminRoleName } from '@dirsync/kit';
+import type {
+  AdminFieldValues,
+  ChangeKind as StoredKind,
+  UserFieldValues,
+} from '../apply/changes.js';
+import { Admin, AdminRoleEnum } from '../entities/admin.entity.js';
 import { Group } from '../entities/group.entity.js';
 import { RemovalReason, User, UserStatus } from '../entities/user.entity.js';
 import type { IdentityContext } from './context.js';
@@ -40,6 +46,14 @@ export enum ChangeKind {
   GROUP_CREATED = 'groupCreated',
   GROUP_UPDATED = 'groupUpdated',
   GROUP_DELETED = 'groupDeleted',
+  ADMIN_CREATED = 'adminCreated',
+  ADMIN_UPDATED = 'adminUpdated',
+  ADMIN_RESTORED = 'adminRestored',
+  ADMIN_ROLE_CHANGED = 'adminRoleChanged',
+  ADMIN_CLAIMED = 'adminClaimed',
+  ADMIN_DISABLED = 'adminDisabled',
+  ADMIN_ENABLED = 'adminEnabled',
+  ADMIN_PENDING_DELETION = 'adminPendingDeletion',
 }
 
 registerEnumType(ChangeKind, {
@@ -59,6 +73,18 @@ registerEnumType(ChangeKind, {
     GROUP_CREATED: { description: 'A group imported for the first time.' },
     GROUP_UPDATED: { description: 'A group whose name, description or locator changed.' },
     GROUP_DELETED: { description: 'A group gone from the source or the scope (with its members).' },
+    ADMIN_CREATED: {
+      description: 'An administrator synced for the first time (fields: every imported value).',
+    },
+    ADMIN_UPDATED: { description: 'Synced fields of an administrator changed (old → new).' },
+    ADMIN_RESTORED: { description: 'An administrator in PENDING_DELETION observed again.' },
+    ADMIN_ROLE_CHANGED: { description: 'The role changed (previousRole → role).' },
+    ADMIN_CLAIMED: { description: 'A manual administrator the run took over (now synced).' },
+    ADMIN_DISABLED: { description: 'An administrator disabled in the source.' },
+    ADMIN_ENABLED: { description: 'An administrator enabled again in the source.' },
+    ADMIN_PENDING_DELETION: {
+      description: 'An administrator in no role group any more, or gone from the source.',
+    },
   },
 });
 
@@ -70,9 +96,13 @@ export class SyncRunRef {
   id!: string;
 }
 
-@ObjectType('FieldChange', { description: 'One field of a user before and after a change.' })
+@ObjectType('FieldChange', {
+  description: 'One field of a user or administrator before and after a change.',
+})
 export class FieldChange {
-  @Field(() => String, { description: 'The User field name: email, aliases, status, ….' })
+  @Field(() => String, {
+    description: 'The User (or Admin) field name: email, aliases, status, role, ….',
+  })
   field!: string;
 
   @Field(() => GraphQLJSON, {
@@ -93,6 +123,7 @@ interface ChangeRow {
   kind: StoredKind;
   user_id: string | null;
   group_id: string | null;
+  admin_id: string | null;
   external_id: string | null;
   name: string | null;
   detail: ChangeDetail;
@@ -101,7 +132,11 @@ interface ChangeRow {
 
 /** What `detail` may hold (the change minus its columns; see history.ts). */
 interface ChangeDetail {
-  values?: UserFieldValues;
+  values?: UserFieldValues | AdminFieldValues;
+  role?: AdminRoleName;
+  previousRole?: AdminRoleName;
+  /** An ADMIN run's error about an administrator (its `name` is an e-mail). */
+  admin?: boolean;
   fields?: { field: string; old: unknown; new: unknown }[] | string[];
   status?: string;
   previousStatus?: string | null;
@@ -123,7 +158,7 @@ function statusOf(name: string | null | undefined): UserStatus | null {
 
 @ObjectType('RunChange', {
   description:
-    'One per-object change of a run: what happened to which user or group, with the values before and after. A dry run records its planned changes.',
+    'One per-object change of a run: what happened to which user, group or administrator, with the values before and after. A dry run records its planned changes.',
 })
 export class RunChange {
   row!: ChangeRow;
@@ -143,7 +178,10 @@ export class RunChange {
   @Field(() => GraphQLDateTimeISO, { description: 'When the change was committed.' })
   at!: Date;
 
-  @Field(() => ID, { nullable: true, description: 'The user (null for group changes, errors).' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The user (null for group and administrator changes, errors).',
+  })
   userId!: string | null;
 
   @Field(() => ID, { nullable: true, description: 'GROUP_* changes: the group.' })
@@ -158,8 +196,31 @@ export class RunChange {
   @Field(() => String, { nullable: true, description: 'GROUP_* changes: the group name.' })
   groupName!: string | null;
 
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "ADMIN_* changes: the administrator. An ADMIN run's ERROR ADMIN_CONFLICT: the administrator another directory syncs with that e-mail.",
+  })
+  adminId!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "ADMIN_* changes and an ADMIN run's errors: the e-mail (after the change).",
+  })
+  email!: string | null;
+
+  @Field(() => AdminRoleEnum, {
+    nullable: true,
+    description: 'ADMIN_ROLE_CHANGED: the role after (ADMIN_CREATED: see fields).',
+  })
+  role!: AdminRoleName | null;
+
+  @Field(() => AdminRoleEnum, { nullable: true, description: 'ADMIN_ROLE_CHANGED: before.' })
+  previousRole!: AdminRoleName | null;
+
   @Field(() => [FieldChange], {
-    description: 'CREATED: every imported field (old null); UPDATED, RESTORED: what changed.',
+    description:
+      'CREATED, ADMIN_CREATED: every imported field (old null); UPDATED, RESTORED, ADMIN_UPDATED, ADMIN_RESTORED: what changed.',
   })
   fields!: FieldChange[];
 
@@ -170,14 +231,21 @@ export class RunChange {
 
   @Field(() => UserStatus, {
     nullable: true,
-    description: 'CREATED, RESTORED, ENABLED: the status after.',
+    description:
+      'CREATED, RESTORED, ENABLED (and their ADMIN_*): the status after (administrators: the AdminStatus of the same name).',
   })
   status!: UserStatus | null;
 
-  @Field(() => UserStatus, { nullable: true, description: 'DISABLED, PENDING_DELETION: before.' })
+  @Field(() => UserStatus, {
+    nullable: true,
+    description: 'DISABLED, PENDING_DELETION (and their ADMIN_*): before.',
+  })
   previousStatus!: UserStatus | null;
 
-  @Field(() => RemovalReason, { nullable: true, description: 'PENDING_DELETION: why.' })
+  @Field(() => RemovalReason, {
+    nullable: true,
+    description: 'PENDING_DELETION: why (ADMIN_PENDING_DELETION: NOT_OBSERVED).',
+  })
   removalReason!: RemovalReason | null;
 
   @Field(() => GraphQLDateTimeISO, { nullable: true, description: 'PENDING_DELETION: purge.' })
@@ -208,9 +276,10 @@ export class RunChange {
 function toChange(r: ChangeRow): RunChange {
   const d = r.detail ?? {};
   const group = r.kind.startsWith('group');
+  const admin = r.kind.startsWith('admin') || d.admin === true;
   let fields: FieldChange[] = [];
   let changed: string[] = [];
-  if (r.kind === 'created' && d.values) {
+  if ((r.kind === 'created' || r.kind === 'adminCreated') && d.values) {
     fields = Object.entries(d.values).map(([field, value]) =>
       Object.assign(new FieldChange(), { field, old: null, new: value }),
     );
@@ -235,8 +304,12 @@ function toChange(r: ChangeRow): RunChange {
     userId: r.user_id,
     groupId: r.group_id,
     externalId: r.external_id,
-    username: group ? null : r.name,
+    username: group || admin ? null : r.name,
     groupName: group ? r.name : null,
+    adminId: r.admin_id,
+    email: admin ? r.name : null,
+    role: d.role ?? null,
+    previousRole: d.previousRole ?? null,
     fields,
     changedFields: changed,
     status: statusOf(d.status),
@@ -288,6 +361,9 @@ export class RunChangeFilter {
 
   @Field(() => ID, { nullable: true, description: 'Only changes of this user.' })
   userId?: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'Only changes of this administrator.' })
+  adminId?: string | null;
 }
 
 /** Opaque cursor of a change: its id. */
@@ -368,6 +444,10 @@ export class SyncRunHistoryResolver {
       where.push('user_id = ?::uuid');
       params.push(requireUuid(filter.userId, 'filter.userId'));
     }
+    if (filter?.adminId) {
+      where.push('admin_id = ?::uuid');
+      params.push(requireUuid(filter.adminId, 'filter.adminId'));
+    }
     return page(ctx, where, params, 'asc', first, after);
   }
 }
@@ -388,6 +468,14 @@ export class RunChangeResolver {
   group(@Root() change: RunChange, @Ctx() ctx: IdentityContext): Promise<Group | null> | null {
     return change.groupId ? ctx.loaders.groupById.load(change.groupId) : null;
   }
+
+  @FieldResolver(() => Admin, {
+    nullable: true,
+    description: 'The administrator; null once purged or deleted.',
+  })
+  admin(@Root() change: RunChange, @Ctx() ctx: IdentityContext): Promise<Admin | null> | null {
+    return change.adminId ? ctx.loaders.adminById.load(change.adminId) : null;
+  }
 }
 
 @Resolver(() => User)
@@ -404,6 +492,23 @@ export class UserHistoryResolver {
     @Ctx() ctx: IdentityContext,
   ): Promise<RunChangeConnection> {
     return page(ctx, ['user_id = ?::uuid'], [user.id], 'desc', first, after);
+  }
+}
+
+@Resolver(() => Admin)
+export class AdminHistoryResolver {
+  @FieldResolver(() => RunChangeConnection, {
+    description:
+      'What admin runs did to this administrator, newest first (ADMIN_* changes; ERROR ADMIN_CONFLICT when another directory has the e-mail in a role group). Kept for RUN_HISTORY_RETENTION_DAYS.',
+  })
+  history(
+    @Root() admin: Admin,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: 'At most 500.' })
+    first: number | null | undefined,
+    @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
+    @Ctx() ctx: IdentityContext,
+  ): Promise<RunChangeConnection> {
+    return page(ctx, ['admin_id = ?::uuid'], [admin.id], 'desc', first, after);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Database } from '../db/database.js';
 import { toInt } from '../db/sql.js';
+import { Admin } from '../entities/admin.entity.js';
 import { Group } from '../entities/group.entity.js';
 import { DirectoryState } from '../entities/run.entity.js';
 import { UserAlias, UserPhone } from '../entities/user-detail.entity.js';
@@ -12,6 +13,7 @@ import type { Position } from './pagination.js';
 export interface Loaders {
   userById: BatchLoader<string, User | null>;
   groupById: BatchLoader<string, Group | null>;
+  adminById: BatchLoader<string, Admin | null>;
   aliases: BatchLoader<string, string[]>;
   phones: BatchLoader<string, UserPhone[]>;
   directoryState: BatchLoader<string, DirectoryState | null>;
@@ -52,6 +54,14 @@ export function createLoaders(em: EntityManager, db: Database): Loaders {
       async (ids) => {
         const users = await em.find(User, { id: { $in: ids } });
         return new Map(users.map((u) => [u.id, u]));
+      },
+      () => null,
+    ),
+
+    adminById: batchLoader(
+      async (ids) => {
+        const admins = await em.find(Admin, { id: { $in: ids } });
+        return new Map(admins.map((a) => [a.id, a]));
       },
       () => null,
     ),

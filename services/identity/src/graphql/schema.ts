@@ -8,6 +8,7 @@ import { UserManageResolver } from './user-manage.resolver.js';
 import { UserResolver, resolveUserReference } from './user.resolver.js';
 import { UserLifecycleResolver } from './user-lifecycle.resolver.js';
 import {
+  AdminHistoryResolver,
   RunChangeResolver,
   SyncRunHistoryResolver,
   UserHistoryResolver,
@@ -17,7 +18,7 @@ import {
 /**
  * The identity subgraph: User, Group and Admin entities; manual users' and administrators'
  * mutations; restoring and purging removed users; run history (`SyncRun.changes`,
- * `User.history`).
+ * `User.history`, `Admin.history`).
  */
 export function buildIdentitySchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
@@ -31,6 +32,7 @@ export function buildIdentitySchema(): Promise<GraphQLSchema> {
         SyncRunHistoryResolver,
         RunChangeResolver,
         UserHistoryResolver,
+        AdminHistoryResolver,
       ],
       // Only referenced through field resolvers: without this it would vanish from the SDL.
       orphanedTypes: [Directory],

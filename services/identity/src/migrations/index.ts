@@ -9,6 +9,7 @@ import { Migration20261204080000_run_history } from './Migration20261204080000_r
 import { Migration20261204083000_unique_names } from './Migration20261204083000_unique_names.js';
 import { Migration20261204084000_dry_run } from './Migration20261204084000_dry_run.js';
 import { Migration20261204085000_deleted_directory } from './Migration20261204085000_deleted_directory.js';
+import { Migration20261204091500_admin_history } from './Migration20261204091500_admin_history.js';
 
 /** Every migration, in order. Listed explicitly so the same list runs from src (tests) and dist. */
 export const migrationsList: MigrationObject[] = [
@@ -28,4 +29,5 @@ export const migrationsList: MigrationObject[] = [
     name: 'Migration20261204085000_deleted_directory',
     class: Migration20261204085000_deleted_directory,
   },
+  { name: 'Migration20261204091500_admin_history', class: Migration20261204091500_admin_history },
 ];

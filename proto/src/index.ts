@@ -5,6 +5,7 @@ export * from './gen/dirsync/v1/events_pb.js';
 export * from './gen/dirsync/v1/runs_pb.js';
 export * from './gen/dirsync/v1/lifecycle_pb.js';
 export * from './gen/dirsync/v1/connection_pb.js';
+export * from './gen/dirsync/v1/liveness_pb.js';
 export {
   entityToken,
   transitionToken,

@@ -105,3 +105,16 @@ describe('request/reply subjects that carry secrets', () => {
     expect(captured(subject(Subject.EVENTS, { directory_id: 'd1' }))).toBe(true);
   });
 });
+
+describe('connector heartbeats', () => {
+  // Heartbeats must never be stored or queued behind a run's events (liveness.proto).
+  it('ride a core NATS subject no stream captures', () => {
+    const hb = subject(Subject.HEARTBEATS, { connector_kind: 'ldap' }, 'ns');
+    expect(hb).toBe('ns.dirsync.control.heartbeat.ldap');
+    const stored = [Stream.EVENTS, Stream.JOBS, Stream.LIFECYCLE].some((s) =>
+      streamName(s, 'ns').subjects.some((f) => hb.startsWith(f.replace(/>$/, ''))),
+    );
+    expect(stored).toBe(false);
+    expect(errorCodeName(ErrorCode.CONNECTOR_LOST)).toBe('CONNECTOR_LOST');
+  });
+});

@@ -4,7 +4,7 @@ import { createLogger as createServiceLogger } from '@dirsync/kit';
 import { generateGatewayKeyPair, type Role } from '@dirsync/kit/auth';
 import type { AuthService } from '@dirsync/auth';
 import { createIdentityService, type IdentityService } from '@dirsync/identity';
-import { createSyncService, type SyncService } from '@dirsync/sync';
+import { createSyncService, type SyncConfig, type SyncService } from '@dirsync/sync';
 import { createLdapConnectorService, type LdapConnectorService } from '@dirsync/connector-ldap';
 import { createEntraConnectorService, type EntraConnectorService } from '@dirsync/connector-entra';
 import {
@@ -80,6 +80,8 @@ export interface StackOptions {
   logLevel?: string;
   /** Gateway settings to override (limits, OIDC…). */
   gateway?: Partial<GatewayConfig>;
+  /** Sync settings to override (e.g. `connectorLostSeconds`). */
+  sync?: Partial<SyncConfig>;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -133,6 +135,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       schedulerTickSeconds: 15,
       runTimeoutSeconds: opts.runTimeoutSeconds ?? 120,
       syncUserTimeoutSeconds: 30,
+      ...opts.sync,
     },
     { logger: createLogger('sync', logLevel) },
   );

@@ -81,4 +81,10 @@ export const connectorEnvShape = (port: number) => ({
   CONNECTOR_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(500),
   CONFIG_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   CONNECTOR_STOP_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
+  // Liveness (proto liveness.proto): keep well under the sync service's SYNC_CONNECTOR_LOST_SECONDS.
+  CONNECTOR_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
+  CONNECTOR_INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits, ".", "_", ":" or "-" (at most 100)')
+    .optional(),
 });

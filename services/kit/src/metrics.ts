@@ -155,6 +155,11 @@ export function runMetrics(m: Metrics) {
       'Users whose removal a deletion threshold held back (runs that ended BLOCKED), by directory.',
       ['directory_id'],
     ),
+    connectorsLost: m.counter(
+      'dirsync_connectors_lost_total',
+      'Runs failed with CONNECTOR_LOST because their connector stopped sending heartbeats, by connector kind.',
+      ['connector'],
+    ),
   };
 }
 export type RunMetrics = ReturnType<typeof runMetrics>;

@@ -20,8 +20,28 @@ describe('parseSyncEnv()', () => {
       runTimeoutSeconds: 600,
       syncUserTimeoutSeconds: 60,
       leaseSeconds: 60,
+      connectorLostSeconds: 30,
       natsNamespace: '',
     });
+  });
+
+  it('takes SYNC_CONNECTOR_LOST_SECONDS: 0 is off, 1 is too short to tell from a late heartbeat', () => {
+    const base = {
+      DIRSYNC_SECRET_KEY: randomBytes(32).toString('base64'),
+      DIRSYNC_GATEWAY_PUBLIC_KEY,
+    };
+    expect(parseSyncEnv({ ...base, SYNC_CONNECTOR_LOST_SECONDS: '0' }).connectorLostSeconds).toBe(
+      0,
+    );
+    expect(parseSyncEnv({ ...base, SYNC_CONNECTOR_LOST_SECONDS: '12' }).connectorLostSeconds).toBe(
+      12,
+    );
+    expect(() => parseSyncEnv({ ...base, SYNC_CONNECTOR_LOST_SECONDS: '1' })).toThrow(
+      /SYNC_CONNECTOR_LOST_SECONDS: must be 0 \(off\) or at least 2/,
+    );
+    expect(() => parseSyncEnv({ ...base, SYNC_CONNECTOR_LOST_SECONDS: 'soon' })).toThrow(
+      /SYNC_CONNECTOR_LOST_SECONDS/,
+    );
   });
 
   it('requires the secret key and says how to make one', () => {

@@ -10,6 +10,9 @@ const secretKey = z
     message: 'must be 32 bytes, base64 encoded (generate one with `openssl rand -base64 32`)',
   });
 
+/** Silence after which a run's connector is taken for lost (SYNC_CONNECTOR_LOST_SECONDS). */
+export const DEFAULT_CONNECTOR_LOST_SECONDS = 30;
+
 /** How long a replica's hold on an active run lasts without renewal (SYNC_LEASE_SECONDS). */
 export const DEFAULT_LEASE_SECONDS = 60;
 
@@ -50,6 +53,11 @@ export const syncEnvSchema = z.object({
   SYNC_RUN_TIMEOUT_SECONDS: seconds(600, 1),
   SYNC_USER_TIMEOUT_SECONDS: seconds(60, 1),
   SYNC_LEASE_SECONDS: seconds(DEFAULT_LEASE_SECONDS, 3),
+  // 0 turns the liveness check off; otherwise at least 2 s (heartbeats come every 1–60 s).
+  SYNC_CONNECTOR_LOST_SECONDS: seconds(DEFAULT_CONNECTOR_LOST_SECONDS, 0).refine(
+    (v) => v === 0 || v >= 2,
+    { message: 'must be 0 (off) or at least 2' },
+  ),
   CONNECTION_TEST_TIMEOUT_SECONDS: seconds(30, 1).pipe(z.number().max(120)),
   SYNC_REPLICA_ID: z
     .string()
@@ -84,6 +92,11 @@ export interface SyncConfig {
   syncUserTimeoutSeconds: number;
   /** Seconds a replica's lease on an active run lasts unless renewed (default 60). */
   leaseSeconds?: number;
+  /**
+   * Seconds without a heartbeat from a run's connector (and without progress from identity)
+   * after which the run fails with CONNECTOR_LOST; 0 = off (default 30).
+   */
+  connectorLostSeconds?: number;
   /** This replica's name in run leases (default: host name, pid and a random suffix). */
   replicaId?: string;
   /** How long a connection test (testDirectory) may take, 1–120 s (default 30). */
@@ -107,6 +120,7 @@ function toConfig(env: z.infer<typeof syncEnvSchema>): SyncConfig {
     runTimeoutSeconds: env.SYNC_RUN_TIMEOUT_SECONDS,
     syncUserTimeoutSeconds: env.SYNC_USER_TIMEOUT_SECONDS,
     leaseSeconds: env.SYNC_LEASE_SECONDS,
+    connectorLostSeconds: env.SYNC_CONNECTOR_LOST_SECONDS,
     connectionTestTimeoutSeconds: env.CONNECTION_TEST_TIMEOUT_SECONDS,
     ...(env.SYNC_REPLICA_ID ? { replicaId: env.SYNC_REPLICA_ID } : {}),
   };

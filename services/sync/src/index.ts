@@ -25,7 +25,7 @@ import {
 } from '@dirsync/kit';
 import { subgraphAuthenticator, type Principal } from '@dirsync/kit/auth';
 import { toGraphQLError } from '@dirsync/kit/graphql';
-import { DEFAULT_LEASE_SECONDS, type SyncConfig } from './env.js';
+import { DEFAULT_CONNECTOR_LOST_SECONDS, DEFAULT_LEASE_SECONDS, type SyncConfig } from './env.js';
 import { openOrm, type SyncOrm } from './db/orm.js';
 import { tables } from './db/sql.js';
 import { SecretBox } from './crypto/secret-box.js';
@@ -34,6 +34,7 @@ import { DirectoryService } from './directory/directory.service.js';
 import { RunService } from './run/run.service.js';
 import { RunWaiters } from './run/run-waiters.js';
 import { startRunUpdatesConsumer } from './run/run-updates.consumer.js';
+import { HeartbeatResponder } from './run/heartbeat.responder.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { ConfigResponder } from './config/config.responder.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
@@ -73,6 +74,8 @@ export interface SyncService extends Service {
   readonly schedulerPasses: number;
   /** One run-timeout pass; ids of the runs it failed. */
   sweepTimeouts(): Promise<string[]>;
+  /** One liveness pass (runs whose connector went silent → CONNECTOR_LOST); ids it failed. */
+  sweepLostConnectors(): Promise<string[]>;
   /** One lease pass (renew, adopt released, fail expired); ids of the runs it failed. */
   maintainLeases(): Promise<string[]>;
   /** This replica's name in run leases. */
@@ -106,6 +109,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
   const metrics = deps.metrics ?? new Metrics({ service: 'sync' });
   const replicaId = config.replicaId ?? defaultReplicaId();
   const leaseSeconds = config.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  const connectorLostSeconds = config.connectorLostSeconds ?? DEFAULT_CONNECTOR_LOST_SECONDS;
 
   let orm: SyncOrm | undefined;
   let nc: NatsConnection | undefined;
@@ -113,6 +117,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
   let apollo: ApolloServer<SyncContext> | undefined;
   let consumer: ConsumerLoop | undefined;
   let responder: ConfigResponder | undefined;
+  let heartbeats: HeartbeatResponder | undefined;
   let runs: RunService | undefined;
   let scheduler: Scheduler | undefined;
   let outbox: OutboxRelay | undefined;
@@ -183,6 +188,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
       metrics: runMetrics(metrics),
       replicaId,
       leaseSeconds,
+      connectorLostSeconds,
     });
     const directories = new DirectoryService({
       orm,
@@ -204,6 +210,13 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
       logger,
     });
     responder.start();
+    heartbeats = new HeartbeatResponder({
+      nc,
+      natsNamespace: config.natsNamespace,
+      runs,
+      logger,
+    });
+    heartbeats.start();
     consumer = await startRunUpdatesConsumer({
       js,
       jsm,
@@ -269,6 +282,12 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
     const ob = outbox;
     every(sweepMs, 'run timeout sweep', () => r.sweepTimeouts());
     every(Math.max(1_000, (leaseSeconds * 1000) / 3), 'run leases', () => r.maintainLeases());
+    if (connectorLostSeconds > 0) {
+      // A fifth of the silence: a lost connector's run fails within 1.2 × SYNC_CONNECTOR_LOST_SECONDS.
+      every(Math.max(500, (connectorLostSeconds * 1000) / 5), 'connector liveness', () =>
+        r.sweepLostConnectors(),
+      );
+    }
     every(sweepMs, 'outbox relay', () => ob.kick());
     if (config.schedulerEnabled) {
       every(config.schedulerTickSeconds * 1000, 'scheduler tick', () => s.tick());
@@ -284,6 +303,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
     timers.length = 0;
     await consumer?.stop();
     await responder?.stop();
+    await heartbeats?.stop();
     await outbox?.idle();
     // Hand the active runs this replica leads to the others (they adopt them) instead of
     // leaving leases to expire, which would fail the runs.
@@ -300,6 +320,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
     if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
     consumer = undefined;
     responder = undefined;
+    heartbeats = undefined;
     http = undefined;
     apollo = undefined;
     orm = undefined;
@@ -339,6 +360,11 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
     async sweepTimeouts() {
       if (!runs) throw new Error('sync service is not started');
       return runs.sweepTimeouts();
+    },
+
+    async sweepLostConnectors() {
+      if (!runs) throw new Error('sync service is not started');
+      return runs.sweepLostConnectors();
     },
 
     async maintainLeases() {

@@ -119,6 +119,8 @@ describe('run leases', () => {
       const run = (await gqlOk<{ syncAll: { id: string } }>(a.url, SYNC_ALL, { id: dir.id }))
         .syncAll;
       // A connector takes the job: the run is RUNNING, led by replica A.
+      const reported = { runId: run.id, directoryId: dir.id };
+      await h.heartbeat([reported]);
       await h.requestConfig(dir.id, run.id);
       const first = await runRow(run.id);
       expect(first).toMatchObject({ status: 'RUNNING', lease_owner: 'doomed-a' });
@@ -134,6 +136,9 @@ describe('run leases', () => {
       await a.exited;
       const failed = await waitFor(
         async () => {
+          // The connector is alive and keeps reporting the run (B answers): the replica is to
+          // blame, not the connector.
+          await h.heartbeat([reported]);
           const r = (
             await gqlOk<{ run: { status: string; errorCode: string; errorMessage: string } }>(
               b.url,
@@ -147,6 +152,8 @@ describe('run leases', () => {
       );
       expect(failed.errorCode).toBe('LEASE_EXPIRED');
       expect(failed.errorMessage).toContain('"doomed-a"');
+      // The connector hears that its run has ended, and stops reading it.
+      expect(await h.heartbeat([reported])).toEqual([run.id]);
 
       // Not locked: the directory syncs again at once.
       const next = (

@@ -5,6 +5,9 @@ import { createLogger } from '@dirsync/kit';
 import {
   ConfigReplySchema,
   ConfigRequestSchema,
+  ConnectorHeartbeatReplySchema,
+  ConnectorHeartbeatSchema,
+  RunPhase,
   RunUpdateSchema,
   Stream,
   Subject,
@@ -159,6 +162,33 @@ export class Harness {
       toBinary(RunUpdateSchema, update),
       { msgID: msgId },
     );
+  }
+
+  /**
+   * Play a connector: report the runs it works on (proto ConnectorHeartbeat) and return the ids
+   * the sync service answers are no longer active.
+   */
+  async heartbeat(
+    runs: { runId: string; directoryId: string; published?: boolean }[],
+    opts: { kind?: string; instanceId?: string } = {},
+  ): Promise<string[]> {
+    const kind = opts.kind ?? 'ldap';
+    const message = create(ConnectorHeartbeatSchema, {
+      connectorKind: kind,
+      instanceId: opts.instanceId ?? 'test-connector',
+      sentAtMs: BigInt(Date.now()),
+      runs: runs.map((r) => ({
+        runId: r.runId,
+        directoryId: r.directoryId,
+        phase: r.published ? RunPhase.PUBLISHED : RunPhase.READING,
+      })),
+    });
+    const reply = await this.nc.request(
+      subject(Subject.HEARTBEATS, { connector_kind: kind }, this.ns),
+      toBinary(ConnectorHeartbeatSchema, message),
+      { timeout: 5_000 },
+    );
+    return fromBinary(ConnectorHeartbeatReplySchema, reply.data).endedRunIds;
   }
 
   /** Play a connector: ask for a directory's configuration. */

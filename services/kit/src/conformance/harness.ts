@@ -125,6 +125,9 @@ export interface HarnessOptions<S> {
   maxInFlight?: number;
   configTimeoutMs?: number;
   stopGraceMs?: number;
+  /** The worker's heartbeat interval (default the kit's 5 s). */
+  heartbeatIntervalMs?: number;
+  instanceId?: string;
   logger?: Logger;
 }
 
@@ -221,6 +224,8 @@ export async function startConnectorHarness<S>(opts: HarnessOptions<S>): Promise
         maxInFlight: opts.maxInFlight,
         configTimeoutMs: opts.configTimeoutMs ?? 2_000,
         stopGraceMs: opts.stopGraceMs,
+        heartbeatIntervalMs: opts.heartbeatIntervalMs,
+        instanceId: opts.instanceId,
         onRunEnd: reportOutcome,
       })
     : undefined;

@@ -26,6 +26,14 @@ export {
   type RunOutcome,
 } from './worker.js';
 export {
+  DEFAULT_HEARTBEAT_SECONDS,
+  createHeartbeats,
+  defaultInstanceId,
+  type Heartbeats,
+  type HeartbeatOptions,
+  type RunLiveness,
+} from './heartbeat.js';
+export {
   connectorServiceConfig,
   createConnectorService,
   type ConnectorEnv,

@@ -22,6 +22,10 @@ export interface ConnectorServiceConfig {
   batchSize?: number;
   configTimeoutMs?: number;
   stopGraceMs?: number;
+  /** Seconds between heartbeats of the runs in hand (default 5). */
+  heartbeatSeconds?: number;
+  /** This process's name in heartbeats (default host:pid:random). */
+  instanceId?: string;
 }
 
 /** The variables every connector's `env.ts` parses (`connectorEnvShape`). */
@@ -39,6 +43,8 @@ export function connectorServiceConfig(env: ConnectorEnv): ConnectorServiceConfi
     batchSize: env.CONNECTOR_BATCH_SIZE,
     configTimeoutMs: env.CONFIG_TIMEOUT_MS,
     stopGraceMs: env.CONNECTOR_STOP_GRACE_MS,
+    heartbeatSeconds: env.CONNECTOR_HEARTBEAT_SECONDS,
+    ...(env.CONNECTOR_INSTANCE_ID ? { instanceId: env.CONNECTOR_INSTANCE_ID } : {}),
   };
 }
 
@@ -94,6 +100,9 @@ export function createConnectorService<S>(
         maxInFlight: config.maxInFlight,
         configTimeoutMs: config.configTimeoutMs,
         stopGraceMs: config.stopGraceMs,
+        instanceId: config.instanceId,
+        heartbeatIntervalMs:
+          config.heartbeatSeconds === undefined ? undefined : config.heartbeatSeconds * 1000,
         onRunEnd: deps.onRunEnd,
         metrics,
       });
@@ -111,7 +120,10 @@ export function createConnectorService<S>(
       });
       const url = await http.listen(config.port, config.host);
       healthUrl = url.replace(/\/graphql$/, '');
-      logger.info({ health: healthUrl, namespace: config.natsNamespace }, `${name} started`);
+      logger.info(
+        { health: healthUrl, namespace: config.natsNamespace, instanceId: w.instanceId },
+        `${name} started`,
+      );
     },
     async stop() {
       await worker?.stop();

@@ -31,6 +31,7 @@ import type { Logger } from '../logger.js';
 import { connectorMetrics, type ConnectorMetrics, type Metrics } from '../metrics.js';
 import { BoundedPublisher, ensureConsumer, ensureStreams } from '../nats.js';
 import { createConnectionTestResponder, parseDirectorySettings } from './check.js';
+import { DEFAULT_HEARTBEAT_SECONDS, createHeartbeats, defaultInstanceId } from './heartbeat.js';
 import { BatchingSink, type ObservationBody } from './sink.js';
 import {
   isCursorRejected,
@@ -64,6 +65,10 @@ export interface ConnectorWorkerOptions<S> {
   onRunEnd?: (outcome: RunOutcome) => void;
   /** Where runs, records read and source errors are counted (the service's `/metrics`). */
   metrics?: Metrics;
+  /** This process's name in heartbeats and CONNECTOR_LOST messages (default host:pid:random). */
+  instanceId?: string;
+  /** How often the runs in hand are reported to the sync service (default 5 s; heartbeat.ts). */
+  heartbeatIntervalMs?: number;
 }
 
 /** How one run ended, as the worker saw it. */
@@ -108,6 +113,8 @@ export interface ConnectorWorker {
   problems(): string[];
   /** The run being executed, if any. */
   readonly activeRunId: string | undefined;
+  /** This process's name in heartbeats. */
+  readonly instanceId: string;
 }
 
 /** The run was aborted by `stop()` after its grace period. */
@@ -126,6 +133,20 @@ const sleep = (ms: number, signal?: AbortSignal) =>
       resolve();
     });
   });
+
+/**
+ * The sync service had already ended the run when the connector asked (it failed the run while
+ * this process was cut off, or the run timed out): reading stops and the run ends with RunFailed
+ * instead of a RunCompleted that identity would act on.
+ */
+class RunEndedError extends Error {
+  constructor() {
+    super(
+      'the sync service had already ended this run (it timed out or its connector was reported lost); the connector stopped without completing it',
+    );
+    this.name = 'RunEndedError';
+  }
+}
 
 /** Replaces every secret value in a text, so no message leaving the process carries one. */
 export function secretScrubber(secrets: Record<string, string>): (text: string) => string {
@@ -172,13 +193,16 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
   const js = nc.jetstream();
   const log = logger.child({ connector: kind });
   const metrics: ConnectorMetrics | undefined = opts.metrics && connectorMetrics(opts.metrics);
+  const instanceId = opts.instanceId ?? defaultInstanceId();
 
   let started = false;
   let stopping = false;
   const stopController = new AbortController();
   let currentFetch: ConsumerMessages | undefined;
   let loopDone: Promise<void> | undefined;
-  let active: { runId: string; abort: AbortController; done: Promise<void> } | undefined;
+  let active:
+    | { runId: string; abort: AbortController; done: Promise<void>; ended: boolean }
+    | undefined;
   /** Set when stop()'s grace period is over: any run still going (or starting) is aborted. */
   let graceOver = false;
   let lastLoopError: string | undefined;
@@ -190,6 +214,21 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
     kind,
     logger,
     scrubber: secretScrubber,
+  });
+  // Liveness: the sync service fails a run whose connector goes silent (CONNECTOR_LOST).
+  const heartbeats = createHeartbeats({
+    nc,
+    namespace: ns,
+    kind,
+    instanceId,
+    intervalMs: opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_SECONDS * 1000,
+    logger: log,
+    onEnded: (runId) => {
+      if (active?.runId !== runId) return;
+      log.warn({ runId }, 'the sync service ended the run; stopping it');
+      active.ended = true;
+      active.abort.abort();
+    },
   });
 
   async function loop(): Promise<void> {
@@ -244,12 +283,23 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       );
       return;
     }
+    // Reported at once, before anything is read: the sync service learns the run is RUNNING,
+    // and a job whose run has already ended (e.g. RUN_TIMEOUT while it waited in the queue) is
+    // dropped before it publishes a RunStarted that identity would take for a new run.
+    if ((await heartbeats.pickUp(job.runId, job.directoryId)) === 'ended') {
+      log.warn(
+        { runId: job.runId, directoryId: job.directoryId },
+        'the run of this job has already ended (timed out or failed in the sync service); job dropped',
+      );
+      return;
+    }
     const abort = new AbortController();
     if (graceOver) abort.abort();
-    const done = runJob(job, abort.signal);
-    active = { runId: job.runId, abort, done };
+    const state = { runId: job.runId, abort, done: Promise.resolve(), ended: false };
+    active = state;
+    state.done = runJob(job, abort.signal, () => state.ended);
     try {
-      await done;
+      await state.done;
     } finally {
       active = undefined;
     }
@@ -309,7 +359,11 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
     return parseDirectorySettings(connector, kind, config);
   }
 
-  async function runJob(job: SyncJob, signal: AbortSignal): Promise<void> {
+  async function runJob(
+    job: SyncJob,
+    signal: AbortSignal,
+    endedElsewhere: () => boolean,
+  ): Promise<void> {
     const startedAt = Date.now();
     const runLog = log.child({ runId: job.runId, directoryId: job.directoryId });
     let eventsSubject: string;
@@ -317,6 +371,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       eventsSubject = subject(Subject.EVENTS, { directory_id: job.directoryId }, ns);
     } catch (err) {
       runLog.error({ err }, 'directory id is not a valid subject token; job dropped');
+      heartbeats.drop(job.runId);
       return;
     }
     const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
@@ -364,6 +419,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       } catch (err) {
         throw publishFailed(err);
       }
+      heartbeats.progress(job.runId, seq);
     };
     const sendRunStarted = async (policy: DirectoryPolicy | undefined) => {
       await emit({
@@ -500,6 +556,9 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       await activeSink.flush();
       activeSink.close(new Error('the run is over'));
       await flush();
+      // Completing a run the sync service has already failed would let identity sweep for a
+      // run everyone else sees as FAILED: ask first (no answer: complete as before).
+      if ((await heartbeats.check(job.runId)) === 'ended') throw new RunEndedError();
       const lastSeq = seq + 1;
       await emit({
         case: 'runCompleted',
@@ -530,9 +589,13 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
         },
         'run completed',
       );
+      heartbeats.published(job.runId, lastSeq);
       finish({ status: 'completed', lastSeq });
     } catch (err) {
-      const failure = describeFailure(err, kind);
+      const failure = describeFailure(
+        err instanceof RunAbortedError && endedElsewhere() ? new RunEndedError() : err,
+        kind,
+      );
       const message = scrub(failure.message);
       runLog.error(
         {
@@ -570,6 +633,10 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
         lastSeq = 0;
         runLog.error({ error: scrub(String(pubErr)) }, 'could not publish RunFailed');
       }
+      // Without a terminal event on the stream the run is not done: falling silent lets the
+      // sync service fail it (CONNECTOR_LOST) instead of waiting for the run timeout.
+      if (lastSeq > 0) heartbeats.published(job.runId, lastSeq);
+      else heartbeats.drop(job.runId);
       finish({
         status: 'failed',
         lastSeq,
@@ -582,6 +649,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
     get activeRunId() {
       return active?.runId;
     },
+    instanceId,
     async start() {
       if (started) return;
       const jsm = await nc.jetstreamManager();
@@ -593,6 +661,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
         ack_wait: nanos(30_000),
       });
       started = true;
+      heartbeats.start();
       loopDone = loop();
       tests.start();
       log.info({ durable, stream: jobsStream }, 'taking jobs and connection tests');
@@ -621,6 +690,8 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       } finally {
         clearTimeout(timer);
       }
+      // The last run's PUBLISHED report, if no replica has answered it yet.
+      await heartbeats.stop();
       log.info('stopped taking jobs');
     },
     problems() {
@@ -695,7 +766,9 @@ export function offersDelta<S>(connector: SourceConnector<S>, settings: S): bool
 /** The code and message a failed run is reported with. */
 function describeFailure(err: unknown, kind: string): { code: ErrorCode; message: string } {
   if (err instanceof DirsyncError) return { code: err.code, message: err.message };
-  if (err instanceof RunAbortedError) return { code: ErrorCode.INTERNAL, message: err.message };
+  if (err instanceof RunAbortedError || err instanceof RunEndedError) {
+    return { code: ErrorCode.INTERNAL, message: err.message };
+  }
   return {
     code: ErrorCode.INTERNAL,
     message: `unexpected error in the ${kind} connector (see its log)`,

@@ -6,6 +6,7 @@ import { Migration20251217000000_delta_schedule } from './Migration2025121700000
 import { Migration20251218000000_user_lifecycle } from './Migration20251218000000_user_lifecycle.js';
 import { Migration20261204071000_safety } from './Migration20261204071000_safety.js';
 import { Migration20261204082000_dry_run } from './Migration20261204082000_dry_run.js';
+import { Migration20261204100000_liveness } from './Migration20261204100000_liveness.js';
 
 /** Every migration in order; listed explicitly so `dist/` and vitest need no file globbing. */
 export const migrationsList: MigrationObject[] = [
@@ -16,4 +17,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20251218000000_user_lifecycle', class: Migration20251218000000_user_lifecycle },
   { name: 'Migration20261204071000_safety', class: Migration20261204071000_safety },
   { name: 'Migration20261204082000_dry_run', class: Migration20261204082000_dry_run },
+  { name: 'Migration20261204100000_liveness', class: Migration20261204100000_liveness },
 ];

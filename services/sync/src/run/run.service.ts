@@ -55,6 +55,15 @@ export interface RunServiceDeps {
   replicaId: string;
   /** How long a lease lasts without renewal. */
   leaseSeconds: number;
+  /** Silence of a run's connector (and of identity) that fails the run with CONNECTOR_LOST; 0 = off. */
+  connectorLostSeconds: number;
+}
+
+/** What one connector process reported (proto ConnectorHeartbeat), as `recordHeartbeat` takes it. */
+export interface HeartbeatReport {
+  connectorKind: string;
+  instanceId: string;
+  runs: { runId: string; directoryId: string; published: boolean }[];
 }
 
 /** What to start. */
@@ -613,6 +622,89 @@ export class RunService {
       this.d.waiters.notify(row.id);
     }
     return failed.map((r) => r.id);
+  }
+
+  /**
+   * Record a connector's heartbeat: each named run that is still active (and of that directory)
+   * gets `heartbeat_at` = now and the connector's kind and instance; a run reported PUBLISHED
+   * keeps `connector_published_at` (its connector's part is done). The first heartbeat of a run
+   * is its pickup, like a config request: the run is RUNNING and its timeout restarts. Returns
+   * the named runs that are not active (finished, unknown, or of another directory).
+   */
+  async recordHeartbeat(report: HeartbeatReport): Promise<string[]> {
+    const named = report.runs.filter((r) => isUuid(r.runId) && isUuid(r.directoryId));
+    const notUuid = report.runs.filter((r) => !named.includes(r)).map((r) => r.runId);
+    if (named.length === 0) return notUuid;
+    const now = this.d.clock();
+    const rows = await sql(this.d.orm.em.fork())<{ id: string }>(
+      `update ${this.d.tables.runs} r
+          set heartbeat_at = ?, connector_kind = ?, connector_instance = ?,
+              connector_published_at = case when x.published
+                then coalesce(r.connector_published_at, ?) else r.connector_published_at end,
+              last_update_at = case when r.heartbeat_at is null then ? else r.last_update_at end,
+              status = 'RUNNING', started_at = coalesce(r.started_at, ?)
+         from jsonb_to_recordset(?::jsonb) as x(id uuid, directory_id uuid, published boolean)
+        where r.id = x.id and r.directory_id = x.directory_id and r.status in ${ACTIVE_SQL}
+        returning r.id`,
+      [
+        now,
+        clean(report.connectorKind),
+        clean(report.instanceId),
+        now,
+        now,
+        now,
+        JSON.stringify(
+          named.map((r) => ({ id: r.runId, directory_id: r.directoryId, published: r.published })),
+        ),
+      ],
+    );
+    const active = new Set(rows.map((r) => r.id));
+    return [...notUuid, ...named.filter((r) => !active.has(r.runId)).map((r) => r.runId)];
+  }
+
+  /**
+   * Fail active runs whose connector went silent: it reported the run (so it heartbeats), has
+   * not reported it PUBLISHED, and neither it nor identity (a RunUpdate, which counts as
+   * liveness too) has said anything for `connectorLostSeconds`. CONNECTOR_LOST, with the
+   * connector's kind and instance in the message; nobody is removed (identity never got a
+   * terminal event, and ignores the run's late events once a new run starts). Returns the ids.
+   */
+  async sweepLostConnectors(): Promise<string[]> {
+    const secs = this.d.connectorLostSeconds;
+    if (secs <= 0) return [];
+    const now = this.d.clock();
+    const rows = await sql(this.d.orm.em.fork())<
+      EndedRunRow & { id: string; connector_kind: string; connector_instance: string }
+    >(
+      `update ${this.d.tables.runs}
+          set status = 'FAILED', error_code = ?, finished_at = ?, last_update_at = ?,
+              error_message = 'the ' || coalesce(connector_kind, 'unknown') || ' connector "' ||
+                coalesce(connector_instance, 'unknown') || '" working on the run stopped sending ' ||
+                'heartbeats (none for ' || ?::int || ' s, and no progress from identity): it was ' ||
+                'killed, crashed or lost its NATS connection. Nobody was removed; the directory ' ||
+                'can sync again'
+        where status in ${ACTIVE_SQL} and heartbeat_at is not null
+          and connector_published_at is null
+          and greatest(heartbeat_at, coalesce(last_update_at, heartbeat_at))
+                < ?::timestamptz - ? * interval '1 second'
+        returning id, connector_kind, connector_instance, ${ENDED_RUN_COLUMNS}`,
+      [errorCodeName(ErrorCode.CONNECTOR_LOST), now, now, secs, now, secs],
+    );
+    for (const row of rows) {
+      this.d.logger.warn(
+        {
+          runId: row.id,
+          directoryId: row.directory_id,
+          connector: row.connector_kind,
+          instanceId: row.connector_instance,
+        },
+        'connector lost; run failed',
+      );
+      this.d.metrics?.connectorsLost.inc({ connector: row.connector_kind ?? '' });
+      recordRunEnded(this.d.metrics, endedRun(row), now);
+      this.d.waiters.notify(row.id);
+    }
+    return rows.map((r) => r.id);
   }
 
   /** Give up this replica's leases (graceful stop): a live replica adopts the runs. */

@@ -1,0 +1,85 @@
+import type { Logger, NatsConnection } from '@dirsync/kit';
+import {
+  ConnectorHeartbeatReplySchema,
+  ConnectorHeartbeatSchema,
+  RunPhase,
+  Subject,
+  create,
+  fromBinary,
+  subject,
+  toBinary,
+} from '@dirsync/proto';
+import type { Subscription } from 'nats';
+import { CONFIG_QUEUE } from '../config/config.responder.js';
+import type { RunService } from './run.service.js';
+
+/** Longest connector kind or instance id kept (they end up in run messages). */
+const MAX_NAME = 100;
+const name = (s: string) =>
+  // eslint-disable-next-line no-control-regex -- control characters are what is removed
+  s.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, MAX_NAME);
+
+/**
+ * Answers connectors' heartbeats (`dirsync.control.heartbeat.<kind>`, core request/reply, queue
+ * group "sync" so one replica records each; proto `liveness.proto`): records them on the runs
+ * and replies with the runs that are no longer active. A heartbeat that cannot be recorded gets
+ * no answer — the connector then knows nothing, rather than something wrong.
+ */
+export class HeartbeatResponder {
+  private sub: Subscription | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly d: {
+      nc: NatsConnection;
+      natsNamespace: string;
+      runs: RunService;
+      logger: Logger;
+    },
+  ) {}
+
+  start(): void {
+    const subj = subject(Subject.HEARTBEATS, { connector_kind: '*' }, this.d.natsNamespace);
+    const sub = this.d.nc.subscribe(subj, { queue: CONFIG_QUEUE });
+    this.sub = sub;
+    this.loop = (async () => {
+      for await (const msg of sub) {
+        let heartbeat;
+        try {
+          heartbeat = fromBinary(ConnectorHeartbeatSchema, msg.data);
+        } catch {
+          this.d.logger.warn({ subject: msg.subject }, 'not a ConnectorHeartbeat; ignored');
+          continue;
+        }
+        try {
+          const ended = await this.d.runs.recordHeartbeat({
+            // The subject's kind is the one the connector takes jobs for.
+            connectorKind: name(msg.subject.split('.').pop() ?? heartbeat.connectorKind),
+            instanceId: name(heartbeat.instanceId) || 'unnamed',
+            runs: heartbeat.runs.map((r) => ({
+              runId: r.runId,
+              directoryId: r.directoryId,
+              published: r.phase === RunPhase.PUBLISHED,
+            })),
+          });
+          msg.respond(
+            toBinary(
+              ConnectorHeartbeatReplySchema,
+              create(ConnectorHeartbeatReplySchema, { endedRunIds: ended }),
+            ),
+          );
+        } catch (err) {
+          this.d.logger.error({ err, subject: msg.subject }, 'heartbeat could not be recorded');
+        }
+      }
+    })();
+  }
+
+  /** Stop taking heartbeats; the one in hand is answered first. */
+  async stop(): Promise<void> {
+    if (!this.sub) return;
+    await this.sub.drain().catch(() => undefined);
+    await this.loop;
+    this.sub = undefined;
+  }
+}

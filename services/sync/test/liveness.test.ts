@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunStatus } from '@dirsync/proto';
+import { waitFor } from '@dirsync/testkit';
+import { FakeClock, Harness, createDirectory, gqlOk } from './helpers.js';
+import type { SyncService } from '../src/index.js';
+
+/**
+ * Connector liveness (docs/architecture.md, "Connector liveness"): a run whose connector stops
+ * sending heartbeats fails with CONNECTOR_LOST after SYNC_CONNECTOR_LOST_SECONDS, not after the
+ * run timeout. The test plays the connector (heartbeats) and identity (RunUpdates) on a fake
+ * clock; gateway/test/connector-lost.test.ts kills a real connector process.
+ */
+const SECOND = 1000;
+const SYNC_ALL = `mutation($id: ID!) { syncAll(directoryId: $id) { id status } }`;
+const RUN = `query($id: ID!) { run(id: $id) { id status errorCode errorMessage startedAt } }`;
+
+interface RunView {
+  id: string;
+  status: string;
+  errorCode: string | null;
+  errorMessage: string | null;
+  startedAt: string | null;
+}
+
+const h = new Harness();
+const clock = new FakeClock();
+let sync: SyncService;
+
+beforeAll(async () => {
+  await h.setup();
+  // The run timeout is far away: what fails runs here is the liveness check.
+  sync = await h.start(
+    { connectorLostSeconds: 30, runTimeoutSeconds: 3600, replicaId: 'replica-under-test' },
+    clock.now,
+  );
+});
+afterAll(() => h.teardown());
+
+const run = async (id: string) => (await gqlOk<{ run: RunView }>(sync.url, RUN, { id })).run;
+
+async function startRun(): Promise<{ runId: string; directoryId: string }> {
+  const dir = await createDirectory(sync.url);
+  const { syncAll } = await gqlOk<{ syncAll: { id: string } }>(sync.url, SYNC_ALL, { id: dir.id });
+  return { runId: syncAll.id, directoryId: dir.id };
+}
+
+/** One liveness pass, then the run as it stands (the timer's passes see the same fake clock). */
+async function afterSweep(runId: string): Promise<RunView> {
+  await sync.sweepLostConnectors();
+  return run(runId);
+}
+
+describe('a run whose connector stops sending heartbeats', () => {
+  it('fails with CONNECTOR_LOST naming the connector, and the directory syncs again', async () => {
+    const r = await startRun();
+    // Pickup: the first heartbeat makes the run RUNNING.
+    expect(await h.heartbeat([r], { instanceId: 'ldap-host:4242:abc' })).toEqual([]);
+    expect(await run(r.runId)).toMatchObject({ status: 'RUNNING', startedAt: expect.any(String) });
+
+    clock.advance(20 * SECOND);
+    expect(await h.heartbeat([r], { instanceId: 'ldap-host:4242:abc' })).toEqual([]);
+    clock.advance(25 * SECOND); // 45 s since pickup, 25 s since the last heartbeat
+    expect((await afterSweep(r.runId)).status).toBe('RUNNING');
+
+    clock.advance(10 * SECOND); // 35 s of silence: the connector is lost
+    const failed = await waitFor(
+      async () => {
+        const v = await afterSweep(r.runId);
+        return v.status === 'FAILED' ? v : undefined;
+      },
+      { message: 'the run failed' },
+    );
+    expect(failed.errorCode).toBe('CONNECTOR_LOST');
+    expect(failed.errorMessage).toContain('the ldap connector "ldap-host:4242:abc"');
+    expect(failed.errorMessage).toContain('none for 30 s');
+    expect(failed.errorMessage).toContain('Nobody was removed');
+    // The sync replica is not to blame and is not named.
+    expect(failed.errorMessage).not.toContain('replica-under-test');
+
+    // A late heartbeat (the connector was only cut off) hears that its run has ended.
+    expect(await h.heartbeat([r])).toEqual([r.runId]);
+    // …and the run stays FAILED, also when a late COMPLETED arrives.
+    await h.publishUpdate({
+      runId: r.runId,
+      directoryId: r.directoryId,
+      seq: 3,
+      status: RunStatus.COMPLETED,
+    });
+    const next = (
+      await gqlOk<{ syncAll: { id: string; status: string } }>(sync.url, SYNC_ALL, {
+        id: r.directoryId,
+      })
+    ).syncAll;
+    expect(next.status).toBe('QUEUED');
+    expect((await run(r.runId)).status).toBe('FAILED');
+
+    const metrics = await (await fetch(new URL('/metrics', sync.url))).text();
+    expect(metrics).toMatch(/dirsync_connectors_lost_total\{[^}]*connector="ldap"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/dirsync_runs_finished_total\{[^}]*error_code="CONNECTOR_LOST"/);
+    // Leave the directory free for nothing else: end the queued run.
+    await h.heartbeat([{ runId: next.id, directoryId: r.directoryId }]);
+    await h.publishUpdate({
+      runId: next.id,
+      directoryId: r.directoryId,
+      seq: 1,
+      status: RunStatus.COMPLETED,
+    });
+    await waitFor(async () => (await run(next.id)).status === 'COMPLETED', {
+      message: 'the next run completed',
+    });
+  });
+
+  it('is alive while identity reports progress (a RunUpdate counts as liveness)', async () => {
+    const r = await startRun();
+    await h.heartbeat([r]);
+    clock.advance(25 * SECOND);
+    await h.publishUpdate({
+      runId: r.runId,
+      directoryId: r.directoryId,
+      seq: 1,
+      status: RunStatus.RUNNING,
+      counts: { seen: 500 },
+    });
+    await waitFor(
+      async () =>
+        (
+          await h.sql<{ update_seq: string }>('select update_seq from sync.runs where id = ?', [
+            r.runId,
+          ])
+        )[0]?.update_seq === '1',
+      { message: 'the update was applied' },
+    );
+    clock.advance(25 * SECOND); // 50 s without a heartbeat, 25 s since identity's update
+    expect((await afterSweep(r.runId)).status).toBe('RUNNING');
+    clock.advance(10 * SECOND);
+    const failed = await waitFor(
+      async () => {
+        const v = await afterSweep(r.runId);
+        return v.status === 'FAILED' ? v : undefined;
+      },
+      { message: 'the run failed' },
+    );
+    expect(failed.errorCode).toBe('CONNECTOR_LOST');
+  });
+});
+
+describe('a run whose connector is not lost', () => {
+  it('waits for identity once the connector reported its terminal event PUBLISHED', async () => {
+    const r = await startRun();
+    await h.heartbeat([r]);
+    clock.advance(3 * SECOND);
+    expect(await h.heartbeat([{ ...r, published: true }])).toEqual([]);
+    // The connector has moved on; identity is busy with a backlog for ten minutes.
+    clock.advance(10 * 60 * SECOND);
+    expect((await afterSweep(r.runId)).status).toBe('RUNNING');
+    await h.publishUpdate({
+      runId: r.runId,
+      directoryId: r.directoryId,
+      seq: 1,
+      status: RunStatus.COMPLETED,
+    });
+    await waitFor(async () => (await run(r.runId)).status === 'COMPLETED', {
+      message: 'the run completed',
+    });
+  });
+
+  it('keeps only the run timeout when no connector ever sent a heartbeat for it', async () => {
+    const r = await startRun();
+    // Picked up the old way (config request only), or still QUEUED: no heartbeat, no verdict.
+    await h.requestConfig(r.directoryId, r.runId);
+    clock.advance(5 * 60 * SECOND);
+    expect((await afterSweep(r.runId)).status).toBe('RUNNING');
+    const queued = await startRun();
+    expect((await afterSweep(queued.runId)).status).toBe('QUEUED');
+    for (const x of [r, queued]) {
+      await h.publishUpdate({
+        runId: x.runId,
+        directoryId: x.directoryId,
+        seq: 1,
+        status: RunStatus.COMPLETED,
+      });
+      await waitFor(async () => (await run(x.runId)).status === 'COMPLETED', {
+        message: 'the run completed',
+      });
+    }
+  });
+
+  it('answers heartbeats of finished, unknown and mismatched runs as ended', async () => {
+    const r = await startRun();
+    const unknown = { runId: randomUUID(), directoryId: r.directoryId };
+    const notAnId = { runId: 'x', directoryId: 'y' };
+    expect((await h.heartbeat([r, unknown, notAnId])).sort()).toEqual(
+      [unknown.runId, notAnId.runId].sort(),
+    );
+    // The run is of another directory than the heartbeat says: not recorded.
+    expect(await h.heartbeat([{ runId: r.runId, directoryId: randomUUID() }])).toEqual([r.runId]);
+    await h.publishUpdate({
+      runId: r.runId,
+      directoryId: r.directoryId,
+      seq: 1,
+      status: RunStatus.COMPLETED,
+    });
+    await waitFor(async () => (await run(r.runId)).status === 'COMPLETED', {
+      message: 'the run completed',
+    });
+    expect(await h.heartbeat([r])).toEqual([r.runId]);
+  });
+});

@@ -23,6 +23,7 @@ import {
   type Harness,
   type UserInit,
 } from './harness.js';
+import { nameKey } from '../src/apply/normalize.js';
 
 /**
  * Names across dirsync: usernames and aliases are unique after NFC and case folding; a sync
@@ -49,9 +50,10 @@ interface Row {
   first_name: string | null;
 }
 
+/** The user holding this username's key (computed by nameKey, as everywhere: never in SQL). */
 async function byKey(username: string): Promise<Row | undefined> {
-  const [row] = await h.rows<Row>('select * from users where username_key = lower(?)', [
-    username.normalize('NFC'),
+  const [row] = await h.rows<Row>('select * from users where username_key = ?', [
+    nameKey(username),
   ]);
   return row;
 }
@@ -278,6 +280,64 @@ describe('a username whose directory was deleted', () => {
       status: 'active',
       first_name: 'New',
     });
+  });
+});
+
+describe('full case folding (ß = ss, ς = σ, ﬁ = fi)', () => {
+  const ONE = 'dir-fold-1';
+  const TWO = 'dir-fold-2';
+
+  it('a sync of STRASSE claims the manual user straße; the API refuses a second spelling', async () => {
+    const created = await gql<{ createUser: { id: string } }>(
+      url,
+      `mutation { createUser(input: { username: "straße", firstName: "Manual" }) { id } }`,
+    );
+    expect(created.errors).toBeUndefined();
+    const id = created.data!.createUser.id;
+    const again = await gql(url, `mutation { createUser(input: { username: "STRASSE" }) { id } }`);
+    expect(again.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+
+    const final = await runAndWait(
+      h,
+      fullRun(ONE, [
+        user('f-strasse', 'STRASSE', { firstName: 'Synced' }),
+        user('f-fiona', 'Fiona'),
+        user('f-odysseus', 'odysseus', { aliases: ['ΟΔΥΣΣΕΥΣ'] }),
+      ]),
+    );
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.counts).toMatchObject({ created: 2, updated: 1, claimed: 1, conflicts: 0 });
+    expect(await byKey('Straße')).toMatchObject({
+      id,
+      directory_id: ONE,
+      external_id: 'f-strasse',
+      username: 'STRASSE',
+      first_name: 'Synced',
+    });
+  });
+
+  it('REPORT: Straße from a second directory is a USERNAME_CONFLICT with STRASSE; ς and ﬁ match too', async () => {
+    const holder = (await byKey('STRASSE'))!;
+    const run = fullRun(TWO, [
+      user('t-strasse', 'Straße'),
+      user('t-odysseus', 'οδυσσευσ'), // the other user's alias ΟΔΥΣΣΕΥΣ, non-final σ
+      user('t-fi', 'fi.two', { aliases: ['\ufb01ona', 'fi.alias'] }), // ﬁona: Fiona's username
+    ]);
+    const final = await runAndWait(h, run);
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.counts).toMatchObject({ created: 1, conflicts: 3, errors: 0 });
+    const errors = await errorsOf(run.runId);
+    expect(errors.map((e) => `${e.code} ${e.externalId}`).sort()).toEqual([
+      'ALIAS_CONFLICT t-fi',
+      'USERNAME_CONFLICT t-odysseus',
+      'USERNAME_CONFLICT t-strasse',
+    ]);
+    const strasse = errors.find((e) => e.externalId === 't-strasse')!;
+    expect(strasse.message).toContain(holder.id);
+    expect(strasse.message).toContain('REPORT');
+    // The holder is left alone; the other records are imported without what conflicts.
+    expect(await byKey('strasse')).toMatchObject({ id: holder.id, directory_id: ONE });
+    expect(await aliasesOf((await byKey('fi.two'))!.id)).toEqual(['fi.alias']);
   });
 });
 

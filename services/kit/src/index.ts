@@ -8,6 +8,7 @@ export * from './http-error.js';
 export * from './lifecycle.js';
 export * from './metrics.js';
 export * from './phone.js';
+export * from './unicode/case-fold.js';
 export * from './admin-roles.js';
 export * from './sources/ldap.js';
 export * from './sources/entra.js';

@@ -1,11 +1,11 @@
 import type { Sql } from '../db/sql.js';
 
 /**
- * Usernames and aliases share one namespace across dirsync: compared by their key (NFC, then
- * lower case: `nameKey()`), no two users may have the same key as username or alias. The apply
- * path and the API's user mutations check and write names under one transaction-scoped
- * advisory lock, so a manual user created while a batch applies cannot take a name the batch
- * is giving away (or the other way round).
+ * Usernames and aliases share one namespace across dirsync: compared by their key (`nameKey()`:
+ * canonical caseless matching, full Unicode case folding — `Straße` is `STRASSE`), no two users
+ * may have the same key as username or alias. The apply path and the API's user mutations
+ * check and write names under one transaction-scoped advisory lock, so a manual user created
+ * while a batch applies cannot take a name the batch is giving away (or the other way round).
  */
 export async function lockNames(sql: Sql): Promise<void> {
   await sql.exec(`select pg_advisory_xact_lock(hashtext(current_schema() || '.user_names'))`);

@@ -22,8 +22,9 @@ const base = {
 };
 
 describe('nameKey()', () => {
-  it('compares after NFC and lower case', () => {
+  it('compares after normalisation and full case folding', () => {
     expect(nameKey('ZOE\u0308')).toBe(nameKey('zoë'));
+    expect(nameKey('Straße')).toBe(nameKey('STRASSE'));
     expect(nameKey('Alice')).toBe('alice');
     expect(nameKey('alice')).not.toBe(nameKey('alicé'));
   });

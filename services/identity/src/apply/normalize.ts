@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { nameKey } from '@dirsync/kit';
 import { ErrorCode, type ObservedGroup, type ObservedUser } from '@dirsync/proto';
 
 /**
@@ -16,12 +17,12 @@ export function storable(value: string): string {
 }
 
 /**
- * The comparison key of a username, alias or group name: Unicode NFC, then lower case. Two
- * usernames with the same key are the same username.
+ * The comparison key of a username, alias or group name (kit's `nameKey`: canonical caseless
+ * matching with full Unicode case folding, stored NFC). Two usernames with the same key are the
+ * same username. Keys are computed here, in TypeScript, only: SQL compares stored keys and never
+ * computes one (the casefold migration computes them with this function too).
  */
-export function nameKey(value: string): string {
-  return value.normalize('NFC').toLowerCase();
-}
+export { nameKey };
 
 /** A user as identity stores it: trimmed, NFC, empty strings as null, with its content hash. */
 export interface NormalizedUser {

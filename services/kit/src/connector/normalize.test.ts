@@ -11,8 +11,9 @@ import {
 const codes = (errors: { code: ErrorCode }[]) => errors.map((e) => errorCodeName(e.code));
 
 describe('#usernameKey()', () => {
-  it('compares after NFC and lower case', () => {
+  it('compares after normalisation and full case folding (the key identity stores)', () => {
     expect(usernameKey('JOSE\u0301')).toBe(usernameKey('jos\u00e9'));
+    expect(usernameKey('Straße')).toBe(usernameKey('STRASSE'));
     expect(usernameKey('JDoe')).toBe('jdoe');
     expect(usernameKey('jdoe')).not.toBe(usernameKey('jdoe2'));
   });

@@ -1,5 +1,6 @@
 import { ErrorCode, ObservedUserSchema, create, type ObservedUser } from '@dirsync/proto';
 import { normalizePhone, type PhoneResult } from '../phone.js';
+import { nameKey } from '../unicode/case-fold.js';
 import type { SourceObjectError, SourceUser } from './types.js';
 
 /** At most this many aliases per user; more are dropped and reported as `LIMIT_EXCEEDED`. */
@@ -12,11 +13,12 @@ export const MAX_VALUE_LENGTH = 1024;
 const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
- * The key usernames are compared by everywhere in dirsync: Unicode NFC, then lower case.
- * `"JDoe"` and `"jdoe"` are the same user; so are a precomposed and a decomposed `"é"`.
+ * The key usernames are compared by everywhere in dirsync (`nameKey()`: canonical caseless
+ * matching, full case folding). `"JDoe"` and `"jdoe"` are the same user; so are `"Straße"` and
+ * `"STRASSE"`, and a precomposed and a decomposed `"é"`.
  */
 export function usernameKey(username: string): string {
-  return (NON_ASCII.test(username) ? username.normalize('NFC') : username).toLowerCase();
+  return nameKey(username);
 }
 
 /** Trim + NFC; `undefined` for empty. */

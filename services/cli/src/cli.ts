@@ -122,9 +122,19 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     if (err instanceof CliError) {
       if (json)
         printJson(io, {
-          error: { message: err.message, code: err.code ?? null, exitCode: err.exitCode },
+          error: {
+            message: err.message,
+            code: err.code ?? null,
+            exitCode: err.exitCode,
+            ...(err.details ? { details: err.details } : {}),
+          },
         });
-      else io.stderr.write(`dirsync: ${err.message}${err.code ? ` (${err.code})` : ''}\n`);
+      else {
+        // The code goes on the first line; what follows (a list of candidates) under it.
+        const [first, ...rest] = err.message.split('\n');
+        const code = err.code ? ` (${err.code})` : '';
+        io.stderr.write(`dirsync: ${first}${code}\n${rest.map((l) => `${l}\n`).join('')}`);
+      }
       return err.exitCode;
     }
     io.stderr.write(

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createProgress, csvField, formatTable, progressBar } from './output.js';
+import { createProgress, csvField, formatTable, plural, progressBar } from './output.js';
 
 describe('output', () => {
+  it('plural says 1 run, 0 runs, 2 entries', () => {
+    expect(plural(1, 'run')).toBe('1 run');
+    expect(plural(0, 'run')).toBe('0 runs');
+    expect(plural(2, 'entry', 'entries')).toBe('2 entries');
+  });
+
   it('formatTable aligns columns and right-aligns numbers', () => {
     expect(
       formatTable(

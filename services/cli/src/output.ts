@@ -86,6 +86,14 @@ export function csvField(value: Cell): string {
 
 export const csvLine = (cells: Cell[]) => `${cells.map(csvField).join(',')}\r\n`;
 
+/**
+ * A count with its noun in the right number: `plural(1, 'run')` → `1 run`, `plural(3, 'run')` →
+ * `3 runs`, `plural(2, 'entry', 'entries')`. Every count a command prints goes through here.
+ */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return '-';
   return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');

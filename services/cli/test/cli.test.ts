@@ -10,6 +10,7 @@ import { DEMO_DIRECTORY_PATH, loadDemo, startSlapd, type Slapd } from '@dirsync/
 import { startStack, waitForRun, type Stack } from '../../../gateway/test/support/stack.js';
 import { buildProgram, ExitCode, runCli } from '../src/index.js';
 import type { Command } from 'commander';
+import pg from 'pg';
 
 interface Result {
   code: number;
@@ -377,6 +378,60 @@ describe('dirsync (command line)', () => {
       const missing = await dirsync(['runs', 'show', '00000000-0000-4000-8000-000000000000']);
       expect(missing.code).toBe(ExitCode.NOT_FOUND);
       expect((await dirsync(['runs', 'show', 'not-a-run'])).code).toBe(ExitCode.USAGE);
+    });
+
+    it('show takes the 8-character id the console shows: unique → the run, shared → the candidates (exit 2), none → exit 5', async () => {
+      const short = firstRunId.slice(0, 8);
+      const byShort = await dirsync(['runs', 'show', short.toUpperCase(), '--json']);
+      expect(byShort.code).toBe(ExitCode.OK);
+      expect(byShort.json<{ id: string }>().id).toBe(firstRunId);
+      const text = await dirsync(['runs', 'show', short]);
+      expect(text.stdout).toMatch(new RegExp(`^run\\s+${firstRunId}$`, 'm'));
+
+      // Another run whose id starts with the same 8 characters (random ids rarely share them, so
+      // the test makes one: a copy of the run under such an id).
+      const twin = `${short}-0000-4000-8000-${firstRunId.endsWith('0'.repeat(12)) ? '1'.repeat(12) : '0'.repeat(12)}`;
+      const db = new pg.Client({ connectionString: stack.databaseUrl });
+      await db.connect();
+      try {
+        await db.query('create temp table twin as select * from sync.runs where id = $1', [
+          firstRunId,
+        ]);
+        await db.query('update twin set id = $1', [twin]);
+        await db.query('insert into sync.runs select * from twin');
+      } finally {
+        await db.end();
+      }
+      const ambiguous = await dirsync(['runs', 'show', short]);
+      expect(ambiguous.code).toBe(ExitCode.USAGE);
+      expect(ambiguous.stdout).toBe('');
+      expect(ambiguous.stderr).toMatch(
+        new RegExp(
+          `^dirsync: 2 runs start with ${short}; give more of the id: \\(AMBIGUOUS_RUN_ID\\)\n`,
+        ),
+      );
+      expect(ambiguous.stderr).toContain(`  ${firstRunId}  ${NAME}  FULL  COMPLETED`);
+      expect(ambiguous.stderr).toContain(`  ${twin}  ${NAME}`);
+      const asJson = await dirsync(['runs', 'show', short, '--json']);
+      expect(asJson.code).toBe(ExitCode.USAGE);
+      expect(asJson.json<{ error: unknown }>().error).toMatchObject({
+        code: 'AMBIGUOUS_RUN_ID',
+        exitCode: ExitCode.USAGE,
+        details: { total: 2, candidates: expect.arrayContaining([firstRunId, twin]) },
+      });
+      // More of the id picks one; approve and reject resolve a prefix the same way.
+      const longer = await dirsync(['runs', 'show', firstRunId.slice(0, 20), '--json']);
+      expect(longer.json<{ id: string }>().id).toBe(firstRunId);
+      expect((await dirsync(['runs', 'approve', short])).code).toBe(ExitCode.USAGE);
+      const notBlocked = await dirsync(['runs', 'reject', firstRunId.slice(0, 20)]);
+      expect(notBlocked.code).toBe(ExitCode.RUN_NOT_BLOCKED);
+
+      // A prefix no run has is not found; too short or not hex is a usage error.
+      const none = await dirsync(['runs', 'show', short === 'ffffffff' ? '00000000' : 'ffffffff']);
+      expect(none.code).toBe(ExitCode.NOT_FOUND);
+      expect(none.stderr).toMatch(/no run id starts with/);
+      expect((await dirsync(['runs', 'show', short.slice(0, 3)])).code).toBe(ExitCode.USAGE);
+      expect((await dirsync(['runs', 'show', `${short}07`])).code).toBe(ExitCode.USAGE);
     });
   });
 

@@ -541,6 +541,29 @@ describe('RunUpdates', () => {
       { id: dir.id },
     );
     expect(none.runs.totalCount).toBe(0);
+
+    // By the short id the console shows: a unique prefix finds its run, with or without the
+    // directory; the prefix of no run finds none; what cannot start a UUID is refused.
+    const byPrefix = async (prefix: string) =>
+      (
+        await gqlOk<{ runs: { totalCount: number; edges: { node: { id: string } }[] } }>(
+          sync.url,
+          `query($p: String!) { runs(idPrefix: $p, first: 10) { totalCount edges { node { id } } } }`,
+          { p: prefix },
+        )
+      ).runs;
+    for (const id of ids) {
+      const found = await byPrefix(id.slice(0, 8).toUpperCase());
+      expect(found.edges.map((e) => e.node.id)).toContain(id);
+      expect(found.edges.every((e) => e.node.id.startsWith(id.slice(0, 8)))).toBe(true);
+    }
+    expect((await byPrefix(ids[0]!)).edges.map((e) => e.node.id)).toEqual([ids[0]]);
+    const other = ids[0]!.startsWith('0') ? 'f' : '0';
+    const unknown = `${other}${ids[0]!.slice(1, 8)}-0000-0000-0000-000000000000`.slice(0, 36);
+    expect((await byPrefix(unknown)).totalCount).toBe(0);
+    const bad = await gqlErr(sync.url, `{ runs(idPrefix: "3f2a9c1b07") { totalCount } }`);
+    expect(bad.code).toBe('BAD_USER_INPUT');
+    expect(bad.extensions.fields).toEqual([{ field: 'idPrefix', message: expect.any(String) }]);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolveDirectory, type CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { formatDuration, printJson } from '../output.js';
+import { formatDuration, plural, printJson } from '../output.js';
 import type { Action } from './action.js';
 import { readDirectoryFile, secretInput } from './directories.js';
 
@@ -43,9 +43,10 @@ const MARK = { OK: 'ok', FAILED: 'FAILED', SKIPPED: 'skipped' } as const;
 /** The text form: one line per check, failures with their code; a summary line first. */
 export function formatConnectionTest(t: ConnectionTest, what: string): string {
   const failed = t.checks.filter((c) => c.status === 'FAILED').length;
+  const passed = t.checks.filter((c) => c.status === 'OK').length;
   const head = t.ok
-    ? `${what} (${t.kind}): all ${t.checks.filter((c) => c.status === 'OK').length} checks passed in ${formatDuration(t.durationMs)}`
-    : `${what} (${t.kind}): ${failed} of ${t.checks.length} checks FAILED (${formatDuration(t.durationMs)})`;
+    ? `${what} (${t.kind}): ${passed === 1 ? 'the 1 check' : `all ${passed} checks`} passed in ${formatDuration(t.durationMs)}`
+    : `${what} (${t.kind}): ${failed} of ${plural(t.checks.length, 'check')} FAILED (${formatDuration(t.durationMs)})`;
   const nameWidth = Math.max(...t.checks.map((c) => c.name.length));
   const lines = t.checks.map((c) => {
     const mark = MARK[c.status].padEnd(7);

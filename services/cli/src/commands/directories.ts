@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { intOption, readStdin, resolveDirectory, type CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { formatDate, formatPairs, formatTable, printJson } from '../output.js';
+import { formatDate, formatPairs, formatTable, plural, printJson } from '../output.js';
 import { DIRECTORY_FIELDS, type Connection, type Directory } from '../queries.js';
 import type { Action } from './action.js';
 import { registerDirectoryTest } from './connection-test.js';
@@ -130,7 +130,7 @@ function printDirectory(ctx: CommandContext, d: Directory, users?: number): void
         d.scheduleIntervalMinutes ? `every ${d.scheduleIntervalMinutes} min` : 'on demand',
       ],
       ['next run', formatDate(d.nextRunAt)],
-      ['restore window', `${d.restoreWindowDays} days`],
+      ['restore window', plural(d.restoreWindowDays, 'day')],
       ['deletion threshold', thresholdText(d.deletionThreshold)],
       ['last run', d.lastRun ? `${d.lastRun.status} ${d.lastRun.mode} ${d.lastRun.id}` : 'never'],
       ['users seen', d.lastRun?.counts.seen],

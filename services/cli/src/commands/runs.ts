@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { intOption, isUuid, resolveDirectory, type CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { formatDate, formatDuration, formatTable, printJson } from '../output.js';
+import { formatDate, formatDuration, formatTable, plural, printJson } from '../output.js';
 import { RUN_FIELDS, type Connection, type Run } from '../queries.js';
 import type { Action } from './action.js';
 import { runSummary } from './sync.js';
@@ -15,8 +15,58 @@ interface ObjectError {
   message: string;
 }
 
-export async function getRun(ctx: CommandContext, id: string, extra = ''): Promise<Run> {
-  if (!isUuid(id)) throw new CliError(`"${id}" is not a run id`, ExitCode.USAGE);
+/** At least this many characters of a run id (as git asks for at least 4 of a commit's). */
+const MIN_PREFIX = 4;
+/** How many runs an ambiguous prefix lists. */
+const CANDIDATES_SHOWN = 10;
+
+interface Candidate {
+  id: string;
+  mode: string;
+  status: string;
+  queuedAt: string;
+  directory: { name: string };
+}
+
+/**
+ * The run a command names: its id, or the start of it — the 8 characters the console and
+ * `runs list` show. A prefix no run has is NOT_FOUND (exit 5); one that several runs share is a
+ * usage error (exit 2) that lists them, so a decision never lands on the wrong run.
+ */
+export async function resolveRunId(ctx: CommandContext, ref: string): Promise<string> {
+  const id = ref.trim().toLowerCase();
+  if (isUuid(id)) return id;
+  if (id.length < MIN_PREFIX || !/^[0-9a-f-]+$/.test(id)) {
+    throw new CliError(
+      `"${ref}" is not a run id: give the id or at least its first ${MIN_PREFIX} characters`,
+      ExitCode.USAGE,
+    );
+  }
+  const { runs } = await ctx.client.request<{ runs: Connection<Candidate> }>(
+    `query($p: String!, $n: Int) {
+       runs(idPrefix: $p, first: $n) {
+         totalCount nodes { id mode status queuedAt directory { name } } pageInfo { hasNextPage endCursor } } }`,
+    { p: id, n: CANDIDATES_SHOWN },
+  );
+  const [only, ...others] = runs.nodes;
+  if (!only) throw new CliError(`no run id starts with ${id}`, ExitCode.NOT_FOUND, 'NOT_FOUND');
+  if (others.length === 0) return only.id;
+  const total = runs.totalCount ?? runs.nodes.length;
+  const lines = runs.nodes.map(
+    (r) => `  ${r.id}  ${r.directory.name}  ${r.mode}  ${r.status}  ${formatDate(r.queuedAt)}`,
+  );
+  if (total > runs.nodes.length) lines.push(`  … and ${total - runs.nodes.length} more`);
+  throw new CliError(
+    `${plural(total, 'run')} start with ${id}; give more of the id:\n${lines.join('\n')}`,
+    ExitCode.USAGE,
+    'AMBIGUOUS_RUN_ID',
+    { candidates: runs.nodes.map((r) => r.id), total },
+  );
+}
+
+/** A run by id or id prefix (`resolveRunId`), with `RUN_FIELDS` and `extra`. */
+export async function getRun(ctx: CommandContext, ref: string, extra = ''): Promise<Run> {
+  const id = await resolveRunId(ctx, ref);
   const { run } = await ctx.client.request<{ run: Run | null }>(
     `query($id: ID!) { run(id: $id) { ${RUN_FIELDS} ${extra} } }`,
     { id },
@@ -95,7 +145,7 @@ export function registerRuns(program: Command, act: Action): void {
         );
         if (page.pageInfo.hasNextPage) {
           ctx.io.stderr.write(
-            `${page.nodes.length} of ${page.totalCount ?? 'more'} runs; raise --limit for more\n`,
+            `${page.nodes.length} of ${page.totalCount === undefined ? 'more runs' : plural(page.totalCount, 'run')}; raise --limit for more\n`,
           );
         }
       }),
@@ -104,7 +154,7 @@ export function registerRuns(program: Command, act: Action): void {
   runs
     .command('show')
     .description("a run's counts, error and per-object errors")
-    .argument('<run>', 'run id')
+    .argument('<run>', 'run id, or its first 8 characters (as the console and runs list show)')
     .option('-e, --errors <n>', 'per-object errors to show (at most 500)', '20')
     .action(
       act(async (ctx, id: string, opts: { errors: string }) => {
@@ -144,10 +194,10 @@ export function registerRuns(program: Command, act: Action): void {
           ? 'approve a BLOCKED run: remove exactly the users, groups and memberships it held back (owners only); exit 10 when the run is not blocked'
           : 'reject a BLOCKED run: discard its removals, nobody is removed (owners only); exit 10 when the run is not blocked',
       )
-      .argument('<run>', 'run id')
+      .argument('<run>', 'run id, or its first 8 characters')
       .action(
-        act(async (ctx, id: string) => {
-          if (!isUuid(id)) throw new CliError(`"${id}" is not a run id`, ExitCode.USAGE);
+        act(async (ctx, ref: string) => {
+          const id = await resolveRunId(ctx, ref);
           const data = await ctx.client.request<Record<string, Run>>(
             `mutation($id: ID!) { ${mutation}(runId: $id) { ${RUN_FIELDS} } }`,
             { id },

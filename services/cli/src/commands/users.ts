@@ -7,6 +7,7 @@ import {
   formatDate,
   formatPairs,
   formatTable,
+  plural,
   printJson,
   type Writable,
 } from '../output.js';
@@ -249,7 +250,7 @@ export function registerUsers(program: Command, act: Action): void {
         if (format === 'json') out.write(n ? '\n]\n' : ']\n');
         if (opts.output) {
           await end(out);
-          ctx.io.stderr.write(`exported ${n} users to ${opts.output}\n`);
+          ctx.io.stderr.write(`exported ${plural(n, 'user')} to ${opts.output}\n`);
         }
       }),
     );

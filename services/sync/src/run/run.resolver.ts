@@ -20,6 +20,7 @@ import type { SyncContext, SyncServices } from '../services.js';
 import { Run, type RunMode, type RunStatus, type UserOutcome } from './run.entity.js';
 import { RunError } from './run-error.entity.js';
 import { isUuid } from './run.service.js';
+import { uuidPrefixRange } from './run-id.js';
 import {
   ObjectErrorConnection,
   ObjectErrorObject,
@@ -42,9 +43,25 @@ export class RunResolver {
     status: RunStatus[] | null | undefined,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
+    @Arg('idPrefix', () => String, {
+      nullable: true,
+      description:
+        'Only runs whose id starts with this (case-insensitive; dashes where a UUID has them), e.g. the 8 characters the console shows. BAD_USER_INPUT when it cannot start a UUID.',
+    })
+    idPrefix: string | null | undefined,
     @Ctx() ctx: SyncContext,
   ): Promise<Connection<SyncRunObject>> {
     const where: Record<string, unknown> = {};
+    if (idPrefix != null) {
+      const range = uuidPrefixRange(idPrefix);
+      if (!range) {
+        const message = `"${idPrefix.slice(0, 40)}" is not the start of a run id (hex digits, dashes where a UUID has them)`;
+        throw apiError(ApiErrorCode.BAD_USER_INPUT, `idPrefix: ${message}`, {
+          fields: [{ field: 'idPrefix', message }],
+        });
+      }
+      where.id = { $gte: range.from, $lte: range.to };
+    }
     if (directoryId != null) {
       if (!isUuid(directoryId))
         throw apiError(ApiErrorCode.NOT_FOUND, `directory ${directoryId} not found`);

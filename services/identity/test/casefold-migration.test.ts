@@ -105,6 +105,41 @@ describe('casefold names migration', () => {
     const [g] = await h.rows<{ name_key: string }>('select name_key from groups');
     expect(g?.name_key).toBe('strasse');
 
+    // The kept rows are shown: who holds each name, and a filter that lists them.
+    const shown = await gql<{
+      users: {
+        totalCount: number;
+        nodes: {
+          id: string;
+          nameConflicts: { code: string; name: string; holder: { id: string } | null }[];
+        }[];
+      };
+    }>(
+      h.service.url,
+      `{ users(filter: { nameConflict: true }) { totalCount
+           nodes { id nameConflicts { code name holder { id } } } } }`,
+    );
+    expect(shown.errors).toBeUndefined();
+    expect(shown.data?.users.totalCount).toBe(4);
+    const conflictsOf = new Map(shown.data!.users.nodes.map((n) => [n.id, n.nameConflicts]));
+    expect(conflictsOf.get(ids['s2']!)).toEqual([
+      { code: 'USERNAME_CONFLICT', name: 'STRASSE', holder: { id: ids['s1'] } },
+    ]);
+    expect(conflictsOf.get(ids['f2']!)).toEqual([
+      { code: 'USERNAME_CONFLICT', name: 'FIONA', holder: { id: ids['fiona'] } },
+    ]);
+    expect(conflictsOf.get(ids['y2']!)).toEqual([
+      { code: 'ALIAS_CONFLICT', name: 'Weiß', holder: { id: ids['w1'] } },
+    ]);
+    expect(conflictsOf.get(ids['p2']!)).toEqual([
+      { code: 'ALIAS_CONFLICT', name: 'σισυφοσ', holder: { id: ids['p1'] } },
+    ]);
+    const clean = await gql<{ users: { totalCount: number } }>(
+      h.service.url,
+      `{ users(filter: { nameConflict: false }) { totalCount } }`,
+    );
+    expect(clean.data?.users.totalCount).toBe(4);
+
     // Lookups by any spelling find the holder.
     const found = await gql<{ userByUsername: { id: string } | null }>(
       h.service.url,
@@ -136,5 +171,18 @@ describe('casefold names migration', () => {
       `select count(*) as n from users where status <> 'pending_deletion'`,
     );
     expect(Number(n?.n)).toBe(8);
+    // The usernames stay conflicts; the synced users' aliases are now what their source gave
+    // minus the conflicting one (reported by the run, as for any alias another user has).
+    const shown = await gql<{ users: { nodes: { id: string; aliases: string[] }[] } }>(
+      h.service.url,
+      `{ users(filter: { nameConflict: true }) { nodes { id aliases } } }`,
+    );
+    expect(shown.data?.users.nodes.map((u) => u.id).sort()).toEqual([ids['s2'], ids['f2']].sort());
+    const yara = await gql<{ user: { aliases: string[]; nameConflicts: unknown[] } }>(
+      h.service.url,
+      `query($id: ID!) { user(id: $id) { aliases nameConflicts { name } } }`,
+      { id: ids['y2'] },
+    );
+    expect(yara.data?.user).toEqual({ aliases: ['yara.m'], nameConflicts: [] });
   });
 });

@@ -8,6 +8,7 @@ import { UserAlias, UserPhone } from '../entities/user-detail.entity.js';
 import { User } from '../entities/user.entity.js';
 import { batchLoader, type BatchLoader } from './batch-loader.js';
 import type { Position } from './pagination.js';
+import { NameConflict, NameConflictCode } from './types.js';
 
 /** Per-request loaders: a page of 500 users costs a handful of queries, not 1,000. */
 export interface Loaders {
@@ -15,6 +16,8 @@ export interface Loaders {
   groupById: BatchLoader<string, Group | null>;
   adminById: BatchLoader<string, Admin | null>;
   aliases: BatchLoader<string, string[]>;
+  /** The user's names another user holds (keys with U+0001: see the names migrations). */
+  nameConflicts: BatchLoader<string, NameConflict[]>;
   phones: BatchLoader<string, UserPhone[]>;
   directoryState: BatchLoader<string, DirectoryState | null>;
   memberCount: BatchLoader<string, number>;
@@ -83,6 +86,48 @@ export function createLoaders(em: EntityManager, db: Database): Loaders {
         );
         const byUser = groupBy(rows, (r) => r.userId);
         return new Map([...byUser].map(([id, list]) => [id, list.map((a) => a.alias)]));
+      },
+      () => [],
+    ),
+
+    nameConflicts: batchLoader(
+      async (ids) => {
+        // A name nobody can match is stored as its key, U+0001 and the user's id; who holds it
+        // is whoever has the key itself, as username first, else as alias.
+        const rows = await db.sql.rows<{
+          user_id: string;
+          code: NameConflictCode;
+          name: string;
+          holder_id: string | null;
+        }>(
+          `with held as (
+             select u.id as user_id, 'USERNAME_CONFLICT' as code, u.username as name,
+               split_part(u.username_key, chr(1), 1) as key, -1 as position
+             from users u where u.id = any(?::uuid[]) and strpos(u.username_key, chr(1)) > 0
+             union all
+             select a.user_id, 'ALIAS_CONFLICT', a.alias, split_part(a.alias_key, chr(1), 1),
+               a.position
+             from user_aliases a
+             where a.user_id = any(?::uuid[]) and strpos(a.alias_key, chr(1)) > 0)
+           select h.user_id, h.code, h.name, coalesce(
+               (select o.id from users o where o.username_key = h.key and o.id <> h.user_id
+                limit 1),
+               (select oa.user_id from user_aliases oa
+                where oa.alias_key = h.key and oa.user_id <> h.user_id limit 1)) as holder_id
+           from held h order by h.user_id, h.position`,
+          [ids, ids],
+        );
+        return groupBy(
+          rows.map((r) =>
+            Object.assign(new NameConflict(), {
+              userId: r.user_id,
+              code: r.code,
+              name: r.name,
+              holderId: r.holder_id,
+            }),
+          ),
+          (c) => c.userId,
+        );
       },
       () => [],
     ),

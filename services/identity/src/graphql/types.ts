@@ -1,4 +1,4 @@
-import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Group } from '../entities/group.entity.js';
 import { User, UserStatus } from '../entities/user.entity.js';
 import { encodeCursor, PageInfo, type Position } from './pagination.js';
@@ -121,6 +121,46 @@ export function groupPosition(g: Group): Position {
   return { key: g.nameKey, id: g.id };
 }
 
+export enum NameConflictCode {
+  USERNAME_CONFLICT = 'USERNAME_CONFLICT',
+  ALIAS_CONFLICT = 'ALIAS_CONFLICT',
+}
+
+registerEnumType(NameConflictCode, {
+  name: 'NameConflictCode',
+  description: 'Why a stored username or alias matches nothing (User.nameConflicts).',
+  valuesConfig: {
+    USERNAME_CONFLICT: { description: 'Another user has the same username (or alias).' },
+    ALIAS_CONFLICT: { description: 'Another user has this alias as username or alias.' },
+  },
+});
+
+/**
+ * A name of the user that another user holds: usernames and aliases are unique across dirsync,
+ * so the user keeps it stored but nobody finds the user by it. Rows two users had before the
+ * rule, or before full case folding made two names equal (`Straße` / `STRASSE`), are kept this
+ * way by the migrations instead of failing or dropping anyone; a sync reports the same thing as
+ * a per-object conflict.
+ */
+@ObjectType('NameConflict')
+export class NameConflict {
+  @Field(() => NameConflictCode)
+  code!: NameConflictCode;
+
+  @Field(() => String, { description: 'The username or alias as stored.' })
+  name!: string;
+
+  @Field(() => User, {
+    nullable: true,
+    description:
+      'Who holds the name; null once nobody does (the next sync of the user takes it back).',
+  })
+  holder?: User | null;
+
+  userId!: string;
+  holderId!: string | null;
+}
+
 @InputType('UserFilter')
 export class UserFilter {
   @Field(() => [UserStatus], { nullable: true, description: 'Any of these statuses.' })
@@ -144,6 +184,13 @@ export class UserFilter {
       'The users a BLOCKED run holds back for removal (its planned removals: who approveRun would move to pending deletion). Empty once the run is decided or superseded.',
   })
   heldByRunId?: string | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'true: only users with a name conflict (User.nameConflicts not empty); false: only users without.',
+  })
+  nameConflict?: boolean | null;
 }
 
 @InputType('GroupFilter')

@@ -11,6 +11,7 @@ import { checkFirst, decodeCursor, isUuid, likePattern, requireUuid } from './pa
 import {
   Directory,
   GroupConnection,
+  NameConflict,
   UserConnection,
   UserFilter,
   groupConnection,
@@ -55,6 +56,13 @@ export class UserResolver {
         [filter.heldByRunId],
       );
     }
+    if (filter?.nameConflict !== undefined && filter.nameConflict !== null) {
+      // A key with U+0001 is a name another user holds (User.nameConflicts).
+      qb.andWhere(
+        `${filter.nameConflict ? '' : 'not '}(strpos(u.username_key, chr(1)) > 0 or exists (
+           select 1 from user_aliases a where a.user_id = u.id and strpos(a.alias_key, chr(1)) > 0))`,
+      );
+    }
     const counter = qb.clone();
     if (position) {
       qb.andWhere('(u.username_key, u.id) > (?::text, ?::uuid)', [position.key, position.id]);
@@ -76,7 +84,8 @@ export class UserResolver {
   @Query(() => User, {
     nullable: true,
     description:
-      'A user by username (Unicode NFC, case-insensitive; usernames are unique across ' +
+      'A user by username (compared after normalisation and full case folding: Straße = ' +
+      'STRASSE; usernames are unique across ' +
       'dirsync). With directoryId, only a user synced from that directory.',
   })
   async userByUsername(
@@ -123,6 +132,21 @@ export class UserResolver {
   @FieldResolver(() => [String], { description: 'Alias usernames, in source order.' })
   aliases(@Root() user: User, @Ctx() ctx: IdentityContext): Promise<string[]> {
     return ctx.loaders.aliases.load(user.id);
+  }
+
+  @FieldResolver(() => [NameConflict], {
+    description:
+      "The user's username and aliases that another user holds (stored, but nobody finds the user by them): rows kept by the migrations to names unique across dirsync and to full case folding. Empty for almost every user.",
+  })
+  async nameConflicts(@Root() user: User, @Ctx() ctx: IdentityContext): Promise<NameConflict[]> {
+    const conflicts = await ctx.loaders.nameConflicts.load(user.id);
+    return Promise.all(
+      conflicts.map(async (c) =>
+        Object.assign(new NameConflict(), c, {
+          holder: c.holderId ? await ctx.loaders.userById.load(c.holderId) : null,
+        }),
+      ),
+    );
   }
 
   @FieldResolver(() => [UserPhone])

@@ -558,7 +558,10 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
       await flush();
       // Completing a run the sync service has already failed would let identity sweep for a
       // run everyone else sees as FAILED: ask first (no answer: complete as before).
-      if ((await heartbeats.check(job.runId)) === 'ended') throw new RunEndedError();
+      // (A heartbeat may have said so already, after the reading was over.)
+      if (endedElsewhere() || (await heartbeats.check(job.runId)) === 'ended') {
+        throw new RunEndedError();
+      }
       const lastSeq = seq + 1;
       await emit({
         case: 'runCompleted',

@@ -167,6 +167,18 @@ describe('a connector process killed in the middle of a run', () => {
     expect(lost.errorMessage).not.toContain('replica');
     // A failed run removes nobody.
     expect(await activeUsers(directoryId)).toBe(synced);
+    // Identity ends the run as well (the sync service's RunFailed, in order on the directory's
+    // events): whatever of it arrives later is ignored.
+    await waitFor(
+      async () => {
+        const i = await db.query<{ status: string; error_code: string | null }>(
+          'select status, error_code from identity.runs where run_id = $1',
+          [syncAll.id],
+        );
+        return i.rows[0]?.status === 'FAILED' && i.rows[0].error_code === 'CONNECTOR_LOST';
+      },
+      { message: 'identity failed the lost run with CONNECTOR_LOST' },
+    );
 
     // The directory is free at once; a fresh connector completes the next run.
     proxy.resume();
@@ -174,8 +186,7 @@ describe('a connector process killed in the middle of a run', () => {
     const next = await syncAllAndWait(stack, directoryId);
     expect(next).toMatchObject({ status: 'COMPLETED', counts: { pendingDeletion: 0 } });
     expect(await activeUsers(directoryId)).toBe(synced);
-    // Identity has finished the lost run too (superseded by the next one): any late event of it
-    // is ignored, and the lost run stays FAILED in sync.
+    // The lost run stays FAILED, in identity and in sync.
     const identityRun = await db.query<{ status: string }>(
       'select status from identity.runs where run_id = $1',
       [syncAll.id],

@@ -14,6 +14,7 @@ export {
   streamName,
   subject,
   eventMsgId,
+  SYNC_VERDICT_SEQ,
   runUpdateMsgId,
   errorCodeName,
   errorCodeFromName,

@@ -92,6 +92,13 @@ export function eventMsgId(runId: string, seq: number): string {
   return `${runId}:${seq}`;
 }
 
+/**
+ * The seq of the RunFailed the sync service publishes on DIRSYNC_EVENTS for a run it failed
+ * itself (CONNECTOR_LOST): far above any connector's seq (which start at 1 and are contiguous),
+ * and still a Postgres integer for identity's `applied_events`.
+ */
+export const SYNC_VERDICT_SEQ = 2_147_483_647;
+
 /** `Nats-Msg-Id` of a RunUpdate. */
 export function runUpdateMsgId(runId: string, seq: number): string {
   return `${runId}:u:${seq}`;

@@ -1,6 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunStatus } from '@dirsync/proto';
+import {
+  DirectoryEventSchema,
+  ErrorCode,
+  RunStatus,
+  SYNC_VERDICT_SEQ,
+  Stream,
+  Subject,
+  eventMsgId,
+  fromBinary,
+  streamName,
+  subject,
+} from '@dirsync/proto';
 import { waitFor } from '@dirsync/testkit';
 import { FakeClock, Harness, createDirectory, gqlOk } from './helpers.js';
 import type { SyncService } from '../src/index.js';
@@ -77,6 +88,25 @@ describe('a run whose connector stops sending heartbeats', () => {
     expect(failed.errorMessage).toContain('Nobody was removed');
     // The sync replica is not to blame and is not named.
     expect(failed.errorMessage).not.toContain('replica-under-test');
+
+    // Identity is told in order on the directory's events subject: a RunFailed of the sync
+    // service's own, so it ends the run too and ignores whatever of it arrives later.
+    const jsm = await h.nc.jetstreamManager();
+    const last = await jsm.streams.getMessage(streamName(Stream.EVENTS, h.ns).name, {
+      last_by_subj: subject(Subject.EVENTS, { directory_id: r.directoryId }, h.ns),
+    });
+    const verdict = fromBinary(DirectoryEventSchema, last.data);
+    expect(last.header?.get('Nats-Msg-Id')).toBe(eventMsgId(r.runId, SYNC_VERDICT_SEQ));
+    expect(verdict).toMatchObject({
+      runId: r.runId,
+      directoryId: r.directoryId,
+      seq: SYNC_VERDICT_SEQ,
+    });
+    expect(verdict.body.case).toBe('runFailed');
+    expect(verdict.body.case === 'runFailed' && verdict.body.value.error).toMatchObject({
+      code: ErrorCode.CONNECTOR_LOST,
+      message: failed.errorMessage,
+    });
 
     // A late heartbeat (the connector was only cut off) hears that its run has ended.
     expect(await h.heartbeat([r])).toEqual([r.runId]);

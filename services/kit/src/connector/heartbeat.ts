@@ -139,7 +139,8 @@ export function createHeartbeats(opts: HeartbeatOptions): Heartbeats {
         runs.delete(runId);
       } else if (ended.has(runId)) {
         runs.delete(runId);
-        if (notify) opts.onEnded?.(runId);
+        // A run whose terminal event is out has nothing left to stop.
+        if (notify && current.phase === RunPhase.READING) opts.onEnded?.(runId);
       }
     }
     return ended;

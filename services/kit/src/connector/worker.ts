@@ -142,7 +142,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 class RunEndedError extends Error {
   constructor() {
     super(
-      'the sync service had already ended this run (it timed out or its connector was reported lost); the connector stopped without completing it',
+      'the sync service had already ended this run (it failed it — e.g. timed out, or took the connector for lost while it was cut off — or it ended otherwise); the connector stopped without completing it',
     );
     this.name = 'RunEndedError';
   }

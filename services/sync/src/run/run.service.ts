@@ -2,18 +2,21 @@ import { randomUUID } from 'node:crypto';
 import type { JetStreamClient, Logger, NatsConnection, RunMetrics } from '@dirsync/kit';
 import { ApiErrorCode, apiError } from '@dirsync/kit/graphql';
 import {
+  DirectoryEventSchema,
   ErrorCode,
   FullReadReason as ProtoFullReadReason,
   RunDecision as ProtoRunDecision,
   RunDecisionReplySchema,
   RunDecisionRequestSchema,
   RunStatus as ProtoRunStatus,
+  SYNC_VERDICT_SEQ,
   SyncJobSchema,
   SyncMode,
   Subject,
   UserOutcome as ProtoUserOutcome,
   create,
   errorCodeName,
+  eventMsgId,
   fromBinary,
   subject,
   toBinary,
@@ -667,14 +670,20 @@ export class RunService {
    * not reported it PUBLISHED, and neither it nor identity (a RunUpdate, which counts as
    * liveness too) has said anything for `connectorLostSeconds`. CONNECTOR_LOST, with the
    * connector's kind and instance in the message; nobody is removed (identity never got a
-   * terminal event, and ignores the run's late events once a new run starts). Returns the ids.
+   * terminal event). Identity is told with a RunFailed of its own on the directory's events
+   * subject (`publishVerdict`), so it ends the run too and ignores its late events. Returns the ids.
    */
   async sweepLostConnectors(): Promise<string[]> {
     const secs = this.d.connectorLostSeconds;
     if (secs <= 0) return [];
     const now = this.d.clock();
     const rows = await sql(this.d.orm.em.fork())<
-      EndedRunRow & { id: string; connector_kind: string; connector_instance: string }
+      EndedRunRow & {
+        id: string;
+        connector_kind: string;
+        connector_instance: string;
+        error_message: string;
+      }
     >(
       `update ${this.d.tables.runs}
           set status = 'FAILED', error_code = ?, finished_at = ?, last_update_at = ?,
@@ -687,7 +696,7 @@ export class RunService {
           and connector_published_at is null
           and greatest(heartbeat_at, coalesce(last_update_at, heartbeat_at))
                 < ?::timestamptz - ? * interval '1 second'
-        returning id, connector_kind, connector_instance, ${ENDED_RUN_COLUMNS}`,
+        returning id, connector_kind, connector_instance, error_message, ${ENDED_RUN_COLUMNS}`,
       [errorCodeName(ErrorCode.CONNECTOR_LOST), now, now, secs, now, secs],
     );
     for (const row of rows) {
@@ -703,8 +712,48 @@ export class RunService {
       this.d.metrics?.connectorsLost.inc({ connector: row.connector_kind ?? '' });
       recordRunEnded(this.d.metrics, endedRun(row), now);
       this.d.waiters.notify(row.id);
+      await this.publishVerdict(
+        row.id,
+        row.directory_id,
+        ErrorCode.CONNECTOR_LOST,
+        row.error_message,
+      );
     }
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * Tell identity that this service failed a run: a RunFailed with seq SYNC_VERDICT_SEQ on the
+   * directory's events subject, applied in order after whatever the connector published. Identity
+   * then fails the run (nobody removed) and ignores its later events — a connector that was only
+   * cut off cannot complete it there. Best effort: without it, identity still ends the run when
+   * the directory's next run starts.
+   */
+  private async publishVerdict(
+    runId: string,
+    directoryId: string,
+    code: ErrorCode,
+    message: string,
+  ): Promise<void> {
+    const event = create(DirectoryEventSchema, {
+      runId,
+      directoryId,
+      seq: SYNC_VERDICT_SEQ,
+      emittedAtMs: BigInt(this.d.clock().getTime()),
+      body: { case: 'runFailed', value: { error: { code, message } } },
+    });
+    try {
+      await this.d.js.publish(
+        subject(Subject.EVENTS, { directory_id: directoryId }, this.d.natsNamespace),
+        toBinary(DirectoryEventSchema, event),
+        { msgID: eventMsgId(runId, SYNC_VERDICT_SEQ), timeout: 5_000 },
+      );
+    } catch (err) {
+      this.d.logger.warn(
+        { err, runId, directoryId },
+        'could not tell identity that the run failed; it ends the run when the next one starts',
+      );
+    }
   }
 
   /** Give up this replica's leases (graceful stop): a live replica adopts the runs. */

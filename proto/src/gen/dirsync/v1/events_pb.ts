@@ -41,7 +41,10 @@ export type DirectoryEvent = Message<"dirsync.v1.DirectoryEvent"> & {
   directoryId: string;
 
   /**
-   * 1-based, contiguous within the run.
+   * 1-based, contiguous within the run. One value is reserved: SYNC_VERDICT_SEQ (2147483647,
+   * proto/src/names.ts) is the RunFailed the sync service publishes for a run it has failed
+   * itself (CONNECTOR_LOST), so that identity ends the run in order after whatever the connector
+   * published and ignores anything of it that arrives later.
    *
    * @generated from field: uint32 seq = 3;
    */

@@ -79,11 +79,38 @@ function ms(at: Date | string | number | null | undefined): bigint {
   return Number.isFinite(t) ? BigInt(t) : 0n;
 }
 
-export interface UserFacts {
+/**
+ * The envelope every user, group and administrator event shares: the id from (entity, id,
+ * transition, version), when, the cause (run or actor), the directory and the changed fields.
+ * One place, so the three kinds of event cannot drift apart.
+ */
+function entityEvent(
+  entity: LifecycleEntity,
+  transition: Transition,
+  of: { id: string; directoryId: string | null; version: number },
+  cause: LifecycleCause,
+  changedFields: readonly string[],
+  atMs: bigint,
+  subject: LifecycleEvent['subject'],
+): LifecycleEvent {
+  return create(LifecycleEventSchema, {
+    eventId: lifecycleEventId(entity, of.id, transition, of.version),
+    entity,
+    transition,
+    atMs,
+    runId: cause.runId ?? '',
+    directoryId: of.directoryId ?? '',
+    actor: cause.actor ?? '',
+    changedFields: [...changedFields],
+    subject,
+  });
+}
+
+/** What user and administrator facts have in common (a person with a lifecycle status). */
+interface PersonFacts {
   id: string;
   directoryId: string | null;
   externalId: string | null;
-  username: string;
   email: string | null;
   displayName: string | null;
   /** Stored status after the transition ('purged' for a purge). */
@@ -94,6 +121,25 @@ export interface UserFacts {
   version: number;
 }
 
+/** The snapshot fields users and administrators share; purgeAfter only when pending deletion. */
+function personSnapshot(transition: Transition, p: PersonFacts) {
+  return {
+    id: p.id,
+    directoryId: p.directoryId ?? '',
+    externalId: p.externalId ?? '',
+    email: p.email ?? '',
+    displayName: p.displayName ?? '',
+    state: stateOf(p.status),
+    previousState: stateOf(p.previousStatus),
+    purgeAfterMs: transition === Transition.PENDING_DELETION ? ms(p.purgeAfter) : 0n,
+    version: p.version,
+  };
+}
+
+export interface UserFacts extends PersonFacts {
+  username: string;
+}
+
 export function userEvent(
   transition: Transition,
   u: UserFacts,
@@ -101,30 +147,12 @@ export function userEvent(
   changedFields: readonly string[] = [],
   atMs: bigint = BigInt(Date.now()),
 ): LifecycleEvent {
-  return create(LifecycleEventSchema, {
-    eventId: lifecycleEventId(LifecycleEntity.USER, u.id, transition, u.version),
-    entity: LifecycleEntity.USER,
-    transition,
-    atMs,
-    runId: cause.runId ?? '',
-    directoryId: u.directoryId ?? '',
-    actor: cause.actor ?? '',
-    changedFields: [...changedFields],
-    subject: {
-      case: 'user',
-      value: create(UserSnapshotSchema, {
-        id: u.id,
-        directoryId: u.directoryId ?? '',
-        externalId: u.externalId ?? '',
-        username: u.username,
-        email: u.email ?? '',
-        displayName: u.displayName ?? '',
-        state: stateOf(u.status),
-        previousState: stateOf(u.previousStatus),
-        purgeAfterMs: transition === Transition.PENDING_DELETION ? ms(u.purgeAfter) : 0n,
-        version: u.version,
-      }),
-    },
+  return entityEvent(LifecycleEntity.USER, transition, u, cause, changedFields, atMs, {
+    case: 'user',
+    value: create(UserSnapshotSchema, {
+      ...personSnapshot(transition, u),
+      username: u.username,
+    }),
   });
 }
 
@@ -143,39 +171,21 @@ export function groupEvent(
   changedFields: readonly string[] = [],
   atMs: bigint = BigInt(Date.now()),
 ): LifecycleEvent {
-  return create(LifecycleEventSchema, {
-    eventId: lifecycleEventId(LifecycleEntity.GROUP, g.id, transition, g.version),
-    entity: LifecycleEntity.GROUP,
-    transition,
-    atMs,
-    runId: cause.runId ?? '',
-    directoryId: g.directoryId,
-    actor: cause.actor ?? '',
-    changedFields: [...changedFields],
-    subject: {
-      case: 'group',
-      value: create(GroupSnapshotSchema, {
-        id: g.id,
-        directoryId: g.directoryId,
-        externalId: g.externalId,
-        name: g.name,
-        version: g.version,
-      }),
-    },
+  return entityEvent(LifecycleEntity.GROUP, transition, g, cause, changedFields, atMs, {
+    case: 'group',
+    value: create(GroupSnapshotSchema, {
+      id: g.id,
+      directoryId: g.directoryId,
+      externalId: g.externalId,
+      name: g.name,
+      version: g.version,
+    }),
   });
 }
 
-export interface AdminFacts {
-  id: string;
-  directoryId: string | null;
-  externalId: string | null;
+export interface AdminFacts extends PersonFacts {
   email: string;
-  displayName: string | null;
   role: AdminRole;
-  status: string;
-  previousStatus: string | null;
-  purgeAfter?: Date | string | null;
-  version: number;
 }
 
 export function adminEvent(
@@ -185,30 +195,9 @@ export function adminEvent(
   changedFields: readonly string[] = [],
   atMs: bigint = BigInt(Date.now()),
 ): LifecycleEvent {
-  return create(LifecycleEventSchema, {
-    eventId: lifecycleEventId(LifecycleEntity.ADMIN, a.id, transition, a.version),
-    entity: LifecycleEntity.ADMIN,
-    transition,
-    atMs,
-    runId: cause.runId ?? '',
-    directoryId: a.directoryId ?? '',
-    actor: cause.actor ?? '',
-    changedFields: [...changedFields],
-    subject: {
-      case: 'admin',
-      value: create(AdminSnapshotSchema, {
-        id: a.id,
-        directoryId: a.directoryId ?? '',
-        externalId: a.externalId ?? '',
-        email: a.email,
-        displayName: a.displayName ?? '',
-        role: a.role,
-        state: stateOf(a.status),
-        previousState: stateOf(a.previousStatus),
-        purgeAfterMs: transition === Transition.PENDING_DELETION ? ms(a.purgeAfter) : 0n,
-        version: a.version,
-      }),
-    },
+  return entityEvent(LifecycleEntity.ADMIN, transition, a, cause, changedFields, atMs, {
+    case: 'admin',
+    value: create(AdminSnapshotSchema, { ...personSnapshot(transition, a), role: a.role }),
   });
 }
 

@@ -3,7 +3,9 @@
 export const RUN_FIELDS = `id mode trigger status dryRun username errorCode errorMessage
   queuedAt startedAt finishedAt durationMs directory { id name }
   counts { seen created updated unchanged disabled pendingDeletion restored errors
-           groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved }
+           groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved
+           adminsSeen adminsCreated adminsUpdated adminsUnchanged adminsDisabled
+           adminsPendingDeletion adminsRestored }
   removals { users memberships groups baseUsers baseMemberships reason threshold { maxCount maxPercent } }
   decision decidedBy decidedAt supersededBy { id }`;
 
@@ -22,6 +24,13 @@ export interface RunCounts {
   groupsRemoved: number;
   membershipsAdded: number;
   membershipsRemoved: number;
+  adminsSeen: number;
+  adminsCreated: number;
+  adminsUpdated: number;
+  adminsUnchanged: number;
+  adminsDisabled: number;
+  adminsPendingDeletion: number;
+  adminsRestored: number;
 }
 
 export interface Run {
@@ -121,17 +130,22 @@ export interface Connection<T> {
   totalCount?: number;
 }
 
-/** What `sync --dry-run --wait` prints of the plan: a run's per-object changes. */
-export const CHANGE_FIELDS = `kind username groupName changedFields status previousStatus
-  removalReason errorCode errorMessage sourceLocator`;
+/** What `sync --dry-run --wait` and `runs show` print of a run's per-object changes. */
+export const CHANGE_FIELDS = `kind username groupName email changedFields status previousStatus
+  role previousRole removalReason errorCode errorMessage sourceLocator`;
 
 export interface RunChange {
   kind: string;
   username: string | null;
   groupName: string | null;
+  /** Administrator changes: the e-mail. */
+  email: string | null;
   changedFields: string[];
   status: string | null;
   previousStatus: string | null;
+  /** ADMIN_ROLE_CHANGED: the role after and before. */
+  role: string | null;
+  previousRole: string | null;
   removalReason: string | null;
   errorCode: string | null;
   errorMessage: string | null;

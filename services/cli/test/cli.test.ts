@@ -601,6 +601,13 @@ describe('dirsync (command line)', () => {
       expect(r.code, r.stdout + r.stderr).toBe(ExitCode.OK);
       expect(r.stdout).toMatch(/outcome\s+CREATED/);
       expect(r.stdout).toMatch(/admin\s+[0-9a-f-]{36} HELP_DESK ACTIVE/);
+      // runs show lists what the run did to the administrator, with the admin counts.
+      const runId = /\nrun\s+([0-9a-f-]{36})/.exec(r.stdout)![1]!;
+      const show = await dirsync(['runs', 'show', runId]);
+      expect(show.code, show.stderr).toBe(ExitCode.OK);
+      expect(show.stdout).toMatch(/admins created\s+1\n/);
+      expect(show.stdout).toMatch(/changes \(1 of 1; per-object errors not listed\):\nKIND\s+WHO/);
+      expect(show.stdout).toMatch(new RegExp(`ADMIN_CREATED\\s+${email.replace(/[.]/g, '\\.')}`));
       const again = await dirsync(['sync-admin', NAME, email, '--json']);
       expect(again.json<{ outcome: string }>().outcome).toBe('UNCHANGED');
       const none = await dirsync(['sync-admin', NAME, 'nobody@example.org']);

@@ -344,6 +344,12 @@ describe('the console in Chromium', () => {
     await page.waitForURL(/\/runs\//);
     await page.waitForSelector('section[data-run-status="COMPLETED"]', { timeout: 60_000 });
     expect(await page.locator('tr[data-count="administrators seen"] td').innerText()).toBe('5');
+    // Its per-object changes name the administrators it created (amoore2 was already there).
+    const created = page.locator('[data-testid="changes"] tr[data-change="ADMIN_CREATED"]');
+    await created.first().waitFor();
+    expect(await created.count()).toBe(4);
+    expect(await page.locator(`[data-change-admin="${mailOf('amoore2')}"]`).count()).toBe(0);
+    expect(await created.first().innerText()).toMatch(/@.*fields imported/s);
     await page.click('nav >> text=Admins');
     await page.waitForSelector(`tr[data-admin="${mailOf('amoore2')}"]`);
     expect(await page.locator(`tr[data-admin="${mailOf('amoore2')}"]`).innerText()).toMatch(

@@ -4,7 +4,7 @@ import { CliError, ExitCode } from '../exit-codes.js';
 import { formatDate, formatDuration, formatTable, plural, printJson } from '../output.js';
 import { RUN_FIELDS, type Connection, type Run } from '../queries.js';
 import type { Action } from './action.js';
-import { runSummary } from './sync.js';
+import { CHANGE_KINDS, formatChanges, plannedChanges, runSummary } from './sync.js';
 
 const STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'BLOCKED', 'REJECTED'];
 
@@ -153,20 +153,33 @@ export function registerRuns(program: Command, act: Action): void {
 
   runs
     .command('show')
-    .description("a run's counts, error and per-object errors")
+    .description("a run's counts, error, per-object changes and per-object errors")
     .argument('<run>', 'run id, or its first 8 characters (as the console and runs list show)')
     .option('-e, --errors <n>', 'per-object errors to show (at most 500)', '20')
+    .option(
+      '-c, --changes <n>',
+      'per-object changes to show, in the order they were made (at most 500)',
+      '20',
+    )
     .action(
-      act(async (ctx, id: string, opts: { errors: string }) => {
+      act(async (ctx, id: string, opts: { errors: string; changes: string }) => {
         const first = intOption('--errors', opts.errors, 0, 500)!;
+        const changeCount = intOption('--changes', opts.changes, 0, 500)!;
         const run = await getRun(
           ctx,
           id,
           `errors(first: ${Math.max(first, 1)}) { totalCount nodes { externalId sourceLocator code message } }`,
         );
         const errors = (run as Run & { errors: Connection<ObjectError> }).errors;
-        if (ctx.json) return printJson(ctx.io, run);
+        const changes =
+          changeCount > 0 ? await plannedChanges(ctx, run.id, changeCount, CHANGE_KINDS) : null;
+        if (ctx.json) return printJson(ctx.io, changes ? { ...run, changes } : run);
         ctx.io.stdout.write(runSummary(run));
+        if (changes) {
+          ctx.io.stdout.write(
+            formatChanges(changes, run.dryRun ? 'planned changes' : 'changes', '--changes'),
+          );
+        }
         if (first > 0 && errors.nodes.length > 0) {
           ctx.io.stdout.write(
             `\nper-object errors (${errors.totalCount ?? errors.nodes.length}):\n`,

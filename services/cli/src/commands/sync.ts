@@ -80,37 +80,67 @@ export const PLAN_KINDS = [
   'GROUP_DELETED',
 ];
 
-/** The first `n` planned changes of a dry run, with how many there are. */
+/** Every kind of change `runs show` lists: the plan's and the administrators'. */
+export const CHANGE_KINDS = [
+  ...PLAN_KINDS,
+  'ADMIN_CREATED',
+  'ADMIN_UPDATED',
+  'ADMIN_RESTORED',
+  'ADMIN_ROLE_CHANGED',
+  'ADMIN_CLAIMED',
+  'ADMIN_DISABLED',
+  'ADMIN_ENABLED',
+  'ADMIN_PENDING_DELETION',
+];
+
+/** The first `n` changes of a run of the given kinds (a dry run's: planned), with how many. */
 export async function plannedChanges(
   ctx: CommandContext,
   runId: string,
   n: number,
+  kinds: readonly string[] = PLAN_KINDS,
 ): Promise<{ totalCount: number; nodes: RunChange[] }> {
   const { run } = await ctx.client.request<{
     run: { changes: { totalCount: number; nodes: RunChange[] } } | null;
   }>(
     `query($id: ID!, $n: Int, $kinds: [ChangeKind!]) { run(id: $id) {
        changes(first: $n, filter: { kinds: $kinds }) { totalCount nodes { ${CHANGE_FIELDS} } } } }`,
-    { id: runId, n, kinds: PLAN_KINDS },
+    { id: runId, n, kinds },
   );
   return run?.changes ?? { totalCount: 0, nodes: [] };
 }
 
-/** The planned changes as a table: what would happen to whom. */
-export function formatChanges(plan: { totalCount: number; nodes: RunChange[] }): string {
+/**
+ * Changes as a table: what happened (or, planned, would happen) to whom. `title` and `more` name
+ * them and the option that lists more.
+ */
+export function formatChanges(
+  plan: { totalCount: number; nodes: RunChange[] },
+  title = 'planned changes',
+  more = '--changes',
+): string {
   const detail = (c: RunChange): string => {
     if (c.errorCode) return `${c.errorCode}: ${c.errorMessage ?? ''}`;
-    if (c.kind === 'PENDING_DELETION') return c.removalReason ?? '';
+    if (c.kind === 'PENDING_DELETION' || c.kind === 'ADMIN_PENDING_DELETION') {
+      return c.removalReason ?? '';
+    }
+    if (c.kind === 'ADMIN_ROLE_CHANGED') return `${c.previousRole ?? '?'} → ${c.role ?? '?'}`;
     if (c.changedFields.length > 0) return c.changedFields.join(', ');
     return c.status ?? '';
   };
-  const head = `\nplanned changes (${plan.nodes.length} of ${plan.totalCount}${plan.totalCount > plan.nodes.length ? '; raise --changes for more' : ''}; per-object errors not listed):\n`;
-  if (plan.nodes.length === 0) return `${head}  none: a real run would change nothing\n`;
+  const head = `\n${title} (${plan.nodes.length} of ${plan.totalCount}${plan.totalCount > plan.nodes.length ? `; raise ${more} for more` : ''}; per-object errors not listed):\n`;
+  if (plan.nodes.length === 0) {
+    return `${head}  none: ${title === 'planned changes' ? 'a real run would change nothing' : 'the run changed nothing'}\n`;
+  }
   return (
     head +
     formatTable(
       ['kind', 'who', 'detail'],
-      plan.nodes.map((c) => [c.kind, c.username ?? c.groupName ?? c.sourceLocator, detail(c)]),
+      plan.nodes.map((c) => [
+        c.kind,
+        c.username ?? c.groupName ?? c.email ?? c.sourceLocator,
+        detail(c),
+      ]),
     )
   );
 }
@@ -141,6 +171,20 @@ export function runSummary(run: Run): string {
   }
   if (run.decision) pairs.push(['decision', `${run.decision} by ${run.decidedBy ?? '?'}`]);
   if (run.supersededBy) pairs.push(['superseded by', run.supersededBy.id]);
+  if (run.mode === 'ADMIN') {
+    // An ADMIN run touches administrators only: the user and group counts are all 0.
+    pairs.push(
+      ['admins seen', c.adminsSeen],
+      ['admins created', c.adminsCreated],
+      ['admins updated', c.adminsUpdated],
+      ['admins unchanged', c.adminsUnchanged],
+      ['admins disabled', c.adminsDisabled],
+      ['admins pending deletion', c.adminsPendingDeletion],
+      ['admins restored', c.adminsRestored],
+      ['per-object errors', c.errors],
+    );
+    return formatPairs(pairs);
+  }
   pairs.push(
     ['users seen', c.seen],
     ['created', c.created],

@@ -212,6 +212,11 @@ export interface RunChange {
   externalId: string | null;
   username: string | null;
   groupName: string | null;
+  /** Administrator changes (ADMIN_*, an admin run's errors): the administrator and e-mail. */
+  adminId: string | null;
+  email: string | null;
+  role: string | null;
+  previousRole: string | null;
   fields: { field: string; old: unknown; new: unknown }[];
   changedFields: string[];
   status: string | null;
@@ -226,8 +231,8 @@ export interface RunChange {
 
 // Not `at`: identity answers it as a string DateTimeISO refuses (INTERNAL_SERVER_ERROR for the
 // whole list); a history row shows its run's time instead.
-const RUN_CHANGE = `id kind runId userId groupId externalId username groupName
-  fields { field old new } changedFields status previousStatus removalReason
+const RUN_CHANGE = `id kind runId userId groupId externalId username groupName adminId email
+  role previousRole fields { field old new } changedFields status previousStatus removalReason
   addedGroupIds removedGroupIds errorCode errorMessage sourceLocator`;
 
 /** A run's per-object changes, filtered by kind, a page at a time. */

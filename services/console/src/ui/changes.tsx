@@ -18,6 +18,14 @@ export const CHANGE_KINDS = [
   'GROUP_CREATED',
   'GROUP_UPDATED',
   'GROUP_DELETED',
+  'ADMIN_CREATED',
+  'ADMIN_UPDATED',
+  'ADMIN_ROLE_CHANGED',
+  'ADMIN_DISABLED',
+  'ADMIN_ENABLED',
+  'ADMIN_PENDING_DELETION',
+  'ADMIN_RESTORED',
+  'ADMIN_CLAIMED',
 ];
 
 function show(v: unknown): string {
@@ -45,7 +53,15 @@ function ChangeDetail({ c }: { c: RunChange }) {
       </span>
     );
   }
-  if (c.kind === 'PENDING_DELETION') {
+  if (c.kind === 'ADMIN_ROLE_CHANGED') {
+    return (
+      <span>
+        <span className="old">{words(c.previousRole)}</span> →{' '}
+        <span className="new">{words(c.role)}</span>
+      </span>
+    );
+  }
+  if (c.kind === 'PENDING_DELETION' || c.kind === 'ADMIN_PENDING_DELETION') {
     return (
       <span className="muted">
         {words(c.removalReason)}
@@ -53,7 +69,7 @@ function ChangeDetail({ c }: { c: RunChange }) {
       </span>
     );
   }
-  if (c.kind === 'CREATED') {
+  if (c.kind === 'CREATED' || c.kind === 'ADMIN_CREATED') {
     return <span className="muted">{plural(c.fields.length, 'field')} imported</span>;
   }
   if (c.fields.length) {
@@ -101,6 +117,8 @@ export function ChangesTable({
                 <Link to={`/users/${c.userId}`}>{c.username}</Link>
               ) : c.groupId && c.groupName ? (
                 <Link to={`/groups/${c.groupId}`}>{c.groupName}</Link>
+              ) : c.email ? (
+                <span data-change-admin={c.email}>{c.email}</span>
               ) : (
                 <span className="mono small">
                   {c.username ?? c.groupName ?? c.sourceLocator ?? c.externalId}

@@ -32,9 +32,11 @@ import {
   encodeCursor,
   isUuid,
   likePattern,
+  optionalUuid,
   requireUuid,
 } from './pagination.js';
 import { Directory } from './types.js';
+import { badInput, checkText, refuseSynced, type Problems } from './manual-records.js';
 
 @ObjectType('AdminEdge')
 export class AdminEdge {
@@ -131,34 +133,7 @@ export class UpdateAdminInput {
   disabled?: boolean | null;
 }
 
-const MAX_NAME_LENGTH = 256;
-
-function badInput(problems: { field: string; message: string }[]): never {
-  throw apiError(
-    ApiErrorCode.BAD_USER_INPUT,
-    `invalid input: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
-    { fields: problems },
-  );
-}
-
-/** A name field's value: trimmed, NFC; "" and null clear it. */
-function checkName(
-  field: string,
-  v: string | null | undefined,
-  problems: { field: string; message: string }[],
-): string | null | undefined {
-  if (v === undefined) return undefined;
-  if (v === null) return null;
-  const t = v.normalize('NFC').trim();
-  // eslint-disable-next-line no-control-regex -- the point is to find control characters
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(t))
-    problems.push({ field, message: 'must not contain control characters' });
-  else if (t.length > MAX_NAME_LENGTH)
-    problems.push({ field, message: `must be at most ${MAX_NAME_LENGTH} characters` });
-  return t === '' ? null : t;
-}
-
-function checkEmail(v: string, problems: { field: string; message: string }[]): string | undefined {
+function checkEmail(v: string, problems: Problems): string | undefined {
   const problem = emailProblem(v);
   if (problem) {
     problems.push({ field: 'email', message: `"${v}" ${problem}` });
@@ -168,13 +143,14 @@ function checkEmail(v: string, problems: { field: string; message: string }[]): 
 }
 
 /** READ_ONLY for a synced administrator: its fields come from the source. */
-function refuseSynced(admin: Admin, what: string): void {
-  if (admin.directoryId === null) return;
-  throw apiError(
-    ApiErrorCode.READ_ONLY,
-    `administrator ${admin.email} is synced from directory ${admin.directoryId} and cannot be ${what} through the API; change its role groups in the source`,
-    { adminId: admin.id, directoryId: admin.directoryId },
-  );
+function refuseSyncedAdmin(
+  admin: { id: string; email: string; directory_id: string | null },
+  what: string,
+): void {
+  refuseSynced(admin.directory_id, (directoryId) => ({
+    message: `administrator ${admin.email} is synced from directory ${directoryId} and cannot be ${what} through the API; change its role groups in the source`,
+    extensions: { adminId: admin.id },
+  }));
 }
 
 /** CONFLICT when another administrator has the e-mail (e-mails are unique across dirsync). */
@@ -211,10 +187,11 @@ export class AdminResolver {
   ): Promise<AdminConnection> {
     const size = checkFirst(first);
     const position = decodeCursor(after);
+    const directoryId = optionalUuid(filter?.directoryId, 'filter.directoryId');
     const qb = ctx.em.createQueryBuilder(Admin, 'a').select('*');
     if (filter?.role?.length) qb.andWhere({ role: { $in: filter.role } });
     if (filter?.status?.length) qb.andWhere({ status: { $in: filter.status } });
-    if (filter?.directoryId) qb.andWhere({ directoryId: filter.directoryId });
+    if (directoryId) qb.andWhere({ directoryId });
     if (filter?.synced === true) qb.andWhere({ directoryId: { $ne: null } });
     if (filter?.synced === false) qb.andWhere({ directoryId: null });
     if (filter?.search) {
@@ -275,12 +252,12 @@ export class AdminResolver {
     @Arg('input', () => CreateAdminInput) input: CreateAdminInput,
     @Ctx() ctx: IdentityContext,
   ): Promise<Admin> {
-    const problems: { field: string; message: string }[] = [];
+    const problems: Problems = [];
     const email = checkEmail(input.email, problems);
     if (!isAdminRoleName(input.role)) problems.push({ field: 'role', message: 'is not a role' });
-    const firstName = checkName('firstName', input.firstName, problems) ?? null;
-    const lastName = checkName('lastName', input.lastName, problems) ?? null;
-    const displayName = checkName('displayName', input.displayName, problems) ?? null;
+    const firstName = checkText('firstName', input.firstName, problems) ?? null;
+    const lastName = checkText('lastName', input.lastName, problems) ?? null;
+    const displayName = checkText('displayName', input.displayName, problems) ?? null;
     if (problems.length > 0 || !email) badInput(problems);
     const key = emailKey(email);
     const id = await ctx.db.tx(async (sql) => {
@@ -321,15 +298,8 @@ export class AdminResolver {
         status: string;
       }>('select id, directory_id, email, status from admins where id = ? for update', [adminId]);
       if (!current) throw apiError(ApiErrorCode.NOT_FOUND, `administrator ${id} not found`);
-      refuseSynced(
-        Object.assign(new Admin(), {
-          id: current.id,
-          email: current.email,
-          directoryId: current.directory_id,
-        }),
-        'changed',
-      );
-      const problems: { field: string; message: string }[] = [];
+      refuseSyncedAdmin(current, 'changed');
+      const problems: Problems = [];
       const sets: string[] = [];
       const params: unknown[] = [];
       if (input.email !== undefined && input.email !== null) {
@@ -351,7 +321,7 @@ export class AdminResolver {
         ['lastName', 'last_name'],
         ['displayName', 'display_name'],
       ] as const) {
-        const v = checkName(field, input[field], problems);
+        const v = checkText(field, input[field], problems);
         if (v !== undefined) {
           sets.push(`${column} = ?`);
           params.push(v);
@@ -395,14 +365,7 @@ export class AdminResolver {
         [adminId],
       );
       if (!current) throw apiError(ApiErrorCode.NOT_FOUND, `administrator ${id} not found`);
-      refuseSynced(
-        Object.assign(new Admin(), {
-          id: current.id,
-          email: current.email,
-          directoryId: current.directory_id,
-        }),
-        'deleted',
-      );
+      refuseSyncedAdmin(current, 'deleted');
       const gone = await sql.rows<AdminRow>(
         `delete from admins a where a.id = ? returning ${ADMIN_RETURNING}`,
         [adminId],

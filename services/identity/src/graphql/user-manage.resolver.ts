@@ -13,6 +13,7 @@ import {
   emitUsersPurged,
 } from '../lifecycle/lifecycle.outbox.js';
 import type { IdentityContext } from './context.js';
+import { badInput, checkText, refuseSynced, type Problems } from './manual-records.js';
 import { requireUuid } from './pagination.js';
 
 /**
@@ -26,7 +27,6 @@ import { requireUuid } from './pagination.js';
  * sync's: at most 8 aliases and 100 phones.
  */
 
-const MAX_NAME_LENGTH = 256;
 export const MAX_ALIASES = 8;
 export const MAX_PHONES = 100;
 
@@ -109,33 +109,6 @@ export class UpdateUserInput {
     description: 'true: DISABLED; false: ACTIVE (or BYPASS).',
   })
   disabled?: boolean | null;
-}
-
-type Problems = { field: string; message: string }[];
-
-function badInput(problems: Problems): never {
-  throw apiError(
-    ApiErrorCode.BAD_USER_INPUT,
-    `invalid input: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
-    { fields: problems },
-  );
-}
-
-/** A text field's value: trimmed, NFC; "" and null clear it; control characters refused. */
-function checkText(
-  field: string,
-  v: string | null | undefined,
-  problems: Problems,
-): string | null | undefined {
-  if (v === undefined) return undefined;
-  if (v === null) return null;
-  const t = v.normalize('NFC').trim();
-  // eslint-disable-next-line no-control-regex -- the point is to find control characters
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(t))
-    problems.push({ field, message: 'must not contain control characters' });
-  else if (t.length > MAX_NAME_LENGTH)
-    problems.push({ field, message: `must be at most ${MAX_NAME_LENGTH} characters` });
-  return t === '' ? null : t;
 }
 
 function checkUsername(v: string, problems: Problems): string | undefined {
@@ -228,14 +201,12 @@ async function lockUser(sql: Sql, id: string): Promise<LockedUser> {
   return row;
 }
 
-/** READ_ONLY for a synced user: its fields come from the source. */
-function refuseSynced(user: LockedUser, what: string, fields: readonly string[]): void {
-  if (user.directory_id === null) return;
-  throw apiError(
-    ApiErrorCode.READ_ONLY,
-    `user ${user.username} is synced from directory ${user.directory_id}: ${fields.length > 0 ? `${fields.join(', ')} cannot be ${what}` : `it cannot be ${what}`} through the API; change it in the source`,
-    { userId: user.id, directoryId: user.directory_id, fields: [...fields] },
-  );
+/** READ_ONLY for a synced user (naming the synced fields asked for): they come from the source. */
+function refuseSyncedUser(user: LockedUser, what: string, fields: readonly string[]): void {
+  refuseSynced(user.directory_id, (directoryId) => ({
+    message: `user ${user.username} is synced from directory ${directoryId}: ${fields.length > 0 ? `${fields.join(', ')} cannot be ${what}` : `it cannot be ${what}`} through the API; change it in the source`,
+    extensions: { userId: user.id, fields: [...fields] },
+  }));
 }
 
 async function writeDetails(
@@ -338,7 +309,7 @@ export class UserManageResolver {
     await ctx.db.tx(async (sql) => {
       await lockNames(sql);
       const current = await lockUser(sql, userId);
-      refuseSynced(
+      refuseSyncedUser(
         current,
         'changed',
         SYNCED_FIELDS.filter((f) => input[f] !== undefined),
@@ -438,7 +409,7 @@ export class UserManageResolver {
     const userId = requireUuid(id, 'id');
     await ctx.db.tx(async (sql) => {
       const current = await lockUser(sql, userId);
-      refuseSynced(current, 'deleted', []);
+      refuseSyncedUser(current, 'deleted', []);
       const gone = await sql.rows<Parameters<typeof emitUsersPurged>[1][number]>(
         `delete from users u where u.id = ? returning ${USER_EVENT_COLUMNS}`,
         [userId],

@@ -19,7 +19,8 @@ import {
 let h: Harness;
 let url: string;
 
-const DIR = 'dir-admins';
+// A directory id as sync makes them (a UUID: filters refuse anything else).
+const DIR = 'ad000000-0000-4000-8000-000000000001';
 const OTHER = 'dir-admins-other';
 
 const ADMIN_FIELDS = `id email role roles firstName lastName displayName status synced externalId

@@ -5,8 +5,9 @@ import { nameKey } from '../src/apply/normalize.js';
 let h: Harness;
 let url: string;
 
-const DIR_A = 'dir-gql-a';
-const DIR_B = 'dir-gql-b';
+// Directory ids are sync's UUIDs (filters refuse anything else).
+const DIR_A = 'a0000000-0000-4000-8000-00000000000a';
+const DIR_B = 'b0000000-0000-4000-8000-00000000000b';
 
 interface Page {
   edges: { cursor: string; node: { username: string } }[];
@@ -171,6 +172,41 @@ describe('users', () => {
     expect(cursor.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const groupFilter = await gql(url, '{ users(filter: { groupId: "x" }) { totalCount } }');
     expect(groupFilter.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('answers a malformed id in a filter with BAD_USER_INPUT naming the field, an unknown one with an empty page', async () => {
+    const cases: [string, string][] = [
+      ['users(filter: { directoryId: $id }) { totalCount }', 'filter.directoryId'],
+      ['users(filter: { groupId: $id }) { totalCount }', 'filter.groupId'],
+      ['users(filter: { heldByRunId: $id }) { totalCount }', 'filter.heldByRunId'],
+      ['groups(filter: { directoryId: $id }) { totalCount }', 'filter.directoryId'],
+      ['admins(filter: { directoryId: $id }) { totalCount }', 'filter.directoryId'],
+    ];
+    for (const [field, arg] of cases) {
+      for (const id of ['zzz', '', 'x'.repeat(5000)]) {
+        const bad = await gql(url, `query($id: ID) { ${field} }`, { id });
+        const e = bad.errors?.[0];
+        expect(e?.extensions?.code, `${field} with ${id.slice(0, 10)}`).toBe('BAD_USER_INPUT');
+        expect((e?.extensions as { argumentName?: string } | undefined)?.argumentName).toBe(arg);
+        expect(e?.message).toContain(arg);
+        // A refused value is repeated only in part.
+        expect(e?.message.length).toBeLessThan(200);
+      }
+      const unknown = await gql<Record<string, { totalCount: number }>>(
+        url,
+        `query($id: ID) { ${field} }`,
+        { id: '00000000-0000-4000-8000-000000000000' },
+      );
+      expect(unknown.errors, field).toBeUndefined();
+      expect(Object.values(unknown.data ?? {})[0]?.totalCount).toBe(0);
+    }
+    // The filter still narrows by a real directory.
+    const inA = await gql<{ users: { totalCount: number } }>(
+      url,
+      `query($id: ID) { users(filter: { directoryId: $id }) { totalCount } }`,
+      { id: DIR_A.toUpperCase() },
+    );
+    expect(inA.data?.users.totalCount).toBe(127);
   });
 
   it('loads a page of users with their details in a handful of queries', async () => {

@@ -184,9 +184,15 @@ describe('a source that suddenly returns no users', () => {
     expect(new Set(list.data!.users.nodes.map((u) => u.status))).toEqual(new Set(['ACTIVE']));
     const none = await gql<{ users: { totalCount: number } }>(
       h.service.url,
-      `{ users(filter: { heldByRunId: "not-a-blocked-run" }) { totalCount } }`,
+      `query($r: ID) { users(filter: { heldByRunId: $r }) { totalCount } }`,
+      { r: randomUUID() },
     );
     expect(none.data!.users.totalCount).toBe(0);
+    const malformed = await gql(
+      h.service.url,
+      `{ users(filter: { heldByRunId: "not-a-run-id" }) { totalCount } }`,
+    );
+    expect(malformed.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     // The rolled-back sweep left no event behind.
     expect(await userEvents(dir, 'pending_deletion')).toEqual([]);
   });

@@ -564,6 +564,19 @@ describe('RunUpdates', () => {
     const bad = await gqlErr(sync.url, `{ runs(idPrefix: "3f2a9c1b07") { totalCount } }`);
     expect(bad.code).toBe('BAD_USER_INPUT');
     expect(bad.extensions.fields).toEqual([{ field: 'idPrefix', message: expect.any(String) }]);
+
+    // A malformed directory id is the caller's mistake; a well-formed unknown one has no runs.
+    const badDir = await gqlErr(sync.url, '{ runs(directoryId: "zzz") { totalCount } }');
+    expect(badDir.code).toBe('BAD_USER_INPUT');
+    expect(badDir.extensions.argumentName).toBe('directoryId');
+    expect(badDir.extensions.fields).toEqual([
+      { field: 'directoryId', message: expect.any(String) },
+    ]);
+    const noRuns = await gqlOk<{ runs: { totalCount: number } }>(
+      sync.url,
+      '{ runs(directoryId: "00000000-0000-4000-8000-000000000000") { totalCount } }',
+    );
+    expect(noRuns.runs.totalCount).toBe(0);
   });
 });
 

@@ -5,7 +5,14 @@ import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-gr
 import { storable } from '../apply/normalize.js';
 import { Group } from '../entities/group.entity.js';
 import type { IdentityContext } from './context.js';
-import { checkFirst, decodeCursor, isUuid, likePattern, requireUuid } from './pagination.js';
+import {
+  checkFirst,
+  decodeCursor,
+  isUuid,
+  likePattern,
+  optionalUuid,
+  requireUuid,
+} from './pagination.js';
 import {
   Directory,
   GroupConnection,
@@ -30,8 +37,9 @@ export class GroupResolver {
   ): Promise<GroupConnection> {
     const size = checkFirst(first);
     const position = decodeCursor(after);
+    const directoryId = optionalUuid(filter?.directoryId, 'filter.directoryId');
     const where: FilterQuery<Group> = {};
-    if (filter?.directoryId) where.directoryId = filter.directoryId;
+    if (directoryId) where.directoryId = directoryId;
     if (filter?.search) {
       const p = likePattern(storable(filter.search).normalize('NFC'));
       where.$or = [{ name: { $ilike: p } }, { description: { $ilike: p } }];

@@ -440,7 +440,7 @@ export class SyncRunHistoryResolver {
       where.push('kind = any(?::text[])');
       params.push(filter.kinds);
     }
-    if (filter?.userId) {
+    if (filter?.userId != null) {
       where.push('user_id = ?::uuid');
       params.push(requireUuid(filter.userId, 'filter.userId'));
     }

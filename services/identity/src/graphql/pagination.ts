@@ -28,14 +28,33 @@ export function isUuid(value: string): boolean {
   return UUID_RE.test(value);
 }
 
-/** Reject a malformed id with BAD_USER_INPUT naming the argument. */
+/** Longest part of a refused id an error message repeats (an id is 36 characters). */
+const SHOWN_ID_LENGTH = 40;
+
+/**
+ * Reject a malformed id with BAD_USER_INPUT naming the argument (`filter.directoryId` for a
+ * filter's field). The message repeats at most {@link SHOWN_ID_LENGTH} characters of it.
+ */
 export function requireUuid(value: string, arg: string): string {
   if (!isUuid(value)) {
-    throw apiError(ApiErrorCode.BAD_USER_INPUT, `${arg} "${value}" is not a valid id (a UUID)`, {
-      argumentName: arg,
-    });
+    const shown = value.length > SHOWN_ID_LENGTH ? `${value.slice(0, SHOWN_ID_LENGTH)}…` : value;
+    throw apiError(
+      ApiErrorCode.BAD_USER_INPUT,
+      `${arg} ${JSON.stringify(shown)} is not a valid id (a UUID)`,
+      {
+        argumentName: arg,
+      },
+    );
   }
   return value.toLowerCase();
+}
+
+/**
+ * An optional id argument or filter field: absent (null) → undefined; present → a UUID, or
+ * BAD_USER_INPUT naming it. A well-formed id nobody has simply matches nothing.
+ */
+export function optionalUuid(value: string | null | undefined, arg: string): string | undefined {
+  return value === null || value === undefined ? undefined : requireUuid(value, arg);
 }
 
 /** Opaque cursor; clients must not build one. */

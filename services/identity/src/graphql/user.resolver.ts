@@ -7,7 +7,14 @@ import { hasNul, nameKey, storable } from '../apply/normalize.js';
 import { CustomAttribute, UserPhone } from '../entities/user-detail.entity.js';
 import { User } from '../entities/user.entity.js';
 import type { IdentityContext } from './context.js';
-import { checkFirst, decodeCursor, isUuid, likePattern, requireUuid } from './pagination.js';
+import {
+  checkFirst,
+  decodeCursor,
+  isUuid,
+  likePattern,
+  optionalUuid,
+  requireUuid,
+} from './pagination.js';
 import {
   Directory,
   GroupConnection,
@@ -33,8 +40,12 @@ export class UserResolver {
   ): Promise<UserConnection> {
     const size = checkFirst(first);
     const position = decodeCursor(after);
+    // Malformed ids are BAD_USER_INPUT before anything is read (an empty page would hide a typo).
+    const directoryId = optionalUuid(filter?.directoryId, 'filter.directoryId');
+    const groupId = optionalUuid(filter?.groupId, 'filter.groupId');
+    const heldByRunId = optionalUuid(filter?.heldByRunId, 'filter.heldByRunId');
     const where: FilterQuery<User> = {};
-    if (filter?.directoryId) where.directoryId = filter.directoryId;
+    if (directoryId) where.directoryId = directoryId;
     if (filter?.status && filter.status.length > 0) where.status = { $in: filter.status };
     const qb = ctx.em.createQueryBuilder(User, 'u').select('*').where(where);
     if (filter?.search) {
@@ -44,16 +55,16 @@ export class UserResolver {
         likePattern(storable(filter.search).normalize('NFC')),
       ]);
     }
-    if (filter?.groupId) {
+    if (groupId) {
       qb.andWhere(
         'exists (select 1 from memberships m where m.user_id = u.id and m.group_id = ?::uuid)',
-        [requireUuid(filter.groupId, 'filter.groupId')],
+        [groupId],
       );
     }
-    if (filter?.heldByRunId) {
+    if (heldByRunId) {
       qb.andWhere(
         'exists (select 1 from run_held_users h where h.user_id = u.id and h.run_id = ?)',
-        [filter.heldByRunId],
+        [heldByRunId],
       );
     }
     if (filter?.nameConflict !== undefined && filter.nameConflict !== null) {

@@ -60,7 +60,18 @@ describe('#normalizeUser()', () => {
       ['mobile', '+442079460001'],
     ]);
     expect(codes(errors)).toEqual(['INVALID_PHONE']);
-    expect(errors[0]?.message).toContain('pager');
+    // The attribute and its offending value, nothing else of the user's phones.
+    expect(errors[0]?.message).toBe(
+      'uid=jdoe,dc=org: pager value "12" is not a valid phone number; the user is imported without it',
+    );
+  });
+
+  it('reports free text in a phone attribute without repeating it', () => {
+    const note = 'ask reception for the door code 4711 and the wifi password';
+    const { errors } = normalizeUser({ ...base, phones: [{ value: note, kind: 'mobile' }] }, 'US');
+    expect(codes(errors)).toEqual(['INVALID_PHONE']);
+    expect(errors[0]?.message).toContain(`mobile value of ${note.length} characters (not shown)`);
+    expect(errors[0]?.message).not.toContain('4711');
   });
 
   it('without a default region accepts only international numbers', () => {

@@ -63,9 +63,16 @@ export class RunResolver {
       where.id = { $gte: range.from, $lte: range.to };
     }
     if (directoryId != null) {
-      if (!isUuid(directoryId))
-        throw apiError(ApiErrorCode.NOT_FOUND, `directory ${directoryId} not found`);
-      where.directoryId = directoryId;
+      // A malformed id is a mistake to point out; a well-formed unknown one has no runs.
+      if (!isUuid(directoryId)) {
+        const shown = directoryId.length > 40 ? `${directoryId.slice(0, 40)}…` : directoryId;
+        const message = `${JSON.stringify(shown)} is not a valid id (a UUID)`;
+        throw apiError(ApiErrorCode.BAD_USER_INPUT, `directoryId ${message}`, {
+          argumentName: 'directoryId',
+          fields: [{ field: 'directoryId', message }],
+        });
+      }
+      where.directoryId = directoryId.toLowerCase();
     }
     if (status?.length) where.status = { $in: status };
     return paginate(

@@ -1,7 +1,8 @@
 // Delta sync end to end: a real slapd, NATS, Postgres and every service in process, through the
 // gateway. A DELTA run of an unchanged directory writes nothing; changes made with ldapmodify
 // (attribute, member added and removed, user deleted) arrive through a delta as updates,
-// memberships and removals with their reason; a user who comes back is restored with its id.
+// memberships and removals with their reason; a user who comes back is restored with its id; a
+// delta keeps a user within 100 groups, choosing them as the next full sync does.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLdifEntry, startSlapd, waitFor, type Slapd } from '@dirsync/testkit';
@@ -12,6 +13,9 @@ const GROUPS = 'ou=groups,dc=example,dc=org';
 const uid = (i: number) => `p${String(i).padStart(3, '0')}`;
 const dnOf = (i: number) => `uid=${uid(i)},${PEOPLE}`;
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_v, i) => from + i);
+const LIMITS = `cn=limits,${GROUPS}`;
+const limitCn = (g: number) => `limit-${String(g).padStart(3, '0')}`;
+const limitDn = (g: number) => `cn=${limitCn(g)},${GROUPS}`;
 
 function directoryLdif(): string {
   const entries = [
@@ -43,6 +47,27 @@ function directoryLdif(): string {
         member: range(90, 120).map(dnOf),
       },
     }),
+    // Another directory's scope: "limits" holds 100 groups; p180 is in 99 of them, so in 100
+    // (transitively in "limits" too).
+    formatLdifEntry({
+      dn: LIMITS,
+      attributes: {
+        objectClass: ['top', 'groupOfNames'],
+        cn: ['limits'],
+        member: range(0, 100).map(limitDn),
+      },
+    }),
+    ...range(0, 100).map((g) =>
+      formatLdifEntry({
+        dn: limitDn(g),
+        attributes: {
+          objectClass: ['top', 'groupOfNames'],
+          cn: [limitCn(g)],
+          // (groupOfNames needs a member: p181 holds the last one)
+          member: [dnOf(g < 99 ? 180 : 181)],
+        },
+      }),
+    ),
   ];
   return entries.join('\n\n') + '\n';
 }
@@ -70,10 +95,10 @@ describe('delta sync end to end (OpenLDAP → … → GraphQL)', () => {
   let db: pg.Client;
   let dirId: string;
 
-  async function sync(mode: 'FULL' | 'DELTA'): Promise<DeltaRunView> {
+  async function sync(mode: 'FULL' | 'DELTA', id = dirId): Promise<DeltaRunView> {
     const { syncAll } = await stack.gql<{ syncAll: { id: string } }>(
       `mutation($id: ID!, $mode: SyncMode) { syncAll(directoryId: $id, mode: $mode) { id } }`,
-      { id: dirId, mode },
+      { id, mode },
     );
     await waitForRun(stack, syncAll.id);
     const { run } = await stack.gql<{ run: DeltaRunView }>(
@@ -189,5 +214,70 @@ describe('delta sync end to end (OpenLDAP → … → GraphQL)', () => {
     const back = await user(4);
     expect(back).toMatchObject({ id: removed?.id, status: 'ACTIVE', removalReason: null });
     expect(back?.groups.nodes.map((g) => g.name).sort()).toEqual(['staff', 'team']);
+  });
+
+  it('a DELTA run keeps a user within 100 groups, the same ones the next FULL run keeps', async () => {
+    const { createDirectory } = await stack.gql<{ createDirectory: { id: string } }>(
+      `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id } }`,
+      {
+        input: {
+          name: 'delta e2e limits',
+          ldap: {
+            url: slapd.url,
+            bindDn: slapd.rootDn,
+            baseDn: slapd.suffix,
+            userBaseDn: PEOPLE,
+            groupBaseDn: GROUPS,
+          },
+          bindPassword: slapd.rootPassword,
+          selectedGroups: [LIMITS],
+          scheduleIntervalMinutes: 0,
+          deltaIntervalMinutes: 0,
+        },
+      },
+    );
+    const limitsDir = createDirectory.id;
+    const groupsOf180 = async () => {
+      const { userByUsername } = await stack.gql<{
+        userByUsername: { groups: { totalCount: number; nodes: { name: string }[] } };
+      }>(
+        `query($dir: ID!) { userByUsername(directoryId: $dir, username: "${uid(180)}") {
+           groups(first: 500) { totalCount nodes { name } } } }`,
+        { dir: limitsDir },
+      );
+      return userByUsername.groups;
+    };
+    const errorsOf = async (id: string) =>
+      (
+        await stack.gql<{ run: { errors: { nodes: { code: string; message: string }[] } } }>(
+          `query($id: ID!) { run(id: $id) { errors(first: 10) { nodes { code message } } } }`,
+          { id },
+        )
+      ).run.errors.nodes;
+    const first = await sync('FULL', limitsDir);
+    expect(first.counts).toMatchObject({ created: 2, errors: 0, membershipsAdded: 102 });
+
+    // Group 100 for p180: "limits" (transitive), ranking after every "limit-0…", is left out.
+    await slapd.modify(
+      `dn: ${limitDn(99)}\nchangetype: modify\nadd: member\nmember: ${dnOf(180)}\n`,
+    );
+    const delta = await sync('DELTA', limitsDir);
+    expect(delta.readMode).toBe('DELTA');
+    expect(delta.counts).toMatchObject({ membershipsAdded: 1, membershipsRemoved: 1, errors: 1 });
+    const [error] = await errorsOf(delta.id);
+    expect(error).toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    expect(error?.message).toContain('left out: "limits"');
+    const after = await groupsOf180();
+    expect(after.totalCount).toBe(100);
+    expect(after.nodes.map((g) => g.name)).toContain(limitCn(99));
+    expect(after.nodes.map((g) => g.name)).not.toContain('limits');
+
+    // The next FULL run chooses the same 100 groups: no membership moves back and forth.
+    const full = await sync('FULL', limitsDir);
+    expect(full.counts).toMatchObject({ membershipsAdded: 0, membershipsRemoved: 0, errors: 1 });
+    expect((await errorsOf(full.id))[0]?.message).toContain('is in 101 groups');
+    expect((await groupsOf180()).nodes.map((g) => g.name).sort()).toEqual(
+      after.nodes.map((g) => g.name).sort(),
+    );
   });
 });

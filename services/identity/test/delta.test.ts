@@ -1,13 +1,22 @@
 // DELTA runs: removals with their reason and the directory's restore window, group removals,
 // membership deltas (last statement wins), all applied at completion and never for a failed
-// run; redelivery changes nothing; a DELTA run the connector read in full completes like FULL.
+// run; redelivery changes nothing; a DELTA run the connector read in full completes like FULL;
+// the 100-group limit keeps the groups a FULL run keeps, blocked or not.
 import {
   ErrorCode,
   FullReadReason,
   RemovalReason,
+  RunDecision,
+  RunDecisionReplySchema,
+  RunDecisionRequestSchema,
   RunStatus,
+  Subject,
   SyncMode,
+  create,
   errorCodeName,
+  fromBinary,
+  subject,
+  toBinary,
 } from '@dirsync/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -355,5 +364,132 @@ describe('a DELTA run the connector read in full', () => {
     expect(final.readMode).toBe(SyncMode.FULL);
     expect(final.counts).toMatchObject({ pendingDeletion: 0, membershipsRemoved: 0 });
     expect((await userRow(dir, 'a1'))?.status).toBe('active');
+  });
+});
+
+describe('the 100-group limit in DELTA runs', () => {
+  const dir = 'delta-glimit';
+  const teams = Array.from({ length: 100 }, (_, i) =>
+    group(`t${i}`, `Team ${String(i).padStart(3, '0')}`),
+  );
+  const extra = [group('ga', 'Aardvark'), group('gz', 'Zebra'), group('gb', 'Aa first')];
+  const people = [user('m1', `${dir}-m1`), user('m2', `${dir}-m2`)];
+
+  async function errorsOf(runId: string): Promise<{ code: string; message: string }[]> {
+    return (await h.updates(runId)).flatMap((u) =>
+      u.update.errors.map((e) => ({
+        code: `${errorCodeName(e.code)} ${e.externalId}`,
+        message: e.message,
+      })),
+    );
+  }
+
+  /** m1's groups, in name order. */
+  async function groupsOfM1(): Promise<string[]> {
+    const rows = await h.rows<{ name: string }>(
+      `select g.name from memberships m join groups g on g.id = m.group_id
+       join users u on u.id = m.user_id
+       where u.directory_id = ? and u.external_id = 'm1' order by g.name_key`,
+      [dir],
+    );
+    return rows.map((r) => r.name);
+  }
+
+  beforeAll(async () => {
+    // m1 is in exactly 100 groups: at the limit.
+    const members = Object.fromEntries(teams.map((t) => [t.externalId, ['m1']]));
+    members['t0'] = ['m1', 'm2'];
+    const final = await runAndWait(h, fullRun(dir, people, [...teams, ...extra], members));
+    expect(final.counts).toMatchObject({ errors: 0, membershipsAdded: 101 });
+  });
+
+  it('does not add a group past the limit that ranks after the first 100 by name, and says so', async () => {
+    const run = delta(dir)
+      .deltas({ gz: { added: ['m1', 'm2'] } })
+      .completed('l1');
+    const final = await runAndWait(h, run);
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    // m2 joins Zebra; m1, at the limit, does not.
+    expect(final.counts).toMatchObject({ membershipsAdded: 1, membershipsRemoved: 0, errors: 1 });
+    const errors = await errorsOf(run.runId);
+    expect(errors.map((e) => e.code)).toEqual(['LIMIT_EXCEEDED m1']);
+    expect(errors[0]?.message).toBe(
+      `${dir}-m1 is in more than 100 groups (101 after this delta sync); the first 100 by name are kept, left out: "Zebra"`,
+    );
+    const m1 = await groupsOfM1();
+    expect(m1).toHaveLength(100);
+    expect(m1).not.toContain('Zebra');
+  });
+
+  it('adds a group that ranks among the first 100 and drops the one it displaces, as a FULL run would', async () => {
+    const run = new RunBuilder(dir)
+      .started(SyncMode.DELTA, { threshold: { maxCount: 500, maxPercent: 20 } })
+      .deltas({ ga: { added: ['m1'] } })
+      .completed('l2');
+    const final = await runAndWait(h, run);
+    expect(final.status).toBe(RunStatus.COMPLETED);
+    expect(final.counts).toMatchObject({ membershipsAdded: 1, membershipsRemoved: 1, errors: 1 });
+    expect((await errorsOf(run.runId))[0]?.message).toContain('left out: "Team 099"');
+    const m1 = await groupsOfM1();
+    expect(m1).toHaveLength(100);
+    expect(m1[0]).toBe('Aardvark');
+    expect(m1.at(-1)).toBe('Team 098');
+  });
+
+  it('a FULL run of the same source after the deltas changes no membership', async () => {
+    // The source: m1 in every team, Aardvark and Zebra (102 groups); m2 in Team 000 and Zebra.
+    const members: Record<string, string[]> = Object.fromEntries(
+      teams.map((t) => [t.externalId, ['m1']]),
+    );
+    members['t0'] = ['m1', 'm2'];
+    members['ga'] = ['m1'];
+    members['gz'] = ['m1', 'm2'];
+    const before = await groupsOfM1();
+    const run = fullRun(dir, people, [...teams, ...extra], members);
+    const final = await runAndWait(h, run);
+    expect(final.counts).toMatchObject({ membershipsAdded: 0, membershipsRemoved: 0, errors: 1 });
+    expect((await errorsOf(run.runId))[0]?.message).toContain('is in 102 groups');
+    expect(await groupsOfM1()).toEqual(before);
+  });
+
+  it('a blocked DELTA adds within the limit and holds the displaced group with its removals; approving applies it', async () => {
+    // Two users named gone against a threshold of 1: blocked. m1 joins "Aa first".
+    const extraUsers = [user('r1', `${dir}-r1`), user('r2', `${dir}-r2`)];
+    await runAndWait(h, delta(dir).users(extraUsers).completed('l3'));
+    const run = new RunBuilder(dir)
+      .started(SyncMode.DELTA, { threshold: { maxCount: 1, maxPercent: 0 } })
+      .removeUsers(['r1', 'r2'])
+      .deltas({ gb: { added: ['m1'] } })
+      .completed('l4');
+    const blocked = await runAndWait(h, run);
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    expect(blocked.removals).toMatchObject({ users: 2, memberships: 1 });
+    expect(blocked.counts).toMatchObject({ membershipsAdded: 1, membershipsRemoved: 0, errors: 1 });
+    // One error (not one per pass), naming the displaced group.
+    const errors = await errorsOf(run.runId);
+    expect(errors.map((e) => e.code)).toEqual(['LIMIT_EXCEEDED m1']);
+    expect(errors[0]?.message).toContain('left out: "Team 098"');
+    // A blocked run removes nothing: m1 keeps Team 098 until the run is decided.
+    expect(await groupsOfM1()).toHaveLength(101);
+
+    const msg = await h.nc.request(
+      subject(Subject.RUN_DECISIONS, { directory_id: dir }, h.ns),
+      toBinary(
+        RunDecisionRequestSchema,
+        create(RunDecisionRequestSchema, {
+          runId: run.runId,
+          directoryId: dir,
+          decision: RunDecision.APPROVE,
+          actor: 'owner-key:test',
+        }),
+      ),
+      { timeout: 10_000 },
+    );
+    const reply = fromBinary(RunDecisionReplySchema, msg.data);
+    expect(reply.result.case).toBe('update');
+    const m1 = await groupsOfM1();
+    expect(m1).toHaveLength(100);
+    expect(m1.slice(0, 2)).toEqual(['Aa first', 'Aardvark']);
+    expect(m1.at(-1)).toBe('Team 097');
   });
 });

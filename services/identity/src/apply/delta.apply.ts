@@ -8,6 +8,12 @@ import {
 import type { Sql } from '../db/sql.js';
 import { recordMemberships, type MembershipRow } from './changes.js';
 import { MEMBERSHIP_ROWS, NO_PAIRS, deleteGroups } from './complete.js';
+import {
+  GROUP_RANK,
+  USER_LIMITS,
+  deltaGroupLimitErrors,
+  type DroppedMembership,
+} from './limits.js';
 import { hasNul, storable } from './normalize.js';
 import { removeUsers, type StoredRemovalReason } from './removal.js';
 import { directoryTotals, exceeds, holdDeltaRemovals } from './safety.js';
@@ -128,8 +134,10 @@ export async function stageMembershipDeltas(
  * a FULL run). In order: the named groups go (with their memberships), the named users go to
  * pending deletion ({@link removeUsers}), then memberships change — for each (group, user) the
  * run's last statement, `members()` additions and membership deltas alike, between groups and
- * users that exist (a user in pending deletion gains none). Nothing the run did not name is
- * touched: a DELTA run never sweeps. Small changes cost index lookups, not directory scans.
+ * users that exist (a user in pending deletion gains none), within the per-user limit of 100
+ * groups, chosen as a FULL run chooses them ({@link overGroupLimit}; LIMIT_EXCEEDED names what
+ * is left out). Nothing the run did not name is touched: a DELTA run never sweeps. Small
+ * changes cost index lookups, not directory scans.
  *
  * The removals are measured against the directory's deletion threshold like a FULL sweep's
  * (docs/lifecycle.md#deletion-thresholds): a source that empties the only selected group names
@@ -157,9 +165,15 @@ export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
     [run.directoryId, run.runId, run.runId],
   );
   await removeUsers(sql, run, { kind: 'named' });
-  await applyMemberships(sql, run, false);
+  // Decided once, on the directory as the removals leave it: a blocked run keeps within the
+  // limit what approving it would (its displaced memberships are held with its removals).
+  const dropped = await overGroupLimit(sql, run);
+  await applyMemberships(sql, run, dropped, false);
 
-  if (!totals) return;
+  if (!totals) {
+    reportGroupLimit(run, dropped);
+    return;
+  }
   const reason = exceeds(run.threshold, {
     users: run.counts.pendingDeletion - before.pendingDeletion,
     memberships: run.counts.membershipsRemoved - before.membershipsRemoved,
@@ -167,6 +181,7 @@ export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
   });
   if (!reason) {
     await sql.exec('release savepoint delta_removals');
+    reportGroupLimit(run, dropped);
     return;
   }
   const made = run.changes.slice(changes);
@@ -175,22 +190,23 @@ export async function completeDelta(sql: Sql, run: RunState): Promise<void> {
   Object.assign(run.counts, before);
   run.changes.length = changes;
   run.removals = await holdDeltaRemovals(sql, run, made, totals, reason);
-  await applyMemberships(sql, run, true);
+  await applyMemberships(sql, run, dropped, true);
+  reportGroupLimit(run, dropped);
   run.status = 'BLOCKED';
 }
 
 /**
- * The run's membership statements: for each (group, user) its last one wins. `additionsOnly`
- * (a blocked run): only additions, and none for a held user or into a held group — the run
- * would have removed them first.
+ * The run's membership statements resolved (`resolved`: group_id, user_id, added, status): for
+ * each (group, user) its last one wins, between groups and users that exist. `blocked`: none
+ * for a held user or into a held group — the run would have removed them first.
  */
-async function applyMemberships(sql: Sql, run: RunState, additionsOnly: boolean): Promise<void> {
-  const heldOut = additionsOnly
+function statementCtes(run: RunState, blocked: boolean): { ctes: string; params: unknown[] } {
+  const heldOut = blocked
     ? `and not exists (select 1 from run_held_users h where h.run_id = ? and h.user_id = us.id)
        and not exists (select 1 from run_held_groups h where h.run_id = ? and h.group_id = gr.id)`
     : '';
-  const changed = await sql.rows<MembershipRow>(
-    `with statements as (
+  return {
+    ctes: `statements as (
        select rm.group_external_id as g, rm.user_external_id as u, true as added, rm.seq, rm.ord
        from run_memberships rm where rm.run_id = ?
        union all
@@ -206,28 +222,107 @@ async function applyMemberships(sql: Sql, run: RunState, additionsOnly: boolean)
        join groups gr on gr.directory_id = ? and gr.external_id = l.g
        join users us on us.directory_id = ? and us.external_id = l.u
        where true ${heldOut}
+     )`,
+    params: [
+      run.runId,
+      run.runId,
+      run.directoryId,
+      run.directoryId,
+      ...(blocked ? [run.runId, run.runId] : []),
+    ],
+  };
+}
+
+/**
+ * The memberships the per-user group limit leaves out of a DELTA run's result (limits.ts): for
+ * each user the run adds to groups, the groups it has after the run — those it holds (after the
+ * run's user and group removals), minus the run's membership removals, plus its additions —
+ * beyond the first `USER_LIMITS.groups` by {@link GROUP_RANK}. That is the choice a FULL run
+ * makes from the source's list, so a FULL run after the delta keeps the same groups. Nothing
+ * for a user within the limit, and only users gaining groups are looked at.
+ */
+async function overGroupLimit(sql: Sql, run: RunState): Promise<DroppedMembership[]> {
+  const { ctes, params } = statementCtes(run, false);
+  return sql.rows<DroppedMembership>(
+    `with ${ctes},
+     grown as (
+       select distinct user_id from resolved where added and status <> 'pending_deletion'
+     ),
+     after_run as (
+       select m.group_id, m.user_id from memberships m
+       join groups g on g.id = m.group_id and g.directory_id = ?
+       where m.user_id in (select user_id from grown)
+         and not exists (select 1 from resolved r where not r.added
+                         and r.group_id = m.group_id and r.user_id = m.user_id)
+       union
+       select group_id, user_id from resolved where added and status <> 'pending_deletion'
+     ),
+     over as (
+       select user_id, count(*) as total from after_run group by user_id having count(*) > ?
+     ),
+     ranked as (
+       select s.group_id, s.user_id, s.name, s.total, ${GROUP_RANK} as n
+       from (select a.group_id, a.user_id, g.name, g.name_key, o.total
+             from after_run a join over o on o.user_id = a.user_id
+             join groups g on g.id = a.group_id) s
+     )
+     select r.group_id::text as group_id, r.user_id::text as user_id, u.external_id, u.username,
+       u.source_locator, r.name, r.total
+     from ranked r join users u on u.id = r.user_id
+     where r.n > ?
+     order by u.username_key, u.id, r.n`,
+    [...params, run.directoryId, USER_LIMITS.groups, USER_LIMITS.groups],
+  );
+}
+
+/**
+ * The run's membership statements: for each (group, user) its last one wins, within the
+ * per-user group limit (`dropped`, {@link overGroupLimit}: additions it leaves out are not
+ * made, memberships it displaces are removed). `additionsOnly` (a blocked run): only
+ * additions, and none for a held user or into a held group — the run would have removed them
+ * first; displaced memberships are among the held removals.
+ */
+async function applyMemberships(
+  sql: Sql,
+  run: RunState,
+  dropped: readonly DroppedMembership[],
+  additionsOnly: boolean,
+): Promise<void> {
+  const { ctes, params } = statementCtes(run, additionsOnly);
+  const changed = await sql.rows<MembershipRow>(
+    `with ${ctes},
+     dropped as (
+       select t.g::uuid as group_id, t.u::uuid as user_id
+       from unnest(?::text[], ?::text[]) as t(g, u)
      ),
      added as (
        insert into memberships (group_id, user_id)
-       select group_id, user_id from resolved where added and status <> 'pending_deletion'
+       select r.group_id, r.user_id from resolved r
+       where r.added and r.status <> 'pending_deletion'
+         and not exists (select 1 from dropped d
+                         where d.group_id = r.group_id and d.user_id = r.user_id)
        on conflict do nothing
        returning group_id, user_id
      ),
      removed as (${
        additionsOnly
          ? NO_PAIRS
-         : `delete from memberships m using resolved r
-       where not r.added and m.group_id = r.group_id and m.user_id = r.user_id
+         : `delete from memberships m using (
+         select group_id, user_id from resolved where not added
+         union all
+         select group_id, user_id from dropped
+       ) r
+       where m.group_id = r.group_id and m.user_id = r.user_id
        returning m.group_id, m.user_id`
      }),
      ${MEMBERSHIP_ROWS}`,
-    [
-      run.runId,
-      run.runId,
-      run.directoryId,
-      run.directoryId,
-      ...(additionsOnly ? [run.runId, run.runId] : []),
-    ],
+    [...params, dropped.map((d) => d.group_id), dropped.map((d) => d.user_id)],
   );
   recordMemberships(run, changed);
+}
+
+/** The run's LIMIT_EXCEEDED errors, sent with its final RunUpdate (counted, recorded). */
+function reportGroupLimit(run: RunState, dropped: readonly DroppedMembership[]): void {
+  if (dropped.length > 0)
+    (run.completionErrors ??= []).push(...deltaGroupLimitErrors(run, dropped));
 }

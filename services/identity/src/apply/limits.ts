@@ -7,7 +7,9 @@ import { objectError, type RunState } from './run.repository.js';
  * Per-user limits. Over a limit the user is imported with the first values — aliases and
  * phones in source order, groups in group-name order — and the run reports a LIMIT_EXCEEDED
  * per-object error naming what was left out, at every run while it lasts: nothing is dropped
- * silently, and nobody is locked out for a detail (docs/lifecycle.md).
+ * silently, and nobody is locked out for a detail (docs/lifecycle.md). FULL and USER runs
+ * apply the group limit to what they observed, DELTA runs to the groups a user has after the
+ * run's statements (`delta.apply.ts`), all with {@link GROUP_RANK}.
  */
 export const USER_LIMITS = { aliases: 8, phones: 100, groups: 100 } as const;
 
@@ -62,23 +64,87 @@ export async function groupLimitErrors(
       run.directoryId,
     ],
   );
-  const errors = rows.map((r) => {
+  return rows.map((r) => {
     const n = Number(r.n);
-    const more = n - USER_LIMITS.groups - r.dropped.length;
-    const e = objectError(
-      ErrorCode.LIMIT_EXCEEDED,
-      `${r.username} is in ${n} groups; the first ${USER_LIMITS.groups} by name are imported, left out: ${r.dropped.map((d) => `"${d}"`).join(', ')}${more > 0 ? ` and ${more} more` : ''}`,
-      r.external_id,
-      r.source_locator ?? '',
+    return groupLimitError(
+      run,
+      r,
+      `${r.username} is in ${n} groups; the first ${USER_LIMITS.groups} by name are imported, left out: ${leftOut(r.dropped, n - USER_LIMITS.groups)}`,
     );
-    run.counts.errors += 1;
-    run.changes.push(
-      errorChange(run, e, errorCodeName(e.code), { userId: r.user_id, username: r.username }),
-    );
-    return e;
   });
-  return errors;
 }
+
+/** At most this many left-out group names per error; the rest are counted. */
+const NAMED = 5;
+
+/** `"a", "b" and 3 more`: the first left-out names of `count`. */
+function leftOut(names: readonly string[], count: number): string {
+  const shown = names.slice(0, NAMED);
+  const more = count - shown.length;
+  return `${shown.map((d) => `"${d}"`).join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
+/** One user's LIMIT_EXCEEDED: counted in `errors`, recorded as the run's change, returned. */
+function groupLimitError(
+  run: RunState,
+  u: { user_id: string; external_id: string; username: string; source_locator: string | null },
+  message: string,
+): ObjectError {
+  const e = objectError(ErrorCode.LIMIT_EXCEEDED, message, u.external_id, u.source_locator ?? '');
+  run.counts.errors += 1;
+  run.changes.push(
+    errorChange(run, e, errorCodeName(e.code), { userId: u.user_id, username: u.username }),
+  );
+  return e;
+}
+
+/** A membership a DELTA run leaves out for the group limit ({@link deltaGroupLimitErrors}). */
+export interface DroppedMembership {
+  group_id: string;
+  user_id: string;
+  external_id: string;
+  username: string;
+  source_locator: string | null;
+  name: string;
+  /** The user's groups after the run, before the limit. */
+  total: string;
+}
+
+/**
+ * The group-limit errors of a DELTA run, from the memberships it leaves out (ordered by user,
+ * then group rank): one per user, as a FULL run reports it. A delta knows the groups dirsync
+ * holds plus what the run added, not the source's whole list, hence "more than".
+ */
+export function deltaGroupLimitErrors(
+  run: RunState,
+  dropped: readonly DroppedMembership[],
+): ObjectError[] {
+  const byUser = new Map<string, DroppedMembership[]>();
+  for (const d of dropped) {
+    const list = byUser.get(d.user_id);
+    if (list) list.push(d);
+    else byUser.set(d.user_id, [d]);
+  }
+  return [...byUser.values()].map((list) => {
+    const u = list[0] as DroppedMembership;
+    return groupLimitError(
+      run,
+      u,
+      `${u.username} is in more than ${USER_LIMITS.groups} groups (${u.total} after this delta sync); the first ${USER_LIMITS.groups} by name are kept, left out: ${leftOut(
+        list.map((d) => d.name),
+        list.length,
+      )}`,
+    );
+  });
+}
+
+/**
+ * The order that decides which groups a user over the limit keeps: group name (its key), then
+ * id. FULL, USER and DELTA runs all rank by it, so they keep the same groups and a DELTA run
+ * followed by a FULL one changes no membership. `s` has `user_id`, `name_key`, `group_id`.
+ */
+export const GROUP_RANK =
+  'row_number() over (partition by s.user_id order by s.name_key, s.group_id)';
 
 /**
  * The observed memberships `source` (a select of group_id, user_id, name_key) limited to the
@@ -87,8 +153,7 @@ export async function groupLimitErrors(
  */
 export function rankedMemberships(source: string): string {
   return `select group_id, user_id from (
-         select s.group_id, s.user_id,
-           row_number() over (partition by s.user_id order by s.name_key, s.group_id) as n
+         select s.group_id, s.user_id, ${GROUP_RANK} as n
          from (select distinct group_id, user_id, name_key from (${source}) x) s) r
        where r.n <= ${USER_LIMITS.groups}`;
 }

@@ -90,8 +90,10 @@ describe('#normalizeUser()', () => {
   });
 
   it(`keeps at most ${MAX_PHONES} phones`, () => {
+    // The documented limit, the same in identity.
+    expect(MAX_PHONES).toBe(100);
     const phones = Array.from({ length: MAX_PHONES + 1 }, (_v, i) => ({
-      value: `+1415555010${i}`,
+      value: `+1415555${String(i).padStart(4, '0')}`,
       kind: 'm',
     }));
     const { user, errors } = normalizeUser({ ...base, phones }, 'US');

@@ -5,8 +5,11 @@ import type { SourceObjectError, SourceUser } from './types.js';
 
 /** At most this many aliases per user; more are dropped and reported as `LIMIT_EXCEEDED`. */
 export const MAX_ALIASES = 8;
-/** At most this many phone numbers per user; more are dropped and reported as `LIMIT_EXCEEDED`. */
-export const MAX_PHONES = 8;
+/**
+ * At most this many phone numbers per user; more are dropped and reported as `LIMIT_EXCEEDED`.
+ * The same limit identity applies (docs/lifecycle.md#limits-per-user).
+ */
+export const MAX_PHONES = 100;
 /** Longest accepted attribute value (characters); longer values are reported as `INVALID_ATTRIBUTE`. */
 export const MAX_VALUE_LENGTH = 1024;
 

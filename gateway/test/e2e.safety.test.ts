@@ -450,6 +450,8 @@ describe('deletion safety end to end (OpenLDAP → … → GraphQL)', () => {
       const blocked = await syncTeam('DELTA');
       expect(blocked).toMatchObject({
         status: 'BLOCKED',
+        // How it read, as for a completed run.
+        readMode: 'DELTA',
         counts: { pendingDeletion: 0, membershipsRemoved: 0 },
         removals: {
           users: TEAM,
@@ -474,13 +476,21 @@ describe('deletion safety end to end (OpenLDAP → … → GraphQL)', () => {
     });
 
     it('the next DELTA blocks again and supersedes a blocked run; approve removes exactly the held users', async () => {
-      // The cursor did not move, so the next DELTA re-reads the same removals. (This connector
-      // process's delta state moved on with the blocked run, so it reads in full: measured and
-      // blocked the same way.)
+      // The cursor did not move, so the next DELTA re-reads the same removals — as a delta: the
+      // connector's delta state went back to the stored cursor (it had moved on with the
+      // blocked run, and a full read would have named the users "not observed").
       const again = await syncTeam('DELTA');
-      expect(again).toMatchObject({ status: 'BLOCKED', removals: { users: TEAM } });
+      expect(again).toMatchObject({
+        status: 'BLOCKED',
+        readMode: 'DELTA',
+        removals: { users: TEAM },
+      });
       const last = await syncTeam('DELTA');
-      expect(last).toMatchObject({ status: 'BLOCKED', removals: { users: TEAM } });
+      expect(last).toMatchObject({
+        status: 'BLOCKED',
+        readMode: 'DELTA',
+        removals: { users: TEAM },
+      });
       const stale = await waitFor(
         async () => {
           const r = await run(again.id);
@@ -501,6 +511,12 @@ describe('deletion safety end to end (OpenLDAP → … → GraphQL)', () => {
         counts: { pendingDeletion: TEAM, membershipsRemoved: TEAM },
       });
       expect(await teamStatuses()).toEqual({ PENDING_DELETION: TEAM });
+      // With the reason the delta gave: they left the selected group.
+      const { users } = await stack.gql<{ users: { nodes: { removalReason: string }[] } }>(
+        `query($dir: ID!) { users(first: 500, filter: { directoryId: $dir }) { nodes { removalReason } } }`,
+        { dir: teamDir },
+      );
+      expect(new Set(users.nodes.map((u) => u.removalReason))).toEqual(new Set(['OUT_OF_SCOPE']));
       // The first directory is untouched.
       expect((await byStatus()).ACTIVE).toHaveLength(12);
     });

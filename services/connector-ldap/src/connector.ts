@@ -13,6 +13,7 @@ import { configFingerprint, decodeCursor, encodeCursor, isCsn } from './delta/cu
 import { readDelta, type DeltaPlan } from './delta/delta.js';
 import {
   DeltaStateStore,
+  StateJournal,
   scopeState,
   type DeltaState,
   type PublishedGroup,
@@ -566,6 +567,10 @@ export function createLdapConnector(
       // OpenLDAP: what the cursor needs is checked before connecting.
       let state: DeltaState | undefined;
       let since = '';
+      // A FULL run rebuilds the state; the one of the stored cursor stays until the next job
+      // says whether this run's cursor was stored (DeltaStateStore).
+      const stored =
+        ctx.mode === SyncMode.FULL && csnDelta ? states.get(dir, ctx.directory.cursor) : undefined;
       if (ctx.mode === SyncMode.DELTA && csnDelta) {
         const cursor = decodeCursor(ctx.directory.cursor);
         if (!cursor) throw new CursorRejectedError('it is not an OpenLDAP CSN cursor');
@@ -633,6 +638,7 @@ export function createLdapConnector(
             userAttributes: userAttributes(p.mapping, p.profile),
             groupAttributes: groupAttributes(p.profile, opts.memberRangeSize),
           };
+          const journal = new StateJournal();
           const next =
             csn === since && state.quiet
               ? { ...state, cursor: csnCursor }
@@ -651,8 +657,10 @@ export function createLdapConnector(
                   since,
                   csnCursor,
                   csn,
+                  journal,
                 );
-          states.set(dir, next);
+          const from = state;
+          states.set(dir, next, { state: from, revert: () => journal.revert() });
           return { cursor: csnCursor };
         }
         // Where Active Directory's next DELTA run starts: taken before reading too.
@@ -687,7 +695,11 @@ export function createLdapConnector(
         const full = await runFull(session, p, scope, ctx.sink, now(), ctx.signal);
         if (position) return { cursor: position };
         if (csnCursor) {
-          states.set(dir, stateOfFull(csnCursor, scope, full));
+          states.set(
+            dir,
+            stateOfFull(csnCursor, scope, full),
+            stored && { state: stored, revert: () => undefined },
+          );
           return { cursor: csnCursor };
         }
         if (csnDelta) {

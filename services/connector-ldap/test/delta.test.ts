@@ -1,8 +1,8 @@
 // DELTA runs against a real slapd with 2,000 users: a delta reads the changes (and the in-scope
 // groups), not the directory; removals and membership changes are exact, transitively; an
-// unchanged directory publishes nothing; a cursor the connector cannot use (another process,
-// another configuration, a server restored from a backup) falls back to a full read that loses
-// and duplicates nobody.
+// unchanged directory publishes nothing; a run whose cursor was not stored is read again as a
+// delta; a cursor the connector cannot use (another process, another configuration, a server
+// restored from a backup) falls back to a full read that loses and duplicates nobody.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,6 +211,25 @@ describe('DELTA runs against OpenLDAP (2,000 users)', () => {
     expect(deltaOf(run, 'posix').added).toHaveLength(1);
   });
 
+  it('reads a delta again from the stored cursor when the cursor of the last run was not stored (a blocked run)', async () => {
+    await slapd.modify(`dn: ${STAFF}\nchangetype: modify\ndelete: member\nmember: ${dnOf(10)}\n`);
+    const left = [[idOf(10), 'OUT_OF_SCOPE']];
+    const blocked = await runDelta();
+    expect(blocked.completed?.readMode).toBe(SyncMode.DELTA);
+    expect(blocked.userRemovals.map((r) => [r.externalId, RemovalReason[r.reason]])).toEqual(left);
+    // sync stored no cursor (the run was BLOCKED): the next job names the same one.
+    const again = await runDelta();
+    expect(again.completed?.readMode).toBe(SyncMode.DELTA);
+    expect(again.completed?.fullReadReason).toBe(FullReadReason.UNSPECIFIED);
+    expect(again.userRemovals.map((r) => [r.externalId, RemovalReason[r.reason]])).toEqual(left);
+    expect(deltaOf(again, 'staff')).toEqual(deltaOf(blocked, 'staff'));
+    expect(deltaOf(again, 'staff').removed).toEqual([idOf(10)]);
+    cursor = again.completed?.cursor ?? '';
+    // and from that one's cursor (stored this time) the chain goes on
+    const next = await step();
+    expect(next.userRemovals).toHaveLength(0);
+  });
+
   it('falls back to a full read in another connector process (no delta state), losing and duplicating nobody', async () => {
     // its own namespace, so that it alone takes these jobs
     const other = await startConnectorHarness({
@@ -395,6 +414,12 @@ describe('a chain of DELTA runs ends where a full read is (random changes)', () 
         );
       }
       h.setConfig(dir, directoryConfig(slapd, selected, { cursor }));
+      if (round % 3 === 1) {
+        // A run whose cursor sync does not store (blocked, failed): thrown away, and the next
+        // run reads again from the stored cursor, as a delta.
+        const lost = await h.run({ directoryId: dir, mode: SyncMode.DELTA });
+        expect(lost.completed?.readMode).toBe(SyncMode.DELTA);
+      }
       const run = await h.run({ directoryId: dir, mode: SyncMode.DELTA });
       expect(run.completed?.readMode).toBe(SyncMode.DELTA);
       apply(run);

@@ -150,6 +150,8 @@ describe('a source that suddenly returns no users', () => {
 
   it('ends BLOCKED with the plan, and removes nobody', async () => {
     expect(blocked.status).toBe(RunStatus.BLOCKED);
+    // How it read is known like for a completed run.
+    expect(blocked.readMode).toBe(SyncMode.FULL);
     expect(blocked.removals).toMatchObject({
       users: 10,
       memberships: 10,
@@ -450,6 +452,7 @@ describe('DELTA runs that name removals are measured like a FULL sweep', () => {
       }),
     );
     expect(blocked.status).toBe(RunStatus.BLOCKED);
+    expect(blocked.readMode).toBe(SyncMode.DELTA);
     expect(blocked.cursor).toBe('');
     expect(blocked.removals).toMatchObject({
       users: 5,
@@ -486,6 +489,7 @@ describe('DELTA runs that name removals are measured like a FULL sweep', () => {
     expect(blocked.status).toBe(RunStatus.BLOCKED);
     const approved = updateOf(await decide(blocked.runId, dir, RunDecision.APPROVE));
     expect(approved.status).toBe(RunStatus.COMPLETED);
+    expect(approved.readMode).toBe(SyncMode.DELTA);
     expect(approved.counts).toMatchObject({ pendingDeletion: 3, membershipsRemoved: 3 });
     expect(await pendingIds(dir)).toEqual(ids(3).sort());
     expect(await members(dir)).toBe(7);

@@ -10,6 +10,7 @@ import {
   RunStatus,
   RunUpdateSchema,
   Subject,
+  SyncMode,
   create,
   fromBinary,
   subject,
@@ -47,7 +48,7 @@ afterAll(async () => {
   await h.teardown();
 });
 
-const RUN = `query($id: ID!) { run(id: $id) { id status decision decidedBy decidedAt
+const RUN = `query($id: ID!) { run(id: $id) { id status readMode decision decidedBy decidedAt
   counts { pendingDeletion membershipsRemoved }
   removals { users memberships groups baseUsers baseMemberships reason threshold { maxCount maxPercent } }
   supersededBy { id } } }`;
@@ -56,6 +57,7 @@ const REJECT = `mutation($id: ID!) { rejectRun(runId: $id) { id status decision 
 
 interface RunView {
   id: string;
+  readMode: string | null;
   status: string;
   decision: string | null;
   decidedBy: string | null;
@@ -92,6 +94,7 @@ async function blockedRun(): Promise<{ dirId: string; runId: string }> {
     directoryId: dir.id,
     seq: 1,
     status: RunStatus.BLOCKED,
+    readMode: SyncMode.FULL,
     counts: { seen: 0 },
     cursor: '',
     removals: {
@@ -204,6 +207,8 @@ describe('a BLOCKED run', () => {
     const r = await run(runId);
     expect(r).toMatchObject({
       status: 'BLOCKED',
+      // How it read is recorded as for a completed run.
+      readMode: 'FULL',
       decision: null,
       counts: { pendingDeletion: 0 },
       removals: {

@@ -14,6 +14,7 @@ import {
   scopeState,
   type DeltaState,
   type PublishedGroup,
+  type StateJournal,
 } from './state.js';
 
 /** What a delta run needs from the connector's plan. */
@@ -89,7 +90,9 @@ const uidRef = (key: string) => `uid:${key}`;
  * memberUid changed, makes it work out the whole scope). It publishes exactly the difference:
  * users changed or entering (full records), users and groups leaving (with the reason), groups
  * entering or renamed, and per group the members added and removed (transitive, like FULL
- * runs). Returns the state for the next run; `state` is left as it was when reading fails.
+ * runs). Returns the state for the next run. `state` is left as it was when reading fails;
+ * otherwise the maps the two share change only through `journal`, whose `revert()` gives
+ * `state` back (for a next run from the same cursor, when this run's cursor was not stored).
  */
 export async function readDelta(
   p: DeltaPlan,
@@ -98,6 +101,7 @@ export async function readDelta(
   since: string,
   cursor: string,
   cursorCsn: string,
+  journal: StateJournal,
 ): Promise<DeltaState> {
   const { session, sink } = io;
   const normalize = (dn: string) => tryNormalizeDn(dn, p.dnOptions);
@@ -350,19 +354,20 @@ export async function readDelta(
   }
   mark('publish');
 
-  // The run is through: the state becomes the next one.
-  refs.commit();
-  next.commitCounts(state.count);
+  // The run is through: the state becomes the next one. The maps it shares with `state` change
+  // through `journal`, so that `state` can be had back (its cursor may not be stored).
+  refs.commit(journal);
+  const count = next.commitCounts(state.count, journal);
   const forget = (id: string) => {
     for (const ref of state.refsOf.get(id) ?? []) {
-      if (state.userRefs.get(ref) === id) state.userRefs.delete(ref);
+      if (state.userRefs.get(ref) === id) journal.delete(state.userRefs, ref);
     }
-    state.refsOf.delete(id);
+    journal.delete(state.refsOf, id);
   };
   for (const key of [...hashes.keys()]) if (!next.groups.has(key)) hashes.delete(key);
   for (const g of next.groups.values()) g.memberRaw = undefined;
   // References of users out of scope are not kept (a user coming back is looked up again).
-  for (const id of candidates) if ((state.count.get(id) ?? 0) === 0) forget(id);
+  for (const id of candidates) if ((count.get(id) ?? 0) === 0) forget(id);
   io.logger.debug(
     {
       ms: timings,
@@ -381,7 +386,7 @@ export async function readDelta(
     groupHash: hashes,
     children: next.children,
     trans: next.trans,
-    count: state.count,
+    count,
     published,
     userRefs: state.userRefs,
     unresolved: state.unresolved,
@@ -406,8 +411,11 @@ interface NextScope {
   /** Users whose count may differ from the state's. */
   touchedUsers: Set<string>;
   count(id: string): number;
-  /** Write the new counts into the state's count map. */
-  commitCounts(into: Map<string, number>): void;
+  /**
+   * The new counts: written into the state's count map (through the journal) when few changed,
+   * or a new map when the whole scope was worked out again.
+   */
+  commitCounts(into: Map<string, number>, journal: StateJournal): Map<string, number>;
   cycles: string[][];
 }
 
@@ -525,12 +533,13 @@ function incrementalScope(
     touchedGroups,
     touchedUsers: new Set(delta.keys()),
     count,
-    commitCounts(into) {
+    commitCounts(into, journal) {
       for (const id of delta.keys()) {
         const n = count(id);
-        if (n > 0) into.set(id, n);
-        else into.delete(id);
+        if (n > 0) journal.set(into, id, n);
+        else journal.delete(into, id);
       }
+      return into;
     },
     cycles: [],
   };
@@ -554,10 +563,7 @@ function wholeScope(
     touchedGroups: new Set([...state.trans.keys(), ...built.trans.keys()]),
     touchedUsers: new Set([...state.count.keys(), ...built.count.keys()]),
     count: (id) => built.count.get(id) ?? 0,
-    commitCounts(into) {
-      into.clear();
-      for (const [id, n] of built.count) into.set(id, n);
-    },
+    commitCounts: () => built.count,
     cycles: scope.cycles,
   };
 }
@@ -602,17 +608,17 @@ class RefView {
     this.unresolvedNow.set(ref, true);
   }
 
-  commit(): void {
+  commit(journal: StateJournal): void {
     const s = this.state;
     for (const [ref, id] of this.ids) {
-      if (id === null) s.userRefs.delete(ref);
-      else s.userRefs.set(ref, id);
+      if (id === null) journal.delete(s.userRefs, ref);
+      else journal.set(s.userRefs, ref, id);
     }
     for (const [ref, on] of this.unresolvedNow) {
-      if (on) s.unresolved.add(ref);
-      else s.unresolved.delete(ref);
+      if (on) journal.add(s.unresolved, ref);
+      else journal.remove(s.unresolved, ref);
     }
-    for (const [id, refs] of this.refsNow) s.refsOf.set(id, refs);
+    for (const [id, refs] of this.refsNow) journal.set(s.refsOf, id, refs);
   }
 }
 

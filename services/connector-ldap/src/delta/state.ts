@@ -114,24 +114,100 @@ export function childGroups(g: GroupNode, graph: ReadonlyMap<string, GroupNode>)
   return (g.memberDns ?? []).filter((m) => graph.has(m));
 }
 
-/** The delta state of each directory this process synced, least recently used evicted first. */
+/**
+ * The changes a delta run made to the maps its new state shares with the state it started from
+ * (member references, unresolved references, per-user counts): a delta does not copy the
+ * directory-sized maps, it changes them in place and remembers how to undo that, at the cost of
+ * what changed. `revert()` gives the old state back, newest change undone first.
+ */
+export class StateJournal {
+  private readonly undo: (() => void)[] = [];
+
+  set<K, V>(map: Map<K, V>, key: K, value: V): void {
+    if (map.has(key)) {
+      const old = map.get(key) as V;
+      this.undo.push(() => map.set(key, old));
+    } else {
+      this.undo.push(() => map.delete(key));
+    }
+    map.set(key, value);
+  }
+
+  delete<K, V>(map: Map<K, V>, key: K): void {
+    if (!map.has(key)) return;
+    const old = map.get(key) as V;
+    this.undo.push(() => map.set(key, old));
+    map.delete(key);
+  }
+
+  add<T>(set: Set<T>, value: T): void {
+    if (set.has(value)) return;
+    this.undo.push(() => set.delete(value));
+    set.add(value);
+  }
+
+  remove<T>(set: Set<T>, value: T): void {
+    if (!set.has(value)) return;
+    this.undo.push(() => set.add(value));
+    set.delete(value);
+  }
+
+  get size(): number {
+    return this.undo.length;
+  }
+
+  revert(): void {
+    for (let i = this.undo.length - 1; i >= 0; i--) (this.undo[i] as () => void)();
+    this.undo.length = 0;
+  }
+}
+
+/** A state the store can go back to: the one a run started from, and how to restore it. */
+export interface PreviousState {
+  state: DeltaState;
+  /** Undo what the newer state changed in the maps they share (a no-op after a full read). */
+  revert(): void;
+}
+
+/**
+ * The delta state of each directory this process synced, least recently used evicted first.
+ *
+ * A state advances only with the stored cursor. A run's cursor is stored by `sync` only when
+ * the run COMPLETED — not when it is BLOCKED by the deletion threshold, FAILED in identity
+ * (missing events) or timed out — and the connector cannot tell which happened. So the store
+ * keeps, next to the newest state, the one its run started from, until the next job says which
+ * cursor was stored: the newest one confirms it (the previous one is dropped), the previous one
+ * brings it back (the newest is reverted). Without this, a DELTA after a blocked DELTA found no
+ * state for the stored cursor and read in full, and its sweep named the users "not observed"
+ * rather than "out of scope".
+ */
 export class DeltaStateStore {
-  private readonly states = new Map<string, DeltaState>();
+  private readonly states = new Map<string, { state: DeltaState; previous?: PreviousState }>();
 
   constructor(private readonly maxDirectories: number) {}
 
-  /** The state for this directory and cursor, if this process holds it. */
+  /** The state for this directory and cursor (the stored one), if this process holds it. */
   get(directoryId: string, cursor: string): DeltaState | undefined {
-    const s = this.states.get(directoryId);
-    if (!s || s.cursor !== cursor) return undefined;
+    const entry = this.states.get(directoryId);
+    if (!entry) return undefined;
+    let state: DeltaState | undefined;
+    if (entry.state.cursor === cursor) {
+      state = entry.state;
+    } else if (entry.previous?.state.cursor === cursor) {
+      // The newest run's cursor was not stored: back to the state the stored cursor belongs to.
+      entry.previous.revert();
+      state = entry.previous.state;
+    }
+    if (!state) return undefined;
     this.states.delete(directoryId);
-    this.states.set(directoryId, s);
-    return s;
+    this.states.set(directoryId, { state });
+    return state;
   }
 
-  set(directoryId: string, state: DeltaState): void {
+  /** The state a run ended with; `previous`, the one it started from, is kept until confirmed. */
+  set(directoryId: string, state: DeltaState, previous?: PreviousState): void {
     this.states.delete(directoryId);
-    this.states.set(directoryId, state);
+    this.states.set(directoryId, previous ? { state, previous } : { state });
     while (this.states.size > Math.max(0, this.maxDirectories)) {
       const oldest = this.states.keys().next().value;
       if (oldest === undefined) break;

@@ -351,6 +351,7 @@ export async function commitRun(
   run.updateSeq += 1;
   const finished = run.status !== 'RUNNING';
   const admin = run.mode === SyncMode.ADMIN;
+  const read = run.status === 'COMPLETED' || run.status === 'BLOCKED' || run.status === 'REJECTED';
   const update = create(RunUpdateSchema, {
     runId: run.runId,
     directoryId: run.directoryId,
@@ -367,8 +368,10 @@ export async function commitRun(
     adminOutcome: finished && admin ? run.userOutcome : UserOutcome.UNSPECIFIED,
     adminId: finished && admin ? (run.userId ?? '') : '',
     atMs: BigInt(Date.now()),
-    readMode: run.status === 'COMPLETED' ? run.readMode : SyncMode.UNSPECIFIED,
-    fullReadReason: run.status === 'COMPLETED' ? run.fullReadReason : FullReadReason.UNSPECIFIED,
+    // How the connector read: known once the run completed, and kept by a BLOCKED run (it read
+    // like any other) and by its decision.
+    readMode: read ? run.readMode : SyncMode.UNSPECIFIED,
+    fullReadReason: read ? run.fullReadReason : FullReadReason.UNSPECIFIED,
     removals: run.removals
       ? create(RemovalPlanSchema, {
           ...run.removals,

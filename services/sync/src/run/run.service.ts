@@ -431,7 +431,8 @@ export class RunService {
           clean(update.error?.message ?? 'the run failed'),
         );
       }
-      if (status === 'COMPLETED') {
+      if (status === 'COMPLETED' || status === 'BLOCKED') {
+        // A blocked run read to its end like a completed one: how it read is part of its plan.
         sets.push('read_mode = ?', 'full_read_reason = ?');
         params.push(
           READ_MODE[update.readMode] ?? run.mode,

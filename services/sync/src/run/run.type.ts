@@ -130,13 +130,13 @@ export class SyncRunObject {
   @Field(() => SyncModeEnum, {
     nullable: true,
     description:
-      'COMPLETED runs: how the connector read. FULL for a DELTA run it served with a full read (see fullReadReason), which then removed what it did not see, like a FULL run.',
+      'Runs that read to their end (COMPLETED, BLOCKED, and a blocked run once decided or superseded): how the connector read. FULL for a DELTA run it served with a full read (see fullReadReason), which then removed what it did not see, like a FULL run.',
   })
   readMode!: RunMode | null;
 
   @Field(() => FullReadReasonEnum, {
     nullable: true,
-    description: 'COMPLETED DELTA runs read in full: why.',
+    description: 'DELTA runs read in full (COMPLETED or BLOCKED): why.',
   })
   fullReadReason!: FullReadReason | null;
 

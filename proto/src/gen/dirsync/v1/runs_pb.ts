@@ -302,8 +302,8 @@ export type RunUpdate = Message<"dirsync.v1.RunUpdate"> & {
   atMs: bigint;
 
   /**
-   * Set when status is COMPLETED: how the connector read (see RunCompleted.read_mode) and, for
-   * a DELTA run read in full, why.
+   * Set when status is COMPLETED, BLOCKED or REJECTED (a run that read to its end): how the
+   * connector read (see RunCompleted.read_mode) and, for a DELTA run read in full, why.
    *
    * @generated from field: dirsync.v1.SyncMode read_mode = 13;
    */

@@ -451,3 +451,41 @@ describe('run history of administrators', () => {
     expect(all.nodes[0]?.fields).toContainEqual({ field: 'externalId', old: null, new: 'a-mo' });
   });
 });
+
+describe('run history rows (COPY)', () => {
+  it('keeps text COPY treats specially as it was: tab, newline, carriage return, backslash, quotes', async () => {
+    const odd = 'Tab\there, "quoted", back\\slash,\nnew line\r\nand \\N';
+    const done = await runAndWait(
+      h,
+      new RunBuilder('dir-history-copy')
+        .started(SyncMode.FULL)
+        .users([user('hc1', 'copy.user', { displayName: odd, sourceLocator: `cn=${odd}` })])
+        .objectErrors([{ externalId: 'hc9', code: ErrorCode.MISSING_USERNAME, message: odd }])
+        .completed(),
+    );
+    const res = await gql<{
+      _entities: {
+        changes: {
+          nodes: {
+            kind: string;
+            username: string | null;
+            fields: { field: string; new: unknown }[];
+            errorMessage: string | null;
+          }[];
+        };
+      }[];
+    }>(
+      h.service.url,
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on SyncRun {
+         changes(first: 10) { nodes { kind username fields { field new } errorMessage } } } } }`,
+      { r: [{ __typename: 'SyncRun', id: done.runId }] },
+    );
+    expect(res.errors).toBeUndefined();
+    const nodes = res.data!._entities[0]!.changes.nodes;
+    const created = nodes.find((n) => n.kind === 'CREATED');
+    expect(created?.username).toBe('copy.user');
+    expect(created?.fields.find((f) => f.field === 'displayName')?.new).toBe(odd);
+    expect(created?.fields.find((f) => f.field === 'sourceLocator')?.new).toBe(`cn=${odd}`);
+    expect(nodes.find((n) => n.kind === 'ERROR')?.errorMessage).toBe(odd);
+  });
+});

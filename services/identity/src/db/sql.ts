@@ -1,4 +1,7 @@
 import type { Knex } from '@mikro-orm/postgresql';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFromStdin } from 'pg-copy-streams';
 
 /**
  * Parameterised SQL on one connection or transaction, with `?` placeholders. Values go to the
@@ -9,6 +12,23 @@ export interface Sql {
   rows<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Number of rows the statement affected. */
   exec(sql: string, params?: readonly unknown[]): Promise<number>;
+  /**
+   * Run `copy … from stdin` (text format) with `data`: rows already in COPY's text format, in
+   * as many strings as the caller likes. On a transaction it is part of the transaction (its
+   * connection). Returns the number of rows copied.
+   */
+  copyFrom(statement: string, data: readonly string[]): Promise<number>;
+}
+
+/** What knex hands out as a connection: a `pg` Client, which runs a COPY stream as a query. */
+interface PgConnection {
+  query<T extends NodeJS.WritableStream>(stream: T): T;
+}
+
+/** knex's client: a transaction's hands out the transaction's connection, and keeps it. */
+interface ConnectionSource {
+  acquireConnection(): Promise<PgConnection>;
+  releaseConnection(connection: PgConnection): Promise<void>;
 }
 
 interface PgResult {
@@ -25,6 +45,17 @@ export function sqlOn(k: Knex | Knex.Transaction): Sql {
     },
     async exec(sql: string, params: readonly unknown[] = []) {
       return (await run(sql, params)).rowCount ?? 0;
+    },
+    async copyFrom(statement: string, data: readonly string[]) {
+      const source = k.client as unknown as ConnectionSource;
+      const connection = await source.acquireConnection();
+      try {
+        const stream = connection.query(copyFromStdin(statement));
+        await pipeline(Readable.from(data), stream);
+        return stream.rowCount;
+      } finally {
+        await source.releaseConnection(connection);
+      }
     },
   };
 }

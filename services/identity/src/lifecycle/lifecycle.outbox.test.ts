@@ -79,7 +79,7 @@ describe('chunkEvents()', () => {
 
 describe('emitLifecycle()', () => {
   it('refuses a statement outside a Database.tx() transaction', () => {
-    const sql: Sql = { rows: async () => [], exec: async () => 0 };
+    const sql: Sql = { rows: async () => [], exec: async () => 0, copyFrom: async () => 0 };
     expect(() => emitLifecycle(sql, [ev('a', Transition.CREATED)])).toThrow(/transaction/);
   });
 });

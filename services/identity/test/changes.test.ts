@@ -2,7 +2,7 @@
 // applier against a real Postgres: what each kind of change looks like, and that a run's counts
 // are exactly what its changes say.
 import { createLogger } from '@dirsync/kit';
-import { ErrorCode, SyncMode } from '@dirsync/proto';
+import { AdminRole, ErrorCode, SyncMode } from '@dirsync/proto';
 import { createTestDatabase, type TestDatabase } from '@dirsync/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApplier, type Applier } from '../src/apply/applier.js';
@@ -14,7 +14,7 @@ import {
   type MembershipChange,
 } from '../src/apply/changes.js';
 import { openDatabase, type Database } from '../src/db/database.js';
-import { RunBuilder, group, user, type UserInit } from './harness.js';
+import { RunBuilder, admin, group, user, type AdminInit, type UserInit } from './harness.js';
 
 let database: TestDatabase;
 let db: Database;
@@ -259,5 +259,57 @@ describe('per-object changes of a run', () => {
       { username: 'carol', fields: [{ field: 'displayName', old: 'carol Test', new: 'Carol C.' }] },
     ]);
     await expectCountsMatch(run.runId, changes);
+  });
+});
+
+describe('per-object changes of an ADMIN run', () => {
+  const dir = 'dir-changes-admins';
+  const adminRun = (admins: AdminInit[], email = '') =>
+    new RunBuilder(dir).started(SyncMode.ADMIN, { email }).admins(admins).completed();
+
+  it('created + disabled, then pending, then restored + role changed + disabled; counts match', async () => {
+    const first = adminRun([
+      admin('ad1', 'ida@example.org', AdminRole.READ_ONLY, { disabled: true }),
+      admin('ad2', 'ike@example.org', AdminRole.BILLING),
+    ]);
+    const created = await apply(first);
+    expect(created.map((c) => c.kind)).toEqual(['adminCreated', 'adminDisabled', 'adminCreated']);
+    expect(of(created, 'adminCreated')[0]).toMatchObject({
+      email: 'ida@example.org',
+      values: { role: 'READ_ONLY', roles: ['READ_ONLY'], status: 'DISABLED', externalId: 'ad1' },
+    });
+    await expectCountsMatch(first.runId, created);
+
+    const gone = adminRun([admin('ad2', 'ike@example.org', AdminRole.BILLING)]);
+    const removed = await apply(gone);
+    expect(removed.map((c) => c.kind)).toEqual(['adminPendingDeletion']);
+    expect(of(removed, 'adminPendingDeletion')[0]).toMatchObject({
+      email: 'ida@example.org',
+      reason: 'not_observed',
+      previousStatus: 'DISABLED',
+    });
+    await expectCountsMatch(gone.runId, removed);
+
+    // Back, still disabled, with a higher role: restored (the role among its fields), role
+    // changed, disabled (changes.ts rule 4).
+    const back = adminRun([
+      admin('ad1', 'ida@example.org', AdminRole.OWNER, { disabled: true }),
+      admin('ad2', 'ike@example.org', AdminRole.BILLING),
+    ]);
+    const restored = await apply(back);
+    expect(restored.map((c) => c.kind)).toEqual([
+      'adminRestored',
+      'adminRoleChanged',
+      'adminDisabled',
+    ]);
+    expect(of(restored, 'adminRestored')[0]).toMatchObject({
+      status: 'DISABLED',
+      fields: [
+        { field: 'role', old: 'READ_ONLY', new: 'OWNER' },
+        { field: 'roles', old: ['READ_ONLY'], new: ['OWNER'] },
+      ],
+    });
+    expect(of(restored, 'adminDisabled')[0]?.previousStatus).toBe('DISABLED');
+    await expectCountsMatch(back.runId, restored);
   });
 });

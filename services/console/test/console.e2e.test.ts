@@ -308,6 +308,16 @@ describe('the console in Chromium', () => {
     await page.waitForSelector('[data-testid="dry-run"]');
     expect(await page.locator('h1').innerText()).toMatch(/^Dry run/);
 
+    // The user's own page plans the same sync.
+    await page.goto(`${origin}/users/${before.id}`);
+    await page.click('button:has-text("Plan sync")');
+    const onUserPage = page.locator('[data-outcome="UPDATED"][data-dry-run="true"]');
+    await onUserPage.waitFor();
+    expect(await onUserPage.locator('tr[data-change="UPDATED"]').innerText()).toContain(
+      'Planned Name',
+    );
+    expect(await userOf()).toEqual(before);
+
     // The same sync for real changes the user; the result carries no dry-run mark.
     await page.goto(`${origin}/directories/${dirId}`);
     await form.locator('input[name="username"]').fill(f.username);

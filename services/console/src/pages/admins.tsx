@@ -156,7 +156,7 @@ export function AdminsPage() {
 /** Why a synced administrator has no buttons: the API answers READ_ONLY for it. */
 function ReadOnlyReason({ admin }: { admin: AdminRow }) {
   return (
-    <span className="muted small" data-testid="read-only">
+    <span className="muted read-only-reason" data-testid="read-only">
       read-only:{' '}
       {admin.directory
         ? `synced from ${admin.directory.name}; change its role groups in the source`

@@ -21,7 +21,7 @@ import { PagedList } from '../ui/paged-list.js';
 import { ACTIVE, RunTable } from '../ui/run-bits.js';
 import { kindLabel } from './directories.js';
 import { ConnectionTestResult } from '../ui/connection-test.js';
-import { ChangesTable } from '../ui/changes.js';
+import { SyncOutcome } from '../ui/sync-outcome.js';
 
 export function DirectoryPage({ id }: { id: string }) {
   const canManage = useCan(Permission.DIRECTORY_MANAGE);
@@ -287,7 +287,6 @@ function SyncOne({ directoryId, what }: { directoryId: string; what: 'user' | 'a
               }
             : undefined,
         };
-  const planned = result?.run.dryRun ? result.run.changes : undefined;
   return (
     <form onSubmit={submit} className="inline-form sync-one" data-sync-one={what}>
       <label>
@@ -315,35 +314,7 @@ function SyncOne({ directoryId, what }: { directoryId: string; what: 'user' | 'a
       <button type="submit" disabled={state.loading}>
         {state.loading ? (dryRun ? 'Planning…' : 'Syncing…') : dryRun ? 'Plan' : 'Sync'}
       </button>
-      {result ? (
-        <div
-          className="outcome"
-          data-outcome={result.outcome}
-          data-dry-run={result.run.dryRun ? 'true' : undefined}
-          role="status"
-        >
-          {result.run.dryRun ? <span className="badge badge-dry-run">dry run</span> : null}{' '}
-          <Badge value={result.outcome} />{' '}
-          {result.link ? <Link to={result.link.to}>{result.link.label}</Link> : null}{' '}
-          <Link to={`/runs/${result.run.id}`} className="muted">
-            run
-          </Link>
-          {result.run.errorCode ? (
-            <span className="field-error">
-              {' '}
-              <code>{result.run.errorCode}</code> {result.run.errorMessage}
-            </span>
-          ) : null}
-          {result.run.dryRun ? (
-            <p className="notice" data-testid="sync-one-plan">
-              A dry run: what a sync of this user would do (
-              {plural(planned?.totalCount ?? 0, 'change')}
-              ); nobody was changed.
-            </p>
-          ) : null}
-          {planned?.nodes.length ? <ChangesTable changes={planned.nodes} /> : null}
-        </div>
-      ) : null}
+      {result ? <SyncOutcome outcome={result.outcome} run={result.run} link={result.link} /> : null}
       <ErrorBox error={state.error} />
     </form>
   );

@@ -14,6 +14,7 @@ import { Link, navigate } from '../lib/router.js';
 import { Permission, useCan } from '../lib/viewer.js';
 import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Time } from '../ui/components.js';
 import { TrashActions } from './trash.js';
+import { SyncOutcome } from '../ui/sync-outcome.js';
 
 export function UserPage({ id }: { id: string }) {
   const { data, error, loading, refetch } = useQuery(USER, { variables: { id } });
@@ -29,12 +30,13 @@ export function UserPage({ id }: { id: string }) {
   if (error && !u) return <ErrorBox error={error} />;
   if (!u) return <Empty>No user {id}.</Empty>;
 
-  const resync = async () => {
+  /** Sync from the source — or plan it (dry run): the outcome and changes, nobody changed. */
+  const resync = async (dryRun: boolean) => {
     if (!u.directoryId) return;
-    await syncUser({ variables: { directoryId: u.directoryId, username: u.username } }).catch(
-      () => undefined,
-    );
-    await refetch();
+    await syncUser({
+      variables: { directoryId: u.directoryId, username: u.username, dryRun },
+    }).catch(() => undefined);
+    if (!dryRun) await refetch();
   };
   const toggleBypass = async () => {
     await setBypass({ variables: { id: u.id, bypass: !u.bypass } }).catch(() => undefined);
@@ -60,9 +62,19 @@ export function UserPage({ id }: { id: string }) {
         }
       >
         {canSync && u.synced && u.directory ? (
-          <button type="button" onClick={() => void resync()} disabled={sync.loading}>
-            {sync.loading ? 'Syncing…' : 'Sync from source'}
-          </button>
+          <>
+            <button type="button" onClick={() => void resync(false)} disabled={sync.loading}>
+              {sync.loading ? 'Syncing…' : 'Sync from source'}
+            </button>
+            <button
+              type="button"
+              onClick={() => void resync(true)}
+              disabled={sync.loading}
+              title="Read the user from the source and show what a sync would change; change nothing"
+            >
+              Plan sync
+            </button>
+          </>
         ) : null}
         {canManage ? (
           <button
@@ -92,20 +104,7 @@ export function UserPage({ id }: { id: string }) {
       </PageHeader>
       <ErrorBox error={bypass.error} />
       <ErrorBox error={deletion.error} />
-      {outcome ? (
-        <p className="outcome" data-outcome={outcome.outcome} role="status">
-          Sync: <Badge value={outcome.outcome} />{' '}
-          <Link to={`/runs/${outcome.run.id}`} className="muted">
-            run
-          </Link>
-          {outcome.run.errorCode ? (
-            <span className="field-error">
-              {' '}
-              <code>{outcome.run.errorCode}</code> {outcome.run.errorMessage}
-            </span>
-          ) : null}
-        </p>
-      ) : null}
+      {outcome ? <SyncOutcome outcome={outcome.outcome} run={outcome.run} /> : null}
       <ErrorBox error={sync.error} />
       {u.status === 'PENDING_DELETION' ? (
         <div className="notice">

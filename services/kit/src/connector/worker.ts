@@ -165,7 +165,13 @@ export function secretScrubber(secrets: Record<string, string>): (text: string) 
  * Create the worker that runs `connector` for every job of its kind (docs/architecture.md):
  *
  * - durable pull consumer `connector-<kind>` on DIRSYNC_JOBS, filter `dirsync.jobs.<kind>`; a
- *   job is acked when it is picked up (at-most-once: a crash is caught by the run timeout);
+ *   job is acked when it is picked up (at-most-once: a crash is caught by connector liveness
+ *   or the run timeout);
+ * - heartbeats (`heartbeat.ts`, proto liveness.proto): the run is reported at pickup — a job
+ *   whose run the sync service says has ended is dropped before anything is published —, every
+ *   `heartbeatIntervalMs` while it is read, and PUBLISHED once its terminal event is
+ *   acknowledged; a run the sync service ends meanwhile is stopped with RunFailed, and a run is
+ *   completed only if the sync service does not say it has ended (no answer: completed);
  * - `ConfigRequest` on `dirsync.config.<directory>`; an error reply fails the run with its code,
  *   no answer within `configTimeoutMs` fails it as INTERNAL;
  * - `RunStarted` is always seq 1 and awaited — also when the config request failed (then

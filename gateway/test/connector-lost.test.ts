@@ -153,7 +153,10 @@ describe('a connector process killed in the middle of a run', () => {
           i.rows[0]?.status === 'RUNNING'
         );
       },
-      { message: 'the run is RUNNING in sync and identity, reported by doomed-ldap' },
+      {
+        timeoutMs: 30_000,
+        message: 'the run is RUNNING in sync and identity, reported by doomed-ldap',
+      },
     );
 
     doomed.process.kill('SIGKILL');
@@ -177,7 +180,7 @@ describe('a connector process killed in the middle of a run', () => {
         );
         return i.rows[0]?.status === 'FAILED' && i.rows[0].error_code === 'CONNECTOR_LOST';
       },
-      { message: 'identity failed the lost run with CONNECTOR_LOST' },
+      { timeoutMs: 30_000, message: 'identity failed the lost run with CONNECTOR_LOST' },
     );
 
     // The directory is free at once; a fresh connector completes the next run.
@@ -197,6 +200,18 @@ describe('a connector process killed in the middle of a run', () => {
       { id: syncAll.id },
     );
     expect(run).toMatchObject({ status: 'FAILED', errorCode: 'CONNECTOR_LOST' });
+    // Operators see which connector process was on it.
+    const { run: lostRun } = await stack.gql<{
+      run: { connector: { kind: string; instance: string; publishedAt: string | null } };
+    }>(`query($id: ID!) { run(id: $id) { connector { kind instance publishedAt } } }`, {
+      id: syncAll.id,
+    });
+    expect(lostRun.connector).toEqual({ kind: 'ldap', instance: 'doomed-ldap', publishedAt: null });
+    const { run: nextRun } = await stack.gql<{ run: { connector: { instance: string } } }>(
+      `query($id: ID!) { run(id: $id) { connector { instance } } }`,
+      { id: next.id },
+    );
+    expect(nextRun.connector.instance).toBe('fresh-ldap');
 
     const metrics = await (await fetch(new URL('/metrics', stack.sync.url))).text();
     expect(metrics).toMatch(/dirsync_connectors_lost_total\{[^}]*connector="ldap"[^}]*\} 1\b/);

@@ -24,7 +24,8 @@ import type { SyncService } from '../src/index.js';
  */
 const SECOND = 1000;
 const SYNC_ALL = `mutation($id: ID!) { syncAll(directoryId: $id) { id status } }`;
-const RUN = `query($id: ID!) { run(id: $id) { id status errorCode errorMessage startedAt } }`;
+const RUN = `query($id: ID!) { run(id: $id) { id status errorCode errorMessage startedAt
+  connector { kind instance lastHeartbeatAt publishedAt } } }`;
 
 interface RunView {
   id: string;
@@ -32,6 +33,12 @@ interface RunView {
   errorCode: string | null;
   errorMessage: string | null;
   startedAt: string | null;
+  connector: {
+    kind: string;
+    instance: string;
+    lastHeartbeatAt: string;
+    publishedAt: string | null;
+  } | null;
 }
 
 const h = new Harness();
@@ -65,12 +72,23 @@ async function afterSweep(runId: string): Promise<RunView> {
 describe('a run whose connector stops sending heartbeats', () => {
   it('fails with CONNECTOR_LOST naming the connector, and the directory syncs again', async () => {
     const r = await startRun();
-    // Pickup: the first heartbeat makes the run RUNNING.
+    expect((await run(r.runId)).connector).toBeNull();
+    // Pickup: the first heartbeat makes the run RUNNING, and the run names its connector.
     expect(await h.heartbeat([r], { instanceId: 'ldap-host:4242:abc' })).toEqual([]);
-    expect(await run(r.runId)).toMatchObject({ status: 'RUNNING', startedAt: expect.any(String) });
+    expect(await run(r.runId)).toMatchObject({
+      status: 'RUNNING',
+      startedAt: expect.any(String),
+      connector: {
+        kind: 'ldap',
+        instance: 'ldap-host:4242:abc',
+        lastHeartbeatAt: clock.now().toISOString(),
+        publishedAt: null,
+      },
+    });
 
     clock.advance(20 * SECOND);
     expect(await h.heartbeat([r], { instanceId: 'ldap-host:4242:abc' })).toEqual([]);
+    expect((await run(r.runId)).connector?.lastHeartbeatAt).toBe(clock.now().toISOString());
     clock.advance(25 * SECOND); // 45 s since pickup, 25 s since the last heartbeat
     expect((await afterSweep(r.runId)).status).toBe('RUNNING');
 
@@ -181,6 +199,7 @@ describe('a run whose connector is not lost', () => {
     await h.heartbeat([r]);
     clock.advance(3 * SECOND);
     expect(await h.heartbeat([{ ...r, published: true }])).toEqual([]);
+    expect((await run(r.runId)).connector?.publishedAt).toBe(clock.now().toISOString());
     // The connector has moved on; identity is busy with a backlog for ten minutes.
     clock.advance(10 * 60 * SECOND);
     expect((await afterSweep(r.runId)).status).toBe('RUNNING');

@@ -149,6 +149,14 @@ export class Run {
   /** The replica responsible for the active run, and until when (see `RunService` leases). */
   leaseOwner!: string | null;
   leaseExpiresAt!: Date | null;
+  /**
+   * The connector process working on the run, from its heartbeats (connector liveness): its
+   * kind and instance, its last heartbeat, and when it reported the terminal event published.
+   */
+  connectorKind!: string | null;
+  connectorInstance!: string | null;
+  heartbeatAt!: Date | null;
+  connectorPublishedAt!: Date | null;
   queuedAt!: Date;
   startedAt!: Date | null;
   finishedAt!: Date | null;
@@ -212,6 +220,10 @@ export const RunSchema = new EntitySchema<Run>({
     supersededBy: { type: 'uuid', fieldName: 'superseded_by', nullable: true },
     leaseOwner: { type: 'text', fieldName: 'lease_owner', nullable: true },
     leaseExpiresAt: time('lease_expires_at'),
+    connectorKind: { type: 'text', fieldName: 'connector_kind', nullable: true },
+    connectorInstance: { type: 'text', fieldName: 'connector_instance', nullable: true },
+    heartbeatAt: time('heartbeat_at'),
+    connectorPublishedAt: time('connector_published_at'),
     queuedAt: time('queued_at', false),
     startedAt: time('started_at'),
     finishedAt: time('finished_at'),

@@ -116,6 +116,30 @@ export const { ConnectionType: ObjectErrorConnection } = connectionTypes(
   ObjectErrorObject,
 );
 
+@ObjectType('RunConnector', {
+  description:
+    'The connector process that works (or worked) on a run, as its heartbeats said (connector liveness).',
+})
+export class RunConnectorObject {
+  @Field(() => String, { description: 'Connector kind, e.g. "ldap".' })
+  kind!: string;
+
+  @Field(() => String, {
+    description: 'The process (CONNECTOR_INSTANCE_ID, default host:pid:random).',
+  })
+  instance!: string;
+
+  @Field(() => GraphQLDateTimeISO, { description: 'Its last heartbeat for the run.' })
+  lastHeartbeatAt!: Date;
+
+  @Field(() => GraphQLDateTimeISO, {
+    nullable: true,
+    description:
+      "When it reported the run's terminal event published (its part done; the run then waits for identity).",
+  })
+  publishedAt!: Date | null;
+}
+
 @ObjectType('SyncRun', { description: 'One synchronisation of a directory.' })
 @Directive('@key(fields: "id")')
 export class SyncRunObject {
@@ -203,6 +227,13 @@ export class SyncRunObject {
 
   @Field(() => GraphQLDateTimeISO, { nullable: true })
   decidedAt!: Date | null;
+
+  @Field(() => RunConnectorObject, {
+    nullable: true,
+    description:
+      'The connector process on the run (null until one reports it). A run whose connector stops reporting fails with CONNECTOR_LOST.',
+  })
+  connector!: RunConnectorObject | null;
 
   supersededById!: string | null;
 
@@ -300,6 +331,15 @@ export function toRunNode(run: Run): SyncRunObject {
     decision: run.decision,
     decidedBy: run.decidedBy,
     decidedAt: run.decidedAt,
+    connector:
+      run.heartbeatAt && run.connectorKind && run.connectorInstance
+        ? {
+            kind: run.connectorKind,
+            instance: run.connectorInstance,
+            lastHeartbeatAt: run.heartbeatAt,
+            publishedAt: run.connectorPublishedAt,
+          }
+        : null,
     supersededById: run.supersededBy,
     userOutcome: run.userOutcome,
     userId: run.userId,

@@ -152,7 +152,7 @@ export function runMetrics(m: Metrics) {
     ),
     blockedDeletions: m.counter(
       'dirsync_blocked_deletions_total',
-      'Users whose removal a deletion threshold held back (runs that ended BLOCKED), by directory.',
+      'Users and administrators whose removal a deletion threshold held back (runs that ended BLOCKED), by directory.',
       ['directory_id'],
     ),
     connectorsLost: m.counter(

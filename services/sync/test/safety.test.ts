@@ -296,6 +296,50 @@ describe('a BLOCKED run', () => {
     expect(e.extensions.supersededBy).toBe(later[0]!.id);
   });
 
+  it('of an ADMIN run shows the administrators it holds back, and counts them in the metrics', async () => {
+    const dir = await createDirectory(sync.url, {
+      adminRoles: [{ role: 'OWNER', groups: ['cn=owners,ou=groups,dc=example,dc=org'] }],
+    });
+    const started = await gqlOk<{ syncAll: { id: string } }>(
+      sync.url,
+      `mutation($id: ID!) { syncAll(directoryId: $id, mode: ADMIN) { id } }`,
+      { id: dir.id },
+    );
+    const runId = started.syncAll.id;
+    const reason =
+      'would remove 3 of 3 administrators (100 %); the deletion threshold is more than 500 or more than 20 % (for administrators: of more than 1, or the last)';
+    await h.publishUpdate({
+      runId,
+      directoryId: dir.id,
+      seq: 1,
+      mode: SyncMode.ADMIN,
+      status: RunStatus.BLOCKED,
+      counts: { adminsSeen: 0 },
+      removals: { admins: 3, baseAdmins: 3, reason, threshold: { maxCount: 500, maxPercent: 20 } },
+    });
+    const r = await waitFor(
+      async () => {
+        const { run: x } = await gqlOk<{
+          run: { status: string; mode: string; removals: Record<string, unknown> | null };
+        }>(
+          sync.url,
+          `query($id: ID!) { run(id: $id) { status mode removals { users admins baseAdmins reason } } }`,
+          { id: runId },
+        );
+        return x.status === 'BLOCKED' ? x : undefined;
+      },
+      { message: 'ADMIN run BLOCKED' },
+    );
+    expect(r).toMatchObject({
+      mode: 'ADMIN',
+      removals: { users: 0, admins: 3, baseAdmins: 3, reason },
+    });
+    const metrics = await (await fetch(new URL('/metrics', sync.url))).text();
+    expect(metrics).toMatch(
+      new RegExp(`dirsync_blocked_deletions_total\\{[^}]*directory_id="${dir.id}"[^}]*\\} 3`),
+    );
+  });
+
   it("passes identity's errors on with their codes", async () => {
     const { runId } = await blockedRun();
     answers.set(runId, identityError(ErrorCode.RUN_SUPERSEDED, 'superseded by run x'));

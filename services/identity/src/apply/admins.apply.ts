@@ -15,7 +15,7 @@ import {
   type ObjectError,
   type ObservedAdmin,
 } from '@dirsync/proto';
-import type { Sql } from '../db/sql.js';
+import { toInt, type Sql } from '../db/sql.js';
 import {
   adminEvent,
   emitLifecycle,
@@ -24,6 +24,7 @@ import {
 } from '../lifecycle/lifecycle.outbox.js';
 import { adminStatusName, diffAdminFields, errorChange, type AdminFieldValues } from './changes.js';
 import { hasNul, storable } from './normalize.js';
+import { adminsExceed } from './safety.js';
 import { objectError, type RunState } from './run.repository.js';
 
 /**
@@ -537,14 +538,84 @@ export const PENDING_DELETION_SET = `
   updated_at = now()`;
 
 /**
+ * Which administrators a completed ADMIN run removes (as `removal.ts` plans users):
+ *
+ * - `unobserved` (a full admin run): the directory's administrators the run did not observe;
+ * - `one` (a run for one e-mail that did not observe it): that administrator;
+ * - `held` (approveRun of a BLOCKED admin run, `safety.ts`): the administrators the run held
+ *   back, minus those an open run of the directory has observed since (a completed later run
+ *   already took the ones it observed out of the plan).
+ *
+ * Administrators already pending deletion are never planned again (their window keeps running).
+ */
+export type AdminRemovalPlan =
+  | { kind: 'unobserved' }
+  | { kind: 'one'; adminId: string }
+  | { kind: 'held' };
+
+/** The planned removals as one `select id`. */
+function plannedAdmins(run: RunState, plan: AdminRemovalPlan): { sql: string; params: unknown[] } {
+  switch (plan.kind) {
+    case 'unobserved':
+      return {
+        sql: `select a.id from admins a
+              where a.directory_id = ? and a.status <> 'pending_deletion'
+                and not exists (select 1 from run_seen_admins s
+                                where s.run_id = ? and s.email_key = a.email_key)`,
+        params: [run.directoryId, run.runId],
+      };
+    case 'one':
+      return {
+        sql: `select a.id from admins a
+              where a.id = ? and a.directory_id = ? and a.status <> 'pending_deletion'`,
+        params: [plan.adminId, run.directoryId],
+      };
+    case 'held':
+      return {
+        sql: `select a.id from run_held_admins h join admins a on a.id = h.admin_id
+              where h.run_id = ? and a.directory_id = ? and a.status <> 'pending_deletion'
+                and not exists (select 1 from run_seen_admins s join runs r on r.run_id = s.run_id
+                                where r.directory_id = ? and r.status = 'RUNNING'
+                                  and s.email_key = a.email_key)`,
+        params: [run.runId, run.directoryId, run.directoryId],
+      };
+  }
+}
+
+/**
+ * THE removal path of administrators: the planned ones move to pending deletion with the run's
+ * restore window, in the transaction that completes (or approves) the run; counts, run history
+ * and PENDING_DELETION events follow ({@link adminsRemoved}). Returns how many.
+ */
+export async function removeAdmins(
+  sql: Sql,
+  run: RunState,
+  plan: AdminRemovalPlan,
+): Promise<number> {
+  const p = plannedAdmins(run, plan);
+  const removed = await sql.rows<Written>(
+    `update admins a set ${PENDING_DELETION_SET}
+     where a.id in (${p.sql})
+     returning ${ADMIN_RETURNING}`,
+    [run.restoreWindowDays, ...p.params],
+  );
+  adminsRemoved(sql, run, removed);
+  return removed.length;
+}
+
+/**
  * Complete an ADMIN run. Full (no e-mail): the directory's administrators the run did not
  * observe — out of every role group, or gone from the source — move to pending deletion with
- * the directory's restore window. One e-mail: when the run did not observe it, that
- * administrator of this directory moves to pending deletion; an e-mail that is no
- * administrator of this directory is NOT_FOUND and nothing changes.
+ * the directory's restore window, unless they exceed the directory's deletion threshold
+ * (`adminsExceed`): then nobody is removed, the exact plan is held (`run_held_admins`) and the
+ * run is left BLOCKED for the caller to finish. One e-mail: when the run did not observe it,
+ * that administrator of this directory moves to pending deletion (never measured: one person,
+ * asked for by name); an e-mail that is no administrator of this directory is NOT_FOUND and
+ * nothing changes.
  */
 export async function completeAdmins(sql: Sql, run: RunState): Promise<void> {
   if (!run.username) {
+    if (run.threshold && (await holdAdminsOverThreshold(sql, run))) return;
     const removed = await sql.rows<Written>(
       `update admins a set ${PENDING_DELETION_SET}
        where a.directory_id = ? and a.status <> 'pending_deletion'
@@ -566,15 +637,44 @@ export async function completeAdmins(sql: Sql, run: RunState): Promise<void> {
     run.userId = null;
     return;
   }
-  if (known.status !== 'pending_deletion') {
-    const removed = await sql.rows<Written>(
-      `update admins a set ${PENDING_DELETION_SET} where a.id = ? returning ${ADMIN_RETURNING}`,
-      [run.restoreWindowDays, known.id],
-    );
-    adminsRemoved(sql, run, removed);
-  }
+  await removeAdmins(sql, run, { kind: 'one', adminId: known.id });
   run.userOutcome = UserOutcome.PENDING_DELETION;
   run.userId = known.id;
+}
+
+/**
+ * Measure a full admin run's removals; over the threshold, hold exactly the administrators it
+ * would remove, set the run's plan and BLOCKED, and answer true.
+ */
+async function holdAdminsOverThreshold(sql: Sql, run: RunState): Promise<boolean> {
+  const p = plannedAdmins(run, { kind: 'unobserved' });
+  const [m] = await sql.rows<{ planned: string; base: string }>(
+    `select (select count(*) from (${p.sql}) p) as planned,
+            (select count(*) from admins where directory_id = ? and status <> 'pending_deletion')
+              as base`,
+    [...p.params, run.directoryId],
+  );
+  const planned = toInt(m?.planned);
+  const base = toInt(m?.base);
+  const reason = adminsExceed(run.threshold, planned, base);
+  if (!reason) return false;
+  await sql.exec(
+    `insert into run_held_admins (run_id, admin_id) select ?, p.id from (${p.sql}) p
+     on conflict do nothing`,
+    [run.runId, ...p.params],
+  );
+  run.removals = {
+    users: 0,
+    memberships: 0,
+    groups: 0,
+    baseUsers: 0,
+    baseMemberships: 0,
+    admins: planned,
+    baseAdmins: base,
+    reason,
+  };
+  run.status = 'BLOCKED';
+  return true;
 }
 
 /**

@@ -47,7 +47,7 @@ import { hasNul, storable } from './normalize.js';
 import { suppressLifecycle } from '../lifecycle/lifecycle.outbox.js';
 import { applyUserBatch } from './users.apply.js';
 import { applyAdminBatch, completeAdmins } from './admins.apply.js';
-import { pruneHeld, supersedeBlocked } from './safety.js';
+import { pruneHeld, pruneHeldAdmins, supersedeBlocked } from './safety.js';
 import type { Change } from './changes.js';
 import { planDryRun, stageDryEvent } from './dry-run.js';
 
@@ -185,11 +185,15 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
       return;
     }
     await completeByMode(sql, run, readFull);
-    // Deletion safety: a FULL or DELTA read supersedes the directory's blocked runs it read
-    // again (supersedeBlocked; this one may be blocked itself); a partial read takes what it
-    // observed out of the plans that remain.
-    if (readFull || run.mode === SyncMode.DELTA) await supersedeBlocked(sql, namespace, run);
-    if (!readFull && run.mode !== SyncMode.ADMIN) await pruneHeld(sql, run);
+    // Deletion safety: a FULL or DELTA read — or a full ADMIN read, for blocked ADMIN runs —
+    // supersedes the directory's blocked runs it read again (supersedeBlocked; this one may be
+    // blocked itself); a partial read takes what it observed out of the plans that remain.
+    const admin = run.mode === SyncMode.ADMIN;
+    if (readFull || run.mode === SyncMode.DELTA || (admin && !run.username)) {
+      await supersedeBlocked(sql, namespace, run);
+    }
+    if (admin && run.username) await pruneHeldAdmins(sql, run);
+    else if (!readFull && !admin) await pruneHeld(sql, run);
     run.cursor = storable(body.cursor);
     await finish(sql, run, run.status === 'BLOCKED' ? 'BLOCKED' : 'COMPLETED');
   }

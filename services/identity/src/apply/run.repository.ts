@@ -77,6 +77,9 @@ export interface HeldRemovals {
   groups: number;
   baseUsers: number;
   baseMemberships: number;
+  /** ADMIN runs: the administrators held back, and the directory's synced ones before. */
+  admins: number;
+  baseAdmins: number;
   reason: string;
 }
 
@@ -156,7 +159,8 @@ interface RunRow {
   full_read_reason: string | null;
   deletion_max_count: number | null;
   deletion_max_percent: number | null;
-  removals: HeldRemovals | null;
+  /** Stored before administrators were measured: without `admins` / `baseAdmins`. */
+  removals: (Omit<HeldRemovals, 'admins' | 'baseAdmins'> & Partial<HeldRemovals>) | null;
   decision: 'APPROVE' | 'REJECT' | null;
   decided_by: string | null;
   superseded_by: string | null;
@@ -209,7 +213,10 @@ function fromRow(r: RunRow): RunState {
       r.deletion_max_count === null && r.deletion_max_percent === null
         ? null
         : { maxCount: r.deletion_max_count ?? 0, maxPercent: r.deletion_max_percent ?? 0 },
-    removals: r.removals,
+    // Plans stored before administrators were measured have no admin counts.
+    removals: r.removals
+      ? { ...r.removals, admins: r.removals.admins ?? 0, baseAdmins: r.removals.baseAdmins ?? 0 }
+      : null,
     decision: r.decision ? RunDecision[r.decision] : RunDecision.UNSPECIFIED,
     decidedBy: r.decided_by,
     supersededBy: r.superseded_by,

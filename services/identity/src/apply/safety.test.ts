@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exceeds } from './safety.js';
+import { adminsExceed, exceeds } from './safety.js';
 
 const base = { baseUsers: 1000, baseMemberships: 3000 };
 
@@ -32,5 +32,34 @@ describe('exceeds()', () => {
     expect(exceeds({ maxCount: 10, maxPercent: 0 }, { users: 11, memberships: 0, ...base })).toBe(
       'would remove 11 of 1000 users (1.1 %); the deletion threshold is more than 10',
     );
+  });
+});
+
+describe('adminsExceed()', () => {
+  const limit = { maxCount: 500, maxPercent: 20 };
+
+  it('the percentage needs more than one administrator, or the last one', () => {
+    expect(adminsExceed(limit, 1, 5)).toBeUndefined();
+    expect(adminsExceed(limit, 1, 2)).toBeUndefined();
+    expect(adminsExceed(limit, 2, 5)).toBe(
+      'would remove 2 of 5 administrators (40 %); the deletion threshold is more than 500 or ' +
+        'more than 20 % (for administrators: of more than 1, or the last)',
+    );
+    expect(adminsExceed(limit, 1, 1)).toContain('1 of 1 administrators (100 %)');
+    expect(adminsExceed(limit, 2, 10)).toBeUndefined();
+    expect(adminsExceed(limit, 3, 10)).toContain('3 of 10');
+  });
+
+  it('count as for users; 0 is off; no threshold, or nobody removed, never exceeds', () => {
+    expect(adminsExceed({ maxCount: 2, maxPercent: 0 }, 2, 3)).toBeUndefined();
+    expect(adminsExceed({ maxCount: 2, maxPercent: 0 }, 3, 100)).toBe(
+      'would remove 3 of 100 administrators (3 %); the deletion threshold is more than 2',
+    );
+    // The floor is the percentage's only: maxCount 1 holds back two of a hundred.
+    expect(adminsExceed({ maxCount: 1, maxPercent: 0 }, 2, 100)).toContain('2 of 100');
+    expect(adminsExceed({ maxCount: 0, maxPercent: 0 }, 5, 5)).toBeUndefined();
+    expect(adminsExceed({ maxCount: 0, maxPercent: 100 }, 5, 5)).toBeUndefined();
+    expect(adminsExceed(null, 5, 5)).toBeUndefined();
+    expect(adminsExceed(limit, 0, 0)).toBeUndefined();
   });
 });

@@ -20,13 +20,15 @@ import {
   type RunState,
   type Threshold,
 } from './run.repository.js';
+import { removeAdmins } from './admins.apply.js';
 
 /**
  * Deletion safety (docs/lifecycle.md#deletion-thresholds).
  *
- * A FULL sweep (and a DELTA run read in full) — or a DELTA run's named removals — whose planned
- * removals exceed the directory's threshold removes nothing: the run ends BLOCKED and its plan — the exact users, groups and
- * memberships it would have removed — is kept (`run_held_*`) until an operator decides:
+ * A FULL sweep (and a DELTA run read in full) — or a DELTA run's named removals, or a full ADMIN
+ * run's administrators not observed — whose planned removals exceed the directory's threshold
+ * removes nothing: the run ends BLOCKED and its plan — the exact users, groups, memberships and
+ * administrators it would have removed — is kept (`run_held_*`) until an operator decides:
  *
  * - approve: exactly the held removals are applied, minus what was observed again since (a later
  *   completed run that observed a held user or group takes it out of the plan; a run still open
@@ -80,6 +82,45 @@ export function exceeds(limit: Threshold | null, m: Measured): string | undefine
     limit.maxPercent > 0 ? `more than ${limit.maxPercent} %` : '',
   ].filter(Boolean);
   return `would remove ${parts.join(' and ')}; the deletion threshold is ${limits.join(' or ')}`;
+}
+
+/**
+ * The percentage limit alone never holds back this many administrators or fewer (unless they
+ * are the directory's last): one person leaving a role group is everyday turnover, and with the
+ * handful of administrators a directory has, 20 % would otherwise block every such change.
+ */
+export const ADMIN_PERCENT_FLOOR = 1;
+
+/**
+ * Why a full ADMIN run's removals exceed the threshold, or undefined when they do not. The
+ * directory's threshold applies to its synced administrators (`base`: those not pending
+ * deletion) as to its users — more than `maxCount`, or more than `maxPercent` % — except that
+ * the percentage needs more than {@link ADMIN_PERCENT_FLOOR} administrators, or all of them: a
+ * role group that suddenly returns nobody (the failure this guards against) removes every
+ * synced administrator, which is held back however few there are.
+ */
+export function adminsExceed(
+  limit: Threshold | null,
+  admins: number,
+  base: number,
+): string | undefined {
+  if (!limit || admins === 0) return undefined;
+  const byCount = limit.maxCount > 0 && admins > limit.maxCount;
+  const byPercent =
+    limit.maxPercent > 0 &&
+    admins * 100 > limit.maxPercent * base &&
+    (admins > ADMIN_PERCENT_FLOOR || admins >= base);
+  if (!byCount && !byPercent) return undefined;
+  const limits = [
+    limit.maxCount > 0 ? `more than ${limit.maxCount}` : '',
+    limit.maxPercent > 0
+      ? `more than ${limit.maxPercent} % (for administrators: of more than ${ADMIN_PERCENT_FLOOR}, or the last)`
+      : '',
+  ].filter(Boolean);
+  return (
+    `would remove ${admins} of ${base} administrators (${pct(admins, base)} %); ` +
+    `the deletion threshold is ${limits.join(' or ')}`
+  );
 }
 
 /** The directory's users (not pending deletion) and memberships now, before a sweep. */
@@ -191,6 +232,8 @@ export async function holdFullRemovals(
     groups: toInt(groups?.n),
     baseUsers: totals.baseUsers,
     baseMemberships: totals.baseMemberships,
+    admins: 0,
+    baseAdmins: 0,
     reason,
   };
 }
@@ -248,6 +291,8 @@ export async function holdDeltaRemovals(
     groups: groups.length,
     baseUsers: totals.baseUsers,
     baseMemberships: totals.baseMemberships,
+    admins: 0,
+    baseAdmins: 0,
     reason,
   };
 }
@@ -255,9 +300,10 @@ export async function holdDeltaRemovals(
 async function dropHeld(sql: Sql, runId: string): Promise<void> {
   await sql.exec(
     `with u as (delete from run_held_users where run_id = ?),
-          g as (delete from run_held_groups where run_id = ?)
+          g as (delete from run_held_groups where run_id = ?),
+          a as (delete from run_held_admins where run_id = ?)
      delete from run_held_memberships where run_id = ?`,
-    [runId, runId, runId],
+    [runId, runId, runId, runId],
   );
 }
 
@@ -273,13 +319,19 @@ async function dropHeld(sql: Sql, runId: string): Promise<void> {
  * - a DELTA read that COMPLETED: the blocked DELTA runs — it read again, from the same stored
  *   cursor, the changes they held back, and what is still gone it named (and removed within the
  *   threshold) itself. A blocked FULL run stays, minus what this run observed (`pruneHeld`):
- *   a delta does not show everything a full read missed.
+ *   a delta does not show everything a full read missed;
+ * - a full ADMIN run (COMPLETED or BLOCKED): every blocked ADMIN run, and nothing else — it read
+ *   every role group again. User runs never supersede an ADMIN run's plan, nor the reverse.
  */
 export async function supersedeBlocked(sql: Sql, namespace: string, run: RunState): Promise<void> {
+  const admin = run.mode === SyncMode.ADMIN;
   const all = run.readMode === SyncMode.FULL || run.status === 'BLOCKED';
   for (const stale of await lockBlockedRuns(sql, run.directoryId)) {
     if (stale.runId === run.runId) continue;
-    if (!all && stale.readMode === SyncMode.FULL) continue;
+    // Administrators and users are read by different runs: a full ADMIN run (completed or
+    // blocked) supersedes the blocked ADMIN runs and only those, and no user run touches them.
+    if ((stale.mode === SyncMode.ADMIN) !== admin) continue;
+    if (!admin && !all && stale.readMode === SyncMode.FULL) continue;
     stale.status = 'REJECTED';
     stale.supersededBy = run.runId;
     stale.cursor = null;
@@ -333,6 +385,20 @@ export async function pruneHeld(sql: Sql, run: RunState): Promise<void> {
     `delete from run_held_groups h using groups g, run_seen_groups s, runs r
      where r.directory_id = ? and r.status = 'BLOCKED' and h.run_id = r.run_id
        and g.id = h.group_id and s.run_id = ? and s.external_id = g.external_id`,
+    [run.directoryId, run.runId],
+  );
+}
+
+/**
+ * A completed ADMIN run for one e-mail observed that administrator again: it leaves the plans
+ * of the directory's BLOCKED ADMIN runs, so an approval never removes someone the source has
+ * shown since.
+ */
+export async function pruneHeldAdmins(sql: Sql, run: RunState): Promise<void> {
+  await sql.exec(
+    `delete from run_held_admins h using admins a, run_seen_admins s, runs r
+     where r.directory_id = ? and r.status = 'BLOCKED' and h.run_id = r.run_id
+       and a.id = h.admin_id and s.run_id = ? and s.email_key = a.email_key`,
     [run.directoryId, run.runId],
   );
 }
@@ -413,8 +479,12 @@ export async function decideRun(
   return { update, changes: run.changes };
 }
 
-/** Apply a blocked run's held removals, minus what open runs of the directory observed. */
+/**
+ * Apply a blocked run's held removals (users, groups, memberships; administrators for an ADMIN
+ * run), minus what open runs of the directory observed.
+ */
 async function applyHeld(sql: Sql, run: RunState): Promise<void> {
+  await removeAdmins(sql, run, { kind: 'held' });
   await removeUsers(sql, run, { kind: 'held' });
   await deleteGroups(
     sql,

@@ -89,6 +89,13 @@ export class AdminFilter {
     description: 'Case-insensitive substring of the e-mail or a name; % and _ are literal.',
   })
   search?: string | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'The administrators a BLOCKED ADMIN run holds back for removal (its planned removals: who approveRun would move to pending deletion). Empty once the run is decided or superseded.',
+  })
+  heldByRunId?: string | null;
 }
 
 @InputType('CreateAdminInput')
@@ -196,6 +203,12 @@ export class AdminResolver {
     if (filter?.synced === false) qb.andWhere({ directoryId: null });
     if (filter?.search) {
       qb.andWhere('a.search_text like lower(?)', [likePattern(filter.search.normalize('NFC'))]);
+    }
+    if (filter?.heldByRunId) {
+      qb.andWhere(
+        'exists (select 1 from run_held_admins h where h.admin_id = a.id and h.run_id = ?)',
+        [filter.heldByRunId],
+      );
     }
     const counter = qb.clone();
     if (position) {

@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20251203000000 } from './Migration20251203000000.js';
+import { Migration20261204100000_admin_safety } from './Migration20261204100000_admin_safety.js';
 import { Migration20251215000000_delta } from './Migration20251215000000_delta.js';
 import { Migration20251217000000_admins } from './Migration20251217000000_admins.js';
 import { Migration20251218000000_user_lifecycle } from './Migration20251218000000_user_lifecycle.js';
@@ -30,6 +31,7 @@ export const migrationsList: MigrationObject[] = [
     name: 'Migration20261204085000_deleted_directory',
     class: Migration20261204085000_deleted_directory,
   },
+  { name: 'Migration20261204100000_admin_safety', class: Migration20261204100000_admin_safety },
   { name: 'Migration20261204091500_admin_history', class: Migration20261204091500_admin_history },
   { name: 'Migration20261204093000_casefold_names', class: Migration20261204093000_casefold_names },
 ];

@@ -48,6 +48,9 @@ export interface StoredRemovals {
   groups: number;
   baseUsers: number;
   baseMemberships: number;
+  /** ADMIN runs: administrators held back, and the directory's synced ones before (absent in plans stored before). */
+  admins?: number;
+  baseAdmins?: number;
   reason: string;
   /** The threshold the run was measured against. */
   maxCount: number;

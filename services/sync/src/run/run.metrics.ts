@@ -27,7 +27,7 @@ const OBJECT_OUTCOMES = [
 /**
  * Count a run's end into `dirsync_runs_finished_total`, `dirsync_run_duration_seconds`,
  * `dirsync_run_objects_total` and, for a BLOCKED run, `dirsync_blocked_deletions_total` (the
- * users its RemovalPlan holds back; its counts are what it did, which removed nobody). A
+ * users and administrators its RemovalPlan holds back; its counts are what it did, which removed nobody). A
  * decision on a blocked run later is not another end of it.
  */
 export function recordRunEnded(metrics: RunMetrics | undefined, run: EndedRun, now: Date): void {
@@ -43,8 +43,9 @@ export function recordRunEnded(metrics: RunMetrics | undefined, run: EndedRun, n
     const seconds = (now.getTime() - new Date(run.queuedAt).getTime()) / 1000;
     if (seconds >= 0) metrics.duration.observe({ mode: run.mode, status }, seconds);
   }
-  if (status === 'BLOCKED' && run.removals && run.removals.users > 0) {
-    metrics.blockedDeletions.inc({ directory_id: run.directoryId }, run.removals.users);
+  const held = run.removals ? run.removals.users + run.removals.admins : 0;
+  if (status === 'BLOCKED' && held > 0) {
+    metrics.blockedDeletions.inc({ directory_id: run.directoryId }, held);
   }
   const counts = run.counts;
   if (!counts) return;

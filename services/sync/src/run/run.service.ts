@@ -840,6 +840,8 @@ function storedRemovals(plan: RemovalPlan | undefined): StoredRemovals {
     groups: plan?.groups ?? 0,
     baseUsers: plan?.baseUsers ?? 0,
     baseMemberships: plan?.baseMemberships ?? 0,
+    admins: plan?.admins ?? 0,
+    baseAdmins: plan?.baseAdmins ?? 0,
     reason: clean(plan?.reason ?? ''),
     maxCount: plan?.threshold?.maxCount ?? 0,
     maxPercent: plan?.threshold?.maxPercent ?? 0,

@@ -87,6 +87,15 @@ export class RemovalPlanObject {
   baseUsers!: number;
   @Field(() => Int, { description: "The directory's memberships before the run's removals." })
   baseMemberships!: number;
+  @Field(() => Int, {
+    description:
+      'ADMIN runs: synced administrators it would move to PENDING_DELETION (admins(filter: { heldByRunId }) lists them).',
+  })
+  admins!: number;
+  @Field(() => Int, {
+    description: "ADMIN runs: the directory's synced administrators before the run's removals.",
+  })
+  baseAdmins!: number;
   @Field(() => String, {
     description: 'Why, e.g. "would remove 950 of 1000 users (95 %); the deletion threshold is …".',
   })
@@ -324,6 +333,8 @@ export function toRunNode(run: Run): SyncRunObject {
           groups: run.removals.groups,
           baseUsers: run.removals.baseUsers,
           baseMemberships: run.removals.baseMemberships,
+          admins: run.removals.admins ?? 0,
+          baseAdmins: run.removals.baseAdmins ?? 0,
           reason: run.removals.reason,
           threshold: { maxCount: run.removals.maxCount, maxPercent: run.removals.maxPercent },
         }

@@ -206,6 +206,14 @@ describe('a role group that suddenly returns nobody', () => {
     expect(approved.counts?.adminsPendingDeletion).toBe(4);
     expect(await pending(dir)).toEqual(['a1', 'a2', 'a4', 'a5']);
     expect(await adminEvents(dir, 'pending_deletion')).toEqual(['a1', 'a2', 'a4', 'a5']);
+    // The approval is in the run's history: one change per administrator it removed, and the
+    // blocked run itself recorded none.
+    const changes = await h.rows<{ kind: string; external_id: string }>(
+      `select kind, external_id from run_changes where run_id = ? and kind = 'adminPendingDeletion'
+       order by external_id`,
+      [blocked.runId],
+    );
+    expect(changes.map((c) => c.external_id)).toEqual(['a1', 'a2', 'a4', 'a5']);
     // The plan is spent.
     expect((await held(blocked.runId)).totalCount).toBe(0);
     expect(errorOf(await decide(blocked.runId, dir, RunDecision.APPROVE))).toBe(

@@ -368,6 +368,38 @@ describe('the console in Chromium', () => {
     expect(await page.locator('tr[data-admin]').count()).toBe(5);
   });
 
+  it('an admin run whose role group was emptied is BLOCKED; its page names the held administrators; reject removes none', async () => {
+    const HELP_DESK = 'cn=dirsync-help-desk,ou=groups,dc=example,dc=org';
+    const members = demo.entries.find((e) => e.dn === HELP_DESK)!.attributes['member']!;
+    const mails = members.map(
+      (dn) => demo.entries.find((e) => e.dn === dn)!.attributes['mail']![0]!,
+    );
+    const replace = (values: string[]) =>
+      `dn: ${HELP_DESK}\nchangetype: modify\nreplace: member\n${values.map((v) => `member: ${v}`).join('\n')}\n-\n`;
+    // What OpenLDAP's refint leaves when every member is gone: its placeholder.
+    await slapd.modify(replace([slapd.rootDn]));
+    try {
+      await page.goto(`${origin}/directories/${dirId}`);
+      await page.selectOption('select[name="mode"]', 'ADMIN');
+      await page.click('form.inline-form button[type="submit"]');
+      await page.waitForURL(/\/runs\//);
+      await page.waitForSelector('section[data-run-status="BLOCKED"]', { timeout: 60_000 });
+      const plan = await page.locator('[data-testid="removals"]').innerText();
+      expect(plan).toMatch(/Administrators to pending deletion\s*4 of 5/);
+      const who = await page.locator('[data-testid="held-admins"]').innerText({ timeout: 10_000 });
+      for (const mail of mails) expect(who).toContain(mail);
+      await page.click('button:has-text("Reject")');
+      await page.waitForSelector('section[data-run-status="REJECTED"]');
+      const { admins } = await stack.gql<{ admins: { nodes: { status: string }[] } }>(
+        `query($d: ID!) { admins(first: 50, filter: { directoryId: $d }) { nodes { status } } }`,
+        { d: dirId },
+      );
+      expect(admins.nodes.map((a) => a.status)).toEqual(Array(5).fill('ACTIVE'));
+    } finally {
+      await slapd.modify(replace(members));
+    }
+  });
+
   it('manages manual administrators on the admins page; synced ones are read-only with the reason', async () => {
     const adminOf = async (email: string) =>
       (

@@ -174,6 +174,8 @@ export const RUN: Doc<{ run: RunDetail | null }, { id: string; errorsAfter?: str
         groups
         baseUsers
         baseMemberships
+        admins
+        baseAdmins
         reason
         threshold {
           maxCount
@@ -691,6 +693,8 @@ export const ADMINS: Doc<
       role?: string[] | null;
       directoryId?: string | null;
       search?: string | null;
+      /** The administrators a BLOCKED ADMIN run holds back for removal. */
+      heldByRunId?: string | null;
     };
     after?: string | null;
     first: number;

@@ -77,6 +77,9 @@ export interface RemovalPlan {
   groups: number;
   baseUsers: number;
   baseMemberships: number;
+  /** ADMIN runs: administrators held back, of the directory's synced ones. */
+  admins: number;
+  baseAdmins: number;
   reason: string;
   threshold: { maxCount: number; maxPercent: number };
 }

@@ -1,6 +1,7 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 import { useMutation, useQuery } from '@apollo/client/react';
 import {
+  ADMINS,
   APPROVE_RUN,
   PREVIOUS_RUN,
   REJECT_RUN,
@@ -158,6 +159,13 @@ function Removals({ run }: { run: RunDetail }) {
     skip: !blocked || r.users === 0,
   });
   const heldUsers = held.data?.users.nodes ?? [];
+  // An ADMIN run holds administrators back instead (and never users).
+  const admin = run.mode === 'ADMIN';
+  const heldAdminsQuery = useQuery(ADMINS, {
+    variables: { filter: { heldByRunId: run.id }, first: HELD_SHOWN },
+    skip: !blocked || !admin || r.admins === 0,
+  });
+  const heldAdmins = heldAdminsQuery.data?.admins.nodes ?? [];
   return (
     <div className={`card removals${blocked ? ' blocked' : ''}`} data-testid="removals">
       <h2>
@@ -168,18 +176,27 @@ function Removals({ run }: { run: RunDetail }) {
       <p>{r.reason}</p>
       <Dl
         items={[
-          [
-            'Users to pending deletion',
-            `${number(r.users)} of ${number(r.baseUsers)}${pct(r.users, r.baseUsers)}`,
-          ],
-          [
-            'Memberships to remove',
-            `${number(r.memberships)} of ${number(r.baseMemberships)}${pct(r.memberships, r.baseMemberships)}`,
-          ],
-          ['Groups to remove', number(r.groups)],
+          ...((admin
+            ? [
+                [
+                  'Administrators to pending deletion',
+                  `${number(r.admins)} of ${number(r.baseAdmins)}${pct(r.admins, r.baseAdmins)}`,
+                ],
+              ]
+            : [
+                [
+                  'Users to pending deletion',
+                  `${number(r.users)} of ${number(r.baseUsers)}${pct(r.users, r.baseUsers)}`,
+                ],
+                [
+                  'Memberships to remove',
+                  `${number(r.memberships)} of ${number(r.baseMemberships)}${pct(r.memberships, r.baseMemberships)}`,
+                ],
+                ['Groups to remove', number(r.groups)],
+              ]) as [string, ReactNode][]),
           [
             'Threshold',
-            `${r.threshold.maxCount ? plural(r.threshold.maxCount, 'user') : 'no count limit'}, ${
+            `${r.threshold.maxCount ? plural(r.threshold.maxCount, admin ? 'administrator' : 'user') : 'no count limit'}, ${
               r.threshold.maxPercent ? `${r.threshold.maxPercent} %` : 'no percentage limit'
             }`,
           ],
@@ -214,6 +231,18 @@ function Removals({ run }: { run: RunDetail }) {
           {r.users > heldUsers.length ? ` and ${number(r.users - heldUsers.length)} more` : ''}
         </p>
       ) : null}
+      {heldAdmins.length > 0 ? (
+        <p data-testid="held-admins">
+          Would go to pending deletion:{' '}
+          {heldAdmins.map((a, i) => (
+            <span key={a.id}>
+              {i > 0 ? ', ' : ''}
+              <Link to={`/admins?q=${encodeURIComponent(a.email)}`}>{a.email}</Link>
+            </span>
+          ))}
+          {r.admins > heldAdmins.length ? ` and ${number(r.admins - heldAdmins.length)} more` : ''}
+        </p>
+      ) : null}
       {blocked && canDecide ? (
         <div className="form-actions decide">
           <button
@@ -221,7 +250,8 @@ function Removals({ run }: { run: RunDetail }) {
             className="primary"
             disabled={busy}
             onClick={() => {
-              if (!confirm(`Approve: move ${plural(r.users, 'user')} to pending deletion?`)) return;
+              const who = admin ? plural(r.admins, 'administrator') : plural(r.users, 'user');
+              if (!confirm(`Approve: move ${who} to pending deletion?`)) return;
               void approve({ variables: { runId: run.id } }).catch(() => undefined);
             }}
           >

@@ -230,6 +230,15 @@ describe('deletion safety for administrators end to end (OpenLDAP → … → Gr
       expect(await held(blocked.id)).toEqual({ totalCount: 5, emails: STAFF.map(mailOf) });
     });
 
+    it('`dirsync runs show` names the held administrators', async () => {
+      const shown = await dirsync(['runs', 'show', blocked.id]);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toContain(blocked.removals!.reason);
+      expect(shown.stdout).toMatch(/administrators\s+5 of 6/);
+      for (const uid of STAFF) expect(shown.stdout).toContain(mailOf(uid));
+      expect(shown.stdout).not.toContain(mailOf('o0'));
+    });
+
     it('reject removes no administrator; the run is REJECTED', async () => {
       const { rejectRun } = await stack.gql<{ rejectRun: Run }>(
         `mutation($id: ID!) { rejectRun(runId: $id) { ${RUN} } }`,
@@ -243,7 +252,10 @@ describe('deletion safety for administrators end to end (OpenLDAP → … → Gr
     it('a later admin run supersedes a blocked one; approve removes exactly the plan minus one who came back', async () => {
       const first = await adminSync();
       expect(first.status).toBe('BLOCKED');
-      const second = await adminSync();
+      // `dirsync sync --mode admin --wait` of a run that blocks exits 4.
+      const waited = await dirsync(['sync', dirId, '--mode', 'admin', '--wait', '--json']);
+      expect(waited.code).toBe(4);
+      const second = JSON.parse(waited.stdout) as Run;
       expect(second).toMatchObject({ status: 'BLOCKED', removals: { admins: 5 } });
       const stale = await waitFor(
         async () => {

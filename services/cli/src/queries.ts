@@ -6,7 +6,8 @@ export const RUN_FIELDS = `id mode trigger status dryRun username errorCode erro
            groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved
            adminsSeen adminsCreated adminsUpdated adminsUnchanged adminsDisabled
            adminsPendingDeletion adminsRestored }
-  removals { users memberships groups baseUsers baseMemberships reason threshold { maxCount maxPercent } }
+  removals { users memberships groups baseUsers baseMemberships admins baseAdmins reason
+             threshold { maxCount maxPercent } }
   decision decidedBy decidedAt supersededBy { id }`;
 
 export interface RunCounts {
@@ -56,6 +57,9 @@ export interface Run {
     groups: number;
     baseUsers: number;
     baseMemberships: number;
+    /** ADMIN runs: administrators held back, of the directory's synced ones. */
+    admins: number;
+    baseAdmins: number;
     reason: string;
     threshold: { maxCount: number; maxPercent: number };
   } | null;

@@ -99,7 +99,11 @@ describe('dirsync (command line)', () => {
       expect((await dirsync(['sync'])).code).toBe(ExitCode.USAGE);
       const r = await dirsync(['sync', NAME, '--mode', 'sideways']);
       expect(r.code).toBe(ExitCode.USAGE);
-      expect(r.stderr).toContain('--mode must be full or delta');
+      expect(r.stderr).toContain('--mode must be full, delta or admin');
+      // Administrators have no dry run: refused before anything is started.
+      const dry = await dirsync(['sync', NAME, '--mode', 'admin', '--dry-run']);
+      expect(dry.code).toBe(ExitCode.USAGE);
+      expect(dry.stderr).toContain('administrators have no dry run');
       expect((await dirsync([])).code).toBe(ExitCode.USAGE);
     });
   });

@@ -75,6 +75,48 @@ export async function getRun(ctx: CommandContext, ref: string, extra = ''): Prom
   return run;
 }
 
+interface Held {
+  totalCount: number;
+  header: string[];
+  rows: string[][];
+}
+
+/**
+ * Who a BLOCKED run holds back for removal: its administrators for an ADMIN run, else its
+ * users (identity's `heldByRunId` filters).
+ */
+async function heldBy(ctx: CommandContext, run: Run, first: number): Promise<Held> {
+  if (run.mode === 'ADMIN') {
+    const { admins } = await ctx.client.request<{
+      admins: { totalCount: number; nodes: { email: string; role: string; status: string }[] };
+    }>(
+      `query($r: ID, $first: Int) { admins(first: $first, filter: { heldByRunId: $r }) {
+         totalCount nodes { email role status } } }`,
+      { r: run.id, first },
+    );
+    return {
+      totalCount: admins.totalCount,
+      header: ['email', 'role', 'status'],
+      rows: admins.nodes.map((a) => [a.email, a.role, a.status]),
+    };
+  }
+  const { users } = await ctx.client.request<{
+    users: {
+      totalCount: number;
+      nodes: { username: string; email: string | null; status: string }[];
+    };
+  }>(
+    `query($r: ID, $first: Int) { users(first: $first, filter: { heldByRunId: $r }) {
+       totalCount nodes { username email status } } }`,
+    { r: run.id, first },
+  );
+  return {
+    totalCount: users.totalCount,
+    header: ['username', 'email', 'status'],
+    rows: users.nodes.map((u) => [u.username, u.email ?? '', u.status]),
+  };
+}
+
 export function registerRuns(program: Command, act: Action): void {
   const runs = program
     .command('runs')
@@ -153,7 +195,9 @@ export function registerRuns(program: Command, act: Action): void {
 
   runs
     .command('show')
-    .description("a run's counts, error, per-object changes and per-object errors")
+    .description(
+      "a run's counts, error, per-object changes and per-object errors; for a BLOCKED run, who approving would remove",
+    )
     .argument('<run>', 'run id, or its first 8 characters (as the console and runs list show)')
     .option('-e, --errors <n>', 'per-object errors to show (at most 500)', '20')
     .option(
@@ -161,10 +205,12 @@ export function registerRuns(program: Command, act: Action): void {
       'per-object changes to show, in the order they were made (at most 500)',
       '20',
     )
+    .option('--held <n>', 'BLOCKED runs: held users or administrators to name (at most 500)', '20')
     .action(
-      act(async (ctx, id: string, opts: { errors: string; changes: string }) => {
+      act(async (ctx, id: string, opts: { errors: string; changes: string; held: string }) => {
         const first = intOption('--errors', opts.errors, 0, 500)!;
         const changeCount = intOption('--changes', opts.changes, 0, 500)!;
+        const heldCount = intOption('--held', opts.held, 0, 500)!;
         const run = await getRun(
           ctx,
           id,
@@ -173,8 +219,23 @@ export function registerRuns(program: Command, act: Action): void {
         const errors = (run as Run & { errors: Connection<ObjectError> }).errors;
         const changes =
           changeCount > 0 ? await plannedChanges(ctx, run.id, changeCount, CHANGE_KINDS) : null;
-        if (ctx.json) return printJson(ctx.io, changes ? { ...run, changes } : run);
+        const held =
+          run.status === 'BLOCKED' && heldCount > 0 ? await heldBy(ctx, run, heldCount) : undefined;
+        if (ctx.json) {
+          return printJson(ctx.io, {
+            ...run,
+            ...(changes ? { changes } : {}),
+            ...(held ? { held } : {}),
+          });
+        }
         ctx.io.stdout.write(runSummary(run));
+        if (held && held.rows.length > 0) {
+          const more = held.totalCount > held.rows.length ? '; raise --held for more' : '';
+          ctx.io.stdout.write(
+            `\nwould go to pending deletion on approval (${held.rows.length} of ${held.totalCount}${more}):\n`,
+          );
+          ctx.io.stdout.write(formatTable(held.header, held.rows));
+        }
         if (changes) {
           ctx.io.stdout.write(
             formatChanges(changes, run.dryRun ? 'planned changes' : 'changes', '--changes'),
@@ -204,7 +265,7 @@ export function registerRuns(program: Command, act: Action): void {
       .command(name)
       .description(
         decision === 'APPROVE'
-          ? 'approve a BLOCKED run: remove exactly the users, groups and memberships it held back (owners only); exit 10 when the run is not blocked'
+          ? 'approve a BLOCKED run: remove exactly the users, groups, memberships or administrators it held back (owners only); exit 10 when the run is not blocked'
           : 'reject a BLOCKED run: discard its removals, nobody is removed (owners only); exit 10 when the run is not blocked',
       )
       .argument('<run>', 'run id, or its first 8 characters')

@@ -162,12 +162,15 @@ export function runSummary(run: Run): string {
   if (run.errorCode) pairs.push(['error', `${run.errorCode}: ${run.errorMessage ?? ''}`]);
   if (run.removals) {
     const r = run.removals;
-    pairs.push(
-      [run.dryRun ? 'would be blocked' : 'held back', r.reason],
-      ['  users', `${r.users} of ${r.baseUsers}`],
-      ['  memberships', `${r.memberships} of ${r.baseMemberships}`],
-      ['  groups', r.groups],
-    );
+    pairs.push([run.dryRun ? 'would be blocked' : 'held back', r.reason]);
+    if (run.mode === 'ADMIN') pairs.push(['  administrators', `${r.admins} of ${r.baseAdmins}`]);
+    else {
+      pairs.push(
+        ['  users', `${r.users} of ${r.baseUsers}`],
+        ['  memberships', `${r.memberships} of ${r.baseMemberships}`],
+        ['  groups', r.groups],
+      );
+    }
   }
   if (run.decision) pairs.push(['decision', `${run.decision} by ${run.decidedBy ?? '?'}`]);
   if (run.supersededBy) pairs.push(['superseded by', run.supersededBy.id]);
@@ -210,7 +213,11 @@ export function registerSync(program: Command, act: Action): void {
       'start a sync of a directory; with --wait, follow it and exit 0 (completed), 3 (failed) or 4 (blocked)',
     )
     .argument('<directory>', 'id or name')
-    .option('-m, --mode <mode>', 'full (read everything, remove what is gone) or delta', 'full')
+    .option(
+      '-m, --mode <mode>',
+      'full (read everything, remove what is gone), delta, or admin (every administrator of the role groups)',
+      'full',
+    )
     .option('-w, --wait', 'wait for the run to end, with a progress bar and a summary')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this long (exit 7)', '3600')
     .option(
@@ -232,8 +239,14 @@ export function registerSync(program: Command, act: Action): void {
           },
         ) => {
           const mode = opts.mode.toUpperCase();
-          if (mode !== 'FULL' && mode !== 'DELTA') {
-            throw new CliError(`--mode must be full or delta, not "${opts.mode}"`, ExitCode.USAGE);
+          if (mode !== 'FULL' && mode !== 'DELTA' && mode !== 'ADMIN') {
+            throw new CliError(
+              `--mode must be full, delta or admin, not "${opts.mode}"`,
+              ExitCode.USAGE,
+            );
+          }
+          if (mode === 'ADMIN' && opts.dryRun) {
+            throw new CliError('administrators have no dry run (--dry-run)', ExitCode.USAGE);
           }
           const timeoutMs = intOption('--timeout', opts.timeout, 1, 7 * 24 * 3600)! * 1000;
           const changes = intOption('--changes', opts.changes, 0, 500)!;

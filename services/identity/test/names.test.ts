@@ -456,4 +456,31 @@ describe('per-user limits', () => {
     expect(u.counts).toMatchObject({ errors: 1, membershipsAdded: 0, membershipsRemoved: 0 });
     expect((await errorsOf(one.runId)).map((e) => e.code)).toEqual(['LIMIT_EXCEEDED']);
   });
+
+  it('a FULL run blocked by the deletion threshold keeps the limit too, and reports it', async () => {
+    const dir = 'dir-glimit-blocked';
+    const groups = Array.from({ length: 102 }, (_, i) =>
+      group(`gb${i}`, `Team ${String(i).padStart(3, '0')}`),
+    );
+    const others = Array.from({ length: 5 }, (_, i) => user(`o${i}`, `blocked-other-${i}`));
+    const first = await runAndWait(h, fullRun(dir, [user('b1', 'blocked-member'), ...others]));
+    expect(first.status).toBe(RunStatus.COMPLETED);
+    // The others gone at once (5 of 6 users): BLOCKED; b1 observed in 102 groups.
+    const run = new RunBuilder(dir)
+      .started(SyncMode.FULL, { threshold: { maxCount: 500, maxPercent: 20 } })
+      .users([user('b1', 'blocked-member')])
+      .groups(groups)
+      .members(Object.fromEntries(groups.map((g) => [g.externalId, ['b1']])))
+      .completed('c');
+    const blocked = await runAndWait(h, run);
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    expect(blocked.counts).toMatchObject({ membershipsAdded: 100, errors: 1 });
+    expect((await errorsOf(run.runId)).map((e) => e.code)).toEqual(['LIMIT_EXCEEDED']);
+    const [n] = await h.rows<{ n: string }>(
+      `select count(*) as n from memberships m join users u on u.id = m.user_id
+       where u.directory_id = ? and u.external_id = 'b1'`,
+      [dir],
+    );
+    expect(Number(n?.n)).toBe(100);
+  });
 });

@@ -66,6 +66,8 @@ export async function completeFull(sql: Sql, run: RunState): Promise<void> {
       run.changes.length = changes;
       run.removals = await holdFullRemovals(sql, run, totals, reason);
       run.status = 'BLOCKED';
+      // Its memberships were kept within the group limit too (holdFullRemovals): reported.
+      (run.completionErrors ??= []).push(...(await groupLimitErrors(sql, run)));
       await markDirectorySynced(sql, run, false);
       return;
     }

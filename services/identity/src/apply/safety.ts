@@ -10,6 +10,7 @@ import {
 import { toInt, type Sql } from '../db/sql.js';
 import { recordMemberships, type Change, type MembershipRow } from './changes.js';
 import { MEMBERSHIP_ROWS, deleteGroups } from './complete.js';
+import { rankedMemberships } from './limits.js';
 import { removeUsers } from './removal.js';
 import {
   commitRun,
@@ -174,17 +175,18 @@ export async function holdFullRemovals(
      select count(*) as n from held`,
     [run.runId, run.directoryId, run.runId],
   );
-  // Desired: the observed memberships between observed groups and users that stay. Held: every
-  // current membership that is not desired. Added: desired ones that do not exist yet (recorded
-  // as changes, like the sweep's).
+  // Desired: the observed memberships between observed groups and users that stay, at most the
+  // first 100 groups of a user by name, as the sweep keeps them (limits.ts). Held: every current
+  // membership that is not desired. Added: desired ones that do not exist yet (recorded as
+  // changes, like the sweep's).
   const desired = `desired as (
-       select distinct g.id as group_id, u.id as user_id
+       ${rankedMemberships(`select g.id as group_id, u.id as user_id, g.name_key
        from run_memberships rm
        join groups g on g.directory_id = ? and g.external_id = rm.group_external_id
        join users u on u.directory_id = ? and u.external_id = rm.user_external_id
        where rm.run_id = ? and u.status <> 'pending_deletion'
          and not exists (select 1 from run_held_users h where h.run_id = ? and h.user_id = u.id)
-         and not exists (select 1 from run_held_groups h where h.run_id = ? and h.group_id = g.id)
+         and not exists (select 1 from run_held_groups h where h.run_id = ? and h.group_id = g.id)`)}
      ),
      current as (
        select m.group_id, m.user_id from memberships m join groups g on g.id = m.group_id

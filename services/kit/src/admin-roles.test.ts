@@ -44,6 +44,15 @@ describe('emailKey() and emailProblem()', () => {
     expect(emailKey('  Zoe\u0308@Example.ORG ')).toBe(emailKey('zoë@example.org'));
   });
 
+  it('compare e-mails with full case folding, the whole address like a name', () => {
+    expect(emailKey('STRASSE@example.org')).toBe(emailKey('straße@example.org'));
+    expect(emailKey('STRAẞE@EXAMPLE.ORG')).toBe('strasse@example.org');
+    expect(emailKey('ﬁona@Bücher.example')).toBe(emailKey('FIONA@BÜCHER.EXAMPLE'));
+    expect(emailKey('é@example.org')).not.toBe(emailKey('e@example.org'));
+    // No IDNA mapping: the punycode form of a domain is another key.
+    expect(emailKey('a@xn--bcher-kva.example')).not.toBe(emailKey('a@bücher.example'));
+  });
+
   it('refuse what cannot be an address, naming why', () => {
     expect(emailProblem('ada@example.org')).toBeUndefined();
     expect(emailProblem('"odd local"@example.org')).toMatch(/spaces/);

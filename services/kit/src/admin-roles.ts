@@ -1,4 +1,5 @@
 import { AdminRole, AdminRoleSchema } from '@dirsync/proto';
+import { nameKey } from './unicode/case-fold.js';
 
 /**
  * The administrator roles by name, most privileged first — the order of `AdminRole` in
@@ -60,11 +61,16 @@ export function sortAdminRoles(roles: Iterable<AdminRole>): AdminRole[] {
 }
 
 /**
- * The comparison key of an e-mail address, which is what administrators are matched by: trimmed,
- * Unicode NFC, lower case (domains are case-insensitive, and in practice so are local parts).
+ * The comparison key of an e-mail address, which is what administrators are matched by: the
+ * trimmed address's {@link nameKey} (canonical caseless matching, full case folding), the key
+ * usernames and aliases use, so `STRASSE@example.org` is `straße@example.org`. It is the whole
+ * address on purpose: RFC 5321 lets a local part be case-sensitive, but no identity provider
+ * treats it so, and a role group naming a person in another case must still find them; domains
+ * are case-insensitive, and an internationalised domain is compared as its Unicode text folded
+ * like a name (no IDNA/punycode mapping: `xn--…` and its Unicode form are different keys).
  */
 export function emailKey(email: string): string {
-  return email.trim().normalize('NFC').toLowerCase();
+  return nameKey(email.trim());
 }
 
 const MAX_EMAIL_LENGTH = 254;

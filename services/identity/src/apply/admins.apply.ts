@@ -89,6 +89,29 @@ function ordered(roles: Iterable<AdminRoleName>): AdminRoleName[] {
   );
 }
 
+/**
+ * The administrator each observed key is: the one holding the key, else one kept with the key
+ * (an e-mail that full case folding made another's: key, U+0001, id — see
+ * Migration20261204103000_casefold_admin_emails) — of the run's directory, then a manual one,
+ * then one of another directory (ADMIN_CONFLICT) — which takes the key back when written.
+ */
+function existingByKey(rows: readonly ExistingAdmin[], directoryId: string) {
+  const rank = (e: ExistingAdmin) =>
+    !e.email_key.includes('\u0001')
+      ? 0
+      : e.directory_id === directoryId
+        ? 1
+        : e.directory_id === null
+          ? 2
+          : 3;
+  const byKey = new Map<string, ExistingAdmin>();
+  for (const e of [...rows].sort((a, b) => rank(a) - rank(b))) {
+    const key = e.email_key.split('\u0001')[0]!;
+    if (!byKey.has(key)) byKey.set(key, e);
+  }
+  return byKey;
+}
+
 /** Why an observed admin cannot be stored, or its normalised form. */
 function normalize(
   raw: ObservedAdmin,
@@ -281,10 +304,11 @@ export async function applyAdminBatch(
        exists (select 1 from run_seen_admins s where s.run_id = ? and s.email_key = a.email_key)
          as seen
      from admins a where a.email_key = any(?::text[])
+       or (strpos(a.email_key, chr(1)) > 0 and split_part(a.email_key, chr(1), 1) = any(?::text[]))
      for update`,
-    [run.runId, admins.map((a) => a.emailKey)],
+    [run.runId, admins.map((a) => a.emailKey), admins.map((a) => a.emailKey)],
   );
-  const byExisting = new Map(existing.map((e) => [e.email_key, e]));
+  const byExisting = existingByKey(existing, run.directoryId);
 
   const inserts: NormalizedAdmin[] = [];
   const updates: { admin: NormalizedAdmin; before: ExistingAdmin }[] = [];
@@ -370,6 +394,7 @@ export async function applyAdminBatch(
            last_name = x.last_name, display_name = x.display_name, status = x.status,
            previous_status = null, pending_deletion_at = null, purge_after = null,
            directory_id = ?, external_id = x.external_id, source_locator = x.source_locator,
+           email_key = x.email_key,
            content_hash = x.content_hash, version = a.version + 1, updated_at = now(),
            synced_at = now()
          from ${recordset}
@@ -621,8 +646,14 @@ export async function completeAdmins(sql: Sql, run: RunState): Promise<void> {
        where a.directory_id = ? and a.status <> 'pending_deletion'
          and not exists (select 1 from run_seen_admins s
                          where s.run_id = ? and s.email_key = a.email_key)
+         -- Kept with a key another directory's administrator holds (U+0001): the run observed
+         -- its address, so it is in the source; a conflict never removes anyone.
+         and not (strpos(a.email_key, chr(1)) > 0 and exists (
+           select 1 from run_seen_admins s join admins o on o.email_key = s.email_key
+           where s.run_id = ? and s.email_key = split_part(a.email_key, chr(1), 1)
+             and o.directory_id is distinct from a.directory_id))
        returning ${ADMIN_RETURNING}`,
-      [run.restoreWindowDays, run.directoryId, run.runId],
+      [run.restoreWindowDays, run.directoryId, run.runId, run.runId],
     );
     adminsRemoved(sql, run, removed);
     return;

@@ -47,7 +47,10 @@ export class Admin {
   @Field(() => String)
   email!: string;
 
-  /** NFC + lower-case e-mail: what matching and uniqueness compare. */
+  /**
+   * `emailKey()` of the e-mail (full case folding): what matching and uniqueness compare; key,
+   * U+0001, id for an administrator whose e-mail another holds (Admin.emailConflict).
+   */
   emailKey!: string;
 
   @Field(() => AdminRoleEnum, { description: 'The most privileged of `roles`.' })

@@ -84,6 +84,13 @@ export class AdminFilter {
   })
   synced?: boolean | null;
 
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'true: only administrators whose e-mail another administrator holds (Admin.emailConflict); false: only the others.',
+  })
+  emailConflict?: boolean | null;
+
   @Field(() => String, {
     nullable: true,
     description: 'Case-insensitive substring of the e-mail or a name; % and _ are literal.',
@@ -201,6 +208,10 @@ export class AdminResolver {
     if (directoryId) qb.andWhere({ directoryId });
     if (filter?.synced === true) qb.andWhere({ directoryId: { $ne: null } });
     if (filter?.synced === false) qb.andWhere({ directoryId: null });
+    if (filter?.emailConflict !== undefined && filter.emailConflict !== null) {
+      // A key with U+0001 is an e-mail another administrator holds (Admin.emailConflict).
+      qb.andWhere(`${filter.emailConflict ? '' : 'not '}strpos(a.email_key, chr(1)) > 0`);
+    }
     if (filter?.search) {
       qb.andWhere('a.search_text like lower(?)', [likePattern(filter.search.normalize('NFC'))]);
     }
@@ -245,7 +256,8 @@ export class AdminResolver {
   @Guard(Permission.READ)
   @Query(() => Admin, {
     nullable: true,
-    description: 'An administrator by e-mail (Unicode NFC, case-insensitive); null when unknown.',
+    description:
+      'An administrator by e-mail (compared with full Unicode case folding: STRASSE@ is straße@); null when unknown.',
   })
   adminByEmail(
     @Arg('email', () => String) email: string,
@@ -394,6 +406,24 @@ export class AdminResolver {
   })
   synced(@Root() admin: Admin): boolean {
     return admin.directoryId !== null;
+  }
+
+  @FieldResolver(() => Boolean, {
+    description:
+      "true when another administrator holds this e-mail: two e-mails that became the same under full case folding (STRASSE@ and straße@) are both kept, one holds the e-mail (emailHolder) and adminByEmail finds it; this one matches nothing until the holder is gone, when its directory's next sync of the address gives it back (docs/lifecycle.md).",
+  })
+  emailConflict(@Root() admin: Admin): boolean {
+    return admin.emailKey.includes('\u0001');
+  }
+
+  @FieldResolver(() => Admin, {
+    nullable: true,
+    description:
+      'The administrator holding this e-mail when emailConflict is true; null otherwise, or when nobody holds it any more.',
+  })
+  async emailHolder(@Root() admin: Admin, @Ctx() ctx: IdentityContext): Promise<Admin | null> {
+    if (!admin.emailKey.includes('\u0001')) return null;
+    return ctx.em.findOne(Admin, { emailKey: admin.emailKey.split('\u0001')[0]! });
   }
 
   @FieldResolver(() => Directory, {

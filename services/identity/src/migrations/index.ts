@@ -11,6 +11,7 @@ import { Migration20261204083000_unique_names } from './Migration20261204083000_
 import { Migration20261204084000_dry_run } from './Migration20261204084000_dry_run.js';
 import { Migration20261204085000_deleted_directory } from './Migration20261204085000_deleted_directory.js';
 import { Migration20261204091500_admin_history } from './Migration20261204091500_admin_history.js';
+import { Migration20261204103000_casefold_admin_emails } from './Migration20261204103000_casefold_admin_emails.js';
 import { Migration20261204093000_casefold_names } from './Migration20261204093000_casefold_names.js';
 
 /** Every migration, in order. Listed explicitly so the same list runs from src (tests) and dist. */
@@ -34,4 +35,8 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204100000_admin_safety', class: Migration20261204100000_admin_safety },
   { name: 'Migration20261204091500_admin_history', class: Migration20261204091500_admin_history },
   { name: 'Migration20261204093000_casefold_names', class: Migration20261204093000_casefold_names },
+  {
+    name: 'Migration20261204103000_casefold_admin_emails',
+    class: Migration20261204103000_casefold_admin_emails,
+  },
 ];

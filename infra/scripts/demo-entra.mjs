@@ -73,19 +73,36 @@ try {
   // generated people, the same tenant id from demo.sh), so on a run after the first they are made
   // again BEFORE the FULL sync: the tenant then is what dirsync already has, and a second demo is
   // a no-op for this directory too.
-  const [first, second] = await admin.userIds(2);
+  // Taken before any change, so every run picks the same people (the admins below too).
+  const people = await admin.userIds(6);
+  const [first, second] = people;
   const changeTenant = async () => {
     await admin.updateUser(first, { jobTitle: 'Principal Engineer', surname: 'Renamed' });
     await admin.deleteUser(second);
   };
   if (again) await changeTenant();
+  // Administrators: "dirsync owners" (nested in "dirsync help desk") → OWNER, the help desk →
+  // HELP_DESK; the owner is in both and gets the higher role. Made before the directory is
+  // created or updated (and so before its connection test checks the role groups): the fake
+  // gives groups new ids on every start.
+  const [owners, helpdesk] = await admin.addGroups([
+    { displayName: 'dirsync owners', members: [people[2]] },
+    { displayName: 'dirsync help desk', members: people.slice(3, 6) },
+  ]);
+  await admin.addMembers(String(helpdesk.id), [String(owners.id)]);
+  const adminRoles = [
+    { role: 'OWNER', groups: [String(owners.id)] },
+    { role: 'HELP_DESK', groups: [String(helpdesk.id)] },
+  ];
   if (id) {
-    // The fake is new on every run (port, CA, group ids): point the directory at it again.
+    // The fake is new on every run (port, CA, group ids): point the directory at it again —
+    // its connection, selected groups and role groups are set to this tenant's; the rest of its
+    // settings are left as they are.
     await gql(
       `mutation($id: ID!, $input: UpdateDirectoryInput!) { updateDirectory(id: $id, input: $input) { id } }`,
       {
         id,
-        input: { entra, clientSecret: SECRET, selectedGroups: tenant.selectedGroups },
+        input: { entra, clientSecret: SECRET, selectedGroups: tenant.selectedGroups, adminRoles },
       },
     );
   } else {
@@ -98,6 +115,7 @@ try {
           clientSecret: SECRET,
           selectedGroups: tenant.selectedGroups,
           scheduleIntervalMinutes: 0,
+          adminRoles,
         },
       },
     );
@@ -125,26 +143,6 @@ try {
       : "  (one person renamed, one deleted in the tenant: the DELTA run read only Graph's delta pages and those two)",
   );
 
-  // Administrators: "dirsync owners" (nested in "dirsync help desk") → OWNER, the help desk →
-  // HELP_DESK; the owner is in both and gets the higher role.
-  const people = await admin.userIds(6);
-  const [owners, helpdesk] = await admin.addGroups([
-    { displayName: 'dirsync owners', members: [people[2]] },
-    { displayName: 'dirsync help desk', members: people.slice(3, 6) },
-  ]);
-  await admin.addMembers(String(helpdesk.id), [String(owners.id)]);
-  await gql(
-    `mutation($id: ID!, $input: UpdateDirectoryInput!) { updateDirectory(id: $id, input: $input) { id } }`,
-    {
-      id,
-      input: {
-        adminRoles: [
-          { role: 'OWNER', groups: [String(owners.id)] },
-          { role: 'HELP_DESK', groups: [String(helpdesk.id)] },
-        ],
-      },
-    },
-  );
   const { syncAll } = await gql(
     `mutation($id: ID!) { syncAll(directoryId: $id, mode: ADMIN) { id } }`,
     { id },

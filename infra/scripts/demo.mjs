@@ -79,26 +79,52 @@ async function main() {
     defaultRegion: def.defaultRegion,
   };
 
+  // The demo data's role groups (infra/demo/demo.ldif), most privileged first: their members
+  // become dirsync administrators in the ADMIN run below. Here rather than in the directory file,
+  // which tests use as it is.
+  const roleGroup = (cn) => [`cn=${cn},${def.ldap.groupBaseDn}`];
+  const adminRoles = def.adminRoles ?? [
+    { role: 'OWNER', groups: roleGroup('dirsync-owners') },
+    { role: 'ADMINISTRATOR', groups: roleGroup('dirsync-administrators') },
+    { role: 'HELP_DESK', groups: roleGroup('dirsync-help-desk') },
+    { role: 'READ_ONLY', groups: roleGroup('dirsync-read-only') },
+  ];
   const { directories } = await gql(
-    `{ directories(first: 100) { nodes { id name lastRun { counts { seen } } } } }`,
+    `{ directories(first: 100) { nodes { id name selectedGroups adminRoles { role groups }
+       runs(status: [COMPLETED], first: 20) { nodes { mode counts { seen } } } } } }`,
   );
   let dir = directories.nodes.find((d) => d.name === def.name);
+  // The progress bar's total: the users the previous FULL run saw (not the last run's: that is
+  // the demo's syncUser or ADMIN run, which see one user or none). Read before `dir` is replaced.
+  const expected =
+    dir?.runs.nodes.find((r) => r.mode === 'FULL')?.counts.seen ?? def.expectedUsers ?? 0;
   if (dir) {
+    // An existing directory keeps what an operator set through the API or console (selected
+    // groups, mapping, thresholds, schedules, role groups): the demo only points it at this run's
+    // OpenLDAP (its port is a setting) and adds the role groups when it has none.
+    const update = { ldap: { url: input.ldap.url }, bindPassword };
+    const added = dir.adminRoles.length === 0 && adminRoles.length > 0;
+    if (added) update.adminRoles = adminRoles;
     const { updateDirectory } = await gql(
-      `mutation($id: ID!, $input: UpdateDirectoryInput!) { updateDirectory(id: $id, input: $input) { id name } }`,
-      { id: dir.id, input },
+      `mutation($id: ID!, $input: UpdateDirectoryInput!) { updateDirectory(id: $id, input: $input) {
+         id name selectedGroups adminRoles { role groups } } }`,
+      { id: dir.id, input: update },
     );
     dir = updateDirectory;
-    console.log(`Directory "${dir.name}" exists (${dir.id}); settings refreshed.`);
+    console.log(
+      `Directory "${dir.name}" exists (${dir.id}): set its LDAP URL (${input.ldap.url}) and bind password` +
+        (added ? ', added the demo role groups (it had none)' : '') +
+        ';\nits other settings are left as they are (delete the directory to start from the demo definition).',
+    );
   } else {
     const { createDirectory } = await gql(
-      `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id name } }`,
-      { input },
+      `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) {
+         id name selectedGroups adminRoles { role groups } } }`,
+      { input: { ...input, adminRoles } },
     );
     dir = createDirectory;
     console.log(`Created directory "${dir.name}" (${dir.id}).`);
   }
-  const expected = dir.lastRun?.counts?.seen ?? def.expectedUsers ?? 0;
 
   // What the console's "test connection" button shows: every step, before anything is read.
   const { testDirectory: test } = await gql(
@@ -108,7 +134,7 @@ async function main() {
   const passed = test.checks.filter((c) => c.status === 'OK').length;
   console.log(
     test.ok
-      ? `Connection test: ${passed} checks passed in ${test.durationMs} ms (reach, bind, base DNs, ${def.selectedGroups.length} groups, a sample search).`
+      ? `Connection test: ${passed} checks passed in ${test.durationMs} ms (reach, bind, base DNs, ${dir.selectedGroups.length} groups, a sample search).`
       : 'Connection test FAILED:',
   );
   for (const c of test.checks.filter((x) => x.status === 'FAILED')) {
@@ -200,8 +226,38 @@ async function main() {
     );
   }
 
+  // Administrators from the role groups (dirsync-owners, -administrators, -help-desk, -read-only).
+  if (dir.adminRoles.length > 0) {
+    const { syncAll: adminRun } = await gql(
+      `mutation($id: ID!) { syncAll(directoryId: $id, mode: ADMIN) { id } }`,
+      { id: dir.id },
+    );
+    let ar;
+    for (;;) {
+      ({ run: ar } = await gql(
+        `query($id: ID!) { run(id: $id) { status errorCode errorMessage durationMs
+          counts { adminsSeen adminsCreated adminsUpdated adminsUnchanged adminsPendingDeletion } } }`,
+        { id: adminRun.id },
+      ));
+      if (ended(ar)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const a = ar.counts;
+    console.log(
+      `\nsyncAll ADMIN: ${ar.status} in ${((ar.durationMs ?? 0) / 1000).toFixed(1)}s — admins seen ${a.adminsSeen},` +
+        ` created ${a.adminsCreated}, updated ${a.adminsUpdated}, unchanged ${a.adminsUnchanged},` +
+        ` pending deletion ${a.adminsPendingDeletion}` +
+        (ar.errorCode ? `\n  ${ar.errorCode}: ${ar.errorMessage}` : ''),
+    );
+    const { admins } = await gql(
+      `query($dir: ID!) { admins(first: 20, filter: { directoryId: $dir }) { nodes { email role } } }`,
+      { dir: dir.id },
+    );
+    for (const x of admins.nodes) console.log(`  ${x.role.padEnd(13)} ${x.email}`);
+  }
+
   console.log(
-    `\n${users.totalCount} active users from "${def.name}": the members of its ${def.selectedGroups.length} selected` +
+    `\n${users.totalCount} active users from "${def.name}": the members of its ${dir.selectedGroups.length} selected` +
       `\ngroups (nested groups expanded); people outside them are not imported. Try a query:\n`,
   );
   const auth = keyFile

@@ -52,7 +52,7 @@ async function deliverBootstrapKey(key: string, config: AuthConfig, logger: Logg
     await chmod(config.bootstrapKeyFile, 0o600);
     logger.warn(
       { file: config.bootstrapKeyFile },
-      'first owner API key created and written to the bootstrap key file (shown once: store it, then delete the file)',
+      'first owner API key created and written to the bootstrap key file (shown once; the file stays, mode 0600, for the tools that read it — delete it once the key is stored elsewhere)',
     );
     return;
   }

@@ -252,11 +252,17 @@ export function registerSync(program: Command, act: Action): void {
           const changes = intOption('--changes', opts.changes, 0, 500)!;
           const dryRun = Boolean(opts.dryRun);
           const what = `${mode}${dryRun ? ' dry' : ''} run`;
-          const dir = await resolveDirectory<{
-            id: string;
-            name: string;
-            lastRun: { counts: { seen: number } } | null;
-          }>(ctx, ref, 'id name lastRun { counts { seen } }');
+          const dir = await resolveDirectory(ctx, ref);
+          // The bar's total: what the previous completed run of this mode saw — not the last
+          // run's, which may be a sync-user or admin run that sees one user or none.
+          const { directory: history } = await ctx.client.request<{
+            directory: { runs: { nodes: { mode: string; counts: { seen: number } }[] } } | null;
+          }>(
+            `query($id: ID!) { directory(id: $id) {
+               runs(status: [COMPLETED], first: 20) { nodes { mode counts { seen } } } } }`,
+            { id: dir.id },
+          );
+          const expected = history?.runs.nodes.find((r) => r.mode === mode)?.counts.seen;
           const { syncAll } = await ctx.client.request<{ syncAll: Run }>(
             `mutation($id: ID!, $mode: SyncMode, $dryRun: Boolean) {
              syncAll(directoryId: $id, mode: $mode, dryRun: $dryRun) { ${RUN_FIELDS} } }`,
@@ -272,7 +278,7 @@ export function registerSync(program: Command, act: Action): void {
           if (!ctx.json) ctx.io.stderr.write(`started ${what} ${syncAll.id} of "${dir.name}"\n`);
           const run = await waitForRun(ctx, syncAll, {
             timeoutMs,
-            expected: dir.lastRun?.counts.seen || undefined,
+            expected: expected || undefined,
           });
           const plan =
             dryRun && run.status === 'COMPLETED' && changes > 0

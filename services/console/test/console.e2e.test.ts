@@ -152,8 +152,20 @@ describe('the console in Chromium', () => {
     expect(await count('users seen')).toBe(run.counts.seen.toLocaleString('en-US'));
     expect(await count('created')).toBe(run.counts.created.toLocaleString('en-US'));
     expect(run.counts.created).toBe(demo.expected.inScope.importable);
-    // The demo's deliberate per-object errors are listed with their codes.
+    // The demo's deliberate per-object errors are listed with their codes; the list's total is
+    // the errors plus the username conflicts, both rows of the counts table.
     expect(await page.locator('table.errors').innerText()).toContain('MISSING_USERNAME');
+    const { conflicts } = (
+      await stack.gql<{ run: { counts: { conflicts: number } } }>(
+        `query($id: ID!) { run(id: $id) { counts { conflicts } } }`,
+        { id: runId },
+      )
+    ).run.counts;
+    expect(await count('errors')).toBe(run.counts.errors.toLocaleString('en-US'));
+    expect(await count('conflicts')).toBe(conflicts.toLocaleString('en-US'));
+    expect(await page.locator('[data-testid="errors-total"]').innerText()).toBe(
+      `(${(run.counts.errors + conflicts).toLocaleString('en-US')})`,
+    );
     // Its per-object changes, filtered by kind: one CREATED per user it created.
     await page.selectOption('select[name="kind"]', 'CREATED');
     await expect
@@ -354,6 +366,7 @@ describe('the console in Chromium', () => {
     await page.waitForURL(/\/runs\//);
     await page.waitForSelector('section[data-run-status="COMPLETED"]', { timeout: 60_000 });
     expect(await page.locator('tr[data-count="administrators seen"] td').innerText()).toBe('5');
+    const adminRunId = page.url().split('/').pop()!;
     // Its per-object changes name the administrators it created (amoore2 was already there).
     const created = page.locator('[data-testid="changes"] tr[data-change="ADMIN_CREATED"]');
     await created.first().waitFor();
@@ -366,6 +379,14 @@ describe('the console in Chromium', () => {
       /owner/,
     );
     expect(await page.locator('tr[data-admin]').count()).toBe(5);
+    // In the directory's run list an ADMIN run counts administrators, not users ("seen 0").
+    await page.goto(`${origin}/directories/${dirId}`);
+    const adminCounts = page.locator(`tr[data-run="${adminRunId}"] .counts-line > span`);
+    await adminCounts.first().waitFor({ timeout: 15_000 });
+    expect(await adminCounts.allInnerTexts()).toEqual(
+      expect.arrayContaining(['admins seen 5', 'created 4']),
+    );
+    expect(await adminCounts.first().innerText()).toBe('admins seen 5');
   });
 
   it('an admin run whose role group was emptied is BLOCKED; its page names the held administrators; reject removes none', async () => {
@@ -429,7 +450,7 @@ describe('the console in Chromium', () => {
     await form.locator('button:has-text("Create administrator")').click();
     await expect
       .poll(() => form.locator('[data-field="email"] .field-error').innerText())
-      .toMatch(/^CONFLICT .*already exists/);
+      .toMatch(/^An administrator with the e-mail .* already exists\. CONFLICT$/);
     await form.locator('input[name="email"]').fill('console.admin@example.org');
     await form.locator('select[name="role"]').selectOption('HELP_DESK');
     await form.locator('input[name="displayName"]').fill('Console Admin');
@@ -493,6 +514,24 @@ describe('the console in Chromium', () => {
       expect(who).toContain(e.username);
     };
 
+    // A dry run first: it ends COMPLETED, but lists and its page say a real run would block.
+    await page.goto(`${origin}/directories/${dirId}`);
+    await page.selectOption('select[name="mode"]', 'FULL');
+    await page.check('input[name="dryRun"]');
+    await page.click('form.inline-form button[type="submit"]'); // Plan
+    await page.waitForURL(/\/runs\//);
+    const dryRunId = page.url().split('/').pop()!;
+    await page.waitForSelector('section[data-run-status="COMPLETED"]', { timeout: 60_000 });
+    const dryPlan = page.locator('[data-testid="removals"]');
+    expect(await dryPlan.locator('h2').innerText()).toBe('A real run would be blocked');
+    expect(await dryPlan.innerText()).toMatch(/Users to pending deletion\s*2 of/);
+    await page.click('nav >> text=Runs');
+    await expect
+      .poll(() => page.locator(`tr[data-run="${dryRunId}"] [data-status]`).innerText(), {
+        timeout: 15_000,
+      })
+      .toBe('dry run · would block');
+
     await blockedRun();
     await shot('console-blocked.png');
     await page.click('nav >> text=Directories');
@@ -503,12 +542,18 @@ describe('the console in Chromium', () => {
     expect(await statusOf(d.username)).toBe('ACTIVE');
 
     await blockedRun();
+    const changesTotal = page.locator('[data-testid="changes-total"]');
+    await changesTotal.waitFor();
+    const before = Number((await changesTotal.innerText()).replace(/\D/g, ''));
     page.once('dialog', (dialog) => void dialog.accept());
     await page.click('button:has-text("Approve removals")');
     await page.waitForSelector('section[data-run-status="COMPLETED"]');
     expect(await page.locator('[data-testid="removals"]').innerText()).toMatch(
       /Decision\s*approve/i,
     );
+    // Without a reload: nobody is "would go" any more, and the changes now hold the two removals.
+    await expect.poll(() => page.locator('[data-testid="held-users"]').count()).toBe(0);
+    await expect.poll(() => changesTotal.innerText()).toBe(`(${before + 2})`);
     expect(await statusOf(d.username)).toBe('PENDING_DELETION');
     expect(await statusOf(e.username)).toBe('PENDING_DELETION');
     await page.click('nav >> text=Trash');

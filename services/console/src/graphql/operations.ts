@@ -25,7 +25,9 @@ type Doc<R, V extends Vars = Vars> = TypedDocumentNode<R, V>;
 
 const RUN_SUMMARY = `id dryRun mode readMode trigger status username email errorCode errorMessage
   queuedAt startedAt finishedAt durationMs
-  counts { seen created updated unchanged disabled pendingDeletion restored errors }`;
+  counts { seen created updated unchanged disabled pendingDeletion restored errors conflicts
+           adminsSeen adminsCreated adminsUpdated adminsDisabled adminsPendingDeletion adminsRestored }
+  removals { users }`;
 
 export const VIEWER: Doc<{ viewer: Viewer }> = gql`
   query Viewer {
@@ -149,6 +151,7 @@ export const RUN: Doc<{ run: RunDetail | null }, { id: string; errorsAfter?: str
         pendingDeletion
         restored
         errors
+        conflicts
         groupsSeen
         groupsCreated
         groupsUpdated
@@ -498,7 +501,7 @@ export interface UserFilterVars {
   heldByRunId?: string | null;
 }
 
-const USER_ROW = `id username displayName email status synced directory { id name } lastDirectorySync
+const USER_ROW = `id username displayName firstName lastName email status synced directory { id name } lastDirectorySync
   pendingDeletionAt purgeAfter removalReason`;
 
 /** One page of users; no totalCount (counted once per filter by USER_COUNT, not per page). */

@@ -39,6 +39,8 @@ export interface RunCounts {
   adminsDisabled: number;
   adminsPendingDeletion: number;
   adminsRestored: number;
+  /** USERNAME_CONFLICT records: counted apart from `errors`, listed with the per-object errors. */
+  conflicts: number;
 }
 
 export interface RunSummary {
@@ -67,7 +69,16 @@ export interface RunSummary {
     | 'pendingDeletion'
     | 'restored'
     | 'errors'
+    | 'conflicts'
+    | 'adminsSeen'
+    | 'adminsCreated'
+    | 'adminsUpdated'
+    | 'adminsDisabled'
+    | 'adminsPendingDeletion'
+    | 'adminsRestored'
   >;
+  /** Set when the run was (or, a dry run, would be) BLOCKED by the deletion threshold. */
+  removals: { users: number } | null;
   directory?: { id: string; name: string };
 }
 
@@ -84,7 +95,7 @@ export interface RemovalPlan {
   threshold: { maxCount: number; maxPercent: number };
 }
 
-export interface RunDetail extends Omit<RunSummary, 'counts'> {
+export interface RunDetail extends Omit<RunSummary, 'counts' | 'removals'> {
   fullReadReason: string | null;
   /** Runs that were BLOCKED: what the deletion threshold held back. */
   removals: RemovalPlan | null;
@@ -187,6 +198,8 @@ export interface UserRow {
   id: string;
   username: string;
   displayName: string | null;
+  firstName: string | null;
+  lastName: string | null;
   email: string | null;
   status: UserStatus;
   synced: boolean;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plural } from './format.js';
+import { personName, plural, sentence } from './format.js';
 
 describe('plural()', () => {
   it('uses the singular for exactly one and the plural otherwise', () => {
@@ -16,5 +16,25 @@ describe('plural()', () => {
 
   it('shows an unknown count as a dash', () => {
     expect(plural(undefined, 'group')).toBe('— groups');
+  });
+});
+
+describe('personName()', () => {
+  it('prefers the display name, else first and last name, else nothing', () => {
+    expect(personName({ displayName: 'Jane D.', firstName: 'Jane', lastName: 'Doe' })).toBe(
+      'Jane D.',
+    );
+    expect(personName({ displayName: null, firstName: 'Jane', lastName: 'Doe' })).toBe('Jane Doe');
+    expect(personName({ displayName: ' ', firstName: null, lastName: 'Doe' })).toBe('Doe');
+    expect(personName({ displayName: null, firstName: null, lastName: null })).toBeNull();
+  });
+});
+
+describe('sentence()', () => {
+  it('starts with a capital and ends with a full stop', () => {
+    expect(sentence('an administrator with the e-mail a@b.c already exists')).toBe(
+      'An administrator with the e-mail a@b.c already exists.',
+    );
+    expect(sentence('Done!')).toBe('Done!');
   });
 });

@@ -51,3 +51,26 @@ export function plural(n: number | null | undefined, one: string, many = `${one}
 /** `PENDING_DELETION` → `pending deletion`. */
 export const words = (s: string | null | undefined) =>
   s ? s.toLowerCase().replace(/_/g, ' ') : '';
+
+/**
+ * A person's name for a list: the display name, else first and last name (sources often leave
+ * displayName empty), else null.
+ */
+export function personName(p: {
+  displayName?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+}): string | null {
+  const display = p.displayName?.trim();
+  if (display) return display;
+  const parts = [p.firstName, p.lastName].map((s) => s?.trim()).filter(Boolean);
+  return parts.length ? parts.join(' ') : null;
+}
+
+/** A server message as a sentence: capital first letter, closing full stop. */
+export function sentence(message: string): string {
+  const m = message.trim();
+  if (!m) return m;
+  const capital = m.charAt(0).toUpperCase() + m.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}

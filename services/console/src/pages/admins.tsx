@@ -9,7 +9,7 @@ import {
 } from '../graphql/operations.js';
 import type { AdminRow } from '../graphql/types.js';
 import { fieldProblems, problemsAt } from '../lib/errors.js';
-import { plural, words } from '../lib/format.js';
+import { personName, plural, words } from '../lib/format.js';
 import { useCursorPager } from '../lib/paging.js';
 import { Link, setQuery, useLocation } from '../lib/router.js';
 import { Permission, useCan } from '../lib/viewer.js';
@@ -119,7 +119,7 @@ export function AdminsPage() {
             })}
             columns={[
               { header: 'E-mail', cell: (a) => a.email },
-              { header: 'Name', cell: (a) => a.displayName },
+              { header: 'Name', cell: (a) => personName(a) },
               {
                 header: 'Role',
                 cell: (a) => <span title={a.roles.map(words).join(', ')}>{words(a.role)}</span>,

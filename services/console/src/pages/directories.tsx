@@ -97,7 +97,7 @@ function DirectoryRow({ d }: { d: DirectorySummary }) {
             <Time iso={d.lastRun.finishedAt ?? d.lastRun.queuedAt} />{' '}
             <span className="muted">{d.lastRun.mode.toLowerCase()}</span>
             <div className="small">
-              <CountsLine counts={d.lastRun.counts} />
+              <CountsLine counts={d.lastRun.counts} mode={d.lastRun.mode} />
             </div>
           </>
         ) : (

@@ -314,9 +314,9 @@ function DirectoryForm({ existing }: { existing: DirectoryDetail | undefined }) 
             hint: '0 = off',
           })}
           {text('restoreWindowDays', 'Restore window (days)', { type: 'number' })}
-          {text('deletionThreshold.maxCount', 'Block a full sync removing more than (users)', {
+          {text('deletionThreshold.maxCount', 'Block a sync removing more than', {
             type: 'number',
-            hint: 'Or as many memberships; 0 = no count limit',
+            hint: 'users, or as many memberships, in a full or delta run; 0 = no count limit',
           })}
           {text('deletionThreshold.maxPercent', '… or more than (%)', {
             type: 'number',

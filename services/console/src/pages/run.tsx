@@ -95,11 +95,18 @@ export function RunPage({ id }: { id: string }) {
       </div>
       <RunChanges runId={run.id} active={active} />
       <div className="card">
+        {/* The list holds the errors and the username conflicts, which the counts keep apart. */}
         <h2>
-          Per-object errors <span className="muted">({number(run.errors.totalCount)})</span>
+          Per-object errors{run.counts.conflicts > 0 ? ' and conflicts' : ''}{' '}
+          <span className="muted" data-testid="errors-total">
+            ({number(run.errors.totalCount)})
+          </span>
         </h2>
         <p className="hint">
           Records that could not be (fully) imported; the run went on without them.
+          {run.counts.conflicts > 0
+            ? ` ${plural(run.counts.errors, 'error')} and ${plural(run.counts.conflicts, 'username conflict')} (another directory's user holds the username).`
+            : ''}
         </p>
         {run.errors.nodes.length === 0 ? <Empty>None.</Empty> : null}
         {run.errors.nodes.length ? (
@@ -145,9 +152,26 @@ export function RunPage({ id }: { id: string }) {
  */
 function Removals({ run }: { run: RunDetail }) {
   const canDecide = useCan(Permission.RUN_APPROVE);
-  const refetchQueries = ['Run', 'Runs', 'BlockedRuns', 'Directories', 'DirectoryCounts'];
-  const [approve, approving] = useMutation(APPROVE_RUN, { refetchQueries });
-  const [reject, rejecting] = useMutation(REJECT_RUN, { refetchQueries });
+  // A decision changes the run, its changes (approving records the removals) and who is held
+  // (nobody any more): read them again, or the page shows the plan as if still waiting.
+  const refetchQueries = [
+    'Run',
+    'RunChanges',
+    'Users',
+    'Admins',
+    'Runs',
+    'BlockedRuns',
+    'Directories',
+    'DirectoryCounts',
+  ];
+  const [approve, approving] = useMutation(APPROVE_RUN, {
+    refetchQueries,
+    awaitRefetchQueries: true,
+  });
+  const [reject, rejecting] = useMutation(REJECT_RUN, {
+    refetchQueries,
+    awaitRefetchQueries: true,
+  });
   const r = run.removals!;
   const pct = (n: number, of: number) => (of ? ` (${Math.round((n / of) * 1000) / 10} %)` : '');
   const blocked = run.status === 'BLOCKED';
@@ -158,21 +182,24 @@ function Removals({ run }: { run: RunDetail }) {
     variables: { filter: { heldByRunId: run.id }, first: HELD_SHOWN },
     skip: !blocked || r.users === 0,
   });
-  const heldUsers = held.data?.users.nodes ?? [];
+  const heldUsers = blocked ? (held.data?.users.nodes ?? []) : [];
   // An ADMIN run holds administrators back instead (and never users).
   const admin = run.mode === 'ADMIN';
   const heldAdminsQuery = useQuery(ADMINS, {
     variables: { filter: { heldByRunId: run.id }, first: HELD_SHOWN },
     skip: !blocked || !admin || r.admins === 0,
   });
-  const heldAdmins = heldAdminsQuery.data?.admins.nodes ?? [];
+  const heldAdmins = blocked ? (heldAdminsQuery.data?.admins.nodes ?? []) : [];
   return (
     <div className={`card removals${blocked ? ' blocked' : ''}`} data-testid="removals">
       <h2>
         {blocked
           ? 'Removals held back — waiting for a decision'
-          : 'Removals the deletion threshold held back'}
+          : run.dryRun
+            ? 'A real run would be blocked'
+            : 'Removals the deletion threshold held back'}
       </h2>
+      {/* A dry run held nothing back: the plan is what a real run would hold. */}
       <p>{r.reason}</p>
       <Dl
         items={[
@@ -316,6 +343,7 @@ function CountsTable({ counts, mode }: { counts: RunCounts; mode: string }) {
           ['pending deletion', counts.pendingDeletion],
           ['restored', counts.restored],
           ['errors', counts.errors],
+          ['conflicts', counts.conflicts],
           ['groups seen', counts.groupsSeen],
           ['groups created', counts.groupsCreated],
           ['groups updated', counts.groupsUpdated],

@@ -3,7 +3,7 @@ import { useQuery } from '@apollo/client/react';
 import { DIRECTORIES, GROUP, GROUP_OPTIONS, USER_COUNT, USERS } from '../graphql/operations.js';
 import type { UserFilterVars } from '../graphql/operations.js';
 import { useDebounced } from '../lib/debounce.js';
-import { number, plural, words } from '../lib/format.js';
+import { number, personName, plural, words } from '../lib/format.js';
 import { useCursorPager } from '../lib/paging.js';
 import { Link, navigate, setQuery, useLocation } from '../lib/router.js';
 import { Permission, useCan } from '../lib/viewer.js';
@@ -176,7 +176,7 @@ export function UsersPage({
             rowAttributes={(u) => ({ 'data-user': u.username })}
             columns={[
               { header: 'Username', cell: (u) => <Link to={`/users/${u.id}`}>{u.username}</Link> },
-              { header: 'Name', cell: (u) => u.displayName },
+              { header: 'Name', cell: (u) => personName(u) },
               { header: 'E-mail', cell: (u) => u.email },
               { header: 'Status', cell: (u) => <Badge value={u.status} /> },
               {

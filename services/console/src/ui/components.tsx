@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { exactTime, relativeTime, words } from '../lib/format.js';
+import { exactTime, relativeTime, sentence, words } from '../lib/format.js';
 import { problemsOf, type FieldProblem } from '../lib/errors.js';
 
 /** A status as a coloured label (`data-status` for tests and styles). */
@@ -31,7 +31,7 @@ export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
       <ul>
         {problems.map((p, i) => (
           <li key={i}>
-            <code>{p.code}</code> {p.message}
+            {sentence(p.message)} <code className="code-tag">{p.code}</code>
           </li>
         ))}
       </ul>
@@ -115,8 +115,9 @@ export function Field({
       {problems.map((p, i) => (
         <small key={i} className="field-error" role="alert">
           {p.field === name ? '' : `${p.field}: `}
-          {p.code ? <code>{p.code} </code> : null}
-          {p.message}
+          {sentence(p.message)}
+          {/* The stable code stays visible for support and scripts, after the sentence. */}
+          {p.code ? <code className="code-tag"> {p.code}</code> : null}
         </small>
       ))}
     </div>

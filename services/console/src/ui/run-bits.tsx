@@ -5,23 +5,41 @@ import { Badge, Time } from './components.js';
 
 export const ACTIVE = ['QUEUED', 'RUNNING'];
 
-/** One line of what a run did: created/updated/… counts that are not zero. */
-export function CountsLine({ counts }: { counts: RunSummary['counts'] }) {
-  const parts: [string, number][] = [
-    ['seen', counts.seen],
-    ['created', counts.created],
-    ['updated', counts.updated],
-    ['disabled', counts.disabled],
-    ['pending deletion', counts.pendingDeletion],
-    ['restored', counts.restored],
-    ['errors', counts.errors],
-  ];
+/**
+ * One line of what a run did: created/updated/… counts that are not zero. An ADMIN run counts
+ * administrators (its user counts are all 0), so it shows those.
+ */
+export function CountsLine({ counts, mode }: { counts: RunSummary['counts']; mode: string }) {
+  const parts: [string, number][] =
+    mode === 'ADMIN'
+      ? [
+          ['admins seen', counts.adminsSeen],
+          ['created', counts.adminsCreated],
+          ['updated', counts.adminsUpdated],
+          ['disabled', counts.adminsDisabled],
+          ['pending deletion', counts.adminsPendingDeletion],
+          ['restored', counts.adminsRestored],
+          ['errors', counts.errors],
+        ]
+      : [
+          ['seen', counts.seen],
+          ['created', counts.created],
+          ['updated', counts.updated],
+          ['disabled', counts.disabled],
+          ['pending deletion', counts.pendingDeletion],
+          ['restored', counts.restored],
+          ['errors', counts.errors],
+          ['conflicts', counts.conflicts],
+        ];
   return (
     <span className="counts-line">
       {parts
-        .filter(([k, v]) => v > 0 || k === 'seen')
+        .filter(([, v], i) => v > 0 || i === 0)
         .map(([k, v]) => (
-          <span key={k} className={k === 'errors' ? 'count-errors' : undefined}>
+          <span
+            key={k}
+            className={k === 'errors' || k === 'conflicts' ? 'count-errors' : undefined}
+          >
             {k} <b>{number(v)}</b>
           </span>
         ))}
@@ -66,7 +84,14 @@ export function RunTable({ runs, showDirectory }: { runs: RunSummary[]; showDire
               {r.trigger === 'SCHEDULE' ? <span className="muted"> · scheduled</span> : null}
             </td>
             <td>
-              <Badge value={r.status} />
+              {/* A dry run ends COMPLETED even when a real run would have been BLOCKED: say so. */}
+              {r.dryRun && r.removals ? (
+                <span className="badge badge-blocked" data-status="WOULD_BLOCK">
+                  dry run · would block
+                </span>
+              ) : (
+                <Badge value={r.status} />
+              )}
               {r.errorCode ? <code className="error-code"> {r.errorCode}</code> : null}
             </td>
             <td>
@@ -74,7 +99,7 @@ export function RunTable({ runs, showDirectory }: { runs: RunSummary[]; showDire
             </td>
             <td>{ACTIVE.includes(r.status) ? '…' : duration(r.durationMs)}</td>
             <td>
-              <CountsLine counts={r.counts} />
+              <CountsLine counts={r.counts} mode={r.mode} />
             </td>
           </tr>
         ))}

@@ -176,7 +176,8 @@ async function checkEmailFree(sql: Sql, key: string, self: string | null): Promi
   if (other) {
     throw apiError(
       ApiErrorCode.CONFLICT,
-      `an administrator with the e-mail ${other.email} already exists (${other.id})`,
+      // The other administrator's id is in extensions.adminId, not in the sentence people read.
+      `an administrator with the e-mail ${other.email} already exists`,
       { adminId: other.id, field: 'email' },
     );
   }

@@ -316,11 +316,11 @@ function DirectoryForm({ existing }: { existing: DirectoryDetail | undefined }) 
           {text('restoreWindowDays', 'Restore window (days)', { type: 'number' })}
           {text('deletionThreshold.maxCount', 'Block a sync removing more than', {
             type: 'number',
-            hint: 'users, or as many memberships, in a full or delta run; 0 = no count limit',
+            hint: 'users or as many memberships (full and delta runs), administrators (admin runs); 0 = no count limit',
           })}
           {text('deletionThreshold.maxPercent', '… or more than (%)', {
             type: 'number',
-            hint: "of the directory's users or memberships; 0 = no percentage limit",
+            hint: "of the directory's users, memberships or administrators; 0 = no percentage limit",
           })}
           <Field
             label="Username held by another directory"

@@ -14,7 +14,8 @@ import {
  * Administrators' e-mails with full case folding: the migration recomputes every key, keeps
  * both administrators of a new collision (a synced one holds the e-mail before a manual one,
  * then the older), shows the kept one; a sync matches STRASSE@ to straße@, never removes a
- * kept administrator whose address it observed, and gives the e-mail back once it is free.
+ * kept administrator whose address it observed (nor counts or holds it when the deletion
+ * threshold blocks the run), and gives the e-mail back once it is free.
  */
 const BEFORE = 'Migration20261204093000_casefold_names';
 const legacyKey = (v: string) => v.trim().normalize('NFC').toLowerCase();
@@ -139,6 +140,24 @@ describe('casefold admin e-mails migration', () => {
       emailConflict: true,
       emailHolder: { id: ids['e-weiss'] },
     });
+  });
+
+  it('a run the threshold blocks neither counts nor holds the kept administrator it observed', async () => {
+    const final = await runAndWait(
+      h,
+      new RunBuilder(D)
+        .started(SyncMode.ADMIN, { threshold: { maxCount: 1, maxPercent: 0 } })
+        .admins([admin('d-weiss', 'WEISS@example.org', AdminRole.HELP_DESK)])
+        .completed(),
+    );
+    expect(final.status).toBe(RunStatus.BLOCKED);
+    const held = await h.rows<{ admin_id: string }>(
+      'select admin_id from run_held_admins where run_id = ?',
+      [final.runId],
+    );
+    // Approving removes exactly these: never the one whose address the run observed.
+    expect(held.map((r) => r.admin_id).sort()).toEqual([ids['synced'], ids['ada']].sort());
+    expect((await byId(ids['d-weiss']!))?.status).toBe('ACTIVE');
   });
 
   it('gives the e-mail back once nobody holds it', async () => {

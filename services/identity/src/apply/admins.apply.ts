@@ -586,8 +586,15 @@ function plannedAdmins(run: RunState, plan: AdminRemovalPlan): { sql: string; pa
         sql: `select a.id from admins a
               where a.directory_id = ? and a.status <> 'pending_deletion'
                 and not exists (select 1 from run_seen_admins s
-                                where s.run_id = ? and s.email_key = a.email_key)`,
-        params: [run.directoryId, run.runId],
+                                where s.run_id = ? and s.email_key = a.email_key)
+                -- Kept with a key another directory's administrator holds (U+0001): the run
+                -- observed its address, so it is in the source; a conflict never removes anyone
+                -- (nor counts towards, nor is held by, the deletion threshold).
+                and not (strpos(a.email_key, chr(1)) > 0 and exists (
+                  select 1 from run_seen_admins s join admins o on o.email_key = s.email_key
+                  where s.run_id = ? and s.email_key = split_part(a.email_key, chr(1), 1)
+                    and o.directory_id is distinct from a.directory_id))`,
+        params: [run.directoryId, run.runId, run.runId],
       };
     case 'one':
       return {
@@ -641,21 +648,8 @@ export async function removeAdmins(
 export async function completeAdmins(sql: Sql, run: RunState): Promise<void> {
   if (!run.username) {
     if (run.threshold && (await holdAdminsOverThreshold(sql, run))) return;
-    const removed = await sql.rows<Written>(
-      `update admins a set ${PENDING_DELETION_SET}
-       where a.directory_id = ? and a.status <> 'pending_deletion'
-         and not exists (select 1 from run_seen_admins s
-                         where s.run_id = ? and s.email_key = a.email_key)
-         -- Kept with a key another directory's administrator holds (U+0001): the run observed
-         -- its address, so it is in the source; a conflict never removes anyone.
-         and not (strpos(a.email_key, chr(1)) > 0 and exists (
-           select 1 from run_seen_admins s join admins o on o.email_key = s.email_key
-           where s.run_id = ? and s.email_key = split_part(a.email_key, chr(1), 1)
-             and o.directory_id is distinct from a.directory_id))
-       returning ${ADMIN_RETURNING}`,
-      [run.restoreWindowDays, run.directoryId, run.runId, run.runId],
-    );
-    adminsRemoved(sql, run, removed);
+    // The same plan the threshold measured and would have held.
+    await removeAdmins(sql, run, { kind: 'unobserved' });
     return;
   }
   if (run.userOutcome !== UserOutcome.UNSPECIFIED) return; // observed (or refused) in a batch

@@ -39,10 +39,19 @@ export function createClient(conn: Connection, fetchImpl: typeof fetch = fetch):
           ExitCode.UNREACHABLE,
         );
       }
+      // A 404 is a URL that is not the GraphQL endpoint (a typo, a proxy path): say which one.
+      const notFound =
+        res.status === 404
+          ? new CliError(
+              `the gateway at ${conn.url} answered HTTP 404: that is not its GraphQL endpoint; give the gateway's URL, e.g. http://127.0.0.1:4000 or http://127.0.0.1:4000/graphql (--url, DIRSYNC_URL)`,
+              ExitCode.ERROR,
+            )
+          : undefined;
       let body: { data?: T | null; errors?: ApiErrorBody[] };
       try {
         body = (await res.json()) as typeof body;
       } catch {
+        if (notFound) throw notFound;
         throw new CliError(
           `the gateway at ${conn.url} answered HTTP ${res.status} without a GraphQL response`,
           res.status === 401 || res.status === 403 ? ExitCode.AUTH : ExitCode.ERROR,
@@ -55,6 +64,7 @@ export function createClient(conn: Connection, fetchImpl: typeof fetch = fetch):
           (res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : undefined);
         throw new CliError(first.message, exitCodeOf(code), code, first.extensions);
       }
+      if (notFound && body.data == null) throw notFound;
       if (!res.ok || body.data == null) {
         throw new CliError(`the gateway answered HTTP ${res.status} without data`, ExitCode.ERROR);
       }

@@ -64,4 +64,15 @@ describe('resolveConnection()', () => {
       /must be an http\(s\):\/\/ URL/,
     );
   });
+
+  it("the gateway's base URL means its /graphql endpoint; any other path is kept", async () => {
+    for (const [given, url] of [
+      ['http://127.0.0.1:4000', 'http://127.0.0.1:4000/graphql'],
+      ['http://127.0.0.1:4000/', 'http://127.0.0.1:4000/graphql'],
+      ['https://dirsync.example/graphql', 'https://dirsync.example/graphql'],
+      ['https://proxy.example/dirsync/graphql', 'https://proxy.example/dirsync/graphql'],
+    ]) {
+      expect((await resolveConnection({}, { ...env(), DIRSYNC_URL: given })).url).toBe(url);
+    }
+  });
 });

@@ -19,6 +19,16 @@ const fileSchema = z
   })
   .strict();
 
+/**
+ * The gateway's base URL (`http://host:4000`, path empty or "/") means its GraphQL endpoint:
+ * people copy the address they open, and the gateway answers 404 anywhere else.
+ */
+export function graphqlUrl(url: string): string {
+  const u = new URL(url);
+  if (u.pathname === '' || u.pathname === '/') u.pathname = '/graphql';
+  return u.toString();
+}
+
 const urlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' });
 
 /**
@@ -64,10 +74,11 @@ export async function resolveConnection(
     }
     file = parsed.data;
   }
-  const url = flags.url ?? env.DIRSYNC_URL ?? file.url ?? DEFAULT_URL;
-  if (!urlSchema.safeParse(url).success) {
-    throw new CliError(`gateway URL "${url}" must be an http(s):// URL`, ExitCode.USAGE);
+  const given = flags.url ?? env.DIRSYNC_URL ?? file.url ?? DEFAULT_URL;
+  if (!urlSchema.safeParse(given).success) {
+    throw new CliError(`gateway URL "${given}" must be an http(s):// URL`, ExitCode.USAGE);
   }
+  const url = graphqlUrl(given);
   const apiKey = flags.apiKey ?? env.DIRSYNC_API_KEY ?? file.apiKey;
   return apiKey ? { url, apiKey } : { url };
 }

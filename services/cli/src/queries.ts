@@ -1,8 +1,8 @@
 /** The GraphQL the commands send: fragments shared by several commands. */
 
-export const RUN_FIELDS = `id mode trigger status dryRun username errorCode errorMessage
+export const RUN_FIELDS = `id mode readMode fullReadReason trigger status dryRun username errorCode errorMessage
   queuedAt startedAt finishedAt durationMs directory { id name }
-  counts { seen created updated unchanged disabled pendingDeletion restored errors
+  counts { seen created updated unchanged disabled pendingDeletion restored errors entriesRead conflicts
            groupsSeen groupsCreated groupsUpdated groupsRemoved membershipsAdded membershipsRemoved
            adminsSeen adminsCreated adminsUpdated adminsUnchanged adminsDisabled
            adminsPendingDeletion adminsRestored }
@@ -19,6 +19,10 @@ export interface RunCounts {
   pendingDeletion: number;
   restored: number;
   errors: number;
+  /** Entries the connector read from the source (a DELTA run reads only what changed). */
+  entriesRead: number;
+  /** Records not imported: another directory's user holds the username (USERNAME_CONFLICT). */
+  conflicts: number;
   groupsSeen: number;
   groupsCreated: number;
   groupsUpdated: number;
@@ -37,6 +41,10 @@ export interface RunCounts {
 export interface Run {
   id: string;
   mode: string;
+  /** How the connector read (a DELTA run served by a full read says FULL); null until it read to its end. */
+  readMode?: string | null;
+  /** A DELTA run read in full: why (NO_CURSOR, CURSOR_REJECTED, DELTA_UNSUPPORTED). */
+  fullReadReason?: string | null;
   trigger: string;
   status: string;
   /** A dry run: the counts, changes and removals are the plan; nothing was changed. */

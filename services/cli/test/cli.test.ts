@@ -198,6 +198,11 @@ describe('dirsync (command line)', () => {
       expect(r.stdout).toMatch(/status\s+COMPLETED/);
       expect(r.stdout).toMatch(/users seen\s+1063/);
       expect(r.stdout).toMatch(/per-object errors\s+\d+/);
+      // How the run read, what it cost, and the names it could not import.
+      expect(r.stdout).toMatch(/\nread\s+FULL\n/);
+      expect(r.stdout).toMatch(/entries read\s+[1-9]\d*\n/);
+      // The demo has usernames another directory's users cannot take: counted, not lost.
+      expect(r.stdout).toMatch(/name conflicts\s+[1-9]\d*\n/);
       firstRunId = /run\s+([0-9a-f-]{36})/.exec(r.stdout)![1]!;
       // USERS is the directory's user count, not a run's `seen` (a USER run's is 1).
       const one = await dirsync(['sync-user', NAME, 'jdoe']);
@@ -366,7 +371,18 @@ describe('dirsync (command line)', () => {
         [WRONG_NAME, WRONG_NAME],
       );
       const table = await dirsync(['runs', 'list', '-n', '1']);
-      expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+DIRECTORY\s+MODE\s+TRIGGER\s+STATUS/);
+      expect(table.stdout.split('\n')[0]).toMatch(
+        /^ID\s+DIRECTORY\s+MODE\s+TRIGGER\s+STATUS\s+DRY\s+QUEUED/,
+      );
+      // The dry runs of the tests before are marked; a real run is not.
+      const all = await dirsync(['runs', 'list', '--directory', NAME, '-n', '50']);
+      const rows = all.stdout.split('\n');
+      const dry = await dirsync(['runs', 'list', '--directory', NAME, '-n', '50', '--json']);
+      for (const run of dry.json<{ id: string; dryRun: boolean }[]>()) {
+        const row = rows.find((l) => l.startsWith(run.id))!;
+        if (run.dryRun) expect(row).toMatch(/\s(COMPLETED|BLOCKED)\s+dry run\s/);
+        else expect(row).not.toContain('dry run');
+      }
       expect(table.stderr).toMatch(/^1 of \d+ runs; raise --limit for more/);
       expect((await dirsync(['runs', 'list', '--status', 'sideways'])).code).toBe(ExitCode.USAGE);
     });
@@ -374,6 +390,8 @@ describe('dirsync (command line)', () => {
     it('show prints the counts and the per-object errors', async () => {
       const r = await dirsync(['runs', 'show', firstRunId, '--errors', '3']);
       expect(r.code).toBe(ExitCode.OK);
+      expect(r.stdout).toMatch(/\nread\s+FULL\n/);
+      expect(r.stdout).toMatch(/entries read\s+[1-9]\d*\n/);
       expect(r.stdout).toMatch(/status\s+COMPLETED/);
       expect(r.stdout).toMatch(/per-object errors \(\d+\):\nCODE\s+WHERE\s+MESSAGE/);
       // The first errors listed are those identity reports (ALIAS_CONFLICT: a demo alias that is
@@ -522,7 +540,7 @@ describe('dirsync (command line)', () => {
       const r = await dirsync(['directories', 'test', NAME]);
       expect(r.code, r.stdout + r.stderr).toBe(ExitCode.OK);
       expect(r.stdout).toMatch(
-        /^connection test of "Demo OpenLDAP" \(LDAP\): all \d+ checks passed/,
+        /^connection test of "Demo OpenLDAP" \(LDAP\): \d+ checks passed, 1 skipped in /,
       );
       expect(r.stdout).toMatch(/\n {2}ok +BIND +bound as "cn=admin,dc=example,dc=org"/);
       expect(r.stdout).toMatch(/\n {2}skipped +TLS +ldap:\/\/.* not encrypted/);
@@ -549,7 +567,9 @@ describe('dirsync (command line)', () => {
         `${slapd.rootPassword}\n`,
       );
       expect(r.code, r.stdout + r.stderr).toBe(ExitCode.OK);
-      expect(r.stdout).toContain(`connection test of ${directoryFile} (LDAP): all`);
+      expect(r.stdout).toContain(
+        `connection test of ${directoryFile} (LDAP): 12 checks passed, 1 skipped`,
+      );
       const list = await dirsync(['--json', 'directories', 'list']);
       expect(list.json<unknown[]>()).toHaveLength(2);
     });
@@ -635,6 +655,23 @@ describe('dirsync (command line)', () => {
       expect(owners.json<{ nodes: unknown[] }>().nodes).toEqual([]);
       expect((await dirsync(['admins', 'list', '--role', 'king'])).code).toBe(ExitCode.USAGE);
       expect((await dirsync(['admins', 'list', '--synced', '--manual'])).code).toBe(ExitCode.USAGE);
+    });
+
+    it('sync --mode admin --wait runs a full ADMIN sync and prints the administrator counts', async () => {
+      const r = await dirsync(['sync', NAME, '--mode', 'admin', '--wait']);
+      expect(r.code, r.stdout + r.stderr).toBe(ExitCode.OK);
+      expect(r.stderr).toMatch(/started ADMIN run [0-9a-f-]{36} of "Demo OpenLDAP"/);
+      expect(r.stderr).toMatch(/COMPLETED\s+admins seen [1-9]\d*\s+created [1-9]/);
+      expect(r.stdout).toMatch(/mode\s+ADMIN\n/);
+      expect(r.stdout).toMatch(/admins seen\s+[1-9]\d*\n/);
+      expect(r.stdout).toMatch(/admins created\s+[1-9]\d*\n/);
+      expect(r.stdout).not.toMatch(/users seen/);
+      const id = /run\s+([0-9a-f-]{36})/.exec(r.stdout)![1]!;
+      const seen = Number(/admins seen\s+(\d+)/.exec(r.stdout)![1]);
+      // runs list: the ADMIN run's columns are its administrator counts, not 0 users.
+      const list = await dirsync(['runs', 'list', '--directory', NAME, '-n', '5']);
+      const row = list.stdout.split('\n').find((l) => l.startsWith(id))!;
+      expect(row).toMatch(new RegExp(`\\sADMIN\\s.*\\s${seen} admins\\s+[1-9]\\d* admins\\s`));
     });
   });
 
@@ -740,6 +777,29 @@ describe('dirsync (command line)', () => {
       expect(JSON.parse(stdout)).toMatchObject({
         error: { exitCode: ExitCode.UNREACHABLE, message: expect.stringContaining('cannot reach') },
       });
+    });
+
+    it("the gateway's base URL works; a URL the gateway answers 404 says what to give", async () => {
+      const run = async (url: string) => {
+        let stdout = '';
+        let stderr = '';
+        const code = await runCli(['directories', 'list'], {
+          io: {
+            stdout: { write: (s: string) => (stdout += s) },
+            stderr: { write: (s: string) => (stderr += s) },
+          },
+          env: { configHome: join(dir, 'config'), DIRSYNC_URL: url, DIRSYNC_API_KEY: stack.key },
+        });
+        return { code, stdout, stderr };
+      };
+      const base = new URL(stack.gatewayUrl).origin;
+      const ok = await run(base);
+      expect(ok.code, ok.stderr).toBe(ExitCode.OK);
+      expect(ok.stdout).toContain(NAME);
+      const wrong = await run(`${base}/api`);
+      expect(wrong.code).toBe(ExitCode.ERROR);
+      expect(wrong.stderr).toContain(`the gateway at ${base}/api answered HTTP 404`);
+      expect(wrong.stderr).toContain(`give the gateway's URL`);
     });
 
     it('the gateway URL and the API key can come from the config file', async () => {

@@ -33,6 +33,23 @@ describe('formatConnectionTest', () => {
       ].join('\n'),
     );
   });
+  it('says how many passed and how many were skipped when none failed', () => {
+    const t: ConnectionTest = {
+      ok: true,
+      directoryId: 'd1',
+      kind: 'LDAP',
+      durationMs: 5,
+      testedAt: '2026-12-04T06:00:00Z',
+      checks: [
+        check('REACH', 'OK', 'h:389 accepts connections'),
+        check('TLS', 'SKIPPED', 'ldap:// without StartTLS'),
+        check('BIND', 'OK', 'bound'),
+      ],
+    };
+    expect(formatConnectionTest(t, 't').split('\n')[0]).toBe(
+      't (LDAP): 2 checks passed, 1 skipped in 5 ms',
+    );
+  });
   it('says how many passed when all did', () => {
     const t: ConnectionTest = {
       ok: true,

@@ -161,6 +161,7 @@ export function registerRuns(program: Command, act: Action): void {
               'mode',
               'trigger',
               'status',
+              'dry',
               'queued',
               'duration',
               'seen',
@@ -169,20 +170,26 @@ export function registerRuns(program: Command, act: Action): void {
               'removed',
               'errors',
             ],
-            page.nodes.map((r) => [
-              r.id,
-              r.directory.name,
-              r.mode,
-              r.trigger,
-              r.status,
-              formatDate(r.queuedAt),
-              formatDuration(r.durationMs),
-              r.counts.seen,
-              r.counts.created,
-              r.counts.updated,
-              r.counts.pendingDeletion,
-              r.counts.errors,
-            ]),
+            page.nodes.map((r) => {
+              const c = r.counts;
+              // An ADMIN run counts administrators only (its user counts are all 0).
+              const admin = r.mode === 'ADMIN';
+              return [
+                r.id,
+                r.directory.name,
+                r.mode,
+                r.trigger,
+                r.status,
+                r.dryRun ? 'dry run' : null,
+                formatDate(r.queuedAt),
+                formatDuration(r.durationMs),
+                admin ? `${c.adminsSeen} admins` : c.seen,
+                admin ? `${c.adminsCreated} admins` : c.created,
+                admin ? `${c.adminsUpdated} admins` : c.updated,
+                admin ? `${c.adminsPendingDeletion} admins` : c.pendingDeletion,
+                c.errors,
+              ];
+            }),
           ),
         );
         if (page.pageInfo.hasNextPage) {

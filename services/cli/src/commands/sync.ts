@@ -35,6 +35,9 @@ export async function waitForRun(
   try {
     const line = (r: Run, total: number | undefined) => {
       const c = r.counts;
+      if (r.mode === 'ADMIN') {
+        return `${progressBar(c.adminsSeen, total)} ${r.status.padEnd(9)} admins seen ${c.adminsSeen}  created ${c.adminsCreated}  updated ${c.adminsUpdated}  errors ${c.errors}`;
+      }
       return `${progressBar(c.seen, total)} ${r.status.padEnd(9)} seen ${c.seen}  created ${c.created}  updated ${c.updated}  errors ${c.errors}`;
     };
     while (!FINAL_STATUSES.includes(current.status)) {
@@ -52,7 +55,14 @@ export async function waitForRun(
     // no expected total to measure against).
     if (!ctx.json) {
       progress.final(
-        line(current, current.status === 'COMPLETED' ? current.counts.seen : opts.expected),
+        line(
+          current,
+          current.status === 'COMPLETED'
+            ? current.mode === 'ADMIN'
+              ? current.counts.adminsSeen
+              : current.counts.seen
+            : opts.expected,
+        ),
       );
     }
   } finally {
@@ -157,6 +167,14 @@ export function runSummary(run: Run): string {
       : []),
     ['status', run.status],
     ['duration', formatDuration(run.durationMs)],
+    // How the run read: a DELTA run served by a full read removed like a FULL run.
+    [
+      'read',
+      run.readMode
+        ? `${run.readMode}${run.fullReadReason ? ` (${run.fullReadReason})` : ''}`
+        : null,
+    ],
+    ['entries read', c.entriesRead],
   ];
   if (run.username) pairs.push(['username', run.username]);
   if (run.errorCode) pairs.push(['error', `${run.errorCode}: ${run.errorMessage ?? ''}`]);
@@ -197,6 +215,7 @@ export function runSummary(run: Run): string {
     ['pending deletion', c.pendingDeletion],
     ['restored', c.restored],
     ['per-object errors', c.errors],
+    ['name conflicts', c.conflicts],
     ['groups seen', c.groupsSeen],
     ['groups created', c.groupsCreated],
     ['groups removed', c.groupsRemoved],
@@ -256,13 +275,17 @@ export function registerSync(program: Command, act: Action): void {
           // The bar's total: what the previous completed run of this mode saw — not the last
           // run's, which may be a sync-user or admin run that sees one user or none.
           const { directory: history } = await ctx.client.request<{
-            directory: { runs: { nodes: { mode: string; counts: { seen: number } }[] } } | null;
+            directory: {
+              runs: { nodes: { mode: string; counts: { seen: number; adminsSeen: number } }[] };
+            } | null;
           }>(
             `query($id: ID!) { directory(id: $id) {
-               runs(status: [COMPLETED], first: 20) { nodes { mode counts { seen } } } } }`,
+               runs(status: [COMPLETED], first: 20) { nodes { mode counts { seen adminsSeen } } } } }`,
             { id: dir.id },
           );
-          const expected = history?.runs.nodes.find((r) => r.mode === mode)?.counts.seen;
+          const previous = history?.runs.nodes.find((r) => r.mode === mode)?.counts;
+          // An ADMIN run counts administrators (its `seen` is 0).
+          const expected = mode === 'ADMIN' ? previous?.adminsSeen : previous?.seen;
           const { syncAll } = await ctx.client.request<{ syncAll: Run }>(
             `mutation($id: ID!, $mode: SyncMode, $dryRun: Boolean) {
              syncAll(directoryId: $id, mode: $mode, dryRun: $dryRun) { ${RUN_FIELDS} } }`,

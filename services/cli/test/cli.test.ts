@@ -533,6 +533,83 @@ describe('dirsync (command line)', () => {
       expect(exported.map((u) => u.username)).toContain('jdoe');
       expect((await dirsync(['users', 'export', '--format', 'xml'])).code).toBe(ExitCode.USAGE);
     });
+
+    it('bypass on|off sets and clears the bypass; a bad value exits 2, an unknown user 5', async () => {
+      const on = await dirsync(['users', 'bypass', 'jdoe', 'on', '--directory', NAME]);
+      expect(on.code, on.stderr).toBe(ExitCode.OK);
+      expect(on.stdout).toMatch(/^bypass on: jdoe \([0-9a-f-]{36}\) of Demo OpenLDAP: BYPASS\n$/);
+      const shown = await dirsync(['users', 'show', 'jdoe', '--json']);
+      expect(shown.json<{ status: string }>().status).toBe('BYPASS');
+      const off = await dirsync([
+        'users',
+        'bypass',
+        shown.json<{ id: string }>().id,
+        'off',
+        '--json',
+      ]);
+      expect(off.code, off.stderr).toBe(ExitCode.OK);
+      expect(off.json<{ status: string }>().status).toBe('ACTIVE');
+      expect((await dirsync(['users', 'bypass', 'jdoe', 'maybe'])).code).toBe(ExitCode.USAGE);
+      expect((await dirsync(['users', 'bypass', 'no-such-user', 'on'])).code).toBe(
+        ExitCode.NOT_FOUND,
+      );
+    });
+
+    it('restore and purge a user the source lost; purge needs --yes; an active user is refused', async () => {
+      // Two users outside the administrator groups the later tests use, deleted from the source.
+      const { users } = await stack.gql<{
+        users: {
+          nodes: {
+            id: string;
+            username: string;
+            sourceLocator: string;
+            groups: { nodes: { name: string }[] };
+          }[];
+        };
+      }>(
+        `query($d: ID!) { users(first: 60, filter: { directoryId: $d, status: [ACTIVE] }) {
+           nodes { id username sourceLocator groups(first: 50) { nodes { name } } } } }`,
+        { d: directoryId },
+      );
+      const [gone, purged] = users.nodes.filter(
+        (u) =>
+          u.username !== 'jdoe' &&
+          u.sourceLocator.startsWith('uid=') &&
+          !u.groups.nodes.some((g) => g.name.includes('engineering')),
+      );
+      await slapd.modify(
+        `dn: ${gone!.sourceLocator}\nchangetype: delete\n\ndn: ${purged!.sourceLocator}\nchangetype: delete\n`,
+      );
+      const sync = await dirsync(['sync', NAME, '--wait']);
+      expect(sync.code, sync.stdout + sync.stderr).toBe(ExitCode.OK);
+      expect(sync.stdout).toMatch(/pending deletion\s+2\n/);
+
+      const restored = await dirsync(['users', 'restore', gone!.username, '--directory', NAME]);
+      expect(restored.code, restored.stderr).toBe(ExitCode.OK);
+      expect(restored.stdout).toBe(`restored ${gone!.username} (${gone!.id}) of ${NAME}: ACTIVE\n`);
+      const again = await dirsync(['users', 'restore', gone!.id, '--json']);
+      expect(again.code).toBe(ExitCode.ERROR);
+      expect(again.json()).toMatchObject({ error: { code: 'NOT_PENDING_DELETION' } });
+
+      const refused = await dirsync(['users', 'purge', purged!.id]);
+      expect(refused.code).toBe(ExitCode.USAGE);
+      expect(refused.stderr).toContain('add --yes');
+      const yes = await dirsync(['users', 'purge', purged!.id, '--yes']);
+      expect(yes.code, yes.stderr).toBe(ExitCode.OK);
+      expect(yes.stdout).toBe(`purged ${purged!.username} (${purged!.id})\n`);
+      expect((await dirsync(['users', 'show', purged!.id])).code).toBe(ExitCode.NOT_FOUND);
+      expect((await dirsync(['users', 'purge', 'jdoe', '--yes'])).code).toBe(ExitCode.ERROR);
+      expect((await dirsync(['users', 'restore', 'no-such-user'])).code).toBe(ExitCode.NOT_FOUND);
+      const reader = await stack.client('READ_ONLY');
+      const denied = await runCli(
+        ['--url', stack.gatewayUrl, '--api-key', reader.key, 'users', 'bypass', 'jdoe', 'on'],
+        {
+          io: { stdout: { write: () => true }, stderr: { write: () => true } },
+          env: { configHome: join(dir, 'config') },
+        },
+      );
+      expect(denied).toBe(ExitCode.AUTH);
+    });
   });
 
   describe('directories test', () => {

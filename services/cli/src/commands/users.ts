@@ -133,8 +133,37 @@ function end(out: Writable & { end?: (cb: () => void) => void }): Promise<void> 
   return new Promise((resolve) => (out.end ? out.end(resolve) : resolve()));
 }
 
+/** A user by id, or by username (in `directory` when given); NOT_FOUND (exit 5) otherwise. */
+async function findUser<T = User>(
+  ctx: CommandContext,
+  ref: string,
+  directory: string | undefined,
+  fields: string = USER_FIELDS,
+): Promise<T> {
+  let user: T | null;
+  if (isUuid(ref) && !directory) {
+    ({ user } = await ctx.client.request<{ user: T | null }>(
+      `query($id: ID!) { user(id: $id) { ${fields} } }`,
+      { id: ref },
+    ));
+  } else {
+    const directoryId = directory ? (await resolveDirectory(ctx, directory)).id : null;
+    ({ userByUsername: user } = await ctx.client.request<{ userByUsername: T | null }>(
+      `query($u: String!, $d: ID) { userByUsername(username: $u, directoryId: $d) { ${fields} } }`,
+      { u: ref, d: directoryId },
+    ));
+  }
+  if (!user) throw new CliError(`no user "${ref}"`, ExitCode.NOT_FOUND, 'NOT_FOUND');
+  return user;
+}
+
+const userLine = (u: User) =>
+  `${u.username} (${u.id}) of ${u.directory?.name ?? 'no directory'}: ${u.status}`;
+
 export function registerUsers(program: Command, act: Action): void {
-  const users = program.command('users').description('imported users: list, show, export');
+  const users = program
+    .command('users')
+    .description('imported users: list, show, export, restore, purge, bypass');
 
   filterOptions(users.command('list').description('users in username order, a page at a time'))
     .option('-n, --limit <n>', 'how many (at most 500)', '50')
@@ -178,22 +207,12 @@ export function registerUsers(program: Command, act: Action): void {
     .action(
       act(async (ctx, ref: string, opts: { directory?: string }) => {
         const fields = `${USER_FIELDS} groups(first: 500) { totalCount nodes { id name } }`;
-        let user: (User & { groups: Connection<{ id: string; name: string }> }) | null;
-        if (isUuid(ref) && !opts.directory) {
-          ({ user } = await ctx.client.request<{ user: typeof user }>(
-            `query($id: ID!) { user(id: $id) { ${fields} } }`,
-            { id: ref },
-          ));
-        } else {
-          const directoryId = opts.directory
-            ? (await resolveDirectory(ctx, opts.directory)).id
-            : null;
-          ({ userByUsername: user } = await ctx.client.request<{ userByUsername: typeof user }>(
-            `query($u: String!, $d: ID) { userByUsername(username: $u, directoryId: $d) { ${fields} } }`,
-            { u: ref, d: directoryId },
-          ));
-        }
-        if (!user) throw new CliError(`no user "${ref}"`, ExitCode.NOT_FOUND, 'NOT_FOUND');
+        const user = await findUser<User & { groups: Connection<{ id: string; name: string }> }>(
+          ctx,
+          ref,
+          opts.directory,
+          fields,
+        );
         if (ctx.json) return printJson(ctx.io, user);
         ctx.io.stdout.write(
           formatPairs([
@@ -217,6 +236,76 @@ export function registerUsers(program: Command, act: Action): void {
             ...user.customAttributes.map((a): [string, string] => [a.name, a.value]),
           ]),
         );
+      }),
+    );
+
+  users
+    .command('restore')
+    .description(
+      'restore a user in PENDING_DELETION: its previous status comes back (same id); exit 1 (NOT_PENDING_DELETION) when it is not pending deletion',
+    )
+    .argument('<user>', 'user id or username')
+    .option('-d, --directory <directory>', 'the directory of the username (id or name)')
+    .action(
+      act(async (ctx, ref: string, opts: { directory?: string }) => {
+        const { id } = await findUser(ctx, ref, opts.directory, 'id');
+        const { restoreUser } = await ctx.client.request<{ restoreUser: User }>(
+          `mutation($id: ID!) { restoreUser(id: $id) { ${USER_FIELDS} } }`,
+          { id },
+        );
+        if (ctx.json) return printJson(ctx.io, restoreUser);
+        ctx.io.stdout.write(`restored ${userLine(restoreUser)}\n`);
+      }),
+    );
+
+  users
+    .command('purge')
+    .description(
+      'delete a user in PENDING_DELETION now, with its aliases, phones and memberships (needs --yes); exit 1 (NOT_PENDING_DELETION) when it is not pending deletion',
+    )
+    .argument('<user>', 'user id or username')
+    .option('-d, --directory <directory>', 'the directory of the username (id or name)')
+    .option('--yes', 'really delete: a purged user cannot be restored')
+    .action(
+      act(async (ctx, ref: string, opts: { directory?: string; yes?: boolean }) => {
+        const user = await findUser(ctx, ref, opts.directory);
+        if (!opts.yes) {
+          throw new CliError(
+            `purging ${userLine(user)} cannot be undone: add --yes`,
+            ExitCode.USAGE,
+          );
+        }
+        const { purgeUser } = await ctx.client.request<{ purgeUser: string }>(
+          `mutation($id: ID!) { purgeUser(id: $id) }`,
+          { id: user.id },
+        );
+        if (ctx.json)
+          return printJson(ctx.io, { id: purgeUser, username: user.username, purged: true });
+        ctx.io.stdout.write(`purged ${user.username} (${purgeUser})\n`);
+      }),
+    );
+
+  users
+    .command('bypass')
+    .description(
+      "set (on) or clear (off) a user's bypass: the status is BYPASS while the user is neither disabled nor pending deletion; syncs keep it",
+    )
+    .argument('<user>', 'user id or username')
+    .argument('<on|off>', 'on sets the bypass, off clears it')
+    .option('-d, --directory <directory>', 'the directory of the username (id or name)')
+    .action(
+      act(async (ctx, ref: string, value: string, opts: { directory?: string }) => {
+        const v = value.toLowerCase();
+        if (v !== 'on' && v !== 'off') {
+          throw new CliError(`bypass must be on or off, not "${value}"`, ExitCode.USAGE);
+        }
+        const { id } = await findUser(ctx, ref, opts.directory, 'id');
+        const { setUserBypass } = await ctx.client.request<{ setUserBypass: User }>(
+          `mutation($id: ID!, $bypass: Boolean!) { setUserBypass(id: $id, bypass: $bypass) { ${USER_FIELDS} } }`,
+          { id, bypass: v === 'on' },
+        );
+        if (ctx.json) return printJson(ctx.io, setUserBypass);
+        ctx.io.stdout.write(`bypass ${v}: ${userLine(setUserBypass)}\n`);
       }),
     );
 

@@ -174,4 +174,44 @@ describe('casefold admin e-mails migration', () => {
       emailConflict: false,
     });
   });
+
+  it('a kept e-mail stays taken for createAdmin and updateAdmin after its holder moves away', async () => {
+    const insert = async (email: string, key: string) => {
+      const [row] = await h.db.sql.rows<{ id: string }>(
+        `insert into admins (email, email_key, role, roles) values (?, ?, 'HELP_DESK', '{HELP_DESK}')
+         returning id`,
+        [email, key],
+      );
+      return row!.id;
+    };
+    // Two manual administrators as the migration leaves them: straße@ kept behind STRASSE@.
+    const holder = await insert('STRASSE@bk.example', 'strasse@bk.example');
+    const kept = await insert('straße@bk.example', 'strasse@bk.example\u0001');
+    await h.db.sql.exec('update admins set email_key = email_key || id::text where id = ?', [kept]);
+    const moved = await gql(
+      h.service.url,
+      'mutation($id: ID!) { updateAdmin(id: $id, input: { email: "moved@bk.example" }) { id } }',
+      { id: holder },
+    );
+    expect(moved.errors).toBeUndefined();
+    const created = await gql(
+      h.service.url,
+      'mutation { createAdmin(input: { email: "STRASSE@bk.example", role: HELP_DESK }) { id } }',
+    );
+    expect(created.errors?.[0]?.extensions).toMatchObject({
+      code: 'CONFLICT',
+      field: 'email',
+      adminId: kept,
+    });
+    const back = await gql(
+      h.service.url,
+      'mutation($id: ID!) { updateAdmin(id: $id, input: { email: "Strasse@BK.example" }) { id } }',
+      { id: holder },
+    );
+    expect(back.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', adminId: kept });
+    const [n] = await h.rows<{ n: string }>(
+      `select count(*) as n from admins where split_part(email_key, chr(1), 1) = 'strasse@bk.example'`,
+    );
+    expect(Number(n?.n)).toBe(1);
+  });
 });

@@ -185,4 +185,44 @@ describe('casefold names migration', () => {
     );
     expect(yara.data?.user).toEqual({ aliases: ['yara.m'], nameConflicts: [] });
   });
+
+  it('a kept name stays taken for manual writes after its holder moves away', async () => {
+    const write = async (query: string, variables: Record<string, unknown>) =>
+      gql<Record<string, { id: string }>>(h.service.url, query, variables);
+    const CREATE = 'mutation($input: CreateUserInput!) { createUser(input: $input) { id } }';
+    // The manual ﬁona holds the name FIONA is kept under; it takes another username.
+    const moved = await write(
+      'mutation($id: ID!) { updateUser(id: $id, input: { username: "fiona.moved" }) { id } }',
+      { id: ids['fiona'] },
+    );
+    expect(moved.errors).toBeUndefined();
+    const again = await write(CREATE, { input: { username: 'Fiona' } });
+    expect(again.errors?.[0]?.extensions).toMatchObject({
+      code: 'CONFLICT',
+      field: 'username',
+      userId: ids['f2'],
+    });
+    const renamed = await write(
+      'mutation($id: ID!) { updateUser(id: $id, input: { username: "FIONA" }) { id } }',
+      { id: ids['fiona'] },
+    );
+    expect(renamed.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', userId: ids['f2'] });
+
+    // An alias kept behind a holder that is gone (the state the migration leaves).
+    await h.db.sql.exec(
+      `insert into user_aliases (user_id, position, alias, alias_key) values (?, 5, 'Kuß', ?)`,
+      [ids['y2'], `kuss\u0001${ids['y2']}`],
+    );
+    for (const input of [{ username: 'KUSS' }, { username: 'kuss.other', aliases: ['Kuss'] }]) {
+      const taken = await write(CREATE, { input });
+      expect(taken.errors?.[0]?.extensions).toMatchObject({
+        code: 'CONFLICT',
+        userId: ids['y2'],
+      });
+    }
+    const [n] = await h.rows<{ n: string }>(
+      `select count(*) as n from users where split_part(username_key, chr(1), 1) in ('fiona', 'kuss')`,
+    );
+    expect(Number(n?.n)).toBe(1);
+  });
 });

@@ -21,7 +21,10 @@ export interface NameHolder {
 
 /**
  * The holders of these keys among users other than `self` (username first when a key is both,
- * which cannot happen between two users but can within one).
+ * which cannot happen between two users but can within one). A name the case-folding migration
+ * kept for the loser of a collision (key `key + U+0001 + id`) holds the name too: letting a manual
+ * write take it would make two users with one folded name. The split_part is not indexed; only
+ * the API's manual writes ask, never the apply path.
  */
 export async function takenNames(
   sql: Sql,
@@ -38,12 +41,14 @@ export async function takenNames(
   }>(
     `select x.key, u.id as user_id, u.username, u.directory_id, 'username' as kind
      from unnest(?::text[]) as x(key)
-     cross join lateral (select * from users u where u.username_key = x.key limit 1) u
-     where u.id is distinct from ?::uuid
+     cross join lateral (
+       select * from users u
+       where split_part(u.username_key, chr(1), 1) = x.key and u.id is distinct from ?::uuid
+       order by (u.username_key = x.key) desc limit 1) u
      union all
      select x.key, u.id, u.username, u.directory_id, 'alias'
      from unnest(?::text[]) as x(key)
-     join user_aliases a on a.alias_key = x.key
+     join user_aliases a on split_part(a.alias_key, chr(1), 1) = x.key
      join users u on u.id = a.user_id
      where a.user_id is distinct from ?::uuid`,
     [keys, self, keys, self],

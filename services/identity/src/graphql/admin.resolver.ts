@@ -167,11 +167,17 @@ function refuseSyncedAdmin(
   }));
 }
 
-/** CONFLICT when another administrator has the e-mail (e-mails are unique across dirsync). */
+/**
+ * CONFLICT when another administrator has the e-mail (e-mails are unique across dirsync). One the
+ * case-folding migration kept under `key + U+0001 + id` has it too: creating another would make two
+ * administrators with one folded e-mail.
+ */
 async function checkEmailFree(sql: Sql, key: string, self: string | null): Promise<void> {
   const [other] = await sql.rows<{ id: string; email: string }>(
-    'select id, email from admins where email_key = ? and id is distinct from ?::uuid',
-    [key, self],
+    `select id, email from admins
+     where split_part(email_key, chr(1), 1) = ? and id is distinct from ?::uuid
+     order by (email_key = ?) desc limit 1`,
+    [key, self, key],
   );
   if (other) {
     throw apiError(

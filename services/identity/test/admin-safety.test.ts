@@ -190,6 +190,8 @@ describe('a role group that suddenly returns nobody', () => {
     expect(list.totalCount).toBe(5);
     expect(list.emails).toEqual(staff(dir, 5).map((a) => a.email));
     expect((await held(randomUUID())).totalCount).toBe(0);
+    // An id in upper case is the same run (as for users(filter: { heldByRunId })).
+    expect((await held(blocked.runId.toUpperCase())).totalCount).toBe(5);
   });
 
   it('approve removes exactly the held administrators, minus one observed since', async () => {

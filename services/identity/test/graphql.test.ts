@@ -181,6 +181,7 @@ describe('users', () => {
       ['users(filter: { heldByRunId: $id }) { totalCount }', 'filter.heldByRunId'],
       ['groups(filter: { directoryId: $id }) { totalCount }', 'filter.directoryId'],
       ['admins(filter: { directoryId: $id }) { totalCount }', 'filter.directoryId'],
+      ['admins(filter: { heldByRunId: $id }) { totalCount }', 'filter.heldByRunId'],
     ];
     for (const [field, arg] of cases) {
       for (const id of ['zzz', '', 'x'.repeat(5000)]) {

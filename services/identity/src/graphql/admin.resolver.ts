@@ -208,7 +208,10 @@ export class AdminResolver {
   ): Promise<AdminConnection> {
     const size = checkFirst(first);
     const position = decodeCursor(after);
+    // Malformed ids are BAD_USER_INPUT before anything is read (an empty page would hide a typo);
+    // run ids are stored lower-case, so an upper-case one is lowered like users(heldByRunId).
     const directoryId = optionalUuid(filter?.directoryId, 'filter.directoryId');
+    const heldByRunId = optionalUuid(filter?.heldByRunId, 'filter.heldByRunId');
     const qb = ctx.em.createQueryBuilder(Admin, 'a').select('*');
     if (filter?.role?.length) qb.andWhere({ role: { $in: filter.role } });
     if (filter?.status?.length) qb.andWhere({ status: { $in: filter.status } });
@@ -222,10 +225,10 @@ export class AdminResolver {
     if (filter?.search) {
       qb.andWhere('a.search_text like lower(?)', [likePattern(filter.search.normalize('NFC'))]);
     }
-    if (filter?.heldByRunId) {
+    if (heldByRunId) {
       qb.andWhere(
         'exists (select 1 from run_held_admins h where h.admin_id = a.id and h.run_id = ?)',
-        [filter.heldByRunId],
+        [heldByRunId],
       );
     }
     const counter = qb.clone();

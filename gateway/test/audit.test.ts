@@ -134,6 +134,28 @@ describe('audit log', () => {
     expect(await runs()).toBe(before);
   });
 
+  it('records a mutation whose arguments carry unpaired surrogates, which then gets its own answer', async () => {
+    const mutation = 'mutation($d: ID!) { syncAll(directoryId: $d) { id } }';
+    const plain = await manager.gqlRaw(mutation, { d: 'bksurx' });
+    const code = plain.errors?.[0]?.extensions?.code;
+    expect(code).toMatch(/^(BAD_USER_INPUT|NOT_FOUND)$/);
+    // JSON carries them as escapes ("bksur\ud800x"), which jsonb refuses.
+    for (const d of ['bksur\ud800x', 'bksur\udc00x', 'bk\u0000sur\udfff']) {
+      const hostile = await manager.gqlRaw(mutation, { d });
+      expect(hostile.errors?.[0]?.extensions?.code, JSON.stringify(d)).toBe(code);
+    }
+    const entries = (await audit({ field: 'syncAll' })).filter((e) =>
+      JSON.stringify(e.arguments).includes('"bk'),
+    );
+    expect(entries.map((e) => [e.result, e.errorCodes, e.arguments])).toEqual(
+      ['bk\uFFFDsur\uFFFD', 'bksur\uFFFDx', 'bksur\uFFFDx', 'bksurx'].map((d) => [
+        'ERROR',
+        [code],
+        { syncAll: { directoryId: d, mode: 'FULL', dryRun: false } },
+      ]),
+    );
+  });
+
   it('does not record queries', async () => {
     const count = (await audit()).length;
     await readOnly.gql('{ users { totalCount } directories { totalCount } }');

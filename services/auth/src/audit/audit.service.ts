@@ -83,6 +83,29 @@ export interface AuditFilter {
   until?: Date | null | undefined;
 }
 
+/** An unpaired UTF-16 surrogate (matched per code unit: no `u` flag). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Text jsonb can hold: NUL and unpaired surrogates (JSON escapes it refuses, 22P02) become
+ * U+FFFD. A hostile argument must not make its mutation unauditable — the audit write failing
+ * would answer AUDIT_UNAVAILABLE instead of the mutation's own answer.
+ */
+export function auditableText(text: string): string {
+  return text.replaceAll('\0', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/** JSON of a value with every string and object key made {@link auditableText}. */
+function auditableJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (typeof v === 'string') return auditableText(v);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [auditableText(k), x]));
+    }
+    return v;
+  });
+}
+
 /** A text[] parameter, passed as JSON (the driver would spread a JS array into a list). */
 const TEXT_ARRAY = 'array(select jsonb_array_elements_text(?::jsonb))';
 
@@ -105,11 +128,8 @@ export class AuditService {
         entry.principal.kind,
         entry.principal.role,
         entry.operationName,
-        JSON.stringify(entry.fields),
-        // jsonb cannot hold U+0000: a hostile argument must not make the mutation unauditable.
-        JSON.stringify(entry.arguments ?? {}, (_k, v: unknown) =>
-          typeof v === 'string' ? v.replaceAll('\0', '\uFFFD') : v,
-        ),
+        auditableJson(entry.fields),
+        auditableJson(entry.arguments ?? {}),
         entry.clientAddress,
         entry.requestId,
       ],

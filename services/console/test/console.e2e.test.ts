@@ -8,6 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { loadDemo, normalizeDn, startSlapd, waitFor, type Slapd } from '@dirsync/testkit';
 import {
@@ -198,6 +199,29 @@ describe('the console in Chromium', () => {
     expect(text).toContain(dirName);
     expect(text).toMatch(/Groups\s*\(\d+\)/);
     await shot('console-user.png');
+
+    // A user whose alias is jdoe's username under case folding (what migration
+    // 20261204093000_casefold_names keeps): the page names the alias and its holder.
+    const { createUser } = await stack.gql<{ createUser: { id: string } }>(
+      `mutation { createUser(input: { username: "console.kept", aliases: ["console.kept.a"] }) { id } }`,
+    );
+    const db = new pg.Client({ connectionString: stack.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(
+        `update identity.user_aliases set alias = 'JDOE', alias_key = 'jdoe' || chr(1) || user_id
+         where user_id = $1`,
+        [createUser.id],
+      );
+    } finally {
+      await db.end();
+    }
+    await page.goto(`${origin}/users/${createUser.id}`);
+    await page.waitForSelector('[data-testid="name-conflicts"] a:has-text("jdoe")');
+    expect(await page.locator('[data-testid="name-conflicts"]').innerText()).toMatch(
+      /Alias JDOE held by jdoe/,
+    );
+    await stack.gql(`mutation($id: ID!) { deleteUser(id: $id) }`, { id: createUser.id });
   });
 
   it('shows users who left the source in the trash; restores, purges, and restores through the source', async () => {

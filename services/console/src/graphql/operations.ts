@@ -531,6 +531,7 @@ export const USER: Doc<{ user: UserDetail | null }, { id: string }> = gql`
       ${USER_ROW}
       directoryId externalId bypass synced firstName lastName sourceLocator createdAt updatedAt
       aliases phones { number kind } customAttributes { name value }
+      nameConflicts { code name holder { id username } }
       groups(first: 100) { totalCount nodes { id name } pageInfo { hasNextPage endCursor } }
     }
   }

@@ -226,6 +226,13 @@ export interface UserDetail extends UserRow {
   aliases: string[];
   phones: { number: string; kind: string }[];
   customAttributes: { name: string; value: string }[];
+  /** Its username or aliases another user holds (full case folding made them equal). */
+  nameConflicts: {
+    code: 'USERNAME_CONFLICT' | 'ALIAS_CONFLICT';
+    name: string;
+    /** null once nobody holds the name (the user's next sync takes it back). */
+    holder: { id: string; username: string } | null;
+  }[];
   groups: Connection<{ id: string; name: string }> & { totalCount: number };
 }
 

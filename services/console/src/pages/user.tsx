@@ -118,6 +118,28 @@ export function UserPage({ id }: { id: string }) {
           />
         </div>
       ) : null}
+      {u.nameConflicts.length > 0 ? (
+        <div className="notice" data-testid="name-conflicts">
+          Another user holds{' '}
+          {u.nameConflicts.length === 1 ? 'a name of this user' : 'names of this user'}; a held name
+          matches nothing (two names that are the same under Unicode case folding):
+          <ul className="plain">
+            {u.nameConflicts.map((c) => (
+              <li key={`${c.code}:${c.name}`}>
+                {c.code === 'USERNAME_CONFLICT' ? 'Username' : 'Alias'}{' '}
+                <span className="mono">{c.name}</span>{' '}
+                {c.holder ? (
+                  <>
+                    held by <Link to={`/users/${c.holder.id}`}>{c.holder.username}</Link>
+                  </>
+                ) : (
+                  <span className="muted">free again: the next sync takes it back</span>
+                )}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       <div className="columns">
         <div className="card">
           <h2>Profile</h2>

@@ -1,11 +1,23 @@
 // Dry runs through the real service (NATS → identity → Postgres): the plan is recorded as the
 // run's changes and reported in its final RunUpdate, no user/group/membership/alias/phone row
 // (nor any other table but run history) changes, the cursor is not sent, a would-be block is
-// reported, and the plan equals what the same run then does for real.
-import { ErrorCode, RunStatus, SyncMode, UserOutcome, type RunUpdate } from '@dirsync/proto';
+// reported, and the plan equals what the same run then does for real. While it reads, its
+// RunUpdates count what it observed (seen, groupsSeen), batch by batch.
+import {
+  AdminRole,
+  ErrorCode,
+  RunStatus,
+  SyncMode,
+  UserOutcome,
+  type DirectoryEvent,
+  type RunUpdate,
+} from '@dirsync/proto';
+import { waitFor } from '@dirsync/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COUNT_KEYS } from '../src/apply/run.repository.js';
 import {
   RunBuilder,
+  admin,
   gql,
   group,
   runAndWait,
@@ -251,5 +263,151 @@ describe('dry run', () => {
         removedGroupIds: [expect.any(String)],
       },
     ]);
+  });
+});
+
+/** Every count of a run 0. */
+const everyCountZero = Object.fromEntries(COUNT_KEYS.map((k) => [k, 0]));
+
+describe('dry run progress', () => {
+  const pdir = 'dir-dry-progress';
+
+  /** Publish `events` and wait until identity has sent the run's RunUpdate numbered `seq`. */
+  async function step(events: readonly DirectoryEvent[], seq: number): Promise<RunUpdate> {
+    await h.publish(events);
+    const runId = events[0]!.runId;
+    const found = await waitFor(
+      async () => (await h.updates(runId)).find((u) => u.update.seq === seq),
+      { timeoutMs: 20_000, message: `RunUpdate ${seq} of run ${runId}` },
+    );
+    return found.update;
+  }
+
+  /** The run the dry run below plans, in batches as a connector sends them. */
+  function batches(dryRun: boolean): RunBuilder {
+    return (
+      new RunBuilder(pdir)
+        .started(SyncMode.FULL, { dryRun })
+        // 3 records.
+        .users([
+          user('p1', 'pia'),
+          user('p2', 'paul', { displayName: 'Paul P.' }),
+          user('p3', 'pat'),
+        ])
+        // The same record twice in a batch is one observation; a record without username is a
+        // per-object error (MISSING_USERNAME), not seen: 1.
+        .users([user('p4', 'pete'), user('p4', 'pete'), user('p5', '  ')])
+        // An observation of the wrong kind (administrators in a user run): ignored, counts nothing.
+        .admins([admin('pa1', 'pa1@example.org', AdminRole.OWNER)])
+        // Again in a later batch (counted again, as a real run counts it), and a record whose
+        // username another record of the directory holds (DUPLICATE_USERNAME, but seen): 2.
+        .users([user('p3', 'pat'), user('p6', 'PIA')])
+        // 2 groups (one of them twice); a group without a name is an error.
+        .groups([group('pg1', 'Ops'), group('pg2', 'Dev'), group('pg2', 'Dev'), group('pg3', ' ')])
+        .members({ pg1: ['p1', 'p3'], pg2: ['p4'] })
+        .completed('c-progress', { entriesRead: 14 })
+    );
+  }
+
+  it('counts seen and groupsSeen per staged batch; the plan replaces them; writes no row', async () => {
+    const first = await runAndWait(
+      h,
+      new RunBuilder(pdir)
+        .started(SyncMode.FULL)
+        .users([user('p1', 'pia'), user('p2', 'paul'), user('p7', 'pam')])
+        .groups([group('pg1', 'Ops')])
+        .members({ pg1: ['p1', 'p2'] })
+        .completed('c-first'),
+    );
+    expect(first.status).toBe(RunStatus.COMPLETED);
+    const before = await snapshot();
+
+    const run = batches(true);
+    const [started, u1, u2, wrongKind, u3, g1, m1, done] = run.events as [
+      DirectoryEvent,
+      DirectoryEvent,
+      DirectoryEvent,
+      DirectoryEvent,
+      DirectoryEvent,
+      DirectoryEvent,
+      DirectoryEvent,
+      DirectoryEvent,
+    ];
+    const reading: RunUpdate[] = [];
+    reading.push(await step([started], 1));
+    reading.push(await step([u1], 2));
+    // A redelivery of a staged batch (a new JetStream message, which applied_events drops)
+    // counts nothing and sends no update: the next batch's update comes next.
+    await h.publish([u1], { msgIdSuffix: ':again' });
+    reading.push(await step([u2], 3));
+    reading.push(await step([wrongKind], 4));
+    reading.push(await step([u3], 5));
+    reading.push(await step([g1], 6));
+    reading.push(await step([m1], 7));
+
+    expect(reading.map((u) => [u.status, u.dryRun])).toEqual(
+      Array(7).fill([RunStatus.RUNNING, true]),
+    );
+    expect(reading.map((u) => [u.counts!.seen, u.counts!.groupsSeen])).toEqual([
+      [0, 0],
+      [3, 0],
+      [4, 0],
+      [4, 0],
+      [6, 0],
+      [6, 2],
+      [6, 2],
+    ]);
+    // What only the plan knows stays 0 while the run reads, errors included.
+    for (const u of reading) {
+      expect({ ...u.counts!, seen: 0, groupsSeen: 0 }).toMatchObject(everyCountZero);
+      expect(u.errors).toEqual([]);
+    }
+    // Identity's run row has them too (sync keeps the latest update's counts for SyncRun).
+    const [row] = await h.rows<{ counts: Record<string, number> }>(
+      'select counts from runs where run_id = ?',
+      [run.runId],
+    );
+    expect(row?.counts).toMatchObject({ seen: 6, groupsSeen: 2, created: 0 });
+    // Nothing written while it reads.
+    expect(await snapshot()).toEqual(before);
+
+    await h.publish([done]);
+    const plan = await h.finalUpdate(run.runId);
+    expect(plan.status).toBe(RunStatus.COMPLETED);
+    expect(await snapshot()).toEqual(before);
+    // The plan's seen / groupsSeen are what the run counted while it read: the replay counts
+    // from 0, not on top of the reading.
+    expect(plan.counts).toMatchObject({
+      seen: 6,
+      groupsSeen: 2,
+      created: 2,
+      updated: 1,
+      unchanged: 2,
+      pendingDeletion: 1,
+      groupsCreated: 1,
+      errors: 3,
+      entriesRead: 14,
+    });
+
+    // The same batches applied for real count exactly the same.
+    const real = await runAndWait(h, batches(false));
+    expect(real.status).toBe(RunStatus.COMPLETED);
+    expect(real.counts).toEqual(plan.counts);
+  });
+
+  it('a USER dry run counts the user it read while it reads', async () => {
+    const run = new RunBuilder(pdir)
+      .started(SyncMode.USER, { username: 'pia', dryRun: true })
+      .users([user('p1', 'pia', { displayName: 'Pia P.' })])
+      .completed();
+    const [started, users, done] = run.events as [DirectoryEvent, DirectoryEvent, DirectoryEvent];
+    await step([started], 1);
+    const read = await step([users], 2);
+    expect(read.status).toBe(RunStatus.RUNNING);
+    expect(read.counts).toMatchObject({ seen: 1, updated: 0 });
+    await h.publish([done]);
+    const plan = await h.finalUpdate(run.runId);
+    expect(plan.userOutcome).toBe(UserOutcome.UPDATED);
+    expect(plan.counts).toMatchObject({ seen: 1, updated: 1 });
   });
 });

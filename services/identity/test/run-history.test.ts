@@ -216,6 +216,46 @@ describe('run history', () => {
   });
 });
 
+describe('run history of a dry run', () => {
+  it('a dry run read in several batches: its planned counts equal its recorded changes', async () => {
+    const d = 'dir-history-dry';
+    await runAndWait(
+      h,
+      new RunBuilder(d)
+        .started(SyncMode.FULL)
+        .users([user('y1', 'yara'), user('y2', 'yusuf'), user('y3', 'yves')])
+        .groups([group('yg1', 'Yard')])
+        .members({ yg1: ['y1', 'y2'] })
+        .completed(),
+    );
+    // While it reads, the dry run counts seen / groupsSeen per batch (dry-run.test.ts); the
+    // plan's counts must still be the plan's changes, each counted once.
+    const plan = await runAndWait(
+      h,
+      new RunBuilder(d)
+        .started(SyncMode.FULL, { dryRun: true })
+        .users([user('y1', 'yara', { email: 'yara@new.example' }), user('y4', 'yoko')])
+        .users([user('y2', 'yusuf', { disabled: true }), user('y5', '')])
+        .users([user('y6', 'YARA')])
+        .groups([group('yg1', 'Yard'), group('yg2', 'Yonder')])
+        .members({ yg1: ['y1'], yg2: ['y4'] })
+        .completed(),
+    );
+    expect(plan.dryRun).toBe(true);
+    expect(plan.counts).toMatchObject({
+      seen: 4,
+      groupsSeen: 2,
+      created: 1,
+      updated: 2,
+      disabled: 1,
+      pendingDeletion: 1,
+      errors: 2,
+      groupsCreated: 1,
+    });
+    await expectCountsEqualHistory(plan);
+  });
+});
+
 interface AdminPage {
   totalCount: number;
   nodes: {

@@ -315,8 +315,9 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
 
     if (isObservation(body.case)) {
       if (run.dryRun) {
-        // A dry run applies nothing now: the event is kept and replayed at completion.
-        await stageDryEvent(sql, event);
+        // A dry run applies nothing now: the event is kept and replayed at completion; its
+        // observation counts (seen, groupsSeen) grow now, as a real run's do.
+        await stageDryEvent(sql, run, event);
         await progress(sql, run, []);
       } else {
         await progress(sql, run, await observe(sql, run, event));

@@ -7,7 +7,9 @@ import {
 } from '@dirsync/proto';
 import type { Sql } from '../db/sql.js';
 import { markLifecycle, rollbackLifecycle } from '../lifecycle/lifecycle.outbox.js';
-import type { RunState } from './run.repository.js';
+import { countSeenGroups } from './groups.apply.js';
+import { emptyCounts, type RunState } from './run.repository.js';
+import { countSeenUsers } from './users.apply.js';
 
 /**
  * Dry runs (`SyncJob.dry_run`, `syncAll(dryRun: true)`, `syncUser(…, dryRun: true)`).
@@ -19,6 +21,10 @@ import type { RunState } from './run.repository.js';
  * rolls the savepoint back. Then it records the plan as the run's changes (run history), sends
  * it in the final RunUpdate (planned counts; `removals` when a real run would be BLOCKED; no
  * cursor) and commits.
+ *
+ * Progress: while the run reads, each staged batch adds what it observed to `seen` /
+ * `groupsSeen` (stageDryEvent), so its RunUpdates move like a real run's; the planned counts
+ * (created, updated, …, errors) stay 0 until the plan, whose counts replace them all.
  *
  * Why replay-and-roll-back rather than computing the plan without writing: the plan is then the
  * real run's behaviour by construction (claims, username conflicts, bypass, restore, thresholds,
@@ -34,12 +40,23 @@ import type { RunState } from './run.repository.js';
  * Administrators have no dry run (refused by sync and identity).
  */
 
-/** Keep an observation event of a dry run for its replay. A redelivery is already deduplicated. */
-export async function stageDryEvent(sql: Sql, event: DirectoryEvent): Promise<void> {
-  await sql.exec(
+/**
+ * Keep an observation event of a dry run for its replay, and count what it observed so that the
+ * run's progress moves while it reads: a `UserBatch` adds to `seen`, a `GroupBatch` to
+ * `groupsSeen`, exactly what applying it adds (`countSeenUsers` / `countSeenGroups`, the
+ * functions the apply path counts with). Every other count is the plan's and stays 0 until the
+ * run completes. An event staged before (a redelivery; `applied_events` already drops those)
+ * counts nothing; the caller stages only observations of the run's kind.
+ */
+export async function stageDryEvent(sql: Sql, run: RunState, event: DirectoryEvent): Promise<void> {
+  const kept = await sql.exec(
     'insert into run_dry_events (run_id, seq, payload) values (?, ?, ?) on conflict do nothing',
     [event.runId, event.seq, Buffer.from(toBinary(DirectoryEventSchema, event))],
   );
+  if (kept === 0) return;
+  const body = event.body;
+  if (body.case === 'users') run.counts.seen += countSeenUsers(body.value.users);
+  else if (body.case === 'groups') run.counts.groupsSeen += countSeenGroups(body.value.groups);
 }
 
 /**
@@ -56,6 +73,10 @@ export async function planDryRun(
     complete: () => Promise<void>;
   },
 ): Promise<ObjectError[]> {
+  // The replay counts from nothing, as the run would have: what staging counted while the run
+  // read (seen, groupsSeen) is counted again by the replayed batches, so the plan's counts
+  // replace it (and equal the plan's changes). entriesRead is the connector's (RunCompleted).
+  Object.assign(run.counts, { ...emptyCounts(), entriesRead: run.counts.entriesRead });
   const events = markLifecycle(sql);
   await sql.exec('savepoint dry_run');
   const errors: ObjectError[] = [];

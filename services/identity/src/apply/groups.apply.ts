@@ -13,6 +13,7 @@ import { errorChange, type GroupField } from './changes.js';
 import {
   hasNul,
   normalizeGroup,
+  storedGroupId,
   storable,
   unusableGroup,
   type NormalizedGroup,
@@ -57,12 +58,15 @@ interface WrittenGroup {
   changed: string[];
 }
 
-/** Apply one `GroupBatch`: upsert what changed, stage what was observed, count. */
-export async function applyGroupBatch(
-  sql: Sql,
-  run: RunState,
-  observed: readonly ObservedGroup[],
-): Promise<ObjectError[]> {
+/**
+ * The groups of a `GroupBatch` identity can store (normalised; the same group twice: the later
+ * observation) and the per-object errors of the others. `groups.length` is what the batch adds
+ * to the run's `groupsSeen`.
+ */
+function readGroupBatch(observed: readonly ObservedGroup[]): {
+  groups: NormalizedGroup[];
+  errors: ObjectError[];
+} {
   const errors: ObjectError[] = [];
   const byExt = new Map<string, NormalizedGroup>();
   for (const raw of observed) {
@@ -81,7 +85,30 @@ export async function applyGroupBatch(
     byExt.delete(g.externalId);
     byExt.set(g.externalId, g);
   }
-  const groups = [...byExt.values()];
+  return { groups: [...byExt.values()], errors };
+}
+
+/**
+ * What applying this `GroupBatch` adds to the run's `groupsSeen` (`applyGroupBatch` counts with
+ * the same function; see `countSeenUsers`).
+ */
+export function countSeenGroups(observed: readonly ObservedGroup[]): number {
+  // readGroupBatch keeps one group per distinct storedGroupId (normalizeGroup's externalId).
+  const ids = new Set<string>();
+  for (const raw of observed) {
+    const id = storedGroupId(raw);
+    if (id !== undefined) ids.add(id);
+  }
+  return ids.size;
+}
+
+/** Apply one `GroupBatch`: upsert what changed, stage what was observed, count. */
+export async function applyGroupBatch(
+  sql: Sql,
+  run: RunState,
+  observed: readonly ObservedGroup[],
+): Promise<ObjectError[]> {
+  const { groups, errors } = readGroupBatch(observed);
   const counts = run.counts;
   counts.groupsSeen += groups.length;
   counts.errors += errors.length;

@@ -98,13 +98,30 @@ export function unusableGroup(g: ObservedGroup): Unusable | undefined {
 }
 
 /**
+ * The external id `normalizeUser()` stores an observed user under, or undefined when it refuses
+ * the record: whether a record is usable is decided here only. A batch's distinct ids are what
+ * it adds to the run's `seen` (counted so while a dry run reads, without normalising the rest).
+ */
+export function storedUserId(u: ObservedUser): string | undefined {
+  if (unusableUser(u)) return undefined;
+  const externalId = u.externalId.trim();
+  return externalId && text(u.username) ? externalId : undefined;
+}
+
+/** The same for groups (`normalizeGroup()`, `groupsSeen`). */
+export function storedGroupId(g: ObservedGroup): string | undefined {
+  if (unusableGroup(g)) return undefined;
+  const externalId = g.externalId.trim();
+  return externalId && text(g.name) ? externalId : undefined;
+}
+
+/**
  * Normalise an observed user; `undefined` when `unusableUser()` refuses it. Every other text
  * (aliases, names, email, phones, custom attribute names and values, locator) has its NULs
  * replaced by U+FFFD, before hashing, so the hash describes what is stored.
  */
 export function normalizeUser(u: ObservedUser): NormalizedUser | undefined {
-  if (unusableUser(u)) return undefined;
-  const externalId = u.externalId.trim();
+  const externalId = storedUserId(u);
   const username = text(u.username);
   if (!externalId || !username) return undefined;
   const aliases: string[] = [];
@@ -160,8 +177,7 @@ export function userContentHash(n: Omit<NormalizedUser, 'contentHash' | 'usernam
 
 /** Normalise an observed group; `undefined` when `unusableGroup()` refuses it. */
 export function normalizeGroup(g: ObservedGroup): NormalizedGroup | undefined {
-  if (unusableGroup(g)) return undefined;
-  const externalId = g.externalId.trim();
+  const externalId = storedGroupId(g);
   const name = text(g.name);
   if (!externalId || !name) return undefined;
   const description = text(g.description);

@@ -21,6 +21,7 @@ import {
   hasNul,
   nameKey,
   normalizeUser,
+  storedUserId,
   storable,
   unusableUser,
   userContentHash,
@@ -175,21 +176,18 @@ select up.id, up.external_id, up.inserted, up.status, up.version, up.username, u
 from up left join old using (external_id)`;
 
 /**
- * Apply one `UserBatch`: upsert what changed, stage what was observed, count. A user whose
- * username another user of the directory holds is reported (`DUPLICATE_USERNAME`) and skipped;
- * the rest of the batch applies. A new record whose username a `pending_deletion` user holds
- * claims that user instead (see `resolveUsernames`). A record without external id or username,
- * or with a U+0000 in either, is reported and skipped (but, when it has a usable external id,
- * still protected from the sweep: it is in the source).
+ * The records of a `UserBatch` identity can store (normalised; the same record twice in a batch:
+ * the later observation is the current one), the per-object errors of the others, and the
+ * external ids of those refused for their username (still in the source, so protected from the
+ * sweep). `users.length` is what the batch adds to the run's `seen`.
  */
-export async function applyUserBatch(
-  sql: Sql,
-  run: RunState,
-  observed: readonly ObservedUser[],
-): Promise<ObjectError[]> {
+function readUserBatch(observed: readonly ObservedUser[]): {
+  users: NormalizedUser[];
+  errors: ObjectError[];
+  unreadable: string[];
+} {
   const errors: ObjectError[] = [];
   const byExt = new Map<string, NormalizedUser>();
-  // Records refused for their username: still in the source, so protected from the sweep.
   const unreadable: string[] = [];
   for (const raw of observed) {
     const problem = unusableUser(raw);
@@ -206,11 +204,40 @@ export async function applyUserBatch(
       if (ext && !hasNul(ext)) unreadable.push(ext);
       continue;
     }
-    // The same record twice in a batch: the later observation is the current one.
     byExt.delete(u.externalId);
     byExt.set(u.externalId, u);
   }
-  const users = [...byExt.values()];
+  return { users: [...byExt.values()], errors, unreadable };
+}
+
+/**
+ * What applying this `UserBatch` adds to the run's `seen` — `applyUserBatch` counts with the
+ * same function, so a dry run's progress (dry-run.ts) and its plan agree.
+ */
+export function countSeenUsers(observed: readonly ObservedUser[]): number {
+  // readUserBatch keeps one user per distinct storedUserId (normalizeUser's externalId).
+  const ids = new Set<string>();
+  for (const raw of observed) {
+    const id = storedUserId(raw);
+    if (id !== undefined) ids.add(id);
+  }
+  return ids.size;
+}
+
+/**
+ * Apply one `UserBatch`: upsert what changed, stage what was observed, count. A user whose
+ * username another user of the directory holds is reported (`DUPLICATE_USERNAME`) and skipped;
+ * the rest of the batch applies. A new record whose username a `pending_deletion` user holds
+ * claims that user instead (see `resolveUsernames`). A record without external id or username,
+ * or with a U+0000 in either, is reported and skipped (but, when it has a usable external id,
+ * still protected from the sweep: it is in the source).
+ */
+export async function applyUserBatch(
+  sql: Sql,
+  run: RunState,
+  observed: readonly ObservedUser[],
+): Promise<ObjectError[]> {
+  const { users, errors, unreadable } = readUserBatch(observed);
   const counts = run.counts;
   counts.seen += users.length;
   // The usernames of refused records, for their error changes.

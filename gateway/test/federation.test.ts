@@ -109,6 +109,8 @@ beforeAll(async () => {
       schedulerTickSeconds: 15,
       runTimeoutSeconds: 600,
       syncUserTimeoutSeconds: 30,
+      // The test plays the connector by publishing its events, without presence heartbeats.
+      noConnectorSeconds: 0,
     },
     { logger: createLogger('sync', logLevel) },
   );

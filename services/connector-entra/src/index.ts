@@ -5,8 +5,13 @@ import {
   type ConnectorServiceConfig,
   type ConnectorServiceDeps,
 } from '@dirsync/kit';
+import { createRequire } from 'node:module';
 import { createEntraConnector, type EntraConnectorOptions } from './connector.js';
 import type { Env } from './env.js';
+
+/** This package's version (from src/ and dist/ alike), reported in the connector's presence. */
+const PACKAGE_VERSION = (createRequire(import.meta.url)('../package.json') as { version: string })
+  .version;
 
 export { createEntraConnector, type EntraConnectorOptions } from './connector.js';
 export { translateGraphError, isResyncRequired } from './errors.js';
@@ -42,7 +47,7 @@ export function createEntraConnectorService(
   return createConnectorService(
     'connector-entra',
     createEntraConnector({ pageSize: config.pageSize, retry: config.retry }),
-    config,
+    { version: PACKAGE_VERSION, ...config },
     deps,
   );
 }

@@ -5,8 +5,13 @@ import {
   type ConnectorServiceConfig,
   type ConnectorServiceDeps,
 } from '@dirsync/kit';
+import { createRequire } from 'node:module';
 import { createLdapConnector } from './connector.js';
 import type { Env } from './env.js';
+
+/** This package's version (from src/ and dist/ alike), reported in the connector's presence. */
+const PACKAGE_VERSION = (createRequire(import.meta.url)('../package.json') as { version: string })
+  .version;
 
 export { createLdapConnector, type LdapConnectorOptions } from './connector.js';
 export {
@@ -47,7 +52,7 @@ export function createLdapConnectorService(
   return createConnectorService(
     'connector-ldap',
     createLdapConnector({ pageSize: config.pageSize }),
-    config,
+    { version: PACKAGE_VERSION, ...config },
     deps,
   );
 }

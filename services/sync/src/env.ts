@@ -13,6 +13,12 @@ const secretKey = z
 /** Silence after which a run's connector is taken for lost (SYNC_CONNECTOR_LOST_SECONDS). */
 export const DEFAULT_CONNECTOR_LOST_SECONDS = 30;
 
+/**
+ * How long a QUEUED run waits with no connector of its kind reporting in before it fails with
+ * NO_CONNECTOR (SYNC_NO_CONNECTOR_SECONDS).
+ */
+export const DEFAULT_NO_CONNECTOR_SECONDS = 60;
+
 /** How long a replica's hold on an active run lasts without renewal (SYNC_LEASE_SECONDS). */
 export const DEFAULT_LEASE_SECONDS = 60;
 
@@ -58,6 +64,11 @@ export const syncEnvSchema = z.object({
     (v) => v === 0 || v >= 2,
     { message: 'must be 0 (off) or at least 2' },
   ),
+  // 0 turns the verdict off; otherwise at least 2 s (connectors report every 1–60 s).
+  SYNC_NO_CONNECTOR_SECONDS: seconds(DEFAULT_NO_CONNECTOR_SECONDS, 0).refine(
+    (v) => v === 0 || v >= 2,
+    { message: 'must be 0 (off) or at least 2' },
+  ),
   CONNECTION_TEST_TIMEOUT_SECONDS: seconds(30, 1).pipe(z.number().max(120)),
   SYNC_REPLICA_ID: z
     .string()
@@ -97,6 +108,11 @@ export interface SyncConfig {
    * after which the run fails with CONNECTOR_LOST; 0 = off (default 30).
    */
   connectorLostSeconds?: number;
+  /**
+   * Seconds a QUEUED run waits while no connector of its kind reports in before it fails with
+   * NO_CONNECTOR; 0 = off (default 60).
+   */
+  noConnectorSeconds?: number;
   /** This replica's name in run leases (default: host name, pid and a random suffix). */
   replicaId?: string;
   /** How long a connection test (testDirectory) may take, 1–120 s (default 30). */
@@ -121,6 +137,7 @@ function toConfig(env: z.infer<typeof syncEnvSchema>): SyncConfig {
     syncUserTimeoutSeconds: env.SYNC_USER_TIMEOUT_SECONDS,
     leaseSeconds: env.SYNC_LEASE_SECONDS,
     connectorLostSeconds: env.SYNC_CONNECTOR_LOST_SECONDS,
+    noConnectorSeconds: env.SYNC_NO_CONNECTOR_SECONDS,
     connectionTestTimeoutSeconds: env.CONNECTION_TEST_TIMEOUT_SECONDS,
     ...(env.SYNC_REPLICA_ID ? { replicaId: env.SYNC_REPLICA_ID } : {}),
   };

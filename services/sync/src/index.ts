@@ -25,7 +25,13 @@ import {
 } from '@dirsync/kit';
 import { subgraphAuthenticator, type Principal } from '@dirsync/kit/auth';
 import { toGraphQLError } from '@dirsync/kit/graphql';
-import { DEFAULT_CONNECTOR_LOST_SECONDS, DEFAULT_LEASE_SECONDS, type SyncConfig } from './env.js';
+import {
+  DEFAULT_CONNECTOR_LOST_SECONDS,
+  DEFAULT_LEASE_SECONDS,
+  DEFAULT_NO_CONNECTOR_SECONDS,
+  type SyncConfig,
+} from './env.js';
+import { ConnectorPresence } from './connector/presence.js';
 import { openOrm, type SyncOrm } from './db/orm.js';
 import { tables } from './db/sql.js';
 import { SecretBox } from './crypto/secret-box.js';
@@ -76,6 +82,11 @@ export interface SyncService extends Service {
   sweepTimeouts(): Promise<string[]>;
   /** One liveness pass (runs whose connector went silent → CONNECTOR_LOST); ids it failed. */
   sweepLostConnectors(): Promise<string[]>;
+  /**
+   * One presence pass: QUEUED runs no live connector of their kind can take → NO_CONNECTOR (ids
+   * it failed), and instances not heard from for an hour forgotten.
+   */
+  sweepNoConnector(): Promise<string[]>;
   /** One lease pass (renew, adopt released, fail expired); ids of the runs it failed. */
   maintainLeases(): Promise<string[]>;
   /** This replica's name in run leases. */
@@ -110,6 +121,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
   const replicaId = config.replicaId ?? defaultReplicaId();
   const leaseSeconds = config.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
   const connectorLostSeconds = config.connectorLostSeconds ?? DEFAULT_CONNECTOR_LOST_SECONDS;
+  const noConnectorSeconds = config.noConnectorSeconds ?? DEFAULT_NO_CONNECTOR_SECONDS;
 
   let orm: SyncOrm | undefined;
   let nc: NatsConnection | undefined;
@@ -119,6 +131,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
   let responder: ConfigResponder | undefined;
   let heartbeats: HeartbeatResponder | undefined;
   let runs: RunService | undefined;
+  let presence: ConnectorPresence | undefined;
   let scheduler: Scheduler | undefined;
   let outbox: OutboxRelay | undefined;
   const timers: NodeJS.Timeout[] = [];
@@ -189,7 +202,9 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
       replicaId,
       leaseSeconds,
       connectorLostSeconds,
+      noConnectorSeconds,
     });
+    presence = new ConnectorPresence({ orm, tables: t, clock, logger });
     const directories = new DirectoryService({
       orm,
       tables: t,
@@ -214,6 +229,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
       nc,
       natsNamespace: config.natsNamespace,
       runs,
+      presence,
       logger,
     });
     heartbeats.start();
@@ -240,6 +256,7 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
       directories,
       connectionTests,
       runs,
+      presence,
       logger,
     });
     apollo = new ApolloServer<SyncContext>({
@@ -288,6 +305,16 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
         r.sweepLostConnectors(),
       );
     }
+    const p = presence;
+    // A fifth of the grace (1–10 s): a run nobody can take fails within 1.2 × the grace.
+    every(
+      Math.min(10_000, Math.max(1_000, (Math.max(noConnectorSeconds, 5) * 1000) / 5)),
+      'connector presence',
+      async () => {
+        await r.sweepNoConnector();
+        await p.forget();
+      },
+    );
     every(sweepMs, 'outbox relay', () => ob.kick());
     if (config.schedulerEnabled) {
       every(config.schedulerTickSeconds * 1000, 'scheduler tick', () => s.tick());
@@ -365,6 +392,13 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
     async sweepLostConnectors() {
       if (!runs) throw new Error('sync service is not started');
       return runs.sweepLostConnectors();
+    },
+
+    async sweepNoConnector() {
+      if (!runs || !presence) throw new Error('sync service is not started');
+      const failed = await runs.sweepNoConnector();
+      await presence.forget();
+      return failed;
     },
 
     async maintainLeases() {

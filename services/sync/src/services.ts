@@ -5,6 +5,7 @@ import type { EntityManager, SyncOrm } from './db/orm.js';
 import type { ConnectionTester } from './directory/connection-test.js';
 import type { DirectoryService } from './directory/directory.service.js';
 import type { RunService } from './run/run.service.js';
+import type { ConnectorPresence } from './connector/presence.js';
 
 /** What resolvers use; one set per service instance. */
 export interface SyncServices {
@@ -13,6 +14,7 @@ export interface SyncServices {
   directories: DirectoryService;
   connectionTests: ConnectionTester;
   runs: RunService;
+  presence: ConnectorPresence;
   logger: Logger;
 }
 

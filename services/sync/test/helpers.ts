@@ -84,6 +84,9 @@ export class Harness {
       // Long, so replicas with different fake clocks in one file never expire each other's
       // leases; the lease tests set their own.
       leaseSeconds: 3600,
+      // Tests here play connectors without presence heartbeats (a syncUser would fail
+      // NO_CONNECTOR at once); presence.test.ts sets its own.
+      noConnectorSeconds: 0,
       ...overrides,
     };
   }

@@ -128,6 +128,8 @@ export interface HarnessOptions<S> {
   /** The worker's heartbeat interval (default the kit's 5 s). */
   heartbeatIntervalMs?: number;
   instanceId?: string;
+  /** The worker's version in its presence heartbeats. */
+  version?: string;
   logger?: Logger;
 }
 
@@ -226,6 +228,7 @@ export async function startConnectorHarness<S>(opts: HarnessOptions<S>): Promise
         stopGraceMs: opts.stopGraceMs,
         heartbeatIntervalMs: opts.heartbeatIntervalMs,
         instanceId: opts.instanceId,
+        version: opts.version,
         onRunEnd: reportOutcome,
       })
     : undefined;

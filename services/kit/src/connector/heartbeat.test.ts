@@ -16,7 +16,8 @@ import {
   toBinary,
   type ConnectorHeartbeat,
 } from '@dirsync/proto';
-import type { Subscription } from 'nats';
+import { randomUUID } from 'node:crypto';
+import { connect, type Subscription } from 'nats';
 import { startConnectorHarness, type ConnectorHarness } from '../conformance/harness.js';
 import type { RunContext, SourceConnector } from './types.js';
 
@@ -160,5 +161,58 @@ describe('connector heartbeats', () => {
     const r = await h.run({ directoryId: dir, runId });
     expect(r.completed).toBeUndefined();
     expect(r.failed?.error?.message).toContain('already ended this run');
+  });
+});
+
+describe('connector presence', () => {
+  it('reports itself while idle, with its start, version and interval, and says stopping last', async () => {
+    const seen: ConnectorHeartbeat[] = [];
+    let h: ConnectorHarness | undefined;
+    const kind = 'idle';
+    const idle: SourceConnector<unknown> = { ...beating, kind };
+    // Subscribed before the worker starts: its very first heartbeat is its presence.
+    const ns = `hbp${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
+    const sub = nc.subscribe(subject(Subject.HEARTBEATS, { connector_kind: kind }, ns), {
+      callback: (_err, msg) => {
+        seen.push(fromBinary(ConnectorHeartbeatSchema, msg.data));
+        msg.respond(
+          toBinary(ConnectorHeartbeatReplySchema, create(ConnectorHeartbeatReplySchema, {})),
+        );
+      },
+    });
+    try {
+      const before = Date.now();
+      h = await startConnectorHarness({
+        connector: idle,
+        namespace: ns,
+        heartbeatIntervalMs: 100,
+        instanceId: 'idle-host:2:def',
+        version: '9.8.7',
+      });
+      // No job at all: it still reports, every interval.
+      await until(seen, (hbs) => hbs.length >= 3);
+      for (const hb of seen.slice(0, 3)) {
+        expect(hb).toMatchObject({
+          connectorKind: kind,
+          instanceId: 'idle-host:2:def',
+          version: '9.8.7',
+          intervalMs: 100,
+          stopping: false,
+          runs: [],
+        });
+        expect(Number(hb.startedAtMs)).toBeGreaterThanOrEqual(before);
+        expect(Number(hb.startedAtMs)).toBeLessThanOrEqual(Date.now());
+      }
+      await h.close();
+      h = undefined;
+      // The last one says it is stopping, so the sync service forgets it at once.
+      expect(seen.at(-1)).toMatchObject({ instanceId: 'idle-host:2:def', stopping: true });
+      expect(seen.filter((hb) => hb.stopping)).toHaveLength(1);
+    } finally {
+      await h?.close();
+      sub.unsubscribe();
+      await nc.close();
+    }
   });
 });

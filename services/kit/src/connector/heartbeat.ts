@@ -30,6 +30,8 @@ export interface HeartbeatOptions {
   /** Names this process in CONNECTOR_LOST messages. */
   instanceId: string;
   intervalMs: number;
+  /** The connector's version, reported with its presence ("" = not said). */
+  version?: string;
   logger: Logger;
   /**
    * A run still being read that the sync service says has ended (it failed the run while this
@@ -39,10 +41,12 @@ export interface HeartbeatOptions {
 }
 
 /**
- * The connector side of liveness (proto `liveness.proto`): the runs this process works on,
- * reported to the sync service at pickup and then every interval over core NATS request/reply.
- * A failed request is only logged: a heartbeat is worth nothing once the next one is due, and
- * the sync service waits several intervals of silence before it gives up on a run.
+ * The connector side of liveness (proto `liveness.proto`): this process's presence and the runs
+ * it works on, reported to the sync service when it starts, at pickup and then every interval
+ * — also while idle, so the sync service knows a connector of the kind is running (NO_CONNECTOR
+ * otherwise) — over core NATS request/reply, and once `stopping` when it stops. A failed request
+ * is only logged: a heartbeat is worth nothing once the next one is due, and the sync service
+ * waits several intervals of silence before it gives up on a run or an instance.
  */
 export interface Heartbeats {
   /** Track a run just picked up and report it at once. */
@@ -58,8 +62,15 @@ export interface Heartbeats {
   published(runId: string, publishedSeq: number): void;
   /** Stop reporting a run without a terminal event (none could be published). */
   drop(runId: string): void;
-  start(): void;
-  /** Stop the timer after one last report of what is left (PUBLISHED runs, best effort). */
+  /**
+   * Report presence at once (resolves once answered or given up on, at most one request
+   * timeout) and then every interval.
+   */
+  start(): Promise<void>;
+  /**
+   * Stop the timer after one last report — what is left (PUBLISHED runs) and `stopping`, so the
+   * sync service forgets this instance at once (best effort).
+   */
   stop(): Promise<void>;
 }
 
@@ -88,19 +99,24 @@ export function createHeartbeats(opts: HeartbeatOptions): Heartbeats {
   const runs = new Map<string, Tracked>();
   let timer: NodeJS.Timeout | undefined;
   let lastProblem: string | undefined;
+  let startedAtMs = 0n;
+  let stopping = false;
 
   /**
    * Report every tracked run; the ids the sync service says have ended, undefined without an
    * answer. `notify`: tell `onEnded` about ended runs (the timer's reports; a caller of
-   * pickUp/check decides itself).
+   * pickUp/check decides itself). Sent with no run too: that is the process's presence.
    */
   async function beat(notify: boolean): Promise<Set<string> | undefined> {
-    if (runs.size === 0) return new Set();
     const sent = [...runs.entries()];
     const message = create(ConnectorHeartbeatSchema, {
       connectorKind: kind,
       instanceId,
       sentAtMs: BigInt(Date.now()),
+      startedAtMs,
+      version: opts.version ?? '',
+      intervalMs,
+      stopping,
       runs: sent.map(([runId, r]) =>
         create(RunHeartbeatSchema, {
           runId,
@@ -174,15 +190,20 @@ export function createHeartbeats(opts: HeartbeatOptions): Heartbeats {
     drop(runId) {
       runs.delete(runId);
     },
-    start() {
+    async start() {
       if (timer) return;
+      startedAtMs = BigInt(Date.now());
+      stopping = false;
       timer = setInterval(() => void beat(true), intervalMs);
       timer.unref();
+      await beat(true);
     },
     async stop() {
+      const wasStarted = timer !== undefined;
       if (timer) clearInterval(timer);
       timer = undefined;
-      if (runs.size > 0 && !nc.isClosed()) await beat(false);
+      stopping = true;
+      if ((wasStarted || runs.size > 0) && !nc.isClosed()) await beat(false);
     },
   };
 }

@@ -26,6 +26,8 @@ export interface ConnectorServiceConfig {
   heartbeatSeconds?: number;
   /** This process's name in heartbeats (default host:pid:random). */
   instanceId?: string;
+  /** The connector's version in its presence heartbeats (each connector passes its package's). */
+  version?: string;
 }
 
 /** The variables every connector's `env.ts` parses (`connectorEnvShape`). */
@@ -101,6 +103,7 @@ export function createConnectorService<S>(
         configTimeoutMs: config.configTimeoutMs,
         stopGraceMs: config.stopGraceMs,
         instanceId: config.instanceId,
+        version: config.version,
         heartbeatIntervalMs:
           config.heartbeatSeconds === undefined ? undefined : config.heartbeatSeconds * 1000,
         onRunEnd: deps.onRunEnd,

@@ -67,8 +67,10 @@ export interface ConnectorWorkerOptions<S> {
   metrics?: Metrics;
   /** This process's name in heartbeats and CONNECTOR_LOST messages (default host:pid:random). */
   instanceId?: string;
-  /** How often the runs in hand are reported to the sync service (default 5 s; heartbeat.ts). */
+  /** How often presence and the runs in hand are reported to the sync service (default 5 s; heartbeat.ts). */
   heartbeatIntervalMs?: number;
+  /** The connector's version, reported with its presence (the `connectors` query). */
+  version?: string;
 }
 
 /** How one run ended, as the worker saw it. */
@@ -167,7 +169,8 @@ export function secretScrubber(secrets: Record<string, string>): (text: string) 
  * - durable pull consumer `connector-<kind>` on DIRSYNC_JOBS, filter `dirsync.jobs.<kind>`; a
  *   job is acked when it is picked up (at-most-once: a crash is caught by connector liveness
  *   or the run timeout);
- * - heartbeats (`heartbeat.ts`, proto liveness.proto): the run is reported at pickup — a job
+ * - heartbeats (`heartbeat.ts`, proto liveness.proto): the process's presence from start to
+ *   stop (also while idle; the last one says `stopping`), and the run is reported at pickup — a job
  *   whose run the sync service says has ended is dropped before anything is published —, every
  *   `heartbeatIntervalMs` while it is read, and PUBLISHED once its terminal event is
  *   acknowledged; a run the sync service ends meanwhile is stopped with RunFailed, and a run is
@@ -228,6 +231,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
     kind,
     instanceId,
     intervalMs: opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_SECONDS * 1000,
+    version: opts.version,
     logger: log,
     onEnded: (runId) => {
       if (active?.runId !== runId) return;
@@ -670,7 +674,8 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
         ack_wait: nanos(30_000),
       });
       started = true;
-      heartbeats.start();
+      // Presence first: a sync replica knows a connector of the kind runs before start() resolves.
+      await heartbeats.start();
       loopDone = loop();
       tests.start();
       log.info({ durable, stream: jobsStream }, 'taking jobs and connection tests');

@@ -107,7 +107,21 @@ export class ConfigResponder {
         );
       }
     }
-    if (runId) await this.d.runs.markPickedUp(runId, dir.id);
+    if (runId) {
+      // A job taken after its run ended (NO_CONNECTOR, RUN_TIMEOUT, …; normally dropped at the
+      // pickup heartbeat already) gets no configuration: nothing is read for a finished run.
+      const ended = await this.d.runs.markPickedUp(runId, dir.id);
+      if (ended) {
+        this.d.logger.warn({ directoryId, runId, ...ended }, 'config refused: the run has ended');
+        const code = ended.errorCode
+          ? (ErrorCode[ended.errorCode as keyof typeof ErrorCode] ?? ErrorCode.INTERNAL)
+          : ErrorCode.INTERNAL;
+        return failure(
+          code,
+          `run ${runId} has already ended (${ended.status}${ended.errorCode ? `, ${ended.errorCode}` : ''}); its job is not run`,
+        );
+      }
+    }
     this.d.logger.info({ directoryId, runId }, 'config sent');
     return create(ConfigReplySchema, {
       result: { case: 'config', value: directoryConfig(dir, secrets) },

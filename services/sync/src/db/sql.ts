@@ -22,6 +22,7 @@ export function tables(schema: string) {
     runs: `${s}.runs`,
     runErrors: `${s}.run_errors`,
     outbox: `${s}.outbox`,
+    connectors: `${s}.connectors`,
   };
 }
 export type Tables = ReturnType<typeof tables>;

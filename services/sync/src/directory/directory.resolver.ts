@@ -7,6 +7,9 @@ import { Run, type RunStatus } from '../run/run.entity.js';
 import { SyncRunConnection, SyncRunObject, toRunNode } from '../run/run.type.js';
 import type { SyncContext, SyncServices } from '../services.js';
 import { Directory } from './directory.entity.js';
+import { toConnectorNode } from '../connector/connector.resolver.js';
+import { DirectoryConnectorObject } from '../connector/connector.type.js';
+import { connectorKindOf } from '../connector/presence.js';
 import {
   AdminRoleGroupsObject,
   CreateDirectoryInput,
@@ -112,6 +115,21 @@ export class DirectoryResolver {
   })
   hasBindPassword(@Root() dir: Directory): boolean {
     return Boolean(dir.bindPasswordEnc);
+  }
+
+  @FieldResolver(() => DirectoryConnectorObject, {
+    description:
+      "Is a connector for this directory's kind running now (its processes, alive or stale)?",
+  })
+  async connector(@Root() dir: Directory): Promise<DirectoryConnectorObject> {
+    const kind = connectorKindOf(dir.kind);
+    const instances = await this.s.presence.list(kind);
+    return {
+      kind,
+      alive: instances.some((c) => c.state === 'ALIVE'),
+      lastSeenAt: instances[0]?.lastSeenAt ?? null,
+      instances: instances.map(toConnectorNode),
+    };
   }
 
   @FieldResolver(() => SyncRunObject, { nullable: true })

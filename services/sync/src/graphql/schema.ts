@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema } from '@dirsync/kit/graphql';
 import { ConnectionTestResolver } from '../directory/connection-test.resolver.js';
+import { ConnectorResolver } from '../connector/connector.resolver.js';
 import { DirectoryResolver } from '../directory/directory.resolver.js';
 import { RunResolver } from '../run/run.resolver.js';
 import { toRunNode } from '../run/run.type.js';
@@ -23,10 +24,11 @@ export async function buildSyncSchema(s: SyncServices): Promise<GraphQLSchema> {
     [DirectoryResolver, new DirectoryResolver(s)],
     [RunResolver, new RunResolver(s)],
     [ConnectionTestResolver, new ConnectionTestResolver(s)],
+    [ConnectorResolver, new ConnectorResolver(s)],
   ]);
   return buildFederatedSchema(
     {
-      resolvers: [DirectoryResolver, RunResolver, ConnectionTestResolver],
+      resolvers: [DirectoryResolver, RunResolver, ConnectionTestResolver, ConnectorResolver],
       container: { get: (cls) => instances.get(cls) },
       validate: false,
     },

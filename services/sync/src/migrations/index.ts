@@ -7,6 +7,7 @@ import { Migration20251218000000_user_lifecycle } from './Migration2025121800000
 import { Migration20261204071000_safety } from './Migration20261204071000_safety.js';
 import { Migration20261204082000_dry_run } from './Migration20261204082000_dry_run.js';
 import { Migration20261204100000_liveness } from './Migration20261204100000_liveness.js';
+import { Migration20261204130000_connectors } from './Migration20261204130000_connectors.js';
 
 /** Every migration in order; listed explicitly so `dist/` and vitest need no file globbing. */
 export const migrationsList: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204071000_safety', class: Migration20261204071000_safety },
   { name: 'Migration20261204082000_dry_run', class: Migration20261204082000_dry_run },
   { name: 'Migration20261204100000_liveness', class: Migration20261204100000_liveness },
+  { name: 'Migration20261204130000_connectors', class: Migration20261204130000_connectors },
 ];

@@ -11,6 +11,7 @@ import {
 } from '@dirsync/proto';
 import type { Subscription } from 'nats';
 import { CONFIG_QUEUE } from '../config/config.responder.js';
+import type { ConnectorPresence } from '../connector/presence.js';
 import type { RunService } from './run.service.js';
 
 /** Longest connector kind or instance id kept (they end up in run messages). */
@@ -22,7 +23,8 @@ const name = (s: string) =>
 /**
  * Answers connectors' heartbeats (`dirsync.control.heartbeat.<kind>`, core request/reply, queue
  * group "sync" so one replica records each; proto `liveness.proto`): records them on the runs
- * and replies with the runs that are no longer active. A heartbeat that cannot be recorded gets
+ * and the process's presence (`ConnectorPresence`: also idle connectors heartbeat; a stopping
+ * one is forgotten at once), and replies with the runs that are no longer active. A heartbeat that cannot be recorded gets
  * no answer — the connector then knows nothing, rather than something wrong.
  */
 export class HeartbeatResponder {
@@ -34,6 +36,7 @@ export class HeartbeatResponder {
       nc: NatsConnection;
       natsNamespace: string;
       runs: RunService;
+      presence: ConnectorPresence;
       logger: Logger;
     },
   ) {}
@@ -52,16 +55,29 @@ export class HeartbeatResponder {
           continue;
         }
         try {
-          const ended = await this.d.runs.recordHeartbeat({
-            // The subject's kind is the one the connector takes jobs for.
-            connectorKind: name(msg.subject.split('.').pop() ?? heartbeat.connectorKind),
-            instanceId: name(heartbeat.instanceId) || 'unnamed',
+          // The subject's kind is the one the connector takes jobs for.
+          const connectorKind = name(msg.subject.split('.').pop() ?? heartbeat.connectorKind);
+          const instanceId = name(heartbeat.instanceId) || 'unnamed';
+          const { ended, held } = await this.d.runs.recordRunHeartbeats({
+            connectorKind,
+            instanceId,
             runs: heartbeat.runs.map((r) => ({
               runId: r.runId,
               directoryId: r.directoryId,
               published: r.phase === RunPhase.PUBLISHED,
             })),
           });
+          await this.d.presence.record(
+            {
+              connectorKind,
+              instanceId,
+              startedAtMs: Number(heartbeat.startedAtMs),
+              version: name(heartbeat.version),
+              intervalMs: heartbeat.intervalMs,
+              stopping: heartbeat.stopping,
+            },
+            held,
+          );
           msg.respond(
             toBinary(
               ConnectorHeartbeatReplySchema,

@@ -160,7 +160,7 @@ export class RunResolver {
       username,
       dryRun: dryRun ?? false,
     });
-    const run = await this.wait(started.id);
+    const run = await this.wait(started);
     const outcome = finalOutcome(run, run.userOutcome, run.userId);
     const hasUser = outcome !== 'FAILED' && outcome !== 'NOT_FOUND' && run.userId;
     return { outcome, run: toRunNode(run), user: hasUser ? { id: run.userId! } : null };
@@ -189,14 +189,20 @@ export class RunResolver {
       trigger: 'MANUAL',
       email: checked,
     });
-    const run = await this.wait(started.id);
+    const run = await this.wait(started);
     const outcome = finalOutcome(run, run.adminOutcome, run.adminId);
     const hasAdmin = outcome !== 'FAILED' && outcome !== 'NOT_FOUND' && run.adminId;
     return { outcome, run: toRunNode(run), admin: hasAdmin ? { id: run.adminId! } : null };
   }
 
-  /** The run once final, or TIMEOUT (with its id) after the syncUser/syncAdmin timeout. */
-  private async wait(runId: string): Promise<Run> {
+  /**
+   * The run once final, or TIMEOUT (with its id) after the syncUser/syncAdmin timeout. A run no
+   * connector can take (none of its kind has reported in for SYNC_NO_CONNECTOR_SECONDS) fails
+   * with NO_CONNECTOR at once rather than after the wait.
+   */
+  private async wait(started: Run): Promise<Run> {
+    const runId = started.id;
+    if (started.status === 'QUEUED') await this.s.runs.sweepNoConnector(runId);
     const timeoutMs = this.s.config.syncUserTimeoutSeconds * 1000;
     const run = await this.s.runs.waitForFinal(runId, timeoutMs);
     if (!run) {

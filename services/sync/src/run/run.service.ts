@@ -60,6 +60,11 @@ export interface RunServiceDeps {
   leaseSeconds: number;
   /** Silence of a run's connector (and of identity) that fails the run with CONNECTOR_LOST; 0 = off. */
   connectorLostSeconds: number;
+  /**
+   * A QUEUED run fails with NO_CONNECTOR once it has waited this long and no connector of its
+   * kind has reported in for as long; 0 = off.
+   */
+  noConnectorSeconds: number;
 }
 
 /** What one connector process reported (proto ConnectorHeartbeat), as `recordHeartbeat` takes it. */
@@ -636,11 +641,19 @@ export class RunService {
    * the named runs that are not active (finished, unknown, or of another directory).
    */
   async recordHeartbeat(report: HeartbeatReport): Promise<string[]> {
+    return (await this.recordRunHeartbeats(report)).ended;
+  }
+
+  /**
+   * `recordHeartbeat`, also returning the runs the connector holds: active and not reported
+   * PUBLISHED (what its presence lists).
+   */
+  async recordRunHeartbeats(report: HeartbeatReport): Promise<{ ended: string[]; held: string[] }> {
     const named = report.runs.filter((r) => isUuid(r.runId) && isUuid(r.directoryId));
     const notUuid = report.runs.filter((r) => !named.includes(r)).map((r) => r.runId);
-    if (named.length === 0) return notUuid;
+    if (named.length === 0) return { ended: notUuid, held: [] };
     const now = this.d.clock();
-    const rows = await sql(this.d.orm.em.fork())<{ id: string }>(
+    const rows = await sql(this.d.orm.em.fork())<{ id: string; published: boolean }>(
       `update ${this.d.tables.runs} r
           set heartbeat_at = ?, connector_kind = ?, connector_instance = ?,
               connector_published_at = case when x.published
@@ -649,7 +662,7 @@ export class RunService {
               status = 'RUNNING', started_at = coalesce(r.started_at, ?)
          from jsonb_to_recordset(?::jsonb) as x(id uuid, directory_id uuid, published boolean)
         where r.id = x.id and r.directory_id = x.directory_id and r.status in ${ACTIVE_SQL}
-        returning r.id`,
+        returning r.id, x.published`,
       [
         now,
         clean(report.connectorKind),
@@ -663,7 +676,71 @@ export class RunService {
       ],
     );
     const active = new Set(rows.map((r) => r.id));
-    return [...notUuid, ...named.filter((r) => !active.has(r.runId)).map((r) => r.runId)];
+    return {
+      ended: [...notUuid, ...named.filter((r) => !active.has(r.runId)).map((r) => r.runId)],
+      held: rows.filter((r) => !r.published).map((r) => r.id),
+    };
+  }
+
+  /**
+   * Fail QUEUED runs nobody can take: never picked up (no heartbeat, no config request), queued
+   * for at least `noConnectorSeconds`, and no connector process of the directory's kind has
+   * reported in (presence, `connectors` table) for as long — so none is running. A connector of
+   * the kind that is alive but busy keeps the run waiting (jobs queue behind each other; the run
+   * timeout covers that). NO_CONNECTOR, with a message naming the kind and what to start;
+   * nobody is removed (nothing was read), and a connector that takes the job later is told at
+   * pickup that the run has ended and drops it. `runId`: that run only, however long it has
+   * waited (syncUser / syncAdmin, which wait for their run, answer at once). Returns the ids.
+   */
+  async sweepNoConnector(runId?: string): Promise<string[]> {
+    const secs = this.d.noConnectorSeconds;
+    if (secs <= 0) return [];
+    if (runId !== undefined && !isUuid(runId)) return [];
+    const now = this.d.clock();
+    const t = this.d.tables;
+    const rows = await sql(this.d.orm.em.fork())<EndedRunRow & { id: string; kind: string }>(
+      `update ${t.runs} r
+          set status = 'FAILED', error_code = ?, finished_at = ?, last_update_at = ?,
+              error_message = 'no connector-' || lower(d.kind) || ' process has reported in the ' ||
+                'last ' || ?::int || ' s, so nothing can take the job: start services/connector-' ||
+                lower(d.kind) || ' (npm start -w @dirsync/connector-' || lower(d.kind) || ') with ' ||
+                'the same NATS_URL and NATS_NAMESPACE as the sync service, then sync again. ' ||
+                'Nothing was read and nobody was removed'
+         from ${t.directories} d
+        where d.id = r.directory_id and r.status = 'QUEUED'
+          and r.heartbeat_at is null and r.started_at is null
+          and (?::uuid is null or r.id = ?::uuid)
+          and (?::uuid is not null or r.queued_at <= ?::timestamptz - ? * interval '1 second')
+          and not exists (
+            select 1 from ${t.connectors} c
+             where c.kind = lower(d.kind)
+               and c.last_seen_at > ?::timestamptz - ? * interval '1 second')
+        returning r.id, lower(d.kind) as kind, ${ENDED_RUN_COLUMNS.split(', ')
+          .map((c) => `r.${c}`)
+          .join(', ')}`,
+      [
+        errorCodeName(ErrorCode.NO_CONNECTOR),
+        now,
+        now,
+        secs,
+        runId ?? null,
+        runId ?? null,
+        runId ?? null,
+        now,
+        secs,
+        now,
+        secs,
+      ],
+    );
+    for (const row of rows) {
+      this.d.logger.warn(
+        { runId: row.id, directoryId: row.directory_id, connector: row.kind },
+        'no connector of the kind is running; run failed',
+      );
+      recordRunEnded(this.d.metrics, endedRun(row), now);
+      this.d.waiters.notify(row.id);
+    }
+    return rows.map((r) => r.id);
   }
 
   /**
@@ -768,17 +845,30 @@ export class RunService {
 
   /**
    * Record that a connector picked the run up (it asked for the config): the run is RUNNING and
-   * its timeout restarts. Only an active run of that directory moves.
+   * its timeout restarts. Only an active run of that directory moves. Returns the run's error
+   * when it has already ended (e.g. NO_CONNECTOR, RUN_TIMEOUT): the config request is refused,
+   * so a job taken after its run ended is never read.
    */
-  async markPickedUp(runId: string, directoryId: string): Promise<void> {
-    if (!isUuid(runId)) return;
+  async markPickedUp(
+    runId: string,
+    directoryId: string,
+  ): Promise<{ status: string; errorCode: string | null } | undefined> {
+    if (!isUuid(runId)) return undefined;
     const now = this.d.clock();
-    await sql(this.d.orm.em.fork())(
+    const q = sql(this.d.orm.em.fork());
+    const moved = await q(
       `update ${this.d.tables.runs}
           set status = 'RUNNING', started_at = coalesce(started_at, ?), last_update_at = ?
-        where id = ? and directory_id = ? and status in ${ACTIVE_SQL}`,
+        where id = ? and directory_id = ? and status in ${ACTIVE_SQL}
+        returning id`,
       [now, now, runId, directoryId],
     );
+    if (moved.length > 0) return undefined;
+    const [ended] = await q<{ status: string; error_code: string | null }>(
+      `select status, error_code from ${this.d.tables.runs} where id = ? and directory_id = ?`,
+      [runId, directoryId],
+    );
+    return ended && { status: ended.status, errorCode: ended.error_code };
   }
 
   /** The run once it is final, or `undefined` after `timeoutMs`. Works across replicas (polls). */

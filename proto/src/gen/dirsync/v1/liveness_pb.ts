@@ -10,11 +10,15 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dirsync/v1/liveness.proto.
  */
 export const file_dirsync_v1_liveness: GenFile = /*@__PURE__*/
-  fileDesc("ChlkaXJzeW5jL3YxL2xpdmVuZXNzLnByb3RvEgpkaXJzeW5jLnYxIn0KEkNvbm5lY3RvckhlYXJ0YmVhdBIWCg5jb25uZWN0b3Jfa2luZBgBIAEoCRITCgtpbnN0YW5jZV9pZBgCIAEoCRImCgRydW5zGAMgAygLMhguZGlyc3luYy52MS5SdW5IZWFydGJlYXQSEgoKc2VudF9hdF9tcxgEIAEoAyJwCgxSdW5IZWFydGJlYXQSDgoGcnVuX2lkGAEgASgJEhQKDGRpcmVjdG9yeV9pZBgCIAEoCRIjCgVwaGFzZRgDIAEoDjIULmRpcnN5bmMudjEuUnVuUGhhc2USFQoNcHVibGlzaGVkX3NlcRgEIAEoDSIwChdDb25uZWN0b3JIZWFydGJlYXRSZXBseRIVCg1lbmRlZF9ydW5faWRzGAEgAygJKlUKCFJ1blBoYXNlEhkKFVJVTl9QSEFTRV9VTlNQRUNJRklFRBAAEhUKEVJVTl9QSEFTRV9SRUFESU5HEAESFwoTUlVOX1BIQVNFX1BVQkxJU0hFRBACYgZwcm90bzM");
+  fileDesc("ChlkaXJzeW5jL3YxL2xpdmVuZXNzLnByb3RvEgpkaXJzeW5jLnYxIswBChJDb25uZWN0b3JIZWFydGJlYXQSFgoOY29ubmVjdG9yX2tpbmQYASABKAkSEwoLaW5zdGFuY2VfaWQYAiABKAkSJgoEcnVucxgDIAMoCzIYLmRpcnN5bmMudjEuUnVuSGVhcnRiZWF0EhIKCnNlbnRfYXRfbXMYBCABKAMSFQoNc3RhcnRlZF9hdF9tcxgFIAEoAxIPCgd2ZXJzaW9uGAYgASgJEhMKC2ludGVydmFsX21zGAcgASgNEhAKCHN0b3BwaW5nGAggASgIInAKDFJ1bkhlYXJ0YmVhdBIOCgZydW5faWQYASABKAkSFAoMZGlyZWN0b3J5X2lkGAIgASgJEiMKBXBoYXNlGAMgASgOMhQuZGlyc3luYy52MS5SdW5QaGFzZRIVCg1wdWJsaXNoZWRfc2VxGAQgASgNIjAKF0Nvbm5lY3RvckhlYXJ0YmVhdFJlcGx5EhUKDWVuZGVkX3J1bl9pZHMYASADKAkqVQoIUnVuUGhhc2USGQoVUlVOX1BIQVNFX1VOU1BFQ0lGSUVEEAASFQoRUlVOX1BIQVNFX1JFQURJTkcQARIXChNSVU5fUEhBU0VfUFVCTElTSEVEEAJiBnByb3RvMw");
 
 /**
- * Connector → sync: the runs one connector process is working on. Sent when the connector picks
- * a job up (before it asks for the config), then every interval while any run is tracked.
+ * Connector → sync: one connector process is alive, and the runs it is working on. Sent when the
+ * process starts taking jobs, when it picks a job up (before it asks for the config), then every
+ * interval — also while it has no run (presence: the sync service's `connectors` query, and
+ * NO_CONNECTOR for a run no live connector of its kind can take) — and once with `stopping` when
+ * it stops gracefully. Connectors before presence sent it only while they had runs and left
+ * fields 5–8 unset; the sync service still records them while they do.
  *
  * @generated from message dirsync.v1.ConnectorHeartbeat
  */
@@ -42,6 +46,36 @@ export type ConnectorHeartbeat = Message<"dirsync.v1.ConnectorHeartbeat"> & {
    * @generated from field: int64 sent_at_ms = 4;
    */
   sentAtMs: bigint;
+
+  /**
+   * When the process started taking jobs (ms since the epoch; 0 = not said).
+   *
+   * @generated from field: int64 started_at_ms = 5;
+   */
+  startedAtMs: bigint;
+
+  /**
+   * The connector's version (its package version; "" = not said).
+   *
+   * @generated from field: string version = 6;
+   */
+  version: string;
+
+  /**
+   * The process's heartbeat interval (CONNECTOR_HEARTBEAT_SECONDS in ms; 0 = not said, taken as
+   * 5 s): the sync service calls an instance stale after three intervals without a heartbeat.
+   *
+   * @generated from field: uint32 interval_ms = 7;
+   */
+  intervalMs: number;
+
+  /**
+   * The process stopped taking jobs (graceful stop, SIGTERM): this is its last heartbeat, and the
+   * sync service forgets the instance at once instead of waiting for it to go stale.
+   *
+   * @generated from field: bool stopping = 8;
+   */
+  stopping: boolean;
 };
 
 /**

@@ -49,6 +49,8 @@ export interface Run {
   status: string;
   /** A dry run: the counts, changes and removals are the plan; nothing was changed. */
   dryRun?: boolean;
+  /** The connector on the run; `publishedAt` set once it has read everything (progress polls ask). */
+  connector?: { publishedAt: string | null } | null;
   username: string | null;
   errorCode: string | null;
   errorMessage: string | null;

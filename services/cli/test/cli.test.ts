@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_DIRECTORY_PATH, loadDemo, startSlapd, type Slapd } from '@dirsync/testkit';
+import { DEMO_DIRECTORY_PATH, loadDemo, startSlapd, waitFor, type Slapd } from '@dirsync/testkit';
 import { startStack, waitForRun, type Stack } from '../../../gateway/test/support/stack.js';
 import { buildProgram, ExitCode, runCli } from '../src/index.js';
 import type { Command } from 'commander';
@@ -319,6 +319,69 @@ describe('dirsync (command line)', () => {
         await set(u.displayName);
       }
     });
+    it('--wait shows a dry run reading, then planning with what it read; then the plan', async () => {
+      const { run: first } = await stack.gql<{
+        run: { counts: { seen: number; groupsSeen: number } };
+      }>('query($id: ID!) { run(id: $id) { counts { seen groupsSeen } } }', { id: firstRunId });
+      expect(first.counts.seen).toBeGreaterThan(0);
+      // Hold the plan back: it writes users (rolled back), which a SHARE lock on identity.users
+      // stops until the test lets go. Reading and staging go on, and so do reads of users.
+      const db = new pg.Client({ connectionString: stack.databaseUrl });
+      await db.connect();
+      let stderr = '';
+      let stdout = '';
+      let exit: Promise<number> | undefined;
+      const planning = `planning… seen ${first.counts.seen}  groups ${first.counts.groupsSeen}`;
+      try {
+        await db.query('begin');
+        await db.query('lock table identity.users in share mode');
+        exit = runCli(
+          ['--url', stack.gatewayUrl, '--api-key', stack.key, 'sync', NAME, '--dry-run', '--wait'],
+          {
+            io: {
+              stdout: { write: (t: string) => (stdout += t) },
+              // A terminal: every poll redraws the line.
+              stderr: { write: (t: string) => (stderr += t), isTTY: true },
+            },
+            env: { configHome: join(dir, 'config') },
+          },
+        );
+        // Everything read and staged, the plan not done: the bar is full, the plan's counts
+        // are not shown (they are 0 until the plan).
+        await waitFor(() => stderr.includes(planning), {
+          timeoutMs: 60_000,
+          message: `"${planning}" on stderr`,
+        });
+      } finally {
+        await db.query('rollback').catch(() => undefined);
+        await db.end();
+      }
+      const code = await exit;
+      expect(code, stdout + stderr).toBe(ExitCode.OK);
+      // Each redraw is "\r" + erase line (ESC [2K) + the line.
+      const lines = stderr
+        .replaceAll('\u001b[2K', '')
+        .split(/[\r\n]/)
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith('['));
+      const running = lines.filter((l) => / RUNNING /.test(l));
+      expect(running.length).toBeGreaterThan(0);
+      for (const l of running) {
+        expect(l).toMatch(/^\[[#. ]{30}\] RUNNING\s+(reading…|planning…) seen \d+ {2}groups \d+$/);
+      }
+      // seen only grows, and "planning" comes after every "reading".
+      const seen = running.map((l) => Number(/seen (\d+)/.exec(l)![1]));
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
+      const phases = running.map((l) => (l.includes('planning…') ? 1 : 0));
+      expect(phases).toEqual([...phases].sort((a, b) => a - b));
+      expect(lines.at(-1)).toMatch(
+        new RegExp(
+          `^\\[#{30}\\] COMPLETED seen ${first.counts.seen} {2}created \\d+ {2}updated \\d+ {2}errors \\d+$`,
+        ),
+      );
+      expect(stdout).toMatch(/dry run\s+yes: nothing was changed/);
+    });
+
     it('a dry run a real run would have BLOCKED exits 4 and says why; nothing is removed', async () => {
       const narrow = join(dir, 'narrow.json');
       const wide = join(dir, 'wide.json');

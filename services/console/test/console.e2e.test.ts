@@ -188,6 +188,62 @@ describe('the console in Chromium', () => {
     await shot('console-directories.png');
   });
 
+  it('shows a dry run live: what it has read, then Planning…, then the plan', async () => {
+    const { runs } = await stack.gql<{
+      runs: { nodes: { counts: { seen: number; groupsSeen: number } }[] };
+    }>(
+      `query($d: ID!) { runs(directoryId: $d, status: [COMPLETED], first: 1) {
+         nodes { counts { seen groupsSeen } } } }`,
+      { d: dirId },
+    );
+    const read = runs.nodes[0]!.counts;
+    expect(read.seen).toBeGreaterThan(0);
+    // Hold the plan back: it writes users (rolled back), which a SHARE lock on identity.users
+    // stops until the test lets go; reading, staging and reads of users go on.
+    const db = new pg.Client({ connectionString: stack.databaseUrl });
+    await db.connect();
+    let runId = '';
+    try {
+      await db.query('begin');
+      await db.query('lock table identity.users in share mode');
+      await page.goto(`${origin}/directories/${dirId}`);
+      await page.check('input[name="dryRun"]');
+      await page.click('form.inline-form button[type="submit"]'); // Plan
+      await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+      runId = page.url().split('/').pop()!;
+      // Everything read and staged, the plan not done: the live counts say so.
+      const live = page.locator('[role="status"][data-phase="planning"]');
+      await live.waitFor({ timeout: 60_000 });
+      await expect
+        .poll(() => live.locator('[data-testid="live-seen"]').innerText(), { timeout: 30_000 })
+        .toBe(read.seen.toLocaleString('en-US'));
+      expect(await live.innerText()).toMatch(
+        new RegExp(
+          `^Planning… ${read.seen.toLocaleString('en-US')} seen of about [\\d,]+, ${read.groupsSeen} groups seen; everything is read`,
+        ),
+      );
+      expect(await page.locator('section').getAttribute('data-run-status')).toBe('RUNNING');
+      expect(await page.locator('[data-testid="dry-run"]').innerText()).toMatch(
+        /what it has read so far/,
+      );
+      expect(await page.locator('tr[data-count="users seen"] td').innerText()).toBe(
+        read.seen.toLocaleString('en-US'),
+      );
+    } finally {
+      await db.query('rollback').catch(() => undefined);
+      await db.end();
+    }
+    await page.waitForSelector('section[data-run-status="COMPLETED"]', { timeout: 60_000 });
+    const run = await waitForRun(stack, runId);
+    expect(run.counts.seen).toBe(read.seen);
+    expect(await page.locator('tr[data-count="users seen"] td').innerText()).toBe(
+      run.counts.seen.toLocaleString('en-US'),
+    );
+    expect(await page.locator('[data-testid="dry-run"]').innerText()).toMatch(
+      /what a real run would do/,
+    );
+  });
+
   it('finds a user by search and shows their page', async () => {
     await page.click('nav >> text=Users');
     await page.fill('input[name="search"]', 'jdoe');

@@ -23,6 +23,27 @@ export const FINAL_STATUSES = ['COMPLETED', 'FAILED', 'BLOCKED', 'REJECTED'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A run's progress line: a bar of `seen` against `total` (what the previous run saw), the
+ * status and the counts so far. A dry run while RUNNING counts only what it has read (`seen`,
+ * groups) — its planned counts are 0 until the plan is done — so it says which phase it is in
+ * instead: `reading…` while the connector reads, `planning…` once the connector has read
+ * everything (`connector.publishedAt`) and identity computes the plan (docs/lifecycle.md, dry
+ * run). Its last line, COMPLETED, has the plan's counts.
+ */
+export function progressLine(r: Run, total: number | undefined): string {
+  const c = r.counts;
+  if (r.mode === 'ADMIN') {
+    return `${progressBar(c.adminsSeen, total)} ${r.status.padEnd(9)} admins seen ${c.adminsSeen}  created ${c.adminsCreated}  updated ${c.adminsUpdated}  errors ${c.errors}`;
+  }
+  if (r.dryRun && (r.status === 'QUEUED' || r.status === 'RUNNING')) {
+    const phase =
+      r.status === 'QUEUED' ? '' : r.connector?.publishedAt ? 'planning… ' : 'reading…  ';
+    return `${progressBar(c.seen, total)} ${r.status.padEnd(9)} ${phase}seen ${c.seen}  groups ${c.groupsSeen}`;
+  }
+  return `${progressBar(c.seen, total)} ${r.status.padEnd(9)} seen ${c.seen}  created ${c.created}  updated ${c.updated}  errors ${c.errors}`;
+}
+
 /** Poll a run until it ends or `timeoutMs` passes; progress goes to stderr. */
 export async function waitForRun(
   ctx: CommandContext,
@@ -33,19 +54,13 @@ export async function waitForRun(
   const progress = createProgress(ctx.io);
   let current = run;
   try {
-    const line = (r: Run, total: number | undefined) => {
-      const c = r.counts;
-      if (r.mode === 'ADMIN') {
-        return `${progressBar(c.adminsSeen, total)} ${r.status.padEnd(9)} admins seen ${c.adminsSeen}  created ${c.adminsCreated}  updated ${c.adminsUpdated}  errors ${c.errors}`;
-      }
-      return `${progressBar(c.seen, total)} ${r.status.padEnd(9)} seen ${c.seen}  created ${c.created}  updated ${c.updated}  errors ${c.errors}`;
-    };
     while (!FINAL_STATUSES.includes(current.status)) {
-      if (!ctx.json) progress.update(line(current, opts.expected));
+      if (!ctx.json) progress.update(progressLine(current, opts.expected));
       if (Date.now() >= deadline) return current;
       await sleep(opts.pollMs ?? 500);
       const { run: next } = await ctx.client.request<{ run: Run | null }>(
-        `query($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`,
+        // The connector's part (a dry run's phase) only for the progress line, not the JSON.
+        `query($id: ID!) { run(id: $id) { ${RUN_FIELDS} ${ctx.json ? '' : 'connector { publishedAt }'} } }`,
         { id: run.id },
       );
       if (!next) throw new CliError(`run ${run.id} disappeared`, ExitCode.NOT_FOUND, 'NOT_FOUND');
@@ -55,7 +70,7 @@ export async function waitForRun(
     // no expected total to measure against).
     if (!ctx.json) {
       progress.final(
-        line(
+        progressLine(
           current,
           current.status === 'COMPLETED'
             ? current.mode === 'ADMIN'

@@ -191,6 +191,9 @@ export const RUN: Doc<{ run: RunDetail | null }, { id: string; errorsAfter?: str
       supersededBy {
         id
       }
+      connector {
+        publishedAt
+      }
       errors(first: 50, after: $errorsAfter) {
         totalCount
         nodes {

@@ -103,6 +103,8 @@ export interface RunDetail extends Omit<RunSummary, 'counts' | 'removals'> {
   decidedBy: string | null;
   decidedAt: string | null;
   supersededBy: { id: string } | null;
+  /** The connector on the run; `publishedAt` once it has read everything (a dry run then plans). */
+  connector: { publishedAt: string | null } | null;
   counts: RunCounts;
   directory: { id: string; name: string };
   errors: Connection<ObjectError> & { totalCount: number };

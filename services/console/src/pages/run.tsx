@@ -64,8 +64,11 @@ export function RunPage({ id }: { id: string }) {
       </p>
       {run.dryRun ? (
         <p className="notice" data-testid="dry-run">
-          A dry run: the counts and changes below are what a real run would do; no user, group or
-          membership was changed and the delta cursor did not move.
+          {active
+            ? 'A dry run: until its plan is done the counts below are what it has read so far (users and groups seen); the planned counts and changes follow. '
+            : 'A dry run: the counts and changes below are what a real run would do; '}
+          no user, group or membership {active ? 'is' : 'was'} changed and the delta cursor{' '}
+          {active ? 'does' : 'did'} not move.
         </p>
       ) : null}
       {active ? <Progress run={run} /> : null}
@@ -302,20 +305,53 @@ function Removals({ run }: { run: RunDetail }) {
   );
 }
 
+/**
+ * A running run's live counts. A dry run knows only what it has read (users and groups seen)
+ * until its plan is done — the planned counts are 0 until then — so it says which phase it is
+ * in: reading (the connector reads) or planning (the connector has read everything,
+ * `connector.publishedAt`; identity computes the plan), never "0 created" (docs/lifecycle.md).
+ */
 function Progress({ run }: { run: RunDetail }) {
   const { data } = useQuery(PREVIOUS_RUN, { variables: { directoryId: run.directory.id } });
   const previous = data?.runs.nodes.find((r) => r.mode === run.mode && r.id !== run.id);
   const expected = run.mode === 'DELTA' ? undefined : previous?.counts.seen;
   const seen = run.counts.seen;
+  const phase =
+    run.status === 'QUEUED'
+      ? 'queued'
+      : !run.dryRun
+        ? 'syncing'
+        : run.connector?.publishedAt
+          ? 'planning'
+          : 'reading';
+  const label = {
+    queued: 'Waiting for the connector… ',
+    syncing: 'Syncing… ',
+    reading: 'Reading the source… ',
+    planning: 'Planning… ',
+  }[phase];
   return (
-    <div className="progress card" role="status">
+    <div className="progress card" role="status" data-phase={phase}>
       {expected ? <progress value={Math.min(seen, expected)} max={expected} /> : <progress />}
       <span>
-        {run.status === 'QUEUED' ? 'Waiting for the connector… ' : 'Syncing… '}
+        {label}
         <b data-testid="live-seen">{number(seen)}</b> seen
         {expected ? <span className="muted"> of about {number(expected)}</span> : null},{' '}
-        {number(run.counts.created)} created, {number(run.counts.updated)} updated,{' '}
-        {plural(run.counts.errors, 'error')}
+        {run.dryRun ? (
+          <>
+            {plural(run.counts.groupsSeen, 'group')} seen;{' '}
+            <span className="muted" data-testid="live-plan">
+              {phase === 'planning'
+                ? 'everything is read; computing what a sync would change'
+                : 'the planned changes follow once it has read everything'}
+            </span>
+          </>
+        ) : (
+          <>
+            {number(run.counts.created)} created, {number(run.counts.updated)} updated,{' '}
+            {plural(run.counts.errors, 'error')}
+          </>
+        )}
       </span>
     </div>
   );

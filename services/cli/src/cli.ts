@@ -7,6 +7,7 @@ import { CliError, ExitCode } from './exit-codes.js';
 import { printJson, type Io } from './output.js';
 import { commandOf, type Action } from './commands/action.js';
 import { registerAdmins, registerSyncAdmin } from './commands/admins.js';
+import { registerConnectors } from './commands/connectors.js';
 import { registerDirectories } from './commands/directories.js';
 import { registerKeys } from './commands/keys.js';
 import { registerRuns } from './commands/runs.js';
@@ -43,7 +44,7 @@ Gateway and key: --url/--api-key, else DIRSYNC_URL/DIRSYNC_API_KEY, else the con
 export function buildProgram(io: Io, act: Action): Command {
   const program = new Command('dirsync')
     .description(
-      'dirsync on the command line: directories, syncs, runs, users, administrators and API keys, through the gateway',
+      'dirsync on the command line: directories, syncs, runs, connectors, users, administrators and API keys, through the gateway',
     )
     .option('--url <url>', 'gateway GraphQL URL (default http://127.0.0.1:4000/graphql)')
     .option('--api-key <key>', 'API key (better: DIRSYNC_API_KEY or the config file)')
@@ -60,6 +61,7 @@ export function buildProgram(io: Io, act: Action): Command {
   registerSync(program, act);
   registerSyncAdmin(program, act);
   registerRuns(program, act);
+  registerConnectors(program, act);
   registerUsers(program, act);
   registerAdmins(program, act);
   registerKeys(program, act);

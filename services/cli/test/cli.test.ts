@@ -421,6 +421,34 @@ describe('dirsync (command line)', () => {
     });
   });
 
+  describe('connectors', () => {
+    it('lists the running connector processes; a kind with none says what to start', async () => {
+      const r = await dirsync(['connectors']);
+      expect(r.code).toBe(ExitCode.OK);
+      expect(r.stdout.split('\n')[0]).toMatch(
+        /^KIND\s+INSTANCE\s+VERSION\s+STATE\s+STARTED\s+LAST SEEN\s+RUNS/,
+      );
+      const ldap = stack.connector.worker!.instanceId;
+      const row = r.stdout.split('\n').find((l) => l.includes(ldap));
+      expect(row).toMatch(/^ldap\s+\S+\s+0\.1\.0\s+ALIVE\s/);
+      expect(r.stderr).toContain('2 connector processes alive');
+      const json = await dirsync(['connectors', '--kind', 'ENTRA', '--json']);
+      expect(json.json()).toEqual([
+        expect.objectContaining({
+          kind: 'entra',
+          instance: stack.entra.worker!.instanceId,
+          state: 'ALIVE',
+          runIds: [],
+        }),
+      ]);
+      const none = await dirsync(['connectors', '--kind', 'okta']);
+      expect(none.code).toBe(ExitCode.OK);
+      expect(none.stdout).toBe('');
+      expect(none.stderr).toContain('no connector-okta process is running');
+      expect(none.stderr).toContain('NO_CONNECTOR');
+    });
+  });
+
   describe('runs list|show', () => {
     it('list shows the history newest first, filtered by directory and status', async () => {
       const r = await dirsync(['runs', 'list', '--directory', NAME, '--json']);

@@ -717,6 +717,26 @@ describe('the console in Chromium', () => {
     expect(userByUsername).toBeNull();
   });
 
+  it("shows on the directory page whether its kind's connector runs, and what to start when none does", async () => {
+    await page.goto(`${origin}/directories/${dirId}`);
+    const status = page.locator('[data-testid="connector-status"]');
+    await expect.poll(() => status.getAttribute('data-alive'), { timeout: 15_000 }).toBe('true');
+    const instance = stack.connector.worker!.instanceId;
+    expect(await status.innerText()).toContain('connector-ldap');
+    expect(await status.innerText()).toContain(instance);
+    // The connector stops (SIGTERM does the same): gone at once, and the page says what to do.
+    await stack.connector.stop();
+    try {
+      await expect.poll(() => status.getAttribute('data-alive'), { timeout: 20_000 }).toBe('false');
+      expect(await status.innerText()).toContain('no connector-ldap process is running');
+      expect(await status.innerText()).toContain('NO_CONNECTOR');
+      expect(await status.innerText()).toContain('services/connector-ldap');
+    } finally {
+      await stack.connector.start();
+    }
+    await expect.poll(() => status.getAttribute('data-alive'), { timeout: 20_000 }).toBe('true');
+  });
+
   it('offers a role only what it may do', async () => {
     const readOnly = await stack.client('READ_ONLY');
     const helpDesk = await stack.client('HELP_DESK');

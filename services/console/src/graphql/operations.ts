@@ -111,6 +111,43 @@ export const DIRECTORY: Doc<{ directory: DirectoryDetail | null }, { id: string 
   }
 `;
 
+/** Whether a connector process for the directory's kind is running (presence heartbeats). */
+export interface DirectoryConnector {
+  kind: string;
+  alive: boolean;
+  lastSeenAt: string | null;
+  instances: {
+    instance: string;
+    version: string | null;
+    state: 'ALIVE' | 'STALE';
+    lastSeenAt: string;
+    runIds: string[];
+  }[];
+}
+
+export const DIRECTORY_CONNECTOR: Doc<
+  { directory: { id: string; connector: DirectoryConnector } | null },
+  { id: string }
+> = gql`
+  query DirectoryConnector($id: ID!) {
+    directory(id: $id) {
+      id
+      connector {
+        kind
+        alive
+        lastSeenAt
+        instances {
+          instance
+          version
+          state
+          lastSeenAt
+          runIds
+        }
+      }
+    }
+  }
+`;
+
 export const RUNS: Doc<
   { runs: Connection<RunSummary> & { totalCount: number } },
   { directoryId?: string | null; status?: string[] | null; after?: string | null; first: number }

@@ -3,6 +3,7 @@ import { useMutation, useQuery } from '@apollo/client/react';
 import {
   DELETE_DIRECTORY,
   DIRECTORY,
+  DIRECTORY_CONNECTOR,
   DIRECTORY_COUNTS,
   RUNS,
   TEST_DIRECTORY,
@@ -119,6 +120,7 @@ function Overview({ d }: { d: DirectoryDetail }) {
           ],
           ['Administrators', c ? number(c.admins.totalCount) : '…'],
           ['Source', d.ldap ? d.ldap.url : d.entra ? `tenant ${d.entra.tenantId}` : d.kind],
+          ['Connector', <ConnectorStatus key="connector" directoryId={d.id} />],
           ['Selected groups', plural(d.selectedGroups.length, 'group')],
           [
             'Full sync',
@@ -162,6 +164,46 @@ function Overview({ d }: { d: DirectoryDetail }) {
         ]}
       />
     </div>
+  );
+}
+
+/**
+ * Is a connector process for this directory's kind running (presence heartbeats, refreshed
+ * every 5 s)? Without one its runs fail with NO_CONNECTOR, so say what to start.
+ */
+function ConnectorStatus({ directoryId }: { directoryId: string }) {
+  const { data, error } = useQuery(DIRECTORY_CONNECTOR, {
+    variables: { id: directoryId },
+    pollInterval: 5_000,
+  });
+  const c = data?.directory?.connector;
+  if (error) return <span className="muted">unknown ({errorCode(error) ?? 'error'})</span>;
+  if (!c) return '…';
+  const alive = c.instances.filter((i) => i.state === 'ALIVE');
+  if (c.alive) {
+    const busy = alive.filter((i) => i.runIds.length > 0).length;
+    return (
+      <span data-testid="connector-status" data-alive="true">
+        <Badge value="RUNNING" /> connector-{c.kind}, {plural(alive.length, 'process', 'processes')}
+        {busy ? `, ${busy} busy` : ', idle'}
+        <span className="muted small">
+          {' '}
+          ({alive.map((i) => `${i.instance}${i.version ? ` v${i.version}` : ''}`).join(', ')})
+        </span>
+      </span>
+    );
+  }
+  return (
+    <span data-testid="connector-status" data-alive="false">
+      <Badge value="FAILED" /> no connector-{c.kind} process is running
+      {c.lastSeenAt ? (
+        <>
+          {' '}
+          (last heard from <Time iso={c.lastSeenAt} />)
+        </>
+      ) : null}
+      : syncs fail with NO_CONNECTOR. Start <code>services/connector-{c.kind}</code>.
+    </span>
   );
 }
 

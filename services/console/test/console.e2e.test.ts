@@ -244,6 +244,78 @@ describe('the console in Chromium', () => {
     );
   });
 
+  it("shows a dry run's changes on its live page when it ends, without a reload", async () => {
+    // One real change to plan (jdoe's display name), among the demo's per-object errors.
+    const jdoe = demo.entries.find((e) => e.attributes['uid']?.[0] === 'jdoe')!;
+    const original = jdoe.attributes['displayName']?.[0];
+    await slapd.modify(
+      `dn: ${jdoe.dn}\nchangetype: modify\nreplace: displayName\ndisplayName: Live Plan Name\n`,
+    );
+    // The page's clock stands still from before Plan until the test moves it, and the plan is
+    // held by a lock: the page reads the run (active) and its changes (none yet) once; then the
+    // plan is written and the run completes; then exactly one poll of the run (1 s) is let
+    // through — before the changes' own poll (2 s) is due. The page must read the changes again
+    // because the run ended, not because a poll happened to come after the plan.
+    await page.clock.install();
+    const db = new pg.Client({ connectionString: stack.databaseUrl });
+    await db.connect();
+    let runId = '';
+    try {
+      await db.query('begin');
+      await db.query('lock table identity.users in share mode');
+      await page.goto(`${origin}/directories/${dirId}`);
+      await page.check('input[name="dryRun"]');
+      await page.clock.pauseAt(new Date(Date.now() + 1_000));
+      await page.click('form.inline-form button[type="submit"]'); // Plan
+      await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+      runId = page.url().split('/').pop()!;
+      await page.waitForSelector(
+        'section[data-run-status="QUEUED"], section[data-run-status="RUNNING"]',
+      );
+      await expect
+        .poll(() => page.locator('[data-testid="changes-total"]').innerText())
+        .toBe('(0)');
+    } finally {
+      await db.query('rollback').catch(() => undefined);
+      await db.end();
+    }
+    try {
+      expect((await waitForRun(stack, runId)).status).toBe('COMPLETED');
+      const api = await stack.gql<{
+        run: { changes: { totalCount: number }; problems: { totalCount: number } };
+      }>(
+        `query($id: ID!) { run(id: $id) {
+           changes(filter: { kinds: [UPDATED] }, first: 0) { totalCount }
+           problems: changes(filter: { kinds: [ERROR, CONFLICT] }, first: 0) { totalCount } } }`,
+        { id: runId },
+      );
+      expect(api.run.changes.totalCount).toBe(1);
+      expect(api.run.problems.totalCount).toBeGreaterThan(0);
+      await page.clock.runFor(1_000);
+      await page.waitForSelector('section[data-run-status="COMPLETED"]');
+      // The planned update listed first (the errors and conflicts are a click away, counted).
+      await expect
+        .poll(() => page.locator('[data-testid="changes-total"]').innerText())
+        .toBe('(1)');
+      expect(
+        await page.locator('[data-testid="changes"] tr[data-change="UPDATED"]').innerText(),
+      ).toMatch(/jdoe.*displayName.*Live Plan Name/s);
+      const kinds = page.locator('[data-testid="change-kinds"]');
+      await expect.poll(() => kinds.locator('[data-kind="UPDATED"]').innerText()).toBe('updated 1');
+      const problems = (
+        await kinds.locator('[data-kind="ERROR"] b, [data-kind="CONFLICT"] b').allInnerTexts()
+      ).reduce((n, t) => n + Number(t.replace(/\D/g, '')), 0);
+      expect(problems).toBe(api.run.problems.totalCount);
+    } finally {
+      await page.clock.resume();
+      await slapd.modify(
+        original
+          ? `dn: ${jdoe.dn}\nchangetype: modify\nreplace: displayName\ndisplayName: ${original}\n`
+          : `dn: ${jdoe.dn}\nchangetype: modify\ndelete: displayName\n`,
+      );
+    }
+  });
+
   it('finds a user by search and shows their page', async () => {
     await page.click('nav >> text=Users');
     await page.fill('input[name="search"]', 'jdoe');
@@ -326,6 +398,13 @@ describe('the console in Chromium', () => {
     );
     await page.click(`tr[data-user="${a.username}"] button:has-text("Restore")`);
     await page.waitForSelector(`tr[data-user="${a.username}"]`, { state: 'detached' });
+    // The page says what happened, and that the source still lacks them: the next full sync
+    // sends them back to the trash unless the source changes.
+    expect(await page.locator('[data-testid="restored"]').innerText()).toMatch(
+      new RegExp(
+        `^Restored ${a.username} — active again\\. It was not found in the source .*: the next full sync moves it to the trash again unless the source changes`,
+      ),
+    );
     const after = await stack.gql<{ userByUsername: { id: string; status: string } }>(
       `query($u: String!) { userByUsername(username: $u) { id status } }`,
       { u: a.username },
@@ -661,6 +740,13 @@ describe('the console in Chromium', () => {
       await page.waitForSelector(`[data-field="${field}"] .field-error`);
     }
     expect(await page.locator('[data-field="restoreWindowDays"] .field-error').count()).toBe(0);
+    // Each problem reads as a sentence about the field's label, not its input path.
+    expect(await page.locator('[data-field="ldap.bindDn"] .field-error').innerText()).toBe(
+      'Bind DN is required.',
+    );
+    expect(await page.locator('[data-field="ldap.baseDn"] .field-error').innerText()).toBe(
+      'Base DN is required.',
+    );
 
     await page.fill('input[name="ldap.url"]', slapd.url);
     await page.fill('input[name="ldap.bindDn"]', slapd.rootDn);

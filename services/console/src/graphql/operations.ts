@@ -302,6 +302,61 @@ export const RUN_CHANGES: Doc<
   }
 `;
 
+/** The change kinds of `ChangeKind`, in the order the filter offers them. */
+export const CHANGE_KINDS = [
+  'CREATED',
+  'UPDATED',
+  'DISABLED',
+  'ENABLED',
+  'PENDING_DELETION',
+  'RESTORED',
+  'CLAIMED',
+  'MEMBERSHIP',
+  'GROUP_CREATED',
+  'GROUP_UPDATED',
+  'GROUP_DELETED',
+  'ADMIN_CREATED',
+  'ADMIN_UPDATED',
+  'ADMIN_ROLE_CHANGED',
+  'ADMIN_DISABLED',
+  'ADMIN_ENABLED',
+  'ADMIN_PENDING_DELETION',
+  'ADMIN_RESTORED',
+  'ADMIN_CLAIMED',
+  'CONFLICT',
+  'ERROR',
+] as const;
+
+/**
+ * The per-object records that are not changes: the run's errors and username conflicts, which
+ * its page also lists on their own (`run.errors`). The change list leaves them out by default.
+ */
+export const PROBLEM_KINDS: readonly string[] = ['CONFLICT', 'ERROR'];
+export const CHANGE_ONLY_KINDS: string[] = CHANGE_KINDS.filter((k) => !PROBLEM_KINDS.includes(k));
+
+/** How many changes of each kind a run has: one aliased `totalCount` per kind, no rows. */
+export const RUN_CHANGE_KINDS: Doc<
+  { run: ({ id: string } & Record<string, { totalCount: number } | string>) | null },
+  { id: string }
+> = gql`
+  query RunChangeKinds($id: ID!) {
+    run(id: $id) {
+      id
+      ${CHANGE_KINDS.map((k) => `${k}: changes(filter: { kinds: [${k}] }, first: 0) { totalCount }`).join('\n      ')}
+    }
+  }
+`;
+
+/** A group's name, for membership changes (which hold group ids). */
+export const GROUP_NAME: Doc<{ group: { id: string; name: string } | null }, { id: string }> = gql`
+  query GroupName($id: ID!) {
+    group(id: $id) {
+      id
+      name
+    }
+  }
+`;
+
 /** What runs did to one user, newest first. */
 export const USER_HISTORY: Doc<
   {
@@ -794,6 +849,8 @@ export const ALL_OPERATIONS = {
   RUNS,
   RUN,
   RUN_CHANGES,
+  RUN_CHANGE_KINDS,
+  GROUP_NAME,
   USER_HISTORY,
   BLOCKED_RUNS,
   PREVIOUS_RUN,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { personName, plural, sentence } from './format.js';
+import { fieldSentence, personName, plural, sentence } from './format.js';
 
 describe('plural()', () => {
   it('uses the singular for exactly one and the plural otherwise', () => {
@@ -36,5 +36,48 @@ describe('sentence()', () => {
       'An administrator with the e-mail a@b.c already exists.',
     );
     expect(sentence('Done!')).toBe('Done!');
+  });
+});
+
+describe('fieldSentence()', () => {
+  it("puts the field's label where the API names its input path", () => {
+    expect(fieldSentence('Bind DN', 'ldap.bindDn', 'ldap.bindDn', 'bindDn is required')).toBe(
+      'Bind DN is required.',
+    );
+    expect(fieldSentence('Base DN', 'ldap.baseDn', 'ldap.baseDn', 'baseDn is required')).toBe(
+      'Base DN is required.',
+    );
+  });
+
+  it('gives a predicate the label as its subject', () => {
+    expect(fieldSentence('Name', 'name', 'name', 'is required')).toBe('Name is required.');
+    expect(
+      fieldSentence('Server URL', 'ldap.url', 'ldap.url', 'must be an ldap:// or ldaps:// URL'),
+    ).toBe('Server URL must be an ldap:// or ldaps:// URL.');
+  });
+
+  it('names the part of a field after its label', () => {
+    expect(
+      fieldSentence('Selected groups', 'selectedGroups', 'selectedGroups[2]', 'is not a DN'),
+    ).toBe('Selected groups item 3 is not a DN.');
+    expect(
+      fieldSentence(
+        'Custom attributes',
+        'mapping.custom',
+        'mapping.custom[0].name',
+        'name is required',
+      ),
+    ).toBe('Custom attributes item 1 name is required.');
+  });
+
+  it('leaves a whole sentence alone', () => {
+    expect(
+      fieldSentence(
+        'E-mail',
+        'email',
+        'email',
+        'An administrator with the e-mail a@b.c already exists.',
+      ),
+    ).toBe('An administrator with the e-mail a@b.c already exists.');
   });
 });

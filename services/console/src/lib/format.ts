@@ -74,3 +74,31 @@ export function sentence(message: string): string {
   const capital = m.charAt(0).toUpperCase() + m.slice(1);
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
+
+const PREDICATE = /^(is|are|must|should|cannot|can't|has|have|needs?|may|was|were|does|do)\b/i;
+
+/**
+ * A field's problem as a sentence about the field's label, for the form: the API names fields
+ * by their input path and words its messages either as a predicate ("is required") or with the
+ * path's last key as subject ("bindDn is required"); both read "Bind DN is required.". A problem
+ * of a part of the field (`selectedGroups[2]`, `mapping.custom[0].name`) names the part after
+ * the label ("Selected groups item 3 is not a DN.").
+ */
+export function fieldSentence(label: string, name: string, field: string, message: string): string {
+  const rest = field.startsWith(name) ? field.slice(name.length) : `.${field}`;
+  const part = rest
+    .replace(/\[(\d+)\]/g, (_, i: string) => ` item ${Number(i) + 1}`)
+    .replace(/\./g, ' ')
+    .trim();
+  const subject = part ? `${label} ${part}` : label;
+  const key = /([A-Za-z0-9_]+)(?:\[\d+\])*$/.exec(field)?.[1] ?? '';
+  let m = message.trim();
+  if (key && m.toLowerCase().startsWith(`${key.toLowerCase()} `)) {
+    m = `${subject}${m.slice(key.length)}`;
+  } else if (PREDICATE.test(m)) {
+    m = `${subject} ${m}`;
+  } else if (part) {
+    m = `${subject}: ${m}`;
+  }
+  return sentence(m);
+}

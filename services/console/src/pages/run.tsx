@@ -6,10 +6,14 @@ import {
   PREVIOUS_RUN,
   REJECT_RUN,
   RUN,
+  CHANGE_KINDS,
+  CHANGE_ONLY_KINDS,
+  PROBLEM_KINDS,
+  RUN_CHANGE_KINDS,
   RUN_CHANGES,
   USERS,
 } from '../graphql/operations.js';
-import { CHANGE_KINDS, ChangesTable } from '../ui/changes.js';
+import { ChangesTable } from '../ui/changes.js';
 import type { RunCounts, RunDetail } from '../graphql/types.js';
 import { duration, number, plural, words } from '../lib/format.js';
 import { useCursorPager } from '../lib/paging.js';
@@ -401,16 +405,49 @@ function CountsTable({ counts, mode }: { counts: RunCounts; mode: string }) {
   );
 }
 
-/** What the run did to each user and group, filtered by kind (kept in the URL), 50 a page. */
+/**
+ * What the run did to each user and group, 50 a page: by default its changes without the
+ * per-object errors and username conflicts (listed on their own below, and in a run full of
+ * them they would push the few real changes off the first page); `?kind=` picks one kind, or
+ * `ALL` for everything. Each kind with its count is one click away. While the run is active
+ * both poll; when it ends they are read once more, since the last poll may predate its final
+ * changes (a dry run records its whole plan at the end).
+ */
 function RunChanges({ runId, active }: { runId: string; active: boolean }) {
   const { query } = useLocation();
   const kind = query.get('kind');
+  const kinds = kind === 'ALL' ? null : kind ? [kind] : CHANGE_ONLY_KINDS;
   const pager = useCursorPager(`${runId}|${kind}`);
-  const { data, error, previousData } = useQuery(RUN_CHANGES, {
-    variables: { id: runId, kinds: kind ? [kind] : null, after: pager.after },
+  const { data, error, previousData, refetch } = useQuery(RUN_CHANGES, {
+    variables: { id: runId, kinds, after: pager.after },
     pollInterval: active ? 2_000 : 0,
   });
+  const counts = useQuery(RUN_CHANGE_KINDS, {
+    variables: { id: runId },
+    pollInterval: active ? 2_000 : 0,
+  });
+  const wasActive = useRef(active);
+  const refetchCounts = counts.refetch;
+  useEffect(() => {
+    if (wasActive.current && !active) {
+      void refetch().catch(() => undefined);
+      void refetchCounts().catch(() => undefined);
+    }
+    wasActive.current = active;
+  }, [active, refetch, refetchCounts]);
   const changes = (data ?? previousData)?.run?.changes;
+  const byKind = new Map<string, number>();
+  const countsRun = (counts.data ?? counts.previousData)?.run;
+  for (const k of CHANGE_KINDS) {
+    const c = countsRun?.[k];
+    if (c && typeof c === 'object') byKind.set(k, c.totalCount);
+  }
+  const sum = (ks: readonly string[]) => ks.reduce((n, k) => n + (byKind.get(k) ?? 0), 0);
+  const known = byKind.size > 0;
+  const label = (text: string, n: number | undefined) =>
+    known && n !== undefined ? `${text} (${number(n)})` : text;
+  const present = CHANGE_KINDS.filter((k) => (byKind.get(k) ?? 0) > 0);
+  const problems = sum(PROBLEM_KINDS);
   return (
     <div className="card" data-testid="changes">
       <div className="card-header">
@@ -428,17 +465,42 @@ function RunChanges({ runId, active }: { runId: string; active: boolean }) {
           value={kind ?? ''}
           onChange={(e) => setQuery({ kind: e.target.value })}
         >
-          <option value="">every kind</option>
+          <option value="">
+            {label('changes (no errors or conflicts)', sum(CHANGE_ONLY_KINDS))}
+          </option>
+          <option value="ALL">{label('everything', sum(CHANGE_KINDS))}</option>
           {CHANGE_KINDS.map((k) => (
             <option key={k} value={k}>
-              {words(k)}
+              {label(words(k), byKind.get(k))}
             </option>
           ))}
         </select>
       </div>
+      {present.length ? (
+        <ul className="chips kinds" data-testid="change-kinds">
+          {present.map((k) => (
+            <li key={k} data-kind={k} className={kind === k ? 'selected' : undefined}>
+              <a
+                href={`?kind=${k}`}
+                onClick={(e) => {
+                  e.preventDefault();
+                  setQuery({ kind: kind === k ? '' : k });
+                }}
+              >
+                {words(k)} <b>{number(byKind.get(k) ?? 0)}</b>
+              </a>
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <ErrorBox error={error} />
       {changes && changes.nodes.length === 0 ? (
-        <Empty>No changes{kind ? ' of this kind' : ''}.</Empty>
+        <Empty>
+          No changes{kind && kind !== 'ALL' ? ' of this kind' : ''}.
+          {!kind && problems > 0
+            ? ` ${plural(problems, 'error or conflict', 'errors and conflicts')} ${problems === 1 ? 'is' : 'are'} listed below.`
+            : ''}
+        </Empty>
       ) : null}
       {changes?.nodes.length ? <ChangesTable changes={changes.nodes} /> : null}
       {changes && (pager.page > 0 || changes.pageInfo.hasNextPage) ? (

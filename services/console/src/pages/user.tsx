@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { useMutation, useQuery } from '@apollo/client/react';
 import {
   DELETE_USER,
@@ -13,7 +14,7 @@ import { words } from '../lib/format.js';
 import { Link, navigate } from '../lib/router.js';
 import { Permission, useCan } from '../lib/viewer.js';
 import { Badge, Dl, Empty, ErrorBox, Loading, PageHeader, Time } from '../ui/components.js';
-import { TrashActions } from './trash.js';
+import { RestoredNotice, TrashActions, type Restored } from './trash.js';
 import { SyncOutcome } from '../ui/sync-outcome.js';
 
 export function UserPage({ id }: { id: string }) {
@@ -25,6 +26,7 @@ export function UserPage({ id }: { id: string }) {
   const [syncUser, sync] = useMutation(SYNC_USER);
   const [setBypass, bypass] = useMutation(SET_USER_BYPASS);
   const [deleteUser, deletion] = useMutation(DELETE_USER);
+  const [restored, setRestored] = useState<Restored | undefined>();
   const u = data?.user;
   if (loading && !data) return <Loading />;
   if (error && !u) return <ErrorBox error={error} />;
@@ -115,8 +117,12 @@ export function UserPage({ id }: { id: string }) {
             canRestore={canRestore}
             canPurge={canPurge}
             onDone={(what) => (what === 'purged' ? navigate('/trash') : void refetch())}
+            onRestored={setRestored}
           />
         </div>
+      ) : null}
+      {restored && restored.id === u.id && u.status !== 'PENDING_DELETION' ? (
+        <RestoredNotice restored={restored} />
       ) : null}
       {u.nameConflicts.length > 0 ? (
         <div className="notice" data-testid="name-conflicts">

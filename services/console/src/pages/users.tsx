@@ -2,6 +2,7 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { useQuery } from '@apollo/client/react';
 import { DIRECTORIES, GROUP, GROUP_OPTIONS, USER_COUNT, USERS } from '../graphql/operations.js';
 import type { UserFilterVars } from '../graphql/operations.js';
+import type { UserRow } from '../graphql/types.js';
 import { useDebounced } from '../lib/debounce.js';
 import { number, personName, plural, words } from '../lib/format.js';
 import { useCursorPager } from '../lib/paging.js';
@@ -105,24 +106,30 @@ function GroupFilter({ directoryId }: { directoryId: string | null }) {
 
 /**
  * Users: search, status, directory and group filters (kept in the URL), 50 per page by cursor.
- * The total is counted once per filter (USER_COUNT), not on every page.
+ * The total is counted once per filter (USER_COUNT), not on every page. `?heldBy=<run id>`: the
+ * users a BLOCKED run holds back for removal (the blocked-run box links here).
  */
 export function UsersPage({
   fixedStatus,
   title = 'Users',
   renderActions,
+  notice,
 }: {
   fixedStatus?: string[];
   title?: string;
-  renderActions?: (user: { id: string; username: string }) => ReactNode;
+  renderActions?: (user: UserRow) => ReactNode;
+  /** Shown under the header (e.g. what the last action on a row did). */
+  notice?: ReactNode;
 } = {}) {
   const { query } = useLocation();
   const status = query.get('status');
+  const heldBy = query.get('heldBy') || null;
   const filter: UserFilterVars = {
     search: query.get('q') || null,
     directoryId: query.get('directory') || null,
     groupId: query.get('group') || null,
     status: fixedStatus ?? (status ? [status] : null),
+    ...(heldBy ? { heldByRunId: heldBy } : {}),
   };
   const key = JSON.stringify(filter);
   const pager = useCursorPager(key);
@@ -149,6 +156,22 @@ export function UsersPage({
           </span>
         ) : null}
       </PageHeader>
+      {notice}
+      {heldBy ? (
+        <p className="notice" data-testid="held-by">
+          The users blocked run <Link to={`/runs/${heldBy}`}>{heldBy.slice(0, 8)}</Link> would move
+          to pending deletion if approved.{' '}
+          <a
+            href="?"
+            onClick={(e) => {
+              e.preventDefault();
+              setQuery({ heldBy: '' });
+            }}
+          >
+            Show all users
+          </a>
+        </p>
+      ) : null}
       <div className="filters">
         <SearchBox placeholder="username, e-mail or name" />
         {fixedStatus ? null : (

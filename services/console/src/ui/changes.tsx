@@ -1,37 +1,41 @@
-import type { RunChange } from '../graphql/operations.js';
+import { useQuery } from '@apollo/client/react';
+import { GROUP_NAME, type RunChange } from '../graphql/operations.js';
 import { plural, words } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import { Badge, Time } from './components.js';
 
-/** The change kinds of `ChangeKind`, in the order the filter offers them. */
-export const CHANGE_KINDS = [
-  'CREATED',
-  'UPDATED',
-  'DISABLED',
-  'ENABLED',
-  'PENDING_DELETION',
-  'RESTORED',
-  'CLAIMED',
-  'CONFLICT',
-  'ERROR',
-  'MEMBERSHIP',
-  'GROUP_CREATED',
-  'GROUP_UPDATED',
-  'GROUP_DELETED',
-  'ADMIN_CREATED',
-  'ADMIN_UPDATED',
-  'ADMIN_ROLE_CHANGED',
-  'ADMIN_DISABLED',
-  'ADMIN_ENABLED',
-  'ADMIN_PENDING_DELETION',
-  'ADMIN_RESTORED',
-  'ADMIN_CLAIMED',
-];
+export { CHANGE_KINDS } from '../graphql/operations.js';
 
 function show(v: unknown): string {
   if (v === null || v === undefined) return '∅';
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   return s.length > 80 ? `${s.slice(0, 77)}…` : s;
+}
+
+/**
+ * The groups of a membership change by name, each linked (a change holds group ids; each name
+ * is asked once and cached). A group deleted since shows its id. More than five: the first five
+ * and how many more.
+ */
+function GroupNames({ ids }: { ids: string[] }) {
+  const SHOWN = 5;
+  return (
+    <>
+      {ids.slice(0, SHOWN).map((id, i) => (
+        <span key={id}>
+          {i > 0 ? ', ' : ''}
+          <GroupName id={id} />
+        </span>
+      ))}
+      {ids.length > SHOWN ? ` and ${plural(ids.length - SHOWN, 'more group')}` : ''}
+    </>
+  );
+}
+
+function GroupName({ id }: { id: string }) {
+  const { data } = useQuery(GROUP_NAME, { variables: { id }, fetchPolicy: 'cache-first' });
+  if (data?.group) return <Link to={`/groups/${id}`}>{data.group.name}</Link>;
+  return <span className="mono small">{data ? `deleted group ${id.slice(0, 8)}` : '…'}</span>;
 }
 
 /** What one change did: old → new per field, the status move, the groups, or the error. */
@@ -46,10 +50,18 @@ function ChangeDetail({ c }: { c: RunChange }) {
   }
   if (c.kind === 'MEMBERSHIP') {
     return (
-      <span className="muted">
-        {c.addedGroupIds.length ? `joined ${plural(c.addedGroupIds.length, 'group')}` : ''}
-        {c.addedGroupIds.length && c.removedGroupIds.length ? ', ' : ''}
-        {c.removedGroupIds.length ? `left ${plural(c.removedGroupIds.length, 'group')}` : ''}
+      <span className="muted" data-testid="membership">
+        {c.addedGroupIds.length ? (
+          <>
+            joined <GroupNames ids={c.addedGroupIds} />
+          </>
+        ) : null}
+        {c.addedGroupIds.length && c.removedGroupIds.length ? '; ' : ''}
+        {c.removedGroupIds.length ? (
+          <>
+            left <GroupNames ids={c.removedGroupIds} />
+          </>
+        ) : null}
       </span>
     );
   }

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { exactTime, relativeTime, sentence, words } from '../lib/format.js';
+import { exactTime, fieldSentence, relativeTime, sentence, words } from '../lib/format.js';
 import { problemsOf, type FieldProblem } from '../lib/errors.js';
 
 /** A status as a coloured label (`data-status` for tests and styles). */
@@ -114,8 +114,7 @@ export function Field({
       {hint ? <small className="hint">{hint}</small> : null}
       {problems.map((p, i) => (
         <small key={i} className="field-error" role="alert">
-          {p.field === name ? '' : `${p.field}: `}
-          {sentence(p.message)}
+          {fieldSentence(label, name, p.field, p.message)}
           {/* The stable code stays visible for support and scripts, after the sentence. */}
           {p.code ? <code className="code-tag"> {p.code}</code> : null}
         </small>

@@ -19,9 +19,17 @@ stack_ensure_database() { # postgres URL of the database to create if missing
   ' "$1"
 }
 
+# The Fetch standard's "bad ports" (https://fetch.spec.whatwg.org/#port-blocking): Node's fetch,
+# which the gateway, the readiness probe and the CLI use, and every browser refuse them outright.
+_STACK_FETCH_BAD_PORTS=" 1 7 9 11 13 15 17 19 20 21 22 23 25 37 42 43 53 69 77 79 87 95 101 102 103 104 109 110 111 113 115 117 119 123 135 137 139 143 161 179 389 427 465 512 513 514 515 526 530 531 532 540 548 554 556 563 587 601 636 989 990 993 995 1719 1720 1723 2049 3659 4045 4190 5060 5061 6000 6566 6665 6666 6667 6668 6669 6679 6697 10080 "
+
 stack_port_free_or_die() {
   local port
   for port in "$@"; do
+    if [[ "$_STACK_FETCH_BAD_PORTS" == *" $port "* ]]; then
+      echo "port $port is one that fetch() and browsers refuse to connect to (the Fetch standard's blocked ports); choose another${STACK_PORT_HINT:+: $STACK_PORT_HINT}." >&2
+      return 1
+    fi
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "port $port is already in use (is dirsync already running?). Stop it first${STACK_PORT_HINT:+, or $STACK_PORT_HINT}." >&2
       return 1

@@ -24,6 +24,7 @@ export interface CliDeps {
 interface GlobalOptions {
   url?: string;
   apiKey?: string;
+  apiKeyFile?: string;
   config?: string;
   json?: boolean;
 }
@@ -37,8 +38,10 @@ Exit codes:
   4  the run is BLOCKED (approve or reject)  9  the directory already has an active run
                                             10  the run is not blocked (approve/reject)
 
-Gateway and key: --url/--api-key, else DIRSYNC_URL/DIRSYNC_API_KEY, else the config file
-(--config, DIRSYNC_CONFIG or ~/.config/dirsync/config.json: {"url": "...", "apiKey": "..."}).`;
+Gateway and key: --url and --api-key (or --api-key-file), else DIRSYNC_URL and DIRSYNC_API_KEY
+(or DIRSYNC_API_KEY_FILE), else the config file (--config, DIRSYNC_CONFIG or
+~/.config/dirsync/config.json: {"url": "...", "apiKey": "..."}). After npm run demo:
+  export DIRSYNC_API_KEY_FILE=.data/owner.key`;
 
 /** Build the `dirsync` program; `act` wires each command's handler. */
 export function buildProgram(io: Io, act: Action): Command {
@@ -48,6 +51,7 @@ export function buildProgram(io: Io, act: Action): Command {
     )
     .option('--url <url>', 'gateway GraphQL URL (default http://127.0.0.1:4000/graphql)')
     .option('--api-key <key>', 'API key (better: DIRSYNC_API_KEY or the config file)')
+    .option('--api-key-file <file>', 'a file holding the API key (the demo: .data/owner.key)')
     .option('--config <file>', 'config file with {"url", "apiKey"}')
     .option('--json', 'print results as JSON (for scripts)')
     .addHelpText('after', EXIT_CODES_HELP)

@@ -15,6 +15,26 @@ export interface Client {
 
 const TIMEOUT_MS = 120_000;
 
+/**
+ * What an UNAUTHENTICATED answer means for this command line: with no key, where to give one
+ * (the demo's owner key is in `.data/owner.key`); with one, which setting it came from. The
+ * gateway's own message stays on the first line; the key itself is never printed.
+ */
+export function unauthenticatedMessage(conn: Connection, gatewayMessage: string): string {
+  if (conn.apiKey) {
+    return [
+      `the gateway refused the API key from ${conn.apiKeyFrom ?? 'the settings'}: ${gatewayMessage}`,
+      '  give a current key (dirsync keys create prints one; after npm run demo the owner key is in .data/owner.key)',
+    ].join('\n');
+  }
+  return [
+    `no API key given, and the gateway needs one: ${gatewayMessage}`,
+    '  set DIRSYNC_API_KEY=dsk_…, or DIRSYNC_API_KEY_FILE=<file holding the key>',
+    '  (after npm run demo, from the repository: export DIRSYNC_API_KEY_FILE=.data/owner.key),',
+    '  or pass --api-key-file <file> (or --api-key <key>), or put "apiKey" in ~/.config/dirsync/config.json',
+  ].join('\n');
+}
+
 export function createClient(conn: Connection, fetchImpl: typeof fetch = fetch): Client {
   return {
     async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -52,6 +72,13 @@ export function createClient(conn: Connection, fetchImpl: typeof fetch = fetch):
         body = (await res.json()) as typeof body;
       } catch {
         if (notFound) throw notFound;
+        if (res.status === 401) {
+          throw new CliError(
+            unauthenticatedMessage(conn, `HTTP 401 from ${conn.url}`),
+            ExitCode.AUTH,
+            'UNAUTHENTICATED',
+          );
+        }
         throw new CliError(
           `the gateway at ${conn.url} answered HTTP ${res.status} without a GraphQL response`,
           res.status === 401 || res.status === 403 ? ExitCode.AUTH : ExitCode.ERROR,
@@ -62,7 +89,9 @@ export function createClient(conn: Connection, fetchImpl: typeof fetch = fetch):
         const code =
           first.extensions?.code ??
           (res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : undefined);
-        throw new CliError(first.message, exitCodeOf(code), code, first.extensions);
+        const message =
+          code === 'UNAUTHENTICATED' ? unauthenticatedMessage(conn, first.message) : first.message;
+        throw new CliError(message, exitCodeOf(code), code, first.extensions);
       }
       if (notFound && body.data == null) throw notFound;
       if (!res.ok || body.data == null) {

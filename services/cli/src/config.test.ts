@@ -25,16 +25,45 @@ describe('resolveConnection()', () => {
     expect(await resolveConnection({ config: file }, env())).toEqual({
       url: 'http://file:1/graphql',
       apiKey: 'dsk_file',
+      apiKeyFrom: `the config file ${file}`,
     });
     expect(
       await resolveConnection({ config: file }, env({ DIRSYNC_URL: 'http://env:2/graphql' })),
-    ).toEqual({ url: 'http://env:2/graphql', apiKey: 'dsk_file' });
+    ).toMatchObject({ url: 'http://env:2/graphql', apiKey: 'dsk_file' });
     expect(
       await resolveConnection(
         { config: file, url: 'http://flag:3/graphql', apiKey: 'dsk_flag' },
         env({ DIRSYNC_URL: 'http://env:2/graphql', DIRSYNC_API_KEY: 'dsk_env' }),
       ),
-    ).toEqual({ url: 'http://flag:3/graphql', apiKey: 'dsk_flag' });
+    ).toEqual({ url: 'http://flag:3/graphql', apiKey: 'dsk_flag', apiKeyFrom: '--api-key' });
+  });
+
+  it('reads the key from a file (--api-key-file, DIRSYNC_API_KEY_FILE) after the direct settings', async () => {
+    const keyFile = join(dir, 'owner.key');
+    await writeFile(keyFile, 'dsk_from_file\n');
+    expect(await resolveConnection({}, env({ DIRSYNC_API_KEY_FILE: keyFile }))).toEqual({
+      url: DEFAULT_URL,
+      apiKey: 'dsk_from_file',
+      apiKeyFrom: `DIRSYNC_API_KEY_FILE=${keyFile}`,
+    });
+    expect(
+      await resolveConnection(
+        {},
+        env({ DIRSYNC_API_KEY_FILE: keyFile, DIRSYNC_API_KEY: 'dsk_env' }),
+      ),
+    ).toMatchObject({ apiKey: 'dsk_env', apiKeyFrom: 'DIRSYNC_API_KEY' });
+    expect(
+      await resolveConnection({ apiKeyFile: keyFile }, env({ DIRSYNC_API_KEY: 'dsk_env' })),
+    ).toMatchObject({ apiKey: 'dsk_from_file', apiKeyFrom: `--api-key-file ${keyFile}` });
+    const missing = join(dir, 'no.key');
+    await expect(resolveConnection({}, env({ DIRSYNC_API_KEY_FILE: missing }))).rejects.toThrow(
+      `cannot read the API key file ${missing} (DIRSYNC_API_KEY_FILE)`,
+    );
+    const empty = join(dir, 'empty.key');
+    await writeFile(empty, '\n');
+    await expect(resolveConnection({ apiKeyFile: empty }, env())).rejects.toThrow(
+      `the API key file ${empty} (--api-key-file) is empty`,
+    );
   });
 
   it('reads $XDG_CONFIG_HOME/dirsync/config.json when it exists', async () => {
@@ -43,7 +72,7 @@ describe('resolveConnection()', () => {
       fs.mkdir(join(home, 'dirsync'), { recursive: true }),
     );
     await writeFile(join(home, 'dirsync', 'config.json'), JSON.stringify({ apiKey: 'dsk_home' }));
-    expect(await resolveConnection({}, { configHome: home })).toEqual({
+    expect(await resolveConnection({}, { configHome: home })).toMatchObject({
       url: DEFAULT_URL,
       apiKey: 'dsk_home',
     });

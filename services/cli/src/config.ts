@@ -8,6 +8,8 @@ import { CliError, ExitCode } from './exit-codes.js';
 export interface Connection {
   url: string;
   apiKey?: string;
+  /** Where the key came from (`--api-key`, `DIRSYNC_API_KEY_FILE=…`): errors name it. */
+  apiKeyFrom?: string;
 }
 
 export const DEFAULT_URL = 'http://127.0.0.1:4000/graphql';
@@ -32,12 +34,32 @@ export function graphqlUrl(url: string): string {
 const urlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' });
 
 /**
- * Resolve the connection, each setting from the first of: the flag, the environment
- * (`DIRSYNC_URL`, `DIRSYNC_API_KEY`), the config file (`--config`, `DIRSYNC_CONFIG`, else
+ * A key kept in a file (the demo's `.data/owner.key`): its text without surrounding blanks.
+ * A file that cannot be read, or is empty, is refused naming the file and the setting.
+ */
+async function readKeyFile(path: string, setting: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CliError(
+      `cannot read the API key file ${path} (${setting}): ${(err as Error).message}`,
+      ExitCode.USAGE,
+    );
+  }
+  const key = text.trim();
+  if (!key) throw new CliError(`the API key file ${path} (${setting}) is empty`, ExitCode.USAGE);
+  return key;
+}
+
+/**
+ * Resolve the connection, each setting from the first of: the flag (`--api-key`, then
+ * `--api-key-file`), the environment (`DIRSYNC_URL`; `DIRSYNC_API_KEY`, then
+ * `DIRSYNC_API_KEY_FILE`), the config file (`--config`, `DIRSYNC_CONFIG`, else
  * `$XDG_CONFIG_HOME/dirsync/config.json` when it exists), the default URL.
  */
 export async function resolveConnection(
-  flags: { url?: string; apiKey?: string; config?: string },
+  flags: { url?: string; apiKey?: string; apiKeyFile?: string; config?: string },
   env: CliEnv,
 ): Promise<Connection> {
   const explicit = flags.config ?? env.DIRSYNC_CONFIG;
@@ -79,6 +101,16 @@ export async function resolveConnection(
     throw new CliError(`gateway URL "${given}" must be an http(s):// URL`, ExitCode.USAGE);
   }
   const url = graphqlUrl(given);
-  const apiKey = flags.apiKey ?? env.DIRSYNC_API_KEY ?? file.apiKey;
-  return apiKey ? { url, apiKey } : { url };
+  let apiKey: string | undefined;
+  let apiKeyFrom: string | undefined;
+  if (flags.apiKey) [apiKey, apiKeyFrom] = [flags.apiKey, '--api-key'];
+  else if (flags.apiKeyFile) {
+    apiKeyFrom = `--api-key-file ${flags.apiKeyFile}`;
+    apiKey = await readKeyFile(flags.apiKeyFile, '--api-key-file');
+  } else if (env.DIRSYNC_API_KEY) [apiKey, apiKeyFrom] = [env.DIRSYNC_API_KEY, 'DIRSYNC_API_KEY'];
+  else if (env.DIRSYNC_API_KEY_FILE) {
+    apiKeyFrom = `DIRSYNC_API_KEY_FILE=${env.DIRSYNC_API_KEY_FILE}`;
+    apiKey = await readKeyFile(env.DIRSYNC_API_KEY_FILE, 'DIRSYNC_API_KEY_FILE');
+  } else if (file.apiKey) [apiKey, apiKeyFrom] = [file.apiKey, `the config file ${path}`];
+  return apiKey ? { url, apiKey, apiKeyFrom } : { url };
 }

@@ -40,8 +40,18 @@ export function formatPairs(pairs: [string, Cell][]): string {
   return pairs.map(([k, v]) => `${k.padEnd(width)}  ${cellText(v)}`).join('\n') + '\n';
 }
 
-/** `[#####.....]` for done of total (empty brackets while the total is unknown). */
-export function progressBar(done: number, total: number | undefined, width = 30): string {
+/**
+ * `[#####.....]` for done of total (empty brackets while the total is unknown); `finished`: the
+ * run read to its end, so the bar is full whatever it counted (0 for a quiet DELTA run, fewer
+ * than expected for a BLOCKED one).
+ */
+export function progressBar(
+  done: number,
+  total: number | undefined,
+  width = 30,
+  finished = false,
+): string {
+  if (finished) return `[${'#'.repeat(width)}]`;
   if (!total) return `[${' '.repeat(width)}]`;
   const filled = Math.min(width, Math.round((done / total) * width));
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;

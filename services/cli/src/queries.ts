@@ -79,12 +79,54 @@ export interface Run {
   supersededBy?: { id: string } | null;
 }
 
+const RUN_BRIEF = `id status mode dryRun username finishedAt queuedAt
+  counts { seen errors pendingDeletion adminsSeen }`;
+
 export const DIRECTORY_FIELDS = `id name kind enabled selectedGroups defaultRegion
-  scheduleIntervalMinutes restoreWindowDays deletionThreshold { maxCount maxPercent }
-  nextRunAt createdAt updatedAt hasBindPassword
+  scheduleIntervalMinutes deltaIntervalMinutes adminScheduleIntervalMinutes
+  restoreWindowDays conflictPolicy deletionThreshold { maxCount maxPercent }
+  nextRunAt nextDeltaRunAt nextAdminRunAt createdAt updatedAt hasBindPassword
   mapping { username aliases email firstName lastName displayName phones custom { name attribute } }
   ldap { url profile bindDn baseDn userBaseDn groupBaseDn userFilter startTls tlsRejectUnauthorized pageSize timeoutMs }
-  lastRun { id status mode finishedAt queuedAt counts { seen errors pendingDeletion } }`;
+  entra { tenantId clientId credential cloud }
+  adminRoles { role groups }
+  lastRun { ${RUN_BRIEF} }`;
+
+/**
+ * `directories list|show`: also the last user sync (FULL or DELTA, not a dry run) and the last
+ * admin sync, which `lastRun` — whichever run came last, a sync-user too — hides one of.
+ */
+export const DIRECTORY_SYNC_FIELDS = `${DIRECTORY_FIELDS}
+  lastSyncs: runs(first: 1, mode: [FULL, DELTA], dryRun: false) { nodes { ${RUN_BRIEF} } }
+  lastAdminSyncs: runs(first: 1, mode: [ADMIN]) { nodes { ${RUN_BRIEF} } }`;
+
+export interface RunBrief {
+  id: string;
+  status: string;
+  mode: string;
+  dryRun: boolean;
+  username: string | null;
+  finishedAt: string | null;
+  queuedAt: string;
+  counts: { seen: number; errors: number; pendingDeletion: number; adminsSeen: number };
+}
+
+/** A directory with its last user and admin syncs (`DIRECTORY_SYNC_FIELDS`, flattened). */
+export type DirectoryWithSyncs = Directory & {
+  lastSync: RunBrief | null;
+  lastAdminSync: RunBrief | null;
+};
+
+export function withSyncs(
+  d: Directory & { lastSyncs?: { nodes: RunBrief[] }; lastAdminSyncs?: { nodes: RunBrief[] } },
+): DirectoryWithSyncs {
+  const { lastSyncs, lastAdminSyncs, ...rest } = d;
+  return {
+    ...rest,
+    lastSync: lastSyncs?.nodes[0] ?? null,
+    lastAdminSync: lastAdminSyncs?.nodes[0] ?? null,
+  };
+}
 
 export interface Directory {
   id: string;
@@ -94,22 +136,24 @@ export interface Directory {
   selectedGroups: string[];
   defaultRegion: string;
   scheduleIntervalMinutes: number;
+  deltaIntervalMinutes: number;
+  adminScheduleIntervalMinutes: number;
   restoreWindowDays: number;
+  conflictPolicy: string;
   deletionThreshold: { maxCount: number; maxPercent: number };
   nextRunAt: string | null;
+  nextDeltaRunAt: string | null;
+  /** Null without admin role groups. */
+  nextAdminRunAt: string | null;
   createdAt: string;
   updatedAt: string;
   hasBindPassword: boolean;
   mapping: Record<string, unknown>;
   ldap: Record<string, unknown> | null;
-  lastRun: {
-    id: string;
-    status: string;
-    mode: string;
-    finishedAt: string | null;
-    queuedAt: string;
-    counts: { seen: number; errors: number; pendingDeletion: number };
-  } | null;
+  entra: { tenantId: string; clientId: string; credential: string; cloud: string } | null;
+  adminRoles: { role: string; groups: string[] }[];
+  /** Whichever run came last: a FULL, DELTA, ADMIN or USER run, a dry run too. */
+  lastRun: RunBrief | null;
 }
 
 export const USER_FIELDS = `id username displayName firstName lastName email status externalId

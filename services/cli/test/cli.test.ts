@@ -155,7 +155,7 @@ describe('dirsync (command line)', () => {
     it('list shows every directory; show finds one by name or id', async () => {
       const list = await dirsync(['directories', 'list']);
       expect(list.code).toBe(ExitCode.OK);
-      expect(list.stdout).toMatch(/^ID\s+NAME\s+KIND\s+ENABLED\s+LAST RUN/);
+      expect(list.stdout).toMatch(/^ID\s+NAME\s+KIND\s+ENABLED\s+LAST SYNC\s+FINISHED\s+NEXT SYNC/);
       expect(list.stdout).toContain(NAME);
       expect(list.stdout).toContain(WRONG_NAME);
       const json = await dirsync(['--json', 'directories', 'list']);
@@ -170,6 +170,12 @@ describe('dirsync (command line)', () => {
       expect(byName.code).toBe(ExitCode.OK);
       expect(byName.stdout).toContain(directoryId);
       expect(byName.stdout).toMatch(/bind password\s+stored/);
+      expect(byName.stdout).toMatch(/kind\s+LDAP \(OpenLDAP\)\n/);
+      expect(byName.stdout).toMatch(/conflict policy\s+REPORT\n/);
+      // Each schedule with when it is next due; never synced yet.
+      expect(byName.stdout).toMatch(/full sync\s+on demand\n/);
+      expect(byName.stdout).toMatch(/delta sync\s+every 5 min, next \d{4}-\d\d-\d\d /);
+      expect(byName.stdout).toMatch(/last sync\s+never\n/);
       const byId = await dirsync(['dirs', 'show', directoryId, '--json']);
       expect(byId.json<{ name: string }>().name).toBe(NAME);
       const missing = await dirsync(['directories', 'show', 'nope']);
@@ -177,10 +183,60 @@ describe('dirsync (command line)', () => {
       expect(missing.stderr).toContain('no directory with id or name "nope"');
     });
 
+    it('show prints an Entra directory with its own settings, not LDAP ones', async () => {
+      const { createDirectory: entra } = await stack.gql<{ createDirectory: { id: string } }>(
+        `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id } }`,
+        {
+          input: {
+            name: 'CLI Entra',
+            entra: {
+              tenantId: '8a0c9b7e-2f41-4d3a-9e55-0c1d2e3f4a5b',
+              clientId: '3c9d8e7f-6a5b-4c3d-8e1f-0a9b8c7d6e5f',
+            },
+            clientSecret: 'entra-secret-value',
+            selectedGroups: ['0f1e2d3c-4b5a-4968-8776-655443322110'],
+            scheduleIntervalMinutes: 0,
+            adminRoles: [{ role: 'OWNER', groups: ['5b2c1d0e-4b5a-4968-8776-655443322110'] }],
+          },
+        },
+      );
+      try {
+        const r = await dirsync(['directories', 'show', entra.id]);
+        expect(r.code, r.stderr).toBe(ExitCode.OK);
+        expect(r.stdout).toMatch(/kind\s+ENTRA \(Microsoft Entra ID\)\n/);
+        expect(r.stdout).toMatch(/tenant\s+8a0c9b7e-2f41-4d3a-9e55-0c1d2e3f4a5b\n/);
+        expect(r.stdout).toMatch(/client secret\s+stored\n/);
+        expect(r.stdout).not.toMatch(/^(url|bind DN|base DN|bind password)\s/m);
+        expect(r.stdout).not.toContain('entra-secret-value');
+        // No FULL schedule, but a DELTA one and an admin one: each said, with when it is due.
+        expect(r.stdout).toMatch(/full sync\s+on demand\n/);
+        expect(r.stdout).toMatch(/delta sync\s+every 5 min, next \d{4}-/);
+        expect(r.stdout).toMatch(/admin sync\s+every 30 min, next \d{4}-/);
+        expect(r.stdout).toMatch(/last admin sync\s+never\n/);
+        expect(r.stdout).toContain('  role   OWNER         5b2c1d0e-4b5a-4968-8776-655443322110\n');
+        const list = await dirsync(['directories', 'list']);
+        expect(list.stdout.split('\n').find((l) => l.includes('CLI Entra'))).toMatch(
+          /\d\dZ \(delta\)/,
+        );
+      } finally {
+        await stack.gql(`mutation($id: ID!) { deleteDirectory(id: $id) }`, { id: entra.id });
+      }
+    });
+
     it('update changes the fields given by flags', async () => {
       const r = await dirsync(['directories', 'update', NAME, '--schedule', '45', '--json']);
       expect(r.code, r.stderr).toBe(ExitCode.OK);
       expect(r.json<{ scheduleIntervalMinutes: number }>().scheduleIntervalMinutes).toBe(45);
+      // The DELTA schedule (the demo's 5 minutes) turned off and on again.
+      const off = await dirsync(['directories', 'update', NAME, '--delta-schedule', '0', '--json']);
+      expect(off.code, off.stderr).toBe(ExitCode.OK);
+      expect(off.json<{ deltaIntervalMinutes: number }>().deltaIntervalMinutes).toBe(0);
+      expect((await dirsync(['directories', 'show', NAME])).stdout).toMatch(
+        /delta sync\s+on demand\n/,
+      );
+      expect((await dirsync(['directories', 'update', NAME, '--delta-schedule', '5'])).code).toBe(
+        ExitCode.OK,
+      );
       const back = await dirsync(['directories', 'update', directoryId, '--schedule', '0']);
       expect(back.stdout).toContain(`updated directory "${NAME}"`);
       expect((await dirsync(['directories', 'update', NAME])).code).toBe(ExitCode.USAGE);
@@ -196,6 +252,8 @@ describe('dirsync (command line)', () => {
       expect(r.code, r.stderr).toBe(ExitCode.OK);
       expect(r.stderr).toMatch(/started FULL run [0-9a-f-]{36} of "Demo OpenLDAP"/);
       expect(r.stdout).toMatch(/status\s+COMPLETED/);
+      // A first run has no expected total: the final bar is full all the same.
+      expect(r.stderr).toMatch(/\[#{30}\] COMPLETED seen 1063 /);
       expect(r.stdout).toMatch(/users seen\s+1063/);
       expect(r.stdout).toMatch(/per-object errors\s+\d+/);
       // How the run read, what it cost, and the names it could not import.
@@ -211,6 +269,14 @@ describe('dirsync (command line)', () => {
       expect(list.stdout.split('\n').find((l) => l.includes(NAME))).toMatch(/\s1063\s*$/);
       const show = await dirsync(['directories', 'show', NAME]);
       expect(show.stdout).toMatch(/users\s+1063/);
+      // The last user sync is the FULL run, not the sync-user that came after it (shown apart).
+      expect(show.stdout).toMatch(
+        new RegExp(
+          `last sync\\s+COMPLETED FULL \\S+ \\S+: seen 1063, \\d+ errors \\(run ${firstRunId}\\)\\n`,
+        ),
+      );
+      expect(show.stdout).toMatch(/last run\s+COMPLETED USER jdoe \S+ \S+: seen 1 /);
+      expect(list.stdout.split('\n').find((l) => l.includes(NAME))).toMatch(/\sCOMPLETED\s/);
     });
 
     it('a run that fails exits 3 and says why', async () => {
@@ -305,6 +371,11 @@ describe('dirsync (command line)', () => {
           expect.objectContaining({ kind: 'UPDATED', username: u.username }),
         ]);
 
+        // A DELTA dry run of a quiet directory sees nobody: its final bar is full, not empty.
+        const delta = await dirsync(['sync', NAME, '--mode', 'delta', '--dry-run', '--wait']);
+        expect(delta.code, delta.stdout + delta.stderr).toBe(ExitCode.OK);
+        expect(delta.stderr).toMatch(/\[#{30}\] COMPLETED seen \d+/);
+
         const one = await dirsync(['sync-user', NAME, u.username, '--dry-run']);
         expect(one.code, one.stdout + one.stderr).toBe(ExitCode.OK);
         expect(one.stdout).toMatch(/outcome\s+UPDATED/);
@@ -367,7 +438,7 @@ describe('dirsync (command line)', () => {
       const running = lines.filter((l) => / RUNNING /.test(l));
       expect(running.length).toBeGreaterThan(0);
       for (const l of running) {
-        expect(l).toMatch(/^\[[#. ]{30}\] RUNNING\s+(reading…|planning…) seen \d+ {2}groups \d+$/);
+        expect(l).toMatch(/^\[[#. ]{30}\] RUNNING\s+(reading… |planning…) seen \d+ {2}groups \d+$/);
       }
       // seen only grows, and "planning" comes after every "reading".
       const seen = running.map((l) => Number(/seen (\d+)/.exec(l)![1]));
@@ -413,6 +484,13 @@ describe('dirsync (command line)', () => {
           { d: directoryId },
         );
         expect(users.totalCount).toBe(0);
+        // The real run ends BLOCKED having read everything it would: its bar is full, though it
+        // saw fewer than the previous run.
+        const blocked = await dirsync(['sync', NAME, '--wait']);
+        expect(blocked.code, blocked.stdout + blocked.stderr).toBe(ExitCode.RUN_BLOCKED);
+        expect(blocked.stderr).toMatch(/\[#{30}\] BLOCKED {3}seen \d+/);
+        const id = /run\s+([0-9a-f-]{36})/.exec(blocked.stdout)![1]!;
+        expect((await dirsync(['runs', 'reject', id])).code).toBe(ExitCode.OK);
       } finally {
         expect((await dirsync(['directories', 'update', NAME, '--file', wide])).code).toBe(
           ExitCode.OK,
@@ -684,7 +762,9 @@ describe('dirsync (command line)', () => {
 
       const refused = await dirsync(['users', 'purge', purged!.id]);
       expect(refused.code).toBe(ExitCode.USAGE);
-      expect(refused.stderr).toContain('add --yes');
+      expect(refused.stderr).toBe(
+        `dirsync: purging ${purged!.username} (pending deletion, ${purged!.id} of ${NAME}) cannot be undone: add --yes to confirm\n`,
+      );
       const yes = await dirsync(['users', 'purge', purged!.id, '--yes']);
       expect(yes.code, yes.stderr).toBe(ExitCode.OK);
       expect(yes.stdout).toBe(`purged ${purged!.username} (${purged!.id})\n`);
@@ -775,10 +855,17 @@ describe('dirsync (command line)', () => {
           adminRoles: [
             { role: 'HELP_DESK', groups: ['cn=engineering,ou=groups,dc=example,dc=org'] },
           ],
-          adminScheduleIntervalMinutes: 0,
         }),
       );
-      const r = await dirsync(['directories', 'update', NAME, '--file', roles]);
+      const r = await dirsync([
+        'directories',
+        'update',
+        NAME,
+        '--file',
+        roles,
+        '--admin-schedule',
+        '0',
+      ]);
       expect(r.code, r.stderr).toBe(ExitCode.OK);
       const { groups } = await stack.gql<{
         groups: { nodes: { members: { nodes: { email: string | null }[] } }[] };
@@ -840,6 +927,16 @@ describe('dirsync (command line)', () => {
       const list = await dirsync(['runs', 'list', '--directory', NAME, '-n', '5']);
       const row = list.stdout.split('\n').find((l) => l.startsWith(id))!;
       expect(row).toMatch(new RegExp(`\\sADMIN\\s.*\\s${seen} admins\\s+[1-9]\\d* admins\\s`));
+      // directories show keeps the last user sync and shows the admin sync beside it.
+      const show = await dirsync(['directories', 'show', NAME]);
+      expect(show.stdout).toMatch(/last sync\s+COMPLETED FULL \S+ \S+: seen \d+/);
+      expect(show.stdout).toMatch(
+        new RegExp(
+          `last admin sync\\s+COMPLETED ADMIN \\S+ \\S+: admins seen ${seen}(, \\d+ errors?)? \\(run ${id}\\)`,
+        ),
+      );
+      expect(show.stdout).toMatch(/admin sync\s+on demand\n/);
+      expect(show.stdout).toMatch(/\n {2}role {3}HELP_DESK {5}cn=/);
     });
   });
 
@@ -989,6 +1086,34 @@ describe('dirsync (command line)', () => {
           env: { configHome: join(dir, 'config') },
         });
       expect(await run(['directories', 'list'])).toBe(ExitCode.AUTH);
+      // Without a key the error says how to give one (the demo's owner key file too); with a
+      // key the gateway does not know, which setting it came from — never the key.
+      let stderr = '';
+      const io = { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) } };
+      const bare = await runCli(['--url', stack.gatewayUrl, 'directories', 'list'], {
+        io,
+        env: { configHome: join(dir, 'config') },
+      });
+      expect(bare).toBe(ExitCode.AUTH);
+      expect(stderr).toMatch(/^dirsync: no API key given, .*\(UNAUTHENTICATED\)\n/);
+      expect(stderr).toContain('DIRSYNC_API_KEY_FILE=.data/owner.key');
+      expect(stderr).toContain('--api-key-file');
+      const keyFile = join(dir, 'owner.key');
+      await writeFile(keyFile, `${stack.key}\n`);
+      stderr = '';
+      const fromFile = await runCli(['--url', stack.gatewayUrl, 'directories', 'list'], {
+        io,
+        env: { configHome: join(dir, 'config'), DIRSYNC_API_KEY_FILE: keyFile },
+      });
+      expect(fromFile, stderr).toBe(ExitCode.OK);
+      stderr = '';
+      const wrongKey = await runCli(['--url', stack.gatewayUrl, 'directories', 'list'], {
+        io,
+        env: { configHome: join(dir, 'config'), DIRSYNC_API_KEY: 'dsk_not_a_key' },
+      });
+      expect(wrongKey).toBe(ExitCode.AUTH);
+      expect(stderr).toContain('the gateway refused the API key from DIRSYNC_API_KEY');
+      expect(stderr).not.toContain('dsk_not_a_key');
       const reader = await stack.client('READ_ONLY');
       expect(await run(['--api-key', reader.key, 'directories', 'list'])).toBe(ExitCode.OK);
       expect(await run(['--api-key', reader.key, 'sync', directoryId])).toBe(ExitCode.AUTH);

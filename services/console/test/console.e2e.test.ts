@@ -546,6 +546,18 @@ describe('the console in Chromium', () => {
       expect.arrayContaining(['admins seen 5', 'created 4']),
     );
     expect(await adminCounts.first().innerText()).toBe('admins seen 5');
+    // The directory list keeps the last user sync as its "last run" and shows the admin run
+    // under it (not in its place).
+    await page.click('nav >> text=Directories');
+    const row = page.locator(`tr[data-directory="${dirName}"]`);
+    await expect
+      .poll(() => row.locator('[data-testid="last-admin-sync"]').innerText(), {
+        timeout: 15_000,
+      })
+      .toMatch(/^admin completed .* · admins seen 5$/);
+    const lastSync = await row.locator('[data-testid="last-sync"] .counts-line').innerText();
+    expect(lastSync).toMatch(/^seen /);
+    expect(lastSync).not.toContain('admins');
   });
 
   it('an admin run whose role group was emptied is BLOCKED; its page names the held administrators; reject removes none', async () => {

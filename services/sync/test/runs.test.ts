@@ -578,6 +578,45 @@ describe('RunUpdates', () => {
     );
     expect(noRuns.runs.totalCount).toBe(0);
   });
+
+  it("a directory's runs by mode and dry run: its last user sync and its last dry run", async () => {
+    const dir = await createDirectory(sync.url);
+    const start = async (mode: string, dryRun = false) => {
+      const { syncAll } = await gqlOk<{ syncAll: { id: string } }>(
+        sync.url,
+        `mutation($id: ID!, $mode: SyncMode, $dryRun: Boolean) {
+           syncAll(directoryId: $id, mode: $mode, dryRun: $dryRun) { id } }`,
+        { id: dir.id, mode, dryRun },
+      );
+      await h.publishUpdate({
+        runId: syncAll.id,
+        directoryId: dir.id,
+        seq: 1,
+        status: RunStatus.FAILED,
+      });
+      await waitFor(async () => (await run(syncAll.id)).status === 'FAILED', {
+        message: `${mode} run failed`,
+      });
+      return syncAll.id;
+    };
+    const full = await start('FULL');
+    const delta = await start('DELTA');
+    const dry = await start('FULL', true);
+    const ids = async (args: string) =>
+      (
+        await gqlOk<{ directory: { runs: { nodes: { id: string }[] } } }>(
+          sync.url,
+          `query($id: ID!) { directory(id: $id) { runs(${args}) { nodes { id } } } }`,
+          { id: dir.id },
+        )
+      ).directory.runs.nodes.map((r) => r.id);
+    expect(await ids('first: 1, mode: [FULL, DELTA], dryRun: false')).toEqual([delta]);
+    expect(await ids('mode: [FULL]')).toEqual([dry, full]);
+    expect(await ids('mode: [FULL], dryRun: false')).toEqual([full]);
+    expect(await ids('dryRun: true')).toEqual([dry]);
+    expect(await ids('mode: [ADMIN]')).toEqual([]);
+    expect(await ids('mode: [DELTA], status: [COMPLETED]')).toEqual([]);
+  });
 });
 
 describe('syncUser', () => {

@@ -2,8 +2,16 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { intOption, readStdin, resolveDirectory, type CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { formatDate, formatPairs, formatTable, plural, printJson } from '../output.js';
-import { DIRECTORY_FIELDS, type Connection, type Directory } from '../queries.js';
+import { formatDate, formatPairs, formatTable, plural, printJson, type Cell } from '../output.js';
+import {
+  DIRECTORY_FIELDS,
+  DIRECTORY_SYNC_FIELDS,
+  withSyncs,
+  type Connection,
+  type Directory,
+  type DirectoryWithSyncs,
+  type RunBrief,
+} from '../queries.js';
 import type { Action } from './action.js';
 import { registerDirectoryTest } from './connection-test.js';
 
@@ -97,46 +105,113 @@ async function userCounts(
   return counts;
 }
 
-function directoryRow(d: Directory & { users?: number }) {
+/** The next scheduled user sync, FULL or DELTA, whichever is due first ("… (delta)"). */
+function nextSync(d: Directory): string {
+  const full = d.nextRunAt;
+  const delta = d.nextDeltaRunAt;
+  if (full && (!delta || full <= delta)) return formatDate(full);
+  if (delta) return `${formatDate(delta)} (delta)`;
+  return '-';
+}
+
+function directoryRow(d: DirectoryWithSyncs & { users?: number }) {
   return [
     d.id,
     d.name,
     d.kind,
     d.enabled ? 'yes' : 'no',
-    d.lastRun?.status,
-    formatDate(d.lastRun?.finishedAt ?? d.lastRun?.queuedAt),
-    formatDate(d.nextRunAt),
+    d.lastSync?.status,
+    formatDate(d.lastSync?.finishedAt ?? d.lastSync?.queuedAt),
+    nextSync(d),
     d.users ?? null,
   ];
 }
 
-function printDirectory(ctx: CommandContext, d: Directory, users?: number): void {
+/** "COMPLETED FULL 2026-12-04 12:00:01Z: seen 1063, 97 errors (run …)". */
+function runLine(r: RunBrief | null, what: 'users' | 'admins' | 'any'): string {
+  if (!r) return 'never';
+  const when = formatDate(r.finishedAt ?? r.queuedAt);
+  const counts =
+    what === 'admins' || (what === 'any' && r.mode === 'ADMIN')
+      ? `admins seen ${r.counts.adminsSeen}`
+      : `seen ${r.counts.seen}`;
+  const errors = r.counts.errors ? `, ${plural(r.counts.errors, 'error')}` : '';
+  const who = r.username ? ` ${r.username}` : '';
+  return `${r.status} ${r.mode}${who}${r.dryRun ? ' (dry run)' : ''} ${when}: ${counts}${errors} (run ${r.id})`;
+}
+
+/** "every 30 min, next 2026-…", or "off" (the interval 0). */
+function scheduleText(minutes: number, next: string | null, off = 'off'): string {
+  if (!minutes) return off;
+  return `every ${minutes} min, next ${formatDate(next)}`;
+}
+
+function kindText(d: Directory): string {
+  if (d.kind === 'LDAP') {
+    return d.ldap?.profile === 'activedirectory' ? 'LDAP (Active Directory)' : 'LDAP (OpenLDAP)';
+  }
+  if (d.kind === 'ENTRA') return 'ENTRA (Microsoft Entra ID)';
+  return d.kind;
+}
+
+function printDirectory(ctx: CommandContext, d: DirectoryWithSyncs, users?: number): void {
   if (ctx.json) return printJson(ctx.io, d);
-  const ldap = d.ldap ?? {};
+  // Each kind's own connection settings: an Entra directory has no URL or bind DN.
+  const source: [string, Cell][] = d.ldap
+    ? [
+        ['url', d.ldap.url as string],
+        ['bind DN', d.ldap.bindDn as string],
+        ['base DN', d.ldap.baseDn as string],
+        ['bind password', d.hasBindPassword ? 'stored' : 'not set'],
+      ]
+    : d.entra
+      ? [
+          ['tenant', d.entra.tenantId],
+          ['client id', d.entra.clientId],
+          ['cloud', d.entra.cloud],
+          [
+            d.entra.credential === 'clientCertificate' ? 'client certificate' : 'client secret',
+            d.hasBindPassword ? 'stored' : 'not set',
+          ],
+        ]
+      : [['credential', d.hasBindPassword ? 'stored' : 'not set']];
+  const noRoles = d.adminRoles.length === 0;
+  // lastRun is shown apart only when it is neither of the two (a sync-user or a dry run).
+  const other =
+    d.lastRun && d.lastRun.id !== d.lastSync?.id && d.lastRun.id !== d.lastAdminSync?.id
+      ? d.lastRun
+      : null;
   ctx.io.stdout.write(
     formatPairs([
       ['id', d.id],
       ['name', d.name],
-      ['kind', d.kind],
+      ['kind', kindText(d)],
       ['enabled', d.enabled ? 'yes' : 'no'],
-      ['url', ldap.url as string],
-      ['bind DN', ldap.bindDn as string],
-      ['base DN', ldap.baseDn as string],
-      ['bind password', d.hasBindPassword ? 'stored' : 'not set'],
+      ...source,
       ['selected groups', d.selectedGroups.length],
       ['users', users ?? null],
+      ['conflict policy', d.conflictPolicy],
+      ['full sync', scheduleText(d.scheduleIntervalMinutes, d.nextRunAt, 'on demand')],
+      ['delta sync', scheduleText(d.deltaIntervalMinutes, d.nextDeltaRunAt, 'on demand')],
       [
-        'schedule',
-        d.scheduleIntervalMinutes ? `every ${d.scheduleIntervalMinutes} min` : 'on demand',
+        'admin sync',
+        noRoles
+          ? 'no role groups'
+          : scheduleText(d.adminScheduleIntervalMinutes, d.nextAdminRunAt, 'on demand'),
       ],
-      ['next run', formatDate(d.nextRunAt)],
       ['restore window', plural(d.restoreWindowDays, 'day')],
       ['deletion threshold', thresholdText(d.deletionThreshold)],
-      ['last run', d.lastRun ? `${d.lastRun.status} ${d.lastRun.mode} ${d.lastRun.id}` : 'never'],
-      ['users seen', d.lastRun?.counts.seen],
+      ['last sync', runLine(d.lastSync, 'users')],
+      ...(noRoles && !d.lastAdminSync
+        ? []
+        : [['last admin sync', runLine(d.lastAdminSync, 'admins')] as [string, Cell]]),
+      ...(other ? [['last run', runLine(other, 'any')] as [string, Cell]] : []),
     ]),
   );
   for (const g of d.selectedGroups) ctx.io.stdout.write(`  group  ${g}\n`);
+  for (const r of d.adminRoles) {
+    for (const g of r.groups) ctx.io.stdout.write(`  role   ${r.role.padEnd(13)} ${g}\n`);
+  }
 }
 
 export function registerDirectories(program: Command, act: Action): void {
@@ -147,18 +222,18 @@ export function registerDirectories(program: Command, act: Action): void {
 
   dirs
     .command('list')
-    .description('every directory with its status, last and next run')
+    .description('every directory with its last user sync (FULL or DELTA) and the next one')
     .action(
       act(async (ctx) => {
-        const all: Directory[] = [];
+        const all: DirectoryWithSyncs[] = [];
         let after: string | null = null;
         for (;;) {
           const page: { directories: Connection<Directory> } = await ctx.client.request(
             `query($after: String) { directories(first: 100, after: $after) {
-               nodes { ${DIRECTORY_FIELDS} } pageInfo { hasNextPage endCursor } } }`,
+               nodes { ${DIRECTORY_SYNC_FIELDS} } pageInfo { hasNextPage endCursor } } }`,
             { after },
           );
-          all.push(...page.directories.nodes);
+          all.push(...page.directories.nodes.map(withSyncs));
           if (!page.directories.pageInfo.hasNextPage) break;
           after = page.directories.pageInfo.endCursor;
         }
@@ -169,7 +244,7 @@ export function registerDirectories(program: Command, act: Action): void {
         );
         ctx.io.stdout.write(
           formatTable(
-            ['id', 'name', 'kind', 'enabled', 'last run', 'finished', 'next run', 'users'],
+            ['id', 'name', 'kind', 'enabled', 'last sync', 'finished', 'next sync', 'users'],
             all.map((d) => directoryRow({ ...d, users: users.get(d.id) })),
           ),
         );
@@ -178,11 +253,13 @@ export function registerDirectories(program: Command, act: Action): void {
 
   dirs
     .command('show')
-    .description('one directory (settings, schedule, last run; never the password)')
+    .description(
+      'one directory: settings, schedules (full, delta, admin), role groups, the last user and admin syncs; never the password',
+    )
     .argument('<directory>', 'id or name')
     .action(
       act(async (ctx, ref: string) => {
-        const d = await resolveDirectory<Directory>(ctx, ref, DIRECTORY_FIELDS);
+        const d = withSyncs(await resolveDirectory<Directory>(ctx, ref, DIRECTORY_SYNC_FIELDS));
         if (ctx.json) return printDirectory(ctx, d);
         printDirectory(ctx, d, (await userCounts(ctx, [d.id])).get(d.id));
       }),
@@ -229,7 +306,9 @@ export function registerDirectories(program: Command, act: Action): void {
     .option('--name <name>', 'rename')
     .option('--enable', 'enable scheduled and manual syncs')
     .option('--disable', 'disable it (no syncs)')
-    .option('--schedule <minutes>', 'minutes between scheduled runs (0 = on demand only)')
+    .option('--schedule <minutes>', 'minutes between scheduled FULL runs (0 = none)')
+    .option('--delta-schedule <minutes>', 'minutes between scheduled DELTA runs (0 = none)')
+    .option('--admin-schedule <minutes>', 'minutes between scheduled ADMIN runs (0 = none)')
     .option('--bind-password-stdin', 'replace the bind password with standard input')
     .action(
       act(
@@ -242,6 +321,8 @@ export function registerDirectories(program: Command, act: Action): void {
             enable?: boolean;
             disable?: boolean;
             schedule?: string;
+            deltaSchedule?: string;
+            adminSchedule?: string;
             bindPasswordStdin?: boolean;
           },
         ) => {
@@ -254,6 +335,10 @@ export function registerDirectories(program: Command, act: Action): void {
           if (opts.disable) input.enabled = false;
           const schedule = intOption('--schedule', opts.schedule, 0, 100_000);
           if (schedule !== undefined) input.scheduleIntervalMinutes = schedule;
+          const delta = intOption('--delta-schedule', opts.deltaSchedule, 0, 100_000);
+          if (delta !== undefined) input.deltaIntervalMinutes = delta;
+          const admin = intOption('--admin-schedule', opts.adminSchedule, 0, 100_000);
+          if (admin !== undefined) input.adminScheduleIntervalMinutes = admin;
           if (opts.bindPasswordStdin) input.bindPassword = await readStdin(ctx);
           if (Object.keys(input).length === 0) {
             throw new CliError(

@@ -29,19 +29,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * groups) — its planned counts are 0 until the plan is done — so it says which phase it is in
  * instead: `reading…` while the connector reads, `planning…` once the connector has read
  * everything (`connector.publishedAt`) and identity computes the plan (docs/lifecycle.md, dry
- * run). Its last line, COMPLETED, has the plan's counts.
+ * run). Its last line, COMPLETED, has the plan's counts. `finished`: the run read to its end,
+ * so the bar is full whatever it counted.
  */
-export function progressLine(r: Run, total: number | undefined): string {
+export function progressLine(r: Run, total: number | undefined, finished = false): string {
   const c = r.counts;
+  const bar = (done: number) => progressBar(done, total, 30, finished);
   if (r.mode === 'ADMIN') {
-    return `${progressBar(c.adminsSeen, total)} ${r.status.padEnd(9)} admins seen ${c.adminsSeen}  created ${c.adminsCreated}  updated ${c.adminsUpdated}  errors ${c.errors}`;
+    return `${bar(c.adminsSeen)} ${r.status.padEnd(9)} admins seen ${c.adminsSeen}  created ${c.adminsCreated}  updated ${c.adminsUpdated}  errors ${c.errors}`;
   }
   if (r.dryRun && (r.status === 'QUEUED' || r.status === 'RUNNING')) {
     const phase =
       r.status === 'QUEUED' ? '' : r.connector?.publishedAt ? 'planning… ' : 'reading…  ';
-    return `${progressBar(c.seen, total)} ${r.status.padEnd(9)} ${phase}seen ${c.seen}  groups ${c.groupsSeen}`;
+    return `${bar(c.seen)} ${r.status.padEnd(9)} ${phase}seen ${c.seen}  groups ${c.groupsSeen}`;
   }
-  return `${progressBar(c.seen, total)} ${r.status.padEnd(9)} seen ${c.seen}  created ${c.created}  updated ${c.updated}  errors ${c.errors}`;
+  return `${bar(c.seen)} ${r.status.padEnd(9)} seen ${c.seen}  created ${c.created}  updated ${c.updated}  errors ${c.errors}`;
 }
 
 /** Poll a run until it ends or `timeoutMs` passes; progress goes to stderr. */
@@ -66,19 +68,12 @@ export async function waitForRun(
       if (!next) throw new CliError(`run ${run.id} disappeared`, ExitCode.NOT_FOUND, 'NOT_FOUND');
       current = next;
     }
-    // The end state once, whatever the throttle: a COMPLETED run's bar is full (a first run has
-    // no expected total to measure against).
+    // The end state once, whatever the throttle. A run that read to its end — COMPLETED, BLOCKED
+    // (everything but the removals applied) or REJECTED (a blocked one) — has a full bar, however
+    // much it saw (a quiet DELTA run sees 0, a first run has no expected total); a FAILED run's
+    // bar stops where it failed.
     if (!ctx.json) {
-      progress.final(
-        progressLine(
-          current,
-          current.status === 'COMPLETED'
-            ? current.mode === 'ADMIN'
-              ? current.counts.adminsSeen
-              : current.counts.seen
-            : opts.expected,
-        ),
-      );
+      progress.final(progressLine(current, opts.expected, current.status !== 'FAILED'));
     }
   } finally {
     progress.done();

@@ -157,6 +157,9 @@ async function findUser<T = User>(
   return user;
 }
 
+/** A status as words in a sentence: PENDING_DELETION → "pending deletion". */
+const statusWords = (status: string) => status.toLowerCase().replaceAll('_', ' ');
+
 const userLine = (u: User) =>
   `${u.username} (${u.id}) of ${u.directory?.name ?? 'no directory'}: ${u.status}`;
 
@@ -271,7 +274,7 @@ export function registerUsers(program: Command, act: Action): void {
         const user = await findUser(ctx, ref, opts.directory);
         if (!opts.yes) {
           throw new CliError(
-            `purging ${userLine(user)} cannot be undone: add --yes`,
+            `purging ${user.username} (${statusWords(user.status)}, ${user.id} of ${user.directory?.name ?? 'no directory'}) cannot be undone: add --yes to confirm`,
             ExitCode.USAGE,
           );
         }

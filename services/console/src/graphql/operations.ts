@@ -57,6 +57,8 @@ export const DIRECTORIES: Doc<{ directories: Connection<DirectorySummary> }> = g
         nextRunAt
         nextDeltaRunAt
         lastRun { ${RUN_SUMMARY} }
+        lastSyncs: runs(first: 1, mode: [FULL, DELTA], dryRun: false) { nodes { ${RUN_SUMMARY} } }
+        lastAdminSyncs: runs(first: 1, mode: [ADMIN]) { nodes { ${RUN_SUMMARY} } }
       }
       pageInfo { hasNextPage endCursor }
     }

@@ -167,7 +167,12 @@ export interface DirectorySummary {
   deltaIntervalMinutes: number;
   nextRunAt: string | null;
   nextDeltaRunAt: string | null;
+  /** Whichever run came last (an ADMIN or USER run too): what the list polls while it is active. */
   lastRun: RunSummary | null;
+  /** The last user sync (FULL or DELTA, not a dry run): the list's "last run". */
+  lastSyncs: { nodes: RunSummary[] };
+  /** The last admin sync, shown under it. */
+  lastAdminSyncs: { nodes: RunSummary[] };
 }
 
 export interface DirectoryDetail {

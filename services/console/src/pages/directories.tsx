@@ -64,6 +64,8 @@ export function DirectoriesPage() {
 function DirectoryRow({ d }: { d: DirectorySummary }) {
   const canSync = useCan(Permission.SYNC_RUN);
   const active = d.lastRun ? ACTIVE.includes(d.lastRun.status) : false;
+  const lastSync = d.lastSyncs.nodes[0];
+  const lastAdmin = d.lastAdminSyncs.nodes[0];
   const { data: counts } = useQuery(DIRECTORY_COUNTS, {
     variables: { id: d.id },
     pollInterval: active ? 2_000 : 30_000,
@@ -88,21 +90,30 @@ function DirectoryRow({ d }: { d: DirectorySummary }) {
         <div className="muted small">{d.ldap?.url ?? d.entra?.tenantId}</div>
       </td>
       <td>{kindLabel(d)}</td>
-      <td>
-        {d.lastRun ? (
+      <td data-testid="last-sync">
+        {/* The last user sync (full or delta), not whichever run came last: an admin or
+            single-user run would hide it. The last admin sync goes under it. */}
+        {lastSync ? (
           <>
-            <Link to={`/runs/${d.lastRun.id}`}>
-              <Badge value={d.lastRun.status} />
+            <Link to={`/runs/${lastSync.id}`}>
+              <Badge value={lastSync.status} />
             </Link>{' '}
-            <Time iso={d.lastRun.finishedAt ?? d.lastRun.queuedAt} />{' '}
-            <span className="muted">{d.lastRun.mode.toLowerCase()}</span>
+            <Time iso={lastSync.finishedAt ?? lastSync.queuedAt} />{' '}
+            <span className="muted">{lastSync.mode.toLowerCase()}</span>
             <div className="small">
-              <CountsLine counts={d.lastRun.counts} mode={d.lastRun.mode} />
+              <CountsLine counts={lastSync.counts} mode={lastSync.mode} />
             </div>
           </>
         ) : (
           <span className="muted">never synced</span>
         )}
+        {lastAdmin ? (
+          <div className="small muted" data-testid="last-admin-sync">
+            admin <Link to={`/runs/${lastAdmin.id}`}>{lastAdmin.status.toLowerCase()}</Link>{' '}
+            <Time iso={lastAdmin.finishedAt ?? lastAdmin.queuedAt} /> · admins seen{' '}
+            {number(lastAdmin.counts.adminsSeen)}
+          </div>
+        ) : null}
       </td>
       <td>
         {d.nextRunAt ? <Time iso={d.nextRunAt} /> : <span className="muted">on demand</span>}

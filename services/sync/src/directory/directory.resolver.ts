@@ -1,9 +1,9 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Permission } from '@dirsync/kit/auth';
 import { Guard } from '@dirsync/kit/graphql';
-import { RunStatusEnum } from '../graphql/enums.js';
+import { RunStatusEnum, SyncModeEnum } from '../graphql/enums.js';
 import { DEFAULT_FIRST, paginate, type Connection } from '../graphql/pagination.js';
-import { Run, type RunStatus } from '../run/run.entity.js';
+import { Run, type RunMode, type RunStatus } from '../run/run.entity.js';
 import { SyncRunConnection, SyncRunObject, toRunNode } from '../run/run.type.js';
 import type { SyncContext, SyncServices } from '../services.js';
 import { Directory } from './directory.entity.js';
@@ -139,18 +139,27 @@ export class DirectoryResolver {
     return run ? toRunNode(run) : null;
   }
 
-  @FieldResolver(() => SyncRunConnection, { description: 'Newest first.' })
+  @FieldResolver(() => SyncRunConnection, {
+    description:
+      'Newest first. `mode` and `dryRun` narrow them: `runs(first: 1, mode: [FULL, DELTA], dryRun: false)` is the last user sync, `mode: [ADMIN]` the last admin sync (lastRun is whichever came last, a USER run too).',
+  })
   async runs(
     @Root() dir: Directory,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
     @Arg('status', () => [RunStatusEnum], { nullable: true })
     status: RunStatus[] | null | undefined,
+    @Arg('mode', () => [SyncModeEnum], { nullable: true })
+    mode: RunMode[] | null | undefined,
+    @Arg('dryRun', () => Boolean, { nullable: true }) dryRun: boolean | null | undefined,
     @Ctx() ctx: SyncContext,
   ): Promise<Connection<SyncRunObject>> {
-    const where = status?.length
-      ? { directoryId: dir.id, status: { $in: status } }
-      : { directoryId: dir.id };
+    const where = {
+      directoryId: dir.id,
+      ...(status?.length ? { status: { $in: status } } : {}),
+      ...(mode?.length ? { mode: { $in: mode } } : {}),
+      ...(dryRun === null || dryRun === undefined ? {} : { dryRun }),
+    };
     return paginate(
       ctx.em,
       Run,

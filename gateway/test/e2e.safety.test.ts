@@ -22,6 +22,12 @@ const dnOf = (i: number) => `uid=${uid(i)},${PEOPLE}`;
 const TEAM = 20;
 const teamUid = (i: number) => `q${String(i).padStart(3, '0')}`;
 const teamDn = (i: number) => `uid=${teamUid(i)},${PEOPLE}`;
+/** A third directory, selecting cn=org, which nests cn=crew: r000 directly, r001–r020 through crew. */
+const CREW = 20;
+const crewUid = (i: number) => `r${String(i).padStart(3, '0')}`;
+const crewDn = (i: number) => `uid=${crewUid(i)},${PEOPLE}`;
+const ORG = `cn=org,${GROUPS}`;
+const CREW_GROUP = `cn=crew,${GROUPS}`;
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_v, i) => from + i);
 const CLI = fileURLToPath(new URL('../../services/cli/dist/main.js', import.meta.url));
 
@@ -62,6 +68,34 @@ function directoryLdif(): string {
         objectClass: ['top', 'groupOfNames'],
         cn: ['team'],
         member: range(0, TEAM).map(teamDn),
+      },
+    }),
+    ...range(0, CREW + 1).map((i) =>
+      formatLdifEntry({
+        dn: crewDn(i),
+        attributes: {
+          objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+          uid: [crewUid(i)],
+          cn: [`Crew member ${i}`],
+          sn: [`Surname ${i}`],
+          mail: [`${crewUid(i)}@example.org`],
+        },
+      }),
+    ),
+    formatLdifEntry({
+      dn: CREW_GROUP,
+      attributes: {
+        objectClass: ['top', 'groupOfNames'],
+        cn: ['crew'],
+        member: range(1, CREW + 1).map(crewDn),
+      },
+    }),
+    formatLdifEntry({
+      dn: ORG,
+      attributes: {
+        objectClass: ['top', 'groupOfNames'],
+        cn: ['org'],
+        member: [crewDn(0), CREW_GROUP],
       },
     }),
     formatLdifEntry({
@@ -519,6 +553,145 @@ describe('deletion safety end to end (OpenLDAP → … → GraphQL)', () => {
       expect(new Set(users.nodes.map((u) => u.removalReason))).toEqual(new Set(['OUT_OF_SCOPE']));
       // The first directory is untouched.
       expect((await byStatus()).ACTIVE).toHaveLength(12);
+    });
+  });
+  describe('a FULL run BLOCKED after a nested selected group left the scope', () => {
+    // The fresh-user trial: cn=crew taken out of cn=org, a FULL sync blocked, then DELTA syncs.
+    // sync stores no cursor for a blocked run (nor when it is decided), so the next DELTA names
+    // the cursor stored before it, which the connector must still hold: it reads as a delta
+    // (it read in full, CURSOR_REJECTED "restarted", and named the users NOT_OBSERVED).
+    let orgDir: string;
+    type OrgRun = Run & { readMode: string | null; fullReadReason: string | null };
+
+    async function syncOrg(mode: 'FULL' | 'DELTA'): Promise<OrgRun> {
+      const { syncAll } = await stack.gql<{ syncAll: { id: string } }>(
+        `mutation($id: ID!, $mode: SyncMode) { syncAll(directoryId: $id, mode: $mode) { id } }`,
+        { id: orgDir, mode },
+      );
+      await waitForRun(stack, syncAll.id);
+      return (
+        await stack.gql<{ run: OrgRun }>(
+          `query($id: ID!) { run(id: $id) { ${RUN} readMode fullReadReason } }`,
+          { id: syncAll.id },
+        )
+      ).run;
+    }
+
+    async function decide(id: string, decision: 'approveRun' | 'rejectRun'): Promise<Run> {
+      const res = await stack.gql<Record<string, Run>>(
+        `mutation($id: ID!) { ${decision}(runId: $id) { ${RUN} } }`,
+        { id },
+      );
+      return res[decision] as Run;
+    }
+
+    /** `status removalReason` → how many of the directory's users. */
+    async function orgUsers(): Promise<Record<string, number>> {
+      const { users } = await stack.gql<{
+        users: { nodes: { status: string; removalReason: string | null }[] };
+      }>(
+        `query($dir: ID!) { users(first: 500, filter: { directoryId: $dir }) { nodes { status removalReason } } }`,
+        { dir: orgDir },
+      );
+      const out: Record<string, number> = {};
+      for (const u of users.nodes) {
+        const key = u.removalReason ? `${u.status} ${u.removalReason}` : u.status;
+        out[key] = (out[key] ?? 0) + 1;
+      }
+      return out;
+    }
+
+    const crewLeaves = () =>
+      slapd.modify(`dn: ${ORG}\nchangetype: modify\ndelete: member\nmember: ${CREW_GROUP}\n`);
+
+    beforeAll(async () => {
+      const { createDirectory } = await stack.gql<{ createDirectory: { id: string } }>(
+        `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id } }`,
+        {
+          input: {
+            name: 'safety e2e org',
+            ldap: {
+              url: slapd.url,
+              bindDn: slapd.rootDn,
+              baseDn: slapd.suffix,
+              userBaseDn: PEOPLE,
+              groupBaseDn: GROUPS,
+            },
+            bindPassword: slapd.rootPassword,
+            selectedGroups: [ORG],
+            scheduleIntervalMinutes: 0,
+            deltaIntervalMinutes: 0,
+          },
+        },
+      );
+      orgDir = createDirectory.id;
+      expect(await syncOrg('FULL')).toMatchObject({
+        status: 'COMPLETED',
+        counts: { created: CREW + 1 },
+      });
+      expect(await syncOrg('DELTA')).toMatchObject({ status: 'COMPLETED', readMode: 'DELTA' });
+      await crewLeaves();
+    });
+
+    it('rejected: the next DELTA reads as a delta, blocks on the same users, and approving it records OUT_OF_SCOPE', async () => {
+      const full = await syncOrg('FULL');
+      expect(full).toMatchObject({
+        status: 'BLOCKED',
+        readMode: 'FULL',
+        removals: { users: CREW, baseUsers: CREW + 1 },
+      });
+      expect(await decide(full.id, 'rejectRun')).toMatchObject({ status: 'REJECTED' });
+
+      const delta = await syncOrg('DELTA');
+      expect(delta).toMatchObject({
+        status: 'BLOCKED',
+        readMode: 'DELTA',
+        fullReadReason: null,
+        removals: { users: CREW, baseUsers: CREW + 1 },
+      });
+      expect(await orgUsers()).toEqual({ ACTIVE: CREW + 1 });
+      expect(await decide(delta.id, 'approveRun')).toMatchObject({
+        status: 'COMPLETED',
+        counts: { pendingDeletion: CREW },
+      });
+      // The reason the delta gave: they left the selected groups.
+      expect(await orgUsers()).toEqual({ ACTIVE: 1, 'PENDING_DELETION OUT_OF_SCOPE': CREW });
+      expect(await syncOrg('DELTA')).toMatchObject({
+        status: 'COMPLETED',
+        readMode: 'DELTA',
+        counts: { pendingDeletion: 0 },
+      });
+    });
+
+    it('approved: its removals are NOT_OBSERVED (a full read cannot tell why), and the next DELTA reads as a delta', async () => {
+      // crew back in scope: a delta restores them
+      await slapd.modify(`dn: ${ORG}\nchangetype: modify\nadd: member\nmember: ${CREW_GROUP}\n`);
+      expect(await syncOrg('DELTA')).toMatchObject({ status: 'COMPLETED', readMode: 'DELTA' });
+      expect(await orgUsers()).toEqual({ ACTIVE: CREW + 1 });
+
+      await crewLeaves();
+      const full = await syncOrg('FULL');
+      expect(full).toMatchObject({
+        status: 'BLOCKED',
+        readMode: 'FULL',
+        removals: { users: CREW },
+      });
+      expect(await decide(full.id, 'approveRun')).toMatchObject({
+        status: 'COMPLETED',
+        counts: { pendingDeletion: CREW },
+      });
+      expect(await orgUsers()).toEqual({ ACTIVE: 1, 'PENDING_DELETION NOT_OBSERVED': CREW });
+      // The approval left the cursor where it was (the one before the FULL run), and the
+      // connector still holds its state: a delta, naming the users it already removed (a no-op).
+      const after = await syncOrg('DELTA');
+      expect(after).toMatchObject({
+        status: 'COMPLETED',
+        readMode: 'DELTA',
+        fullReadReason: null,
+        counts: { pendingDeletion: 0 },
+      });
+      expect(await orgUsers()).toEqual({ ACTIVE: 1, 'PENDING_DELETION NOT_OBSERVED': CREW });
+      expect(await syncOrg('DELTA')).toMatchObject({ status: 'COMPLETED', readMode: 'DELTA' });
     });
   });
 });

@@ -568,9 +568,12 @@ export function createLdapConnector(
       let state: DeltaState | undefined;
       let since = '';
       // A FULL run rebuilds the state; the one of the stored cursor stays until the next job
-      // says whether this run's cursor was stored (DeltaStateStore).
+      // says whether this run's cursor was stored (DeltaStateStore). A FULL run's `cursor` is
+      // always "": the stored one is `storedCursor` (also for a DELTA job read in full).
       const stored =
-        ctx.mode === SyncMode.FULL && csnDelta ? states.get(dir, ctx.directory.cursor) : undefined;
+        ctx.mode === SyncMode.FULL && csnDelta && ctx.directory.storedCursor
+          ? states.get(dir, ctx.directory.storedCursor)
+          : undefined;
       if (ctx.mode === SyncMode.DELTA && csnDelta) {
         const cursor = decodeCursor(ctx.directory.cursor);
         if (!cursor) throw new CursorRejectedError('it is not an OpenLDAP CSN cursor');
@@ -580,11 +583,7 @@ export function createLdapConnector(
           );
         }
         state = states.get(dir, ctx.directory.cursor);
-        if (!state) {
-          throw new CursorRejectedError(
-            'this connector process holds no delta state for it (restarted, or another replica ran the last sync)',
-          );
-        }
+        if (!state) throw new CursorRejectedError(states.whyNot(dir, ctx.directory.cursor));
         since = cursor.csn;
       }
       const session = await LdapSession.open({

@@ -97,6 +97,7 @@ describe.skipIf(!enabled)(`benchmark: ${USERS} users`, () => {
         mapping: create(AttributeMappingSchema, summary.directory.mapping),
         defaultRegion: summary.directory.defaultRegion,
         cursor: '',
+        storedCursor: '',
         policy: undefined,
         adminRoleGroups: [],
       },

@@ -13,6 +13,7 @@ import {
   type ConnectorHarness,
 } from '@dirsync/kit/conformance';
 import { Prng, natsUrl, run, startSlapd, waitFor, type Slapd } from '@dirsync/testkit';
+import { createLogger } from '@dirsync/kit';
 import { createLdapConnector, escapeFilterValue } from '../src/index.js';
 import {
   GROUPS,
@@ -74,6 +75,7 @@ describe('DELTA runs against OpenLDAP (2,000 users)', () => {
   let full: CollectedRun;
   let ids = new Map<string, string>(); // username → entryUUID
   let groupIds = new Map<string, string>(); // cn → entryUUID
+  const logs: string[] = []; // the connector's log lines (JSON)
 
   const config = (from: string, overrides: Parameters<typeof directoryConfig>[2] = {}) =>
     directoryConfig(slapd, SELECTED, { cursor: from, ...overrides });
@@ -113,7 +115,10 @@ describe('DELTA runs against OpenLDAP (2,000 users)', () => {
 
   beforeAll(async () => {
     slapd = await startSlapd({ name: 'delta', ldif: directory() });
-    h = await ldapHarness({ batchSize: 200 });
+    h = await ldapHarness({
+      batchSize: 200,
+      logger: createLogger('connector-ldap', 'info', { write: (line) => void logs.push(line) }),
+    });
     h.setConfig(dir, config(''));
     full = await h.run({ directoryId: dir, mode: SyncMode.FULL });
     cursor = full.completed?.cursor ?? '';
@@ -228,6 +233,63 @@ describe('DELTA runs against OpenLDAP (2,000 users)', () => {
     // and from that one's cursor (stored this time) the chain goes on
     const next = await step();
     expect(next.userRemovals).toHaveLength(0);
+  });
+
+  it('reads a delta from the stored cursor after a FULL run whose cursor was not stored (blocked, then rejected or approved)', async () => {
+    // A nested selected group leaves the scope: its members who are in no other selected group
+    // leave with it.
+    await slapd.modify(`dn: ${ENG}\nchangetype: modify\ndelete: member\nmember: ${PLATFORM}\n`);
+    const stored = cursor;
+    let unstored = '';
+    for (const decision of ['rejected', 'approved']) {
+      // The job of a FULL run carries the stored cursor too (DirectoryContext.storedCursor).
+      h.setConfig(dir, config(stored));
+      const blocked = await h.run({ directoryId: dir, mode: SyncMode.FULL });
+      expect(blocked.completed?.cursor).toBeTruthy();
+      unstored = blocked.completed?.cursor ?? '';
+      const seen = new Set(blocked.users.map((u) => u.externalId));
+      const left = range(1101, 1150)
+        .map(idOf)
+        .filter((id) => !seen.has(id))
+        .sort();
+      expect(left.length).toBeGreaterThan(40);
+      // (a change after it, so that the next run's cursor is another one)
+      await slapd.modify(
+        `dn: ${dnOf(3)}\nchangetype: modify\nreplace: sn\nsn: After ${decision}\n`,
+      );
+      // sync stored no cursor (the FULL run was BLOCKED; deciding it leaves the cursor where it
+      // was): the next DELTA job names the one before, which this process still holds.
+      const next = await runDelta(stored);
+      expect(next.completed?.readMode, decision).toBe(SyncMode.DELTA);
+      expect(next.completed?.fullReadReason).toBe(FullReadReason.UNSPECIFIED);
+      expect(next.userRemovals.map((r) => [r.externalId, RemovalReason[r.reason]]).sort()).toEqual(
+        left.map((id) => [id, 'OUT_OF_SCOPE']),
+      );
+      expect(next.groupRemovals.map((g) => [g.externalId, RemovalReason[g.reason]])).toEqual([
+        [groupIds.get('platform'), 'OUT_OF_SCOPE'],
+      ]);
+      // staff (and eng) lose all of platform's members, also those still in scope through sales
+      expect(deltaOf(next, 'staff').removed).toEqual(range(1101, 1150).map(idOf).sort());
+      cursor = next.completed?.cursor ?? '';
+    }
+    // The last DELTA's cursor was stored: the FULL run's state is gone, and a job naming its
+    // cursor is read in full with a reason that says so (not "restarted").
+    const stale = await runDelta(unstored);
+    expect(stale.completed?.readMode).toBe(SyncMode.FULL);
+    expect(stale.completed?.fullReadReason).toBe(FullReadReason.CURSOR_REJECTED);
+    const rejected = logs
+      .map((line) => JSON.parse(line) as { msg: string; runId?: string; reason?: string })
+      .filter((l) => l.msg === 'delta cursor rejected; reading in full');
+    expect(rejected.at(-1)?.reason).toMatch(
+      /holds the directory's delta state of another cursor .*: it dropped this one's when a later job named another stored cursor/,
+    );
+    // (its cursor is what sync stores: the chain goes on from there)
+    cursor = stale.completed?.cursor ?? '';
+    expect((await step()).userRemovals).toHaveLength(0);
+    await slapd.modify(`dn: ${ENG}\nchangetype: modify\nadd: member\nmember: ${PLATFORM}\n`);
+    const back = await step();
+    expect(back.users.length).toBeGreaterThan(40);
+    expect(back.groups.map((g) => g.name)).toEqual(['platform']);
   });
 
   it('falls back to a full read in another connector process (no delta state), losing and duplicating nobody', async () => {

@@ -1,6 +1,6 @@
 // Shared fixtures of connector-ldap's integration tests: LDIF builders, a harness wired to the
 // real LDAP connector, and the directory configuration for a testkit slapd.
-import type { LdapSettings } from '@dirsync/kit';
+import type { LdapSettings, Logger } from '@dirsync/kit';
 import {
   startConnectorHarness,
   type ConnectorHarness,
@@ -97,7 +97,12 @@ export function directoryConfig(
 }
 
 export async function ldapHarness(
-  opts: { batchSize?: number; connector?: LdapConnectorOptions; stopGraceMs?: number } = {},
+  opts: {
+    batchSize?: number;
+    connector?: LdapConnectorOptions;
+    stopGraceMs?: number;
+    logger?: Logger;
+  } = {},
 ): Promise<ConnectorHarness> {
   return startConnectorHarness({
     connector: createLdapConnector(opts.connector),
@@ -105,6 +110,7 @@ export async function ldapHarness(
     namespace: natsNamespace(),
     batchSize: opts.batchSize,
     stopGraceMs: opts.stopGraceMs,
+    logger: opts.logger,
   });
 }
 

@@ -70,6 +70,7 @@ async function rawUserRun(slapd: Slapd, username: string): Promise<SourceUser[]>
       mapping: create(AttributeMappingSchema, { username: 'uid' }),
       defaultRegion: 'US',
       cursor: '',
+      storedCursor: '',
       policy: undefined,
       adminRoleGroups: [],
     },

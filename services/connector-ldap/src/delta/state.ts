@@ -173,11 +173,13 @@ export interface PreviousState {
  * The delta state of each directory this process synced, least recently used evicted first.
  *
  * A state advances only with the stored cursor. A run's cursor is stored by `sync` only when
- * the run COMPLETED — not when it is BLOCKED by the deletion threshold, FAILED in identity
- * (missing events) or timed out — and the connector cannot tell which happened. So the store
- * keeps, next to the newest state, the one its run started from, until the next job says which
- * cursor was stored: the newest one confirms it (the previous one is dropped), the previous one
- * brings it back (the newest is reverted). Without this, a DELTA after a blocked DELTA found no
+ * the run COMPLETED — not when it is BLOCKED by the deletion threshold (approving or rejecting
+ * it leaves the cursor where it was), FAILED in identity (missing events) or timed out — and
+ * the connector cannot tell which happened. So the store keeps, next to the newest state, the
+ * one of the cursor stored when its run started (a DELTA run's starting state, or for a FULL run
+ * the state of the job's `storedCursor`), until the next job says which cursor was stored: the
+ * newest one confirms it (the previous one is dropped), the previous one brings it back (the
+ * newest is reverted). Without this, a DELTA after a blocked DELTA or a blocked FULL found no
  * state for the stored cursor and read in full, and its sweep named the users "not observed"
  * rather than "out of scope".
  */
@@ -215,7 +217,33 @@ export class DeltaStateStore {
     }
   }
 
+  /**
+   * Why {@link get} found no state for this cursor (the reason of the `CursorRejectedError`,
+   * which the kit logs when it reads in full): the process holds none for the directory, or only
+   * states of other cursors.
+   */
+  whyNot(directoryId: string, cursor: string): string {
+    const entry = this.states.get(directoryId);
+    if (!entry) {
+      return 'this connector process holds no delta state for the directory (it restarted or evicted it, or another replica ran its last sync)';
+    }
+    const held = [entry.state, entry.previous?.state]
+      .filter((x): x is DeltaState => x !== undefined)
+      .map((x) => csnOf(x.cursor))
+      .join(' and ');
+    return (
+      `this connector process holds the directory's delta state of another cursor (contextCSN ${held}, ` +
+      `not ${csnOf(cursor)}): it dropped this one's when a later job named another stored cursor, or another replica ran a sync since`
+    );
+  }
+
   get size(): number {
     return this.states.size;
   }
+}
+
+/** The CSN part of a cursor, for messages (the fingerprint says nothing to a reader). */
+function csnOf(cursor: string): string {
+  const cut = cursor.lastIndexOf(':');
+  return cut >= 0 ? cursor.slice(cut + 1) : cursor;
 }

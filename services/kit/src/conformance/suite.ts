@@ -908,6 +908,22 @@ export function runConnectorConformance<S>(hooks: ConformanceHooks<S>): void {
           expect(run.users).toHaveLength(0);
         });
 
+        it('reads as a delta from the stored cursor after a FULL run whose cursor was not stored (BLOCKED, then rejected or approved)', async () => {
+          await hooks.mutate([{ op: 'removeMember', group: 'big', user: 'u002' }]);
+          // sync stores a run's cursor only when the run COMPLETED: a FULL run BLOCKED by the
+          // deletion threshold leaves it where it was, also once rejected or approved. So the
+          // next DELTA job names the cursor from before that FULL run, and reads as a delta.
+          await configure(dir, { selectedGroups: SELECTED }, cursor);
+          const blocked = await h.run({ directoryId: dir, mode: SyncMode.FULL }, { timeoutMs });
+          expect(blocked.completed?.cursor).toBeTruthy();
+          expect(observedUsernames(blocked)).not.toContain('user002');
+          const run = await step();
+          expect(run.completed?.fullReadReason).toBe(FullReadReason.UNSPECIFIED);
+          expect(removals(run)).toEqual([[idOf('user002'), 'OUT_OF_SCOPE']]);
+          expect(deltaOf(run, 'big')).toEqual({ added: [], removed: [idOf('user002')] });
+          nothingElse(run);
+        });
+
         it('removes a deleted user as DELETED', async () => {
           await hooks.mutate([{ op: 'deleteUser', user: 'frank' }]);
           const run = await step();

@@ -186,6 +186,7 @@ export async function runConnectionTest<S>(opts: ConnectionTestOptions<S>): Prom
       mapping: config.mapping ?? create(AttributeMappingSchema),
       defaultRegion: config.defaultRegion,
       cursor: '',
+      storedCursor: '',
       policy: undefined,
       adminRoleGroups: config.adminRoleGroups.map((r) => ({ role: r.role, groups: r.groups })),
     },

@@ -122,6 +122,14 @@ export interface DirectoryContext {
    * read) it is "": a full read starts from nothing.
    */
   readonly cursor: string;
+  /**
+   * The directory's stored delta cursor in every mode, "" when none — the one {@link cursor}
+   * gives only in DELTA mode. For a connector that keeps per-directory state tied to a cursor:
+   * sync stores a run's cursor only when the run COMPLETED (not when it is BLOCKED, or
+   * FAILED/timed out in identity), so the next job may name this cursor again, whatever mode
+   * this run reads in, and the state that belongs to it must survive this run.
+   */
+  readonly storedCursor: string;
   readonly policy: DirectoryPolicy | undefined;
   /** Admin sync: role → groups in the source's notation; empty when administrators are not synced. */
   readonly adminRoleGroups: readonly { role: AdminRole; groups: readonly string[] }[];

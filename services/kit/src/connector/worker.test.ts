@@ -210,6 +210,22 @@ describe('connector worker', () => {
       });
     });
 
+    it('gives every read the stored cursor as storedCursor; `cursor` only to a DELTA read', async () => {
+      const seen: [SyncMode, string, string][] = [];
+      const record: Script = async (ctx) => {
+        seen.push([ctx.mode, ctx.directory.cursor, ctx.directory.storedCursor]);
+        if (ctx.mode === SyncMode.DELTA) throw new CursorRejectedError('no state for it');
+        return { cursor: 'fresh' };
+      };
+      await delta(record);
+      await run(record, { mode: SyncMode.FULL }, 'stored-cursor');
+      expect(seen).toEqual([
+        [SyncMode.DELTA, 'stored-cursor', 'stored-cursor'],
+        [SyncMode.FULL, '', 'stored-cursor'],
+        [SyncMode.FULL, '', 'stored-cursor'],
+      ]);
+    });
+
     it('falls back to a full read in the same run when the connector rejects the cursor', async () => {
       const modes: SyncMode[] = [];
       const r = await delta(async ({ mode, sink, countEntriesRead }) => {

@@ -509,6 +509,7 @@ export function createConnectorWorker<S>(opts: ConnectorWorkerOptions<S>): Conne
         mapping: config.mapping ?? create(AttributeMappingSchema),
         defaultRegion: config.defaultRegion,
         cursor: mode === SyncMode.DELTA ? config.cursor : '',
+        storedCursor: config.cursor,
         policy: config.policy,
         adminRoleGroups: config.adminRoleGroups.map((r) => ({ role: r.role, groups: r.groups })),
       });

@@ -11,10 +11,13 @@ import type { Sql } from '../db/sql.js';
 import {
   diffFields,
   errorChange,
+  recordMemberships,
+  type MembershipRow,
   statusName,
   type Change,
   type UserFieldValues,
 } from './changes.js';
+import { MEMBERSHIP_ROWS, NO_PAIRS } from './complete.js';
 import { USER_LIMITS } from './limits.js';
 import { lockNames } from './names.js';
 import {
@@ -394,10 +397,18 @@ export async function applyUserBatch(
       foreignClaims.has(u)
     );
   });
-  const written = await writeUsers(sql, run, toWrite, existingByExt, claims, foreignClaims, [
-    ...users.map((u) => u.externalId),
-    ...unreadable,
-  ]);
+  // The memberships users taken from another directory (TAKE_OVER) lost there.
+  const lostMemberships: MembershipRow[] = [];
+  const written = await writeUsers(
+    sql,
+    run,
+    toWrite,
+    existingByExt,
+    claims,
+    foreignClaims,
+    [...users.map((u) => u.externalId), ...unreadable],
+    lostMemberships,
+  );
   const writtenByExt = new Map(written.map((w) => [w.external_id, w]));
 
   const writtenUsers = new Map(toWrite.map((u) => [u.externalId, u]));
@@ -419,6 +430,8 @@ export async function applyUserBatch(
     }
   }
   counts.unchanged += accepted.length - written.length;
+  // After the users' own changes (changes.ts rule 4); memberships emit no lifecycle event.
+  recordMemberships(run, lostMemberships);
   emitUserWrites(
     sql,
     run,
@@ -691,6 +704,7 @@ async function writeUsers(
   claims: ReadonlyMap<NormalizedUser, ExistingUser>,
   foreignClaims: ReadonlyMap<NormalizedUser, ExistingUser>,
   observed: readonly string[],
+  lostMemberships: MembershipRow[],
 ): Promise<WrittenUser[]> {
   if (foreignClaims.size > 0) {
     // Manual users and (TAKE_OVER) other directories' users move into this directory under the
@@ -712,9 +726,19 @@ async function writeUsers(
     if (moved !== taken.length) {
       throw new Error(`claimed ${taken.length} users of other directories but moved ${moved}`);
     }
-    await sql.exec('delete from memberships where user_id = any(?::uuid[])', [
-      taken.filter(([, holder]) => holder.directory_id !== null).map(([, holder]) => holder.id),
-    ]);
+    // Recorded like every membership removal (a `membership` change with the groups it lost,
+    // counted in membershipsRemoved), by the caller after the user's own changes.
+    lostMemberships.push(
+      ...(await sql.rows<MembershipRow>(
+        `with removed as (
+           delete from memberships where user_id = any(?::uuid[])
+           returning group_id, user_id
+         ),
+         added as (${NO_PAIRS}),
+         ${MEMBERSHIP_ROWS}`,
+        [taken.filter(([, holder]) => holder.directory_id !== null).map(([, holder]) => holder.id)],
+      )),
+    );
   }
   if (claims.size > 0) {
     // The claimed users take their new external id first; the upsert below then finds them

@@ -375,6 +375,64 @@ describe('DirectoryDeleted', () => {
   });
 });
 
+describe('USER run of a spelling the source need not match', () => {
+  const dir = 'dir-user-spelling';
+  const stored = [
+    user('s1', 'straße'),
+    user('s2', 'ΟΔΥΣΣΕΥΣ'),
+    user('s3', 'İstanbul'),
+    user('s4', 'Zoë'),
+  ];
+
+  beforeAll(async () => {
+    await runAndWait(h, fullRun(dir, stored, [], {}));
+  });
+
+  // Equal under full case folding (the stored user's key) but not what every source treats
+  // as equal: the source's "nobody" is about the requested spelling only.
+  it.each([
+    ['STRASSE', 's1', 'straße'],
+    ['strasse', 's1', 'straße'],
+    ['STRAẞE', 's1', 'straße'],
+    ['οδυσσευς', 's2', 'ΟΔΥΣΣΕΥΣ'],
+    ['i̇stanbul', 's3', 'İstanbul'],
+  ])('%s: removes nobody, NOT_FOUND naming the stored username', async (asked, ext, name) => {
+    for (const dryRun of [true, false]) {
+      const final = await runAndWait(
+        h,
+        new RunBuilder(dir).started(SyncMode.USER, { username: asked, dryRun }).completed(),
+      );
+      expect(final.status).toBe(RunStatus.COMPLETED);
+      expect(final.userOutcome).toBe(UserOutcome.NOT_FOUND);
+      expect(final.userId).toBe('');
+      expect(final.counts).toMatchObject({ pendingDeletion: 0, errors: 1 });
+      const errors = (await h.updates(final.runId)).flatMap((u) => u.update.errors);
+      expect(errors.map((e) => [e.code, e.externalId])).toEqual([
+        [ErrorCode.USERNAME_MISMATCH, ext],
+      ]);
+      expect(errors[0]?.message).toBe(
+        `dirsync knows '${name}'; the source found no '${asked}' — sync '${name}' to check that user (nobody was removed)`,
+      );
+    }
+    const rows = await h.rows<{ status: string; n: string }>(
+      `select status, count(*) as n from users where directory_id = ? group by 1`,
+      [dir],
+    );
+    expect(rows).toEqual([{ status: 'active', n: '4' }]);
+  });
+
+  it('still removes a user asked for in a spelling every source treats as equal', async () => {
+    // Non-final sigma for the stored final position: per letter the same lower case.
+    const greek = await runAndWait(h, userRun(dir, 'οδυσσευσ').completed());
+    expect(greek.userOutcome).toBe(UserOutcome.PENDING_DELETION);
+    const zoe = await runAndWait(h, userRun(dir, 'ZOË').completed());
+    expect(zoe.userOutcome).toBe(UserOutcome.PENDING_DELETION);
+    expect((await userRow(dir, 's2'))?.status).toBe('pending_deletion');
+    expect((await userRow(dir, 's4'))?.status).toBe('pending_deletion');
+    expect((await userRow(dir, 's1'))?.status).toBe('active');
+  });
+});
+
 describe('USER runs and the text Postgres cannot hold', () => {
   const dir = 'dir-user-nul';
 

@@ -181,7 +181,8 @@ export function createApplier(deps: { db: Database; namespace: string; logger: L
         complete: () => completeByMode(sql, run, readFull),
       });
       await dropStaging(sql, run.runId);
-      await commitRun(sql, namespace, run, errors);
+      // The completion's own errors (group limits, a USER run's USERNAME_MISMATCH) with them.
+      await commitRun(sql, namespace, run, [...errors, ...(run.completionErrors ?? [])]);
       return;
     }
     await completeByMode(sql, run, readFull);

@@ -1,13 +1,13 @@
-import { ErrorCode, SyncMode, UserOutcome } from '@dirsync/proto';
+import { ErrorCode, SyncMode, UserOutcome, errorCodeName } from '@dirsync/proto';
 import { toInt, type Sql } from '../db/sql.js';
-import { recordMemberships, type MembershipRow } from './changes.js';
+import { errorChange, recordMemberships, type MembershipRow } from './changes.js';
 import { nameKey } from './normalize.js';
 import { DELETED_GROUP_RETURNING, emitGroupsDeleted } from './groups.apply.js';
 import { groupLimitErrors, rankedMemberships } from './limits.js';
 import { removeUsers } from './removal.js';
 import { directoryTotals, exceeds, holdFullRemovals } from './safety.js';
 import { markLifecycle, rollbackLifecycle } from '../lifecycle/lifecycle.outbox.js';
-import type { RunState } from './run.repository.js';
+import { objectError, type RunState } from './run.repository.js';
 
 /**
  * The seqs below `lastSeq` that were never applied (at most `limit` of them). A run with a gap
@@ -153,11 +153,35 @@ export async function completeUser(sql: Sql, run: RunState): Promise<void> {
     // (A record refused for its username, or held by another directory's user, is in the
     // source: nobody is removed for it.)
     const key = run.username ? nameKey(run.username) : '';
-    const [known] = await sql.rows<{ id: string; status: string }>(
-      'select id, status from users where directory_id = ? and username_key = ? for update',
+    const [known] = await sql.rows<{
+      id: string;
+      status: string;
+      username: string;
+      external_id: string;
+      source_locator: string | null;
+    }>(
+      `select id, status, username, external_id, source_locator from users
+       where directory_id = ? and username_key = ? for update`,
       [run.directoryId, key],
     );
-    if (known) {
+    if (known && !spelledAlike(run.username ?? '', known.username)) {
+      // The source matches names by its own rules (LDAP caseIgnoreMatch, Entra's filter), which
+      // need not join what full case folding joins: its "nothing for STRASSE" says nothing about
+      // the stored "straße". Never removed for a spelling the source may not know.
+      const e = objectError(
+        ErrorCode.USERNAME_MISMATCH,
+        `dirsync knows '${known.username}'; the source found no '${run.username ?? ''}' — sync '${known.username}' to check that user (nobody was removed)`,
+        known.external_id,
+        known.source_locator ?? '',
+      );
+      run.counts.errors += 1;
+      run.changes.push(
+        errorChange(run, e, errorCodeName(e.code), { userId: known.id, username: known.username }),
+      );
+      (run.completionErrors ??= []).push(e);
+      run.userOutcome = UserOutcome.NOT_FOUND;
+      run.userId = null;
+    } else if (known) {
       await removeUsers(sql, run, { kind: 'user', userId: known.id });
       run.userOutcome = UserOutcome.PENDING_DELETION;
       run.userId = known.id;
@@ -167,6 +191,28 @@ export async function completeUser(sql: Sql, run: RunState): Promise<void> {
     }
   }
   await markDirectorySynced(sql, run, false);
+}
+
+/**
+ * Whether two spellings of a username are the same name for every source: equal after NFC and
+ * lower-casing letter by letter, only within simple case pairs (what LDAP's caseIgnoreMatch and
+ * Entra's case-insensitive filters agree on). Full case folding (`nameKey`)
+ * joins more — `ß`/`ss`/`ẞ`, final and non-final sigma, `İ`/`i̇` — and so does a whole-string
+ * `toLowerCase()` (`Σ` → `ς` at a word's end, `İ` → `i̇`); a source need not, so those stay apart.
+ */
+export function spelledAlike(a: string, b: string): boolean {
+  return simpleLower(a) === simpleLower(b);
+}
+
+function simpleLower(s: string): string {
+  let out = '';
+  for (const c of s.trim().normalize('NFC')) {
+    // Only a letter whose lower case is one letter that upper-cases back to it (a case pair
+    // every source knows): not `İ` (→ `i̇`), `ẞ` (→ `ß` → `SS`) or the Kelvin sign (→ `k`).
+    const l = c.toLowerCase();
+    out += [...l].length === 1 && l.toUpperCase() === c ? l : c;
+  }
+  return out;
 }
 
 async function replaceUserMemberships(

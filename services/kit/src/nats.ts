@@ -10,6 +10,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type Msg,
   type NatsConnection,
   type StreamConfig,
 } from 'nats';
@@ -307,4 +308,55 @@ export class BoundedPublisher {
       }
     }
   }
+}
+
+/** A core request/reply service started by `serveRequests`. */
+export interface Responder {
+  /** Stop taking requests; the one in hand is answered first. */
+  stop(): Promise<void>;
+}
+
+export interface ResponderOptions {
+  nc: NatsConnection;
+  /** Usually a wildcard subject: the last token names the directory or connector kind. */
+  subject: string;
+  /** Queue group: one member (one replica of the service) answers each request. */
+  queue: string;
+  logger: Logger;
+  /** Names the requests in the log line of a failure ("config request failed"). */
+  what: string;
+  /** The reply's bytes, or undefined to answer nothing (the requester's timeout then tells it). */
+  answer: (msg: Msg) => Promise<Uint8Array | undefined>;
+  /**
+   * The reply when `answer` throws, after the error is logged; undefined (or absent) answers
+   * nothing — for requesters to whom silence is safer than a guess.
+   */
+  onError?: (err: unknown, msg: Msg) => Uint8Array | undefined;
+}
+
+/**
+ * Answers core NATS requests one at a time, in arrival order, until stopped. Requests are never
+ * stored (no stream): a replica that stops drains the ones already delivered to it; the rest go to
+ * another member of the queue group, or time out at the requester.
+ */
+export function serveRequests(opts: ResponderOptions): Responder {
+  const sub = opts.nc.subscribe(opts.subject, { queue: opts.queue });
+  const loop = (async () => {
+    for await (const msg of sub) {
+      let reply: Uint8Array | undefined;
+      try {
+        reply = await opts.answer(msg);
+      } catch (err) {
+        opts.logger.error({ err, subject: msg.subject }, `${opts.what} failed`);
+        reply = opts.onError?.(err, msg);
+      }
+      if (reply) msg.respond(reply);
+    }
+  })();
+  return {
+    async stop() {
+      await sub.drain().catch(() => undefined);
+      await loop;
+    },
+  };
 }

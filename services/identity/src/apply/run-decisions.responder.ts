@@ -10,17 +10,29 @@ import {
   toBinary,
   type RunDecisionReply,
 } from '@dirsync/proto';
-import type { Logger, NatsConnection } from '@dirsync/kit';
+import { serveRequests, type Logger, type NatsConnection, type Responder } from '@dirsync/kit';
 import type { Database } from '../db/database.js';
 import { decideRun } from './safety.js';
 
 /** Queue group of the decision responders: one identity replica answers each request. */
 export const DECISIONS_QUEUE = 'identity';
 
-export interface RunDecisionsResponder {
-  /** Stop taking requests; the one in hand is answered first. */
-  stop(): Promise<void>;
-}
+/** Stops with `stop()`: the request in hand is answered first. */
+export type RunDecisionsResponder = Responder;
+
+const internalError = () =>
+  toBinary(
+    RunDecisionReplySchema,
+    create(RunDecisionReplySchema, {
+      result: {
+        case: 'error',
+        value: create(ErrorInfoSchema, {
+          code: ErrorCode.INTERNAL,
+          message: 'identity could not apply the decision; nothing changed',
+        }),
+      },
+    }),
+  );
 
 /**
  * Answers sync's `RunDecisionRequest`s (core request/reply on `dirsync.control.runs.<directory>`,
@@ -35,53 +47,37 @@ export function startRunDecisionsResponder(d: {
   logger: Logger;
   onOutbox: () => void;
 }): RunDecisionsResponder {
-  const sub = d.nc.subscribe(subject(Subject.RUN_DECISIONS, { directory_id: '*' }, d.namespace), {
+  return serveRequests({
+    nc: d.nc,
+    subject: subject(Subject.RUN_DECISIONS, { directory_id: '*' }, d.namespace),
     queue: DECISIONS_QUEUE,
-  });
-  const loop = (async () => {
-    for await (const msg of sub) {
+    logger: d.logger,
+    what: 'run decision',
+    onError: internalError,
+    answer: async (msg) => {
+      const req = fromBinary(RunDecisionRequestSchema, msg.data);
+      const result = await d.db.tx((sql) => decideRun(sql, d.namespace, req));
       let reply: RunDecisionReply;
-      try {
-        const req = fromBinary(RunDecisionRequestSchema, msg.data);
-        const result = await d.db.tx((sql) => decideRun(sql, d.namespace, req));
-        if ('update' in result) {
-          d.logger.info(
-            {
-              runId: req.runId,
-              directoryId: req.directoryId,
-              decision: req.decision,
-              actor: req.actor,
-            },
-            'blocked run decided',
-          );
-          d.onOutbox();
-          reply = create(RunDecisionReplySchema, {
-            result: { case: 'update', value: result.update },
-          });
-        } else {
-          reply = create(RunDecisionReplySchema, {
-            result: { case: 'error', value: result.error },
-          });
-        }
-      } catch (err) {
-        d.logger.error({ err, subject: msg.subject }, 'run decision failed');
-        reply = create(RunDecisionReplySchema, {
-          result: {
-            case: 'error',
-            value: create(ErrorInfoSchema, {
-              code: ErrorCode.INTERNAL,
-              message: 'identity could not apply the decision; nothing changed',
-            }),
+      if ('update' in result) {
+        d.logger.info(
+          {
+            runId: req.runId,
+            directoryId: req.directoryId,
+            decision: req.decision,
+            actor: req.actor,
           },
+          'blocked run decided',
+        );
+        d.onOutbox();
+        reply = create(RunDecisionReplySchema, {
+          result: { case: 'update', value: result.update },
+        });
+      } else {
+        reply = create(RunDecisionReplySchema, {
+          result: { case: 'error', value: result.error },
         });
       }
-      msg.respond(toBinary(RunDecisionReplySchema, reply));
-    }
-  })();
-  return {
-    async stop() {
-      await sub.drain().catch(() => undefined);
-      await loop;
+      return toBinary(RunDecisionReplySchema, reply);
     },
-  };
+  });
 }

@@ -1,8 +1,10 @@
 import {
   adminRoleFromName,
+  serveRequests,
   type EntraSettings,
   type Logger,
   type NatsConnection,
+  type Responder,
 } from '@dirsync/kit';
 import {
   AdminRoleGroupsSchema,
@@ -23,7 +25,6 @@ import {
   type ConfigReply,
   type DirectoryConfig,
 } from '@dirsync/proto';
-import type { Subscription } from 'nats';
 import type { SyncOrm } from '../db/orm.js';
 import { Directory } from '../directory/directory.entity.js';
 import type { SecretBox } from '../crypto/secret-box.js';
@@ -37,8 +38,7 @@ export const CONFIG_QUEUE = 'sync';
  * directory's `DirectoryConfig`, secrets decrypted. The only place a secret leaves the service.
  */
 export class ConfigResponder {
-  private sub: Subscription | undefined;
-  private loop: Promise<void> | undefined;
+  private responder: Responder | undefined;
 
   constructor(
     private readonly d: {
@@ -52,26 +52,25 @@ export class ConfigResponder {
   ) {}
 
   start(): void {
-    const subj = subject(Subject.CONFIG, { directory_id: '*' }, this.d.natsNamespace);
-    const sub = this.d.nc.subscribe(subj, { queue: CONFIG_QUEUE });
-    this.sub = sub;
-    this.loop = (async () => {
-      for await (const msg of sub) {
-        const reply = await this.answer(msg.subject, msg.data).catch((err: unknown) => {
-          this.d.logger.error({ err, subject: msg.subject }, 'config request failed');
-          return failure(ErrorCode.INTERNAL, 'the sync service could not read the directory');
-        });
-        msg.respond(toBinary(ConfigReplySchema, reply));
-      }
-    })();
+    this.responder = serveRequests({
+      nc: this.d.nc,
+      subject: subject(Subject.CONFIG, { directory_id: '*' }, this.d.natsNamespace),
+      queue: CONFIG_QUEUE,
+      logger: this.d.logger,
+      what: 'config request',
+      answer: async (msg) => toBinary(ConfigReplySchema, await this.answer(msg.subject, msg.data)),
+      onError: () =>
+        toBinary(
+          ConfigReplySchema,
+          failure(ErrorCode.INTERNAL, 'the sync service could not read the directory'),
+        ),
+    });
   }
 
   /** Stop taking requests; the one in hand is answered first. */
   async stop(): Promise<void> {
-    if (!this.sub) return;
-    await this.sub.drain().catch(() => undefined);
-    await this.loop;
-    this.sub = undefined;
+    await this.responder?.stop();
+    this.responder = undefined;
   }
 
   async answer(msgSubject: string, data: Uint8Array): Promise<ConfigReply> {

@@ -1,4 +1,4 @@
-import type { Logger, NatsConnection } from '@dirsync/kit';
+import { serveRequests, type Logger, type NatsConnection, type Responder } from '@dirsync/kit';
 import {
   ConnectorHeartbeatReplySchema,
   ConnectorHeartbeatSchema,
@@ -9,7 +9,6 @@ import {
   subject,
   toBinary,
 } from '@dirsync/proto';
-import type { Subscription } from 'nats';
 import { CONFIG_QUEUE } from '../config/config.responder.js';
 import type { ConnectorPresence } from '../connector/presence.js';
 import type { RunService } from './run.service.js';
@@ -28,8 +27,7 @@ const name = (s: string) =>
  * no answer — the connector then knows nothing, rather than something wrong.
  */
 export class HeartbeatResponder {
-  private sub: Subscription | undefined;
-  private loop: Promise<void> | undefined;
+  private responder: Responder | undefined;
 
   constructor(
     private readonly d: {
@@ -42,60 +40,56 @@ export class HeartbeatResponder {
   ) {}
 
   start(): void {
-    const subj = subject(Subject.HEARTBEATS, { connector_kind: '*' }, this.d.natsNamespace);
-    const sub = this.d.nc.subscribe(subj, { queue: CONFIG_QUEUE });
-    this.sub = sub;
-    this.loop = (async () => {
-      for await (const msg of sub) {
-        let heartbeat;
-        try {
-          heartbeat = fromBinary(ConnectorHeartbeatSchema, msg.data);
-        } catch {
-          this.d.logger.warn({ subject: msg.subject }, 'not a ConnectorHeartbeat; ignored');
-          continue;
-        }
-        try {
-          // The subject's kind is the one the connector takes jobs for.
-          const connectorKind = name(msg.subject.split('.').pop() ?? heartbeat.connectorKind);
-          const instanceId = name(heartbeat.instanceId) || 'unnamed';
-          const { ended, held } = await this.d.runs.recordRunHeartbeats({
-            connectorKind,
-            instanceId,
-            runs: heartbeat.runs.map((r) => ({
-              runId: r.runId,
-              directoryId: r.directoryId,
-              published: r.phase === RunPhase.PUBLISHED,
-            })),
-          });
-          await this.d.presence.record(
-            {
-              connectorKind,
-              instanceId,
-              startedAtMs: Number(heartbeat.startedAtMs),
-              version: name(heartbeat.version),
-              intervalMs: heartbeat.intervalMs,
-              stopping: heartbeat.stopping,
-            },
-            held,
-          );
-          msg.respond(
-            toBinary(
-              ConnectorHeartbeatReplySchema,
-              create(ConnectorHeartbeatReplySchema, { endedRunIds: ended }),
-            ),
-          );
-        } catch (err) {
-          this.d.logger.error({ err, subject: msg.subject }, 'heartbeat could not be recorded');
-        }
-      }
-    })();
+    this.responder = serveRequests({
+      nc: this.d.nc,
+      subject: subject(Subject.HEARTBEATS, { connector_kind: '*' }, this.d.natsNamespace),
+      queue: CONFIG_QUEUE,
+      logger: this.d.logger,
+      what: 'heartbeat recording',
+      answer: (msg) => this.answer(msg.subject, msg.data),
+    });
+  }
+
+  private async answer(msgSubject: string, data: Uint8Array): Promise<Uint8Array | undefined> {
+    let heartbeat;
+    try {
+      heartbeat = fromBinary(ConnectorHeartbeatSchema, data);
+    } catch {
+      this.d.logger.warn({ subject: msgSubject }, 'not a ConnectorHeartbeat; ignored');
+      return undefined;
+    }
+    // The subject's kind is the one the connector takes jobs for.
+    const connectorKind = name(msgSubject.split('.').pop() ?? heartbeat.connectorKind);
+    const instanceId = name(heartbeat.instanceId) || 'unnamed';
+    const { ended, held } = await this.d.runs.recordRunHeartbeats({
+      connectorKind,
+      instanceId,
+      runs: heartbeat.runs.map((r) => ({
+        runId: r.runId,
+        directoryId: r.directoryId,
+        published: r.phase === RunPhase.PUBLISHED,
+      })),
+    });
+    await this.d.presence.record(
+      {
+        connectorKind,
+        instanceId,
+        startedAtMs: Number(heartbeat.startedAtMs),
+        version: name(heartbeat.version),
+        intervalMs: heartbeat.intervalMs,
+        stopping: heartbeat.stopping,
+      },
+      held,
+    );
+    return toBinary(
+      ConnectorHeartbeatReplySchema,
+      create(ConnectorHeartbeatReplySchema, { endedRunIds: ended }),
+    );
   }
 
   /** Stop taking heartbeats; the one in hand is answered first. */
   async stop(): Promise<void> {
-    if (!this.sub) return;
-    await this.sub.drain().catch(() => undefined);
-    await this.loop;
-    this.sub = undefined;
+    await this.responder?.stop();
+    this.responder = undefined;
   }
 }

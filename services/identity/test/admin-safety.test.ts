@@ -8,23 +8,20 @@ import {
   ErrorCode,
   LifecycleEventsSchema,
   RunDecision,
-  RunDecisionReplySchema,
-  RunDecisionRequestSchema,
   RunStatus,
-  Subject,
   SyncMode,
   UserOutcome,
-  create,
   fromBinary,
-  subject,
-  toBinary,
-  type RunDecisionReply,
   type RunUpdate,
 } from '@dirsync/proto';
 import { waitFor } from '@dirsync/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   RunBuilder,
+  decide,
+  errorOf,
+  superseded,
+  updateOf,
   admin,
   gql,
   group,
@@ -108,43 +105,6 @@ async function adminEvents(dir: string, transition: string): Promise<string[]> {
     .sort();
 }
 
-async function decide(
-  runId: string,
-  directoryId: string,
-  decision: RunDecision,
-  actor = 'owner-key:test',
-): Promise<RunDecisionReply> {
-  const msg = await h.nc.request(
-    subject(Subject.RUN_DECISIONS, { directory_id: directoryId }, h.ns),
-    toBinary(
-      RunDecisionRequestSchema,
-      create(RunDecisionRequestSchema, { runId, directoryId, decision, actor }),
-    ),
-    { timeout: 10_000 },
-  );
-  return fromBinary(RunDecisionReplySchema, msg.data);
-}
-
-function updateOf(reply: RunDecisionReply): RunUpdate {
-  if (reply.result.case !== 'update') {
-    throw new Error(`expected an update, got ${JSON.stringify(reply.result.value)}`);
-  }
-  return reply.result.value;
-}
-
-function errorOf(reply: RunDecisionReply): ErrorCode {
-  if (reply.result.case !== 'error') throw new Error('expected an error');
-  return reply.result.value.code;
-}
-
-async function superseded(runId: string): Promise<RunUpdate | undefined> {
-  return waitFor(
-    async () =>
-      (await h.updates(runId)).map((u) => u.update).find((u) => u.status === RunStatus.REJECTED),
-    { message: `the superseded update of ${runId}` },
-  );
-}
-
 async function held(runId: string): Promise<{ totalCount: number; emails: string[] }> {
   const r = await gql<{ admins: { totalCount: number; nodes: { email: string }[] } }>(
     h.service.url,
@@ -199,7 +159,7 @@ describe('a role group that suddenly returns nobody', () => {
     const single = await runAndWait(h, oneAdmin(dir, `admin3@${dir}.example`, staff(dir, 1, 3)));
     expect(single.status).toBe(RunStatus.COMPLETED);
     expect((await held(blocked.runId)).totalCount).toBe(4);
-    const approved = updateOf(await decide(blocked.runId, dir, RunDecision.APPROVE, 'alice'));
+    const approved = updateOf(await decide(h, blocked.runId, dir, RunDecision.APPROVE, 'alice'));
     expect(approved).toMatchObject({
       status: RunStatus.COMPLETED,
       decision: RunDecision.APPROVE,
@@ -218,7 +178,7 @@ describe('a role group that suddenly returns nobody', () => {
     expect(changes.map((c) => c.external_id)).toEqual(['a1', 'a2', 'a4', 'a5']);
     // The plan is spent.
     expect((await held(blocked.runId)).totalCount).toBe(0);
-    expect(errorOf(await decide(blocked.runId, dir, RunDecision.APPROVE))).toBe(
+    expect(errorOf(await decide(h, blocked.runId, dir, RunDecision.APPROVE))).toBe(
       ErrorCode.RUN_NOT_BLOCKED,
     );
   });
@@ -229,7 +189,7 @@ describe('reject', () => {
     const dir = await seeded(4);
     const blocked = await runAndWait(h, adminRun(dir, []));
     expect(blocked.status).toBe(RunStatus.BLOCKED);
-    const rejected = updateOf(await decide(blocked.runId, dir, RunDecision.REJECT, 'bob'));
+    const rejected = updateOf(await decide(h, blocked.runId, dir, RunDecision.REJECT, 'bob'));
     expect(rejected).toMatchObject({
       status: RunStatus.REJECTED,
       decision: RunDecision.REJECT,
@@ -256,7 +216,7 @@ describe('an open run', () => {
         undefined,
       { message: 'the open run observed admin2' },
     );
-    const approved = updateOf(await decide(blocked.runId, dir, RunDecision.APPROVE));
+    const approved = updateOf(await decide(h, blocked.runId, dir, RunDecision.APPROVE));
     expect(approved.counts?.adminsPendingDeletion).toBe(4);
     expect(await pending(dir)).toEqual(['a1', 'a3', 'a4', 'a5']);
   });
@@ -269,12 +229,12 @@ describe('supersession', () => {
     expect(blocked.status).toBe(RunStatus.BLOCKED);
     const later = await runAndWait(h, adminRun(dir, staff(dir, 5)));
     expect(later.status).toBe(RunStatus.COMPLETED);
-    expect(await superseded(blocked.runId)).toMatchObject({
+    expect(await superseded(h, blocked.runId)).toMatchObject({
       supersededBy: later.runId,
       decision: RunDecision.UNSPECIFIED,
     });
     for (const d of [RunDecision.APPROVE, RunDecision.REJECT]) {
-      expect(errorOf(await decide(blocked.runId, dir, d))).toBe(ErrorCode.RUN_SUPERSEDED);
+      expect(errorOf(await decide(h, blocked.runId, dir, d))).toBe(ErrorCode.RUN_SUPERSEDED);
     }
     expect(await pending(dir)).toEqual([]);
   });
@@ -285,8 +245,8 @@ describe('supersession', () => {
     const second = await runAndWait(h, adminRun(dir, staff(dir, 1)));
     expect(second.status).toBe(RunStatus.BLOCKED);
     expect(second.removals).toMatchObject({ admins: 4, baseAdmins: 5 });
-    expect((await superseded(first.runId))?.supersededBy).toBe(second.runId);
-    const approved = updateOf(await decide(second.runId, dir, RunDecision.APPROVE));
+    expect((await superseded(h, first.runId))?.supersededBy).toBe(second.runId);
+    const approved = updateOf(await decide(h, second.runId, dir, RunDecision.APPROVE));
     expect(approved.counts?.adminsPendingDeletion).toBe(4);
     expect(await pending(dir)).toEqual(['a2', 'a3', 'a4', 'a5']);
   });
@@ -317,7 +277,7 @@ describe('supersession', () => {
       [blockedAdmins.runId]: later.runId,
       [blockedUsers.runId]: null,
     });
-    const approved = updateOf(await decide(blockedUsers.runId, dir, RunDecision.APPROVE));
+    const approved = updateOf(await decide(h, blockedUsers.runId, dir, RunDecision.APPROVE));
     expect(approved.counts).toMatchObject({ pendingDeletion: 3, adminsPendingDeletion: 0 });
     expect(await pending(dir)).toEqual([]);
   });

@@ -7,20 +7,14 @@ import {
   FullReadReason,
   RemovalReason,
   RunDecision,
-  RunDecisionReplySchema,
-  RunDecisionRequestSchema,
   RunStatus,
-  Subject,
   SyncMode,
-  create,
   errorCodeName,
-  fromBinary,
-  subject,
-  toBinary,
 } from '@dirsync/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   RunBuilder,
+  decide,
   fullRun,
   gql,
   group,
@@ -472,20 +466,7 @@ describe('the 100-group limit in DELTA runs', () => {
     // A blocked run removes nothing: m1 keeps Team 098 until the run is decided.
     expect(await groupsOfM1()).toHaveLength(101);
 
-    const msg = await h.nc.request(
-      subject(Subject.RUN_DECISIONS, { directory_id: dir }, h.ns),
-      toBinary(
-        RunDecisionRequestSchema,
-        create(RunDecisionRequestSchema, {
-          runId: run.runId,
-          directoryId: dir,
-          decision: RunDecision.APPROVE,
-          actor: 'owner-key:test',
-        }),
-      ),
-      { timeout: 10_000 },
-    );
-    const reply = fromBinary(RunDecisionReplySchema, msg.data);
+    const reply = await decide(h, run.runId, dir, RunDecision.APPROVE);
     expect(reply.result.case).toBe('update');
     const m1 = await groupsOfM1();
     expect(m1).toHaveLength(100);

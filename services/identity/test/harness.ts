@@ -5,6 +5,9 @@ import {
   ErrorCode,
   FullReadReason,
   RemovalReason,
+  RunDecision,
+  RunDecisionReplySchema,
+  RunDecisionRequestSchema,
   RunStatus,
   RunUpdateSchema,
   Stream,
@@ -17,6 +20,7 @@ import {
   subject,
   toBinary,
   type DirectoryEvent,
+  type RunDecisionReply,
   type RunUpdate,
 } from '@dirsync/proto';
 import { createLogger } from '@dirsync/kit';
@@ -395,4 +399,46 @@ export async function gql<T = Record<string, unknown>>(
     data?: T;
     errors?: { message: string; extensions?: { code?: string } }[];
   };
+}
+
+/** Approve or reject a BLOCKED run the way sync does (RunDecision request/reply). */
+export async function decide(
+  h: Harness,
+  runId: string,
+  directoryId: string,
+  decision: RunDecision,
+  actor = 'owner-key:test',
+): Promise<RunDecisionReply> {
+  const msg = await h.nc.request(
+    subject(Subject.RUN_DECISIONS, { directory_id: directoryId }, h.ns),
+    toBinary(
+      RunDecisionRequestSchema,
+      create(RunDecisionRequestSchema, { runId, directoryId, decision, actor }),
+    ),
+    { timeout: 10_000 },
+  );
+  return fromBinary(RunDecisionReplySchema, msg.data);
+}
+
+/** The run's final update a decision answered with; throws on an error reply. */
+export function updateOf(reply: RunDecisionReply): RunUpdate {
+  if (reply.result.case !== 'update') {
+    throw new Error(`expected an update, got ${JSON.stringify(reply.result.value)}`);
+  }
+  return reply.result.value;
+}
+
+/** The code a decision was refused with; throws on an update. */
+export function errorOf(reply: RunDecisionReply): ErrorCode {
+  if (reply.result.case !== 'error') throw new Error('expected an error');
+  return reply.result.value.code;
+}
+
+/** The REJECTED update a later run gave a BLOCKED one it superseded. */
+export async function superseded(h: Harness, runId: string): Promise<RunUpdate | undefined> {
+  return waitFor(
+    async () =>
+      (await h.updates(runId)).map((u) => u.update).find((u) => u.status === RunStatus.REJECTED),
+    { message: `the superseded update of ${runId}` },
+  );
 }

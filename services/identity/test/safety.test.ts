@@ -8,8 +8,6 @@ import {
   LifecycleEventsSchema,
   RemovalReason,
   RunDecision,
-  RunDecisionReplySchema,
-  RunDecisionRequestSchema,
   RunStatus,
   Subject,
   SyncMode,
@@ -18,12 +16,15 @@ import {
   subject,
   toBinary,
   type LifecycleEvent,
-  type RunDecisionReply,
   type RunUpdate,
 } from '@dirsync/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   RunBuilder,
+  decide,
+  errorOf,
+  superseded,
+  updateOf,
   gql,
   group,
   runAndWait,
@@ -102,35 +103,6 @@ async function userEvents(dir: string, transition: string): Promise<LifecycleEve
     .filter((e) => e.directoryId === dir);
 }
 
-async function decide(
-  runId: string,
-  directoryId: string,
-  decision: RunDecision,
-  actor = 'owner-key:test',
-): Promise<RunDecisionReply> {
-  const msg = await h.nc.request(
-    subject(Subject.RUN_DECISIONS, { directory_id: directoryId }, h.ns),
-    toBinary(
-      RunDecisionRequestSchema,
-      create(RunDecisionRequestSchema, { runId, directoryId, decision, actor }),
-    ),
-    { timeout: 10_000 },
-  );
-  return fromBinary(RunDecisionReplySchema, msg.data);
-}
-
-function updateOf(reply: RunDecisionReply): RunUpdate {
-  if (reply.result.case !== 'update') {
-    throw new Error(`expected an update, got ${JSON.stringify(reply.result.value)}`);
-  }
-  return reply.result.value;
-}
-
-function errorOf(reply: RunDecisionReply): ErrorCode {
-  if (reply.result.case !== 'error') throw new Error('expected an error');
-  return reply.result.value.code;
-}
-
 /** A directory with `n` synced users, all active and members of "all". */
 async function seeded(n: number): Promise<string> {
   const dir = randomUUID();
@@ -200,7 +172,7 @@ describe('a source that suddenly returns no users', () => {
   });
 
   it('approve removes exactly the held users and memberships; the run becomes COMPLETED', async () => {
-    const update = updateOf(await decide(blocked.runId, dir, RunDecision.APPROVE));
+    const update = updateOf(await decide(h, blocked.runId, dir, RunDecision.APPROVE));
     expect(update.status).toBe(RunStatus.COMPLETED);
     expect(update.decision).toBe(RunDecision.APPROVE);
     expect(update.decidedBy).toBe('owner-key:test');
@@ -227,10 +199,10 @@ describe('a source that suddenly returns no users', () => {
   });
 
   it('a second decision answers RUN_NOT_BLOCKED', async () => {
-    expect(errorOf(await decide(blocked.runId, dir, RunDecision.APPROVE))).toBe(
+    expect(errorOf(await decide(h, blocked.runId, dir, RunDecision.APPROVE))).toBe(
       ErrorCode.RUN_NOT_BLOCKED,
     );
-    expect(errorOf(await decide(blocked.runId, dir, RunDecision.REJECT))).toBe(
+    expect(errorOf(await decide(h, blocked.runId, dir, RunDecision.REJECT))).toBe(
       ErrorCode.RUN_NOT_BLOCKED,
     );
   });
@@ -333,7 +305,7 @@ describe('approve after someone came back', () => {
         .completed(),
     );
     expect(single.status).toBe(RunStatus.COMPLETED);
-    const approved = updateOf(await decide(blocked.runId, dir, RunDecision.APPROVE));
+    const approved = updateOf(await decide(h, blocked.runId, dir, RunDecision.APPROVE));
     expect(approved.counts?.pendingDeletion).toBe(7);
     expect(await pendingIds(dir)).toEqual(['u10', 'u3', 'u4', 'u6', 'u7', 'u8', 'u9']);
     expect(await members(dir)).toBe(3);
@@ -344,7 +316,7 @@ describe('reject', () => {
   it('discards the plan: nobody is removed, the run is REJECTED', async () => {
     const dir = await seeded(10);
     const blocked = await runAndWait(h, full(dir, []));
-    const rejected = updateOf(await decide(blocked.runId, dir, RunDecision.REJECT, 'alice'));
+    const rejected = updateOf(await decide(h, blocked.runId, dir, RunDecision.REJECT, 'alice'));
     expect(rejected).toMatchObject({
       status: RunStatus.REJECTED,
       decision: RunDecision.REJECT,
@@ -352,7 +324,7 @@ describe('reject', () => {
     });
     expect(await pendingIds(dir)).toEqual([]);
     expect(await members(dir)).toBe(10);
-    expect(errorOf(await decide(blocked.runId, dir, RunDecision.APPROVE))).toBe(
+    expect(errorOf(await decide(h, blocked.runId, dir, RunDecision.APPROVE))).toBe(
       ErrorCode.RUN_NOT_BLOCKED,
     );
   });
@@ -377,10 +349,10 @@ describe('supersession', () => {
       supersededBy: later.runId,
       decision: RunDecision.UNSPECIFIED,
     });
-    expect(errorOf(await decide(blocked.runId, dir, RunDecision.APPROVE))).toBe(
+    expect(errorOf(await decide(h, blocked.runId, dir, RunDecision.APPROVE))).toBe(
       ErrorCode.RUN_SUPERSEDED,
     );
-    expect(errorOf(await decide(blocked.runId, dir, RunDecision.REJECT))).toBe(
+    expect(errorOf(await decide(h, blocked.runId, dir, RunDecision.REJECT))).toBe(
       ErrorCode.RUN_SUPERSEDED,
     );
     expect(await pendingIds(dir)).toEqual([]);
@@ -391,21 +363,21 @@ describe('supersession', () => {
     const first = await runAndWait(h, full(dir, []));
     const second = await runAndWait(h, full(dir, people(1)));
     expect(second.status).toBe(RunStatus.BLOCKED);
-    expect(errorOf(await decide(first.runId, dir, RunDecision.APPROVE))).toBe(
+    expect(errorOf(await decide(h, first.runId, dir, RunDecision.APPROVE))).toBe(
       ErrorCode.RUN_SUPERSEDED,
     );
-    const approved = updateOf(await decide(second.runId, dir, RunDecision.APPROVE));
+    const approved = updateOf(await decide(h, second.runId, dir, RunDecision.APPROVE));
     expect(approved.counts?.pendingDeletion).toBe(9);
   });
 
   it('an unknown run, or one of another directory, is DIRECTORY_NOT_FOUND', async () => {
     const dir = await seeded(2);
-    expect(errorOf(await decide(randomUUID(), dir, RunDecision.APPROVE))).toBe(
+    expect(errorOf(await decide(h, randomUUID(), dir, RunDecision.APPROVE))).toBe(
       ErrorCode.DIRECTORY_NOT_FOUND,
     );
     const blocked = await runAndWait(h, full(dir, [], { maxCount: 1, maxPercent: 0 }));
     expect(blocked.status).toBe(RunStatus.BLOCKED);
-    expect(errorOf(await decide(blocked.runId, randomUUID(), RunDecision.APPROVE))).toBe(
+    expect(errorOf(await decide(h, blocked.runId, randomUUID(), RunDecision.APPROVE))).toBe(
       ErrorCode.DIRECTORY_NOT_FOUND,
     );
   });
@@ -432,14 +404,6 @@ function delta(
 }
 
 const ids = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `u${from + i}`);
-
-async function superseded(runId: string): Promise<RunUpdate | undefined> {
-  return waitFor(
-    async () =>
-      (await h.updates(runId)).map((u) => u.update).find((u) => u.status === RunStatus.REJECTED),
-    { message: `the superseded update of ${runId}` },
-  );
-}
 
 describe('DELTA runs that name removals are measured like a FULL sweep', () => {
   it('a delta naming most of the directory out of scope is BLOCKED, removes nobody, and still applies what it observed', async () => {
@@ -477,7 +441,7 @@ describe('DELTA runs that name removals are measured like a FULL sweep', () => {
     expect(await userEvents(dir, 'pending_deletion')).toEqual([]);
 
     // Reject: nobody is removed.
-    const rejected = updateOf(await decide(blocked.runId, dir, RunDecision.REJECT));
+    const rejected = updateOf(await decide(h, blocked.runId, dir, RunDecision.REJECT));
     expect(rejected.status).toBe(RunStatus.REJECTED);
     expect(await pendingIds(dir)).toEqual([]);
     expect(await members(dir)).toBe(11);
@@ -487,7 +451,7 @@ describe('DELTA runs that name removals are measured like a FULL sweep', () => {
     const dir = await seeded(10);
     const blocked = await runAndWait(h, delta(dir, ids(3)));
     expect(blocked.status).toBe(RunStatus.BLOCKED);
-    const approved = updateOf(await decide(blocked.runId, dir, RunDecision.APPROVE));
+    const approved = updateOf(await decide(h, blocked.runId, dir, RunDecision.APPROVE));
     expect(approved.status).toBe(RunStatus.COMPLETED);
     expect(approved.readMode).toBe(SyncMode.DELTA);
     expect(approved.counts).toMatchObject({ pendingDeletion: 3, membershipsRemoved: 3 });
@@ -514,7 +478,7 @@ describe('DELTA runs that name removals are measured like a FULL sweep', () => {
     expect(blocked.status).toBe(RunStatus.BLOCKED);
     expect(blocked.removals).toMatchObject({ users: 0, memberships: 4, baseMemberships: 10 });
     expect(await members(dir)).toBe(10);
-    const approved = updateOf(await decide(blocked.runId, dir, RunDecision.APPROVE));
+    const approved = updateOf(await decide(h, blocked.runId, dir, RunDecision.APPROVE));
     expect(approved.counts?.membershipsRemoved).toBe(4);
     expect(await members(dir)).toBe(6);
     expect(await pendingIds(dir)).toEqual([]);
@@ -526,15 +490,15 @@ describe('DELTA runs that name removals are measured like a FULL sweep', () => {
     const second = await runAndWait(h, delta(dir, ids(5)));
     expect(first.status).toBe(RunStatus.BLOCKED);
     expect(second.status).toBe(RunStatus.BLOCKED);
-    expect(await superseded(first.runId)).toMatchObject({ supersededBy: second.runId });
-    expect(errorOf(await decide(first.runId, dir, RunDecision.APPROVE))).toBe(
+    expect(await superseded(h, first.runId)).toMatchObject({ supersededBy: second.runId });
+    expect(errorOf(await decide(h, first.runId, dir, RunDecision.APPROVE))).toBe(
       ErrorCode.RUN_SUPERSEDED,
     );
     expect(await pendingIds(dir)).toEqual([]);
     // A later delta that completes (the source was fixed: it names nothing) supersedes it too.
     const fixed = await runAndWait(h, delta(dir, []));
     expect(fixed.status).toBe(RunStatus.COMPLETED);
-    expect(await superseded(second.runId)).toMatchObject({ supersededBy: fixed.runId });
+    expect(await superseded(h, second.runId)).toMatchObject({ supersededBy: fixed.runId });
     expect(await pendingIds(dir)).toEqual([]);
   });
 
@@ -548,10 +512,12 @@ describe('DELTA runs that name removals are measured like a FULL sweep', () => {
     expect(blockedDelta.removals).toMatchObject({ users: 5, memberships: 5 });
     expect(await pendingIds(dir)).toEqual([]);
     // The delta's plan is the one to decide now.
-    expect(await superseded(blockedFull.runId)).toMatchObject({ supersededBy: blockedDelta.runId });
-    const rejected = updateOf(await decide(blockedDelta.runId, dir, RunDecision.REJECT));
+    expect(await superseded(h, blockedFull.runId)).toMatchObject({
+      supersededBy: blockedDelta.runId,
+    });
+    const rejected = updateOf(await decide(h, blockedDelta.runId, dir, RunDecision.REJECT));
     expect(rejected.status).toBe(RunStatus.REJECTED);
-    expect(errorOf(await decide(blockedFull.runId, dir, RunDecision.REJECT))).toBe(
+    expect(errorOf(await decide(h, blockedFull.runId, dir, RunDecision.REJECT))).toBe(
       ErrorCode.RUN_SUPERSEDED,
     );
     expect(Object.values(await statuses(dir))).toEqual(Array(10).fill('active'));
@@ -569,7 +535,7 @@ describe('DELTA runs that name removals are measured like a FULL sweep', () => {
     ]);
     expect(row?.status).toBe('BLOCKED');
     // u1 was observed again: the approval no longer removes it.
-    const approved = updateOf(await decide(blockedFull.runId, dir, RunDecision.APPROVE));
+    const approved = updateOf(await decide(h, blockedFull.runId, dir, RunDecision.APPROVE));
     expect(approved.counts?.pendingDeletion).toBe(9);
     expect(await pendingIds(dir)).toEqual(ids(9, 2).sort());
   });
@@ -603,7 +569,7 @@ describe('a deleted directory', () => {
     expect(await h.rows('select 1 from run_held_users where run_id = ?', [blocked.runId])).toEqual(
       [],
     );
-    expect(errorOf(await decide(blocked.runId, dir, RunDecision.APPROVE))).toBe(
+    expect(errorOf(await decide(h, blocked.runId, dir, RunDecision.APPROVE))).toBe(
       ErrorCode.RUN_NOT_BLOCKED,
     );
   });

@@ -4,11 +4,9 @@
 // run BLOCKED instead of removing every administrator: nobody is removed, the held
 // administrators are listed, reject removes none, a later admin run supersedes, and approve
 // removes exactly the plan minus someone who came back. One administrator leaving is not held.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLdifEntry, startSlapd, waitFor, type Slapd } from '@dirsync/testkit';
+import { runCli } from './support/cli.js';
 import { startStack, waitForRun, type Stack } from './support/stack.js';
 
 const SUFFIX = 'dc=example,dc=org';
@@ -18,7 +16,6 @@ const ADMINS = `cn=dirsync-admins,${GROUPS}`;
 const OWNERS = `cn=dirsync-owners,${GROUPS}`;
 /** What OpenLDAP's refint overlay leaves in a groupOfNames whose members are all gone. */
 const PLACEHOLDER = `cn=admin,${SUFFIX}`;
-const CLI = fileURLToPath(new URL('../../services/cli/dist/main.js', import.meta.url));
 
 /** a0…a4 are administrators, o0 the owner. */
 const STAFF = ['a0', 'a1', 'a2', 'a3', 'a4'];
@@ -134,18 +131,8 @@ describe('deletion safety for administrators end to end (OpenLDAP → … → Gr
     );
   }
 
-  /** `dirsync …args` as a shell runs it (the built CLI), with the owner's key. */
-  async function dirsync(args: string[]): Promise<{ code: number; stdout: string }> {
-    try {
-      const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args], {
-        env: { ...process.env, DIRSYNC_URL: stack.gatewayUrl, DIRSYNC_API_KEY: stack.key },
-      });
-      return { code: 0, stdout };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string };
-      return { code: e.code ?? -1, stdout: e.stdout ?? '' };
-    }
-  }
+  /** `dirsync …args` as a shell runs it, with the owner's key. */
+  const dirsync = (args: string[]) => runCli(stack, args);
 
   beforeAll(async () => {
     slapd = await startSlapd({ name: 'admin-safety-e2e', ldif: ldif() });

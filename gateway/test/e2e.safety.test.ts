@@ -5,11 +5,9 @@
 // removes nobody, a later full sync supersedes a blocked run; only owners decide; restore, purge
 // and the purge job finish the lifecycle. A DELTA run that names the removals (the only
 // selected group emptied) is measured the same way.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLdifEntry, startSlapd, waitFor, type Slapd } from '@dirsync/testkit';
+import { runCli } from './support/cli.js';
 import { startStack, waitForRun, type Client, type Stack } from './support/stack.js';
 
 const PEOPLE = 'ou=people,dc=example,dc=org';
@@ -29,7 +27,6 @@ const crewDn = (i: number) => `uid=${crewUid(i)},${PEOPLE}`;
 const ORG = `cn=org,${GROUPS}`;
 const CREW_GROUP = `cn=crew,${GROUPS}`;
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_v, i) => from + i);
-const CLI = fileURLToPath(new URL('../../services/cli/dist/main.js', import.meta.url));
 
 function directoryLdif(): string {
   return [
@@ -179,18 +176,8 @@ describe('deletion safety end to end (OpenLDAP → … → GraphQL)', () => {
     );
   }
 
-  /** `dirsync …args` as a shell runs it (the built CLI), with the owner's key. */
-  async function dirsync(args: string[]): Promise<{ code: number; stdout: string }> {
-    try {
-      const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args], {
-        env: { ...process.env, DIRSYNC_URL: stack.gatewayUrl, DIRSYNC_API_KEY: stack.key },
-      });
-      return { code: 0, stdout };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string };
-      return { code: e.code ?? -1, stdout: e.stdout ?? '' };
-    }
-  }
+  /** `dirsync …args` as a shell runs it, with the owner's key. */
+  const dirsync = (args: string[]) => runCli(stack, args);
 
   beforeAll(async () => {
     slapd = await startSlapd({ name: 'safety-e2e', ldif: directoryLdif() });

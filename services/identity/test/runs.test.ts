@@ -132,13 +132,21 @@ describe('USER runs', () => {
     expect(await groupsOfUser(dir, 'k2')).toEqual(['ga']);
   });
 
-  it('moves a known user the source no longer has to pending deletion', async () => {
+  it('moves a known user the source no longer has to pending deletion, out of its groups', async () => {
+    expect(await groupsOfUser(dir, 'k2')).toEqual(['ga']);
     const final = await runAndWait(h, userRun(dir, 'Kai').completed());
     expect(final.userOutcome).toBe(UserOutcome.PENDING_DELETION);
     const kai = await userRow(dir, 'k2');
     expect(final.userId).toBe(kai?.id);
     expect(kai?.status).toBe('pending_deletion');
-    expect(final.counts).toMatchObject({ pendingDeletion: 1 });
+    // A removed user is in no group, whichever run removed it; the loss is counted and recorded.
+    expect(await groupsOfUser(dir, 'k2')).toEqual([]);
+    expect(final.counts).toMatchObject({ pendingDeletion: 1, membershipsRemoved: 1 });
+    const [change] = await h.rows<{ kind: string }>(
+      `select kind from run_changes where run_id = ? and kind = 'membership'`,
+      [final.runId],
+    );
+    expect(change).toBeDefined();
     // Nobody else was swept.
     expect((await userRow(dir, 'k1'))?.status).toBe('active');
     expect((await userRow(dir, 'k3'))?.status).toBe('active');
@@ -153,6 +161,7 @@ describe('USER runs', () => {
     );
     expect(final.userOutcome).toBe(UserOutcome.RESTORED);
     expect((await userRow(dir, 'k2'))?.status).toBe('active');
+    expect(await groupsOfUser(dir, 'k2')).toEqual([]);
   });
 
   it('reports NOT_FOUND for a user nobody knows, and changes nothing', async () => {
@@ -501,7 +510,7 @@ describe('USER run of a user deleted and re-created in the source', () => {
     expect(back.status).toBe(RunStatus.COMPLETED);
     expect(back.userOutcome).toBe(UserOutcome.RESTORED);
     expect(back.userId).toBe(kate?.id);
-    expect(back.counts).toMatchObject({ restored: 1, created: 0, errors: 0, membershipsAdded: 1 });
+    expect(back.counts).toMatchObject({ restored: 1, created: 0, errors: 0, membershipsAdded: 2 });
     expect(await userRow(dir, 'k1')).toBeUndefined();
     expect(await userRow(dir, 'k1-new')).toMatchObject({
       id: kate?.id,

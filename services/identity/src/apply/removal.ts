@@ -68,8 +68,8 @@ export type StoredRemovalReason = 'deleted' | 'out_of_scope' | 'not_observed' | 
  *   scope; a full read cannot tell which).
  * - `named` (DELTA): the users the connector named in `UserRemovalBatch`es, with their reason,
  *   except those the same run observed — an observation wins over a removal.
- * - `user` (USER): the requested user, which the run did not observe. It keeps its memberships
- *   until the next FULL or DELTA run: a single-user check reads no group.
+ * - `user` (USER): the requested user, which the run did not observe (`not_observed`: the source
+ *   found nobody by that name in scope, whether deleted or out of every selected group).
  * - `held` (approveRun of a BLOCKED FULL or DELTA run, `safety.ts`): the users the run held back, minus
  *   those an open run of the directory has observed since (a completed later run already took
  *   the ones it observed out of the plan).
@@ -127,7 +127,7 @@ function planned(run: RunState, plan: RemovalPlan): { sql: string; params: unkno
  * transaction that completes the run (never before completion, never for a failed run). The
  * planned users move to `pending_deletion` with the run's restore window (`purge_after`), keep
  * their previous status for a restore (same id, bypass kept), record why, and lose their
- * memberships (a removed user is in no group, as after a FULL run; USER plans excepted).
+ * memberships (a removed user is in no group, whichever run removed it).
  * Counts go into the run, and a `pendingDeletion` change per user (plus a `membership` change
  * with the groups it lost) into `run.changes`.
  *
@@ -162,7 +162,7 @@ export async function removeUsers(sql: Sql, run: RunState, plan: RemovalPlan): P
        returning ${REMOVED_USER_RETURNING}, u.removal_reason
      ),
      memberships as (
-       delete from memberships m using removed r where ? and m.user_id = r.id
+       delete from memberships m using removed r where m.user_id = r.id
        returning m.user_id, m.group_id
      ),
      lost as (
@@ -170,7 +170,7 @@ export async function removeUsers(sql: Sql, run: RunState, plan: RemovalPlan): P
        from memberships group by user_id
      )
      select r.*, l.groups from removed r left join lost l on l.user_id = r.id`,
-    [...p.params, run.restoreWindowDays, plan.kind !== 'user'],
+    [...p.params, run.restoreWindowDays],
   );
   emitUsersPendingDeletion(sql, run.runId, rows);
   run.counts.pendingDeletion += rows.length;

@@ -54,6 +54,9 @@ describe('#resolveMapping()', () => {
       'displayName',
       'telephoneNumber',
       'mobile',
+      'shadowExpire',
+      'pwdAccountLockedTime',
+      'nsAccountLock',
     ]);
   });
 });

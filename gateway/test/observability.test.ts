@@ -29,6 +29,7 @@ describe('observability', () => {
     sync: metricsUrl(stack.sync.url),
     connector: `${stack.connector.healthUrl}/metrics`,
     gateway: metricsUrl(stack.gatewayUrl),
+    auth: metricsUrl(stack.auth.url),
   });
 
   /** Scrape until `ok` holds: counters are written right after the commit that ends a run. */
@@ -151,6 +152,19 @@ describe('observability', () => {
     expect(
       sum(samples, 'dirsync_graphql_errors_total', { code: 'GRAPHQL_VALIDATION_FAILED' }),
     ).toBe(1);
+  });
+
+  it('auth counts the API keys the gateway asked about, by answer', async () => {
+    // Well formed (dsk_<12>_<43>), so the gateway asks auth; no such key exists.
+    const unknown = stack.clientFor(`dsk_${'A'.repeat(12)}_${'B'.repeat(43)}`);
+    expect((await unknown.gqlRaw('{ directories { totalCount } }')).errors).toBeDefined();
+    const samples = await scrape(urls().auth);
+    // The stack's owner key was accepted (every request above); the made-up one was not.
+    expect(sum(samples, 'dirsync_auth_key_checks_total', { result: 'accepted' })).toBeGreaterThan(
+      0,
+    );
+    expect(sum(samples, 'dirsync_auth_key_checks_total', { result: 'unknown' })).toBe(1);
+    expect(has(samples, 'process_resident_memory_bytes', { service: 'auth' })).toBe(true);
   });
 
   it('logs are JSON lines with run and directory ids, and never a password', () => {

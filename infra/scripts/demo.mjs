@@ -132,9 +132,24 @@ async function main() {
     { id: dir.id },
   );
   const passed = test.checks.filter((c) => c.status === 'OK').length;
+  // What was checked, named from the answer itself (role groups and TLS come and go with settings).
+  const ok = (name) => test.checks.filter((c) => c.name === name && c.status === 'OK').length;
+  const checked = [
+    'settings',
+    'reach',
+    ok('TLS') ? 'TLS' : '',
+    'bind',
+    'base DNs',
+    `${ok('GROUP')} groups`,
+    ok('ADMIN_GROUP') ? `${ok('ADMIN_GROUP')} role groups` : '',
+    'a sample search',
+  ].filter(Boolean);
+  const skipped = test.checks.filter((c) => c.status === 'SKIPPED').map((c) => c.name);
   console.log(
     test.ok
-      ? `Connection test: ${passed} checks passed in ${test.durationMs} ms (reach, bind, base DNs, ${dir.selectedGroups.length} groups, a sample search).`
+      ? `Connection test: ${passed} checks passed in ${test.durationMs} ms (${checked.join(', ')})${
+          skipped.length ? `; ${skipped.length} skipped (${skipped.join(', ')})` : ''
+        }.`
       : 'Connection test FAILED:',
   );
   for (const c of test.checks.filter((x) => x.status === 'FAILED')) {

@@ -6,7 +6,10 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import {
   createHttpServer,
+  authMetrics,
   createLogger,
+  graphqlMetricsPlugin,
+  Metrics,
   type HttpServer,
   type Logger,
   type Service,
@@ -29,6 +32,8 @@ export type { KeyRefusal } from './keys/key.service.js';
 
 export interface AuthDeps {
   logger?: Logger;
+  /** Served at `/metrics`; default a new registry with process metrics. */
+  metrics?: Metrics;
   now?: () => Date;
   /**
    * Receives the first owner key when the service creates it (first start). Default: written to
@@ -69,6 +74,7 @@ async function deliverBootstrapKey(key: string, config: AuthConfig, logger: Logg
  */
 export function createAuthService(config: AuthConfig, deps: AuthDeps = {}): AuthService {
   const logger = deps.logger ?? createLogger('auth', config.logLevel);
+  const metrics = deps.metrics ?? new Metrics({ service: 'auth' });
   const clock = deps.now ?? (() => new Date());
   const t = tables(config.databaseSchema);
   let db: Database | undefined;
@@ -131,7 +137,7 @@ export function createAuthService(config: AuthConfig, deps: AuthDeps = {}): Auth
           formatError,
           includeStacktraceInErrorResponses: false,
           stopOnTerminationSignals: false,
-          plugins: [ApolloServerPluginInlineTraceDisabled()],
+          plugins: [ApolloServerPluginInlineTraceDisabled(), graphqlMetricsPlugin(metrics)],
         });
         apollo = server;
         await server.start();
@@ -139,7 +145,8 @@ export function createAuthService(config: AuthConfig, deps: AuthDeps = {}): Auth
           apollo: server,
           authenticate: subgraphAuthenticator(config.gatewayPublicKey),
           context: async (_req, principal) => ({ principal }),
-          routes: internalRoutes({ keys: keyService, audit }),
+          routes: internalRoutes({ keys: keyService, audit, metrics: authMetrics(metrics) }),
+          metrics,
           logger,
           health: {
             ready: async () => ((await database.ping()) ? [] : ['postgres: not reachable']),

@@ -219,6 +219,18 @@ export function connectorMetrics(m: Metrics) {
 }
 export type ConnectorMetrics = ReturnType<typeof connectorMetrics>;
 
+/** The auth service: the API keys the gateway asks it about. */
+export function authMetrics(m: Metrics) {
+  return {
+    keyChecks: m.counter(
+      'dirsync_auth_key_checks_total',
+      'API keys the gateway asked about, by answer (accepted, unknown, revoked, expired); the gateway caches answers for GATEWAY_KEY_CACHE_SECONDS.',
+      ['result'],
+    ),
+  };
+}
+export type AuthMetrics = ReturnType<typeof authMetrics>;
+
 /** GraphQL operations served (gateway and subgraphs). */
 export function graphqlMetrics(m: Metrics) {
   return {

@@ -1,5 +1,5 @@
 import { isPrincipal, PrincipalKind, type Principal } from '@dirsync/kit/auth';
-import { HttpError, type RouteHandler } from '@dirsync/kit';
+import { HttpError, type AuthMetrics, type RouteHandler } from '@dirsync/kit';
 import { z } from 'zod';
 import type { AuditService } from '../audit/audit.service.js';
 import type { KeyService } from '../keys/key.service.js';
@@ -51,12 +51,16 @@ function systemOnly(principal: Principal): void {
 export function internalRoutes(deps: {
   keys: KeyService;
   audit: AuditService;
+  metrics: AuthMetrics;
 }): Record<string, RouteHandler<Principal>> {
+  const checks = deps.metrics.keyChecks;
   return {
     [INTERNAL_ROUTES.authenticate]: async (body, principal) => {
       systemOnly(principal);
       const { key } = parse(authenticateBody, body);
-      return { body: await deps.keys.authenticate(key) };
+      const answer = await deps.keys.authenticate(key);
+      checks.inc({ result: 'refused' in answer ? answer.refused : 'accepted' });
+      return { body: answer };
     },
     [INTERNAL_ROUTES.auditBegin]: async (body, principal) => {
       systemOnly(principal);

@@ -189,8 +189,9 @@ export interface Connection<T> {
 }
 
 /** What `sync --dry-run --wait` and `runs show` print of a run's per-object changes. */
-export const CHANGE_FIELDS = `kind username groupName email changedFields status previousStatus
-  role previousRole removalReason errorCode errorMessage sourceLocator`;
+export const CHANGE_FIELDS = `kind username groupName email changedFields fields { field old new }
+  status previousStatus role previousRole removalReason addedGroupIds removedGroupIds
+  errorCode errorMessage sourceLocator`;
 
 export interface RunChange {
   kind: string;
@@ -199,12 +200,19 @@ export interface RunChange {
   /** Administrator changes: the e-mail. */
   email: string | null;
   changedFields: string[];
+  /** Each changed field, old → new (CREATED: every imported field, old null). */
+  fields: { field: string; old: unknown; new: unknown }[];
   status: string | null;
   previousStatus: string | null;
   /** ADMIN_ROLE_CHANGED: the role after and before. */
   role: string | null;
   previousRole: string | null;
   removalReason: string | null;
+  /** MEMBERSHIP: the groups joined and left, by id; the CLI adds their names (addedGroups…). */
+  addedGroupIds: string[];
+  removedGroupIds: string[];
+  addedGroups?: string[];
+  removedGroups?: string[];
   errorCode: string | null;
   errorMessage: string | null;
   sourceLocator: string | null;

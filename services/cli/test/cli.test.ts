@@ -20,6 +20,7 @@ interface Result {
 }
 
 const NAME = 'Demo OpenLDAP';
+const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const WRONG_NAME = 'Wrong password';
 
 describe('dirsync (command line)', () => {
@@ -350,7 +351,33 @@ describe('dirsync (command line)', () => {
         slapd.modify(
           `dn: ${u.sourceLocator}\nchangetype: modify\n${name ? `replace: displayName\ndisplayName: ${name}` : 'delete: displayName'}\n-\n`,
         );
+      // …and a group in scope (groupOfNames) the user is not in yet: a planned MEMBERSHIP change.
+      const { groups, user: member } = await stack.gql<{
+        groups: { nodes: { id: string; name: string; sourceLocator: string }[] };
+        user: { groups: { nodes: { id: string }[] } };
+      }>(
+        `query($d: ID!, $u: ID!) {
+           groups(first: 100, filter: { directoryId: $d }) { nodes { id name sourceLocator } }
+           user(id: $u) { groups(first: 100) { nodes { id } } } }`,
+        { d: directoryId, u: u.id },
+      );
+      const mine = new Set(member.groups.nodes.map((g) => g.id));
+      const candidates = groups.nodes.filter((g) => !mine.has(g.id));
+      let joined: { name: string; sourceLocator: string } | undefined;
+      for (const g of candidates) {
+        const [entry] = await slapd.search(g.sourceLocator, '(objectClass=groupOfNames)', ['cn']);
+        if (entry) {
+          joined = g;
+          break;
+        }
+      }
+      expect(joined, 'a groupOfNames in scope without the user').toBeDefined();
+      const membership = (op: 'add' | 'delete') =>
+        slapd.modify(
+          `dn: ${joined!.sourceLocator}\nchangetype: modify\n${op}: member\nmember: ${u.sourceLocator}\n-\n`,
+        );
       await set(renamed);
+      await membership('add');
       try {
         const r = await dirsync(['sync', NAME, '--dry-run', '--wait']);
         expect(r.code, r.stdout + r.stderr).toBe(ExitCode.OK);
@@ -360,7 +387,16 @@ describe('dirsync (command line)', () => {
         expect(r.stdout).toMatch(
           /planned changes \(\d+ of \d+; per-object errors not listed\):\nKIND\s+WHO\s+DETAIL\n/,
         );
-        expect(r.stdout).toMatch(new RegExp(`\\nUPDATED\\s+${u.username}\\s+displayName\\n`));
+        // What changes, old → new; the groups by name.
+        expect(r.stdout).toMatch(
+          new RegExp(
+            `\\nUPDATED\\s+${u.username}\\s+displayName: ${reEscape(JSON.stringify(u.displayName))} → "${renamed}"\\n`,
+          ),
+        );
+        expect(r.stdout).toMatch(
+          // (nested groups and cycles: joining one group may join others with it)
+          new RegExp(`\\nMEMBERSHIP\\s+${u.username}\\s+joined [^\\n]*${reEscape(joined!.name)}`),
+        );
         const json = await dirsync(['sync', NAME, '--dry-run', '--wait', '--json']);
         const run = json.json<{
           dryRun: boolean;
@@ -388,6 +424,7 @@ describe('dirsync (command line)', () => {
         expect(user.displayName).toBe(u.displayName);
       } finally {
         await set(u.displayName);
+        await membership('delete');
       }
     });
     it('--wait shows a dry run reading, then planning with what it read; then the plan', async () => {

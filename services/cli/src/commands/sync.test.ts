@@ -1,39 +1,67 @@
 import { describe, expect, it } from 'vitest';
-import type { Run, RunCounts } from '../queries.js';
-import { progressLine } from './sync.js';
+import type { RunChange } from '../queries.js';
+import { formatChanges, formatValue } from './sync.js';
 
-const counts = (c: Partial<RunCounts>): RunCounts =>
-  ({ seen: 0, created: 0, updated: 0, errors: 0, groupsSeen: 0, adminsSeen: 0, ...c }) as RunCounts;
+const change = (c: Partial<RunChange>): RunChange => ({
+  kind: 'UPDATED',
+  username: 'ava',
+  groupName: null,
+  email: null,
+  changedFields: [],
+  fields: [],
+  status: null,
+  previousStatus: null,
+  role: null,
+  previousRole: null,
+  removalReason: null,
+  addedGroupIds: [],
+  removedGroupIds: [],
+  errorCode: null,
+  errorMessage: null,
+  sourceLocator: null,
+  ...c,
+});
 
-const run = (r: Partial<Run>): Run => ({ mode: 'FULL', status: 'RUNNING', ...r }) as Run;
-
-describe('progressLine', () => {
-  it("a dry run says whether it reads or plans, with what it has read, not the plan's zeros", () => {
-    const read = counts({ seen: 500, groupsSeen: 3 });
-    expect(progressLine(run({ dryRun: true, status: 'QUEUED', counts: counts({}) }), 1000)).toBe(
-      `[${'.'.repeat(30)}] QUEUED    seen 0  groups 0`,
-    );
-    expect(progressLine(run({ dryRun: true, counts: read, connector: null }), 1000)).toBe(
-      `[${'#'.repeat(15)}${'.'.repeat(15)}] RUNNING   reading…  seen 500  groups 3`,
-    );
-    expect(
-      progressLine(
-        run({ dryRun: true, counts: read, connector: { publishedAt: '2026-12-04T12:00:00Z' } }),
-        1000,
-      ),
-    ).toBe(`[${'#'.repeat(15)}${'.'.repeat(15)}] RUNNING   planning… seen 500  groups 3`);
-    // Completed: the plan's counts.
-    expect(
-      progressLine(
-        run({ dryRun: true, status: 'COMPLETED', counts: counts({ seen: 1000, created: 7 }) }),
-        1000,
-      ),
-    ).toBe(`[${'#'.repeat(30)}] COMPLETED seen 1000  created 7  updated 0  errors 0`);
+describe('#formatValue()', () => {
+  it('prints JSON, null for nothing, and cuts long values', () => {
+    expect(formatValue('Ava')).toBe('"Ava"');
+    expect(formatValue(null)).toBe('null');
+    expect(formatValue(['a', 'b'])).toBe('["a","b"]');
+    const long = formatValue('x'.repeat(100));
+    expect(long).toHaveLength(40);
+    expect(long.endsWith('…')).toBe(true);
   });
+});
 
-  it('a real run shows its counts as they grow', () => {
-    expect(progressLine(run({ counts: counts({ seen: 10, created: 4, updated: 1 }) }), 20)).toBe(
-      `[${'#'.repeat(15)}${'.'.repeat(15)}] RUNNING   seen 10  created 4  updated 1  errors 0`,
-    );
+describe('#formatChanges()', () => {
+  it('shows old → new for updates, and the groups joined and left by name', () => {
+    const out = formatChanges({
+      totalCount: 3,
+      nodes: [
+        change({
+          changedFields: ['displayName', 'email'],
+          fields: [
+            { field: 'displayName', old: 'Ava', new: 'Ava A.' },
+            { field: 'email', old: null, new: 'ava@example.org' },
+          ],
+        }),
+        change({
+          kind: 'MEMBERSHIP',
+          addedGroupIds: ['g1'],
+          removedGroupIds: ['g2', 'g3'],
+          addedGroups: ['Staff'],
+          removedGroups: ['Admins', 'g3'],
+        }),
+        // CREATED lists every imported field: the names say enough.
+        change({
+          kind: 'CREATED',
+          changedFields: ['username', 'email'],
+          fields: [{ field: 'username', old: null, new: 'ava' }],
+        }),
+      ],
+    });
+    expect(out).toContain('displayName: "Ava" → "Ava A."; email: null → "ava@example.org"');
+    expect(out).toContain('joined Staff; left Admins, g3');
+    expect(out).toMatch(/CREATED\s+ava\s+username, email\n/);
   });
 });

@@ -127,8 +127,46 @@ export async function plannedChanges(
        changes(first: $n, filter: { kinds: $kinds }) { totalCount nodes { ${CHANGE_FIELDS} } } } }`,
     { id: runId, n, kinds },
   );
-  return run?.changes ?? { totalCount: 0, nodes: [] };
+  const changes = run?.changes ?? { totalCount: 0, nodes: [] };
+  await nameGroups(ctx, changes.nodes);
+  return changes;
 }
+
+/** Most groups named in one listing; past it, the ids stand for themselves. */
+const MAX_NAMED_GROUPS = 200;
+
+/**
+ * Gives MEMBERSHIP changes the names of their groups (`addedGroups`, `removedGroups`) with one
+ * aliased query; a group deleted since is shown by its id.
+ */
+async function nameGroups(ctx: CommandContext, changes: RunChange[]): Promise<void> {
+  const ids = [...new Set(changes.flatMap((c) => [...c.addedGroupIds, ...c.removedGroupIds]))];
+  if (ids.length === 0) return;
+  const asked = ids.slice(0, MAX_NAMED_GROUPS);
+  const data = await ctx.client.request<Record<string, { name: string } | null>>(
+    `query(${asked.map((_, i) => `$g${i}: ID!`).join(', ')}) {
+       ${asked.map((_, i) => `g${i}: group(id: $g${i}) { name }`).join('\n')} }`,
+    Object.fromEntries(asked.map((id, i) => [`g${i}`, id])),
+  );
+  const names = new Map(asked.map((id, i) => [id, data[`g${i}`]?.name ?? id]));
+  for (const c of changes) {
+    const named = (ids: string[]) => ids.map((id) => names.get(id) ?? id).sort();
+    c.addedGroups = named(c.addedGroupIds);
+    c.removedGroups = named(c.removedGroupIds);
+  }
+}
+
+/** Longest value shown in a change's detail before it is cut with "…". */
+const MAX_VALUE = 40;
+
+/** A field's value as `runs show` prints it: JSON, cut to MAX_VALUE characters. */
+export function formatValue(v: unknown): string {
+  const text = v === null || v === undefined ? 'null' : JSON.stringify(v);
+  return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE - 1)}…` : text;
+}
+
+/** Kinds whose `fields` are what changed (CREATED lists every imported field instead). */
+const FIELD_KINDS = new Set(['UPDATED', 'RESTORED', 'ADMIN_UPDATED', 'ADMIN_RESTORED']);
 
 /**
  * Changes as a table: what happened (or, planned, would happen) to whom. `title` and `more` name
@@ -145,6 +183,21 @@ export function formatChanges(
       return c.removalReason ?? '';
     }
     if (c.kind === 'ADMIN_ROLE_CHANGED') return `${c.previousRole ?? '?'} → ${c.role ?? '?'}`;
+    if (c.kind === 'MEMBERSHIP') {
+      const joined = c.addedGroups ?? c.addedGroupIds;
+      const left = c.removedGroups ?? c.removedGroupIds;
+      return [
+        joined.length ? `joined ${joined.join(', ')}` : '',
+        left.length ? `left ${left.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+    }
+    if (FIELD_KINDS.has(c.kind) && c.fields.length > 0) {
+      return c.fields
+        .map((f) => `${f.field}: ${formatValue(f.old)} → ${formatValue(f.new)}`)
+        .join('; ');
+    }
     if (c.changedFields.length > 0) return c.changedFields.join(', ');
     return c.status ?? '';
   };

@@ -516,6 +516,10 @@ describe('dirsync (command line)', () => {
         expect(r.code, r.stdout + r.stderr).toBe(ExitCode.RUN_BLOCKED);
         expect(r.stdout).toMatch(/would be blocked\s+would remove \d+ of \d+ users/);
         expect(r.stderr).toMatch(/a real run would be BLOCKED by the deletion threshold/);
+        // runs list says so too, not just "dry run".
+        const dryId = /run\s+([0-9a-f-]{36})/.exec(r.stdout)![1]!;
+        const list = await dirsync(['runs', 'list', '--limit', '5']);
+        expect(list.stdout).toMatch(new RegExp(`${dryId}\\s.*\\sCOMPLETED\\s+would block\\s`));
         const { users } = await stack.gql<{ users: { totalCount: number } }>(
           `query($d: ID!) { users(filter: { directoryId: $d, status: [PENDING_DELETION] }) { totalCount } }`,
           { d: directoryId },
@@ -586,7 +590,7 @@ describe('dirsync (command line)', () => {
       const dry = await dirsync(['runs', 'list', '--directory', NAME, '-n', '50', '--json']);
       for (const run of dry.json<{ id: string; dryRun: boolean }[]>()) {
         const row = rows.find((l) => l.startsWith(run.id))!;
-        if (run.dryRun) expect(row).toMatch(/\s(COMPLETED|BLOCKED)\s+dry run\s/);
+        if (run.dryRun) expect(row).toMatch(/\s(COMPLETED|BLOCKED)\s+(dry run|would block)\s/);
         else expect(row).not.toContain('dry run');
       }
       expect(table.stderr).toMatch(/^1 of \d+ runs; raise --limit for more/);

@@ -180,7 +180,8 @@ export function registerRuns(program: Command, act: Action): void {
                 r.mode,
                 r.trigger,
                 r.status,
-                r.dryRun ? 'dry run' : null,
+                // A dry run over the deletion threshold: what a real run would have done.
+                r.dryRun ? (r.removals ? 'would block' : 'dry run') : null,
                 formatDate(r.queuedAt),
                 formatDuration(r.durationMs),
                 admin ? `${c.adminsSeen} admins` : c.seen,

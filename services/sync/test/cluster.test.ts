@@ -2,7 +2,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunStatus } from '@dirsync/proto';
+import {
+  DirectoryEventSchema,
+  ErrorCode,
+  RunStatus,
+  SYNC_VERDICT_SEQ,
+  Stream,
+  Subject,
+  fromBinary,
+  streamName,
+  subject,
+  type DirectoryEvent,
+} from '@dirsync/proto';
 import { TEST_GATEWAY_KEYS, waitFor } from '@dirsync/testkit';
 import { FakeClock, Harness, SECRET_KEY, createDirectory, gqlOk } from './helpers.js';
 
@@ -162,13 +173,13 @@ describe('run leases', () => {
         })
       ).syncAll;
       expect(next.status).toBe('QUEUED');
-      // A late report from the dead run's connector changes nothing.
-      await h.publishUpdate({
-        runId: run.id,
-        directoryId: dir.id,
-        seq: 5,
-        status: RunStatus.COMPLETED,
-      });
+      // Identity is told, in order after whatever the connector published: it fails the run too
+      // and ignores the connector's later events (a run failed here removes nobody there).
+      const verdict = await lastEvent(dir.id);
+      expect(verdict).toMatchObject({ runId: run.id, seq: SYNC_VERDICT_SEQ });
+      expect(verdict.body.case === 'runFailed' && verdict.body.value.error?.code).toBe(
+        ErrorCode.LEASE_EXPIRED,
+      );
       await complete(b.url, next.id, dir.id);
       expect((await runRow(run.id)).status).toBe('FAILED');
     } finally {
@@ -176,7 +187,46 @@ describe('run leases', () => {
       await b.stop();
     }
   });
+
+  it("a killed replica's run whose connector published everything is adopted, and identity ends it", async () => {
+    const b = await h.start({ leaseSeconds: 3, replicaId: 'adopter-b' });
+    const a = await spawnReplica('doomed-p', 3);
+    try {
+      const dir = await createDirectory(b.url);
+      const run = (await gqlOk<{ syncAll: { id: string } }>(a.url, SYNC_ALL, { id: dir.id }))
+        .syncAll;
+      const reported = { runId: run.id, directoryId: dir.id };
+      await h.heartbeat([reported]);
+      // The connector's terminal event is in the stream: the outcome is identity's now.
+      await h.heartbeat([{ ...reported, published: true }]);
+      a.process.kill('SIGKILL');
+      await a.exited;
+      const adopted = await waitFor(
+        async () => {
+          expect(await b.maintainLeases()).toEqual([]);
+          const r = await runRow(run.id);
+          return r.lease_owner === 'adopter-b' ? r : undefined;
+        },
+        { timeoutMs: 15_000, message: 'replica B adopted the run' },
+      );
+      expect(adopted.status).toBe('RUNNING');
+      // Identity, however late, applies the run: what it committed is what the run did.
+      await complete(b.url, run.id, dir.id);
+    } finally {
+      if (a.process.exitCode === null) a.process.kill('SIGKILL');
+      await b.stop();
+    }
+  });
 });
+
+/** The last event on the directory's events subject. */
+async function lastEvent(directoryId: string): Promise<DirectoryEvent> {
+  const jsm = await h.nc.jetstreamManager();
+  const last = await jsm.streams.getMessage(streamName(Stream.EVENTS, h.ns).name, {
+    last_by_subj: subject(Subject.EVENTS, { directory_id: directoryId }, h.ns),
+  });
+  return fromBinary(DirectoryEventSchema, last.data);
+}
 
 /** A sync replica in a process of its own (built `dist/main.js`), to be killed for real. */
 async function spawnReplica(

@@ -126,15 +126,9 @@ describe('a run whose connector stops sending heartbeats', () => {
       message: failed.errorMessage,
     });
 
-    // A late heartbeat (the connector was only cut off) hears that its run has ended.
+    // A late heartbeat (the connector was only cut off) hears that its run has ended, and the
+    // directory syncs again at once.
     expect(await h.heartbeat([r])).toEqual([r.runId]);
-    // …and the run stays FAILED, also when a late COMPLETED arrives.
-    await h.publishUpdate({
-      runId: r.runId,
-      directoryId: r.directoryId,
-      seq: 3,
-      status: RunStatus.COMPLETED,
-    });
     const next = (
       await gqlOk<{ syncAll: { id: string; status: string } }>(sync.url, SYNC_ALL, {
         id: r.directoryId,
@@ -142,6 +136,30 @@ describe('a run whose connector stops sending heartbeats', () => {
     ).syncAll;
     expect(next.status).toBe('QUEUED');
     expect((await run(r.runId)).status).toBe('FAILED');
+    // Identity's progress on the failed run changes nothing…
+    await h.publishUpdate({
+      runId: r.runId,
+      directoryId: r.directoryId,
+      seq: 2,
+      status: RunStatus.RUNNING,
+      counts: { seen: 3 },
+    });
+    // …but should identity end it otherwise (the connector's RunCompleted reached the stream just
+    // before the verdict), its outcome is what happened, and is recorded over the verdict.
+    await h.publishUpdate({
+      runId: r.runId,
+      directoryId: r.directoryId,
+      seq: 3,
+      status: RunStatus.COMPLETED,
+    });
+    const overruled = await waitFor(
+      async () => {
+        const v = await run(r.runId);
+        return v.status === 'COMPLETED' ? v : undefined;
+      },
+      { message: "identity's outcome recorded" },
+    );
+    expect(overruled).toMatchObject({ errorCode: null, errorMessage: null });
 
     const metrics = await (await fetch(new URL('/metrics', sync.url))).text();
     expect(metrics).toMatch(/dirsync_connectors_lost_total\{[^}]*connector="ldap"[^}]*\} [1-9]/);
@@ -200,9 +218,13 @@ describe('a run whose connector is not lost', () => {
     clock.advance(3 * SECOND);
     expect(await h.heartbeat([{ ...r, published: true }])).toEqual([]);
     expect((await run(r.runId)).connector?.publishedAt).toBe(clock.now().toISOString());
-    // The connector has moved on; identity is busy with a backlog for ten minutes.
-    clock.advance(10 * 60 * SECOND);
+    // The connector has moved on; identity is busy with a backlog (or down) for two hours: the
+    // run is identity's to end — it will apply what is in the stream, removals included, however
+    // late — so neither the liveness check nor the run timeout fails it.
+    clock.advance(2 * 3600 * SECOND);
     expect((await afterSweep(r.runId)).status).toBe('RUNNING');
+    expect(await sync.sweepTimeouts()).not.toContain(r.runId);
+    expect((await run(r.runId)).status).toBe('RUNNING');
     await h.publishUpdate({
       runId: r.runId,
       directoryId: r.directoryId,

@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  DirectoryEventSchema,
   ErrorCode,
   FullReadReason,
   RunStatus,
+  SYNC_VERDICT_SEQ,
+  Stream,
   Subject,
   SyncMode,
   UserOutcome,
+  fromBinary,
+  streamName,
   subject,
 } from '@dirsync/proto';
 import { waitFor } from '@dirsync/testkit';
@@ -743,13 +748,32 @@ describe('run timeout', () => {
     expect(ri.errorMessage).toContain('no connector picked the job up');
     expect(rb).toMatchObject({ status: 'FAILED', errorCode: 'RUN_TIMEOUT' });
     expect(rb.errorMessage).toContain('stopped reporting');
-    // A late update does not revive a timed-out run.
+    // The picked-up run is failed in identity too (a verdict after whatever its connector
+    // published); the one nobody picked up needs none: nothing of it was read.
+    const jsm = await h.nc.jetstreamManager();
+    const events = streamName(Stream.EVENTS, h.ns).name;
+    const last = async (dirId: string) =>
+      fromBinary(
+        DirectoryEventSchema,
+        (
+          await jsm.streams.getMessage(events, {
+            last_by_subj: subject(Subject.EVENTS, { directory_id: dirId }, h.ns),
+          })
+        ).data,
+      );
+    const verdict = await last(b.id);
+    expect(verdict).toMatchObject({ runId: busy, seq: SYNC_VERDICT_SEQ });
+    expect(verdict.body.case === 'runFailed' && verdict.body.value.error?.code).toBe(
+      ErrorCode.RUN_TIMEOUT,
+    );
+    await expect(last(a.id)).rejects.toThrow();
+    // Progress identity reports late does not revive a timed-out run.
     await h.publishUpdate({
       runId: busy,
       directoryId: b.id,
       seq: 1,
-      status: RunStatus.COMPLETED,
-      cursor: 'late',
+      status: RunStatus.RUNNING,
+      counts: { seen: 3 },
     });
     const next = (await gqlOk<{ syncAll: { id: string } }>(s.url, SYNC_ALL, { id: b.id })).syncAll
       .id;

@@ -343,6 +343,7 @@ export class RunService {
     const t = this.d.tables;
     const now = this.d.clock();
     let ended: EndedRun | undefined;
+    let overruled = false;
     const result = await this.d.orm.em.fork().transactional(async (tem) => {
       const q = sql(tem);
       const [run] = await q<{
@@ -352,8 +353,9 @@ export class RunService {
         update_seq: string;
         queued_at: Date;
         dry_run: boolean;
+        error_code: string | null;
       }>(
-        `select directory_id, mode, status, update_seq, queued_at, dry_run from ${t.runs}
+        `select directory_id, mode, status, update_seq, queued_at, dry_run, error_code from ${t.runs}
          where id = ? for update`,
         [update.runId],
       );
@@ -383,7 +385,25 @@ export class RunService {
         );
       }
       const status = statusOf(update.status);
-      if (isFinal(run.status)) {
+      // Sync failed the run itself, but identity ended it otherwise — the connector's RunCompleted
+      // reached the stream before sync's verdict: identity's outcome (removals committed, a plan
+      // held) is what happened, so it is recorded over the verdict. Counted once in the metrics,
+      // as the failure.
+      const overrule =
+        run.status === 'FAILED' &&
+        SYNC_VERDICTS.has(run.error_code ?? '') &&
+        (status === 'COMPLETED' || status === 'BLOCKED');
+      if (overrule) {
+        overruled = true;
+        this.d.logger.warn(
+          { runId: update.runId, directoryId: run.directory_id, verdict: run.error_code, status },
+          'identity ended a run that sync had failed; its outcome is recorded',
+        );
+        // (Straight to identity's final status below: another run may be active by now.)
+        await q(`update ${t.runs} set error_code = null, error_message = null where id = ?`, [
+          update.runId,
+        ]);
+      } else if (isFinal(run.status)) {
         // A BLOCKED run moves once more: approved (COMPLETED), rejected or superseded (REJECTED).
         const decided =
           run.status === 'BLOCKED' &&
@@ -393,7 +413,7 @@ export class RunService {
         await this.applyDecision(q, update, status);
         return 'applied' as const;
       }
-      if (update.seq <= Number(run.update_seq)) return 'stale' as const;
+      if (update.seq <= Number(run.update_seq) && !overrule) return 'stale' as const;
 
       const final = isFinal(status);
       const sets: string[] = [
@@ -453,16 +473,23 @@ export class RunService {
         params.push(USER_OUTCOME[update.adminOutcome] ?? null, update.adminId || null);
       }
       await q(`update ${t.runs} set ${sets.join(', ')} where id = ?`, [...params, update.runId]);
-      // A dry run never moves the cursor (identity sends none for it either).
+      // A dry run never moves the cursor (identity sends none for it either). An overruled run's
+      // cursor is stored unless a later run of the directory has completed since (identity
+      // applies a directory's runs in order, so that is a safeguard, not the rule).
       if (status === 'COMPLETED' && !run.dry_run && (run.mode === 'FULL' || run.mode === 'DELTA')) {
-        await q(`update ${t.directories} set cursor = ? where id = ?`, [
-          clean(update.cursor),
-          run.directory_id,
-        ]);
+        await q(
+          `update ${t.directories} set cursor = ? where id = ?
+             and not (?::boolean and exists (
+               select 1 from ${t.runs} later
+                where later.directory_id = ? and later.queued_at > ?
+                  and later.status = 'COMPLETED' and later.mode in ('FULL', 'DELTA')
+                  and not later.dry_run))`,
+          [clean(update.cursor), run.directory_id, overrule, run.directory_id, run.queued_at],
+        );
       }
       return 'applied' as const;
     });
-    if (result === 'applied' && ended) recordRunEnded(this.d.metrics, ended, now);
+    if (result === 'applied' && ended && !overruled) recordRunEnded(this.d.metrics, ended, now);
     if (result === 'applied' || result === 'finished') this.d.waiters.notify(update.runId);
     return result;
   }
@@ -565,18 +592,25 @@ export class RunService {
 
   /**
    * Fail active runs without an update for the run timeout: QUEUED and never picked up means no
-   * connector took the job; otherwise the connector (or identity) stopped reporting.
+   * connector took the job; otherwise the connector (or identity) stopped reporting. A run whose
+   * connector has reported its terminal event PUBLISHED is not timed out: it is in JetStream and
+   * identity will apply it — whatever sync said, identity would complete it (and remove people)
+   * when it catches up, so only identity ends it. A picked-up run that is failed here is failed in
+   * identity too (`publishVerdict`), so a connector that was only slow cannot complete it there.
    */
   async sweepTimeouts(): Promise<string[]> {
     const now = this.d.clock();
     const secs = this.d.runTimeoutSeconds;
-    const rows = await sql(this.d.orm.em.fork())<EndedRunRow & { id: string }>(
+    const rows = await sql(this.d.orm.em.fork())<
+      EndedRunRow & { id: string; picked_up: boolean; error_message: string }
+    >(
       `update ${this.d.tables.runs}
           set status = 'FAILED', error_code = ?, finished_at = ?,
               error_message = case when started_at is null and update_seq = 0 then ? else ? end
-        where status in ${ACTIVE_SQL}
+        where status in ${ACTIVE_SQL} and connector_published_at is null
           and coalesce(last_update_at, queued_at) < ?::timestamptz - ? * interval '1 second'
-        returning id, ${ENDED_RUN_COLUMNS}`,
+        returning id, (started_at is not null or heartbeat_at is not null) as picked_up,
+          error_message, ${ENDED_RUN_COLUMNS}`,
       [
         errorCodeName(ErrorCode.RUN_TIMEOUT),
         now,
@@ -591,6 +625,9 @@ export class RunService {
       this.d.logger.warn({ runId: id, directoryId: row.directory_id }, 'run timed out');
       recordRunEnded(this.d.metrics, endedRun(row), now);
       this.d.waiters.notify(id);
+      if (row.picked_up) {
+        await this.publishVerdict(id, row.directory_id, ErrorCode.RUN_TIMEOUT, row.error_message);
+      }
     }
     return rows.map((r) => r.id);
   }
@@ -611,15 +648,36 @@ export class RunService {
         where status in ${ACTIVE_SQL} and (lease_owner = ? or lease_owner is null)`,
       [me, now, secs, me],
     );
+    // A run whose connector has published its terminal event is identity's to end (it will
+    // apply it): its expired lease is adopted, not failed.
+    const adopted = await q<{ id: string; directory_id: string; lease_owner: string }>(
+      `update ${t.runs} r set lease_owner = ?, lease_expires_at = ?::timestamptz + ? * interval '1 second'
+         from (select id, lease_owner from ${t.runs}
+                where status in ${ACTIVE_SQL} and lease_owner <> ? and lease_expires_at < ?
+                  and connector_published_at is not null for update) old
+        where r.id = old.id
+        returning r.id, r.directory_id, old.lease_owner`,
+      [me, now, secs, me, now],
+    );
+    for (const row of adopted) {
+      this.d.logger.warn(
+        { runId: row.id, directoryId: row.directory_id, leaseOwner: row.lease_owner },
+        'run lease expired after its connector published everything; adopted, identity ends it',
+      );
+    }
     // A renewal that commits first is seen here (the row is re-checked after its lock).
-    const failed = await q<EndedRunRow & { id: string; lease_owner: string }>(
+    const failed = await q<
+      EndedRunRow & { id: string; lease_owner: string; picked_up: boolean; error_message: string }
+    >(
       `update ${t.runs}
           set status = 'FAILED', error_code = ?, finished_at = ?, last_update_at = ?,
               error_message = 'the sync replica "' || lease_owner || '" responsible for the run ' ||
                 'stopped renewing its lease (killed, or cut off from the database); the run was ' ||
-                'failed so that the directory is not left locked'
+                'failed so that the directory is not left locked. Nobody was removed'
         where status in ${ACTIVE_SQL} and lease_owner <> ? and lease_expires_at < ?
-        returning id, lease_owner, ${ENDED_RUN_COLUMNS}`,
+          and connector_published_at is null
+        returning id, lease_owner, (started_at is not null or heartbeat_at is not null) as picked_up,
+          error_message, ${ENDED_RUN_COLUMNS}`,
       [errorCodeName(ErrorCode.LEASE_EXPIRED), now, now, me, now],
     );
     for (const row of failed) {
@@ -629,6 +687,14 @@ export class RunService {
       );
       recordRunEnded(this.d.metrics, endedRun(row), now);
       this.d.waiters.notify(row.id);
+      if (row.picked_up) {
+        await this.publishVerdict(
+          row.id,
+          row.directory_id,
+          ErrorCode.LEASE_EXPIRED,
+          row.error_message,
+        );
+      }
     }
     return failed.map((r) => r.id);
   }
@@ -801,11 +867,14 @@ export class RunService {
   }
 
   /**
-   * Tell identity that this service failed a run: a RunFailed with seq SYNC_VERDICT_SEQ on the
-   * directory's events subject, applied in order after whatever the connector published. Identity
-   * then fails the run (nobody removed) and ignores its later events — a connector that was only
-   * cut off cannot complete it there. Best effort: without it, identity still ends the run when
-   * the directory's next run starts.
+   * Tell identity that this service failed a run (CONNECTOR_LOST, RUN_TIMEOUT, LEASE_EXPIRED): a
+   * RunFailed with seq SYNC_VERDICT_SEQ on the directory's events subject, applied in order after
+   * whatever the connector published. Identity then fails the run (nobody removed) and ignores its
+   * later events — a connector that was only cut off cannot complete it there. Should the
+   * connector's RunCompleted have reached the stream first (it published just before the
+   * verdict), identity completes the run, and its final update is recorded over sync's verdict
+   * (`applyUpdate`): what identity committed is what happened. Best effort: without it, identity
+   * still ends the run when the directory's next run starts.
    */
   private async publishVerdict(
     runId: string,
@@ -886,6 +955,11 @@ export class RunService {
 }
 
 /** What `recordRunEnded` needs from a row a statement just ended (`returning …`). */
+/** Failures sync decides on its own (identity may not have seen them when it ended the run). */
+const SYNC_VERDICTS = new Set(
+  [ErrorCode.RUN_TIMEOUT, ErrorCode.LEASE_EXPIRED, ErrorCode.CONNECTOR_LOST].map(errorCodeName),
+);
+
 const ENDED_RUN_COLUMNS = 'directory_id, mode, status, error_code, queued_at';
 type EndedRunRow = {
   directory_id: string;

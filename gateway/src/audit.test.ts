@@ -28,6 +28,21 @@ describe('redact()', () => {
     });
   });
 
+  it('hides the user info of URLs in any string, keeps the rest of the URL and other @s', () => {
+    expect(
+      redact({
+        ldap: {
+          url: 'ldap://cn=admin:S3cret@127.0.0.1:389',
+          bindDn: 'svc@corp.example',
+        },
+        note: 'see LDAPS://u:p@dc1.corp:636/dc=corp and https://h/x@y',
+      }),
+    ).toEqual({
+      ldap: { url: 'ldap://[redacted]@127.0.0.1:389', bindDn: 'svc@corp.example' },
+      note: 'see LDAPS://[redacted]@dc1.corp:636/dc=corp and https://h/x@y',
+    });
+  });
+
   it('keeps nulls (nothing to hide) and shortens huge strings', () => {
     expect(redact({ bindPassword: null })).toEqual({ bindPassword: null });
     expect((redact({ name: 'x'.repeat(5_000) }) as { name: string }).name).toHaveLength(2_001);

@@ -16,7 +16,17 @@ const SECRET_NAMES = /(password|secret|token|credential|certificate|privatekey|a
 
 export const REDACTED = '[redacted]';
 
-/** A deep copy of `value` with every secret-named property replaced by "[redacted]". */
+/**
+ * The user info of a URL in any string (`ldap://cn=admin:pw@host` → `ldap://[redacted]@host`).
+ * Directories refuse such URLs, but the arguments are logged before that answer: a password
+ * typed into a URL field must not outlive the refusal in the audit log.
+ */
+const URL_USER_INFO = /([a-z][a-z0-9+.-]*:\/\/)[^/?#@\s]*@/gi;
+
+/**
+ * A deep copy of `value` with every secret-named property replaced by "[redacted]", and the
+ * user info of URLs in any string value too.
+ */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 20) return REDACTED;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
@@ -28,7 +38,10 @@ export function redact(value: unknown, depth = 0): unknown {
     }
     return out;
   }
-  if (typeof value === 'string' && value.length > 2_000) return `${value.slice(0, 2_000)}…`;
+  if (typeof value === 'string') {
+    const clean = value.replace(URL_USER_INFO, `$1${REDACTED}@`);
+    return clean.length > 2_000 ? `${clean.slice(0, 2_000)}…` : clean;
+  }
   return value;
 }
 

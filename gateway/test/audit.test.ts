@@ -94,6 +94,19 @@ describe('audit log', () => {
     expect(createDirectory.id).toBeTruthy();
   });
 
+  it('never keeps a password typed into a URL, though the mutation is refused', async () => {
+    stack.secretScanner.add('password in a URL', 'url-typed-Secret-77');
+    const refused = await stack.gqlRaw(
+      `mutation { testDirectorySettings(input: {
+         ldap: { url: "ldap://cn=admin:url-typed-Secret-77@127.0.0.1:389", bindDn: "cn=admin,dc=example,dc=org", baseDn: "dc=example,dc=org" }
+         bindPassword: "x" }) { ok } }`,
+    );
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const [entry] = await audit({ field: 'testDirectorySettings' });
+    expect(JSON.stringify(entry!.arguments)).toContain('ldap://[redacted]@127.0.0.1:389');
+    expect(JSON.stringify(await audit())).not.toContain('url-typed-Secret-77');
+  });
+
   it('records denied and failed mutations with their codes', async () => {
     const denied = await readOnly.gqlRaw(
       `mutation { syncAll(directoryId: "${crypto.randomUUID()}") { id } }`,

@@ -3,6 +3,7 @@
 // the purge job. Real Postgres and NATS; events published the way a connector publishes them.
 import { randomUUID } from 'node:crypto';
 import {
+  ConflictPolicy,
   DirectoryDeletedSchema,
   ErrorCode,
   LifecycleEventsSchema,
@@ -309,6 +310,40 @@ describe('approve after someone came back', () => {
     expect(approved.counts?.pendingDeletion).toBe(7);
     expect(await pendingIds(dir)).toEqual(['u10', 'u3', 'u4', 'u6', 'u7', 'u8', 'u9']);
     expect(await members(dir)).toBe(3);
+  });
+});
+
+describe('the held list after another directory took users over', () => {
+  it('names exactly whom approving removes: not those now in another directory', async () => {
+    const dir = await seeded(10);
+    const blocked = await runAndWait(h, full(dir, []));
+    expect(blocked.status).toBe(RunStatus.BLOCKED);
+    const held = async () =>
+      (
+        await gql<{ users: { totalCount: number } }>(
+          h.service.url,
+          `query($r: ID) { users(filter: { heldByRunId: $r }) { totalCount } }`,
+          { r: blocked.runId },
+        )
+      ).data!.users.totalCount;
+    expect(await held()).toBe(10);
+    // A second directory with the same usernames, TAKE_OVER: u1–u3 move there, same ids.
+    const other = randomUUID();
+    const moved = [1, 2, 3].map((i) => ({
+      ...inDir(dir, user(`u${i}`, `user${i}`)),
+      externalId: `other-u${i}`,
+    }));
+    const claim = await runAndWait(
+      h,
+      new RunBuilder(other)
+        .started(SyncMode.FULL, { conflictPolicy: ConflictPolicy.TAKE_OVER })
+        .users(moved)
+        .completed(),
+    );
+    expect(claim.counts?.claimed).toBe(3);
+    expect(await held()).toBe(7);
+    const approved = updateOf(await decide(h, blocked.runId, dir, RunDecision.APPROVE));
+    expect(approved.counts?.pendingDeletion).toBe(7);
   });
 });
 

@@ -226,8 +226,11 @@ export class AdminResolver {
       qb.andWhere('a.search_text like lower(?)', [likePattern(filter.search.normalize('NFC'))]);
     }
     if (heldByRunId) {
+      // Exactly whom approving would remove (admins.apply.ts's 'held' plan).
       qb.andWhere(
-        'exists (select 1 from run_held_admins h where h.admin_id = a.id and h.run_id = ?)',
+        `exists (select 1 from run_held_admins h join runs r on r.run_id = h.run_id
+                  where h.admin_id = a.id and h.run_id = ? and a.directory_id = r.directory_id
+                    and a.status <> 'pending_deletion')`,
         [heldByRunId],
       );
     }

@@ -62,8 +62,12 @@ export class UserResolver {
       );
     }
     if (heldByRunId) {
+      // Exactly whom approving would remove (safety.ts's 'held' plan): still in the run's
+      // directory (not taken over by another since) and not already pending deletion.
       qb.andWhere(
-        'exists (select 1 from run_held_users h where h.user_id = u.id and h.run_id = ?)',
+        `exists (select 1 from run_held_users h join runs r on r.run_id = h.run_id
+                  where h.user_id = u.id and h.run_id = ? and u.directory_id = r.directory_id
+                    and u.status <> 'pending_deletion')`,
         [heldByRunId],
       );
     }

@@ -258,6 +258,49 @@ describe('a BLOCKED run', () => {
     expect(requests.length).toBe(asked);
   });
 
+  it("is not approved once the directory's scope changed: the plan is stale (RUN_SUPERSEDED); reject still works", async () => {
+    const UPDATE = `mutation($id: ID!, $input: UpdateDirectoryInput!) { updateDirectory(id: $id, input: $input) { id } }`;
+    // Settings that do not change what a sync reads leave the plan approvable…
+    const tuned = await blockedRun();
+    await gqlOk(sync.url, UPDATE, {
+      id: tuned.dirId,
+      input: {
+        name: `renamed ${tuned.dirId}`,
+        bindPassword: 'new-password',
+        ldap: { pageSize: 200 },
+      },
+    });
+    answers.set(tuned.runId, finalUpdate(RunStatus.COMPLETED, { pendingDeletion: 10 }));
+    expect(
+      (await gqlOk<{ approveRun: RunView }>(sync.url, APPROVE, { id: tuned.runId })).approveRun
+        .status,
+    ).toBe('COMPLETED');
+
+    // …a filter fixed after the run blocked does not: approving would remove people the source
+    // still has under the new filter.
+    const { runId, dirId } = await blockedRun();
+    await gqlOk(sync.url, UPDATE, { id: dirId, input: { ldap: { userFilter: '(uid=*)' } } });
+    answers.set(runId, finalUpdate(RunStatus.COMPLETED, { pendingDeletion: 10 }));
+    const asked = requests.length;
+    const refused = await gqlErr(sync.url, APPROVE, { id: runId });
+    expect(refused.code).toBe('RUN_SUPERSEDED');
+    expect(refused.message).toContain("planned before the directory's settings changed");
+    expect(requests.length).toBe(asked);
+    expect((await run(runId)).status).toBe('BLOCKED');
+    answers.set(runId, finalUpdate(RunStatus.REJECTED));
+    expect(
+      (await gqlOk<{ rejectRun: RunView }>(sync.url, REJECT, { id: runId })).rejectRun.status,
+    ).toBe('REJECTED');
+
+    // Selected groups count as scope too.
+    const again = await blockedRun();
+    await gqlOk(sync.url, UPDATE, {
+      id: again.dirId,
+      input: { selectedGroups: ['cn=other,ou=groups,dc=example,dc=org'] },
+    });
+    expect((await gqlErr(sync.url, APPROVE, { id: again.runId })).code).toBe('RUN_SUPERSEDED');
+  });
+
   it('rejectRun makes it REJECTED with decision REJECT', async () => {
     const { runId } = await blockedRun();
     answers.set(runId, finalUpdate(RunStatus.REJECTED));

@@ -69,6 +69,34 @@ export class Directory {
    * directory, same id). Sent to identity in `DirectoryPolicy.conflict_policy`.
    */
   conflictPolicy!: ConflictPolicyName;
+  /**
+   * When the scope settings last changed (`scopeKey`): a BLOCKED run queued before it holds a plan
+   * made with other settings, which approveRun refuses. Null: never since creation.
+   */
+  scopeChangedAt!: Date | null;
+}
+
+/** Settings that do not change what a sync reads or whom it counts (connection tuning, TLS). */
+const NOT_SCOPE = new Set([
+  'pageSize',
+  'timeoutMs',
+  'tlsCaPem',
+  'tlsRejectUnauthorized',
+  'startTls',
+  'allowPlainLdap',
+]);
+
+/**
+ * What decides a sync's plan — server and bases, filter, selected groups, mapping, role groups —
+ * as one comparable string. The credential is not in it: a new password reads the same entries.
+ */
+export function scopeKey(
+  d: Pick<Directory, 'settings' | 'selectedGroups' | 'mapping' | 'adminRoleGroups'>,
+): string {
+  const settings = Object.entries(d.settings as unknown as Record<string, unknown>)
+    .filter(([k]) => !NOT_SCOPE.has(k))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([settings, d.selectedGroups, d.mapping, d.adminRoleGroups]);
 }
 
 export const CONFLICT_POLICIES = ['REPORT', 'TAKE_OVER'] as const;
@@ -114,6 +142,12 @@ export const DirectorySchema = new EntitySchema<Directory>({
       nullable: true,
     },
     deltaIntervalMinutes: { type: 'integer', fieldName: 'delta_interval_minutes' },
+    scopeChangedAt: {
+      type: 'datetime',
+      fieldName: 'scope_changed_at',
+      columnType: 'timestamptz',
+      nullable: true,
+    },
     nextDeltaRunAt: {
       type: 'datetime',
       fieldName: 'next_delta_run_at',

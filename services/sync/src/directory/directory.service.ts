@@ -10,7 +10,7 @@ import type { OutboxRelay } from '../outbox/outbox.relay.js';
 import { ACTIVE_STATUSES } from '../run/run.entity.js';
 import { isUuid } from '../run/run.service.js';
 import { rescheduled } from '../scheduler/schedules.js';
-import { Directory } from './directory.entity.js';
+import { Directory, scopeKey } from './directory.entity.js';
 import {
   InvalidInputError,
   validateCreate,
@@ -93,6 +93,7 @@ export class DirectoryService {
       nextRunAt: null,
       nextAdminRunAt: null,
       nextDeltaRunAt: null,
+      scopeChangedAt: null,
       ...rescheduled(now, undefined, v),
     });
     try {
@@ -121,6 +122,7 @@ export class DirectoryService {
     }
     const now = this.d.clock();
     const schedules = rescheduled(now, dir, v);
+    const scopeChanged = scopeKey(dir) !== scopeKey(v);
     em.assign(dir, {
       name: v.name,
       settings: v.settings,
@@ -137,6 +139,7 @@ export class DirectoryService {
       adminScheduleIntervalMinutes: v.adminScheduleIntervalMinutes,
       deltaIntervalMinutes: v.deltaIntervalMinutes,
       updatedAt: now,
+      ...(scopeChanged ? { scopeChangedAt: now } : {}),
       ...(v.secret !== undefined ? { bindPasswordEnc: this.d.box.encrypt(v.secret, id) } : {}),
       ...schedules,
     });

@@ -8,6 +8,7 @@ import { Migration20261204071000_safety } from './Migration20261204071000_safety
 import { Migration20261204082000_dry_run } from './Migration20261204082000_dry_run.js';
 import { Migration20261204100000_liveness } from './Migration20261204100000_liveness.js';
 import { Migration20261204130000_connectors } from './Migration20261204130000_connectors.js';
+import { Migration20261204170000_scope_changed } from './Migration20261204170000_scope_changed.js';
 
 /** Every migration in order; listed explicitly so `dist/` and vitest need no file globbing. */
 export const migrationsList: MigrationObject[] = [
@@ -20,4 +21,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204082000_dry_run', class: Migration20261204082000_dry_run },
   { name: 'Migration20261204100000_liveness', class: Migration20261204100000_liveness },
   { name: 'Migration20261204130000_connectors', class: Migration20261204130000_connectors },
+  { name: 'Migration20261204170000_scope_changed', class: Migration20261204170000_scope_changed },
 ];

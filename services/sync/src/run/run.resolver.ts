@@ -240,7 +240,7 @@ export class RunResolver {
   @Guard(Permission.RUN_APPROVE)
   @Mutation(() => SyncRunObject, {
     description:
-      'Approve a BLOCKED run: identity removes exactly the removals it held back (minus anyone a later run has observed again since) and the run becomes COMPLETED with decision APPROVE. RUN_NOT_BLOCKED when the run is not blocked (never was, or already decided), RUN_SUPERSEDED when a later run that read the source again made it stale.',
+      "Approve a BLOCKED run: identity removes exactly the removals it held back (minus anyone a later run has observed again since) and the run becomes COMPLETED with decision APPROVE. RUN_NOT_BLOCKED when the run is not blocked (never was, or already decided), RUN_SUPERSEDED when a later run that read the source again made it stale, or the directory's scope settings (server, bases, filter, selected groups, mapping, role groups) changed after it was queued.",
   })
   async approveRun(
     @Arg('runId', () => ID) runId: string,

@@ -555,6 +555,21 @@ export class RunService {
         { runId, status: run.status },
       );
     }
+    if (decision === 'APPROVE') {
+      // The plan was made with the settings of its time: a filter, base or group list fixed
+      // since would have it remove people the source still has. Rejecting stays possible.
+      const [dir] = await sql(this.d.orm.em.fork())<{ scope_changed_at: Date | null }>(
+        `select scope_changed_at from ${this.d.tables.directories} where id = ?`,
+        [run.directoryId],
+      );
+      if (dir?.scope_changed_at && new Date(dir.scope_changed_at) > run.queuedAt) {
+        throw apiError(
+          errorCodeName(ErrorCode.RUN_SUPERSEDED),
+          `run ${runId} was planned before the directory's settings changed (server, bases, filter, selected groups, mapping or role groups, at ${new Date(dir.scope_changed_at).toISOString()}): its plan is stale and cannot be approved. Reject it, and run a new sync with the current settings`,
+          { runId, scopeChangedAt: new Date(dir.scope_changed_at).toISOString() },
+        );
+      }
+    }
     const request = create(RunDecisionRequestSchema, {
       runId,
       directoryId: run.directoryId,

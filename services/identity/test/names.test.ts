@@ -384,6 +384,58 @@ describe('aliases', () => {
   });
 });
 
+describe('names that would look like other names', () => {
+  const V = 'dir-visible';
+
+  it('a synced username with invisible or reordering characters is refused per object; the rest of the run applies', async () => {
+    const first = await runAndWait(
+      h,
+      fullRun(V, [
+        user('v-alice', 'alice'),
+        user('v-zw', 'ali\u200bce'),
+        user('v-rlo', '\u202eecila'),
+        user('v-mark', '\u0301'),
+        // A Persian name with its ZWNJ between two Arabic-script letters is a name.
+        user('v-fa', '\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645'),
+        user('v-alias', 'vic', { aliases: ['v\u200bic.t', 'victor'] }),
+      ]),
+    );
+    expect(first.status).toBe(RunStatus.COMPLETED);
+    expect(first.counts).toMatchObject({ created: 3, errors: 4 });
+    const errors = await errorsOf(first.runId);
+    expect(errors.map((e) => `${e.code} ${e.externalId}`).sort()).toEqual([
+      'INVALID_ATTRIBUTE v-alias',
+      'INVALID_ATTRIBUTE v-mark',
+      'INVALID_ATTRIBUTE v-rlo',
+      'INVALID_ATTRIBUTE v-zw',
+    ]);
+    expect(errors.find((e) => e.externalId === 'v-zw')?.message).toContain('(U+200B)');
+    expect(errors.find((e) => e.externalId === 'v-rlo')?.message).toContain('(U+202E)');
+    expect(errors.find((e) => e.externalId === 'v-alias')?.message).toContain(
+      'the user is imported without it',
+    );
+    expect(await aliasesOf((await byKey('vic'))!.id)).toEqual(['victor']);
+    const rows = await h.rows<{ external_id: string }>(
+      'select external_id from users where directory_id = ? order by external_id',
+      [V],
+    );
+    expect(rows.map((r) => r.external_id)).toEqual(['v-alias', 'v-alice', 'v-fa']);
+  });
+
+  it('createUser refuses such a username or alias, naming the field', async () => {
+    const res = await gql(
+      url,
+      `mutation { createUser(input: { username: "ali\u200bce", aliases: ["ok.alias", "\u202eecila"] }) { id } }`,
+    );
+    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const fields = (
+      res.errors?.[0]?.extensions as { fields?: { field: string; message: string }[] }
+    )?.fields;
+    expect(fields?.map((f) => f.field)).toEqual(['username', 'aliases[1]']);
+    expect(fields?.[0]?.message).toContain('U+200B');
+  });
+});
+
 describe('per-user limits', () => {
   it('imports the first 8 aliases and 100 phones and reports LIMIT_EXCEEDED every run', async () => {
     const aliases = Array.from({ length: 10 }, (_, i) => `lim.alias${i}`);

@@ -9,6 +9,7 @@ export * from './lifecycle.js';
 export * from './metrics.js';
 export * from './phone.js';
 export * from './unicode/case-fold.js';
+export * from './unicode/visible.js';
 export * from './admin-roles.js';
 export * from './sources/ldap.js';
 export * from './sources/entra.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { nameKey } from '@dirsync/kit';
+import { invisibleNameProblem, nameKey } from '@dirsync/kit';
 import { ErrorCode, type ObservedGroup, type ObservedUser } from '@dirsync/proto';
 
 /**
@@ -82,7 +82,33 @@ export function unusableUser(u: ObservedUser): Unusable | undefined {
   if (hasNul(u.username)) {
     return { code: ErrorCode.INVALID_ATTRIBUTE, message: 'the username contains U+0000' };
   }
+  const invisible = invisibleNameProblem(u.username.trim().normalize('NFC'));
+  if (invisible) {
+    return {
+      code: ErrorCode.INVALID_ATTRIBUTE,
+      message: `the username ${JSON.stringify(u.username.trim())} ${invisible}: it would look like another name; the user is not imported`,
+    };
+  }
   return undefined;
+}
+
+/**
+ * The aliases of a usable user that cannot be login names (`invisibleNameProblem`), each with why;
+ * the user is imported without them.
+ */
+export function unusableAliases(u: ObservedUser): Unusable[] {
+  const out: Unusable[] = [];
+  for (const a of u.aliases) {
+    const v = a.trim().normalize('NFC');
+    const invisible = v ? invisibleNameProblem(v) : undefined;
+    if (invisible) {
+      out.push({
+        code: ErrorCode.INVALID_ATTRIBUTE,
+        message: `the alias ${JSON.stringify(a.trim())} ${invisible}: the user is imported without it`,
+      });
+    }
+  }
+  return out;
 }
 
 /** Why an observed group cannot be stored, or undefined when it can. */
@@ -127,7 +153,8 @@ export function normalizeUser(u: ObservedUser): NormalizedUser | undefined {
   const aliases: string[] = [];
   for (const a of u.aliases) {
     const v = text(a);
-    if (v !== null && !aliases.includes(v)) aliases.push(v);
+    // (unusableAliases reports what is left out here.)
+    if (v !== null && !aliases.includes(v) && !invisibleNameProblem(v)) aliases.push(v);
   }
   const phones = u.phones
     .map((p) => ({ number: storable(p.number).trim(), kind: storable(p.kind).trim() }))

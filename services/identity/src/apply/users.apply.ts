@@ -26,6 +26,7 @@ import {
   normalizeUser,
   storedUserId,
   storable,
+  unusableAliases,
   unusableUser,
   userContentHash,
   type NormalizedUser,
@@ -206,6 +207,9 @@ function readUserBatch(observed: readonly ObservedUser[]): {
       const ext = raw.externalId.trim();
       if (ext && !hasNul(ext)) unreadable.push(ext);
       continue;
+    }
+    for (const { code, message } of unusableAliases(raw)) {
+      errors.push(objectError(code, message, u.externalId, storable(raw.sourceLocator)));
     }
     byExt.delete(u.externalId);
     byExt.set(u.externalId, u);

@@ -1,4 +1,4 @@
-import { normalizePhone } from '@dirsync/kit';
+import { invisibleNameProblem, normalizePhone } from '@dirsync/kit';
 import { Permission } from '@dirsync/kit/auth';
 import { apiError, ApiErrorCode, Guard } from '@dirsync/kit/graphql';
 import { Transition } from '@dirsync/proto';
@@ -111,8 +111,18 @@ export class UpdateUserInput {
   disabled?: boolean | null;
 }
 
+/** A login name (username or alias) shows what it is: no invisible or reordering characters. */
+function checkLoginName(field: string, v: string, problems: Problems): string | null | undefined {
+  const t = checkText(field, v, problems);
+  // (checkText reported control characters already.)
+  const problem =
+    t && !problems.some((p) => p.field === field) ? invisibleNameProblem(t) : undefined;
+  if (problem) problems.push({ field, message: problem });
+  return t;
+}
+
 function checkUsername(v: string, problems: Problems): string | undefined {
-  const t = checkText('username', v, problems);
+  const t = checkLoginName('username', v, problems);
   if (t === null) problems.push({ field: 'username', message: 'must not be empty' });
   return t ?? undefined;
 }
@@ -127,7 +137,7 @@ function checkAliases(
   const out: string[] = [];
   const keys = new Set<string>();
   v.forEach((a, i) => {
-    const t = checkText(`aliases[${i}]`, a, problems);
+    const t = checkLoginName(`aliases[${i}]`, a, problems);
     if (!t) return;
     const k = nameKey(t);
     if (k === usernameKey || keys.has(k)) return;

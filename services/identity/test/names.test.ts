@@ -422,6 +422,24 @@ describe('names that would look like other names', () => {
     expect(rows.map((r) => r.external_id)).toEqual(['v-alias', 'v-alice', 'v-fa']);
   });
 
+  it('manual and synced records hold the same lengths: 1,024 characters, not one more', async () => {
+    const long = 'L'.repeat(1024);
+    const ok = await gql<{ createUser: { displayName: string } }>(
+      url,
+      `mutation($d: String) { createUser(input: { username: "long.names", displayName: $d }) { displayName } }`,
+      { d: long },
+    );
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data?.createUser.displayName).toBe(long);
+    const tooLong = await gql(
+      url,
+      `mutation($d: String) { createUser(input: { username: "longer.names", displayName: $d }) { id } }`,
+      { d: `${long}L` },
+    );
+    expect(tooLong.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(tooLong.errors?.[0]?.message).toContain('displayName: must be at most 1024 characters');
+  });
+
   it('createUser refuses such a username or alias, naming the field', async () => {
     const res = await gql(
       url,

@@ -1,3 +1,4 @@
+import { MAX_VALUE_LENGTH } from '@dirsync/kit';
 import { apiError, ApiErrorCode } from '@dirsync/kit/graphql';
 
 /**
@@ -9,8 +10,11 @@ import { apiError, ApiErrorCode } from '@dirsync/kit/graphql';
 /** The problems found in one input, each naming its field (`extensions.fields`). */
 export type Problems = { field: string; message: string }[];
 
-/** Longest name, e-mail or kind an operator may give. */
-export const MAX_NAME_LENGTH = 256;
+/**
+ * Longest name, e-mail or kind an operator may give: what a sync imports (`MAX_VALUE_LENGTH`),
+ * so a manual record and a synced one hold the same values.
+ */
+export const MAX_NAME_LENGTH = MAX_VALUE_LENGTH;
 
 /** BAD_USER_INPUT listing every problem. */
 export function badInput(problems: Problems): never {

@@ -57,7 +57,9 @@ cleanup() {
   stop_slapd demo >/dev/null 2>&1 || true
   if [ -n "${FAKE_GRAPH_PID:-}" ]; then kill "$FAKE_GRAPH_PID" 2>/dev/null || true; fi
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap cleanup EXIT
 
 say "4/6 dirsync services (logs in .data/logs/)"
 stack_start
@@ -86,4 +88,11 @@ if [ "${DIRSYNC_DEMO_EXIT:-}" = "1" ]; then
 fi
 say "the admin console: http://127.0.0.1:$STACK_GATEWAY_PORT/ — sign in with the owner key in .data/owner.key"
 say "dirsync is serving the console at http://127.0.0.1:$STACK_GATEWAY_PORT/ and the API at http://127.0.0.1:$STACK_GATEWAY_PORT/graphql — Ctrl-C stops everything."
-wait
+# Serve until Ctrl-C or a TERM (the trap stops everything), or until whoever started the demo goes
+# away: `kill <npm pid>` ends npm and its shell but not this script, and a shell starts background
+# jobs with SIGINT ignored — the stack must not outlive `npm run demo`.
+parent=$PPID
+while kill -0 "$parent" 2>/dev/null; do
+  sleep 1 &
+  wait $! || true
+done

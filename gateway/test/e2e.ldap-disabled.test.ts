@@ -5,7 +5,7 @@
 // A lockout after failed logins (any other pwdAccountLockedTime) is never imported as a status.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLdifEntry, startSlapd, type Slapd } from '@dirsync/testkit';
-import { startStack, waitForRun, type Stack } from './support/stack.js';
+import { createSlapdDirectory, startStack, waitForRun, type Stack } from './support/stack.js';
 
 const PEOPLE = ['ann', 'ben', 'cat', 'dan', 'eve'] as const;
 const dn = (p: string) => `uid=${p},ou=people,dc=example,dc=org`;
@@ -84,26 +84,7 @@ beforeAll(async () => {
     ppolicy: true,
   });
   stack = await startStack();
-  const { createDirectory } = await stack.gql<{ createDirectory: { id: string } }>(
-    `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id } }`,
-    {
-      input: {
-        name: 'OpenLDAP disabled',
-        ldap: {
-          url: slapd.url,
-          bindDn: slapd.rootDn,
-          baseDn: slapd.suffix,
-          userBaseDn: slapd.peopleDn,
-          groupBaseDn: slapd.groupsDn,
-        },
-        bindPassword: slapd.rootPassword,
-        selectedGroups: [`cn=staff,${slapd.groupsDn}`],
-        scheduleIntervalMinutes: 0,
-        deltaIntervalMinutes: 0,
-      },
-    },
-  );
-  dirId = createDirectory.id;
+  dirId = await createSlapdDirectory(stack, slapd, 'OpenLDAP disabled', ['staff']);
 }, 120_000);
 
 afterAll(async () => {

@@ -5,7 +5,7 @@
 // (TAKE_OVER, same dirsync ids), and the run still completes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLdifEntry, startSlapd, type Slapd } from '@dirsync/testkit';
-import { startStack, waitForRun, type Stack } from './support/stack.js';
+import { createSlapdDirectory, startStack, waitForRun, type Stack } from './support/stack.js';
 
 const PEOPLE = ['ada', 'bob', 'cy', 'dora'] as const;
 
@@ -64,27 +64,13 @@ async function byName(username: string): Promise<UserView | null> {
 }
 
 async function createDirectory(name: string, conflictPolicy?: string): Promise<string> {
-  const { createDirectory } = await stack.gql<{ createDirectory: { id: string } }>(
-    `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id conflictPolicy } }`,
-    {
-      input: {
-        name,
-        ldap: {
-          url: slapd.url,
-          bindDn: slapd.rootDn,
-          baseDn: slapd.suffix,
-          userBaseDn: slapd.peopleDn,
-          groupBaseDn: slapd.groupsDn,
-        },
-        bindPassword: slapd.rootPassword,
-        selectedGroups: [`cn=staff,${slapd.groupsDn}`],
-        scheduleIntervalMinutes: 0,
-        deltaIntervalMinutes: 0,
-        ...(conflictPolicy ? { conflictPolicy } : {}),
-      },
-    },
+  return createSlapdDirectory(
+    stack,
+    slapd,
+    name,
+    ['staff'],
+    conflictPolicy ? { conflictPolicy } : {},
   );
-  return createDirectory.id;
 }
 
 beforeAll(async () => {

@@ -5,7 +5,13 @@
 // verdict, counts 0 beside recorded removals) is the split brain the break-it trial found.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLdifEntry, startSlapd, waitFor, type Slapd } from '@dirsync/testkit';
-import { startStack, syncAllAndWait, waitForRun, type Stack } from './support/stack.js';
+import {
+  createSlapdDirectory,
+  startStack,
+  syncAllAndWait,
+  waitForRun,
+  type Stack,
+} from './support/stack.js';
 
 const PEOPLE = Array.from({ length: 10 }, (_, i) => `p${i}`);
 const dn = (p: string) => `uid=${p},ou=people,dc=example,dc=org`;
@@ -57,26 +63,7 @@ beforeAll(async () => {
   ];
   slapd = await startSlapd({ name: 'identity-outage', ldif: entries.join('\n\n') + '\n' });
   stack = await startStack({ runTimeoutSeconds: RUN_TIMEOUT_SECONDS });
-  const { createDirectory } = await stack.gql<{ createDirectory: { id: string } }>(
-    `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id } }`,
-    {
-      input: {
-        name: 'identity outage',
-        ldap: {
-          url: slapd.url,
-          bindDn: slapd.rootDn,
-          baseDn: slapd.suffix,
-          userBaseDn: slapd.peopleDn,
-          groupBaseDn: slapd.groupsDn,
-        },
-        bindPassword: slapd.rootPassword,
-        selectedGroups: [`cn=staff,${slapd.groupsDn}`],
-        scheduleIntervalMinutes: 0,
-        deltaIntervalMinutes: 0,
-      },
-    },
-  );
-  dirId = createDirectory.id;
+  dirId = await createSlapdDirectory(stack, slapd, 'identity outage', ['staff']);
   expect((await syncAllAndWait(stack, dirId)).status).toBe('COMPLETED');
 }, 120_000);
 

@@ -352,6 +352,48 @@ export async function waitForRun(
   );
 }
 
+/**
+ * Create an OpenLDAP directory over a test slapd (rootdn bind, `ou=people` / `ou=groups`), no
+ * schedules, selecting `groups` (cn=… under the groups OU); `extra` adds or overrides input fields.
+ * Returns its id.
+ */
+export async function createSlapdDirectory(
+  stack: Pick<Stack, 'gql'>,
+  slapd: {
+    url: string;
+    rootDn: string;
+    rootPassword: string;
+    suffix: string;
+    peopleDn: string;
+    groupsDn: string;
+  },
+  name: string,
+  groups: string[],
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const { createDirectory } = await stack.gql<{ createDirectory: { id: string } }>(
+    `mutation($input: CreateDirectoryInput!) { createDirectory(input: $input) { id } }`,
+    {
+      input: {
+        name,
+        ldap: {
+          url: slapd.url,
+          bindDn: slapd.rootDn,
+          baseDn: slapd.suffix,
+          userBaseDn: slapd.peopleDn,
+          groupBaseDn: slapd.groupsDn,
+        },
+        bindPassword: slapd.rootPassword,
+        selectedGroups: groups.map((cn) => `cn=${cn},${slapd.groupsDn}`),
+        scheduleIntervalMinutes: 0,
+        deltaIntervalMinutes: 0,
+        ...extra,
+      },
+    },
+  );
+  return createDirectory.id;
+}
+
 /** A `CreateDirectoryInput` for the demo directory served by `slapdUrl` (no schedule). */
 export function demoDirectoryInput(
   slapd: { url: string; rootPassword: string },

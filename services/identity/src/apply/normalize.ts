@@ -99,7 +99,8 @@ export function unusableUser(u: ObservedUser): Unusable | undefined {
 export function unusableAliases(u: ObservedUser): Unusable[] {
   const out: Unusable[] = [];
   for (const a of u.aliases) {
-    const v = a.trim().normalize('NFC');
+    // The alias as normalizeUser stores it (NULs already replaced): the same test, the same verdict.
+    const v = text(a);
     const invisible = v ? invisibleNameProblem(v) : undefined;
     if (invisible) {
       out.push({

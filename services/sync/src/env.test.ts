@@ -18,6 +18,7 @@ describe('parseSyncEnv()', () => {
       schedulerEnabled: true,
       schedulerTickSeconds: 15,
       runTimeoutSeconds: 600,
+      publishedRunTimeoutSeconds: 3600,
       syncUserTimeoutSeconds: 60,
       leaseSeconds: 60,
       connectorLostSeconds: 30,

@@ -19,6 +19,14 @@ export const DEFAULT_CONNECTOR_LOST_SECONDS = 30;
  */
 export const DEFAULT_NO_CONNECTOR_SECONDS = 60;
 
+/**
+ * How long a run whose connector has published everything waits for identity before it fails
+ * (SYNC_PUBLISHED_RUN_TIMEOUT_SECONDS): long, because identity applies it however late — an
+ * outage, a backlog — and a bound, because its events can be lost (a purge, the stream's age
+ * limit) and the directory must not stay locked.
+ */
+export const DEFAULT_PUBLISHED_RUN_TIMEOUT_SECONDS = 3600;
+
 /** How long a replica's hold on an active run lasts without renewal (SYNC_LEASE_SECONDS). */
 export const DEFAULT_LEASE_SECONDS = 60;
 
@@ -57,6 +65,7 @@ export const syncEnvSchema = z.object({
   SCHEDULER_ENABLED: envVars.bool(true),
   SCHEDULER_TICK_SECONDS: seconds(15, 1),
   SYNC_RUN_TIMEOUT_SECONDS: seconds(600, 1),
+  SYNC_PUBLISHED_RUN_TIMEOUT_SECONDS: seconds(DEFAULT_PUBLISHED_RUN_TIMEOUT_SECONDS, 1),
   SYNC_USER_TIMEOUT_SECONDS: seconds(60, 1),
   SYNC_LEASE_SECONDS: seconds(DEFAULT_LEASE_SECONDS, 3),
   // 0 turns the liveness check off; otherwise at least 2 s (heartbeats come every 1–60 s).
@@ -100,6 +109,11 @@ export interface SyncConfig {
   schedulerEnabled: boolean;
   schedulerTickSeconds: number;
   runTimeoutSeconds: number;
+  /**
+   * Seconds a run whose connector has published its terminal event may wait for identity to apply
+   * it (identity down, a backlog, its events lost) before it fails with RUN_TIMEOUT; default 3600.
+   */
+  publishedRunTimeoutSeconds?: number;
   syncUserTimeoutSeconds: number;
   /** Seconds a replica's lease on an active run lasts unless renewed (default 60). */
   leaseSeconds?: number;
@@ -134,6 +148,7 @@ function toConfig(env: z.infer<typeof syncEnvSchema>): SyncConfig {
     schedulerEnabled: env.SCHEDULER_ENABLED,
     schedulerTickSeconds: env.SCHEDULER_TICK_SECONDS,
     runTimeoutSeconds: env.SYNC_RUN_TIMEOUT_SECONDS,
+    publishedRunTimeoutSeconds: env.SYNC_PUBLISHED_RUN_TIMEOUT_SECONDS,
     syncUserTimeoutSeconds: env.SYNC_USER_TIMEOUT_SECONDS,
     leaseSeconds: env.SYNC_LEASE_SECONDS,
     connectorLostSeconds: env.SYNC_CONNECTOR_LOST_SECONDS,

@@ -28,6 +28,7 @@ import { toGraphQLError } from '@dirsync/kit/graphql';
 import {
   DEFAULT_CONNECTOR_LOST_SECONDS,
   DEFAULT_LEASE_SECONDS,
+  DEFAULT_PUBLISHED_RUN_TIMEOUT_SECONDS,
   DEFAULT_NO_CONNECTOR_SECONDS,
   type SyncConfig,
 } from './env.js';
@@ -198,6 +199,8 @@ export function createSyncService(config: SyncConfig, deps: SyncDeps = {}): Sync
       logger,
       waiters,
       runTimeoutSeconds: config.runTimeoutSeconds,
+      publishedRunTimeoutSeconds:
+        config.publishedRunTimeoutSeconds ?? DEFAULT_PUBLISHED_RUN_TIMEOUT_SECONDS,
       metrics: runMetrics(metrics),
       replicaId,
       leaseSeconds,

@@ -221,7 +221,7 @@ describe('a run whose connector is not lost', () => {
     // The connector has moved on; identity is busy with a backlog (or down) for two hours: the
     // run is identity's to end — it will apply what is in the stream, removals included, however
     // late — so neither the liveness check nor the run timeout fails it.
-    clock.advance(2 * 3600 * SECOND);
+    clock.advance(50 * 60 * SECOND);
     expect((await afterSweep(r.runId)).status).toBe('RUNNING');
     expect(await sync.sweepTimeouts()).not.toContain(r.runId);
     expect((await run(r.runId)).status).toBe('RUNNING');
@@ -233,6 +233,52 @@ describe('a run whose connector is not lost', () => {
     });
     await waitFor(async () => (await run(r.runId)).status === 'COMPLETED', {
       message: 'the run completed',
+    });
+  });
+
+  it('fails after the published-run timeout (events lost: the directory is not locked), and records what identity does later', async () => {
+    const r = await startRun();
+    await h.heartbeat([{ ...r, published: true }]);
+    clock.advance(3601 * SECOND);
+    expect(await sync.sweepTimeouts()).toContain(r.runId);
+    const failed = await run(r.runId);
+    expect(failed).toMatchObject({ status: 'FAILED', errorCode: 'RUN_TIMEOUT' });
+    expect(failed.errorMessage).toContain('identity has not applied it for 3600 s');
+    // The directory syncs again.
+    const next = (
+      await gqlOk<{ syncAll: { id: string; status: string } }>(sync.url, SYNC_ALL, {
+        id: r.directoryId,
+      })
+    ).syncAll;
+    expect(next.status).toBe('QUEUED');
+    // Identity is told (a verdict after the connector's events); should it apply the run anyway,
+    // its outcome stands.
+    const jsm = await h.nc.jetstreamManager();
+    const last = await jsm.streams.getMessage(streamName(Stream.EVENTS, h.ns).name, {
+      last_by_subj: subject(Subject.EVENTS, { directory_id: r.directoryId }, h.ns),
+    });
+    expect(fromBinary(DirectoryEventSchema, last.data)).toMatchObject({
+      runId: r.runId,
+      seq: SYNC_VERDICT_SEQ,
+    });
+    await h.publishUpdate({
+      runId: r.runId,
+      directoryId: r.directoryId,
+      seq: 4,
+      status: RunStatus.COMPLETED,
+    });
+    await waitFor(async () => (await run(r.runId)).status === 'COMPLETED', {
+      message: "identity's outcome recorded",
+    });
+    await h.heartbeat([{ runId: next.id, directoryId: r.directoryId }]);
+    await h.publishUpdate({
+      runId: next.id,
+      directoryId: r.directoryId,
+      seq: 1,
+      status: RunStatus.COMPLETED,
+    });
+    await waitFor(async () => (await run(next.id)).status === 'COMPLETED', {
+      message: 'the next run completed',
     });
   });
 

@@ -53,6 +53,8 @@ export interface RunServiceDeps {
   logger: Logger;
   waiters: RunWaiters;
   runTimeoutSeconds: number;
+  /** The run timeout of a run whose connector has published its terminal event. */
+  publishedRunTimeoutSeconds: number;
   metrics?: RunMetrics;
   /** This replica's name in the leases of the runs it starts. */
   replicaId: string;
@@ -608,31 +610,45 @@ export class RunService {
   /**
    * Fail active runs without an update for the run timeout: QUEUED and never picked up means no
    * connector took the job; otherwise the connector (or identity) stopped reporting. A run whose
-   * connector has reported its terminal event PUBLISHED is not timed out: it is in JetStream and
-   * identity will apply it — whatever sync said, identity would complete it (and remove people)
-   * when it catches up, so only identity ends it. A picked-up run that is failed here is failed in
-   * identity too (`publishVerdict`), so a connector that was only slow cannot complete it there.
+   * connector has reported its terminal event PUBLISHED has the longer published-run timeout: its
+   * events are in JetStream and identity applies them however late (an outage, a backlog), so it
+   * waits for identity — but not forever, as they can be lost (a purge, the stream's age limit).
+   * A picked-up run failed here is failed in identity too (`publishVerdict`): identity ends it as
+   * FAILED unless the connector's RunCompleted is ahead of the verdict in the stream, and then
+   * identity's outcome is recorded over this one when it comes (`applyUpdate`).
    */
   async sweepTimeouts(): Promise<string[]> {
     const now = this.d.clock();
     const secs = this.d.runTimeoutSeconds;
+    const published = this.d.publishedRunTimeoutSeconds;
     const rows = await sql(this.d.orm.em.fork())<
       EndedRunRow & { id: string; picked_up: boolean; error_message: string }
     >(
       `update ${this.d.tables.runs}
           set status = 'FAILED', error_code = ?, finished_at = ?,
-              error_message = case when started_at is null and update_seq = 0 then ? else ? end
-        where status in ${ACTIVE_SQL} and connector_published_at is null
-          and coalesce(last_update_at, queued_at) < ?::timestamptz - ? * interval '1 second'
+              error_message = case
+                when connector_published_at is not null then ?
+                when started_at is null and update_seq = 0 then ?
+                else ? end
+        where status in ${ACTIVE_SQL}
+          and case when connector_published_at is null
+                then coalesce(last_update_at, queued_at) < ?::timestamptz - ? * interval '1 second'
+                else greatest(connector_published_at, coalesce(last_update_at, queued_at))
+                       < ?::timestamptz - ? * interval '1 second' end
         returning id, (started_at is not null or heartbeat_at is not null) as picked_up,
           error_message, ${ENDED_RUN_COLUMNS}`,
       [
         errorCodeName(ErrorCode.RUN_TIMEOUT),
         now,
+        `the connector published the whole run, but identity has not applied it for ${published} s ` +
+          "(identity down or stalled, or the run's events lost); should identity apply it later, " +
+          'what it does is recorded then',
         `no connector picked the job up within ${secs} s`,
         `the connector stopped reporting: no update for ${secs} s`,
         now,
         secs,
+        now,
+        published,
       ],
     );
     for (const row of rows) {

@@ -28,19 +28,30 @@ describe('redact()', () => {
     });
   });
 
-  it('hides the user info of URLs in any string, keeps the rest of the URL and other @s', () => {
-    expect(
-      redact({
-        ldap: {
-          url: 'ldap://cn=admin:S3cret@127.0.0.1:389',
-          bindDn: 'svc@corp.example',
-        },
-        note: 'see LDAPS://u:p@dc1.corp:636/dc=corp and https://h/x@y',
-      }),
-    ).toEqual({
-      ldap: { url: 'ldap://[redacted]@127.0.0.1:389', bindDn: 'svc@corp.example' },
-      note: 'see LDAPS://[redacted]@dc1.corp:636/dc=corp and https://h/x@y',
-    });
+  it('hides whatever could be the user info of a URL, in any form', () => {
+    const hidden = (url: string) => (redact({ url }) as { url: string }).url;
+    expect(hidden('ldap://cn=admin:S3cret@127.0.0.1:389')).toBe('ldap://[redacted]@127.0.0.1:389');
+    // A password with "@", a space, "/", "#" or "?"; a mangled scheme; no scheme at all.
+    expect(hidden('ldap://cn=admin:p@ss1word@127.0.0.1:3894')).toBe(
+      'ldap://[redacted]@127.0.0.1:3894',
+    );
+    expect(hidden('ldap://cn=admin:pa ss3word@h:1')).toBe('ldap://[redacted]@h:1');
+    expect(hidden('ldap://cn=admin:pa/ss2word@h')).toBe('ldap://[redacted]@h');
+    expect(hidden('ldap://cn=admin:Pa#ss7word@h')).toBe('ldap://[redacted]@h');
+    expect(hidden('ldap://cn=admin:Pa?ss8word@h')).toBe('ldap://[redacted]@h');
+    expect(hidden('ldap:/cn=admin:Pass4word@h')).toBe('ldap:/[redacted]@h');
+    expect(hidden('ldap:\\\\cn=admin:Pass6word@h')).toBe('ldap:\\\\[redacted]@h');
+    expect(hidden('LDAPS://u:p@dc1.corp:636')).toBe('LDAPS://[redacted]@dc1.corp:636');
+    expect(hidden('cn=admin:Pass5word@127.0.0.1:3894')).toBe('[redacted]@127.0.0.1:3894');
+    // No ":" before the "@": a bind DN, an e-mail, a host with a port.
+    for (const kept of [
+      'svc@corp.example',
+      'CN=svc@corp,DC=corp',
+      'user@host:389',
+      'ldap://h:389',
+    ]) {
+      expect(hidden(kept)).toBe(kept);
+    }
   });
 
   it('keeps nulls (nothing to hide) and shortens huge strings', () => {

@@ -16,12 +16,25 @@ const SECRET_NAMES = /(password|secret|token|credential|certificate|privatekey|a
 
 export const REDACTED = '[redacted]';
 
+/** A URL scheme and whatever slashes follow it (`ldap://`, `LDAPS:/`, `ldap:\\`). */
+const SCHEME = /^[a-z][a-z0-9+.-]*:[/\\]*/i;
+
 /**
- * The user info of a URL in any string (`ldap://cn=admin:pw@host` → `ldap://[redacted]@host`).
- * Directories refuse such URLs, but the arguments are logged before that answer: a password
- * typed into a URL field must not outlive the refusal in the audit log.
+ * A string with whatever could be a URL's user info hidden: everything from after the scheme (or
+ * the start) to the last "@", when a ":" comes before that "@" — `ldap://cn=admin:p@ss@host` →
+ * `ldap://[redacted]@host`, also with spaces, slashes, "#" or "?" in the password, a mangled
+ * scheme or none (`cn=admin:pw@host`). Directories refuse such URLs, but the arguments are
+ * written before that answer, so a password typed into a URL field must not outlive the refusal.
+ * It hides more than user info at times (`https://h/x@y`): in an audit log, a secret weighs more.
  */
-const URL_USER_INFO = /([a-z][a-z0-9+.-]*:\/\/)[^/?#@\s]*@/gi;
+function hideUserInfo(value: string): string {
+  const at = value.lastIndexOf('@');
+  if (at <= 0) return value;
+  const colon = value.indexOf(':');
+  if (colon < 0 || colon > at) return value;
+  const scheme = SCHEME.exec(value)?.[0] ?? '';
+  return scheme.length < at ? `${scheme}${REDACTED}${value.slice(at)}` : value;
+}
 
 /**
  * A deep copy of `value` with every secret-named property replaced by "[redacted]", and the
@@ -39,7 +52,7 @@ export function redact(value: unknown, depth = 0): unknown {
     return out;
   }
   if (typeof value === 'string') {
-    const clean = value.replace(URL_USER_INFO, `$1${REDACTED}@`);
+    const clean = hideUserInfo(value);
     return clean.length > 2_000 ? `${clean.slice(0, 2_000)}…` : clean;
   }
   return value;

@@ -77,6 +77,9 @@ interface RunView {
 
 const run = async (id: string) => (await gqlOk<{ run: RunView }>(sync.url, RUN, { id })).run;
 
+/** The test directories' server (helpers.directoryInput), spelled another way. */
+const SAME_SERVER = 'LDAP://127.0.0.1:3890/';
+
 const REASON =
   'would remove 10 of 10 users (100 %); the deletion threshold is more than 500 or more than 20 %';
 
@@ -267,7 +270,8 @@ describe('a BLOCKED run', () => {
       input: {
         name: `renamed ${tuned.dirId}`,
         bindPassword: 'new-password',
-        ldap: { pageSize: 200 },
+        // the same server, spelled in upper case with a trailing "/"
+        ldap: { pageSize: 200, url: SAME_SERVER },
       },
     });
     answers.set(tuned.runId, finalUpdate(RunStatus.COMPLETED, { pendingDeletion: 10 }));

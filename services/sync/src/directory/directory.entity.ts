@@ -95,6 +95,10 @@ export function scopeKey(
 ): string {
   const settings = Object.entries(d.settings as unknown as Record<string, unknown>)
     .filter(([k]) => !NOT_SCOPE.has(k))
+    // Server URLs are scheme://host[:port]: case and a trailing "/" name the same server.
+    .map(([k, v]): [string, unknown] =>
+      typeof v === 'string' && /url$/i.test(k) ? [k, v.toLowerCase().replace(/\/+$/, '')] : [k, v],
+    )
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify([settings, d.selectedGroups, d.mapping, d.adminRoleGroups]);
 }

@@ -2,18 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DirectoryEventSchema,
-  ErrorCode,
-  RunStatus,
-  SYNC_VERDICT_SEQ,
-  Stream,
-  Subject,
-  fromBinary,
-  streamName,
-  subject,
-  type DirectoryEvent,
-} from '@dirsync/proto';
+import { ErrorCode, RunStatus, SYNC_VERDICT_SEQ } from '@dirsync/proto';
 import { TEST_GATEWAY_KEYS, waitFor } from '@dirsync/testkit';
 import { FakeClock, Harness, SECRET_KEY, createDirectory, gqlOk } from './helpers.js';
 
@@ -175,7 +164,7 @@ describe('run leases', () => {
       expect(next.status).toBe('QUEUED');
       // Identity is told, in order after whatever the connector published: it fails the run too
       // and ignores the connector's later events (a run failed here removes nobody there).
-      const verdict = await lastEvent(dir.id);
+      const verdict = await h.lastEvent(dir.id);
       expect(verdict).toMatchObject({ runId: run.id, seq: SYNC_VERDICT_SEQ });
       expect(verdict.body.case === 'runFailed' && verdict.body.value.error?.code).toBe(
         ErrorCode.LEASE_EXPIRED,
@@ -218,15 +207,6 @@ describe('run leases', () => {
     }
   });
 });
-
-/** The last event on the directory's events subject. */
-async function lastEvent(directoryId: string): Promise<DirectoryEvent> {
-  const jsm = await h.nc.jetstreamManager();
-  const last = await jsm.streams.getMessage(streamName(Stream.EVENTS, h.ns).name, {
-    last_by_subj: subject(Subject.EVENTS, { directory_id: directoryId }, h.ns),
-  });
-  return fromBinary(DirectoryEventSchema, last.data);
-}
 
 /** A sync replica in a process of its own (built `dist/main.js`), to be killed for real. */
 async function spawnReplica(

@@ -7,6 +7,7 @@ import {
   ConfigRequestSchema,
   ConnectorHeartbeatReplySchema,
   ConnectorHeartbeatSchema,
+  DirectoryEventSchema,
   RunPhase,
   RunUpdateSchema,
   Stream,
@@ -19,6 +20,7 @@ import {
   subject,
   toBinary,
   type ConfigReply,
+  type DirectoryEvent,
   type RunUpdate,
   type SyncJob,
 } from '@dirsync/proto';
@@ -202,6 +204,18 @@ export class Harness {
       { timeout: 5_000 },
     );
     return fromBinary(ConfigReplySchema, reply.data);
+  }
+
+  /**
+   * The last event on a directory's events subject — what identity applies last (a verdict sync
+   * published, say); throws when the subject has none.
+   */
+  async lastEvent(directoryId: string): Promise<DirectoryEvent> {
+    const jsm = await this.nc.jetstreamManager();
+    const last = await jsm.streams.getMessage(streamName(Stream.EVENTS, this.ns).name, {
+      last_by_subj: subject(Subject.EVENTS, { directory_id: directoryId }, this.ns),
+    });
+    return fromBinary(DirectoryEventSchema, last.data);
   }
 }
 

@@ -63,6 +63,15 @@ async function startRun(): Promise<{ runId: string; directoryId: string }> {
   return { runId: syncAll.id, directoryId: dir.id };
 }
 
+/** Play connector and identity for a queued run: picked up, then COMPLETED. */
+async function completeRun(runId: string, directoryId: string): Promise<void> {
+  await h.heartbeat([{ runId, directoryId }]);
+  await h.publishUpdate({ runId, directoryId, seq: 1, status: RunStatus.COMPLETED });
+  await waitFor(async () => (await run(runId)).status === 'COMPLETED', {
+    message: `run ${runId} completed`,
+  });
+}
+
 /** One liveness pass, then the run as it stands (the timer's passes see the same fake clock). */
 async function afterSweep(runId: string): Promise<RunView> {
   await sync.sweepLostConnectors();
@@ -165,16 +174,7 @@ describe('a run whose connector stops sending heartbeats', () => {
     expect(metrics).toMatch(/dirsync_connectors_lost_total\{[^}]*connector="ldap"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/dirsync_runs_finished_total\{[^}]*error_code="CONNECTOR_LOST"/);
     // Leave the directory free for nothing else: end the queued run.
-    await h.heartbeat([{ runId: next.id, directoryId: r.directoryId }]);
-    await h.publishUpdate({
-      runId: next.id,
-      directoryId: r.directoryId,
-      seq: 1,
-      status: RunStatus.COMPLETED,
-    });
-    await waitFor(async () => (await run(next.id)).status === 'COMPLETED', {
-      message: 'the next run completed',
-    });
+    await completeRun(next.id, r.directoryId);
   });
 
   it('is alive while identity reports progress (a RunUpdate counts as liveness)', async () => {
@@ -253,11 +253,7 @@ describe('a run whose connector is not lost', () => {
     expect(next.status).toBe('QUEUED');
     // Identity is told (a verdict after the connector's events); should it apply the run anyway,
     // its outcome stands.
-    const jsm = await h.nc.jetstreamManager();
-    const last = await jsm.streams.getMessage(streamName(Stream.EVENTS, h.ns).name, {
-      last_by_subj: subject(Subject.EVENTS, { directory_id: r.directoryId }, h.ns),
-    });
-    expect(fromBinary(DirectoryEventSchema, last.data)).toMatchObject({
+    expect(await h.lastEvent(r.directoryId)).toMatchObject({
       runId: r.runId,
       seq: SYNC_VERDICT_SEQ,
     });
@@ -270,16 +266,7 @@ describe('a run whose connector is not lost', () => {
     await waitFor(async () => (await run(r.runId)).status === 'COMPLETED', {
       message: "identity's outcome recorded",
     });
-    await h.heartbeat([{ runId: next.id, directoryId: r.directoryId }]);
-    await h.publishUpdate({
-      runId: next.id,
-      directoryId: r.directoryId,
-      seq: 1,
-      status: RunStatus.COMPLETED,
-    });
-    await waitFor(async () => (await run(next.id)).status === 'COMPLETED', {
-      message: 'the next run completed',
-    });
+    await completeRun(next.id, r.directoryId);
   });
 
   it('keeps only the run timeout when no connector ever sent a heartbeat for it', async () => {

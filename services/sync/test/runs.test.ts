@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DirectoryEventSchema,
   ErrorCode,
   FullReadReason,
   RunStatus,
   SYNC_VERDICT_SEQ,
-  Stream,
   Subject,
   SyncMode,
   UserOutcome,
-  fromBinary,
-  streamName,
   subject,
 } from '@dirsync/proto';
 import { waitFor } from '@dirsync/testkit';
@@ -750,23 +746,12 @@ describe('run timeout', () => {
     expect(rb.errorMessage).toContain('stopped reporting');
     // The picked-up run is failed in identity too (a verdict after whatever its connector
     // published); the one nobody picked up needs none: nothing of it was read.
-    const jsm = await h.nc.jetstreamManager();
-    const events = streamName(Stream.EVENTS, h.ns).name;
-    const last = async (dirId: string) =>
-      fromBinary(
-        DirectoryEventSchema,
-        (
-          await jsm.streams.getMessage(events, {
-            last_by_subj: subject(Subject.EVENTS, { directory_id: dirId }, h.ns),
-          })
-        ).data,
-      );
-    const verdict = await last(b.id);
+    const verdict = await h.lastEvent(b.id);
     expect(verdict).toMatchObject({ runId: busy, seq: SYNC_VERDICT_SEQ });
     expect(verdict.body.case === 'runFailed' && verdict.body.value.error?.code).toBe(
       ErrorCode.RUN_TIMEOUT,
     );
-    await expect(last(a.id)).rejects.toThrow();
+    await expect(h.lastEvent(a.id)).rejects.toThrow();
     // Progress identity reports late does not revive a timed-out run.
     await h.publishUpdate({
       runId: busy,
